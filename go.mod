@@ -1,0 +1,3 @@
+module github.com/seattletestbed/clearinghouse-go
+
+go 1.26

@@ -1,0 +1,264 @@
+package xmlrpc
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Client calls methods on one XML-RPC endpoint. It is safe for concurrent
+// use: calls run in parallel, each on its own HTTP request.
+type Client struct {
+	url        string // without userinfo
+	httpClient *http.Client
+	header     http.Header
+	user, pass string
+	hasAuth    bool
+	limits     Limits
+	encOpts    encodeOptions
+	loc        *time.Location
+	gzipReq    bool
+}
+
+// A ClientOption configures a Client. Options validate their arguments and
+// make NewClient fail instead of producing a client that cannot work.
+type ClientOption func(*Client) error
+
+// DefaultUserAgent is sent unless WithUserAgent sets another.
+const DefaultUserAgent = "clearinghouse-go-xmlrpc/1"
+
+// NewClient returns a client for the endpoint at rawURL, which must be an
+// absolute http or https URL. User information in the URL
+// (https://user:pass@host/) becomes HTTP basic authentication and is
+// removed from the URL the client reports in errors.
+func NewClient(rawURL string, opts ...ClientOption) (*Client, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, errors.New("xmlrpc: invalid endpoint URL")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, errors.New("xmlrpc: endpoint URL must be absolute http or https, have " + quoteASCII(u.Redacted()))
+	}
+	c := &Client{
+		httpClient: http.DefaultClient,
+		header:     http.Header{"User-Agent": {DefaultUserAgent}},
+		limits:     Limits{}.withDefaults(),
+		encOpts:    defaultEncodeOptions(),
+		loc:        time.UTC,
+	}
+	if u.User != nil {
+		c.user = u.User.Username()
+		c.pass, _ = u.User.Password()
+		c.hasAuth = true
+		u.User = nil
+	}
+	c.url = u.String()
+	for _, opt := range opts {
+		if err := opt(c); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// URL returns the endpoint, without any user information.
+func (c *Client) URL() string { return c.url }
+
+// WithHTTPClient makes the client send its requests through hc: the knob
+// for TLS settings, proxies, timeouts and test transports.
+func WithHTTPClient(hc *http.Client) ClientOption {
+	return func(c *Client) error {
+		if hc == nil {
+			return errors.New("xmlrpc: WithHTTPClient: nil *http.Client")
+		}
+		c.httpClient = hc
+		return nil
+	}
+}
+
+// WithHeader adds a header to every request. Content-Type,
+// Content-Length, Content-Encoding and Accept-Encoding are the client's
+// own and cannot be set.
+func WithHeader(key, value string) ClientOption {
+	return func(c *Client) error {
+		k := textproto.CanonicalMIMEHeaderKey(key)
+		switch k {
+		case "Content-Type", "Content-Length", "Content-Encoding", "Accept-Encoding", "Host", "Transfer-Encoding":
+			return errors.New("xmlrpc: WithHeader: " + k + " is set by the client")
+		}
+		if !validHeaderName(k) || strings.ContainsAny(value, "\r\n\x00") {
+			return errors.New("xmlrpc: WithHeader: invalid header " + quoteASCII(key))
+		}
+		if k == "User-Agent" {
+			c.header.Set(k, value)
+		} else {
+			c.header.Add(k, value)
+		}
+		return nil
+	}
+}
+
+func validHeaderName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// WithUserAgent sets the User-Agent header, which must not be empty.
+func WithUserAgent(ua string) ClientOption {
+	return func(c *Client) error {
+		if ua == "" {
+			return errors.New("xmlrpc: WithUserAgent: empty User-Agent")
+		}
+		return WithHeader("User-Agent", ua)(c)
+	}
+}
+
+// WithBasicAuth sends HTTP basic authentication with every request,
+// replacing any taken from the URL.
+func WithBasicAuth(user, password string) ClientOption {
+	return func(c *Client) error {
+		c.user, c.pass, c.hasAuth = user, password, true
+		return nil
+	}
+}
+
+// WithLimits bounds what the client accepts in a response (and the
+// nesting depth it encodes); zero fields take their defaults.
+func WithLimits(l Limits) ClientOption {
+	return func(c *Client) error {
+		c.limits = l.withDefaults()
+		c.encOpts.maxDepth, c.encOpts.maxMethodBytes = c.limits.MaxDepth, c.limits.MaxMethodBytes
+		return nil
+	}
+}
+
+// WithI8 lets the client send integers outside 32 bits as <i8>.
+func WithI8() ClientOption {
+	return func(c *Client) error { c.encOpts.i8 = true; return nil }
+}
+
+// WithAllowNil lets the client send nil values as <nil/>.
+func WithAllowNil() ClientOption {
+	return func(c *Client) error { c.encOpts.allowNil = true; return nil }
+}
+
+// WithLocation sets the location for times: sent times are converted to
+// it, and received times without a zone are read in it. Default UTC.
+func WithLocation(loc *time.Location) ClientOption {
+	return func(c *Client) error {
+		if loc == nil {
+			return errors.New("xmlrpc: WithLocation: nil location")
+		}
+		c.loc, c.encOpts.loc = loc, loc
+		return nil
+	}
+}
+
+// WithGzipRequests compresses request bodies (Content-Encoding: gzip).
+// Only use it with servers known to accept compressed requests.
+func WithGzipRequests() ClientOption {
+	return func(c *Client) error { c.gzipReq = true; return nil }
+}
+
+// Call invokes method with args and stores the result in the value result
+// points to (result may be nil to discard it). The error is a *Fault for a
+// fault response; a *TransportError, *HTTPError, *DecodeError, *TypeError
+// or *LimitError otherwise; or an encoding error for args, before anything
+// is sent.
+func (c *Client) Call(ctx context.Context, method string, result any, args ...any) error {
+	s := newEncodeState(c.encOpts)
+	err := s.call(method, args)
+	body := append([]byte(nil), s.buf...)
+	s.release()
+	if err != nil {
+		return err
+	}
+	return c.roundTrip(ctx, body, func(d *Decoder) error { return d.DecodeResponse(result) })
+}
+
+// roundTrip posts body and decodes the response with decode.
+func (c *Client) roundTrip(ctx context.Context, body []byte, decode func(*Decoder) error) error {
+	if c.gzipReq {
+		var zb bytes.Buffer
+		zw := gzip.NewWriter(&zb)
+		zw.Write(body) // writes to a bytes.Buffer cannot fail
+		zw.Close()
+		body = zb.Bytes()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
+	if err != nil {
+		return &TransportError{Err: err}
+	}
+	for k, v := range c.header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", "text/xml")
+	req.Header.Set("Accept-Encoding", "gzip")
+	if c.gzipReq {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
+	if c.hasAuth {
+		req.SetBasicAuth(c.user, c.pass)
+	}
+	resp, err := c.httpClient.Do(req)
+	if err != nil {
+		return &TransportError{Err: err}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused
+		return &HTTPError{StatusCode: resp.StatusCode, Status: resp.Status, Body: snippet}
+	}
+	if resp.ContentLength > c.limits.MaxBodyBytes {
+		return &LimitError{Limit: "body size", Max: c.limits.MaxBodyBytes}
+	}
+	var r io.Reader = resp.Body
+	if strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip") {
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			return &TransportError{Err: errors.New("gzip response: " + err.Error())}
+		}
+		defer zr.Close()
+		r = zr
+	}
+	d := NewDecoder(&transportReader{r: r})
+	d.limits, d.loc = c.limits, c.loc
+	err = decode(d)
+	var te *transportFailure
+	if errors.As(err, &te) {
+		return &TransportError{Err: te.err}
+	}
+	return err
+}
+
+// transportReader marks read errors, so that a body cut short is reported
+// as a transport failure and not as a malformed document.
+type transportReader struct{ r io.Reader }
+
+type transportFailure struct{ err error }
+
+func (e *transportFailure) Error() string { return e.err.Error() }
+
+func (t *transportReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = &transportFailure{err: err}
+	}
+	return n, err
+}

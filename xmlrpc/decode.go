@@ -1,0 +1,743 @@
+package xmlrpc
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"math"
+	"reflect"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// A Decoder reads XML-RPC messages from an input stream. Each Decode
+// method reads the whole stream, up to the body size limit, and decodes
+// one message from it.
+type Decoder struct {
+	r      io.Reader
+	limits Limits
+	loc    *time.Location
+}
+
+// NewDecoder returns a decoder that reads from r with the default limits,
+// reading zone-less dateTime values in UTC.
+func NewDecoder(r io.Reader) *Decoder {
+	return &Decoder{r: r, limits: Limits{}.withDefaults(), loc: time.UTC}
+}
+
+// SetLimits replaces the decoder's limits; zero fields take their defaults.
+func (d *Decoder) SetLimits(l Limits) { d.limits = l.withDefaults() }
+
+// SetLocation sets the location in which dateTime values without a zone
+// are read. A nil location means UTC.
+func (d *Decoder) SetLocation(loc *time.Location) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	d.loc = loc
+}
+
+// DecodeCall decodes a <methodCall>. Parameters are decoded into the
+// canonical Go types listed in the package documentation; use Unmarshal or
+// UnmarshalParams to convert them into typed values.
+func (d *Decoder) DecodeCall() (method string, params []any, err error) {
+	err = d.withDocument(func(p *parser) error {
+		method, params, err = p.call()
+		return err
+	})
+	return method, params, err
+}
+
+// DecodeResponse decodes a <methodResponse>. A fault response is returned
+// as a *Fault error. Otherwise the single result is stored in the value
+// result points to; a nil result only validates the document.
+func (d *Decoder) DecodeResponse(result any) error {
+	var target reflect.Value
+	if result != nil {
+		target = reflect.ValueOf(result)
+		if target.Kind() != reflect.Pointer || target.IsNil() {
+			return errors.New("xmlrpc: DecodeResponse needs a non-nil pointer, not " + target.Type().String())
+		}
+		target = target.Elem()
+	}
+	return d.withDocument(func(p *parser) error { return p.response(target) })
+}
+
+// DecodeCall decodes a <methodCall> from r with the default limits.
+func DecodeCall(r io.Reader) (method string, params []any, err error) {
+	return NewDecoder(r).DecodeCall()
+}
+
+// DecodeResponse decodes a <methodResponse> from r into result with the
+// default limits. A fault response is returned as a *Fault.
+func DecodeResponse(r io.Reader, result any) error {
+	return NewDecoder(r).DecodeResponse(result)
+}
+
+var readBufPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// withDocument reads the input under the body limit into a pooled buffer,
+// prepares it and runs fn on a parser over it. Nothing that fn returns may
+// alias the buffer.
+func (d *Decoder) withDocument(fn func(*parser) error) error {
+	bp := readBufPool.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 4<<20 {
+			readBufPool.Put(bp)
+		}
+	}()
+	raw, err := readLimited(d.r, (*bp)[:0], d.limits.MaxBodyBytes)
+	*bp = raw
+	if err != nil {
+		return err
+	}
+	doc, start, err := prepare(raw)
+	if err != nil {
+		return err
+	}
+	p := &parser{scanner: scanner{buf: doc, pos: start, limits: &d.limits}, loc: d.loc}
+	return fn(p)
+}
+
+// readLimited appends all of r to buf and fails with a *LimitError when
+// it holds more than max bytes.
+func readLimited(r io.Reader, buf []byte, max int64) ([]byte, error) {
+	if n, ok := knownLen(r); ok && int64(n) > max {
+		return buf, &LimitError{Limit: "body size", Max: max}
+	} else if ok && cap(buf) < n+1 {
+		buf = make([]byte, 0, n+1)
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		room := int64(cap(buf) - len(buf))
+		if left := max + 1 - int64(len(buf)); room > left {
+			room = left
+		}
+		n, err := r.Read(buf[len(buf) : len(buf)+int(room)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > max {
+			return buf, &LimitError{Limit: "body size", Max: max}
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+func knownLen(r io.Reader) (int, bool) {
+	switch r := r.(type) {
+	case *bytes.Reader:
+		return r.Len(), true
+	case *bytes.Buffer:
+		return r.Len(), true
+	case interface{ Len() int }:
+		return r.Len(), true
+	}
+	return 0, false
+}
+
+// parser decodes XML-RPC structure on top of the scanner.
+type parser struct {
+	scanner
+	loc   *time.Location
+	depth int
+}
+
+// call parses a whole <methodCall> document.
+func (p *parser) call() (string, []any, error) {
+	if err := p.prolog(); err != nil {
+		return "", nil, err
+	}
+	name, kind, err := p.tag()
+	if err != nil {
+		return "", nil, err
+	}
+	if kind != tagStart || string(name) != "methodCall" {
+		return "", nil, p.invalidErr("expected <methodCall>, found " + describeTag(name, kind))
+	}
+	if empty, err := p.expect("methodName"); err != nil {
+		return "", nil, err
+	} else if empty {
+		return "", nil, p.invalidErr("empty methodName")
+	}
+	t, err := p.text()
+	if err != nil {
+		return "", nil, err
+	}
+	t = trimSpace(t)
+	if len(t) == 0 {
+		return "", nil, p.invalidErr("empty methodName")
+	}
+	if len(t) > p.limits.MaxMethodBytes {
+		return "", nil, &LimitError{Limit: "methodName length", Max: int64(p.limits.MaxMethodBytes)}
+	}
+	method := string(t)
+	if name, kind, err = p.tag(); err != nil {
+		return "", nil, err
+	} else if kind != tagEnd || string(name) != "methodName" {
+		return "", nil, p.invalidErr("expected </methodName>, found " + describeTag(name, kind))
+	}
+	params := []any{}
+	name, kind, err = p.next()
+	if err != nil {
+		return "", nil, err
+	}
+	switch {
+	case kind == tagEnd && string(name) == "methodCall":
+		return method, params, p.epilog()
+	case kind == tagEmpty && string(name) == "params":
+	case kind == tagStart && string(name) == "params":
+		for {
+			name, kind, err := p.next()
+			if err != nil {
+				return "", nil, err
+			}
+			if kind == tagEnd && string(name) == "params" {
+				break
+			}
+			if kind != tagStart || string(name) != "param" {
+				return "", nil, p.invalidErr("expected <param>, found " + describeTag(name, kind))
+			}
+			v, err := p.param()
+			if err != nil {
+				return "", nil, err
+			}
+			params = append(params, v)
+		}
+	default:
+		return "", nil, p.invalidErr("expected <params>, found " + describeTag(name, kind))
+	}
+	if err := p.expectEnd("methodCall"); err != nil {
+		return "", nil, err
+	}
+	return method, params, p.epilog()
+}
+
+// param parses the content of a <param> after its start tag.
+func (p *parser) param() (any, error) {
+	empty, err := p.expect("value")
+	if err != nil {
+		return nil, err
+	}
+	v, err := p.anyValue(empty)
+	if err != nil {
+		return nil, err
+	}
+	return v, p.expectEnd("param")
+}
+
+// response parses a whole <methodResponse> document, storing the result
+// in target (if valid) or returning the fault.
+func (p *parser) response(target reflect.Value) error {
+	if err := p.prolog(); err != nil {
+		return err
+	}
+	name, kind, err := p.tag()
+	if err != nil {
+		return err
+	}
+	if kind != tagStart || string(name) != "methodResponse" {
+		return p.invalidErr("expected <methodResponse>, found " + describeTag(name, kind))
+	}
+	name, kind, err = p.next()
+	if err != nil {
+		return err
+	}
+	var fault *Fault
+	switch {
+	case kind == tagStart && string(name) == "params":
+		if empty, err := p.expect("param"); err != nil {
+			return err
+		} else if empty {
+			return p.invalidErr("empty <param>")
+		}
+		empty, err := p.expect("value")
+		if err != nil {
+			return err
+		}
+		if target.IsValid() {
+			err = p.valueInto(target, empty)
+		} else {
+			_, err = p.anyValue(empty)
+		}
+		if err != nil {
+			return err
+		}
+		if err := p.expectEnd("param"); err != nil {
+			return err
+		}
+		name, kind, err := p.next()
+		if err != nil {
+			return err
+		}
+		if kind == tagStart && string(name) == "param" || kind == tagEmpty && string(name) == "param" {
+			return p.invalidErr("a response must have exactly one <param>")
+		}
+		if kind != tagEnd || string(name) != "params" {
+			return p.invalidErr("expected </params>, found " + describeTag(name, kind))
+		}
+	case kind == tagStart && string(name) == "fault":
+		if fault, err = p.fault(); err != nil {
+			return err
+		}
+	case kind == tagEmpty && string(name) == "params", kind == tagEnd && string(name) == "methodResponse":
+		return p.invalidErr("a response must have exactly one <param>")
+	default:
+		return p.invalidErr("expected <params> or <fault>, found " + describeTag(name, kind))
+	}
+	if err := p.expectEnd("methodResponse"); err != nil {
+		return err
+	}
+	if err := p.epilog(); err != nil {
+		return err
+	}
+	if fault != nil {
+		return fault
+	}
+	return nil
+}
+
+// fault parses the content of <fault> after its start tag.
+func (p *parser) fault() (*Fault, error) {
+	name, kind, err := p.next()
+	if err != nil {
+		return nil, err
+	}
+	var v any
+	switch {
+	case kind != tagEnd && string(name) == "value":
+		if v, err = p.anyValue(kind == tagEmpty); err != nil {
+			return nil, err
+		}
+	case kind != tagEnd && string(name) == "struct":
+		if v, err = p.anyStruct(kind == tagEmpty); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, p.invalidErr("expected <value> in <fault>, found " + describeTag(name, kind))
+	}
+	if err := p.expectEnd("fault"); err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, p.invalidErr("fault value is not a struct")
+	}
+	f, msg := faultFromStruct(m)
+	if msg != "" {
+		return nil, p.invalidErr(msg)
+	}
+	return f, nil
+}
+
+// faultFromStruct applies the rules for faultCode and faultString. On
+// failure it returns a message for a malformed-fault error, which carries
+// the faultString when there is one.
+func faultFromStruct(m map[string]any) (*Fault, string) {
+	f := &Fault{}
+	switch s := m["faultString"].(type) {
+	case string:
+		f.String = s
+	default:
+		if _, present := m["faultString"]; present {
+			return nil, "malformed fault: faultString is not a string"
+		}
+	}
+	bad := func(why string) (*Fault, string) {
+		msg := "malformed fault: " + why
+		if f.String != "" {
+			msg += " (faultString " + strconv.Quote(f.String) + ")"
+		}
+		return nil, msg
+	}
+	var code int64
+	switch c := m["faultCode"].(type) {
+	case int64:
+		code = c
+	case string:
+		n, ok := parseInt(trimSpace([]byte(c)))
+		if !ok {
+			return bad("faultCode is not a number")
+		}
+		code = n
+	default:
+		if _, present := m["faultCode"]; !present {
+			return bad("faultCode is missing")
+		}
+		return bad("faultCode is not an integer")
+	}
+	if code < math.MinInt32 || code > math.MaxInt32 {
+		return bad("faultCode out of 32-bit range")
+	}
+	f.Code = int(code)
+	return f, ""
+}
+
+// valueType identifies the content of a <value>.
+type valueType uint8
+
+const (
+	vtUntyped valueType = iota
+	vtInt
+	vtBool
+	vtString
+	vtDouble
+	vtDateTime
+	vtBase64
+	vtNil
+	vtArray
+	vtStruct
+)
+
+var valueTypeNames = [...]string{
+	vtUntyped: "string", vtInt: "int", vtBool: "boolean", vtString: "string",
+	vtDouble: "double", vtDateTime: "dateTime.iso8601", vtBase64: "base64",
+	vtNil: "nil", vtArray: "array", vtStruct: "struct",
+}
+
+func typeByName(local []byte) (valueType, bool) {
+	switch string(local) {
+	case "string":
+		return vtString, true
+	case "int", "i4", "i8", "i1", "i2":
+		return vtInt, true
+	case "boolean":
+		return vtBool, true
+	case "double":
+		return vtDouble, true
+	case "dateTime.iso8601":
+		return vtDateTime, true
+	case "base64":
+		return vtBase64, true
+	case "nil":
+		return vtNil, true
+	case "array":
+		return vtArray, true
+	case "struct":
+		return vtStruct, true
+	}
+	return 0, false
+}
+
+// head is what begins a <value>: either untyped text, or a type element.
+type head struct {
+	typ   valueType
+	text  []byte // untyped text (aliases the scanner; valid until the next read)
+	tag   []byte // full name of the type element, prefix included
+	empty bool   // the type element was self-closing
+}
+
+// valueHead reads from just after <value> (or <value/>, when empty) up to
+// and including the type element's start tag. For an untyped value it
+// reads through </value>.
+func (p *parser) valueHead(empty bool) (head, error) {
+	if empty {
+		return head{typ: vtUntyped}, nil
+	}
+	t, err := p.text()
+	if err != nil {
+		return head{}, err
+	}
+	name, kind, err := p.tag()
+	if err != nil {
+		return head{}, err
+	}
+	if kind == tagEnd {
+		if string(name) != "value" {
+			return head{}, p.invalidErr("expected </value>, found " + describeTag(name, kind))
+		}
+		return head{typ: vtUntyped, text: t}, nil
+	}
+	if !isAllSpace(t) {
+		return head{}, p.invalidErr("text next to a type element in <value>")
+	}
+	local := name
+	if i := bytes.IndexByte(name, ':'); i >= 0 {
+		if i == 0 || i == len(name)-1 || bytes.IndexByte(name[i+1:], ':') >= 0 {
+			return head{}, p.syntaxErr("malformed element name " + quoteASCII(string(name)))
+		}
+		local = name[i+1:]
+	}
+	vt, ok := typeByName(local)
+	if !ok {
+		return head{}, p.invalidErr("unknown value type " + describeTag(name, kind))
+	}
+	return head{typ: vt, tag: name, empty: kind == tagEmpty}, nil
+}
+
+// scalar reads the text content of a scalar type element whose start tag
+// was read, through its end tag.
+func (p *parser) scalar(h head) ([]byte, error) {
+	if h.empty {
+		return nil, nil
+	}
+	t, err := p.text()
+	if err != nil {
+		return nil, err
+	}
+	name, kind, err := p.tag()
+	if err != nil {
+		return nil, err
+	}
+	if kind != tagEnd {
+		return nil, p.invalidErr("element inside <" + string(h.tag) + ">")
+	}
+	if !bytes.Equal(name, h.tag) {
+		return nil, p.syntaxErr("expected </" + string(h.tag) + ">, found " + describeTag(name, kind))
+	}
+	return t, nil
+}
+
+// endValue reads whitespace and </value> after a typed value.
+func (p *parser) endValue() error { return p.expectEnd("value") }
+
+// anyValue decodes a <value> (start tag already read) into the canonical
+// Go types.
+func (p *parser) anyValue(empty bool) (any, error) {
+	h, err := p.valueHead(empty)
+	if err != nil {
+		return nil, err
+	}
+	if h.typ == vtUntyped {
+		return string(h.text), nil
+	}
+	var v any
+	switch h.typ {
+	case vtArray:
+		v, err = p.anyArray(h.empty)
+	case vtStruct:
+		v, err = p.anyStruct(h.empty)
+	default:
+		v, err = p.anyScalar(h)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return v, p.endValue()
+}
+
+func (p *parser) anyScalar(h head) (any, error) {
+	t, err := p.scalar(h)
+	if err != nil {
+		return nil, err
+	}
+	switch h.typ {
+	case vtString:
+		return string(t), nil
+	case vtInt:
+		n, ok := parseInt(trimSpace(t))
+		if !ok {
+			return nil, p.invalidErr("invalid integer " + quoteASCII(string(t)))
+		}
+		return n, nil
+	case vtBool:
+		b, ok := parseBool(trimSpace(t))
+		if !ok {
+			return nil, p.invalidErr("invalid boolean " + quoteASCII(string(t)))
+		}
+		return b, nil
+	case vtDouble:
+		f, ok := parseDouble(trimSpace(t))
+		if !ok {
+			return nil, p.invalidErr("invalid double " + quoteASCII(string(t)))
+		}
+		return f, nil
+	case vtDateTime:
+		dt, ok := parseDateTime(trimSpace(t), p.loc)
+		if !ok {
+			return nil, p.invalidErr("invalid dateTime.iso8601 " + quoteASCII(string(t)))
+		}
+		return dt.Time, nil
+	case vtBase64:
+		return p.base64(t, nil)
+	case vtNil:
+		if !isAllSpace(t) {
+			return nil, p.invalidErr("text inside <nil>")
+		}
+		return nil, nil
+	}
+	panic("unreachable")
+}
+
+// base64 decodes t and appends the bytes to dst.
+func (p *parser) base64(t []byte, dst []byte) ([]byte, error) {
+	b, ok := decodeBase64(t, dst)
+	if !ok {
+		return nil, p.invalidErr("invalid base64")
+	}
+	return b, nil
+}
+
+func (p *parser) enter() error {
+	p.depth++
+	if p.depth > p.limits.MaxDepth {
+		return &LimitError{Limit: "nesting depth", Max: int64(p.limits.MaxDepth)}
+	}
+	return nil
+}
+
+// arrayElems reads the content of <array> after its start tag, calling
+// elem for each <value> with its start tag read.
+func (p *parser) arrayElems(empty bool, elem func(i int, empty bool) error) error {
+	if err := p.enter(); err != nil {
+		return err
+	}
+	defer func() { p.depth-- }()
+	if empty {
+		return nil
+	}
+	name, kind, err := p.next()
+	if err != nil {
+		return err
+	}
+	if kind == tagEnd && string(name) == "array" {
+		return nil
+	}
+	if kind == tagEnd || string(name) != "data" {
+		return p.invalidErr("expected <data>, found " + describeTag(name, kind))
+	}
+	if kind == tagStart {
+		for i := 0; ; i++ {
+			name, kind, err := p.next()
+			if err != nil {
+				return err
+			}
+			if kind == tagEnd && string(name) == "data" {
+				break
+			}
+			if kind == tagEnd || string(name) != "value" {
+				return p.invalidErr("expected <value> in <data>, found " + describeTag(name, kind))
+			}
+			if err := elem(i, kind == tagEmpty); err != nil {
+				return err
+			}
+		}
+	}
+	return p.expectEnd("array")
+}
+
+// structMembers reads the content of <struct> after its start tag. For
+// each member whose <name> comes first it calls member with the name and
+// whether the <value> start tag, already read, was self-closing; member
+// must parse the value. The name aliases the scanner and is valid only
+// until member reads further. For a member whose <value> comes first (the
+// order is free), the value is decoded into the canonical types and handed
+// to memberAny together with the name.
+func (p *parser) structMembers(empty bool, member func(name []byte, empty bool) error, memberAny func(name []byte, v any) error) error {
+	if err := p.enter(); err != nil {
+		return err
+	}
+	defer func() { p.depth-- }()
+	if empty {
+		return nil
+	}
+	for {
+		name, kind, err := p.next()
+		if err != nil {
+			return err
+		}
+		if kind == tagEnd && string(name) == "struct" {
+			return nil
+		}
+		if kind != tagStart || string(name) != "member" {
+			if kind == tagEmpty && string(name) == "member" {
+				return p.invalidErr("member without name and value")
+			}
+			return p.invalidErr("expected <member>, found " + describeTag(name, kind))
+		}
+		name, kind, err = p.next()
+		if err != nil {
+			return err
+		}
+		switch {
+		case kind != tagEnd && string(name) == "name":
+			memberName, err := p.memberName(kind == tagEmpty)
+			if err != nil {
+				return err
+			}
+			vk, kind, err := p.next()
+			if err != nil {
+				return err
+			}
+			if kind == tagEnd || string(vk) != "value" {
+				return p.invalidErr("expected <value> after <name>, found " + describeTag(vk, kind))
+			}
+			if err := member(memberName, kind == tagEmpty); err != nil {
+				return err
+			}
+		case kind != tagEnd && string(name) == "value":
+			v, err := p.anyValue(kind == tagEmpty)
+			if err != nil {
+				return err
+			}
+			empty, err := p.expect("name")
+			if err != nil {
+				return err
+			}
+			memberName, err := p.memberName(empty)
+			if err != nil {
+				return err
+			}
+			if err := memberAny(memberName, v); err != nil {
+				return err
+			}
+		default:
+			return p.invalidErr("expected <name> or <value> in <member>, found " + describeTag(name, kind))
+		}
+		if err := p.expectEnd("member"); err != nil {
+			return err
+		}
+	}
+}
+
+// memberName reads the text of <name> after its start tag, through </name>.
+func (p *parser) memberName(empty bool) ([]byte, error) {
+	if empty {
+		return nil, nil
+	}
+	t, err := p.text()
+	if err != nil {
+		return nil, err
+	}
+	name, kind, err := p.tag()
+	if err != nil {
+		return nil, err
+	}
+	if kind != tagEnd || string(name) != "name" {
+		return nil, p.invalidErr("expected </name>, found " + describeTag(name, kind))
+	}
+	return t, nil
+}
+
+// anyArray decodes the content of <array> into []any.
+func (p *parser) anyArray(empty bool) ([]any, error) {
+	out := []any{}
+	err := p.arrayElems(empty, func(_ int, empty bool) error {
+		v, err := p.anyValue(empty)
+		out = append(out, v)
+		return err
+	})
+	return out, err
+}
+
+// anyStruct decodes the content of <struct> into map[string]any. A later
+// member replaces an earlier one of the same name.
+func (p *parser) anyStruct(empty bool) (map[string]any, error) {
+	out := map[string]any{}
+	err := p.structMembers(empty, func(name []byte, empty bool) error {
+		key := string(name)
+		v, err := p.anyValue(empty)
+		out[key] = v
+		return err
+	}, func(name []byte, v any) error {
+		out[string(name)] = v
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,126 @@
+package xmlrpc
+
+import (
+	"fmt"
+	"reflect"
+	"strconv"
+)
+
+// Fault is an XML-RPC fault: the error a server reports in a
+// <fault> response. The client returns it unchanged (reachable with
+// errors.As through any wrapping); a handler that returns a *Fault has it
+// sent to the caller as is.
+type Fault struct {
+	Code   int
+	String string
+}
+
+func (f *Fault) Error() string {
+	return "xmlrpc: fault " + strconv.Itoa(f.Code) + ": " + f.String
+}
+
+// DecodeError reports a document that is not acceptable XML-RPC.
+// Syntax is true when the input is not well-formed XML, uses an unsupported
+// encoding or contains a DOCTYPE; it is false when the XML is well-formed but
+// is not a valid XML-RPC message or holds a value outside what the codec
+// accepts (such as <int>12x</int>).
+type DecodeError struct {
+	Offset int64 // byte offset in the document (after any transcoding to UTF-8)
+	Line   int   // 1-based line of Offset
+	Msg    string
+	Syntax bool
+}
+
+func (e *DecodeError) Error() string {
+	if e.Line > 0 {
+		return "xmlrpc: line " + strconv.Itoa(e.Line) + ": " + e.Msg
+	}
+	return "xmlrpc: " + e.Msg
+}
+
+// LimitError reports input that exceeds one of the configured Limits. It is
+// returned instead of a DecodeError so callers can tell hostile or oversized
+// input from a malformed document.
+type LimitError struct {
+	Limit string // "body size", "nesting depth", "element count", "text length", "methodName length", "multicall size"
+	Max   int64
+}
+
+func (e *LimitError) Error() string {
+	return "xmlrpc: " + e.Limit + " limit of " + strconv.FormatInt(e.Max, 10) + " exceeded"
+}
+
+// TypeError reports a well-formed value that cannot be stored in the Go
+// value it is being decoded into, such as a <string> into an int field or
+// an integer that overflows an int32.
+type TypeError struct {
+	Path  string       // where in the value, such as "[3].node_port"; empty at the top
+	Value string       // the XML-RPC type, such as "string" or "int 2147483648"
+	Type  reflect.Type // the Go type it could not be stored in
+}
+
+func (e *TypeError) Error() string {
+	where := ""
+	if e.Path != "" {
+		where = " at " + e.Path
+	}
+	return "xmlrpc: cannot decode " + e.Value + " into Go value of type " + e.Type.String() + where
+}
+
+// HTTPError reports an HTTP response whose status is not 200 OK.
+type HTTPError struct {
+	StatusCode int
+	Status     string
+	Body       []byte // at most the first 512 bytes of the body
+}
+
+func (e *HTTPError) Error() string {
+	return "xmlrpc: HTTP status " + e.Status
+}
+
+// TransportError reports a failure to send the request or to receive the
+// whole response: a refused connection, a TLS failure, a timeout, a
+// cancelled context or a body cut short. Err is the underlying error and is
+// reachable through errors.Is and errors.As.
+type TransportError struct {
+	Err error
+}
+
+func (e *TransportError) Error() string { return "xmlrpc: transport: " + e.Err.Error() }
+func (e *TransportError) Unwrap() error { return e.Err }
+
+// ParamsError reports parameters that do not fit a handler: the wrong
+// number, or a value of the wrong type. UnmarshalParams returns it; a
+// Server answers it with the invalid-parameters fault (-32602 by default).
+type ParamsError struct {
+	Msg string
+	Err error // the underlying *TypeError, if any
+}
+
+func (e *ParamsError) Error() string { return "xmlrpc: invalid method parameters: " + e.Msg }
+func (e *ParamsError) Unwrap() error { return e.Err }
+
+// An UnsupportedTypeError is returned by the encoder for a Go value that has
+// no XML-RPC form (a channel, a function, a complex number, a map whose key
+// is not a string).
+type UnsupportedTypeError struct {
+	Type reflect.Type
+}
+
+func (e *UnsupportedTypeError) Error() string {
+	return "xmlrpc: unsupported type: " + e.Type.String()
+}
+
+// EncodeError reports a Go value of a supported type that cannot be
+// represented on the wire: an integer outside the enabled range, a NaN
+// float, a string that is not valid XML text, a time outside years 0-9999,
+// a nil without AllowNil.
+type EncodeError struct {
+	Msg string
+}
+
+func (e *EncodeError) Error() string { return "xmlrpc: " + e.Msg }
+
+func encodeErrorf(format string, args ...any) error {
+	return &EncodeError{Msg: fmt.Sprintf(format, args...)}
+}

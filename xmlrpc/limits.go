@@ -1,0 +1,46 @@
+package xmlrpc
+
+// Limits bound the resources one document may use. A zero field means the
+// default given in its comment; there is no way to switch a limit off.
+// Exceeding a limit is reported as a *LimitError.
+type Limits struct {
+	MaxBodyBytes   int64 // request or response body, after gzip decoding; default 10 MiB
+	MaxDepth       int   // nested array/struct levels, decoding and encoding; default 128
+	MaxElements    int   // start tags in one document; default 1 000 000
+	MaxTextBytes   int   // one string, member name or base64 text; default 4 MiB
+	MaxMulticall   int   // entries in one system.multicall; default 1 000
+	MaxMethodBytes int   // methodName; default 256
+}
+
+// Default limits, used for every zero field of a Limits.
+const (
+	DefaultMaxBodyBytes   = 10 << 20
+	DefaultMaxDepth       = 128
+	DefaultMaxElements    = 1_000_000
+	DefaultMaxTextBytes   = 4 << 20
+	DefaultMaxMulticall   = 1000
+	DefaultMaxMethodBytes = 256
+)
+
+// withDefaults returns l with every zero or negative field replaced by its default.
+func (l Limits) withDefaults() Limits {
+	if l.MaxBodyBytes <= 0 {
+		l.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = DefaultMaxDepth
+	}
+	if l.MaxElements <= 0 {
+		l.MaxElements = DefaultMaxElements
+	}
+	if l.MaxTextBytes <= 0 {
+		l.MaxTextBytes = DefaultMaxTextBytes
+	}
+	if l.MaxMulticall <= 0 {
+		l.MaxMulticall = DefaultMaxMulticall
+	}
+	if l.MaxMethodBytes <= 0 {
+		l.MaxMethodBytes = DefaultMaxMethodBytes
+	}
+	return l
+}

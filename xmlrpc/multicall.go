@@ -1,0 +1,76 @@
+package xmlrpc
+
+import (
+	"context"
+	"strconv"
+)
+
+// MultiCall is one call in a system.multicall batch.
+type MultiCall struct {
+	Method string
+	Params []any
+}
+
+// MultiResult is the outcome of one call in a batch: the result in the
+// canonical decoded form, or the call's error (a *Fault, or a
+// *DecodeError when the server's entry has the wrong shape).
+type MultiResult struct {
+	Value any
+	Err   error
+}
+
+// Decode stores the result in the value target points to, or returns the
+// call's error.
+func (r MultiResult) Decode(target any) error {
+	if r.Err != nil {
+		return r.Err
+	}
+	return Unmarshal(r.Value, target)
+}
+
+// Multicall sends calls as one system.multicall request and returns one
+// result per call, in order. One call's fault does not affect the others.
+// The error is non-nil only when the batch as a whole failed.
+func (c *Client) Multicall(ctx context.Context, calls ...MultiCall) ([]MultiResult, error) {
+	entries := make([]any, len(calls))
+	for i, call := range calls {
+		if err := checkMethodName(call.Method, c.encOpts.maxMethodBytes); err != nil {
+			return nil, err
+		}
+		params := call.Params
+		if params == nil {
+			params = []any{}
+		}
+		entries[i] = map[string]any{"methodName": call.Method, "params": params}
+	}
+	var raw []any
+	if err := c.Call(ctx, "system.multicall", &raw, entries); err != nil {
+		return nil, err
+	}
+	if len(raw) != len(calls) {
+		return nil, &DecodeError{Msg: "system.multicall returned " + strconv.Itoa(len(raw)) + " results for " + strconv.Itoa(len(calls)) + " calls"}
+	}
+	out := make([]MultiResult, len(raw))
+	for i, entry := range raw {
+		out[i] = multiResult(entry)
+	}
+	return out, nil
+}
+
+func multiResult(entry any) MultiResult {
+	switch e := entry.(type) {
+	case []any:
+		if len(e) == 1 {
+			return MultiResult{Value: e[0]}
+		}
+	case map[string]any:
+		if _, ok := e["faultCode"]; ok {
+			f, msg := faultFromStruct(e)
+			if msg != "" {
+				return MultiResult{Err: &DecodeError{Msg: msg}}
+			}
+			return MultiResult{Err: f}
+		}
+	}
+	return MultiResult{Err: &DecodeError{Msg: "system.multicall entry is neither a one-element array nor a fault"}}
+}

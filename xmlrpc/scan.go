@@ -1,0 +1,716 @@
+package xmlrpc
+
+import (
+	"bytes"
+	"encoding/binary"
+	"strings"
+	"unicode/utf8"
+)
+
+// This file turns raw bytes into a clean document and reads XML from it.
+//
+// prepare checks the byte order mark and the XML declaration, transcodes a
+// declared single-byte charset to UTF-8, validates that every character is
+// an XML 1.0 Char and normalises line ends, all in one pass. The scanner
+// that follows can then treat the document as trusted UTF-8 text without
+// CR, and find markup with bytes.IndexByte.
+
+// tagKind tells the three kinds of tag the scanner returns.
+type tagKind uint8
+
+const (
+	tagStart tagKind = iota + 1 // <name ...>
+	tagEmpty                    // <name .../>
+	tagEnd                      // </name>
+)
+
+// scanner reads XML markup from a prepared document.
+type scanner struct {
+	buf      []byte
+	pos      int
+	elements int // start tags read so far
+	limits   *Limits
+	scratch  []byte // backing store for text that is not a plain slice of buf
+}
+
+func (s *scanner) syntaxErr(msg string) error {
+	return newDecodeError(s.buf, s.pos, msg, true)
+}
+
+func (s *scanner) invalidErr(msg string) error {
+	return newDecodeError(s.buf, s.pos, msg, false)
+}
+
+func newDecodeError(buf []byte, pos int, msg string, syntax bool) error {
+	if pos > len(buf) {
+		pos = len(buf)
+	}
+	return &DecodeError{
+		Offset: int64(pos),
+		Line:   1 + bytes.Count(buf[:pos], []byte{'\n'}),
+		Msg:    msg,
+		Syntax: syntax,
+	}
+}
+
+// charClass classifies bytes for the validation pass: 0 is an ASCII byte
+// allowed as is, 1 is CR, 2 starts a multi-byte UTF-8 sequence, 3 is never
+// allowed (C0 controls other than tab, LF and CR).
+var charClass = func() (t [256]uint8) {
+	for c := range 0x20 {
+		t[c] = 3
+	}
+	t['\t'], t['\n'], t['\r'] = 0, 0, 1
+	for c := 0x80; c < 0x100; c++ {
+		t[c] = 2
+	}
+	return t
+}()
+
+// prepare validates raw and returns the document as UTF-8 without CR, and
+// the offset where the content after any XML declaration starts.
+func prepare(raw []byte) ([]byte, int, error) {
+	if bytes.HasPrefix(raw, []byte("\xef\xbb\xbf")) {
+		raw = raw[3:]
+	} else if bytes.HasPrefix(raw, []byte("\xfe\xff")) || bytes.HasPrefix(raw, []byte("\xff\xfe")) ||
+		bytes.HasPrefix(raw, []byte("\x00\x00\xfe\xff")) || bytes.HasPrefix(raw, []byte("\x00<")) ||
+		bytes.HasPrefix(raw, []byte("<\x00")) {
+		return nil, 0, newDecodeError(raw, 0, "UTF-16 and UTF-32 documents are not supported", true)
+	}
+	start, enc, err := declaration(raw)
+	if err != nil {
+		return nil, 0, err
+	}
+	if enc != encUTF8 {
+		raw, err = transcode(raw, start, enc)
+		if err != nil {
+			return nil, 0, err
+		}
+	}
+	raw, err = validateChars(raw)
+	return raw, start, err
+}
+
+type charset uint8
+
+const (
+	encUTF8 charset = iota
+	encASCII
+	encLatin1
+	encCP1252
+)
+
+// declaration parses an XML declaration at the start of doc, if there is
+// one, and returns the offset just after it and the declared charset.
+func declaration(doc []byte) (int, charset, error) {
+	if !bytes.HasPrefix(doc, []byte("<?xml")) || len(doc) < 6 || !(isSpace(doc[5]) || doc[5] == '?') {
+		return 0, encUTF8, nil
+	}
+	end := bytes.Index(doc, []byte("?>"))
+	if end < 0 {
+		return 0, 0, newDecodeError(doc, len(doc), "unterminated XML declaration", true)
+	}
+	body := doc[5:end]
+	enc := encUTF8
+	seen := map[string]bool{}
+	for {
+		i := 0
+		for i < len(body) && isSpace(body[i]) {
+			i++
+		}
+		if i == len(body) {
+			break
+		}
+		if i == 0 {
+			return 0, 0, newDecodeError(doc, end, "malformed XML declaration", true)
+		}
+		body = body[i:]
+		eq := bytes.IndexByte(body, '=')
+		if eq <= 0 {
+			return 0, 0, newDecodeError(doc, end, "malformed XML declaration", true)
+		}
+		name := string(bytes.TrimRight(body[:eq], " \t\n\r"))
+		rest := bytes.TrimLeft(body[eq+1:], " \t\n\r")
+		if len(rest) == 0 || (rest[0] != '"' && rest[0] != '\'') {
+			return 0, 0, newDecodeError(doc, end, "malformed XML declaration", true)
+		}
+		q := bytes.IndexByte(rest[1:], rest[0])
+		if q < 0 {
+			return 0, 0, newDecodeError(doc, end, "malformed XML declaration", true)
+		}
+		val := string(rest[1 : 1+q])
+		body = rest[2+q:]
+		if seen[name] {
+			return 0, 0, newDecodeError(doc, end, "repeated "+name+" in XML declaration", true)
+		}
+		seen[name] = true
+		switch name {
+		case "version":
+			if val != "1.0" {
+				return 0, 0, newDecodeError(doc, end, "unsupported XML version "+quoteASCII(val), true)
+			}
+		case "encoding":
+			switch strings.ToLower(val) {
+			case "utf-8", "utf8":
+				enc = encUTF8
+			case "us-ascii", "ascii":
+				enc = encASCII
+			case "iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1":
+				enc = encLatin1
+			case "windows-1252", "cp1252":
+				enc = encCP1252
+			default:
+				return 0, 0, newDecodeError(doc, end, "unsupported encoding "+quoteASCII(val), true)
+			}
+		case "standalone":
+			if val != "yes" && val != "no" {
+				return 0, 0, newDecodeError(doc, end, "malformed XML declaration", true)
+			}
+		default:
+			return 0, 0, newDecodeError(doc, end, "malformed XML declaration", true)
+		}
+	}
+	return end + 2, enc, nil
+}
+
+// quoteASCII quotes s for an error message, keeping it short and printable.
+func quoteASCII(s string) string {
+	if len(s) > 40 {
+		s = s[:40] + "..."
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
+			b.WriteString("\\u")
+			const hex = "0123456789abcdef"
+			b.Write([]byte{hex[r>>12&15], hex[r>>8&15], hex[r>>4&15], hex[r&15]})
+			continue
+		}
+		b.WriteRune(r)
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// cp1252 maps bytes 0x80-0x9F of windows-1252; the five unassigned bytes
+// map to the C1 code point of the same value.
+var cp1252 = [32]rune{
+	0x20AC, 0x81, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
+	0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x8D, 0x017D, 0x8F,
+	0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+	0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x9D, 0x017E, 0x0178,
+}
+
+// transcode converts doc[start:] from a single-byte charset to UTF-8. The
+// declaration before start is ASCII and is kept as is.
+func transcode(doc []byte, start int, enc charset) ([]byte, error) {
+	out := make([]byte, 0, len(doc)+len(doc)/8)
+	out = append(out, doc[:start]...)
+	for i, c := range doc[start:] {
+		switch {
+		case c < 0x80:
+			out = append(out, c)
+		case enc == encASCII:
+			return nil, newDecodeError(doc, start+i, "byte above 0x7F in a US-ASCII document", true)
+		case enc == encCP1252 && c < 0xA0:
+			out = utf8.AppendRune(out, cp1252[c-0x80])
+		default:
+			out = utf8.AppendRune(out, rune(c))
+		}
+	}
+	return out, nil
+}
+
+const (
+	lowBytes  = 0x2020202020202020
+	highBits  = 0x8080808080808080
+	wordBytes = 8
+)
+
+// validateChars checks that doc is UTF-8 made only of XML 1.0 characters
+// and replaces CR LF and lone CR with LF. It returns doc itself unless
+// there was a CR to replace.
+func validateChars(doc []byte) ([]byte, error) {
+	sawCR := false
+	i := 0
+	for i < len(doc) {
+		// Skip eight printable ASCII bytes at a time: a word passes when no
+		// byte is below 0x20 or has its high bit set.
+		for i+wordBytes <= len(doc) {
+			w := binary.LittleEndian.Uint64(doc[i:])
+			if (w|(w-lowBytes))&highBits != 0 {
+				break
+			}
+			i += wordBytes
+		}
+		if i >= len(doc) {
+			break
+		}
+		c := doc[i]
+		switch charClass[c] {
+		case 0:
+			i++
+		case 1:
+			sawCR = true
+			i++
+		case 2:
+			r, size := utf8.DecodeRune(doc[i:])
+			if r == utf8.RuneError && size == 1 {
+				return nil, newDecodeError(doc, i, "invalid UTF-8", true)
+			}
+			if r == 0xFFFE || r == 0xFFFF {
+				return nil, newDecodeError(doc, i, "character not allowed in XML", true)
+			}
+			i += size
+		default:
+			return nil, newDecodeError(doc, i, "control character not allowed in XML", true)
+		}
+	}
+	if !sawCR {
+		return doc, nil
+	}
+	out := make([]byte, 0, len(doc))
+	for i := 0; i < len(doc); i++ {
+		if doc[i] != '\r' {
+			out = append(out, doc[i])
+			continue
+		}
+		out = append(out, '\n')
+		if i+1 < len(doc) && doc[i+1] == '\n' {
+			i++
+		}
+	}
+	return out, nil
+}
+
+// isXMLChar reports whether r is an XML 1.0 Char.
+func isXMLChar(r rune) bool {
+	switch {
+	case r >= 0x20 && r <= 0xD7FF:
+		return true
+	case r == '\t' || r == '\n' || r == '\r':
+		return true
+	case r >= 0xE000 && r <= 0xFFFD:
+		return true
+	case r >= 0x10000 && r <= 0x10FFFF:
+		return true
+	}
+	return false
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func isAllSpace(b []byte) bool {
+	for _, c := range b {
+		if !isSpace(c) {
+			return false
+		}
+	}
+	return true
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && isSpace(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// isNameByte reports whether c may appear in an XML name; bytes of
+// multi-byte characters are all accepted (the characters were validated
+// already and names are only ever compared with ASCII ones).
+func isNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		c == '_' || c == ':' || c == '-' || c == '.' || c >= 0x80
+}
+
+func isNameStart(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == ':' || c >= 0x80
+}
+
+// name reads an XML name at s.pos.
+func (s *scanner) name() ([]byte, error) {
+	start := s.pos
+	if s.pos >= len(s.buf) || !isNameStart(s.buf[s.pos]) {
+		return nil, s.syntaxErr("expected a name")
+	}
+	s.pos++
+	for s.pos < len(s.buf) && isNameByte(s.buf[s.pos]) {
+		s.pos++
+	}
+	return s.buf[start:s.pos], nil
+}
+
+func (s *scanner) skipSpace() {
+	for s.pos < len(s.buf) && isSpace(s.buf[s.pos]) {
+		s.pos++
+	}
+}
+
+// tag reads the tag at s.pos, which must be '<' not followed by '!' or
+// '?'. Attributes are checked for well-formedness and ignored.
+func (s *scanner) tag() (name []byte, kind tagKind, err error) {
+	s.pos++ // '<'
+	if s.pos < len(s.buf) && s.buf[s.pos] == '/' {
+		s.pos++
+		if name, err = s.name(); err != nil {
+			return nil, 0, err
+		}
+		s.skipSpace()
+		if s.pos >= len(s.buf) || s.buf[s.pos] != '>' {
+			return nil, 0, s.syntaxErr("malformed end tag")
+		}
+		s.pos++
+		return name, tagEnd, nil
+	}
+	if name, err = s.name(); err != nil {
+		return nil, 0, err
+	}
+	s.elements++
+	if s.elements > s.limits.MaxElements {
+		return nil, 0, &LimitError{Limit: "element count", Max: int64(s.limits.MaxElements)}
+	}
+	for {
+		sawSpace := s.pos < len(s.buf) && isSpace(s.buf[s.pos])
+		s.skipSpace()
+		if s.pos >= len(s.buf) {
+			return nil, 0, s.syntaxErr("unexpected end of document in a tag")
+		}
+		switch s.buf[s.pos] {
+		case '>':
+			s.pos++
+			return name, tagStart, nil
+		case '/':
+			if s.pos+1 < len(s.buf) && s.buf[s.pos+1] == '>' {
+				s.pos += 2
+				return name, tagEmpty, nil
+			}
+			return nil, 0, s.syntaxErr("malformed tag")
+		}
+		if !sawSpace {
+			return nil, 0, s.syntaxErr("malformed tag")
+		}
+		if err := s.attribute(); err != nil {
+			return nil, 0, err
+		}
+	}
+}
+
+// attribute checks one name="value" pair at s.pos.
+func (s *scanner) attribute() error {
+	if _, err := s.name(); err != nil {
+		return err
+	}
+	s.skipSpace()
+	if s.pos >= len(s.buf) || s.buf[s.pos] != '=' {
+		return s.syntaxErr("attribute without a value")
+	}
+	s.pos++
+	s.skipSpace()
+	if s.pos >= len(s.buf) || (s.buf[s.pos] != '"' && s.buf[s.pos] != '\'') {
+		return s.syntaxErr("unquoted attribute value")
+	}
+	q := s.buf[s.pos]
+	s.pos++
+	end := bytes.IndexByte(s.buf[s.pos:], q)
+	if end < 0 {
+		return s.syntaxErr("unterminated attribute value")
+	}
+	val := s.buf[s.pos : s.pos+end]
+	if i := bytes.IndexByte(val, '<'); i >= 0 {
+		s.pos += i
+		return s.syntaxErr("'<' in an attribute value")
+	}
+	valStart := s.pos
+	for {
+		i := bytes.IndexByte(s.buf[s.pos:valStart+end], '&')
+		if i < 0 {
+			break
+		}
+		s.pos += i
+		_, n, err := s.entity(s.scratch[:0])
+		if err != nil {
+			return err
+		}
+		s.pos += n
+	}
+	s.pos = valStart + end + 1
+	return nil
+}
+
+// entity resolves the reference starting at s.buf[s.pos] == '&', appends
+// its character to dst and returns how many bytes it spanned; s.pos is left
+// unchanged.
+func (s *scanner) entity(dst []byte) ([]byte, int, error) {
+	rest := s.buf[s.pos+1:]
+	semi := bytes.IndexByte(rest, ';')
+	if semi < 0 || semi > 12 {
+		return dst, 0, s.syntaxErr("malformed entity reference")
+	}
+	ref := rest[:semi]
+	n := semi + 2
+	switch string(ref) {
+	case "lt":
+		return append(dst, '<'), n, nil
+	case "gt":
+		return append(dst, '>'), n, nil
+	case "amp":
+		return append(dst, '&'), n, nil
+	case "quot":
+		return append(dst, '"'), n, nil
+	case "apos":
+		return append(dst, '\''), n, nil
+	}
+	if len(ref) < 2 || ref[0] != '#' {
+		return dst, 0, s.syntaxErr("unknown entity " + quoteASCII(string(ref)))
+	}
+	digits, base := ref[1:], rune(10)
+	if digits[0] == 'x' {
+		digits, base = digits[1:], 16
+	}
+	if len(digits) == 0 {
+		return dst, 0, s.syntaxErr("malformed character reference")
+	}
+	var r rune
+	for _, c := range digits {
+		var d rune
+		switch {
+		case c >= '0' && c <= '9':
+			d = rune(c - '0')
+		case base == 16 && c >= 'a' && c <= 'f':
+			d = rune(c-'a') + 10
+		case base == 16 && c >= 'A' && c <= 'F':
+			d = rune(c-'A') + 10
+		default:
+			return dst, 0, s.syntaxErr("malformed character reference")
+		}
+		r = r*base + d
+		if r > utf8.MaxRune {
+			return dst, 0, s.syntaxErr("character reference out of range")
+		}
+	}
+	if !isXMLChar(r) {
+		return dst, 0, s.syntaxErr("character reference to a character not allowed in XML")
+	}
+	return utf8.AppendRune(dst, r), n, nil
+}
+
+// text reads character data up to the next start or end tag: entity
+// references are resolved, CDATA sections are taken literally, comments
+// and processing instructions are skipped. The result aliases either the
+// document or the scanner's scratch space and is valid until the next call.
+func (s *scanner) text() ([]byte, error) {
+	start := s.pos
+	lt := bytes.IndexByte(s.buf[start:], '<')
+	if lt < 0 {
+		s.pos = len(s.buf)
+		return nil, s.syntaxErr("unexpected end of document")
+	}
+	lt += start
+	if lt+1 < len(s.buf) && s.buf[lt+1] != '!' && s.buf[lt+1] != '?' &&
+		bytes.IndexByte(s.buf[start:lt], '&') < 0 {
+		s.pos = lt
+		if lt-start > s.limits.MaxTextBytes {
+			return nil, &LimitError{Limit: "text length", Max: int64(s.limits.MaxTextBytes)}
+		}
+		return s.buf[start:lt], nil
+	}
+	out := s.scratch[:0]
+	for {
+		if len(out) > s.limits.MaxTextBytes {
+			return nil, &LimitError{Limit: "text length", Max: int64(s.limits.MaxTextBytes)}
+		}
+		if s.pos >= len(s.buf) {
+			return nil, s.syntaxErr("unexpected end of document")
+		}
+		c := s.buf[s.pos]
+		if c == '&' {
+			var n int
+			var err error
+			if out, n, err = s.entity(out); err != nil {
+				return nil, err
+			}
+			s.pos += n
+			continue
+		}
+		if c != '<' {
+			next := s.pos + 1
+			for next < len(s.buf) && s.buf[next] != '<' && s.buf[next] != '&' {
+				next++
+			}
+			out = append(out, s.buf[s.pos:next]...)
+			s.pos = next
+			continue
+		}
+		rest := s.buf[s.pos:]
+		switch {
+		case bytes.HasPrefix(rest, []byte("<!--")):
+			if err := s.comment(); err != nil {
+				return nil, err
+			}
+		case bytes.HasPrefix(rest, []byte("<![CDATA[")):
+			end := bytes.Index(rest[9:], []byte("]]>"))
+			if end < 0 {
+				return nil, s.syntaxErr("unterminated CDATA section")
+			}
+			out = append(out, rest[9:9+end]...)
+			s.pos += 9 + end + 3
+		case bytes.HasPrefix(rest, []byte("<?")):
+			if err := s.procInst(); err != nil {
+				return nil, err
+			}
+		case bytes.HasPrefix(rest, []byte("<!DOCTYPE")):
+			return nil, s.syntaxErr("DOCTYPE is not allowed")
+		case bytes.HasPrefix(rest, []byte("<!")):
+			return nil, s.syntaxErr("unsupported markup declaration")
+		default:
+			s.scratch = out
+			if len(out) > s.limits.MaxTextBytes {
+				return nil, &LimitError{Limit: "text length", Max: int64(s.limits.MaxTextBytes)}
+			}
+			return out, nil
+		}
+	}
+}
+
+// comment skips the comment at s.pos.
+func (s *scanner) comment() error {
+	body := s.buf[s.pos+4:]
+	end := bytes.Index(body, []byte("--"))
+	if end < 0 {
+		return s.syntaxErr("unterminated comment")
+	}
+	if end+2 >= len(body) || body[end+2] != '>' {
+		s.pos += 4 + end
+		return s.syntaxErr(`"--" inside a comment`)
+	}
+	s.pos += 4 + end + 3
+	return nil
+}
+
+// procInst skips the processing instruction at s.pos. An XML declaration
+// anywhere but at the very start is an error.
+func (s *scanner) procInst() error {
+	s.pos += 2
+	target, err := s.name()
+	if err != nil {
+		return err
+	}
+	if strings.EqualFold(string(target), "xml") {
+		return s.syntaxErr("XML declaration not at the start of the document")
+	}
+	end := bytes.Index(s.buf[s.pos:], []byte("?>"))
+	if end < 0 {
+		return s.syntaxErr("unterminated processing instruction")
+	}
+	if end > 0 && !isSpace(s.buf[s.pos]) {
+		return s.syntaxErr("malformed processing instruction")
+	}
+	s.pos += end + 2
+	return nil
+}
+
+// next reads text (which must be whitespace only) and then a tag. It is
+// used between structural elements.
+func (s *scanner) next() ([]byte, tagKind, error) {
+	t, err := s.text()
+	if err != nil {
+		return nil, 0, err
+	}
+	if !isAllSpace(t) {
+		return nil, 0, s.invalidErr("unexpected text between elements")
+	}
+	return s.tag()
+}
+
+// expect reads whitespace and a start tag with the given name. It returns
+// whether the tag was self-closing.
+func (s *scanner) expect(want string) (bool, error) {
+	name, kind, err := s.next()
+	if err != nil {
+		return false, err
+	}
+	if kind == tagEnd || string(name) != want {
+		return false, s.invalidErr("expected <" + want + ">, found " + describeTag(name, kind))
+	}
+	return kind == tagEmpty, nil
+}
+
+// expectEnd reads whitespace and the end tag with the given name.
+func (s *scanner) expectEnd(want string) error {
+	name, kind, err := s.next()
+	if err != nil {
+		return err
+	}
+	if kind != tagEnd || string(name) != want {
+		return s.invalidErr("expected </" + want + ">, found " + describeTag(name, kind))
+	}
+	return nil
+}
+
+func describeTag(name []byte, kind tagKind) string {
+	n := string(name)
+	if len(n) > 40 {
+		n = n[:40] + "..."
+	}
+	if kind == tagEnd {
+		return "</" + n + ">"
+	}
+	return "<" + n + ">"
+}
+
+// prolog skips whitespace, comments and processing instructions before
+// the root element.
+func (s *scanner) prolog() error {
+	for {
+		s.skipSpace()
+		rest := s.buf[s.pos:]
+		switch {
+		case len(rest) == 0:
+			return s.syntaxErr("no root element")
+		case bytes.HasPrefix(rest, []byte("<!--")):
+			if err := s.comment(); err != nil {
+				return err
+			}
+		case bytes.HasPrefix(rest, []byte("<?")):
+			if err := s.procInst(); err != nil {
+				return err
+			}
+		case bytes.HasPrefix(rest, []byte("<!DOCTYPE")):
+			return s.syntaxErr("DOCTYPE is not allowed")
+		case bytes.HasPrefix(rest, []byte("<!")):
+			return s.syntaxErr("unsupported markup declaration")
+		case rest[0] == '<':
+			return nil
+		default:
+			return s.syntaxErr("text before the root element")
+		}
+	}
+}
+
+// epilog checks that only whitespace, comments and processing
+// instructions follow the root element.
+func (s *scanner) epilog() error {
+	for {
+		s.skipSpace()
+		rest := s.buf[s.pos:]
+		switch {
+		case len(rest) == 0:
+			return nil
+		case bytes.HasPrefix(rest, []byte("<!--")):
+			if err := s.comment(); err != nil {
+				return err
+			}
+		case bytes.HasPrefix(rest, []byte("<?")):
+			if err := s.procInst(); err != nil {
+				return err
+			}
+		default:
+			return s.syntaxErr("content after the root element")
+		}
+	}
+}

@@ -1,0 +1,489 @@
+package xmlrpc
+
+import (
+	"errors"
+	"math"
+	"reflect"
+	"strconv"
+	"time"
+)
+
+// This file stores XML-RPC values in typed Go values, both while parsing
+// (valueInto, straight from the document) and from already decoded values
+// (Unmarshal). Both paths share the set* functions, so the conversion
+// rules are the same.
+
+// Unmarshal stores v, a value in the canonical form DecodeCall produces
+// (int64, bool, string, float64, time.Time, []byte, nil, []any,
+// map[string]any), in the Go value target points to, with the same rules
+// as DecodeResponse.
+func Unmarshal(v any, target any) error {
+	rv := reflect.ValueOf(target)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		if target == nil {
+			return errors.New("xmlrpc: Unmarshal needs a non-nil pointer, not nil")
+		}
+		return errors.New("xmlrpc: Unmarshal needs a non-nil pointer, not " + rv.Type().String())
+	}
+	return unmarshalValue(v, rv.Elem(), 0)
+}
+
+// UnmarshalParams stores each decoded parameter in the matching target,
+// for handlers that take a fixed list of typed parameters:
+//
+//	var name string
+//	var count int
+//	if err := xmlrpc.UnmarshalParams(params, &name, &count); err != nil {
+//		return nil, err
+//	}
+//
+// A different number of parameters, or one that does not fit its target,
+// gives a *ParamsError, which a Server answers with the
+// invalid-parameters fault.
+func UnmarshalParams(params []any, targets ...any) error {
+	if len(params) != len(targets) {
+		return &ParamsError{Msg: "want " + strconv.Itoa(len(targets)) + " parameters, got " + strconv.Itoa(len(params))}
+	}
+	for i, p := range params {
+		if err := Unmarshal(p, targets[i]); err != nil {
+			return &ParamsError{Msg: "parameter " + strconv.Itoa(i+1) + ": " + trimPackage(err.Error()), Err: err}
+		}
+	}
+	return nil
+}
+
+func trimPackage(s string) string {
+	const prefix = "xmlrpc: "
+	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
+		return s[len(prefix):]
+	}
+	return s
+}
+
+// valueInto decodes a <value> whose start tag was read into v.
+func (p *parser) valueInto(v reflect.Value, empty bool) error {
+	h, err := p.valueHead(empty)
+	if err != nil {
+		return err
+	}
+	if err := p.assign(v, h); err != nil {
+		return err
+	}
+	if h.typ == vtUntyped {
+		return nil // valueHead read </value> already
+	}
+	return p.endValue()
+}
+
+// assign decodes the value begun by h into v, through the end of the
+// type element.
+func (p *parser) assign(v reflect.Value, h head) error {
+	if h.typ == vtNil {
+		if _, err := p.anyScalar(h); err != nil {
+			return err
+		}
+		v.SetZero()
+		return nil
+	}
+	v = indirect(v)
+	if v.Kind() == reflect.Interface {
+		if v.NumMethod() != 0 {
+			return &TypeError{Value: valueTypeNames[h.typ], Type: v.Type()}
+		}
+		var x any
+		var err error
+		switch h.typ {
+		case vtUntyped:
+			x = string(h.text)
+		case vtArray:
+			x, err = p.anyArray(h.empty)
+		case vtStruct:
+			x, err = p.anyStruct(h.empty)
+		default:
+			x, err = p.anyScalar(h)
+		}
+		if err != nil {
+			return err
+		}
+		v.Set(reflect.ValueOf(x))
+		return nil
+	}
+	switch h.typ {
+	case vtUntyped:
+		return setString(v, h.text)
+	case vtArray:
+		return p.arrayInto(v, h.empty)
+	case vtStruct:
+		return p.structInto(v, h.empty)
+	}
+	t, err := p.scalar(h)
+	if err != nil {
+		return err
+	}
+	switch h.typ {
+	case vtString:
+		return setString(v, t)
+	case vtInt:
+		n, ok := parseInt(trimSpace(t))
+		if !ok {
+			return p.invalidErr("invalid integer " + quoteASCII(string(t)))
+		}
+		return setInt(v, n)
+	case vtBool:
+		b, ok := parseBool(trimSpace(t))
+		if !ok {
+			return p.invalidErr("invalid boolean " + quoteASCII(string(t)))
+		}
+		return setBool(v, b)
+	case vtDouble:
+		f, ok := parseDouble(trimSpace(t))
+		if !ok {
+			return p.invalidErr("invalid double " + quoteASCII(string(t)))
+		}
+		return setFloat(v, f)
+	case vtDateTime:
+		dt, ok := parseDateTime(trimSpace(t), p.loc)
+		if !ok {
+			return p.invalidErr("invalid dateTime.iso8601 " + quoteASCII(string(t)))
+		}
+		return setDateTime(v, dt)
+	case vtBase64:
+		if isByteSlice(v.Type()) {
+			b, err := p.base64(t, nil)
+			if err != nil {
+				return err
+			}
+			v.SetBytes(b)
+			return nil
+		}
+		if _, err := p.base64(t, nil); err != nil {
+			return err
+		}
+		return &TypeError{Value: "base64", Type: v.Type()}
+	}
+	panic("unreachable")
+}
+
+// indirect follows pointers from v, allocating nil ones, and returns the
+// first non-pointer value.
+func indirect(v reflect.Value) reflect.Value {
+	for v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		v = v.Elem()
+	}
+	return v
+}
+
+func isByteSlice(t reflect.Type) bool {
+	return t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8
+}
+
+// withPath prefixes the path of a *TypeError passing through a container.
+func withPath(err error, seg func() string) error {
+	if te, ok := err.(*TypeError); ok {
+		te.Path = seg() + te.Path
+	}
+	return err
+}
+
+func (p *parser) arrayInto(v reflect.Value, empty bool) error {
+	switch v.Kind() {
+	case reflect.Slice:
+		if v.IsNil() {
+			v.Set(reflect.MakeSlice(v.Type(), 0, 0))
+		} else {
+			v.SetLen(0)
+		}
+		return p.arrayElems(empty, func(i int, empty bool) error {
+			if v.Len() == v.Cap() {
+				v.Grow(1)
+			}
+			v.SetLen(i + 1)
+			elem := v.Index(i)
+			elem.SetZero()
+			return withPath(p.valueInto(elem, empty), func() string { return "[" + strconv.Itoa(i) + "]" })
+		})
+	case reflect.Array:
+		n := 0
+		err := p.arrayElems(empty, func(i int, empty bool) error {
+			if i >= v.Len() {
+				return &TypeError{Value: "array of more than " + strconv.Itoa(v.Len()) + " values", Type: v.Type()}
+			}
+			n = i + 1
+			return withPath(p.valueInto(v.Index(i), empty), func() string { return "[" + strconv.Itoa(i) + "]" })
+		})
+		for i := n; err == nil && i < v.Len(); i++ {
+			v.Index(i).SetZero()
+		}
+		return err
+	}
+	return &TypeError{Value: "array", Type: v.Type()}
+}
+
+func (p *parser) structInto(v reflect.Value, empty bool) error {
+	switch {
+	case v.Kind() == reflect.Struct && v.Type() != timeType && v.Type() != dateTimeType:
+		si := cachedStructInfo(v.Type())
+		if si.err != nil {
+			return si.err
+		}
+		return p.structMembers(empty, func(name []byte, empty bool) error {
+			i, ok := si.byName[string(name)]
+			if !ok {
+				_, err := p.anyValue(empty)
+				return err
+			}
+			f := &si.fields[i]
+			return withPath(p.valueInto(fieldByIndex(v, f.index, true), empty), func() string { return "." + f.name })
+		}, func(name []byte, x any) error {
+			i, ok := si.byName[string(name)]
+			if !ok {
+				return nil
+			}
+			f := &si.fields[i]
+			return withPath(unmarshalValue(x, fieldByIndex(v, f.index, true), p.depth), func() string { return "." + f.name })
+		})
+	case v.Kind() == reflect.Map && v.Type().Key().Kind() == reflect.String:
+		if v.IsNil() {
+			v.Set(reflect.MakeMap(v.Type()))
+		}
+		kt, et := v.Type().Key(), v.Type().Elem()
+		elem := reflect.New(et).Elem()
+		return p.structMembers(empty, func(name []byte, empty bool) error {
+			key := reflect.ValueOf(string(name)).Convert(kt)
+			elem.SetZero()
+			if err := p.valueInto(elem, empty); err != nil {
+				return withPath(err, func() string { return "." + key.String() })
+			}
+			v.SetMapIndex(key, elem)
+			return nil
+		}, func(name []byte, x any) error {
+			key := reflect.ValueOf(string(name)).Convert(kt)
+			elem.SetZero()
+			if err := unmarshalValue(x, elem, p.depth); err != nil {
+				return withPath(err, func() string { return "." + key.String() })
+			}
+			v.SetMapIndex(key, elem)
+			return nil
+		})
+	}
+	return &TypeError{Value: "struct", Type: v.Type()}
+}
+
+func setString(v reflect.Value, b []byte) error {
+	if v.Kind() != reflect.String {
+		return &TypeError{Value: "string", Type: v.Type()}
+	}
+	v.SetString(string(b))
+	return nil
+}
+
+func setInt(v reflect.Value, n int64) error {
+	switch v.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		if v.OverflowInt(n) {
+			break
+		}
+		v.SetInt(n)
+		return nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		if n < 0 || v.OverflowUint(uint64(n)) {
+			break
+		}
+		v.SetUint(uint64(n))
+		return nil
+	case reflect.Float32, reflect.Float64:
+		v.SetFloat(float64(n))
+		return nil
+	}
+	return &TypeError{Value: "int " + strconv.FormatInt(n, 10), Type: v.Type()}
+}
+
+func setBool(v reflect.Value, b bool) error {
+	if v.Kind() != reflect.Bool {
+		return &TypeError{Value: "boolean", Type: v.Type()}
+	}
+	v.SetBool(b)
+	return nil
+}
+
+func setFloat(v reflect.Value, f float64) error {
+	switch v.Kind() {
+	case reflect.Float64:
+		v.SetFloat(f)
+		return nil
+	case reflect.Float32:
+		if math.Abs(f) <= math.MaxFloat32 {
+			v.SetFloat(f)
+			return nil
+		}
+	}
+	return &TypeError{Value: "double " + strconv.FormatFloat(f, 'g', -1, 64), Type: v.Type()}
+}
+
+func setDateTime(v reflect.Value, dt DateTime) error {
+	switch v.Type() {
+	case timeType:
+		v.Set(reflect.ValueOf(dt.Time))
+		return nil
+	case dateTimeType:
+		v.Set(reflect.ValueOf(dt))
+		return nil
+	}
+	return &TypeError{Value: "dateTime.iso8601", Type: v.Type()}
+}
+
+// unmarshalValue stores the canonical value x in v. depth counts the
+// enclosing arrays and structs, so a hand-built cyclic value cannot
+// recurse without bound.
+func unmarshalValue(x any, v reflect.Value, depth int) error {
+	if x == nil {
+		v.SetZero()
+		return nil
+	}
+	v = indirect(v)
+	if v.Kind() == reflect.Interface {
+		if v.NumMethod() != 0 {
+			return &TypeError{Value: describeAny(x), Type: v.Type()}
+		}
+		v.Set(reflect.ValueOf(x))
+		return nil
+	}
+	switch x := x.(type) {
+	case string:
+		if v.Kind() != reflect.String {
+			return &TypeError{Value: "string", Type: v.Type()}
+		}
+		v.SetString(x)
+		return nil
+	case int64:
+		return setInt(v, x)
+	case bool:
+		return setBool(v, x)
+	case float64:
+		return setFloat(v, x)
+	case time.Time:
+		return setDateTime(v, DateTime{Time: x})
+	case DateTime:
+		return setDateTime(v, x)
+	case []byte:
+		if !isByteSlice(v.Type()) {
+			return &TypeError{Value: "base64", Type: v.Type()}
+		}
+		v.SetBytes(append([]byte(nil), x...))
+		return nil
+	case []any:
+		return unmarshalArray(x, v, depth+1)
+	case map[string]any:
+		return unmarshalStruct(x, v, depth+1)
+	}
+	// Values built by hand may use other Go types; accept them by kind.
+	rx := reflect.ValueOf(x)
+	switch rx.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return setInt(v, rx.Int())
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		if rx.Uint() > math.MaxInt64 {
+			return &TypeError{Value: "int " + strconv.FormatUint(rx.Uint(), 10), Type: v.Type()}
+		}
+		return setInt(v, int64(rx.Uint()))
+	case reflect.Float32, reflect.Float64:
+		return setFloat(v, rx.Float())
+	case reflect.String:
+		if v.Kind() != reflect.String {
+			return &TypeError{Value: "string", Type: v.Type()}
+		}
+		v.SetString(rx.String())
+		return nil
+	case reflect.Bool:
+		return setBool(v, rx.Bool())
+	}
+	return &TypeError{Value: "Go value of type " + rx.Type().String(), Type: v.Type()}
+}
+
+func describeAny(x any) string {
+	switch x := x.(type) {
+	case string:
+		return "string"
+	case int64:
+		return "int " + strconv.FormatInt(x, 10)
+	case bool:
+		return "boolean"
+	case float64:
+		return "double"
+	case time.Time, DateTime:
+		return "dateTime.iso8601"
+	case []byte:
+		return "base64"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "struct"
+	}
+	return reflect.TypeOf(x).String()
+}
+
+func unmarshalArray(x []any, v reflect.Value, depth int) error {
+	if depth > DefaultMaxDepth*1024 {
+		return &LimitError{Limit: "nesting depth", Max: DefaultMaxDepth * 1024}
+	}
+	switch v.Kind() {
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), len(x), len(x)))
+	case reflect.Array:
+		if len(x) > v.Len() {
+			return &TypeError{Value: "array of more than " + strconv.Itoa(v.Len()) + " values", Type: v.Type()}
+		}
+		for i := len(x); i < v.Len(); i++ {
+			v.Index(i).SetZero()
+		}
+	default:
+		return &TypeError{Value: "array", Type: v.Type()}
+	}
+	for i, e := range x {
+		if err := unmarshalValue(e, v.Index(i), depth); err != nil {
+			return withPath(err, func() string { return "[" + strconv.Itoa(i) + "]" })
+		}
+	}
+	return nil
+}
+
+func unmarshalStruct(x map[string]any, v reflect.Value, depth int) error {
+	if depth > DefaultMaxDepth*1024 {
+		return &LimitError{Limit: "nesting depth", Max: DefaultMaxDepth * 1024}
+	}
+	switch {
+	case v.Kind() == reflect.Struct && v.Type() != timeType && v.Type() != dateTimeType:
+		si := cachedStructInfo(v.Type())
+		if si.err != nil {
+			return si.err
+		}
+		for name, e := range x {
+			i, ok := si.byName[name]
+			if !ok {
+				continue
+			}
+			f := &si.fields[i]
+			if err := unmarshalValue(e, fieldByIndex(v, f.index, true), depth); err != nil {
+				return withPath(err, func() string { return "." + f.name })
+			}
+		}
+		return nil
+	case v.Kind() == reflect.Map && v.Type().Key().Kind() == reflect.String:
+		if v.IsNil() {
+			v.Set(reflect.MakeMapWithSize(v.Type(), len(x)))
+		}
+		kt, et := v.Type().Key(), v.Type().Elem()
+		for name, e := range x {
+			elem := reflect.New(et).Elem()
+			if err := unmarshalValue(e, elem, depth); err != nil {
+				return withPath(err, func() string { return "." + name })
+			}
+			v.SetMapIndex(reflect.ValueOf(name).Convert(kt), elem)
+		}
+		return nil
+	}
+	return &TypeError{Value: "struct", Type: v.Type()}
+}
