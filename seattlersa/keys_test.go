@@ -1,0 +1,405 @@
+package seattlersa
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"math/big"
+	"math/rand/v2"
+	"os/exec"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+// seeded returns a deterministic stream of random bytes.
+func seeded(seed byte) io.Reader {
+	return rand.NewChaCha8([32]byte{seed, 's', 'e', 'a', 't', 't', 'l', 'e'})
+}
+
+// vectorKey parses one of the python-generated keys in vectorKeys.
+func vectorKey(t testing.TB, bits int) (*PublicKey, *PrivateKey) {
+	t.Helper()
+	k, ok := vectorKeys[bits]
+	if !ok {
+		t.Fatalf("no vector key of %d bits", bits)
+	}
+	pub, err := ParsePublicKey(k.pub)
+	if err != nil {
+		t.Fatalf("ParsePublicKey(vector %d): %v", bits, err)
+	}
+	priv, err := ParsePrivateKey(k.priv)
+	if err != nil {
+		t.Fatalf("ParsePrivateKey(vector %d): %v", bits, err)
+	}
+	return pub, priv
+}
+
+// generated returns a deterministic key pair made by GenerateKey.
+func generated(t testing.TB, seed byte, bits int) (*PublicKey, *PrivateKey) {
+	t.Helper()
+	pub, priv, err := GenerateKey(seeded(seed), bits)
+	if err != nil {
+		t.Fatalf("GenerateKey(seed %d, %d): %v", seed, bits, err)
+	}
+	return pub, priv
+}
+
+// runPython runs script with python3, feeding in as JSON on stdin and
+// decoding its stdout as JSON into out. It skips the test when python3 is
+// not installed: these are the independent cross-checks, and the literal
+// vectors in crypt_test.go cover the same ground without python.
+func runPython(t *testing.T, script string, in, out any) {
+	t.Helper()
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skipf("python3 is not on PATH, so the independent cross-check cannot run: %v", err)
+	}
+	data, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(py, "-c", script)
+	cmd.Stdin = bytes.NewReader(data)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	res, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("python3: %v\n%s", err, stderr.Bytes())
+	}
+	if err := json.Unmarshal(res, out); err != nil {
+		t.Fatalf("decoding python3 output %q: %v", res, err)
+	}
+}
+
+func TestParsePublicKey(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want string // canonical String(); empty when an error is expected
+		kind error
+	}{
+		{name: "canonical", in: "17 3233", want: "17 3233"},
+		{name: "leading zeros", in: "0017 003233", want: "17 3233"},
+		{name: "plus signs", in: "+17 +3233", want: "17 3233"},
+		{name: "surrounding and inner white space", in: " \t17\n\n3233\r\n", want: "17 3233"},
+		{name: "e one below n", in: "3232 3233", want: "3232 3233"},
+		{name: "python 512-bit", in: vectorKeys[512].pub, want: vectorKeys[512].pub},
+
+		{name: "empty", in: "", kind: ErrMalformedKey},
+		{name: "blank", in: " \t\n", kind: ErrMalformedKey},
+		{name: "one token", in: "3233", kind: ErrMalformedKey},
+		{name: "three tokens", in: "17 3233 1", kind: ErrMalformedKey},
+		{name: "letters", in: "17 abc", kind: ErrMalformedKey},
+		{name: "hex prefix", in: "0x11 3233", kind: ErrMalformedKey},
+		{name: "underscore", in: "17 3_233", kind: ErrMalformedKey},
+		{name: "decimal point", in: "17.0 3233", kind: ErrMalformedKey},
+		{name: "lone sign", in: "+ 3233", kind: ErrMalformedKey},
+		{name: "double sign", in: "--17 3233", kind: ErrMalformedKey},
+		{name: "non-ASCII digits", in: "١٧ 3233", kind: ErrMalformedKey},
+		{name: "comma separated", in: "17,3233", kind: ErrMalformedKey},
+
+		{name: "e equals n", in: "3233 3233", kind: ErrInvalidKey},
+		{name: "e above n", in: "5000 3233", kind: ErrInvalidKey},
+		{name: "e zero", in: "0 3233", kind: ErrInvalidKey},
+		{name: "e negative", in: "-17 3233", kind: ErrInvalidKey},
+		{name: "n negative", in: "-17 -3", kind: ErrInvalidKey},
+		{name: "n zero", in: "0 0", kind: ErrInvalidKey},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k, err := ParsePublicKey(tt.in)
+			if tt.kind != nil {
+				if !errors.Is(err, tt.kind) {
+					t.Fatalf("ParsePublicKey(%q) error = %v, want one matching %v", tt.in, err, tt.kind)
+				}
+				if k != nil {
+					t.Errorf("ParsePublicKey(%q) returned a key with an error", tt.in)
+				}
+				if !strings.HasPrefix(err.Error(), "seattlersa: ") {
+					t.Errorf("error %q lacks the package prefix", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParsePublicKey(%q): %v", tt.in, err)
+			}
+			if have := k.String(); have != tt.want {
+				t.Errorf("ParsePublicKey(%q).String()\nhave %q\nwant %q", tt.in, have, tt.want)
+			}
+		})
+	}
+}
+
+func TestParsePrivateKey(t *testing.T) {
+	tests := []struct {
+		name  string
+		in    string
+		want  string // canonical String(); empty when an error is expected
+		wantN string
+		kind  error
+	}{
+		{name: "textbook", in: "2753 61 53", want: "2753 61 53", wantN: "3233"},
+		{name: "leading zeros and tabs", in: "\t02753\t061 0053 ", want: "2753 61 53", wantN: "3233"},
+		{name: "plus sign", in: "+2753 +61 +53", want: "2753 61 53", wantN: "3233"},
+		{name: "p equals q", in: "7 61 61", want: "7 61 61", wantN: "3721"},
+		{name: "python 512-bit", in: vectorKeys[512].priv, want: vectorKeys[512].priv, wantN: strings.Fields(vectorKeys[512].pub)[1]},
+		{name: "python 1024-bit", in: vectorKeys[1024].priv, want: vectorKeys[1024].priv, wantN: strings.Fields(vectorKeys[1024].pub)[1]},
+
+		{name: "empty", in: "", kind: ErrMalformedKey},
+		{name: "two tokens", in: "2753 61", kind: ErrMalformedKey},
+		{name: "four tokens", in: "2753 61 53 1", kind: ErrMalformedKey},
+		{name: "letters", in: "2753 61 fifty-three", kind: ErrMalformedKey},
+		{name: "exponent notation", in: "2753 61 5.3e1", kind: ErrMalformedKey},
+
+		{name: "p not prime", in: "2753 60 53", kind: ErrInvalidKey},
+		{name: "q not prime", in: "2753 61 51", kind: ErrInvalidKey},
+		{name: "p one", in: "2753 1 53", kind: ErrInvalidKey},
+		{name: "p zero", in: "2753 0 53", kind: ErrInvalidKey},
+		{name: "p negative prime", in: "2753 -61 53", kind: ErrInvalidKey},
+		{name: "d zero", in: "0 61 53", kind: ErrInvalidKey},
+		{name: "d negative", in: "-2753 61 53", kind: ErrInvalidKey},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k, err := ParsePrivateKey(tt.in)
+			if tt.kind != nil {
+				if !errors.Is(err, tt.kind) {
+					t.Fatalf("ParsePrivateKey(%q) error = %v, want one matching %v", tt.in, err, tt.kind)
+				}
+				if k != nil {
+					t.Errorf("ParsePrivateKey(%q) returned a key with an error", tt.in)
+				}
+				if tt.kind == ErrInvalidKey && err.Error() != "seattlersa: invalid private key" {
+					t.Errorf("error\nhave %q\nwant %q", err, "seattlersa: invalid private key")
+				}
+				if !strings.HasPrefix(err.Error(), "seattlersa: ") {
+					t.Errorf("error %q lacks the package prefix", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParsePrivateKey(%q): %v", tt.in, err)
+			}
+			if have := k.String(); have != tt.want {
+				t.Errorf("String()\nhave %q\nwant %q", have, tt.want)
+			}
+			if have := k.N().String(); have != tt.wantN {
+				t.Errorf("N()\nhave %s\nwant %s", have, tt.wantN)
+			}
+		})
+	}
+}
+
+// TestParsePrivateKeyErrorHidesKey checks that no error quotes the digits of
+// the key it rejects.
+func TestParsePrivateKeyErrorHidesKey(t *testing.T) {
+	good := strings.Fields(vectorKeys[512].priv)
+	d, p, q := good[0], good[1], good[2]
+	pPlus1 := new(big.Int)
+	pPlus1.SetString(p, 10)
+	pPlus1.Add(pPlus1, big.NewInt(1))
+	inputs := []string{
+		d + " " + pPlus1.String() + " " + q, // p not prime
+		d + " " + p,                         // too few tokens
+		d + " " + p + " " + q + " " + q,     // too many tokens
+		d + " " + p + " x" + q,              // q not decimal
+		"-" + d + " " + p + " " + q,         // d negative
+	}
+	for _, in := range inputs {
+		_, err := ParsePrivateKey(in)
+		if err == nil {
+			t.Fatalf("ParsePrivateKey accepted a bad key")
+		}
+		for _, secret := range []string{d, p, q, pPlus1.String(), d[:12], p[:12], q[:12]} {
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("error %q contains private key digits", err)
+			}
+		}
+	}
+}
+
+func TestKeyStringRoundTrip(t *testing.T) {
+	for _, bits := range []int{128, 512, 1024} {
+		pub, priv := generated(t, 1, bits)
+		pub2, err := ParsePublicKey(pub.String())
+		if err != nil {
+			t.Fatalf("%d bits: ParsePublicKey(String()): %v", bits, err)
+		}
+		if pub2.E.Cmp(pub.E) != 0 || pub2.N.Cmp(pub.N) != 0 || pub2.String() != pub.String() {
+			t.Errorf("%d bits: public key changed in a round trip\nhave %s\nwant %s", bits, pub2, pub)
+		}
+		priv2, err := ParsePrivateKey(priv.String())
+		if err != nil {
+			t.Fatalf("%d bits: ParsePrivateKey(String()): %v", bits, err)
+		}
+		if priv2.D.Cmp(priv.D) != 0 || priv2.P.Cmp(priv.P) != 0 || priv2.Q.Cmp(priv.Q) != 0 {
+			t.Errorf("%d bits: private key changed in a round trip", bits)
+		}
+		if strings.Contains(pub.String(), "  ") || strings.Contains(priv.String(), "+") {
+			t.Errorf("%d bits: non-canonical String output", bits)
+		}
+	}
+}
+
+func TestGenerateKey(t *testing.T) {
+	e := big.NewInt(PublicExponent)
+	one := big.NewInt(1)
+	for _, bits := range []int{128, 129, 255, 433, 512, 1024} {
+		pub, priv := generated(t, 7, bits)
+		if have := pub.N.BitLen(); have != bits {
+			t.Errorf("%d bits: modulus has %d bits", bits, have)
+		}
+		if pub.E.Cmp(e) != 0 {
+			t.Errorf("%d bits: e = %v, want %d", bits, pub.E, PublicExponent)
+		}
+		if priv.N().Cmp(pub.N) != 0 {
+			t.Errorf("%d bits: private N() differs from public N", bits)
+		}
+		if !priv.P.ProbablyPrime(20) || !priv.Q.ProbablyPrime(20) || priv.P.Cmp(priv.Q) == 0 {
+			t.Errorf("%d bits: p and q are not two distinct primes", bits)
+		}
+		phi := new(big.Int).Mul(new(big.Int).Sub(priv.P, one), new(big.Int).Sub(priv.Q, one))
+		if ed := new(big.Int).Mul(e, priv.D); ed.Mod(ed, phi).Cmp(one) != 0 {
+			t.Errorf("%d bits: e·d is not 1 modulo (p-1)(q-1)", bits)
+		}
+		msg := []byte("round trip through a generated key")
+		have, err := Decrypt(priv, Encrypt(pub, msg))
+		if err != nil || !bytes.Equal(have, msg) {
+			t.Errorf("%d bits: Decrypt(Encrypt(m)) = %q, %v; want %q", bits, have, err, msg)
+		}
+	}
+}
+
+func TestGenerateKeyDeterministic(t *testing.T) {
+	for _, bits := range []int{512, 1024} {
+		pubA, privA := generated(t, 42, bits)
+		pubB, privB := generated(t, 42, bits)
+		if pubA.String() != pubB.String() || privA.String() != privB.String() {
+			t.Errorf("%d bits: the same seed gave different keys", bits)
+		}
+		pubC, _ := generated(t, 43, bits)
+		if pubC.String() == pubA.String() {
+			t.Errorf("%d bits: different seeds gave the same key", bits)
+		}
+	}
+	// A nil reader means crypto/rand: two calls must differ.
+	pub1, _, err1 := GenerateKey(nil, 256)
+	pub2, _, err2 := GenerateKey(nil, 256)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("GenerateKey(nil, 256): %v, %v", err1, err2)
+	}
+	if pub1.String() == pub2.String() {
+		t.Errorf("GenerateKey(nil, 256) returned the same key twice")
+	}
+}
+
+func TestGenerateKeyErrors(t *testing.T) {
+	for _, bits := range []int{-1, 0, 64, 127} {
+		if _, _, err := GenerateKey(seeded(1), bits); err == nil || !strings.HasPrefix(err.Error(), "seattlersa: ") {
+			t.Errorf("GenerateKey(%d bits) error = %v, want a seattlersa error", bits, err)
+		}
+	}
+	boom := errors.New("boom")
+	if _, _, err := GenerateKey(iotest.ErrReader(boom), 512); !errors.Is(err, boom) {
+		t.Errorf("GenerateKey(failing reader) error = %v, want one wrapping %v", err, boom)
+	}
+	short := bytes.NewReader(make([]byte, 40))
+	if _, _, err := GenerateKey(short, 512); !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		t.Errorf("GenerateKey(short reader) error = %v, want an EOF", err)
+	}
+}
+
+// TestGenerateKeyPython has python3 check generated keys independently:
+// n = p·q of the right size, p and q pass Miller-Rabin, and RSA round trips.
+func TestGenerateKeyPython(t *testing.T) {
+	const script = `
+import json, sys, random
+rng = random.Random(1)
+def mr(n):
+    if n < 4: return n in (2, 3)
+    d, s = n - 1, 0
+    while d % 2 == 0: d //= 2; s += 1
+    for _ in range(30):
+        x = pow(rng.randrange(2, n - 1), d, n)
+        if x in (1, n - 1): continue
+        for _ in range(s - 1):
+            x = x * x % n
+            if x == n - 1: break
+        else: return False
+    return True
+out = []
+for k in json.load(sys.stdin):
+    e, n = map(int, k["pub"].split())
+    d, p, q = map(int, k["priv"].split())
+    ok = n == p * q and n.bit_length() == k["bits"] and e == 65537 and p != q and mr(p) and mr(q)
+    for x in (2, 3, 12345, n - 2):
+        ok = ok and pow(pow(x, e, n), d, n) == x
+    out.append(ok)
+print(json.dumps(out))
+`
+	type key struct {
+		Bits int    `json:"bits"`
+		Pub  string `json:"pub"`
+		Priv string `json:"priv"`
+	}
+	var in []key
+	for seed := byte(0); seed < 3; seed++ {
+		for _, bits := range []int{128, 512, 1024} {
+			pub, priv := generated(t, seed, bits)
+			in = append(in, key{bits, pub.String(), priv.String()})
+		}
+	}
+	var ok []bool
+	runPython(t, script, in, &ok)
+	if len(ok) != len(in) {
+		t.Fatalf("python3 returned %d results for %d keys", len(ok), len(in))
+	}
+	for i, good := range ok {
+		if !good {
+			t.Errorf("python3 rejects generated %d-bit key %d", in[i].Bits, i)
+		}
+	}
+}
+
+// FuzzParse checks that the parsers and Decrypt never panic, and that every
+// key they accept survives a String round trip.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"", " ", "17 3233", "2753 61 53", "+17 -3233", "0 0", "1 2 3",
+		"0017\t3233\n", "1_0 2", "0x10 20", "١٧ 3233", "- +", "99999999999999999999 1",
+		vectorKeys[512].pub, vectorKeys[512].priv,
+		cryptVectors[0].text, cryptVectors[1].text,
+	} {
+		f.Add(s)
+	}
+	_, priv := vectorKey(f, 512)
+	f.Fuzz(func(t *testing.T, s string) {
+		if pub, err := ParsePublicKey(s); err == nil {
+			again, err := ParsePublicKey(pub.String())
+			if err != nil || again.String() != pub.String() {
+				t.Errorf("public key %q does not round-trip: %v", pub, err)
+			}
+			if pub.E.Sign() <= 0 || pub.E.Cmp(pub.N) >= 0 {
+				t.Errorf("accepted invalid public key %q", pub)
+			}
+		} else if !errors.Is(err, ErrMalformedKey) && !errors.Is(err, ErrInvalidKey) {
+			t.Errorf("ParsePublicKey error %v matches no sentinel", err)
+		}
+		if k, err := ParsePrivateKey(s); err == nil {
+			again, err := ParsePrivateKey(k.String())
+			if err != nil || again.String() != k.String() {
+				t.Errorf("private key does not round-trip: %v", err)
+			}
+		} else if !errors.Is(err, ErrMalformedKey) && !errors.Is(err, ErrInvalidKey) {
+			t.Errorf("ParsePrivateKey error %v matches no sentinel", err)
+		}
+		if _, err := Decrypt(priv, s); err != nil && !errors.Is(err, ErrMalformedCiphertext) {
+			t.Errorf("Decrypt error %v does not match ErrMalformedCiphertext", err)
+		}
+		if _, err := DecryptAPIKey(priv, s); err != nil && !errors.Is(err, ErrMalformedCiphertext) && err != ErrKeyMismatch {
+			t.Errorf("DecryptAPIKey error %v is neither malformed nor mismatch", err)
+		}
+	})
+}
