@@ -1,0 +1,331 @@
+package xmlrpc
+
+import (
+	"errors"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+type inner struct {
+	A int `xmlrpc:"a"`
+}
+
+type Embedded struct {
+	Shared string `xmlrpc:"shared"`
+	Deep   int    `xmlrpc:"deep"`
+}
+
+type withEmbedded struct {
+	Embedded
+	*inner `xmlrpc:"-"`
+	Shared string `xmlrpc:"shared"` // hides Embedded.Shared
+	Own    int    `xmlrpc:"own"`
+}
+
+type twoSameNames struct {
+	A int `xmlrpc:"x"`
+	B int `xmlrpc:"x"`
+}
+
+type allKinds struct {
+	I     int               `xmlrpc:"i"`
+	I8    int8              `xmlrpc:"i8"`
+	I32   int32             `xmlrpc:"i32"`
+	U     uint              `xmlrpc:"u"`
+	U16   uint16            `xmlrpc:"u16"`
+	F32   float32           `xmlrpc:"f32"`
+	F64   float64           `xmlrpc:"f64"`
+	B     bool              `xmlrpc:"b"`
+	S     string            `xmlrpc:"s"`
+	P     *namedPort        `xmlrpc:"p"`
+	T     time.Time         `xmlrpc:"t"`
+	DT    DateTime          `xmlrpc:"dt"`
+	Raw   []byte            `xmlrpc:"raw"`
+	Arr   [2]int            `xmlrpc:"arr"`
+	Slice []string          `xmlrpc:"slice"`
+	Map   map[string]int    `xmlrpc:"map"`
+	Any   any               `xmlrpc:"any"`
+	Inner inner             `xmlrpc:"inner"`
+	PIn   *inner            `xmlrpc:"pin"`
+	Named map[namedKey]bool `xmlrpc:"named"`
+}
+
+type namedKey string
+
+// typedCase decodes wire (the content of one <value>) into a new value of
+// the type of want and compares, or expects an error of errType.
+type typedCase struct {
+	name    string
+	wire    string
+	want    any    // a pointer to the expected value
+	errType string // "TypeError", "DecodeError", ... when decoding must fail
+	errPath string // for a TypeError, the path it must report
+}
+
+func ptr[T any](v T) *T { return &v }
+
+var typedCases = []typedCase{
+	{name: "int", wire: "<int>42</int>", want: ptr(42)},
+	{name: "§9#8 int32 rejects 2^31", wire: "<int>2147483648</int>", want: ptr(int32(0)), errType: "TypeError"},
+	{name: "int8 range", wire: "<int>128</int>", want: ptr(int8(0)), errType: "TypeError"},
+	{name: "uint rejects -1", wire: "<int>-1</int>", want: ptr(uint(0)), errType: "TypeError"},
+	{name: "uint8 max", wire: "<int>255</int>", want: ptr(uint8(255))},
+	{name: "named int", wire: "<int>1224</int>", want: ptr(namedPort(1224))},
+	{name: "int into float", wire: "<int>3</int>", want: ptr(3.0)},
+	{name: "float32 overflow", wire: "<double>1e39</double>", want: ptr(float32(0)), errType: "TypeError"},
+	{name: "string into int", wire: "<string>1</string>", want: ptr(0), errType: "TypeError"},
+	{name: "untyped into string", wire: "plain", want: ptr("plain")},
+	{name: "untyped into named string", wire: "k", want: ptr(namedKey("k"))},
+	{name: "bool into string", wire: "<boolean>1</boolean>", want: ptr(""), errType: "TypeError"},
+	{name: "base64 into bytes", wire: "<base64>aGk=</base64>", want: ptr([]byte("hi"))},
+	{name: "base64 into string", wire: "<base64>aGk=</base64>", want: ptr(""), errType: "TypeError"},
+	{name: "string into bytes", wire: "<string>hi</string>", want: ptr([]byte(nil)), errType: "TypeError"},
+	{name: "dateTime into time", wire: "<dateTime.iso8601>19980717T14:08:55</dateTime.iso8601>", want: ptr(v5Time)},
+	{name: "dateTime without zone into DateTime", wire: "<dateTime.iso8601>19980717T14:08:55</dateTime.iso8601>", want: ptr(DateTime{Time: v5Time})},
+	{name: "dateTime with zone into DateTime", wire: "<dateTime.iso8601>19980717T14:08:55Z</dateTime.iso8601>", want: ptr(DateTime{Time: v5Time, HasZone: true})},
+	{name: "dateTime into string", wire: "<dateTime.iso8601>19980717T14:08:55</dateTime.iso8601>", want: ptr(""), errType: "TypeError"},
+	{name: "string into time", wire: "<string>19980717T14:08:55</string>", want: ptr(time.Time{}), errType: "TypeError"},
+	{name: "nil into pointer", wire: "<nil/>", want: ptr((*int)(nil))},
+	{name: "pointer allocated", wire: "<int>5</int>", want: ptr(ptr(5))},
+	{name: "array into slice", wire: "<array><data><value><int>1</int></value><value><int>2</int></value></data></array>", want: ptr([]int{1, 2})},
+	{name: "empty array into slice is empty, not nil", wire: "<array><data></data></array>", want: ptr([]int{})},
+	{name: "array into Go array", wire: "<array><data><value><int>1</int></value></data></array>", want: ptr([2]int{1, 0})},
+	{name: "array too long for Go array", wire: "<array><data><value><int>1</int></value><value><int>2</int></value><value><int>3</int></value></data></array>", want: ptr([2]int{}), errType: "TypeError"},
+	{name: "array element type error has a path", wire: "<array><data><value><int>1</int></value><value>x</value></data></array>", want: ptr([]int(nil)), errType: "TypeError", errPath: "[1]"},
+	{name: "array into int", wire: "<array><data></data></array>", want: ptr(0), errType: "TypeError"},
+	{name: "struct into map", wire: "<struct><member><name>a</name><value><int>1</int></value></member></struct>", want: ptr(map[string]int{"a": 1})},
+	{name: "struct into map with named key", wire: "<struct><member><name>a</name><value><boolean>1</boolean></value></member></struct>", want: ptr(map[namedKey]bool{"a": true})},
+	{name: "struct into int-keyed map", wire: "<struct></struct>", want: ptr(map[int]int(nil)), errType: "TypeError"},
+	{name: "struct into Go struct, unknown members skipped", wire: "<struct><member><name>zzz</name><value><array><data><value>x</value></data></array></value></member><member><name>a</name><value><int>9</int></value></member></struct>", want: ptr(inner{A: 9})},
+	{name: "skipped member is still validated", wire: "<struct><member><name>zzz</name><value><int>x</int></value></member></struct>", want: ptr(inner{}), errType: "DecodeError"},
+	{name: "member type error has a path", wire: "<array><data><value><struct><member><name>a</name><value>x</value></member></struct></value></data></array>", want: ptr([]inner(nil)), errType: "TypeError", errPath: "[0].a"},
+	{name: "value-first member into struct", wire: "<struct><member><value><int>4</int></value><name>a</name></member></struct>", want: ptr(inner{A: 4})},
+	{name: "embedded fields promoted, shallower wins", wire: "<struct><member><name>shared</name><value>top</value></member><member><name>deep</name><value><int>2</int></value></member><member><name>own</name><value><int>3</int></value></member></struct>",
+		want: ptr(withEmbedded{Embedded: Embedded{Deep: 2}, Shared: "top", Own: 3})},
+	{name: "two fields for one name", wire: "<struct></struct>", want: ptr(twoSameNames{}), errType: "EncodeError"},
+	{name: "everything into any", wire: "<array><data><value><i4>1</i4></value><value><struct><member><name>k</name><value><base64>aGk=</base64></value></member></struct></value></data></array>",
+		want: ptr(any([]any{int64(1), map[string]any{"k": []byte("hi")}}))},
+	{name: "all kinds", wire: `<struct>
+		<member><name>i</name><value><int>-1</int></value></member>
+		<member><name>i8</name><value><int>-128</int></value></member>
+		<member><name>i32</name><value><i4>2147483647</i4></value></member>
+		<member><name>u</name><value><int>7</int></value></member>
+		<member><name>u16</name><value><int>65535</int></value></member>
+		<member><name>f32</name><value><double>0.5</double></value></member>
+		<member><name>f64</name><value><double>-2.25</double></value></member>
+		<member><name>b</name><value><boolean>1</boolean></value></member>
+		<member><name>s</name><value>str</value></member>
+		<member><name>p</name><value><int>80</int></value></member>
+		<member><name>t</name><value><dateTime.iso8601>19980717T14:08:55</dateTime.iso8601></value></member>
+		<member><name>dt</name><value><dateTime.iso8601>19980717T14:08:55+00:00</dateTime.iso8601></value></member>
+		<member><name>raw</name><value><base64>AAE=</base64></value></member>
+		<member><name>arr</name><value><array><data><value><int>1</int></value><value><int>2</int></value></data></array></value></member>
+		<member><name>slice</name><value><array><data><value>a</value></data></array></value></member>
+		<member><name>map</name><value><struct><member><name>x</name><value><int>1</int></value></member></struct></value></member>
+		<member><name>any</name><value><double>1.5</double></value></member>
+		<member><name>inner</name><value><struct><member><name>a</name><value><int>3</int></value></member></struct></value></member>
+		<member><name>pin</name><value><struct><member><name>a</name><value><int>4</int></value></member></struct></value></member>
+		<member><name>named</name><value><struct><member><name>k</name><value><boolean>0</boolean></value></member></struct></value></member>
+		</struct>`,
+		want: ptr(allKinds{I: -1, I8: -128, I32: math.MaxInt32, U: 7, U16: 65535, F32: 0.5, F64: -2.25, B: true, S: "str",
+			P: ptr(namedPort(80)), T: v5Time, DT: DateTime{Time: v5Time, HasZone: true}, Raw: []byte{0, 1}, Arr: [2]int{1, 2},
+			Slice: []string{"a"}, Map: map[string]int{"x": 1}, Any: 1.5, Inner: inner{A: 3}, PIn: &inner{A: 4},
+			Named: map[namedKey]bool{"k": false}})},
+}
+
+func checkTypedErr(t *testing.T, err error, tc typedCase) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error, want %s", tc.errType)
+	}
+	var ok bool
+	switch tc.errType {
+	case "TypeError":
+		var te *TypeError
+		if ok = errors.As(err, &te); ok && te.Path != tc.errPath {
+			t.Fatalf("TypeError path %q, want %q (%v)", te.Path, tc.errPath, err)
+		}
+	case "DecodeError":
+		var de *DecodeError
+		ok = errors.As(err, &de)
+	case "EncodeError":
+		var ee *EncodeError
+		ok = errors.As(err, &ee)
+	}
+	if !ok {
+		t.Fatalf("error %T (%v), want %s", err, err, tc.errType)
+	}
+}
+
+func TestDecodeTyped(t *testing.T) {
+	for _, tc := range typedCases {
+		t.Run(tc.name, func(t *testing.T) {
+			target := reflect.New(reflect.TypeOf(tc.want).Elem())
+			err := DecodeResponse(strings.NewReader(responseDoc(tc.wire)), target.Interface())
+			if tc.errType != "" {
+				checkTypedErr(t, err, tc)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(target.Interface(), tc.want) {
+				t.Fatalf("have %#v, want %#v", target.Elem().Interface(), reflect.ValueOf(tc.want).Elem().Interface())
+			}
+		})
+	}
+}
+
+// TestUnmarshalMatchesDecode checks that converting the canonical value
+// with Unmarshal gives the same result as decoding straight into the
+// target, for every typed case whose document is valid.
+func TestUnmarshalMatchesDecode(t *testing.T) {
+	for _, tc := range typedCases {
+		if tc.errType == "DecodeError" {
+			continue
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			var canonical any
+			if err := DecodeResponse(strings.NewReader(responseDoc(tc.wire)), &canonical); err != nil {
+				t.Fatal(err)
+			}
+			target := reflect.New(reflect.TypeOf(tc.want).Elem())
+			err := Unmarshal(canonical, target.Interface())
+			if tc.errType != "" {
+				if strings.Contains(tc.name, "DateTime") {
+					return
+				}
+				checkTypedErr(t, err, tc)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := reflect.ValueOf(tc.want).Elem().Interface()
+			if dt, ok := want.(DateTime); ok {
+				// The canonical form keeps the time only, not whether it had a zone.
+				want = DateTime{Time: dt.Time}
+			}
+			if ak, ok := want.(allKinds); ok {
+				ak.DT.HasZone = false
+				want = ak
+			}
+			if !reflect.DeepEqual(target.Elem().Interface(), want) {
+				t.Fatalf("have %#v, want %#v", target.Elem().Interface(), want)
+			}
+		})
+	}
+}
+
+func TestDecodeIntoExistingValues(t *testing.T) {
+	// A slice is reset before decoding; struct fields absent from the
+	// document keep their values; a map gains members.
+	s := []int{9, 9, 9}
+	if err := DecodeResponse(strings.NewReader(responseDoc("<array><data><value><int>1</int></value></data></array>")), &s); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(s, []int{1}) {
+		t.Fatalf("slice: have %v, want [1]", s)
+	}
+	v := allKinds{S: "kept", I: 5}
+	if err := DecodeResponse(strings.NewReader(responseDoc("<struct><member><name>i</name><value><int>6</int></value></member></struct>")), &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.S != "kept" || v.I != 6 {
+		t.Fatalf("struct: have S=%q I=%d, want kept and 6", v.S, v.I)
+	}
+	m := map[string]int{"old": 1}
+	if err := DecodeResponse(strings.NewReader(responseDoc("<struct><member><name>new</name><value><int>2</int></value></member></struct>")), &m); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(m, map[string]int{"old": 1, "new": 2}) {
+		t.Fatalf("map: have %v", m)
+	}
+}
+
+func TestDecodeResponseTargetErrors(t *testing.T) {
+	doc := responseDoc("<int>1</int>")
+	var n int
+	for _, target := range []any{n, (*int)(nil), map[string]int{}} {
+		if err := DecodeResponse(strings.NewReader(doc), target); err == nil {
+			t.Errorf("target %T accepted, want an error", target)
+		}
+	}
+	if err := Unmarshal(int64(1), nil); err == nil {
+		t.Error("Unmarshal into nil accepted")
+	}
+	if err := Unmarshal(int64(1), n); err == nil {
+		t.Error("Unmarshal into a non-pointer accepted")
+	}
+}
+
+func TestUnmarshalParams(t *testing.T) {
+	var name string
+	var count int
+	if err := UnmarshalParams([]any{"x", int64(3)}, &name, &count); err != nil || name != "x" || count != 3 {
+		t.Fatalf("have %q %d %v", name, count, err)
+	}
+	err := UnmarshalParams([]any{"x"}, &name, &count)
+	var pe *ParamsError
+	if !errors.As(err, &pe) || !strings.Contains(pe.Msg, "want 2 parameters, got 1") {
+		t.Fatalf("count mismatch: have %v", err)
+	}
+	err = UnmarshalParams([]any{"x", "y"}, &name, &count)
+	var te *TypeError
+	if !errors.As(err, &pe) || !errors.As(err, &te) || !strings.Contains(pe.Msg, "parameter 2") {
+		t.Fatalf("type mismatch: have %v, want a *ParamsError wrapping a *TypeError naming parameter 2", err)
+	}
+}
+
+func TestUnmarshalHandBuiltValues(t *testing.T) {
+	// Values built by hand (not decoded) may use other Go kinds.
+	var v struct {
+		N int     `xmlrpc:"n"`
+		F float64 `xmlrpc:"f"`
+		S string  `xmlrpc:"s"`
+	}
+	if err := Unmarshal(map[string]any{"n": 3, "f": float32(0.5), "s": namedKey("k")}, &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.N != 3 || v.F != 0.5 || v.S != "k" {
+		t.Fatalf("have %+v", v)
+	}
+	var u uint8
+	if err := Unmarshal(uint64(math.MaxUint64), &u); err == nil {
+		t.Fatal("uint64 max into uint8 accepted")
+	}
+	// A cyclic value into a recursive type must stop, not recurse forever.
+	type rec []rec
+	cyclic := []any{nil}
+	cyclic[0] = cyclic
+	var sink rec
+	var le *LimitError
+	if err := Unmarshal(cyclic, &sink); !errors.As(err, &le) {
+		t.Fatalf("cyclic value: have %v, want a *LimitError", err)
+	}
+}
+
+func TestZonelessTimesUseTheDecoderLocation(t *testing.T) {
+	loc := time.FixedZone("X", -5*3600)
+	d := NewDecoder(strings.NewReader(responseDoc("<dateTime.iso8601>19980717T14:08:55</dateTime.iso8601>")))
+	d.SetLocation(loc)
+	var dt DateTime
+	if err := d.DecodeResponse(&dt); err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(1998, 7, 17, 14, 8, 55, 0, loc); !dt.Time.Equal(want) || dt.HasZone {
+		t.Fatalf("have %v (zone %v), want %v without zone", dt.Time, dt.HasZone, want)
+	}
+	var buf strings.Builder
+	e := NewEncoder(&buf)
+	e.SetLocation(loc)
+	if err := e.EncodeResponse(v5Time); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "19980717T09:08:55") {
+		t.Fatalf("encoded in %v: %s", loc, buf.String())
+	}
+}
