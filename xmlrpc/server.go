@@ -248,6 +248,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "xmlrpc: only POST is supported", http.StatusMethodNotAllowed)
 		return
 	}
+	// Refuse a declared length over the limit before reading a byte (a
+	// gzip reader would wait for its header first).
+	if r.ContentLength > s.limits.MaxBodyBytes {
+		w.Header().Set("Connection", "close")
+		http.Error(w, "xmlrpc: request body too large", http.StatusRequestEntityTooLarge)
+		return
+	}
 	var body io.Reader = r.Body
 	switch ce := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); ce {
 	case "", "identity":
@@ -263,12 +270,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "xmlrpc: unsupported Content-Encoding", http.StatusUnsupportedMediaType)
 		return
 	}
-	if r.ContentLength > s.limits.MaxBodyBytes {
-		w.Header().Set("Connection", "close")
-		http.Error(w, "xmlrpc: request body too large", http.StatusRequestEntityTooLarge)
-		return
-	}
-
 	start := time.Now()
 	d := NewDecoder(&transportReader{r: body})
 	d.limits, d.loc = s.limits, s.loc
@@ -424,10 +425,24 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, name string, re
 func acceptsGzip(r *http.Request) bool {
 	for _, v := range r.Header.Values("Accept-Encoding") {
 		for _, part := range strings.Split(v, ",") {
-			enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
-			if strings.EqualFold(strings.TrimSpace(enc), "gzip") && !strings.Contains(strings.ReplaceAll(q, " ", ""), "q=0") {
+			enc, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+			if strings.EqualFold(strings.TrimSpace(enc), "gzip") && !zeroQuality(params) {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// zeroQuality reports whether the parameters of an Accept-Encoding entry
+// carry q=0 (also written 0.0, 0.00 or 0.000), which refuses the encoding;
+// any other weight, such as q=0.5, accepts it.
+func zeroQuality(params string) bool {
+	for _, p := range strings.Split(params, ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+		if strings.EqualFold(strings.TrimSpace(k), "q") {
+			q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return err == nil && q == 0
 		}
 	}
 	return false
