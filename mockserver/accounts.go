@@ -1,0 +1,293 @@
+package mockserver
+
+import (
+	"log/slog"
+	"math/big"
+	"slices"
+	"unicode/utf8"
+
+	"github.com/seattletestbed/clearinghouse-go/seattlersa"
+)
+
+// AccountSpec describes an account to add with AddAccount. The seeding
+// rules of contract §11 apply: Username is 3-40 characters of
+// [0-9A-Za-z_] not starting with '_'; Password is at least 6 characters and
+// differs from Username; Affiliation is 3-200 characters.
+type AccountSpec struct {
+	Username    string
+	Password    string
+	Affiliation string
+
+	// APIKey is accepted verbatim (at most 100 characters); when empty a
+	// fresh 32-character key is generated.
+	APIKey string
+
+	// PublicKey ("<e> <n>") and PrivateKey ("<d> <p> <q>") are the
+	// account's key pair. When both are empty a pair of WithKeyBits bits is
+	// generated. A PublicKey alone is allowed (the clearinghouse then does
+	// not know the private key); a PrivateKey must come with its PublicKey.
+	PublicKey  string
+	PrivateKey string
+
+	// UserPort is the account's port, 63100-63179; 0 picks one at random
+	// from the seeded source.
+	UserPort int
+
+	// FreeCredits is the account's free vessel credits; 0 means
+	// DefaultFreeCredits and NoFreeCredits means none.
+	FreeCredits int
+
+	// Inactive creates a banned account, which behaves as if it did not
+	// exist on every wire call.
+	Inactive bool
+}
+
+// NoFreeCredits as AccountSpec.FreeCredits gives an account no free
+// credits: it can then acquire vessels only through donations.
+const NoFreeCredits = -1
+
+// MaxFreeCredits bounds an account's free credits, so that max_vessels
+// always fits an XML-RPC <int>.
+const MaxFreeCredits = 1 << 30
+
+// Account is a copy of an account's state, credentials included. It is
+// the Go API's view; changing it changes nothing in the server.
+type Account struct {
+	Username    string
+	Password    string
+	APIKey      string
+	PublicKey   string
+	PrivateKey  string // empty if the clearinghouse does not know it
+	Affiliation string
+	UserPort    int
+	FreeCredits int
+	MaxVessels  int      // FreeCredits + 10 per donation on a usable node
+	Donations   []string // ids of the nodes the account donated
+	Vessels     int      // vessels held now (acquired and not expired)
+	Active      bool
+}
+
+// LogValue keeps the credentials out of logs: only the username is shown.
+func (a Account) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("username", a.Username))
+}
+
+func validUsername(u string) bool {
+	if len(u) < 3 || len(u) > 40 || u[0] == '_' {
+		return false
+	}
+	for i := 0; i < len(u); i++ {
+		c := u[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// publicKeyProblem checks a public key string the way set_public_key does
+// (contract §5.10) and returns "" if it is acceptable, or the text after
+// "Invalid public key: ".
+func publicKeyProblem(s string) string {
+	fields := pySplit(s)
+	if len(fields) != 2 {
+		return "Public key is not of a correct format."
+	}
+	var v [2]*big.Int
+	for i, f := range fields {
+		digits := f
+		if digits != "" && (digits[0] == '+' || digits[0] == '-') {
+			digits = digits[1:]
+		}
+		if digits == "" {
+			return "Public key is not of a correct format."
+		}
+		for j := 0; j < len(digits); j++ {
+			if digits[j] < '0' || digits[j] > '9' {
+				return "Public key is not of a correct format."
+			}
+		}
+		x, ok := new(big.Int).SetString(f, 10)
+		if !ok {
+			return "Public key is not of a correct format."
+		}
+		v[i] = x
+	}
+	if v[0].Cmp(v[1]) >= 0 {
+		return "Public key is invalid."
+	}
+	return ""
+}
+
+func (spec *AccountSpec) validate() error {
+	if !validUsername(spec.Username) {
+		return invalidf("username %q: want 3-40 characters of 0-9, A-Z, a-z and _, not starting with _", spec.Username)
+	}
+	if utf8.RuneCountInString(spec.Password) < 6 {
+		return invalidf("account %s: password must have at least 6 characters", spec.Username)
+	}
+	if spec.Password == spec.Username {
+		return invalidf("account %s: password must differ from the username", spec.Username)
+	}
+	if n := utf8.RuneCountInString(spec.Affiliation); n < 3 || n > 200 {
+		return invalidf("account %s: affiliation must have 3-200 characters", spec.Username)
+	}
+	if utf8.RuneCountInString(spec.APIKey) > 100 {
+		return invalidf("account %s: API key longer than 100 characters", spec.Username)
+	}
+	if spec.UserPort != 0 && (spec.UserPort < UserPortMin || spec.UserPort > UserPortMax) {
+		return invalidf("account %s: user port %d outside %d-%d", spec.Username, spec.UserPort, UserPortMin, UserPortMax)
+	}
+	if spec.FreeCredits < NoFreeCredits || spec.FreeCredits > MaxFreeCredits {
+		return invalidf("account %s: free credits %d outside 0-%d", spec.Username, spec.FreeCredits, MaxFreeCredits)
+	}
+	if spec.PublicKey != "" {
+		if p := publicKeyProblem(spec.PublicKey); p != "" {
+			return invalidf("account %s: invalid public key: %s", spec.Username, p)
+		}
+	}
+	if spec.PrivateKey != "" {
+		if spec.PublicKey == "" {
+			return invalidf("account %s: a private key needs its public key", spec.Username)
+		}
+		priv, err := seattlersa.ParsePrivateKey(spec.PrivateKey)
+		if err != nil {
+			return invalidf("account %s: invalid private key", spec.Username)
+		}
+		pub, err := seattlersa.ParsePublicKey(spec.PublicKey)
+		if err != nil || pub.N.Cmp(priv.N()) != 0 {
+			return invalidf("account %s: the private key does not belong to the public key", spec.Username)
+		}
+	}
+	return nil
+}
+
+// AddAccount adds an account and returns it with its credentials (the
+// generated ones included). A key pair, when one has to be generated, is
+// made before the state lock is taken.
+func (s *Server) AddAccount(spec AccountSpec) (Account, error) {
+	if err := spec.validate(); err != nil {
+		return Account{}, err
+	}
+	if spec.APIKey == "" {
+		spec.APIKey = seattlersa.NewAPIKey(nil)
+	}
+	if spec.PublicKey == "" {
+		pub, priv, err := seattlersa.GenerateKey(nil, s.cfg.keyBits)
+		if err != nil {
+			return Account{}, err
+		}
+		spec.PublicKey, spec.PrivateKey = pub.String(), priv.String()
+	}
+	free := spec.FreeCredits
+	switch free {
+	case 0:
+		free = DefaultFreeCredits
+	case NoFreeCredits:
+		free = 0
+	}
+	var out Account
+	err := s.update(func(st *state, now int64) error {
+		if _, dup := st.byName[spec.Username]; dup {
+			return existsf("account %s already exists", spec.Username)
+		}
+		port := spec.UserPort
+		if port == 0 {
+			port = UserPortMin + st.rng.IntN(numUserPorts)
+		}
+		i := int32(len(st.accounts))
+		st.accounts = append(st.accounts, &account{
+			name: spec.Username, password: spec.Password, apiKey: spec.APIKey,
+			pubKey: spec.PublicKey, privKey: spec.PrivateKey, affiliation: spec.Affiliation,
+			port: int32(port), free: free, active: !spec.Inactive,
+			held: map[int32]struct{}{},
+		})
+		st.byName[spec.Username] = i
+		st.touchAccount(i)
+		out = st.exportAccount(i)
+		return nil
+	})
+	return out, err
+}
+
+func (st *state) exportAccount(i int32) Account {
+	a := st.accounts[i]
+	out := Account{
+		Username: a.name, Password: a.password, APIKey: a.apiKey,
+		PublicKey: a.pubKey, PrivateKey: a.privKey, Affiliation: a.affiliation,
+		UserPort: int(a.port), FreeCredits: a.free, MaxVessels: st.maxVessels(a),
+		Vessels: len(a.held), Active: a.active,
+	}
+	for _, n := range a.donations {
+		out.Donations = append(out.Donations, st.nodes[n].id)
+	}
+	slices.Sort(out.Donations)
+	return out
+}
+
+func (st *state) lookupAccount(username string) (int32, error) {
+	i, ok := st.byName[username]
+	if !ok {
+		return 0, notFoundf("no account %q", username)
+	}
+	return i, nil
+}
+
+// Account returns a copy of the named account, credentials included.
+func (s *Server) Account(username string) (Account, error) {
+	var out Account
+	err := s.update(func(st *state, now int64) error {
+		i, err := st.lookupAccount(username)
+		if err != nil {
+			return err
+		}
+		out = st.exportAccount(i)
+		return nil
+	})
+	return out, err
+}
+
+// Accounts returns copies of every account, in the order they were added.
+func (s *Server) Accounts() []Account {
+	var out []Account
+	_ = s.update(func(st *state, now int64) error {
+		out = make([]Account, len(st.accounts))
+		for i := range st.accounts {
+			out[i] = st.exportAccount(int32(i))
+		}
+		return nil
+	})
+	return out
+}
+
+// SetFreeCredits changes an account's free vessel credits (0 to
+// MaxFreeCredits), as a clearinghouse administrator could.
+func (s *Server) SetFreeCredits(username string, n int) error {
+	if n < 0 || n > MaxFreeCredits {
+		return invalidf("free credits %d outside 0-%d", n, MaxFreeCredits)
+	}
+	return s.update(func(st *state, now int64) error {
+		i, err := st.lookupAccount(username)
+		if err != nil {
+			return err
+		}
+		st.accounts[i].free = n
+		st.touchAccount(i)
+		return nil
+	})
+}
+
+// SetAccountActive activates or bans an account. A banned account behaves
+// exactly like one that does not exist on every wire call; its vessels
+// stay held until they expire.
+func (s *Server) SetAccountActive(username string, active bool) error {
+	return s.update(func(st *state, now int64) error {
+		i, err := st.lookupAccount(username)
+		if err != nil {
+			return err
+		}
+		st.accounts[i].active = active
+		st.touchAccount(i)
+		return nil
+	})
+}

@@ -1,0 +1,706 @@
+package mockserver
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// AdminHandler returns the JSON test controls, rooted at /admin/ (mount it
+// there without stripping the prefix). The Server's own HTTP handler serves
+// it only when WithAdmin(true) was given; AdminHandler itself always works,
+// for callers that mount it themselves. The endpoints:
+//
+//	GET    /admin/state                          counts, clock, settings
+//	GET    /admin/accounts                       every account, without secrets
+//	POST   /admin/accounts                       add one; the reply holds its credentials
+//	GET    /admin/accounts/{username}            one account and the vessels it holds
+//	GET    /admin/accounts/{username}/credentials  password, API key and key pair
+//	POST   /admin/accounts/{username}/credits    {"free_credits": 20}
+//	POST   /admin/accounts/{username}/active     {"active": false}
+//	GET    /admin/nodes?subnet=&nat=&offset=&limit=  nodes, paged (limit 100 by default)
+//	POST   /admin/nodes                          a node spec or an array of them
+//	GET    /admin/nodes/{id}                     one node (percent-encode the id)
+//	POST   /admin/nodes/{id}/active              {"active": false}
+//	POST   /admin/nodes/{id}/broken              {"broken": true}
+//	POST   /admin/nodes/{id}/ip                  {"ip": "10.0.0.7"}
+//	POST   /admin/donations                      {"node_id": "...", "username": "..."}
+//	DELETE /admin/donations/{id}                 remove the node's donation
+//	GET    /admin/vessels?owner=&node=&state=&offset=&limit=  vessels, paged
+//	POST   /admin/failures                       {"node_id": "...", "always": true, "next": 3},
+//	                                             {"rate": 0.2} or {"clear": true}
+//	GET    /admin/clock                          {"now": RFC 3339}
+//	POST   /admin/clock                          {"set": "2030-01-01T00:00:00Z"} or {"advance": "4h"}
+//	GET    /admin/cleanup-delay                  {"delay": "5s"}
+//	POST   /admin/cleanup-delay                  {"delay": "5s"}
+//	POST   /admin/seed                           {"seed": 42}
+//	POST   /admin/reset                          back to the generated population
+//
+// Secrets leave the server only in the reply to POST /admin/accounts and
+// from the credentials endpoint. Errors are {"error": "..."} with status
+// 400 (bad request or value), 404 (no such account, node or endpoint), 409
+// (already exists) or 500.
+func (s *Server) AdminHandler() http.Handler {
+	mux := http.NewServeMux()
+	h := func(pattern string, fn func(r *http.Request) (int, any, error)) {
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			code, body, err := fn(r)
+			if err != nil {
+				code, body = errorStatus(err), adminError{Error: err.Error()}
+			}
+			writeJSON(w, code, body)
+		})
+	}
+	h("GET /admin/state", s.adminState)
+	h("GET /admin/accounts", s.adminListAccounts)
+	h("POST /admin/accounts", s.adminAddAccount)
+	h("GET /admin/accounts/{username}", s.adminGetAccount)
+	h("GET /admin/accounts/{username}/credentials", s.adminCredentials)
+	h("POST /admin/accounts/{username}/credits", s.adminSetCredits)
+	h("POST /admin/accounts/{username}/active", s.adminSetAccountActive)
+	h("GET /admin/nodes", s.adminListNodes)
+	h("POST /admin/nodes", s.adminAddNodes)
+	h("GET /admin/nodes/{id}", s.adminGetNode)
+	h("POST /admin/nodes/{id}/active", s.adminSetNodeActive)
+	h("POST /admin/nodes/{id}/broken", s.adminSetNodeBroken)
+	h("POST /admin/nodes/{id}/ip", s.adminSetNodeIP)
+	h("POST /admin/donations", s.adminAddDonation)
+	h("DELETE /admin/donations/{id}", s.adminRemoveDonation)
+	h("GET /admin/vessels", s.adminListVessels)
+	h("POST /admin/failures", s.adminFailures)
+	h("GET /admin/clock", s.adminGetClock)
+	h("POST /admin/clock", s.adminSetClock)
+	h("GET /admin/cleanup-delay", s.adminGetCleanupDelay)
+	h("POST /admin/cleanup-delay", s.adminSetCleanupDelay)
+	h("POST /admin/seed", s.adminSeed)
+	h("POST /admin/reset", s.adminReset)
+	h("/admin/", func(r *http.Request) (int, any, error) {
+		return 0, nil, notFoundf("no admin endpoint %s %s", r.Method, r.URL.Path)
+	})
+	return mux
+}
+
+type adminError struct {
+	Error string `json:"error"`
+}
+
+// errBadRequest marks malformed admin requests (bad JSON, bad query).
+var errBadRequest = errors.New("bad request")
+
+func badRequestf(format string, args ...any) error {
+	return &controlError{errBadRequest, fmt.Sprintf(format, args...)}
+}
+
+func errorStatus(err error) int {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, ErrExists):
+		return http.StatusConflict
+	case errors.Is(err, ErrInvalid), errors.Is(err, errBadRequest):
+		return http.StatusBadRequest
+	case errors.Is(err, ErrClosed):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+func writeJSON(w http.ResponseWriter, code int, body any) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		code = http.StatusInternalServerError
+		b = []byte(`{"error":"mockserver: encoding the reply failed"}`)
+	}
+	b = append(b, '\n')
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(code)
+	w.Write(b)
+}
+
+// decodeBody reads a JSON request body into v, rejecting unknown fields.
+func decodeBody(r *http.Request, v any) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20+1))
+	if err != nil {
+		return badRequestf("reading the request: %v", err)
+	}
+	if len(body) > 1<<20 {
+		return badRequestf("request body over 1 MiB")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return badRequestf("bad JSON: %v", err)
+	}
+	if dec.More() {
+		return badRequestf("bad JSON: more than one value")
+	}
+	return nil
+}
+
+// JSON shapes.
+
+type jsonAccount struct {
+	Username    string        `json:"username"`
+	Affiliation string        `json:"affiliation"`
+	UserPort    int           `json:"user_port"`
+	FreeCredits int           `json:"free_credits"`
+	MaxVessels  int           `json:"max_vessels"`
+	Vessels     int           `json:"vessels"`
+	Active      bool          `json:"active"`
+	Donations   []string      `json:"donations"`
+	PublicKey   string        `json:"public_key"`
+	Holdings    *[]jsonVessel `json:"holdings,omitempty"`
+}
+
+// jsonCredentials has the shape of an account entry in the command's
+// -creds-out file.
+type jsonCredentials struct {
+	Username   string `json:"username"`
+	Password   string `json:"password"`
+	APIKey     string `json:"api_key"`
+	PublicKey  string `json:"public_key"`
+	PrivateKey string `json:"private_key"`
+}
+
+type jsonNode struct {
+	ID      string       `json:"id"`
+	IP      string       `json:"ip"`
+	Port    int          `json:"port"`
+	Active  bool         `json:"active"`
+	Broken  bool         `json:"broken"`
+	Donor   string       `json:"donor,omitempty"`
+	Failure jsonFailure  `json:"failure"`
+	Vessels []jsonVessel `json:"vessels"`
+}
+
+type jsonFailure struct {
+	Always bool `json:"always"`
+	Next   int  `json:"next"`
+}
+
+type jsonVessel struct {
+	Handle     string     `json:"handle"`
+	NodeID     string     `json:"node_id"`
+	Name       string     `json:"name"`
+	NodeIP     string     `json:"node_ip"`
+	NodePort   int        `json:"node_port"`
+	Ports      []int      `json:"ports"`
+	Owner      string     `json:"owner,omitempty"`
+	Acquired   *time.Time `json:"acquired,omitempty"`
+	Expires    *time.Time `json:"expires,omitempty"`
+	Dirty      bool       `json:"dirty"`
+	DirtySince *time.Time `json:"dirty_since,omitempty"`
+	Available  bool       `json:"available"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func toJSONAccount(a Account) jsonAccount {
+	d := a.Donations
+	if d == nil {
+		d = []string{}
+	}
+	return jsonAccount{
+		Username: a.Username, Affiliation: a.Affiliation, UserPort: a.UserPort,
+		FreeCredits: a.FreeCredits, MaxVessels: a.MaxVessels, Vessels: a.Vessels,
+		Active: a.Active, Donations: d, PublicKey: a.PublicKey,
+	}
+}
+
+func toJSONCredentials(a Account) jsonCredentials {
+	return jsonCredentials{
+		Username: a.Username, Password: a.Password, APIKey: a.APIKey,
+		PublicKey: a.PublicKey, PrivateKey: a.PrivateKey,
+	}
+}
+
+func toJSONVessel(v Vessel) jsonVessel {
+	return jsonVessel{
+		Handle: v.Handle, NodeID: v.NodeID, Name: v.Name, NodeIP: v.NodeIP, NodePort: v.NodePort,
+		Ports: v.Ports, Owner: v.Owner, Acquired: timePtr(v.Acquired), Expires: timePtr(v.Expires),
+		Dirty: v.Dirty, DirtySince: timePtr(v.DirtySince), Available: v.Available,
+	}
+}
+
+func toJSONVessels(vs []Vessel) []jsonVessel {
+	out := make([]jsonVessel, len(vs))
+	for i, v := range vs {
+		out[i] = toJSONVessel(v)
+	}
+	return out
+}
+
+func toJSONNode(n Node) jsonNode {
+	return jsonNode{
+		ID: n.ID, IP: n.IP, Port: n.Port, Active: n.Active, Broken: n.Broken, Donor: n.Donor,
+		Failure: jsonFailure(n.Failure), Vessels: toJSONVessels(n.Vessels),
+	}
+}
+
+// Handlers.
+
+func (s *Server) adminState(r *http.Request) (int, any, error) {
+	type counts struct {
+		Total     int `json:"total"`
+		Owned     int `json:"owned"`
+		Dirty     int `json:"dirty"`
+		Available int `json:"available"`
+	}
+	var out struct {
+		Now          time.Time `json:"now"`
+		CleanupDelay string    `json:"cleanup_delay"`
+		FailureRate  float64   `json:"failure_rate"`
+		Seed         int64     `json:"seed"`
+		Accounts     int       `json:"accounts"`
+		Nodes        int       `json:"nodes"`
+		Subnets      int       `json:"live_subnets"`
+		Vessels      counts    `json:"vessels"`
+		Persistent   bool      `json:"persistent"`
+	}
+	err := s.update(func(st *state, now int64) error {
+		out.Now = toTime(now)
+		out.CleanupDelay = time.Duration(st.cleanupDelay).String()
+		out.FailureRate, out.Seed = st.failRate, st.seed
+		out.Accounts, out.Nodes, out.Subnets = len(st.accounts), len(st.nodes), st.liveSubnets
+		out.Vessels.Total = len(st.vessels)
+		out.Vessels.Owned = len(st.expiry.items)
+		for _, g := range st.groups {
+			out.Vessels.Available += len(g.avail[wanClass]) + len(g.avail[natClass])
+		}
+		for i := range st.vessels {
+			if v := &st.vessels[i]; v.owner == noOne && v.dirty {
+				out.Vessels.Dirty++
+			}
+		}
+		out.Persistent = s.j != nil
+		return nil
+	})
+	return http.StatusOK, out, err
+}
+
+func (s *Server) adminListAccounts(r *http.Request) (int, any, error) {
+	accts := s.Accounts()
+	out := make([]jsonAccount, len(accts))
+	for i, a := range accts {
+		out[i] = toJSONAccount(a)
+	}
+	return http.StatusOK, map[string]any{"accounts": out}, nil
+}
+
+func (s *Server) adminAddAccount(r *http.Request) (int, any, error) {
+	var in struct {
+		Username    string `json:"username"`
+		Password    string `json:"password"`
+		Affiliation string `json:"affiliation"`
+		APIKey      string `json:"api_key"`
+		PublicKey   string `json:"public_key"`
+		PrivateKey  string `json:"private_key"`
+		UserPort    int    `json:"user_port"`
+		FreeCredits *int   `json:"free_credits"`
+		Active      *bool  `json:"active"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		return 0, nil, err
+	}
+	spec := AccountSpec{
+		Username: in.Username, Password: in.Password, Affiliation: in.Affiliation,
+		APIKey: in.APIKey, PublicKey: in.PublicKey, PrivateKey: in.PrivateKey,
+		UserPort: in.UserPort, Inactive: in.Active != nil && !*in.Active,
+	}
+	if in.FreeCredits != nil {
+		switch n := *in.FreeCredits; {
+		case n < 0:
+			return 0, nil, invalidf("free credits %d is negative", n)
+		case n == 0:
+			spec.FreeCredits = NoFreeCredits
+		default:
+			spec.FreeCredits = n
+		}
+	}
+	a, err := s.AddAccount(spec)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, map[string]any{
+		"account":     toJSONAccount(a),
+		"credentials": toJSONCredentials(a),
+	}, nil
+}
+
+func (s *Server) adminGetAccount(r *http.Request) (int, any, error) {
+	name := r.PathValue("username")
+	a, err := s.Account(name)
+	if err != nil {
+		return 0, nil, err
+	}
+	held, err := s.Holdings(name)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := toJSONAccount(a)
+	hv := toJSONVessels(held)
+	out.Holdings = &hv
+	return http.StatusOK, out, nil
+}
+
+func (s *Server) adminCredentials(r *http.Request) (int, any, error) {
+	a, err := s.Account(r.PathValue("username"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, toJSONCredentials(a), nil
+}
+
+func (s *Server) adminSetCredits(r *http.Request) (int, any, error) {
+	var in struct {
+		FreeCredits *int `json:"free_credits"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		return 0, nil, err
+	}
+	if in.FreeCredits == nil {
+		return 0, nil, badRequestf(`want {"free_credits": n}`)
+	}
+	if err := s.SetFreeCredits(r.PathValue("username"), *in.FreeCredits); err != nil {
+		return 0, nil, err
+	}
+	return s.adminAccountReply(r.PathValue("username"))
+}
+
+func (s *Server) adminSetAccountActive(r *http.Request) (int, any, error) {
+	var in struct {
+		Active *bool `json:"active"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		return 0, nil, err
+	}
+	if in.Active == nil {
+		return 0, nil, badRequestf(`want {"active": true|false}`)
+	}
+	if err := s.SetAccountActive(r.PathValue("username"), *in.Active); err != nil {
+		return 0, nil, err
+	}
+	return s.adminAccountReply(r.PathValue("username"))
+}
+
+func (s *Server) adminAccountReply(name string) (int, any, error) {
+	a, err := s.Account(name)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, toJSONAccount(a), nil
+}
+
+// paging reads offset and limit; limit defaults to 100 and is at most
+// 10 000.
+func paging(r *http.Request) (offset, limit int, err error) {
+	q := r.URL.Query()
+	limit = 100
+	if v := q.Get("offset"); v != "" {
+		if offset, err = strconv.Atoi(v); err != nil || offset < 0 {
+			return 0, 0, badRequestf("offset %q: want a number at least 0", v)
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > 10000 {
+			return 0, 0, badRequestf("limit %q: want a number from 1 to 10000", v)
+		}
+	}
+	return offset, limit, nil
+}
+
+func (s *Server) adminListNodes(r *http.Request) (int, any, error) {
+	offset, limit, err := paging(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	f := NodeFilter{Subnet: r.URL.Query().Get("subnet"), Offset: offset, Limit: limit}
+	if v := r.URL.Query().Get("nat"); v != "" {
+		if f.NAT, err = strconv.ParseBool(v); err != nil {
+			return 0, nil, badRequestf("nat %q: want true or false", v)
+		}
+	}
+	nodes, total := s.Nodes(f)
+	out := make([]jsonNode, len(nodes))
+	for i, n := range nodes {
+		out[i] = toJSONNode(n)
+	}
+	return http.StatusOK, map[string]any{"total": total, "offset": offset, "nodes": out}, nil
+}
+
+type jsonNodeSpec struct {
+	ID       string `json:"id"`
+	IP       string `json:"ip"`
+	Port     int    `json:"port"`
+	Inactive bool   `json:"inactive"`
+	Broken   bool   `json:"broken"`
+	Vessels  []struct {
+		Name  string `json:"name"`
+		Ports []int  `json:"ports"`
+	} `json:"vessels"`
+}
+
+func (s *Server) adminAddNodes(r *http.Request) (int, any, error) {
+	var raw json.RawMessage
+	if err := decodeBody(r, &raw); err != nil {
+		return 0, nil, err
+	}
+	var in []jsonNodeSpec
+	trimmed := bytes.TrimLeft(raw, " \t\r\n")
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		if err := strictUnmarshal(raw, &in); err != nil {
+			return 0, nil, err
+		}
+	} else {
+		var one jsonNodeSpec
+		if err := strictUnmarshal(raw, &one); err != nil {
+			return 0, nil, err
+		}
+		in = []jsonNodeSpec{one}
+	}
+	specs := make([]NodeSpec, len(in))
+	for i, n := range in {
+		specs[i] = NodeSpec{ID: n.ID, IP: n.IP, Port: n.Port, Inactive: n.Inactive, Broken: n.Broken}
+		if n.Vessels != nil {
+			specs[i].Vessels = []VesselSpec{}
+			for _, v := range n.Vessels {
+				specs[i].Vessels = append(specs[i].Vessels, VesselSpec{Name: v.Name, Ports: v.Ports})
+			}
+		}
+	}
+	nodes, err := s.AddNodes(specs)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]jsonNode, len(nodes))
+	for i, n := range nodes {
+		out[i] = toJSONNode(n)
+	}
+	return http.StatusCreated, map[string]any{"nodes": out}, nil
+}
+
+func strictUnmarshal(raw []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return badRequestf("bad JSON: %v", err)
+	}
+	return nil
+}
+
+func (s *Server) adminGetNode(r *http.Request) (int, any, error) {
+	n, err := s.Node(r.PathValue("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, toJSONNode(n), nil
+}
+
+func (s *Server) adminNodeReply(id string) (int, any, error) {
+	n, err := s.Node(id)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, toJSONNode(n), nil
+}
+
+func (s *Server) adminSetNodeActive(r *http.Request) (int, any, error) {
+	var in struct {
+		Active *bool `json:"active"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		return 0, nil, err
+	}
+	if in.Active == nil {
+		return 0, nil, badRequestf(`want {"active": true|false}`)
+	}
+	if err := s.SetNodeActive(r.PathValue("id"), *in.Active); err != nil {
+		return 0, nil, err
+	}
+	return s.adminNodeReply(r.PathValue("id"))
+}
+
+func (s *Server) adminSetNodeBroken(r *http.Request) (int, any, error) {
+	var in struct {
+		Broken *bool `json:"broken"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		return 0, nil, err
+	}
+	if in.Broken == nil {
+		return 0, nil, badRequestf(`want {"broken": true|false}`)
+	}
+	if err := s.SetNodeBroken(r.PathValue("id"), *in.Broken); err != nil {
+		return 0, nil, err
+	}
+	return s.adminNodeReply(r.PathValue("id"))
+}
+
+func (s *Server) adminSetNodeIP(r *http.Request) (int, any, error) {
+	var in struct {
+		IP string `json:"ip"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		return 0, nil, err
+	}
+	if err := s.SetNodeIP(r.PathValue("id"), in.IP); err != nil {
+		return 0, nil, err
+	}
+	return s.adminNodeReply(r.PathValue("id"))
+}
+
+func (s *Server) adminAddDonation(r *http.Request) (int, any, error) {
+	var in struct {
+		NodeID   string `json:"node_id"`
+		Username string `json:"username"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		return 0, nil, err
+	}
+	if err := s.AddDonation(in.NodeID, in.Username); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, map[string]any{"node_id": in.NodeID, "username": in.Username}, nil
+}
+
+func (s *Server) adminRemoveDonation(r *http.Request) (int, any, error) {
+	if err := s.RemoveDonation(r.PathValue("id")); err != nil {
+		return 0, nil, err
+	}
+	return s.adminNodeReply(r.PathValue("id"))
+}
+
+func (s *Server) adminListVessels(r *http.Request) (int, any, error) {
+	offset, limit, err := paging(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	q := r.URL.Query()
+	vs, total, err := s.Vessels(VesselFilter{
+		Owner: q.Get("owner"), NodeID: q.Get("node"), State: q.Get("state"),
+		Offset: offset, Limit: limit,
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"total": total, "offset": offset, "vessels": toJSONVessels(vs)}, nil
+}
+
+func (s *Server) adminFailures(r *http.Request) (int, any, error) {
+	var in struct {
+		NodeID string   `json:"node_id"`
+		Always bool     `json:"always"`
+		Next   int      `json:"next"`
+		Rate   *float64 `json:"rate"`
+		Clear  bool     `json:"clear"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		return 0, nil, err
+	}
+	switch {
+	case in.Clear:
+		s.ClearFailures()
+	case in.Rate != nil:
+		if err := s.SetAcquireFailureRate(*in.Rate); err != nil {
+			return 0, nil, err
+		}
+	case in.NodeID != "":
+		if err := s.InjectFailure(in.NodeID, Failure{Always: in.Always, Next: in.Next}); err != nil {
+			return 0, nil, err
+		}
+		return s.adminNodeReply(in.NodeID)
+	default:
+		return 0, nil, badRequestf(`want {"node_id", "always", "next"}, {"rate"} or {"clear": true}`)
+	}
+	return http.StatusOK, map[string]any{"ok": true}, nil
+}
+
+func (s *Server) adminGetClock(r *http.Request) (int, any, error) {
+	return http.StatusOK, map[string]any{"now": s.Now()}, nil
+}
+
+func (s *Server) adminSetClock(r *http.Request) (int, any, error) {
+	var in struct {
+		Set     string `json:"set"`
+		Advance string `json:"advance"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		return 0, nil, err
+	}
+	switch {
+	case in.Set != "" && in.Advance != "":
+		return 0, nil, badRequestf(`give either "set" or "advance", not both`)
+	case in.Set != "":
+		t, err := time.Parse(time.RFC3339Nano, in.Set)
+		if err != nil {
+			return 0, nil, badRequestf("set %q: want an RFC 3339 time", in.Set)
+		}
+		if err := s.SetTime(t); err != nil {
+			return 0, nil, err
+		}
+	case in.Advance != "":
+		d, err := time.ParseDuration(in.Advance)
+		if err != nil {
+			return 0, nil, badRequestf("advance %q: want a Go duration such as 90m", in.Advance)
+		}
+		if err := s.Advance(d); err != nil {
+			return 0, nil, err
+		}
+	default:
+		return 0, nil, badRequestf(`want {"set": time} or {"advance": duration}`)
+	}
+	return s.adminGetClock(r)
+}
+
+func (s *Server) adminGetCleanupDelay(r *http.Request) (int, any, error) {
+	return http.StatusOK, map[string]any{"delay": s.CleanupDelay().String()}, nil
+}
+
+func (s *Server) adminSetCleanupDelay(r *http.Request) (int, any, error) {
+	var in struct {
+		Delay string `json:"delay"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		return 0, nil, err
+	}
+	d, err := time.ParseDuration(in.Delay)
+	if err != nil {
+		return 0, nil, badRequestf("delay %q: want a Go duration such as 5s", in.Delay)
+	}
+	if err := s.SetCleanupDelay(d); err != nil {
+		return 0, nil, err
+	}
+	return s.adminGetCleanupDelay(r)
+}
+
+func (s *Server) adminSeed(r *http.Request) (int, any, error) {
+	var in struct {
+		Seed *int64 `json:"seed"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		return 0, nil, err
+	}
+	if in.Seed == nil {
+		return 0, nil, badRequestf(`want {"seed": n}`)
+	}
+	s.Seed(*in.Seed)
+	return http.StatusOK, map[string]any{"seed": *in.Seed}, nil
+}
+
+func (s *Server) adminReset(r *http.Request) (int, any, error) {
+	if err := s.Reset(); err != nil {
+		return 0, nil, err
+	}
+	return s.adminState(r)
+}

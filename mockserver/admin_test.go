@@ -1,0 +1,299 @@
+package mockserver
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+type adminClient struct {
+	t   *testing.T
+	srv *httptest.Server
+}
+
+func newAdmin(t *testing.T, s *Server) *adminClient {
+	t.Helper()
+	srv := httptest.NewServer(s.AdminHandler())
+	t.Cleanup(srv.Close)
+	return &adminClient{t, srv}
+}
+
+// do sends a request and decodes the JSON reply into out (if not nil).
+func (c *adminClient) do(method, path, body string, wantCode int, out any) string {
+	c.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, c.srv.URL+path, rd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	resp, err := c.srv.Client().Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != wantCode {
+		c.t.Fatalf("%s %s: status %d, want %d; body %s", method, path, resp.StatusCode, wantCode, raw)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		c.t.Fatalf("%s %s: Content-Type %q", method, path, ct)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			c.t.Fatalf("%s %s: %v in %s", method, path, err, raw)
+		}
+	}
+	if wantCode >= 400 {
+		var e adminError
+		if json.Unmarshal(raw, &e) != nil || e.Error == "" {
+			c.t.Fatalf("%s %s: error body %s is not {\"error\": ...}", method, path, raw)
+		}
+	}
+	return string(raw)
+}
+
+func TestAdminAccounts(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, WithKeyBits(512))
+	c := newAdmin(t, s)
+	var created struct {
+		Account     jsonAccount     `json:"account"`
+		Credentials jsonCredentials `json:"credentials"`
+	}
+	c.do("POST", "/admin/accounts", `{"username":"alice","password":"secret1","affiliation":"UWash",
+		"user_port":63150,"free_credits":0}`, 201, &created)
+	if created.Credentials.APIKey == "" || created.Credentials.PrivateKey == "" || created.Credentials.Password != "secret1" {
+		t.Fatalf("credentials %+v", created.Credentials)
+	}
+	if created.Account.UserPort != 63150 || created.Account.FreeCredits != 0 || !created.Account.Active {
+		t.Fatalf("account %+v", created.Account)
+	}
+	keys := testKeys()
+	body, _ := json.Marshal(map[string]any{"username": "bob", "password": "secret2", "affiliation": "UWash",
+		"public_key": keys[0], "private_key": keys[1], "api_key": "BOBKEY", "active": false})
+	c.do("POST", "/admin/accounts", string(body), 201, nil)
+
+	list := c.do("GET", "/admin/accounts", "", 200, nil)
+	for _, secret := range []string{"secret1", "secret2", created.Credentials.APIKey, "BOBKEY",
+		strings.Fields(created.Credentials.PrivateKey)[0], strings.Fields(keys[1])[0]} {
+		if strings.Contains(list, secret) {
+			t.Fatalf("account list leaks a secret: %s", list)
+		}
+	}
+	var one jsonAccount
+	single := c.do("GET", "/admin/accounts/bob", "", 200, &one)
+	if one.Active || one.Holdings == nil || strings.Contains(single, "BOBKEY") {
+		t.Fatalf("GET one: %s", single)
+	}
+	var creds jsonCredentials
+	c.do("GET", "/admin/accounts/bob/credentials", "", 200, &creds)
+	if creds.APIKey != "BOBKEY" || creds.PrivateKey != keys[1] {
+		t.Fatalf("credentials %+v", creds)
+	}
+	c.do("POST", "/admin/accounts/alice/credits", `{"free_credits": 25}`, 200, &one)
+	if one.FreeCredits != 25 || one.MaxVessels != 25 {
+		t.Fatalf("after credits: %+v", one)
+	}
+	c.do("POST", "/admin/accounts/bob/active", `{"active": true}`, 200, &one)
+	if !one.Active {
+		t.Fatal("not activated")
+	}
+	// Errors.
+	c.do("POST", "/admin/accounts", `{"username":"alice","password":"secret1","affiliation":"UWash"}`, 409, nil)
+	c.do("POST", "/admin/accounts", `{"username":"x","password":"secret1","affiliation":"UWash"}`, 400, nil)
+	c.do("POST", "/admin/accounts", `{"username":"carol","pasword":"typo"}`, 400, nil)
+	c.do("POST", "/admin/accounts", `{not json`, 400, nil)
+	c.do("POST", "/admin/accounts", `{"username":"c1"} {"username":"c2"}`, 400, nil)
+	c.do("GET", "/admin/accounts/nobody", "", 404, nil)
+	c.do("GET", "/admin/accounts/nobody/credentials", "", 404, nil)
+	c.do("POST", "/admin/accounts/alice/credits", `{}`, 400, nil)
+	c.do("POST", "/admin/accounts/alice/credits", `{"free_credits": -1}`, 400, nil)
+	c.do("GET", "/admin/nothing", "", 404, nil)
+	c.do("DELETE", "/admin/accounts", "", 404, nil)
+}
+
+func TestAdminNodesAndVessels(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, WithPopulation(PopulationConfig{Nodes: 50, NATFraction: 0.2, Seed: 3}))
+	c := newAdmin(t, s)
+	var page struct {
+		Total  int        `json:"total"`
+		Offset int        `json:"offset"`
+		Nodes  []jsonNode `json:"nodes"`
+	}
+	c.do("GET", "/admin/nodes?offset=45&limit=10", "", 200, &page)
+	if page.Total != 50 || len(page.Nodes) != 5 || page.Offset != 45 {
+		t.Fatalf("page: %d %d %d", page.Total, len(page.Nodes), page.Offset)
+	}
+	c.do("GET", "/admin/nodes?nat=true", "", 200, &page)
+	if page.Total != 10 {
+		t.Fatalf("nat: %d", page.Total)
+	}
+	c.do("GET", "/admin/nodes?limit=0", "", 400, nil)
+	c.do("GET", "/admin/nodes?offset=-1", "", 400, nil)
+	c.do("GET", "/admin/nodes?nat=maybe", "", 400, nil)
+
+	var added struct {
+		Nodes []jsonNode `json:"nodes"`
+	}
+	c.do("POST", "/admin/nodes", `{"id":"n1","ip":"10.20.30.1"}`, 201, &added)
+	if len(added.Nodes) != 1 || len(added.Nodes[0].Vessels) != 8 || added.Nodes[0].Port != 1224 {
+		t.Fatalf("added %+v", added)
+	}
+	c.do("POST", "/admin/nodes", `[{"id":"n2","ip":"10.20.30.2","port":2888},
+		{"id":"n3","ip":"NAT$ab","vessels":[{"name":"v4","ports":[63100,63101]}]}]`, 201, &added)
+	if len(added.Nodes) != 2 || added.Nodes[1].Vessels[0].Name != "v4" {
+		t.Fatalf("added %+v", added)
+	}
+	c.do("POST", "/admin/nodes", `{"id":"n1","ip":"10.20.30.1"}`, 409, nil)
+	c.do("POST", "/admin/nodes", `{"id":"n9","ip":"300.1.1.1"}`, 400, nil)
+	c.do("GET", "/admin/nodes?subnet=10.20.30", "", 200, &page)
+	if page.Total != 2 || page.Nodes[0].ID != "n1" {
+		t.Fatalf("subnet: %+v", page)
+	}
+
+	var n jsonNode
+	c.do("POST", "/admin/nodes/n1/active", `{"active": false}`, 200, &n)
+	if n.Active {
+		t.Fatal("still active")
+	}
+	c.do("POST", "/admin/nodes/n1/broken", `{"broken": true}`, 200, &n)
+	c.do("POST", "/admin/nodes/n1/ip", `{"ip": "10.20.31.1"}`, 200, &n)
+	if !n.Broken || n.IP != "10.20.31.1" {
+		t.Fatalf("node %+v", n)
+	}
+	c.do("POST", "/admin/nodes/n1/ip", `{"ip": "nope"}`, 400, nil)
+	c.do("POST", "/admin/nodes/zz/active", `{"active": true}`, 404, nil)
+	c.do("POST", "/admin/nodes/n1/active", `{}`, 400, nil)
+
+	// A generated node id has a space: percent-encode it.
+	c.do("GET", "/admin/nodes?limit=1", "", 200, &page)
+	gen := page.Nodes[0].ID
+	c.do("GET", "/admin/nodes/"+url.PathEscape(gen), "", 200, &n)
+	if n.ID != gen {
+		t.Fatalf("got node %s", shorten(n.ID))
+	}
+
+	acc := addUser(t, s, "alice")
+	c.do("POST", "/admin/donations", `{"node_id":"n2","username":"alice"}`, 201, nil)
+	c.do("POST", "/admin/donations", `{"node_id":"n2","username":"alice"}`, 409, nil)
+	c.do("POST", "/admin/donations", `{"node_id":"n2","username":"nobody"}`, 404, nil)
+	if a, _ := s.Account("alice"); a.MaxVessels != 20 {
+		t.Fatalf("after donation: %d", a.MaxVessels)
+	}
+	c.do("DELETE", "/admin/donations/n2", "", 200, &n)
+	if n.Donor != "" {
+		t.Fatal("donation not removed")
+	}
+
+	acquire(t, s, acc, "wan", 3)
+	var vs struct {
+		Total   int          `json:"total"`
+		Vessels []jsonVessel `json:"vessels"`
+	}
+	c.do("GET", "/admin/vessels?owner=alice", "", 200, &vs)
+	if vs.Total != 3 || vs.Vessels[0].Owner != "alice" || vs.Vessels[0].Expires == nil ||
+		!vs.Vessels[0].Expires.Equal(t0.Add(AcquireLease)) {
+		t.Fatalf("vessels %+v", vs)
+	}
+	c.do("GET", "/admin/vessels?state=owned&limit=2", "", 200, &vs)
+	if vs.Total != 3 || len(vs.Vessels) != 2 {
+		t.Fatalf("owned page %+v", vs)
+	}
+	c.do("GET", "/admin/vessels?node=n3", "", 200, &vs)
+	if vs.Total != 1 {
+		t.Fatalf("node filter: %d", vs.Total)
+	}
+	c.do("GET", "/admin/vessels?state=weird", "", 400, nil)
+	c.do("GET", "/admin/vessels?owner=nobody", "", 404, nil)
+
+	var st struct {
+		Nodes   int `json:"nodes"`
+		Vessels struct {
+			Owned int `json:"owned"`
+		} `json:"vessels"`
+	}
+	c.do("GET", "/admin/state", "", 200, &st)
+	if st.Nodes != 53 || st.Vessels.Owned != 3 {
+		t.Fatalf("state %+v", st)
+	}
+}
+
+func TestAdminControls(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	ids := addNodes(t, s, "w", distinctSubnets(110, 4)...)
+	acc := addUser(t, s, "alice")
+	c := newAdmin(t, s)
+
+	var clock struct {
+		Now time.Time `json:"now"`
+	}
+	c.do("GET", "/admin/clock", "", 200, &clock)
+	if !clock.Now.Equal(t0) {
+		t.Fatalf("clock %v", clock.Now)
+	}
+	c.do("POST", "/admin/clock", `{"advance":"90m"}`, 200, &clock)
+	if !clock.Now.Equal(t0.Add(90 * time.Minute)) {
+		t.Fatalf("after advance: %v", clock.Now)
+	}
+	c.do("POST", "/admin/clock", `{"set":"2031-05-06T07:08:09Z"}`, 200, &clock)
+	if !clock.Now.Equal(time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)) {
+		t.Fatalf("after set: %v", clock.Now)
+	}
+	c.do("POST", "/admin/clock", `{"set":"yesterday"}`, 400, nil)
+	c.do("POST", "/admin/clock", `{"advance":"1 hour"}`, 400, nil)
+	c.do("POST", "/admin/clock", `{}`, 400, nil)
+	c.do("POST", "/admin/clock", `{"set":"2031-05-06T07:08:09Z","advance":"1h"}`, 400, nil)
+
+	var delay struct {
+		Delay string `json:"delay"`
+	}
+	c.do("POST", "/admin/cleanup-delay", `{"delay":"5s"}`, 200, &delay)
+	if delay.Delay != "5s" || s.CleanupDelay() != 5*time.Second {
+		t.Fatalf("delay %v", delay)
+	}
+	c.do("POST", "/admin/cleanup-delay", `{"delay":"-5s"}`, 400, nil)
+	c.do("GET", "/admin/cleanup-delay", "", 200, &delay)
+
+	c.do("POST", "/admin/failures", `{"node_id":"`+ids[0]+`","always":true}`, 200, nil)
+	c.do("POST", "/admin/failures", `{"node_id":"`+ids[1]+`","next":2}`, 200, nil)
+	if n, _ := s.Node(ids[1]); n.Failure.Next != 2 {
+		t.Fatalf("failure %+v", n.Failure)
+	}
+	_, flt := call(t, s, "acquire_resources", auth(acc), rspec("wan", int64(4)))
+	if flt == nil {
+		t.Fatal("failures not injected")
+	}
+	c.do("POST", "/admin/failures", `{"rate":1.5}`, 400, nil)
+	c.do("POST", "/admin/failures", `{"rate":0.25}`, 200, nil)
+	c.do("POST", "/admin/failures", `{"node_id":"zz","always":true}`, 404, nil)
+	c.do("POST", "/admin/failures", `{}`, 400, nil)
+	c.do("POST", "/admin/failures", `{"clear":true}`, 200, nil)
+	s.Advance(time.Minute) // past the cleanup delay of the rolled-back vessels
+	acquire(t, s, acc, "wan", 4)
+
+	c.do("POST", "/admin/seed", `{"seed": 5}`, 200, nil)
+	c.do("POST", "/admin/seed", `{}`, 400, nil)
+	var st struct {
+		Accounts int   `json:"accounts"`
+		Nodes    int   `json:"nodes"`
+		Seed     int64 `json:"seed"`
+	}
+	c.do("POST", "/admin/reset", "", 200, &st)
+	if st.Accounts != 0 || st.Nodes != 0 || st.Seed != 5 {
+		t.Fatalf("after reset: %+v", st)
+	}
+	// A body larger than 1 MiB is refused.
+	big := bytes.Repeat([]byte(" "), 1<<20+10)
+	c.do("POST", "/admin/seed", string(big)+`{"seed":1}`, 400, nil)
+}

@@ -1,0 +1,61 @@
+package mockserver
+
+import "time"
+
+// clock is the mock's notion of the current time. It follows a time source
+// (the wall clock unless WithClock replaces it), scaled by a factor, from an
+// anchor that SetTime and Advance move:
+//
+//	now = mockAnchor + (source() - sourceAnchor) × scale
+//
+// With scale 1 and no adjustments now equals source(). Scale 0 freezes the
+// clock: it then moves only through SetTime and Advance. All readings are
+// Unix nanoseconds in UTC. A clock is guarded by the Server's mutex.
+type clock struct {
+	source       func() time.Time
+	scale        float64
+	mockAnchor   int64
+	sourceAnchor int64
+}
+
+func newClock(source func() time.Time, scale float64) clock {
+	t := source().UnixNano()
+	return clock{source: source, scale: scale, mockAnchor: t, sourceAnchor: t}
+}
+
+// now returns the current mock time.
+func (c *clock) now() int64 {
+	elapsed := c.source().UnixNano() - c.sourceAnchor
+	switch c.scale {
+	case 1:
+		return c.mockAnchor + elapsed
+	case 0:
+		return c.mockAnchor
+	}
+	return c.mockAnchor + int64(float64(elapsed)*c.scale)
+}
+
+// set makes the clock read t now; it keeps running at its scale from there.
+func (c *clock) set(t int64) {
+	c.sourceAnchor = c.source().UnixNano()
+	c.mockAnchor = t
+}
+
+// advance moves the clock by d (which may be negative).
+func (c *clock) advance(d time.Duration) {
+	c.mockAnchor += int64(d)
+}
+
+// offset returns how far the mock clock is ahead of its source. With
+// scale 1 this stays constant while the clock runs, which is what a state
+// file records so that leases keep running out while the mock is down.
+func (c *clock) offset() int64 {
+	return c.now() - c.source().UnixNano()
+}
+
+func toTime(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns).UTC()
+}

@@ -1,0 +1,119 @@
+package mockserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
+)
+
+// Fault codes (contract §2.1).
+const (
+	FaultMalformed       = 1
+	FaultInternal        = 100
+	FaultAuth            = 101
+	FaultInvalidRequest  = 102
+	FaultNotEnoughCredit = 103
+	FaultUnableToAcquire = 105
+)
+
+// Fixed fault strings.
+const (
+	internalErrorText = "Internal error while handling the xmlrpc request."
+	authFailedText    = "User auth failed."
+	notEnoughCredits  = "You do not have enough vessel credits to acquire the number of vessels requested."
+	unableToAcquire   = "Unable to fulfill vessel acquire request at this given time. Details: "
+	emptyHandleList   = "The list of vessels cannot be empty."
+	badHandleList     = "Invalid data type for handle list."
+)
+
+func fault(code int, text string) *xmlrpc.Fault {
+	return &xmlrpc.Fault{Code: code, String: text}
+}
+
+func internalFault() *xmlrpc.Fault { return fault(FaultInternal, internalErrorText) }
+
+func invalidRequest(text string) *xmlrpc.Fault { return fault(FaultInvalidRequest, text) }
+
+// unknownMethodFault is the fault for a method name that is not one of the
+// ten (contract §2 step 2).
+func unknownMethodFault(name string) *xmlrpc.Fault {
+	return fault(FaultMalformed, "<class 'clearinghouse.common.exceptions.InvalidRequestError'>:The requested method '"+
+		name+"' doesn't exist.")
+}
+
+type method struct {
+	arity int
+	fn    func(s *Server, params []any) (any, error)
+}
+
+// methods are the only names reachable on the wire (contract §5).
+var methods = map[string]method{
+	"acquire_resources":        {2, (*Server).acquireResources},
+	"acquire_specific_vessels": {2, (*Server).acquireSpecificVessels},
+	"release_resources":        {2, (*Server).releaseResources},
+	"renew_resources":          {2, (*Server).renewResources},
+	"get_resource_info":        {1, (*Server).getResourceInfo},
+	"get_account_info":         {1, (*Server).getAccountInfo},
+	"get_public_key":           {1, (*Server).getPublicKey},
+	"get_encrypted_api_key":    {1, (*Server).getEncryptedAPIKey},
+	"regenerate_api_key":       {1, (*Server).regenerateAPIKey},
+	"set_public_key":           {2, (*Server).setPublicKey},
+}
+
+// MethodNames are the ten wire methods, in the contract's order, for the
+// code that registers them with an XML-RPC server; read it, do not change
+// it. Dispatch itself goes by the package's own table, so no change to
+// this list can make another name reachable.
+var MethodNames = []string{
+	"acquire_resources", "acquire_specific_vessels", "release_resources", "renew_resources",
+	"get_resource_info", "get_account_info", "get_public_key", "get_encrypted_api_key",
+	"regenerate_api_key", "set_public_key",
+}
+
+// call dispatches one decoded XML-RPC call (contract §2 steps 2-4): an
+// unknown name gets fault 1, a wrong number of parameters fault 100 before
+// any authentication, and the method's own faults follow its validation
+// order. Any other error or a panic becomes fault 100; its details go to
+// the log, never to the caller. The error is always a *xmlrpc.Fault.
+//
+// ctx is not consulted: a call, once started, runs to completion so that it
+// is atomic.
+func (s *Server) call(ctx context.Context, name string, params []any) (result any, err error) {
+	m, ok := methods[name]
+	if !ok {
+		return nil, unknownMethodFault(name)
+	}
+	if len(params) != m.arity {
+		return nil, internalFault()
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.ErrorContext(ctx, "mockserver: method panicked", "method", name, "panic", fmt.Sprint(r))
+			result, err = nil, internalFault()
+		}
+	}()
+	res, err := m.fn(s, params)
+	if err != nil {
+		var f *xmlrpc.Fault
+		if errors.As(err, &f) {
+			return nil, f
+		}
+		s.log.ErrorContext(ctx, "mockserver: method failed", "method", name, "err", err)
+		return nil, internalFault()
+	}
+	return res, nil
+}
+
+// Call runs one wire method in process, exactly as the XML-RPC endpoint
+// would after decoding: params must hold the Go values package xmlrpc
+// decodes to (int64, bool, string, float64, time.Time, []byte, nil, []any,
+// map[string]any). Faults come back as *xmlrpc.Fault. It is meant for
+// tests that want the mock's behaviour without HTTP.
+func (s *Server) Call(ctx context.Context, method string, params ...any) (any, error) {
+	if params == nil {
+		params = []any{}
+	}
+	return s.call(ctx, method, params)
+}

@@ -1,0 +1,81 @@
+// Package mockserver is a stateful mock Seattle Clearinghouse: it answers
+// the ten XML-RPC methods of the historical clearinghouse exactly as the
+// contract (clearinghouse-api.md) describes — same fault codes and strings,
+// same validation order, same credit, selection and expiry rules, same
+// quirks — and adds the controls a test needs.
+//
+// A Server is an http.Handler: the XML-RPC endpoint answers at every path
+// beginning with /xmlrpc, and the JSON controls (see AdminHandler) under
+// /admin/ when WithAdmin(true) is given. In-process tests can skip HTTP and
+// use Server.Call, which runs a method on already-decoded values.
+//
+//	mock := mockserver.New() // 200 generated nodes, clock = wall clock
+//	acct, err := mock.AddAccount(mockserver.AccountSpec{
+//		Username: "alice", Password: "secret1", Affiliation: "Test U",
+//	})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	srv := httptest.NewServer(mock)
+//	defer srv.Close()
+//	// Point a client at srv.URL + "/xmlrpc/" with acct.Username and
+//	// acct.APIKey (or acct.PrivateKey for get_encrypted_api_key).
+//
+// # Options
+//
+// New and Open take functional options: WithPopulation (the generated
+// nodes; DefaultPopulation otherwise), WithSeed (the random source behind
+// selection, user ports and the failure rate), WithClock and WithTimeScale
+// (the time source and how fast the mock clock follows it; scale 0
+// freezes it), WithCleanupDelay (0 by default), WithAcquireFailureRate,
+// WithKeyBits (size of generated key pairs), WithLogger and WithAdmin. New
+// panics on an invalid option; Open returns an error. New never touches
+// the disk. Secrets — API keys, generated key pairs, the padding of
+// get_encrypted_api_key — always come from crypto/rand, never from the
+// seed.
+//
+// # State and concurrency
+//
+// Accounts, nodes, vessels (each with its 10-port set) and donations live
+// behind one mutex; every wire call and every control is atomic. Expiry is
+// lazy: at the start of each call, vessels whose lease has run out are
+// released at the instant they expired, and dirty vessels whose cleanup
+// delay has passed become available again (if their node is active and not
+// broken). Selection draws from per-port-set indexes of available vessels,
+// so acquiring n vessels costs O(n), not O(population): 100 000 nodes
+// start in well under two seconds.
+//
+// # Test controls
+//
+// AddAccount, AddNode/AddNodes and AddDonation seed state; SetNodeActive,
+// SetNodeBroken and SetNodeIP change nodes; InjectFailure (per node: always
+// or the next k attempts), InjectFailureFunc (by predicate) and
+// SetAcquireFailureRate make node acquisitions fail, so that the
+// all-or-nothing rollback of acquire_resources can be exercised; Now,
+// SetTime, Advance and SetCleanupDelay drive time; Seed re-seeds and Reset
+// starts over. Account, Accounts, Node, Nodes, Vessels and Holdings return
+// copies: nothing a caller does to them reaches the server. None of the
+// controls changes what the ten methods do on the wire.
+//
+// # Persistence
+//
+// Open with a path keeps the state in that file. Every call that changes
+// state is on disk (written and fsynced) before it returns; concurrent calls
+// share a write (group commit). The file is a journal — a snapshot and then
+// one checksummed record per change — compacted by rewriting it to a
+// temporary file, fsyncing and renaming. A generated population is stored
+// as its parameters, so the file stays small. On restart the file is
+// authoritative (population options are ignored); absolute expiry times are
+// kept, and with time scale 1 leases run out while the server is down, with
+// any other scale the clock resumes where it stopped. A missing file starts
+// fresh; a corrupt or truncated one is an error matching ErrCorruptState,
+// except an incomplete final record (a write a crash cut short, never
+// acknowledged), which is dropped. Settings — cleanup delay, failure rate,
+// failure predicate, seed — come from the options, not the file (per-node
+// injected failures are node state and are kept). The file
+// holds passwords, API keys and private keys and is created with mode 0600.
+// Close writes a final snapshot.
+//
+// Nothing this package logs or returns as an error contains a password, an
+// API key or a private key.
+package mockserver

@@ -1,0 +1,140 @@
+package mockserver
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
+)
+
+// Banner is the HTML page the historical service sent for anything that
+// was not an XML-RPC call (contract §1).
+const Banner = `<b>This is the SeattleGeni XML-RPC Service.</b><br>Please see <a href=https://seattle.poly.edu/wiki/SeattleGeniApi>https://seattle.poly.edu/wiki/SeattleGeniApi</a> for more information.`
+
+// ServeHTTP serves the XML-RPC endpoint at every path that begins with
+// /xmlrpc, the JSON controls under /admin/ when they are enabled, and 404
+// elsewhere.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.httpOnce.Do(func() { s.httpHandler = s.newHandler() })
+	s.httpHandler.ServeHTTP(w, r)
+}
+
+func (s *Server) newHandler() http.Handler {
+	rpc := xmlrpc.NewServer(
+		xmlrpc.WithFaultFunc(s.wireFault),
+		xmlrpc.WithNonPOSTHandler(http.HandlerFunc(serveBanner)),
+		xmlrpc.WithObserver(s.logCall),
+		xmlrpc.WithLogger(s.log),
+	)
+	for _, name := range MethodNames {
+		if err := rpc.Register(name, func(ctx context.Context, params []any) (any, error) {
+			return s.call(ctx, name, params)
+		}); err != nil {
+			panic("mockserver: " + err.Error()) // the names are constants
+		}
+	}
+	var admin http.Handler
+	if s.admin {
+		admin = s.AdminHandler()
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/xmlrpc"):
+			if r.Method == http.MethodPost && emptyBody(r) {
+				serveBanner(w, r)
+				return
+			}
+			rpc.ServeHTTP(w, r)
+		case admin != nil && (r.URL.Path == "/admin" || strings.HasPrefix(r.URL.Path, "/admin/")):
+			admin.ServeHTTP(w, r)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+}
+
+// emptyBody reports whether a POST carries no body, peeking at a chunked
+// one without losing what it reads.
+func emptyBody(r *http.Request) bool {
+	if r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody {
+		return true
+	}
+	if r.ContentLength > 0 {
+		return false
+	}
+	br := bufio.NewReaderSize(r.Body, 64)
+	_, err := br.Peek(1)
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{br, r.Body}
+	return err == io.EOF
+}
+
+func serveBanner(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(Banner)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		io.WriteString(w, Banner)
+	}
+}
+
+// wireFault gives the faults the XML-RPC layer builds itself their
+// historical codes and strings (contract §2).
+func (s *Server) wireFault(kind xmlrpc.FaultKind, method string, err error) *xmlrpc.Fault {
+	switch kind {
+	case xmlrpc.FaultParse, xmlrpc.FaultInvalidRequest:
+		detail := "malformed request"
+		if err != nil {
+			detail = strings.TrimPrefix(err.Error(), "xmlrpc: ")
+		}
+		return fault(FaultMalformed, "<class 'xml.parsers.expat.ExpatError'>:"+detail)
+	case xmlrpc.FaultMethodNotFound:
+		return unknownMethodFault(method)
+	}
+	return internalFault()
+}
+
+// logCall writes one line per call: method, username, duration and fault
+// code. Parameters are never logged, as they carry API keys and passwords.
+func (s *Server) logCall(r *http.Request, info xmlrpc.CallInfo) {
+	attrs := []any{"method", info.Method, "duration", info.Duration}
+	if u := callUsername(info.Params); u != "" {
+		attrs = append(attrs, "username", u)
+	}
+	if info.Fault != nil {
+		attrs = append(attrs, "fault", info.Fault.Code)
+	}
+	s.log.InfoContext(r.Context(), "call", attrs...)
+}
+
+// callUsername finds the username a call names: in the auth struct, or
+// the plain first parameter of get_encrypted_api_key. Names that are not
+// printable ASCII of a sane length are left out of the log.
+func callUsername(params []any) string {
+	if len(params) == 0 {
+		return ""
+	}
+	var u string
+	switch p := params[0].(type) {
+	case map[string]any:
+		u, _ = p["username"].(string)
+	case string:
+		u = p
+	}
+	if len(u) > 64 {
+		return ""
+	}
+	for i := 0; i < len(u); i++ {
+		if u[i] < 0x21 || u[i] > 0x7e {
+			return ""
+		}
+	}
+	return u
+}

@@ -1,0 +1,430 @@
+package mockserver
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+)
+
+// NodeSpec describes a node to add with AddNode.
+type NodeSpec struct {
+	// ID is the node identifier, normally a public key "<e> <n>"; any
+	// string without ':' is accepted (test fixtures used "node1"). Empty
+	// generates a "<e> <n>"-style id from the seeded source.
+	ID string
+
+	// IP is a dotted IPv4 address, or for a node behind NAT a string
+	// starting with "NAT$".
+	IP string
+
+	// Port is the node manager port; 0 means DefaultNodePort.
+	Port int
+
+	Inactive bool // the node is offline
+	Broken   bool // the node is marked broken
+
+	// Vessels are the node's vessels; nil gives the default template
+	// (v2-v9, see PopulationConfig). Vessel port sets on one node must be
+	// disjoint.
+	Vessels []VesselSpec
+}
+
+// VesselSpec is one vessel of a NodeSpec: a name "v<N>" and 1 to 10 ports.
+type VesselSpec struct {
+	Name  string
+	Ports []int
+}
+
+// Node is a copy of a node's state.
+type Node struct {
+	ID      string
+	IP      string
+	Port    int
+	Active  bool
+	Broken  bool
+	Donor   string // username of the donor, if any
+	Failure Failure
+	Vessels []Vessel
+}
+
+// Vessel is a copy of a vessel's state.
+type Vessel struct {
+	Handle     string
+	NodeID     string
+	Name       string
+	NodeIP     string
+	NodePort   int
+	NodeActive bool
+	NodeBroken bool
+	Ports      []int
+	Owner      string    // username; empty when free
+	Acquired   time.Time // zero when free
+	Expires    time.Time // zero when free
+	Dirty      bool      // released or expired and not yet cleaned
+	DirtySince time.Time // zero unless Dirty and free
+	// Available reports whether acquire_resources may hand the vessel out
+	// to a user whose port is in Ports: free, clean, node active and not
+	// broken.
+	Available bool
+}
+
+// Failure is the injected acquisition failure of one node (contract §11).
+// The zero value injects nothing.
+type Failure struct {
+	Always bool // every acquisition attempt on the node fails
+	Next   int  // the next Next attempts fail
+}
+
+func validIP(ip string) bool {
+	if strings.HasPrefix(ip, natPrefix) {
+		return true
+	}
+	a, err := netip.ParseAddr(ip)
+	return err == nil && a.Is4() && a.String() == ip
+}
+
+func sortedPorts(ports []int) []uint16 {
+	out := make([]uint16, len(ports))
+	for i, p := range ports {
+		out[i] = uint16(p)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (spec *NodeSpec) validate() error {
+	if strings.Contains(spec.ID, ":") {
+		return invalidf("node id %q contains ':'", spec.ID)
+	}
+	if !validIP(spec.IP) {
+		return invalidf("node IP %q: want a dotted IPv4 address or NAT$...", spec.IP)
+	}
+	if spec.Port < 0 || spec.Port > 65535 {
+		return invalidf("node port %d out of range", spec.Port)
+	}
+	names := map[uint16]bool{}
+	ports := map[int]bool{}
+	for _, v := range spec.Vessels {
+		num, ok := parseVesselName(v.Name)
+		if !ok {
+			return invalidf("vessel name %q: want v followed by a decimal number up to %d", v.Name, maxVesselNumber)
+		}
+		if names[num] {
+			return invalidf("vessel %s appears twice", v.Name)
+		}
+		names[num] = true
+		if len(v.Ports) < 1 || len(v.Ports) > 10 {
+			return invalidf("vessel %s: want 1 to 10 ports, have %d", v.Name, len(v.Ports))
+		}
+		for _, p := range v.Ports {
+			if p < 1 || p > 65535 {
+				return invalidf("vessel %s: port %d out of range", v.Name, p)
+			}
+			if ports[p] {
+				return invalidf("vessel %s: port %d is already used on this node", v.Name, p)
+			}
+			ports[p] = true
+		}
+	}
+	return nil
+}
+
+// AddNode adds one node and returns it.
+func (s *Server) AddNode(spec NodeSpec) (Node, error) {
+	nodes, err := s.AddNodes([]NodeSpec{spec})
+	if err != nil {
+		return Node{}, err
+	}
+	return nodes[0], nil
+}
+
+// AddNodes adds several nodes at once: all of them or, on error, none.
+func (s *Server) AddNodes(specs []NodeSpec) ([]Node, error) {
+	for i := range specs {
+		if err := specs[i].validate(); err != nil {
+			return nil, err
+		}
+	}
+	var out []Node
+	err := s.update(func(st *state, now int64) error {
+		if len(st.groups)+st.newGroups(specs) > maxGroups {
+			return invalidf("more than %d distinct vessel port sets", maxGroups)
+		}
+		seen := map[string]bool{}
+		for _, spec := range specs {
+			if spec.ID == "" {
+				continue
+			}
+			if _, dup := st.byID[spec.ID]; dup || seen[spec.ID] {
+				return existsf("node %q already exists", spec.ID)
+			}
+			seen[spec.ID] = true
+		}
+		for _, spec := range specs {
+			if spec.ID == "" {
+				for {
+					spec.ID = string(fakeModulus(st.rng, []byte("65537 ")))
+					if _, dup := st.byID[spec.ID]; !dup && !seen[spec.ID] {
+						break
+					}
+				}
+			}
+			n := st.addNodeRaw(spec)
+			st.attach(n)
+			st.touchNewNode(n)
+			out = append(out, st.exportNode(n, now))
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (st *state) lookupNode(id string) (int32, error) {
+	n, ok := st.byID[id]
+	if !ok {
+		return 0, notFoundf("no node %q", shorten(id))
+	}
+	return n, nil
+}
+
+// shorten keeps 1024-bit node ids readable in error messages.
+func shorten(id string) string {
+	if len(id) <= 40 {
+		return id
+	}
+	return id[:20] + "..." + id[len(id)-12:]
+}
+
+func (st *state) exportNode(n int32, now int64) Node {
+	nd := &st.nodes[n]
+	out := Node{
+		ID: nd.id, IP: nd.ip, Port: int(nd.port), Active: nd.active, Broken: nd.broken,
+		Failure: Failure{Always: nd.fail, Next: int(nd.failNext)},
+	}
+	if nd.donor != noOne {
+		out.Donor = st.accounts[nd.donor].name
+	}
+	for v := nd.first; v < nd.first+nd.count; v++ {
+		out.Vessels = append(out.Vessels, st.exportVessel(v))
+	}
+	return out
+}
+
+func (st *state) exportVessel(v int32) Vessel {
+	ves := &st.vessels[v]
+	nd := &st.nodes[ves.node]
+	out := Vessel{
+		Handle: st.handle(v), NodeID: nd.id, Name: ves.name(), NodeIP: nd.ip,
+		NodePort: int(nd.port), NodeActive: nd.active, NodeBroken: nd.broken,
+		Dirty: ves.dirty, Available: ves.pos >= 0,
+	}
+	for _, p := range st.groups[ves.group].ports {
+		out.Ports = append(out.Ports, int(p))
+	}
+	if ves.owner != noOne {
+		out.Owner = st.accounts[ves.owner].name
+		out.Acquired, out.Expires = toTime(ves.t1), toTime(ves.t2)
+	} else if ves.dirty {
+		out.DirtySince = toTime(ves.t1)
+	}
+	return out
+}
+
+// Node returns a copy of the node with the given id.
+func (s *Server) Node(id string) (Node, error) {
+	var out Node
+	err := s.update(func(st *state, now int64) error {
+		n, err := st.lookupNode(id)
+		if err != nil {
+			return err
+		}
+		out = st.exportNode(n, now)
+		return nil
+	})
+	return out, err
+}
+
+// NodeFilter selects nodes for Nodes.
+type NodeFilter struct {
+	Subnet string // only nodes whose IP starts with Subnet + "." (e.g. "128.208.4")
+	NAT    bool   // only nodes behind NAT
+	Offset int    // skip this many matching nodes
+	Limit  int    // return at most this many; 0 means no limit
+}
+
+// Nodes returns copies of the nodes the filter selects, in the order they
+// were added, and the number of nodes that match in all.
+func (s *Server) Nodes(f NodeFilter) (nodes []Node, total int) {
+	_ = s.update(func(st *state, now int64) error {
+		var match []int32
+		switch {
+		case f.Subnet != "":
+			if sn, ok := st.subnetByKey[f.Subnet]; ok {
+				match = slices.Clone(st.subnets[sn].nodes)
+				slices.Sort(match)
+			}
+		case f.NAT:
+			for n := range st.nodes {
+				if st.nodes[n].nat {
+					match = append(match, int32(n))
+				}
+			}
+		default:
+			total = len(st.nodes)
+			lo, hi := page(total, f.Offset, f.Limit)
+			for n := lo; n < hi; n++ {
+				nodes = append(nodes, st.exportNode(int32(n), now))
+			}
+			return nil
+		}
+		total = len(match)
+		lo, hi := page(total, f.Offset, f.Limit)
+		for _, n := range match[lo:hi] {
+			nodes = append(nodes, st.exportNode(n, now))
+		}
+		return nil
+	})
+	return nodes, total
+}
+
+func page(total, offset, limit int) (lo, hi int) {
+	lo = min(max(offset, 0), total)
+	hi = total
+	if limit > 0 && limit < hi-lo {
+		hi = lo + limit
+	}
+	return lo, hi
+}
+
+// SetNodeActive takes a node offline or brings it back. Vessels on an
+// inactive node cannot be acquired; vessels already held stay held (and
+// show is_active false); donations on it stop counting for credits.
+func (s *Server) SetNodeActive(id string, active bool) error {
+	return s.changeNode(id, func(nd *node) { nd.active = active })
+}
+
+// SetNodeBroken marks a node broken or repaired. A broken node's vessels
+// are not offered by acquire_resources, and its donations stop counting.
+func (s *Server) SetNodeBroken(id string, broken bool) error {
+	return s.changeNode(id, func(nd *node) { nd.broken = broken })
+}
+
+// SetNodeIP changes a node's address (a dotted IPv4 address or NAT$...),
+// moving it to another subnet or behind NAT.
+func (s *Server) SetNodeIP(id, ip string) error {
+	if !validIP(ip) {
+		return invalidf("node IP %q: want a dotted IPv4 address or NAT$...", ip)
+	}
+	return s.changeNode(id, func(nd *node) { nd.ip = ip })
+}
+
+func (s *Server) changeNode(id string, change func(*node)) error {
+	return s.update(func(st *state, now int64) error {
+		n, err := st.lookupNode(id)
+		if err != nil {
+			return err
+		}
+		st.updateNode(n, change)
+		return nil
+	})
+}
+
+// AddDonation records that the account donated the node. A node carries at
+// most one donation; each donation on an active, non-broken node adds 10
+// credits to the donor.
+func (s *Server) AddDonation(nodeID, username string) error {
+	return s.update(func(st *state, now int64) error {
+		n, err := st.lookupNode(nodeID)
+		if err != nil {
+			return err
+		}
+		a, err := st.lookupAccount(username)
+		if err != nil {
+			return err
+		}
+		if st.nodes[n].donor != noOne {
+			return existsf("node %q already has a donation", shorten(nodeID))
+		}
+		st.updateNode(n, func(nd *node) { nd.donor = a })
+		st.accounts[a].donations = append(st.accounts[a].donations, n)
+		return nil
+	})
+}
+
+// RemoveDonation removes the node's donation, if any.
+func (s *Server) RemoveDonation(nodeID string) error {
+	return s.update(func(st *state, now int64) error {
+		n, err := st.lookupNode(nodeID)
+		if err != nil {
+			return err
+		}
+		a := st.nodes[n].donor
+		if a == noOne {
+			return nil
+		}
+		st.updateNode(n, func(nd *node) { nd.donor = noOne })
+		acc := st.accounts[a]
+		acc.donations = slices.DeleteFunc(acc.donations, func(m int32) bool { return m == n })
+		return nil
+	})
+}
+
+// InjectFailure sets which acquisition attempts on the node fail,
+// replacing its previous setting; Failure{} removes it. An attempt is one
+// vessel tried by acquire_resources or acquire_specific_vessels; attempts
+// on vessels that are already held or on inactive nodes fail anyway and do
+// not count.
+func (s *Server) InjectFailure(nodeID string, f Failure) error {
+	if f.Next < 0 || f.Next > 1<<30 {
+		return invalidf("failure count %d out of range", f.Next)
+	}
+	return s.update(func(st *state, now int64) error {
+		n, err := st.lookupNode(nodeID)
+		if err != nil {
+			return err
+		}
+		nd := &st.nodes[n]
+		nd.fail, nd.failNext, nd.generated = f.Always, int32(f.Next), false
+		st.touchNode(n)
+		return nil
+	})
+}
+
+// InjectFailureFunc makes every acquisition attempt for which fail returns
+// true fail; nil removes it. fail runs with the server's lock held and must
+// not call the Server. It is not saved in the state file.
+func (s *Server) InjectFailureFunc(fail func(nodeID, vesselName string) bool) {
+	_ = s.update(func(st *state, now int64) error {
+		st.failFunc = fail
+		return nil
+	})
+}
+
+// SetAcquireFailureRate makes every acquisition attempt fail with
+// probability p (0 ≤ p ≤ 1), drawn from the seeded random source.
+func (s *Server) SetAcquireFailureRate(p float64) error {
+	if !(p >= 0 && p <= 1) {
+		return invalidf("acquire failure rate %v: must be between 0 and 1", p)
+	}
+	return s.update(func(st *state, now int64) error {
+		st.failRate = p
+		return nil
+	})
+}
+
+// ClearFailures removes every injected failure: per node, by function and
+// by rate.
+func (s *Server) ClearFailures() {
+	_ = s.update(func(st *state, now int64) error {
+		for n := range st.nodes {
+			if nd := &st.nodes[n]; nd.fail || nd.failNext != 0 {
+				nd.fail, nd.failNext, nd.generated = false, 0, false
+				st.touchNode(int32(n))
+			}
+		}
+		st.failFunc = nil
+		st.failRate = 0
+		return nil
+	})
+}

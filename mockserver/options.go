@@ -1,0 +1,175 @@
+package mockserver
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/seattlersa"
+)
+
+// An Option configures a Server made by New or Open. Options that receive
+// an invalid value make Open return an error and New panic.
+type Option func(*config) error
+
+// config is what the options set. It is read only during construction and
+// by Reset.
+type config struct {
+	source       func() time.Time
+	scale        float64
+	seed         int64
+	population   PopulationConfig
+	cleanupDelay time.Duration
+	failRate     float64
+	logger       *slog.Logger
+	admin        bool
+	keyBits      int
+	compactBytes int64
+}
+
+// DefaultPopulation is the population a Server starts with when no
+// WithPopulation option is given: the same as the command's defaults. It
+// is informational; changing it changes nothing (the package keeps its own
+// copy, as it keeps no mutable package state).
+var DefaultPopulation = defaultPopulation
+
+var defaultPopulation = PopulationConfig{Nodes: 200, NATFraction: 0.1, Seed: 1}
+
+// DefaultKeyBits is the size of the RSA keys generated for accounts.
+const DefaultKeyBits = 1024
+
+// DefaultSeed seeds the random source unless WithSeed is given.
+const DefaultSeed = 1
+
+func defaultConfig() config {
+	return config{
+		source:       time.Now,
+		scale:        1,
+		seed:         DefaultSeed,
+		population:   defaultPopulation,
+		keyBits:      DefaultKeyBits,
+		compactBytes: 8 << 20,
+	}
+}
+
+func buildConfig(opts []Option) (config, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(&cfg); err != nil {
+			return config{}, err
+		}
+	}
+	if cfg.logger == nil {
+		cfg.logger = slog.New(slog.DiscardHandler)
+	}
+	return cfg, nil
+}
+
+// WithClock sets the time source the mock clock follows (time.Now by
+// default). A function that always returns the same instant gives a frozen
+// clock that moves only through SetTime and Advance.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) error {
+		if now == nil {
+			return errors.New("mockserver: WithClock: nil function")
+		}
+		c.source = now
+		return nil
+	}
+}
+
+// WithTimeScale makes the mock clock run x times as fast as its source
+// (1 by default). Zero freezes the clock.
+func WithTimeScale(x float64) Option {
+	return func(c *config) error {
+		if x < 0 || math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("mockserver: time scale %v: must be a finite number at least 0", x)
+		}
+		c.scale = x
+		return nil
+	}
+}
+
+// WithSeed seeds the random source behind selection order, user port
+// assignment and the acquire failure rate (DefaultSeed by default). The
+// population has its own seed, in PopulationConfig. Secrets (API keys,
+// passwords' replacements, key pairs, encryption padding) never come from
+// this source.
+func WithSeed(seed int64) Option {
+	return func(c *config) error {
+		c.seed = seed
+		return nil
+	}
+}
+
+// WithPopulation replaces DefaultPopulation. PopulationConfig{} starts with
+// no nodes at all.
+func WithPopulation(p PopulationConfig) Option {
+	return func(c *config) error {
+		if err := p.validate(); err != nil {
+			return err
+		}
+		c.population = p
+		return nil
+	}
+}
+
+// WithCleanupDelay sets how long a released or expired vessel stays dirty
+// before it can be acquired again (0 by default: at once).
+func WithCleanupDelay(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("mockserver: cleanup delay %v is negative", d)
+		}
+		c.cleanupDelay = d
+		return nil
+	}
+}
+
+// WithAcquireFailureRate makes every node acquisition attempt fail with
+// probability p, drawn from the seeded random source (0 by default).
+func WithAcquireFailureRate(p float64) Option {
+	return func(c *config) error {
+		if !(p >= 0 && p <= 1) {
+			return fmt.Errorf("mockserver: acquire failure rate %v: must be between 0 and 1", p)
+		}
+		c.failRate = p
+		return nil
+	}
+}
+
+// WithLogger sets the logger for the server's own events (a discarding
+// logger by default). It never receives a password, API key or private key.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		c.logger = l
+		return nil
+	}
+}
+
+// WithAdmin enables the JSON controls under /admin/ on the server's HTTP
+// handler. They are off by default.
+func WithAdmin(enabled bool) Option {
+	return func(c *config) error {
+		c.admin = enabled
+		return nil
+	}
+}
+
+// WithKeyBits sets the size of the RSA key pairs generated for accounts
+// that are added without one (DefaultKeyBits by default). Tests may use 512
+// to save time; get_encrypted_api_key needs at least 433.
+func WithKeyBits(bits int) Option {
+	return func(c *config) error {
+		if bits < seattlersa.MinKeyBits {
+			return fmt.Errorf("mockserver: key size %d is below %d bits", bits, seattlersa.MinKeyBits)
+		}
+		c.keyBits = bits
+		return nil
+	}
+}

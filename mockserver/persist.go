@@ -1,0 +1,763 @@
+package mockserver
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+)
+
+// The state file is a journal: a header line, then records. The first
+// record is a snapshot of the whole state; every later one is either a
+// delta (the full new value of each account, node and vessel one call
+// changed) or another snapshot (after Reset). A record is framed as
+//
+//	<payload length> <CRC-32C of the payload, 8 hex digits>\n<payload>\n
+//
+// where the payload is JSON. A mutating call appends its delta and waits
+// for fsync before it answers; concurrent calls share one write and fsync
+// (group commit). When the records after the last snapshot grow past a
+// threshold, and on Close, the file is compacted: a new snapshot plus any
+// records newer than it go to a temporary file in the same directory, which
+// is synced and renamed over the old one, and the directory is synced.
+//
+// Vessel expiry and cleanup are not journaled when they happen: they follow
+// from the stored expiry times and the clock, and are recomputed on load
+// (any such change is also written with the next record).
+//
+// Snapshots stay small with a large generated population: generated nodes
+// are stored as the generator's parameters, plus records for the nodes a
+// control has changed, and only vessels that are owned or dirty are listed.
+
+const (
+	fileMagic         = "mockclearinghouse state v1\n"
+	populationVersion = 1
+	maxHeaderLen      = 32
+)
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// ErrCorruptState is matched by the error Open returns for a state file it
+// cannot trust.
+var ErrCorruptState = errors.New("mockserver: corrupt state file")
+
+func corruptf(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrCorruptState}, args...)...)
+}
+
+// record is one journal record.
+type record struct {
+	Type   string `json:"type"`   // "snapshot" or "delta"
+	Clock  int64  `json:"clock"`  // mock time, Unix ns, when written
+	Offset int64  `json:"offset"` // mock time minus the clock's source
+
+	// Snapshots only.
+	Population *populationRecord `json:"population,omitempty"`
+
+	Accounts []accountRecord `json:"accounts,omitempty"`
+	Nodes    []nodeRecord    `json:"nodes,omitempty"`
+	Vessels  []vesselRecord  `json:"vessels,omitempty"`
+}
+
+type populationRecord struct {
+	Version     int     `json:"version"`
+	Nodes       int     `json:"nodes"`
+	NATFraction float64 `json:"nat_fraction"`
+	Seed        int64   `json:"seed"`
+}
+
+// accountRecord holds secrets: the state file is written with mode 0600.
+type accountRecord struct {
+	Index       int32  `json:"i"`
+	Username    string `json:"username"`
+	Password    string `json:"password"`
+	APIKey      string `json:"api_key"`
+	PublicKey   string `json:"public_key"`
+	PrivateKey  string `json:"private_key,omitempty"`
+	Affiliation string `json:"affiliation"`
+	Port        int32  `json:"port"`
+	Free        int    `json:"free"`
+	Active      bool   `json:"active"`
+}
+
+// nodeRecord is a node's mutable fields; ID and Vessels are present when
+// the record adds the node.
+type nodeRecord struct {
+	Index    int32       `json:"i"`
+	ID       string      `json:"id,omitempty"`
+	Vessels  []vesselDef `json:"vessels,omitempty"`
+	IP       string      `json:"ip"`
+	Port     int32       `json:"port"`
+	Active   bool        `json:"active"`
+	Broken   bool        `json:"broken,omitempty"`
+	Fail     bool        `json:"fail,omitempty"`
+	FailNext int32       `json:"fail_next,omitempty"`
+	Donor    string      `json:"donor,omitempty"`
+}
+
+type vesselDef struct {
+	Num   uint16   `json:"n"`
+	Ports []uint16 `json:"p"`
+}
+
+type vesselRecord struct {
+	Index int32  `json:"i"`
+	Owner string `json:"o,omitempty"`
+	T1    int64  `json:"t1,omitempty"`
+	T2    int64  `json:"t2,omitempty"`
+	Dirty bool   `json:"d,omitempty"`
+}
+
+func (st *state) accountRecord(i int32) accountRecord {
+	a := st.accounts[i]
+	return accountRecord{
+		Index: i, Username: a.name, Password: a.password, APIKey: a.apiKey,
+		PublicKey: a.pubKey, PrivateKey: a.privKey, Affiliation: a.affiliation,
+		Port: a.port, Free: a.free, Active: a.active,
+	}
+}
+
+func (st *state) nodeRecord(i int32, withDefinition bool) nodeRecord {
+	nd := &st.nodes[i]
+	r := nodeRecord{
+		Index: i, IP: nd.ip, Port: nd.port, Active: nd.active, Broken: nd.broken,
+		Fail: nd.fail, FailNext: nd.failNext,
+	}
+	if nd.donor != noOne {
+		r.Donor = st.accounts[nd.donor].name
+	}
+	if withDefinition {
+		r.ID = nd.id
+		for v := nd.first; v < nd.first+nd.count; v++ {
+			ves := &st.vessels[v]
+			r.Vessels = append(r.Vessels, vesselDef{Num: ves.num, Ports: st.groups[ves.group].ports})
+		}
+	}
+	return r
+}
+
+func (st *state) vesselRecord(i int32) vesselRecord {
+	ves := &st.vessels[i]
+	r := vesselRecord{Index: i, T1: ves.t1, T2: ves.t2, Dirty: ves.dirty}
+	if ves.owner != noOne {
+		r.Owner = st.accounts[ves.owner].name
+	}
+	return r
+}
+
+func encodeSnapshot(st *state, now, offset int64) []byte {
+	r := record{
+		Type: "snapshot", Clock: now, Offset: offset,
+		Population: &populationRecord{
+			Version: populationVersion, Nodes: st.population.Nodes,
+			NATFraction: st.population.NATFraction, Seed: st.population.Seed,
+		},
+	}
+	for i := range st.accounts {
+		r.Accounts = append(r.Accounts, st.accountRecord(int32(i)))
+	}
+	for i := range st.nodes {
+		switch {
+		case i >= st.generated:
+			r.Nodes = append(r.Nodes, st.nodeRecord(int32(i), true))
+		case !st.nodes[i].generated:
+			r.Nodes = append(r.Nodes, st.nodeRecord(int32(i), false))
+		}
+	}
+	for i := range st.vessels {
+		if v := &st.vessels[i]; v.owner != noOne || v.dirty {
+			r.Vessels = append(r.Vessels, st.vesselRecord(int32(i)))
+		}
+	}
+	return mustMarshal(r)
+}
+
+func encodeDelta(st *state, c *changes, now, offset int64) []byte {
+	r := record{Type: "delta", Clock: now, Offset: offset}
+	for _, i := range sortedKeys(c.accounts) {
+		r.Accounts = append(r.Accounts, st.accountRecord(i))
+	}
+	for _, i := range sortedKeys(c.nodes) {
+		r.Nodes = append(r.Nodes, st.nodeRecord(i, c.nodes[i]))
+	}
+	for _, i := range sortedKeys(c.vessels) {
+		r.Vessels = append(r.Vessels, st.vesselRecord(i))
+	}
+	return mustMarshal(r)
+}
+
+func mustMarshal(r record) []byte {
+	b, err := json.Marshal(r)
+	if err != nil {
+		// Only plain strings, numbers and booleans: cannot fail.
+		panic("mockserver: encoding state: " + err.Error())
+	}
+	return b
+}
+
+func sortedKeys[V any](m map[int32]V) []int32 {
+	out := make([]int32, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func appendFrame(dst, payload []byte) []byte {
+	dst = strconv.AppendInt(dst, int64(len(payload)), 10)
+	dst = append(dst, ' ')
+	dst = fmt.Appendf(dst, "%08x", crc32.Checksum(payload, crcTable))
+	dst = append(dst, '\n')
+	dst = append(dst, payload...)
+	return append(dst, '\n')
+}
+
+// parseStateFile splits a state file into record payloads. good is the
+// length of the prefix that holds only whole, valid records; anything after
+// it is an incomplete final record (or zero bytes a crash left behind),
+// which the caller may drop. Anything else wrong is an ErrCorruptState.
+func parseStateFile(data []byte) (payloads [][]byte, good int, err error) {
+	if !bytes.HasPrefix(data, []byte(fileMagic)) {
+		if len(data) < len(fileMagic) && bytes.HasPrefix([]byte(fileMagic), data) {
+			return nil, 0, corruptf("file ends inside the header")
+		}
+		return nil, 0, corruptf("not a mock clearinghouse state file (bad header)")
+	}
+	pos := len(fileMagic)
+	for pos < len(data) {
+		rest := data[pos:]
+		if allZero(rest) {
+			return payloads, pos, nil // a crash extended the file with zeros
+		}
+		nl := bytes.IndexByte(rest, '\n')
+		if nl < 0 {
+			if len(rest) <= maxHeaderLen && validPartialHeader(rest) {
+				return payloads, pos, nil // cut inside a record header
+			}
+			return nil, 0, corruptf("bad record header at offset %d", pos)
+		}
+		size, sum, ok := parseHeader(rest[:nl])
+		if !ok {
+			return nil, 0, corruptf("bad record header at offset %d", pos)
+		}
+		body := rest[nl+1:]
+		if int64(len(body)) < size+1 {
+			return payloads, pos, nil // cut inside the last record
+		}
+		payload := body[:size]
+		if body[size] != '\n' {
+			return nil, 0, corruptf("record at offset %d is not terminated", pos)
+		}
+		if crc32.Checksum(payload, crcTable) != sum {
+			return nil, 0, corruptf("checksum mismatch in record at offset %d", pos)
+		}
+		payloads = append(payloads, payload)
+		pos += nl + 1 + int(size) + 1
+	}
+	return payloads, pos, nil
+}
+
+func parseHeader(h []byte) (size int64, sum uint32, ok bool) {
+	sp := bytes.IndexByte(h, ' ')
+	if sp <= 0 || len(h)-sp-1 != 8 {
+		return 0, 0, false
+	}
+	size, err := strconv.ParseInt(string(h[:sp]), 10, 64)
+	if err != nil || size < 0 || strconv.FormatInt(size, 10) != string(h[:sp]) {
+		return 0, 0, false
+	}
+	s, err := strconv.ParseUint(string(h[sp+1:]), 16, 32)
+	if err != nil {
+		return 0, 0, false
+	}
+	return size, uint32(s), true
+}
+
+// validPartialHeader reports whether b could be the start of a header.
+func validPartialHeader(b []byte) bool {
+	sp := bytes.IndexByte(b, ' ')
+	digits, hex := b, []byte(nil)
+	if sp >= 0 {
+		digits, hex = b[:sp], b[sp+1:]
+	}
+	if len(digits) == 0 && sp >= 0 {
+		return false
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	if len(hex) > 8 {
+		return false
+	}
+	for _, c := range hex {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// openFile loads the state file at path, or creates it with a fresh state.
+func (s *Server) openFile(path string) error {
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		s.st = s.freshState()
+		now := s.clock.now()
+		j, err := createJournal(path, encodeSnapshot(s.st, now, s.clock.offset()), s.cfg)
+		if err != nil {
+			return err
+		}
+		s.j = j
+		s.st.changes = newChanges()
+		return nil
+	case err != nil:
+		return fmt.Errorf("mockserver: reading state: %w", err)
+	}
+
+	payloads, good, err := parseStateFile(data)
+	if err != nil {
+		return fmt.Errorf("%w (%s)", err, path)
+	}
+	if len(payloads) == 0 {
+		return fmt.Errorf("%w: %s holds no snapshot", ErrCorruptState, path)
+	}
+	st, last, err := s.replay(payloads)
+	if err != nil {
+		return fmt.Errorf("%w (%s)", err, path)
+	}
+	if good < len(data) {
+		s.log.Warn("mockserver: dropping an incomplete final record from the state file",
+			"path", path, "bytes", len(data)-good)
+	}
+	j, err := openJournal(path, int64(good), int64(len(data)), s.cfg)
+	if err != nil {
+		return err
+	}
+	s.j = j
+	s.st = st
+	if s.cfg.scale == 1 {
+		s.clock.set(s.clock.source().UnixNano() + last.Offset)
+	} else {
+		s.clock.set(last.Clock)
+	}
+	st.changes = newChanges()
+	// A long journal left by a crash is compacted now; if that fails
+	// (it is logged) the old file stays in use, which is still correct.
+	_ = j.compact(s, false)
+	return nil
+}
+
+// replay rebuilds the state from the records of a state file.
+func (s *Server) replay(payloads [][]byte) (*state, record, error) {
+	var st *state
+	var r record
+	for i, p := range payloads {
+		r = record{}
+		dec := json.NewDecoder(bytes.NewReader(p))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&r); err != nil {
+			return nil, r, corruptf("record %d: %v", i+1, err)
+		}
+		switch {
+		case r.Type == "snapshot":
+			next, err := s.loadSnapshot(&r)
+			if err != nil {
+				return nil, r, corruptf("record %d: %v", i+1, err)
+			}
+			st = next
+		case r.Type == "delta" && st != nil:
+			if err := st.applyRecord(&r); err != nil {
+				return nil, r, corruptf("record %d: %v", i+1, err)
+			}
+		default:
+			return nil, r, corruptf("record %d: unexpected record type %q", i+1, r.Type)
+		}
+	}
+	st.rebuild()
+	return st, r, nil
+}
+
+func (s *Server) loadSnapshot(r *record) (*state, error) {
+	p := r.Population
+	if p == nil {
+		return nil, errors.New("snapshot without population")
+	}
+	if p.Version != populationVersion {
+		return nil, fmt.Errorf("population generator version %d, this build has %d", p.Version, populationVersion)
+	}
+	pc := PopulationConfig{Nodes: p.Nodes, NATFraction: p.NATFraction, Seed: p.Seed}
+	if err := pc.validate(); err != nil {
+		return nil, err
+	}
+	st := newState(s.cfg.seed)
+	st.cleanupDelay = int64(s.cfg.cleanupDelay)
+	st.failRate = s.cfg.failRate
+	st.generatePopulationRaw(pc)
+	if err := st.applyRecord(r); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// applyRecord applies the accounts, nodes and vessels of a record to a
+// state whose derived structures will be rebuilt afterwards.
+func (st *state) applyRecord(r *record) error {
+	for _, a := range r.Accounts {
+		switch {
+		case int(a.Index) == len(st.accounts):
+			if _, dup := st.byName[a.Username]; dup {
+				return fmt.Errorf("account %q added twice", a.Username)
+			}
+			st.byName[a.Username] = a.Index
+			st.accounts = append(st.accounts, &account{name: a.Username, held: map[int32]struct{}{}})
+		case a.Index < 0 || int(a.Index) > len(st.accounts) || st.accounts[a.Index].name != a.Username:
+			return fmt.Errorf("account record %d (%q) does not fit", a.Index, a.Username)
+		}
+		acc := st.accounts[a.Index]
+		acc.password, acc.apiKey, acc.pubKey, acc.privKey = a.Password, a.APIKey, a.PublicKey, a.PrivateKey
+		acc.affiliation, acc.port, acc.free, acc.active = a.Affiliation, a.Port, a.Free, a.Active
+	}
+	for _, n := range r.Nodes {
+		switch {
+		case int(n.Index) == len(st.nodes):
+			spec := NodeSpec{ID: n.ID, IP: n.IP}
+			for _, v := range n.Vessels {
+				ports := make([]int, len(v.Ports))
+				for i, p := range v.Ports {
+					ports[i] = int(p)
+				}
+				spec.Vessels = append(spec.Vessels, VesselSpec{Name: "v" + strconv.Itoa(int(v.Num)), Ports: ports})
+			}
+			if err := spec.validate(); err != nil {
+				return err
+			}
+			if len(st.groups)+st.newGroups([]NodeSpec{spec}) > maxGroups {
+				return errors.New("too many vessel port sets")
+			}
+			if _, dup := st.byID[n.ID]; dup {
+				return fmt.Errorf("node %d added twice", n.Index)
+			}
+			st.addNodeRaw(spec)
+		case n.Index < 0 || int(n.Index) > len(st.nodes):
+			return fmt.Errorf("node record %d does not fit", n.Index)
+		}
+		if !validIP(n.IP) || n.Port < 0 || n.Port > 65535 {
+			return fmt.Errorf("node record %d: bad address", n.Index)
+		}
+		nd := &st.nodes[n.Index]
+		nd.ip, nd.port, nd.active, nd.broken = n.IP, n.Port, n.Active, n.Broken
+		nd.fail, nd.failNext, nd.generated = n.Fail, n.FailNext, false
+		nd.donor = noOne
+		if n.Donor != "" {
+			a, ok := st.byName[n.Donor]
+			if !ok {
+				return fmt.Errorf("node %d donated by unknown account %q", n.Index, n.Donor)
+			}
+			nd.donor = a
+		}
+	}
+	for _, v := range r.Vessels {
+		if v.Index < 0 || int(v.Index) >= len(st.vessels) {
+			return fmt.Errorf("vessel record %d does not fit", v.Index)
+		}
+		ves := &st.vessels[v.Index]
+		ves.owner = noOne
+		if v.Owner != "" {
+			a, ok := st.byName[v.Owner]
+			if !ok {
+				return fmt.Errorf("vessel %d owned by unknown account %q", v.Index, v.Owner)
+			}
+			ves.owner = a
+		}
+		ves.t1, ves.t2, ves.dirty = v.T1, v.T2, v.Dirty
+	}
+	return nil
+}
+
+// journal appends records to the state file.
+type journal struct {
+	path    string
+	cfg     config
+	mu      sync.Mutex
+	cond    *sync.Cond
+	f       *os.File
+	pending []pendingRecord
+	seq     uint64 // last record appended
+	durable uint64 // last record on disk
+	busy    bool   // a goroutine is writing or compacting
+	err     error  // sticky write failure
+	size    int64  // bytes in the file
+	base    int64  // bytes in the file after its snapshot
+}
+
+type pendingRecord struct {
+	seq  uint64
+	data []byte
+}
+
+func newJournal(path string, f *os.File, size int64, cfg config) *journal {
+	j := &journal{path: path, cfg: cfg, f: f, size: size, base: size}
+	j.cond = sync.NewCond(&j.mu)
+	return j
+}
+
+// createJournal writes a new state file holding one snapshot.
+func createJournal(path string, snapshot []byte, cfg config) (*journal, error) {
+	buf := appendFrame([]byte(fileMagic), snapshot)
+	f, err := writeFileAtomic(path, buf)
+	if err != nil {
+		return nil, err
+	}
+	return newJournal(path, f, int64(len(buf)), cfg), nil
+}
+
+// openJournal opens an existing state file for appending, first cutting
+// off anything after its last whole record.
+func openJournal(path string, good, size int64, cfg config) (*journal, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return nil, fmt.Errorf("mockserver: opening state: %w", err)
+	}
+	if good < size {
+		if err := f.Truncate(good); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("mockserver: truncating state: %w", err)
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("mockserver: syncing state: %w", err)
+		}
+	}
+	if _, err := f.Seek(good, 0); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("mockserver: opening state: %w", err)
+	}
+	j := newJournal(path, f, good, cfg)
+	j.base = 0 // unknown: compact once the journal passes the threshold
+	return j, nil
+}
+
+// writeFileAtomic writes data to a temporary file next to path, syncs it,
+// renames it to path and syncs the directory. It returns the file, open for
+// writing at its end.
+func writeFileAtomic(path string, data []byte) (*os.File, error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return nil, fmt.Errorf("mockserver: writing state: %w", err)
+	}
+	fail := func(err error) (*os.File, error) {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("mockserver: writing state: %w", err)
+	}
+	if err := f.Chmod(0o600); err != nil {
+		return fail(err)
+	}
+	if _, err := f.Write(data); err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fail(err)
+	}
+	if err := syncDir(dir); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("mockserver: writing state: %w", err)
+	}
+	return f, nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// append queues a record and returns its sequence number. It is called
+// with the state lock held, so records are in the order of the calls.
+func (j *journal) append(data []byte) uint64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.seq++
+	j.pending = append(j.pending, pendingRecord{j.seq, data})
+	return j.seq
+}
+
+func (j *journal) last() uint64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.seq
+}
+
+// wait returns once record seq is on disk. The first waiter to find no
+// write in progress writes everything pending in one write and one fsync;
+// the others wait for it.
+func (j *journal) wait(seq uint64) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for {
+		if j.durable >= seq {
+			return nil
+		}
+		if j.err != nil {
+			return j.err
+		}
+		if j.busy {
+			j.cond.Wait()
+			continue
+		}
+		j.flushLocked()
+	}
+}
+
+// flushLocked writes the pending records. It is called with j.mu held and
+// releases it during the I/O.
+func (j *journal) flushLocked() {
+	if len(j.pending) == 0 {
+		return
+	}
+	j.busy = true
+	batch := j.pending
+	j.pending = nil
+	j.mu.Unlock()
+	var buf []byte
+	for _, r := range batch {
+		buf = appendFrame(buf, r.data)
+	}
+	_, err := j.f.Write(buf)
+	if err == nil {
+		err = j.f.Sync()
+	}
+	j.mu.Lock()
+	j.busy = false
+	if err != nil {
+		j.err = fmt.Errorf("mockserver: writing state: %w", err)
+	} else {
+		j.durable = batch[len(batch)-1].seq
+		j.size += int64(len(buf))
+	}
+	j.cond.Broadcast()
+}
+
+// needsCompaction reports whether the records after the last snapshot have
+// grown past the threshold.
+func (j *journal) needsCompaction() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.err == nil && !j.busy && j.size-j.base > j.cfg.compactBytes
+}
+
+// compact replaces the state file with a fresh snapshot followed by any
+// records newer than it. The state lock is held only while the snapshot is
+// encoded. A failed compaction leaves the old file in use. Unless always is
+// set, it does nothing if another compaction got there first.
+func (j *journal) compact(s *Server, always bool) error {
+	j.mu.Lock()
+	for j.busy {
+		j.cond.Wait()
+	}
+	if j.err != nil {
+		defer j.mu.Unlock()
+		return j.err
+	}
+	if !always && j.size-j.base <= j.cfg.compactBytes {
+		j.mu.Unlock()
+		return nil
+	}
+	// Bring the old file up to date first, so a failed compaction loses
+	// nothing.
+	j.flushLocked()
+	if j.err != nil {
+		defer j.mu.Unlock()
+		return j.err
+	}
+	j.busy = true
+	j.mu.Unlock()
+
+	s.mu.Lock()
+	now := s.clock.now()
+	snap := encodeSnapshot(s.st, now, s.clock.offset())
+	s.st.changes = newChanges()
+	j.mu.Lock()
+	upTo := j.seq
+	newer := append([]pendingRecord(nil), j.pending...)
+	j.mu.Unlock()
+	s.mu.Unlock()
+
+	buf := appendFrame([]byte(fileMagic), snap)
+	base := int64(len(buf))
+	last := upTo
+	for _, r := range newer {
+		if r.seq > upTo {
+			buf = appendFrame(buf, r.data)
+		}
+		last = max(last, r.seq)
+	}
+	f, err := writeFileAtomic(j.path, buf)
+
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.busy = false
+	defer j.cond.Broadcast()
+	if err != nil {
+		s.log.Error("mockserver: compacting the state file failed", "path", j.path, "err", err)
+		return err
+	}
+	old := j.f
+	j.f = f
+	j.size, j.base = int64(len(buf)), base
+	j.durable = max(j.durable, last)
+	// Everything taken above is in the new file; keep what came after.
+	kept := j.pending[:0]
+	for _, r := range j.pending {
+		if r.seq > last {
+			kept = append(kept, r)
+		}
+	}
+	j.pending = kept
+	old.Close()
+	return nil
+}
+
+func (j *journal) close() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for j.busy {
+		j.cond.Wait()
+	}
+	j.flushLocked()
+	err := j.f.Close()
+	if j.err != nil {
+		return j.err
+	}
+	return err
+}

@@ -1,0 +1,165 @@
+package mockserver
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+)
+
+// Server is a stateful mock Seattle Clearinghouse. All its methods are safe
+// for concurrent use; every wire call and every control runs atomically
+// under one mutex.
+type Server struct {
+	mu     sync.Mutex
+	st     *state
+	clock  clock
+	cfg    config
+	log    *slog.Logger
+	admin  bool
+	j      *journal // nil without a state file
+	closed bool
+
+	// Reserved for the XML-RPC endpoint (http.go), built on first use.
+	httpOnce    sync.Once
+	httpHandler http.Handler
+}
+
+// New returns an in-memory Server populated per the options
+// (DefaultPopulation unless WithPopulation says otherwise). It does no I/O.
+// It panics if an option is invalid; use Open to get an error instead.
+func New(opts ...Option) *Server {
+	s, err := Open("", opts...)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// Open returns a Server backed by the state file at path, or an in-memory
+// one if path is empty.
+//
+// If the file does not exist it is created with the population the options
+// describe. If it exists it is authoritative: accounts, keys, nodes,
+// vessels, donations and absolute expiry times come from it and the
+// population options are ignored. With a time scale of 1 the clock is the
+// (offset-adjusted) wall clock, so leases keep running out while the server
+// is down; with any other scale it resumes from the reading last saved. A
+// corrupt or truncated file is an error; only an incomplete final record, a
+// write cut short by a crash and therefore never acknowledged, is dropped.
+//
+// Every mutating call on a file-backed server is durable before it returns.
+// Close flushes and compacts the file.
+func Open(path string, opts ...Option) (*Server, error) {
+	cfg, err := buildConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:   cfg,
+		log:   cfg.logger,
+		admin: cfg.admin,
+		clock: newClock(cfg.source, cfg.scale),
+	}
+	if path == "" {
+		s.st = s.freshState()
+		return s, nil
+	}
+	if err := s.openFile(path); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// freshState builds the state the configuration describes: the generated
+// population, no accounts.
+func (s *Server) freshState() *state {
+	st := newState(s.cfg.seed)
+	st.cleanupDelay = int64(s.cfg.cleanupDelay)
+	st.failRate = s.cfg.failRate
+	st.generatePopulation(s.cfg.population)
+	return st
+}
+
+// Close makes the state durable, compacts the state file and closes it.
+// Calls made after Close fail. Close on a Server without a state file only
+// stops it. It is safe to call more than once.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	j := s.j
+	s.mu.Unlock()
+	var err error
+	if j != nil {
+		err = j.compact(s, true)
+	}
+	if j != nil {
+		if cerr := j.close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+// ErrClosed is returned by controls called after Close.
+var ErrClosed = errors.New("mockserver: server closed")
+
+// update runs fn with the state lock held, at the current mock time and
+// after applying expiry and cleanup up to it. With a state file it then
+// waits, without the lock, until everything fn changed (and everything any
+// earlier call changed) is on disk. It returns fn's error, or the journal's.
+func (s *Server) update(fn func(st *state, now int64) error) error {
+	seq, err := s.locked(fn)
+	if s.j == nil || errors.Is(err, ErrClosed) {
+		return err
+	}
+	if jerr := s.j.wait(seq); jerr != nil {
+		return jerr
+	}
+	if s.j.needsCompaction() {
+		// A failed compaction is logged; the old file stays in use and
+		// this call's record is already durable.
+		_ = s.j.compact(s, false)
+	}
+	return err
+}
+
+func (s *Server) locked(fn func(st *state, now int64) error) (seq uint64, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, ErrClosed
+	}
+	now := s.clock.now()
+	s.st.advance(now)
+	defer func() {
+		// Even a failed call (or a panicking one) may have changed the
+		// state, such as vessels left dirty by an acquisition rollback.
+		seq = s.commitLocked(now)
+	}()
+	return 0, fn(s.st, now)
+}
+
+// commitLocked appends a journal record for the changes made under the
+// lock, if any, and returns the sequence number the caller must wait for.
+func (s *Server) commitLocked(now int64) uint64 {
+	if s.j == nil {
+		return 0
+	}
+	c := s.st.changes
+	if c.empty() {
+		return s.j.last()
+	}
+	var rec []byte
+	if c.full {
+		rec = encodeSnapshot(s.st, now, s.clock.offset())
+	} else {
+		rec = encodeDelta(s.st, c, now, s.clock.offset())
+	}
+	s.st.changes = newChanges()
+	return s.j.append(rec)
+}
