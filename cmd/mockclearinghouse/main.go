@@ -1,0 +1,293 @@
+// Command mockclearinghouse runs a mock Seattle Clearinghouse on your own
+// machine: the XML-RPC API at /xmlrpc/ with a simulated node population,
+// demo accounts, credits and expiry.
+//
+//	go run ./cmd/mockclearinghouse                 # http://127.0.0.1:8421/xmlrpc/
+//	go run ./cmd/mockclearinghouse -tls -creds-out creds.json -state mock.state
+//
+// It prints the endpoint and the demo accounts' credentials on start, and
+// with -creds-out writes them as JSON for programs to read. It stops
+// cleanly on SIGINT or SIGTERM, with the state file flushed.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/mockserver"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "mockclearinghouse:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// Credentials is what -creds-out writes.
+type Credentials struct {
+	URL      string       `json:"url"`
+	CAFile   string       `json:"ca_file"`
+	Accounts []Credential `json:"accounts"`
+}
+
+// Credential is one demo account.
+type Credential struct {
+	Username   string `json:"username"`
+	Password   string `json:"password"`
+	APIKey     string `json:"api_key"`
+	PublicKey  string `json:"public_key"`
+	PrivateKey string `json:"private_key"`
+}
+
+type options struct {
+	addr         string
+	nodes        int
+	natFraction  float64
+	seed         int64
+	accounts     int
+	credsOut     string
+	state        string
+	cleanupDelay time.Duration
+	timeScale    float64
+	failureRate  float64
+	tls          bool
+	tlsCert      string
+	tlsKey       string
+	admin        bool
+	logLevel     slog.Level
+}
+
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("mockclearinghouse", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8421", "`address` to listen on (127.0.0.1:0 picks a free port)")
+	fs.IntVar(&o.nodes, "nodes", mockserver.DefaultPopulation.Nodes, "number of simulated nodes")
+	fs.Float64Var(&o.natFraction, "nat-fraction", mockserver.DefaultPopulation.NATFraction, "share of nodes behind NAT")
+	fs.Int64Var(&o.seed, "seed", mockserver.DefaultPopulation.Seed, "seed of the population and the random source")
+	fs.IntVar(&o.accounts, "accounts", 1, "number of demo accounts to have")
+	fs.StringVar(&o.credsOut, "creds-out", "", "write the URL, CA file and demo credentials as JSON to `file` once listening")
+	fs.StringVar(&o.state, "state", "", "keep state in `file` across restarts (every change is durable before it is answered)")
+	fs.DurationVar(&o.cleanupDelay, "cleanup-delay", 5*time.Second, "how long released or expired vessels stay dirty (0: at once)")
+	fs.Float64Var(&o.timeScale, "time-scale", 1, "run the mock clock this many times faster than real time")
+	fs.Float64Var(&o.failureRate, "acquire-failure-rate", 0, "probability that acquiring a vessel on a node fails")
+	fs.BoolVar(&o.tls, "tls", false, "serve HTTPS with a freshly generated CA, written next to the creds file")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this certificate `file` (PEM) instead")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "private key `file` (PEM) for -tls-cert")
+	fs.BoolVar(&o.admin, "admin", false, "enable the JSON controls under /admin/")
+	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	case o.accounts < 0:
+		return nil, errors.New("-accounts must not be negative")
+	case (o.tlsCert == "") != (o.tlsKey == ""):
+		return nil, errors.New("-tls-cert and -tls-key go together")
+	case o.tls && o.tlsCert != "":
+		return nil, errors.New("-tls generates a certificate; do not combine it with -tls-cert")
+	}
+	return o, nil
+}
+
+// run is the whole command, for tests: it serves until ctx is done.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.logLevel}))
+
+	mock, err := mockserver.Open(o.state,
+		mockserver.WithPopulation(mockserver.PopulationConfig{Nodes: o.nodes, NATFraction: o.natFraction, Seed: o.seed}),
+		mockserver.WithSeed(o.seed),
+		mockserver.WithCleanupDelay(o.cleanupDelay),
+		mockserver.WithTimeScale(o.timeScale),
+		mockserver.WithAcquireFailureRate(o.failureRate),
+		mockserver.WithAdmin(o.admin),
+		mockserver.WithLogger(logger),
+	)
+	if err != nil {
+		return err
+	}
+	defer mock.Close()
+	if err := ensureDemoAccounts(mock, o.accounts); err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           mock,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	scheme, caFile := "http", ""
+	switch {
+	case o.tls:
+		dir := filepath.Dir(o.credsOut)
+		if o.credsOut == "" {
+			if dir, err = os.MkdirTemp("", "mockclearinghouse-"); err != nil {
+				ln.Close()
+				return err
+			}
+		}
+		caFile = filepath.Join(dir, "mockclearinghouse-ca.pem")
+		cfg, err := selfSignedTLS(caFile)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		srv.TLSConfig = cfg
+		ln, scheme = tls.NewListener(ln, cfg), "https"
+	case o.tlsCert != "":
+		cfg, err := fileTLS(o.tlsCert, o.tlsKey)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		srv.TLSConfig = cfg
+		ln, scheme = tls.NewListener(ln, cfg), "https"
+	}
+	url := scheme + "://" + hostPort(ln.Addr()) + "/xmlrpc/"
+
+	creds := Credentials{URL: url, CAFile: caFile, Accounts: demoCredentials(mock)}
+	if o.credsOut != "" {
+		if err := writeJSONFile(o.credsOut, creds); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	printBanner(stdout, creds, o)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	return mock.Close()
+}
+
+// demoPrefix names the demo accounts: demo1, demo2, ...
+const demoPrefix = "demo"
+
+// ensureDemoAccounts adds demo accounts until there are n of them. A state
+// file may already hold some; their credentials are kept.
+func ensureDemoAccounts(mock *mockserver.Server, n int) error {
+	for i := 1; i <= n; i++ {
+		name := demoPrefix + strconv.Itoa(i)
+		if _, err := mock.Account(name); err == nil {
+			continue
+		}
+		if _, err := mock.AddAccount(mockserver.AccountSpec{
+			Username:    name,
+			Password:    randomPassword(),
+			Affiliation: "Mock Clearinghouse demo account",
+		}); err != nil {
+			return fmt.Errorf("adding demo account %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func demoCredentials(mock *mockserver.Server) []Credential {
+	var out []Credential
+	for i := 1; ; i++ {
+		a, err := mock.Account(demoPrefix + strconv.Itoa(i))
+		if err != nil {
+			return out
+		}
+		out = append(out, Credential{Username: a.Username, Password: a.Password, APIKey: a.APIKey, PublicKey: a.PublicKey, PrivateKey: a.PrivateKey})
+	}
+}
+
+func randomPassword() string {
+	b := make([]byte, 12)
+	rand.Read(b) // crypto/rand.Read never fails
+	return hex.EncodeToString(b)
+}
+
+func hostPort(a net.Addr) string {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return net.JoinHostPort(ta.IP.String(), strconv.Itoa(ta.Port))
+	}
+	return a.String()
+}
+
+// writeJSONFile writes v to path atomically, readable by the owner only:
+// it holds passwords and keys.
+func writeJSONFile(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".creds-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(append(data, '\n')); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func printBanner(w io.Writer, c Credentials, o *options) {
+	fmt.Fprintf(w, "Mock Seattle Clearinghouse listening at %s\n", c.URL)
+	if c.CAFile != "" {
+		fmt.Fprintf(w, "CA certificate: %s\n", c.CAFile)
+	}
+	if o.admin {
+		fmt.Fprintf(w, "Admin controls: %s\n", c.URL[:len(c.URL)-len("xmlrpc/")]+"admin/")
+	}
+	if o.credsOut != "" {
+		fmt.Fprintf(w, "Credentials written to %s\n", o.credsOut)
+	}
+	fmt.Fprintln(w, "Demo accounts (this is a mock; these are not real credentials):")
+	for _, a := range c.Accounts {
+		fmt.Fprintf(w, "  username %s  password %s  api_key %s\n", a.Username, a.Password, a.APIKey)
+	}
+}

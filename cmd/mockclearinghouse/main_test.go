@@ -1,0 +1,350 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
+)
+
+// TestMain lets the test binary stand in for the command: with
+// MOCKCLEARINGHOUSE_MAIN set it runs main with the arguments after "--".
+// Tests that need a real process (to kill it) start themselves this way.
+func TestMain(m *testing.M) {
+	if os.Getenv("MOCKCLEARINGHOUSE_MAIN") == "1" {
+		for i, a := range os.Args {
+			if a == "--" {
+				os.Args = append([]string{"mockclearinghouse"}, os.Args[i+1:]...)
+				break
+			}
+		}
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// syncBuffer is an io.Writer safe for the command and the test to share.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startRun runs the command in process until the test ends, and returns
+// the credentials it wrote.
+func startRun(t *testing.T, args ...string) (Credentials, *syncBuffer, func() error) {
+	t.Helper()
+	credsPath := filepath.Join(t.TempDir(), "creds.json")
+	args = append([]string{"-addr", "127.0.0.1:0", "-creds-out", credsPath, "-cleanup-delay", "0"}, args...)
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, args, out, io.Discard) }()
+	stop := func() error {
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(15 * time.Second):
+			return errors.New("run did not return after cancellation")
+		}
+	}
+	var stopped bool
+	t.Cleanup(func() {
+		if !stopped {
+			stop()
+		}
+	})
+	creds := waitForCreds(t, credsPath, done)
+	return creds, out, func() error { stopped = true; return stop() }
+}
+
+func waitForCreds(t *testing.T, path string, done <-chan error) Credentials {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-done:
+			t.Fatalf("the command ended early: %v", err)
+		default:
+		}
+		if data, err := os.ReadFile(path); err == nil {
+			var c Credentials
+			if err := json.Unmarshal(data, &c); err != nil {
+				t.Fatalf("creds file: %v", err)
+			}
+			return c
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("no creds file after 20s")
+	return Credentials{}
+}
+
+func clientFor(t *testing.T, c Credentials, i int, opts ...clearinghouse.Option) *clearinghouse.Client {
+	t.Helper()
+	opts = append([]clearinghouse.Option{clearinghouse.WithURL(c.URL), clearinghouse.WithAPIKey(c.Accounts[i].APIKey)}, opts...)
+	if c.CAFile != "" {
+		opts = append(opts, clearinghouse.WithCAFile(c.CAFile))
+	}
+	cl, err := clearinghouse.New(c.Accounts[i].Username, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl
+}
+
+func TestRunServesAndStops(t *testing.T) {
+	t.Parallel()
+	creds, out, stop := startRun(t, "-accounts", "2", "-nodes", "50", "-admin")
+	if len(creds.Accounts) != 2 || creds.Accounts[0].Username != "demo1" || creds.CAFile != "" {
+		t.Fatalf("creds %+v", creds)
+	}
+	for _, a := range creds.Accounts {
+		if a.Password == "" || len(a.APIKey) != 32 || a.PublicKey == "" || a.PrivateKey == "" {
+			t.Fatalf("incomplete demo account %+v", a)
+		}
+	}
+	if !strings.HasPrefix(creds.URL, "http://127.0.0.1:") || !strings.HasSuffix(creds.URL, "/xmlrpc/") {
+		t.Fatalf("URL %q", creds.URL)
+	}
+	info, err := clientFor(t, creds, 1).GetAccountInfo(context.Background())
+	if err != nil || info.UserName != "demo2" {
+		t.Fatalf("GetAccountInfo: %+v %v", info, err)
+	}
+	resp, err := http.Get(strings.TrimSuffix(creds.URL, "xmlrpc/") + "admin/nodes?limit=1")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("admin: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	for _, want := range []string{creds.URL, "demo1", creds.Accounts[0].APIKey} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("start-up output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("run returned %v after cancellation", err)
+	}
+}
+
+func TestRunTLS(t *testing.T) {
+	t.Parallel()
+	creds, _, _ := startRun(t, "-tls", "-nodes", "20")
+	if !strings.HasPrefix(creds.URL, "https://") || creds.CAFile == "" {
+		t.Fatalf("creds %+v", creds)
+	}
+	ctx := context.Background()
+	if _, err := clientFor(t, creds, 0).GetAccountInfo(ctx); err != nil {
+		t.Fatalf("verified with the CA file: %v", err)
+	}
+	noCA := creds
+	noCA.CAFile = ""
+	if _, err := clientFor(t, noCA, 0).GetAccountInfo(ctx); !errors.Is(err, clearinghouse.ErrCommunication) {
+		t.Fatalf("without the CA file: %v, want a communication error", err)
+	}
+	if _, err := clientFor(t, noCA, 0, clearinghouse.WithInsecureSkipVerify()).GetAccountInfo(ctx); err != nil {
+		t.Fatalf("insecure: %v", err)
+	}
+}
+
+func TestRunStateSurvivesRestart(t *testing.T) {
+	t.Parallel()
+	state := filepath.Join(t.TempDir(), "mock.state")
+	creds, _, stop := startRun(t, "-state", state, "-nodes", "60")
+	ctx := context.Background()
+	c := clientFor(t, creds, 0)
+	vs, err := c.AcquireWAN(ctx, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	again, _, _ := startRun(t, "-state", state, "-nodes", "60")
+	if again.Accounts[0].APIKey != creds.Accounts[0].APIKey || again.Accounts[0].Password != creds.Accounts[0].Password {
+		t.Fatal("the demo account's credentials changed across the restart")
+	}
+	held, err := clientFor(t, again, 0).GetResourceInfo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(clearinghouse.Handles(held)) != fmt.Sprint(sortedHandles(vs)) {
+		t.Fatalf("after restart holding %v, want %v", clearinghouse.Handles(held), sortedHandles(vs))
+	}
+}
+
+func sortedHandles(vs []clearinghouse.Vessel) []clearinghouse.Handle {
+	hs := clearinghouse.Handles(vs)
+	for i := range hs {
+		for j := i + 1; j < len(hs); j++ {
+			if hs[j] < hs[i] {
+				hs[i], hs[j] = hs[j], hs[i]
+			}
+		}
+	}
+	return hs
+}
+
+func TestRunFlagErrors(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"-accounts", "-1"},
+		{"-tls-cert", "x.pem"},
+		{"-tls", "-tls-cert", "x.pem", "-tls-key", "y.pem"},
+		{"-no-such-flag"},
+		{"extra"},
+		{"-addr", "256.0.0.1:99999"},
+		{"-nodes", "-5"},
+		{"-nat-fraction", "2"},
+		{"-time-scale", "-1"},
+		{"-acquire-failure-rate", "1.5"},
+		{"-log-level", "loud"},
+		{"-tls-cert", "/nonexistent.pem", "-tls-key", "/nonexistent.key", "-addr", "127.0.0.1:0"},
+	} {
+		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {
+			t.Errorf("%q: no error", args)
+		}
+	}
+	var help bytes.Buffer
+	if err := run(context.Background(), []string{"-h"}, io.Discard, &help); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("-h: %v", err)
+	}
+	for _, name := range []string{"-addr", "-nodes", "-nat-fraction", "-seed", "-accounts", "-creds-out", "-state", "-cleanup-delay", "-time-scale", "-acquire-failure-rate", "-tls", "-tls-cert", "-tls-key", "-admin", "-log-level"} {
+		if !strings.Contains(help.String(), name+" ") && !strings.Contains(help.String(), name+"\n") {
+			t.Errorf("-h does not describe %s", name)
+		}
+	}
+}
+
+// TestKilledMidStream kills the command with SIGKILL while a client is
+// acquiring and releasing vessels, then restarts it on the same state
+// file: every call the client saw acknowledged must be reflected.
+func TestKilledMidStream(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	state := filepath.Join(dir, "mock.state")
+	credsPath := filepath.Join(dir, "creds.json")
+	cmd := exec.Command(os.Args[0], "-test.run=^$", "--", "-addr", "127.0.0.1:0", "-state", state,
+		"-creds-out", credsPath, "-nodes", "80", "-cleanup-delay", "0", "-log-level", "error")
+	cmd.Env = append(os.Environ(), "MOCKCLEARINGHOUSE_MAIN=1")
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error)
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-exited })
+	creds := waitForCreds(t, credsPath, exited)
+	c := clientFor(t, creds, 0, clearinghouse.WithTimeout(5*time.Second))
+	ctx := context.Background()
+
+	// Acknowledged state: the handles held after the last successful call.
+	held := map[clearinghouse.Handle]bool{}
+	var pendingRelease clearinghouse.Handle // a release sent but not yet acknowledged
+	var mu sync.Mutex
+	var acked atomic.Int64
+	stopStream := make(chan struct{})
+	streamDone := make(chan int)
+	go func() {
+		calls := 0
+		defer func() { streamDone <- calls }()
+		for {
+			select {
+			case <-stopStream:
+				return
+			default:
+			}
+			vs, err := c.AcquireRandom(ctx, 1)
+			if err != nil {
+				if errors.Is(err, clearinghouse.ErrNotEnoughCredits) {
+					continue
+				}
+				return // the server is gone
+			}
+			mu.Lock()
+			held[vs[0].Handle] = true
+			full := len(held) >= 5 // keep well under the 10 credits
+			mu.Unlock()
+			calls++
+			acked.Add(1)
+			if full {
+				mu.Lock()
+				pendingRelease = vs[0].Handle
+				mu.Unlock()
+				if err := c.ReleaseResources(ctx, clearinghouse.Handles(vs)); err != nil {
+					return
+				}
+				mu.Lock()
+				delete(held, vs[0].Handle)
+				pendingRelease = ""
+				mu.Unlock()
+				calls++
+			}
+		}
+	}()
+	// Kill once a good number of calls went through, however slow the
+	// machine is.
+	for deadline := time.Now().Add(30 * time.Second); acked.Load() < 40 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-exited
+	close(stopStream)
+	calls := <-streamDone
+	if calls < 5 {
+		t.Fatalf("only %d calls were acknowledged before the kill; the test proves nothing", calls)
+	}
+
+	os.Remove(credsPath)
+	again, _, _ := startRun(t, "-state", state, "-nodes", "80")
+	after, err := clientFor(t, again, 0).GetResourceInfo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[clearinghouse.Handle]bool{}
+	for _, v := range after {
+		have[v.Handle] = true
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// The one call in flight at the kill may or may not have landed; every
+	// acknowledged one must have.
+	for h := range held {
+		if !have[h] && h != pendingRelease {
+			t.Errorf("acknowledged acquisition of %s lost", h)
+		}
+	}
+	if extra := len(have) - len(held); extra > 1 {
+		t.Errorf("%d vessels held that no acknowledged call explains", extra)
+	}
+	t.Logf("%d acknowledged calls before SIGKILL; %d vessels held after restart", calls, len(after))
+}
