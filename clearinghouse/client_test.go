@@ -1,0 +1,659 @@
+package clearinghouse
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
+)
+
+// fixture is a mock clearinghouse on a loopback HTTP server with one account.
+type fixture struct {
+	mock     *mockserver.Server
+	http     *httptest.Server
+	url      string
+	account  mockserver.Account
+	requests atomic.Int64 // XML-RPC requests that reached the server
+	clock    *fakeClock
+}
+
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func newFixture(t *testing.T, opts ...mockserver.Option) *fixture {
+	t.Helper()
+	f := &fixture{clock: &fakeClock{t: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}}
+	opts = append([]mockserver.Option{
+		mockserver.WithClock(f.clock.now),
+		mockserver.WithKeyBits(512),
+		mockserver.WithPopulation(mockserver.PopulationConfig{Nodes: 120, NATFraction: 0.15, Seed: 7}),
+	}, opts...)
+	f.mock = mockserver.New(opts...)
+	acct, err := f.mock.AddAccount(mockserver.AccountSpec{Username: "alice", Password: "correct horse", Affiliation: "Test Lab"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.account = acct
+	f.http = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.requests.Add(1)
+		f.mock.ServeHTTP(w, r)
+	}))
+	t.Cleanup(f.http.Close)
+	f.url = f.http.URL + "/xmlrpc/"
+	return f
+}
+
+func (f *fixture) client(t *testing.T, opts ...Option) *Client {
+	t.Helper()
+	opts = append([]Option{WithURL(f.url), WithAPIKey(f.account.APIKey)}, opts...)
+	c, err := New(f.account.Username, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// wantKind checks that err is a clearinghouse *Error of the given kind
+// carrying the fault code (0 for none), reachable as an *xmlrpc.Fault.
+func wantKind(t *testing.T, err error, kind error, code int) *Error {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error, want %v", kind)
+	}
+	var ce *Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("error %T (%v), want *clearinghouse.Error", err, err)
+	}
+	if !errors.Is(err, kind) || !errors.Is(err, ErrClearinghouse) {
+		t.Fatalf("error %v does not match %v and ErrClearinghouse", err, kind)
+	}
+	for _, other := range []error{ErrCommunication, ErrInternal, ErrAuthentication, ErrInvalidRequest, ErrNotEnoughCredits, ErrUnableToAcquire, ErrInvalidArgument} {
+		if other != kind && errors.Is(err, other) {
+			t.Fatalf("error %v also matches %v", err, other)
+		}
+	}
+	if ce.Code != code {
+		t.Fatalf("fault code %d, want %d (%v)", ce.Code, code, err)
+	}
+	if code != 0 {
+		var f *xmlrpc.Fault
+		if !errors.As(err, &f) || f.Code != code || f.String != ce.Msg {
+			t.Fatalf("the *xmlrpc.Fault is not reachable with errors.As: %v", err)
+		}
+	}
+	return ce
+}
+
+func TestGetAccountInfo(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	info, err := f.client(t).GetAccountInfo(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := AccountInfo{UserName: "alice", UserPort: f.account.UserPort, MaxVessels: 10, UserAffiliation: "Test Lab"}
+	if *info != want {
+		t.Fatalf("have %+v, want %+v", *info, want)
+	}
+}
+
+func TestAcquireEachType(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	c := f.client(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		typ     ResourceType
+		acquire func(context.Context, int) ([]Vessel, error)
+	}{{LAN, c.AcquireLAN}, {WAN, c.AcquireWAN}, {NAT, c.AcquireNAT}, {Random, c.AcquireRandom}} {
+		vs, err := tc.acquire(ctx, 2)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.typ, err)
+		}
+		if len(vs) != 2 {
+			t.Fatalf("%s: %d vessels, want 2", tc.typ, len(vs))
+		}
+		subnet := func(v Vessel) string { return v.NodeIP[:strings.LastIndexByte(v.NodeIP, '.')] }
+		for _, v := range vs {
+			if v.Handle != Handle(v.NodeID+":"+v.VesselID) || v.IsActive == nil || !*v.IsActive || v.NodePort == 0 {
+				t.Fatalf("%s: malformed vessel %+v", tc.typ, v)
+			}
+			if v.ExpiresIn != 4*time.Hour {
+				t.Fatalf("%s: expires in %v, want 4h with a frozen clock", tc.typ, v.ExpiresIn)
+			}
+			if d := time.Until(v.ExpiresAt) - 4*time.Hour; d > time.Second || d < -time.Minute {
+				t.Fatalf("%s: ExpiresAt %v is not about 4h from now", tc.typ, v.ExpiresAt)
+			}
+			if v.BehindNAT() != (tc.typ == NAT) && tc.typ != Random {
+				t.Fatalf("%s: vessel on %s", tc.typ, v.NodeIP)
+			}
+		}
+		switch tc.typ {
+		case LAN:
+			if subnet(vs[0]) != subnet(vs[1]) {
+				t.Fatalf("LAN vessels on %s and %s", vs[0].NodeIP, vs[1].NodeIP)
+			}
+		case WAN:
+			if subnet(vs[0]) == subnet(vs[1]) {
+				t.Fatalf("WAN vessels on one subnet: %s and %s", vs[0].NodeIP, vs[1].NodeIP)
+			}
+		}
+	}
+	held, err := c.GetResourceInfo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(held) != 8 {
+		t.Fatalf("holding %d vessels, want 8", len(held))
+	}
+}
+
+func TestAcquireFaults(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	c := f.client(t)
+	ctx := context.Background()
+	_, err := c.AcquireResources(ctx, "rand", 1)
+	ce := wantKind(t, err, ErrInvalidRequest, 102)
+	if ce.Msg != "rspec has invalid values." || ce.Method != "acquire_resources" {
+		t.Fatalf("have %q in %s", ce.Msg, ce.Method)
+	}
+	_, err = c.AcquireWAN(ctx, 0)
+	wantKind(t, err, ErrInvalidRequest, 102)
+	_, err = c.AcquireRandom(ctx, 11)
+	ce = wantKind(t, err, ErrNotEnoughCredits, 103)
+	if ce.Msg != "You do not have enough vessel credits to acquire the number of vessels requested." {
+		t.Fatalf("have %q", ce.Msg)
+	}
+	// With credits to spare, no subnet has 50 nodes.
+	if err := f.mock.SetFreeCredits("alice", 100); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.AcquireLAN(ctx, 50)
+	ce = wantKind(t, err, ErrUnableToAcquire, 105)
+	if !strings.HasPrefix(ce.Msg, "Unable to fulfill vessel acquire request at this given time. Details: ") {
+		t.Fatalf("have %q", ce.Msg)
+	}
+	if held, _ := c.GetResourceInfo(ctx); len(held) != 0 {
+		t.Fatalf("failed acquisitions left %d vessels held", len(held))
+	}
+}
+
+func TestBadCredentials(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	c, err := New("alice", WithURL(f.url), WithAPIKey("WRONGKEY"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := map[string]func() error{
+		"AcquireWAN":             func() error { _, err := c.AcquireWAN(ctx, 1); return err },
+		"AcquireSpecificVessels": func() error { _, err := c.AcquireSpecificVessels(ctx, []Handle{"a:v2"}); return err },
+		"ReleaseResources":       func() error { return c.ReleaseResources(ctx, []Handle{"a:v2"}) },
+		"RenewResources":         func() error { return c.RenewResources(ctx, []Handle{"a:v2"}) },
+		"GetResourceInfo":        func() error { _, err := c.GetResourceInfo(ctx); return err },
+		"GetAccountInfo":         func() error { _, err := c.GetAccountInfo(ctx); return err },
+		"GetPublicKey":           func() error { _, err := c.GetPublicKey(ctx); return err },
+		"RegenerateAPIKey":       func() error { _, err := c.RegenerateAPIKey(ctx, "wrong password"); return err },
+		"SetPublicKey":           func() error { return c.SetPublicKey(ctx, "wrong password", "3 1000") },
+	}
+	for name, call := range calls {
+		err := call()
+		ce := wantKind(t, err, ErrAuthentication, 101)
+		if ce.Msg != "User auth failed." {
+			t.Errorf("%s: have %q, want the server's string", name, ce.Msg)
+		}
+		if strings.Contains(err.Error(), "WRONGKEY") || strings.Contains(err.Error(), "wrong password") {
+			t.Errorf("%s: a secret leaked into %q", name, err)
+		}
+	}
+}
+
+func TestSpecificReleaseRenew(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	c := f.client(t)
+	ctx := context.Background()
+	free, _, err := f.mock.Vessels(mockserver.VesselFilter{State: "free", Limit: 3})
+	if err != nil || len(free) != 3 {
+		t.Fatalf("free vessels: %v %v", free, err)
+	}
+	handles := []Handle{Handle(free[0].Handle), Handle(free[1].Handle), Handle(free[1].Handle)}
+	got, err := c.AcquireSpecificVessels(ctx, handles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Handle != handles[0] || got[1].Handle != handles[1] {
+		t.Fatalf("acquired %v, want the two distinct handles in order", Handles(got))
+	}
+	// Held by the caller: skipped, not returned.
+	got, err = c.AcquireSpecificVessels(ctx, handles[:1])
+	if err != nil || len(got) != 0 {
+		t.Fatalf("re-acquiring a held vessel: %v %v", Handles(got), err)
+	}
+	_, err = c.AcquireSpecificVessels(ctx, []Handle{"no-colon"})
+	if ce := wantKind(t, err, ErrInvalidRequest, 102); ce.Msg != "Invalid vesselhandle: no-colon" {
+		t.Fatalf("have %q", ce.Msg)
+	}
+
+	f.clock.mu.Lock()
+	f.clock.t = f.clock.t.Add(time.Hour)
+	f.clock.mu.Unlock()
+	if err := c.RenewResources(ctx, Handles(got[:0])); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("renewing nothing: %v", err)
+	}
+	if err := c.RenewResources(ctx, handles[:1]); err != nil {
+		t.Fatal(err)
+	}
+	held, err := c.GetResourceInfo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expires := map[Handle]time.Duration{}
+	for _, v := range held {
+		expires[v.Handle] = v.ExpiresIn
+	}
+	if expires[handles[0]] != 7*24*time.Hour || expires[handles[1]] != 3*time.Hour {
+		t.Fatalf("after renewing one of two: %v", expires)
+	}
+	if err := c.ReleaseResources(ctx, handles); err != nil {
+		t.Fatal(err)
+	}
+	if held, _ := c.GetResourceInfo(ctx); len(held) != 0 {
+		t.Fatalf("after release: %v", Handles(held))
+	}
+	err = c.ReleaseResources(ctx, []Handle{Handle(free[2].NodeID + ":v999")})
+	wantKind(t, err, ErrInvalidRequest, 102)
+}
+
+func TestKeysAndAPIKey(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	c := f.client(t)
+	ctx := context.Background()
+	pub, err := c.GetPublicKey(ctx)
+	if err != nil || pub != f.account.PublicKey {
+		t.Fatalf("GetPublicKey: %q %v", pub, err)
+	}
+	newKey, err := c.RegenerateAPIKey(ctx, f.account.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(newKey) != 32 || newKey == f.account.APIKey {
+		t.Fatalf("new key %q", newKey)
+	}
+	// The client now uses the new key; the old one is dead.
+	if _, err := c.GetAccountInfo(ctx); err != nil {
+		t.Fatalf("with the regenerated key: %v", err)
+	}
+	old, _ := New("alice", WithURL(f.url), WithAPIKey(f.account.APIKey))
+	_, err = old.GetAccountInfo(ctx)
+	wantKind(t, err, ErrAuthentication, 101)
+
+	err = c.SetPublicKey(ctx, f.account.Password, "1 2 3")
+	if ce := wantKind(t, err, ErrInvalidRequest, 102); ce.Msg != "Invalid public key: Public key is not of a correct format." {
+		t.Fatalf("have %q", ce.Msg)
+	}
+	if err := c.SetPublicKey(ctx, f.account.Password, "3 1000003"); err != nil {
+		t.Fatal(err)
+	}
+	if pub, _ := c.GetPublicKey(ctx); pub != "3 1000003" {
+		t.Fatalf("public key now %q", pub)
+	}
+	// A 20-bit modulus cannot hold the encrypted key in one block: fault 100.
+	_, err = c.GetEncryptedAPIKey(ctx, "alice")
+	if ce := wantKind(t, err, ErrInternal, 100); ce.Msg != "Internal error while handling the xmlrpc request." {
+		t.Fatalf("have %q", ce.Msg)
+	}
+}
+
+func TestPrivateKeyPath(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	c, err := New("alice", WithURL(f.url), WithPrivateKey(f.account.PrivateKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := f.requests.Load()
+	if before != 0 {
+		t.Fatalf("New made %d requests", before)
+	}
+	info, err := c.GetAccountInfo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.UserName != "alice" || f.requests.Load() != 2 {
+		t.Fatalf("info %+v after %d requests, want 2 (fetch the key, then the call)", info, f.requests.Load())
+	}
+	if _, err := c.GetAccountInfo(ctx); err != nil || f.requests.Load() != 3 {
+		t.Fatalf("the fetched key is not reused: %v, %d requests", err, f.requests.Load())
+	}
+
+	// A key pair that is not the account's.
+	other, err := f.mock.AddAccount(mockserver.AccountSpec{Username: "bob", Password: "bob's password", Affiliation: "Other Lab"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong, err := New("alice", WithURL(f.url), WithPrivateKey(other.PrivateKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = wrong.FetchAPIKey(ctx)
+	if ce := wantKind(t, err, ErrAuthentication, 0); ce.Msg != mismatchMsg {
+		t.Fatalf("have %q", ce.Msg)
+	}
+	_, err = wrong.GetResourceInfo(ctx)
+	wantKind(t, err, ErrAuthentication, 0)
+	if strings.Contains(err.Error(), other.PrivateKey[:20]) {
+		t.Fatal("the private key leaked into the error")
+	}
+
+	ghost, _ := New("nobody", WithURL(f.url), WithPrivateKey(other.PrivateKey))
+	err = ghost.FetchAPIKey(ctx)
+	if ce := wantKind(t, err, ErrInvalidRequest, 102); ce.Msg != "Username does not exist." {
+		t.Fatalf("have %q", ce.Msg)
+	}
+
+	dir := t.TempDir()
+	path := filepath.Join(dir, "alice.privatekey")
+	if err := os.WriteFile(path, []byte(f.account.PrivateKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fromFile, err := New("alice", WithURL(f.url), WithPrivateKeyFile(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fromFile.FetchAPIKey(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLocalValidation(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	c := f.client(t)
+	ctx := context.Background()
+	checks := map[string]error{
+		"empty acquire list": func() error { _, err := c.AcquireSpecificVessels(ctx, nil); return err }(),
+		"empty release list": c.ReleaseResources(ctx, []Handle{}),
+		"empty renew list":   c.RenewResources(ctx, nil),
+		"count over int32":   func() error { _, err := c.AcquireWAN(ctx, 1<<31); return err }(),
+		"count under int32":  func() error { _, err := c.AcquireWAN(ctx, -1<<31-1); return err }(),
+	}
+	for name, err := range checks {
+		if !errors.Is(err, ErrInvalidArgument) || errors.Is(err, ErrClearinghouse) {
+			t.Errorf("%s: have %v, want ErrInvalidArgument and not ErrClearinghouse", name, err)
+		}
+	}
+	if n := f.requests.Load(); n != 0 {
+		t.Fatalf("local validation sent %d requests", n)
+	}
+
+	empty := filepath.Join(t.TempDir(), "empty.pem")
+	os.WriteFile(empty, []byte("no certificates here\n"), 0o644)
+	constructors := map[string][]Option{
+		"no key":               {WithURL(f.url)},
+		"bad private key":      {WithPrivateKey("1 2")},
+		"composite prime":      {WithPrivateKey("3 15 7")},
+		"missing key file":     {WithPrivateKeyFile(filepath.Join(t.TempDir(), "none"))},
+		"empty CA file":        {WithAPIKey("k"), WithCAFile(empty)},
+		"missing CA file":      {WithAPIKey("k"), WithCAFile(filepath.Join(t.TempDir(), "none.pem"))},
+		"HTTP client and CA":   {WithAPIKey("k"), WithHTTPClient(http.DefaultClient), WithInsecureSkipVerify()},
+		"nil HTTP client":      {WithAPIKey("k"), WithHTTPClient(nil)},
+		"bad URL":              {WithAPIKey("k"), WithURL("ftp://example.org/")},
+		"empty URL":            {WithAPIKey("k"), WithURL("")},
+		"zero timeout":         {WithAPIKey("k"), WithTimeout(0)},
+		"negative retries":     {WithAPIKey("k"), WithRetries(-1, 0)},
+		"empty user agent":     {WithAPIKey("k"), WithUserAgent("")},
+		"nil certificate pool": {WithAPIKey("k"), WithCertPool(nil)},
+	}
+	for name, opts := range constructors {
+		_, err := New("alice", opts...)
+		if !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("%s: have %v, want ErrInvalidArgument", name, err)
+		}
+		if name == "empty CA file" && (err == nil || !strings.Contains(err.Error(), empty)) {
+			t.Errorf("empty CA file: %v does not name the file", err)
+		}
+	}
+	if _, err := New("", WithAPIKey("k")); !errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("empty username: %v", err)
+	}
+	if c, err := New("alice", WithAPIKey("k")); err != nil || c.URL() != DefaultURL {
+		t.Errorf("default URL: %v %v", c, err)
+	}
+}
+
+func TestTLS(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ts := httptest.NewUnstartedServer(f.mock)
+	ts.Config.ErrorLog = log.New(io.Discard, "", 0) // the rejected handshake is expected
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw})
+	if err := os.WriteFile(caFile, pemBytes, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	url := ts.URL + "/xmlrpc/"
+	key := WithAPIKey(f.account.APIKey)
+
+	verified, err := New("alice", WithURL(url), key, WithCAFile(caFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := verified.GetAccountInfo(ctx); err != nil {
+		t.Fatalf("with the CA file: %v", err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(ts.Certificate())
+	withPool, _ := New("alice", WithURL(url), key, WithCertPool(pool))
+	if _, err := withPool.GetAccountInfo(ctx); err != nil {
+		t.Fatalf("with the cert pool: %v", err)
+	}
+	unverified, _ := New("alice", WithURL(url), key)
+	_, err = unverified.GetAccountInfo(ctx)
+	wantKind(t, err, ErrCommunication, 0)
+	var uae x509.UnknownAuthorityError
+	if !errors.As(err, &uae) {
+		t.Fatalf("have %v, want an x509.UnknownAuthorityError inside", err)
+	}
+	insecure, _ := New("alice", WithURL(url), key, WithInsecureSkipVerify())
+	if _, err := insecure.GetAccountInfo(ctx); err != nil {
+		t.Fatalf("insecure: %v", err)
+	}
+}
+
+// misbehaving returns the URL of a server that answers with h.
+func misbehaving(t *testing.T, h http.HandlerFunc) string {
+	t.Helper()
+	s := httptest.NewServer(h)
+	t.Cleanup(s.Close)
+	return s.URL + "/xmlrpc/"
+}
+
+func TestCommunicationFailures(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		cause   any // a pointer to the error type errors.As must find
+	}{
+		{"status 500", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "boom", 500) }, new(*xmlrpc.HTTPError)},
+		{"non-XML body", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("<html>hello</html>")) }, new(*xmlrpc.DecodeError)},
+		{"wrong result shape", func(w http.ResponseWriter, r *http.Request) {
+			xmlrpc.EncodeResponse(w, "not a struct")
+		}, new(*xmlrpc.TypeError)},
+		{"closed mid-response", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "1000")
+			w.Write([]byte(`<?xml version="1.0"?><methodResponse><params>`))
+			w.(http.Flusher).Flush()
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+		}, new(*xmlrpc.TransportError)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, _ := New("alice", WithURL(misbehaving(t, tc.handler)), WithAPIKey("secretapikey"))
+			_, err := c.GetAccountInfo(ctx)
+			wantKind(t, err, ErrCommunication, 0)
+			if !errors.As(err, tc.cause) {
+				t.Fatalf("have %v, want %T inside", err, tc.cause)
+			}
+			if strings.Contains(err.Error(), "secretapikey") {
+				t.Fatalf("API key in %q", err)
+			}
+		})
+	}
+}
+
+func TestTimeoutAndCancel(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	url := misbehaving(t, func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body) // so that the server notices the client leaving
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	t.Cleanup(func() { close(release) }) // runs before the server's Close
+	c, _ := New("alice", WithURL(url), WithAPIKey("k"), WithTimeout(50*time.Millisecond))
+	_, err := c.GetAccountInfo(context.Background())
+	wantKind(t, err, ErrCommunication, 0)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("have %v, want DeadlineExceeded inside", err)
+	}
+	c2, _ := New("alice", WithURL(url), WithAPIKey("k"))
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(20*time.Millisecond, cancel)
+	_, err = c2.AcquireWAN(ctx, 1)
+	if !errors.Is(err, context.Canceled) || !errors.Is(err, ErrCommunication) {
+		t.Fatalf("have %v, want Canceled inside ErrCommunication", err)
+	}
+}
+
+func TestRetries(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	var attempts atomic.Int64
+	flaky := misbehaving(t, func(w http.ResponseWriter, r *http.Request) {
+		if attempts.Add(1) <= 2 {
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+			return
+		}
+		f.mock.ServeHTTP(w, r)
+	})
+	c, _ := New("alice", WithURL(flaky), WithAPIKey(f.account.APIKey), WithRetries(3, time.Millisecond))
+	if _, err := c.GetAccountInfo(context.Background()); err != nil {
+		t.Fatalf("read-only call after two dropped connections: %v", err)
+	}
+	if attempts.Load() != 3 {
+		t.Fatalf("%d attempts, want 3", attempts.Load())
+	}
+	attempts.Store(0)
+	_, err := c.AcquireWAN(context.Background(), 1)
+	wantKind(t, err, ErrCommunication, 0)
+	if attempts.Load() != 1 {
+		t.Fatalf("an acquisition was tried %d times, want exactly 1", attempts.Load())
+	}
+	attempts.Store(0)
+	none, _ := New("alice", WithURL(flaky), WithAPIKey(f.account.APIKey))
+	if _, err := none.GetAccountInfo(context.Background()); err == nil || attempts.Load() != 1 {
+		t.Fatalf("retries are off by default: %v after %d attempts", err, attempts.Load())
+	}
+}
+
+func TestConcurrentUse(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	c := f.client(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 10 {
+				vs, err := c.AcquireRandom(ctx, 1)
+				if err != nil && !errors.Is(err, ErrNotEnoughCredits) {
+					errs <- err
+					return
+				}
+				if _, err := c.GetResourceInfo(ctx); err != nil {
+					errs <- err
+					return
+				}
+				if len(vs) == 1 {
+					if err := c.ReleaseResources(ctx, Handles(vs)); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}
+			if i == 0 {
+				if _, err := c.RegenerateAPIKey(ctx, f.account.Password); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		// A call that raced with the key change may fail authentication.
+		if !errors.Is(err, ErrAuthentication) {
+			t.Error(err)
+		}
+	}
+	if _, err := c.GetAccountInfo(ctx); err != nil {
+		t.Fatalf("after the regeneration: %v", err)
+	}
+}
+
+// TestErrorStrings pins the error text format.
+func TestErrorStrings(t *testing.T) {
+	e := &Error{Method: "renew_resources", Kind: ErrNotEnoughCredits, Code: 103, Msg: "over the limit"}
+	if have, want := e.Error(), "clearinghouse: renew_resources: not enough vessel credits (fault 103): over the limit"; have != want {
+		t.Fatalf("have %q, want %q", have, want)
+	}
+	if have := invalidArgument("x").Error(); have != "clearinghouse: invalid argument: x" {
+		t.Fatalf("have %q", have)
+	}
+	for code, kind := range map[int]error{1: ErrInternal, 100: ErrInternal, 101: ErrAuthentication, 102: ErrInvalidRequest,
+		103: ErrNotEnoughCredits, 104: ErrInternal, 105: ErrUnableToAcquire, 999: ErrInternal} {
+		if got := kindOfFault(code); got != kind {
+			t.Errorf("fault %d: %v, want %v", code, got, kind)
+		}
+	}
+}
