@@ -103,7 +103,7 @@ func parseDateTime(b []byte, loc *time.Location) (DateTime, bool) {
 		return DateTime{}, false
 	}
 	if i == len(b) {
-		return DateTime{Time: time.Date(year, time.Month(month), day, hour, minute, second, nsec, loc)}, true
+		return inEncodableRange(DateTime{Time: time.Date(year, time.Month(month), day, hour, minute, second, nsec, loc)})
 	}
 	var offset int
 	switch b[i] {
@@ -135,7 +135,17 @@ func parseDateTime(b []byte, loc *time.Location) (DateTime, bool) {
 	if offset != 0 {
 		zone = time.FixedZone("", offset)
 	}
-	return DateTime{Time: time.Date(year, time.Month(month), day, hour, minute, second, nsec, zone), HasZone: true}, true
+	return inEncodableRange(DateTime{Time: time.Date(year, time.Month(month), day, hour, minute, second, nsec, zone), HasZone: true})
+}
+
+// inEncodableRange rejects a time whose instant falls outside years
+// 0000-9999 in UTC (such as 00000101T00:00:00+01:00): every decoded value
+// must re-encode, and the encoder writes the instant in UTC by default.
+func inEncodableRange(dt DateTime) (DateTime, bool) {
+	if y := dt.Time.UTC().Year(); y < 0 || y > 9999 {
+		return DateTime{}, false
+	}
+	return dt, true
 }
 
 func daysIn(month, year int) int {

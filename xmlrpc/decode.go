@@ -465,7 +465,9 @@ func (p *parser) valueHead(empty bool) (head, error) {
 		local = name[i+1:]
 	}
 	vt, ok := typeByName(local)
-	if !ok {
+	// array and struct are structural elements, which must be unprefixed;
+	// their end tags are matched by the unprefixed name.
+	if !ok || len(local) != len(name) && (vt == vtArray || vt == vtStruct) {
 		return head{}, p.invalidErr("unknown value type " + describeTag(name, kind))
 	}
 	return head{typ: vt, tag: name, empty: kind == tagEmpty}, nil

@@ -447,8 +447,10 @@ func (s *scanner) attribute() error {
 // unchanged.
 func (s *scanner) entity(dst []byte) ([]byte, int, error) {
 	rest := s.buf[s.pos+1:]
+	// No length bound: a numeric reference may have any number of leading
+	// zeros (&#0000000000065;), and the digit loop below bounds the value.
 	semi := bytes.IndexByte(rest, ';')
-	if semi < 0 || semi > 12 {
+	if semi < 0 {
 		return dst, 0, s.syntaxErr("malformed entity reference")
 	}
 	ref := rest[:semi]

@@ -229,6 +229,16 @@ func (p *parser) structInto(v reflect.Value, empty bool) error {
 		if si.err != nil {
 			return si.err
 		}
+		var seen fieldSet
+		// field returns the field for member i; a repeated member replaces
+		// the earlier one (last wins) instead of merging into it.
+		field := func(i int) reflect.Value {
+			fv := fieldByIndex(v, si.fields[i].index, true)
+			if seen.add(i) {
+				fv.SetZero()
+			}
+			return fv
+		}
 		return p.structMembers(empty, func(name []byte, empty bool) error {
 			i, ok := si.byName[string(name)]
 			if !ok {
@@ -236,14 +246,14 @@ func (p *parser) structInto(v reflect.Value, empty bool) error {
 				return err
 			}
 			f := &si.fields[i]
-			return withPath(p.valueInto(fieldByIndex(v, f.index, true), empty), func() string { return "." + f.name })
+			return withPath(p.valueInto(field(i), empty), func() string { return "." + f.name })
 		}, func(name []byte, x any) error {
 			i, ok := si.byName[string(name)]
 			if !ok {
 				return nil
 			}
 			f := &si.fields[i]
-			return withPath(unmarshalValue(x, fieldByIndex(v, f.index, true), p.depth), func() string { return "." + f.name })
+			return withPath(unmarshalValue(x, field(i), p.depth), func() string { return "." + f.name })
 		})
 	case v.Kind() == reflect.Map && v.Type().Key().Kind() == reflect.String:
 		if v.IsNil() {
@@ -270,6 +280,27 @@ func (p *parser) structInto(v reflect.Value, empty bool) error {
 		})
 	}
 	return &TypeError{Value: "struct", Type: v.Type()}
+}
+
+// fieldSet records which fields of one struct a document has set.
+type fieldSet struct {
+	low  uint64
+	high map[int]bool // fields from the 65th on, rare
+}
+
+// add marks field i and reports whether it was marked already.
+func (s *fieldSet) add(i int) bool {
+	if i < 64 {
+		had := s.low&(1<<i) != 0
+		s.low |= 1 << i
+		return had
+	}
+	if s.high == nil {
+		s.high = map[int]bool{}
+	}
+	had := s.high[i]
+	s.high[i] = true
+	return had
 }
 
 func setString(v reflect.Value, b []byte) error {
