@@ -51,7 +51,8 @@ func (d *Decoder) DecodeCall() (method string, params []any, err error) {
 
 // DecodeResponse decodes a <methodResponse>. A fault response is returned
 // as a *Fault error. Otherwise the single result is stored in the value
-// result points to; a nil result only validates the document.
+// result points to; a nil result only validates the document. As with
+// encoding/json, an error may leave the result partly filled.
 func (d *Decoder) DecodeResponse(result any) error {
 	var target reflect.Value
 	if result != nil {
@@ -101,25 +102,30 @@ func (d *Decoder) withDocument(fn func(*parser) error) error {
 }
 
 // readLimited appends all of r to buf and fails with a *LimitError when
-// it holds more than max bytes.
-func readLimited(r io.Reader, buf []byte, max int64) ([]byte, error) {
-	if n, ok := knownLen(r); ok && int64(n) > max {
-		return buf, &LimitError{Limit: "body size", Max: max}
+// it holds more than limit bytes.
+func readLimited(r io.Reader, buf []byte, limit int64) ([]byte, error) {
+	if n, ok := knownLen(r); ok && int64(n) > limit {
+		return buf, &LimitError{Limit: "body size", Max: limit}
 	} else if ok && cap(buf) < n+1 {
 		buf = make([]byte, 0, n+1)
 	}
 	for {
 		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
+			// Grow geometrically from 4 KiB, but never past the limit.
+			grown := max(2*cap(buf), 4<<10)
+			if int64(grown) > limit+1 {
+				grown = int(limit + 1)
+			}
+			buf = append(make([]byte, 0, grown), buf...)
 		}
 		room := int64(cap(buf) - len(buf))
-		if left := max + 1 - int64(len(buf)); room > left {
+		if left := limit + 1 - int64(len(buf)); room > left {
 			room = left
 		}
 		n, err := r.Read(buf[len(buf) : len(buf)+int(room)])
 		buf = buf[:len(buf)+n]
-		if int64(len(buf)) > max {
-			return buf, &LimitError{Limit: "body size", Max: max}
+		if int64(len(buf)) > limit {
+			return buf, &LimitError{Limit: "body size", Max: limit}
 		}
 		if err == io.EOF {
 			return buf, nil

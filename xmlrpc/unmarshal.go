@@ -403,7 +403,7 @@ func unmarshalValue(x any, v reflect.Value, depth int) error {
 		if !isByteSlice(v.Type()) {
 			return &TypeError{Value: "base64", Type: v.Type()}
 		}
-		v.SetBytes(append([]byte(nil), x...))
+		v.SetBytes(append([]byte{}, x...))
 		return nil
 	case []any:
 		return unmarshalArray(x, v, depth+1)
