@@ -706,22 +706,10 @@ func (p *parser) structMembers(empty bool, member func(name []byte, empty bool) 
 
 // memberName reads the text of <name> after its start tag, through </name>.
 func (p *parser) memberName(empty bool) ([]byte, error) {
-	if empty {
-		return nil, nil
-	}
-	t, err := p.text()
-	if err != nil {
-		return nil, err
-	}
-	name, kind, err := p.tag()
-	if err != nil {
-		return nil, err
-	}
-	if kind != tagEnd || string(name) != "name" {
-		return nil, p.invalidErr("expected </name>, found " + describeTag(name, kind))
-	}
-	return t, nil
+	return p.scalar(head{tag: nameTag, empty: empty})
 }
+
+var nameTag = []byte("name")
 
 // anyArray decodes the content of <array> into []any.
 func (p *parser) anyArray(empty bool) ([]any, error) {

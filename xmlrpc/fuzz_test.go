@@ -20,9 +20,9 @@ import (
 //
 // Plain `go test` runs the seeds below and those in testdata/fuzz.
 
-// fzEqual compares canonical decoded values: times by instant, byte slices
+// equalValues compares canonical decoded values: times by instant, byte slices
 // by content (nil and empty alike), floats by bits.
-func fzEqual(a, b any) bool {
+func equalValues(a, b any) bool {
 	switch a := a.(type) {
 	case nil:
 		return b == nil
@@ -50,7 +50,7 @@ func fzEqual(a, b any) bool {
 			return false
 		}
 		for i := range a {
-			if !fzEqual(a[i], b[i]) {
+			if !equalValues(a[i], b[i]) {
 				return false
 			}
 		}
@@ -62,7 +62,7 @@ func fzEqual(a, b any) bool {
 		}
 		for k, av := range a {
 			bv, ok := b[k]
-			if !ok || !fzEqual(av, bv) {
+			if !ok || !equalValues(av, bv) {
 				return false
 			}
 		}
@@ -93,10 +93,10 @@ func fzWholeSeconds(v any) any {
 	return v
 }
 
-// fzEqualValue compares two typed Go values of the same type: times by
+// equalTyped compares two typed Go values of the same type: times by
 // instant (a DateTime's HasZone is not compared: only the direct decode
 // path can know it), nil and empty slices and maps alike.
-func fzEqualValue(a, b reflect.Value) bool {
+func equalTyped(a, b reflect.Value) bool {
 	switch a.Type() {
 	case timeType:
 		return a.Interface().(time.Time).Equal(b.Interface().(time.Time))
@@ -108,15 +108,15 @@ func fzEqualValue(a, b reflect.Value) bool {
 		if a.IsNil() || b.IsNil() {
 			return a.IsNil() == b.IsNil()
 		}
-		return fzEqual(a.Elem().Interface(), b.Elem().Interface())
+		return equalValues(a.Elem().Interface(), b.Elem().Interface())
 	case reflect.Pointer:
 		if a.IsNil() || b.IsNil() {
 			return a.IsNil() == b.IsNil()
 		}
-		return fzEqualValue(a.Elem(), b.Elem())
+		return equalTyped(a.Elem(), b.Elem())
 	case reflect.Struct:
 		for i := range a.NumField() {
-			if !fzEqualValue(a.Field(i), b.Field(i)) {
+			if !equalTyped(a.Field(i), b.Field(i)) {
 				return false
 			}
 		}
@@ -126,7 +126,7 @@ func fzEqualValue(a, b reflect.Value) bool {
 			return false
 		}
 		for i := range a.Len() {
-			if !fzEqualValue(a.Index(i), b.Index(i)) {
+			if !equalTyped(a.Index(i), b.Index(i)) {
 				return false
 			}
 		}
@@ -137,7 +137,7 @@ func fzEqualValue(a, b reflect.Value) bool {
 		}
 		for it := a.MapRange(); it.Next(); {
 			bv := b.MapIndex(it.Key())
-			if !bv.IsValid() || !fzEqualValue(it.Value(), bv) {
+			if !bv.IsValid() || !equalTyped(it.Value(), bv) {
 				return false
 			}
 		}
@@ -153,7 +153,7 @@ func fzEqualValue(a, b reflect.Value) bool {
 	case reflect.Bool:
 		return a.Bool() == b.Bool()
 	}
-	panic("fzEqualValue: unexpected kind " + a.Kind().String())
+	panic("equalTyped: unexpected kind " + a.Kind().String())
 }
 
 // fzEncoder encodes everything a decoder can produce.
@@ -242,7 +242,7 @@ func fzCheckTyped(t *testing.T, data []byte, v any, err error) {
 			if uerr := Unmarshal(v, via.Interface()); uerr != nil {
 				t.Fatalf("into %v: decoding succeeded but Unmarshal of %#v failed: %v", typ, v, uerr)
 			}
-			if !fzEqualValue(direct.Elem(), via.Elem()) {
+			if !equalTyped(direct.Elem(), via.Elem()) {
 				t.Fatalf("into %v: decoding gives %#v, Unmarshal of %#v gives %#v",
 					typ, direct.Elem().Interface(), v, via.Elem().Interface())
 			}
@@ -444,10 +444,10 @@ func FuzzDecodeResponse(f *testing.F) {
 			if err := DecodeResponse(bytes.NewReader(buf.Bytes()), &back); err != nil {
 				t.Fatalf("re-encoded %q does not decode: %v", buf.Bytes(), err)
 			}
-			if !fzEqual(fzWholeSeconds(v), back) {
+			if !equalValues(fzWholeSeconds(v), back) {
 				t.Fatalf("round trip changed %#v into %#v", v, back)
 			}
-			if rback, _, rerr := refDecodeResponse(buf.Bytes()); rerr != nil || !fzEqual(back, rback) {
+			if rback, _, rerr := refDecodeResponse(buf.Bytes()); rerr != nil || !equalValues(back, rback) {
 				t.Fatalf("the reference decodes re-encoded %q to %#v, %v", buf.Bytes(), rback, rerr)
 			}
 		}
@@ -479,10 +479,10 @@ func FuzzDecodeCall(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encoded %q does not decode: %v", buf.Bytes(), err)
 		}
-		if m2 != name || !fzEqual(fzWholeSeconds(params), p2) {
+		if m2 != name || !equalValues(fzWholeSeconds(params), p2) {
 			t.Fatalf("round trip changed %q %#v into %q %#v", name, params, m2, p2)
 		}
-		if rm, rp, rerr := refDecodeCall(buf.Bytes()); rerr != nil || rm != name || !fzEqual(p2, rp) {
+		if rm, rp, rerr := refDecodeCall(buf.Bytes()); rerr != nil || rm != name || !equalValues(p2, rp) {
 			t.Fatalf("the reference decodes re-encoded %q to %q %#v, %v", buf.Bytes(), rm, rp, rerr)
 		}
 		if !fzMethodName.MatchString(method) {
@@ -503,7 +503,7 @@ func FuzzDifferential(f *testing.F) {
 		switch {
 		case (err == nil) != (rerr == nil):
 			t.Fatalf("DecodeCall: fast %v, reference %v", err, rerr)
-		case err == nil && (m != rm || !fzEqual(p, rp)):
+		case err == nil && (m != rm || !equalValues(p, rp)):
 			t.Fatalf("DecodeCall: fast %q %#v, reference %q %#v", m, p, rm, rp)
 		}
 
@@ -522,7 +522,7 @@ func FuzzDifferential(f *testing.F) {
 			}
 		case rerr != nil || rfault != nil:
 			t.Fatalf("DecodeResponse: fast accepted %#v, reference %v %v", v, rfault, rerr)
-		case !fzEqual(v, rv):
+		case !equalValues(v, rv):
 			t.Fatalf("DecodeResponse: fast %#v, reference %#v", v, rv)
 		}
 	})
@@ -560,7 +560,7 @@ func FuzzEncodeStrings(f *testing.F) {
 			if rerr != nil {
 				t.Fatalf("%s of %q: the reference rejects %q: %v", what, s, buf.Bytes(), rerr)
 			}
-			if !fzEqual(back, want) || !fzEqual(rback, want) {
+			if !equalValues(back, want) || !equalValues(rback, want) {
 				t.Fatalf("%s of %q: decodes to %#v (reference %#v), want %#v", what, s, back, rback, want)
 			}
 		}

@@ -1351,7 +1351,7 @@ func refCheck(t *testing.T, c refCase, decode func([]byte) (any, *Fault, error))
 		}
 	case fault != nil:
 		t.Fatalf("have fault %v, want %#v", fault, c.want)
-	case !fzEqual(have, c.want):
+	case !equalValues(have, c.want):
 		t.Fatalf("have %#v, want %#v", have, c.want)
 	}
 }
@@ -1387,7 +1387,7 @@ func TestReferencePayload(t *testing.T) {
 	if err := DecodeResponse(bytes.NewReader(data), &fast); err != nil {
 		t.Fatal(err)
 	}
-	if !fzEqual(have, fast) {
+	if !equalValues(have, fast) {
 		t.Fatal("the fast decoder and the reference disagree on the payload")
 	}
 }

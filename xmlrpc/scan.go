@@ -665,15 +665,13 @@ func describeTag(name []byte, kind tagKind) string {
 	return "<" + n + ">"
 }
 
-// prolog skips whitespace, comments and processing instructions before
-// the root element.
-func (s *scanner) prolog() error {
+// skipMisc skips whitespace, comments and processing instructions, all
+// that may stand before and after the root element.
+func (s *scanner) skipMisc() error {
 	for {
 		s.skipSpace()
 		rest := s.buf[s.pos:]
 		switch {
-		case len(rest) == 0:
-			return s.syntaxErr("no root element")
 		case bytes.HasPrefix(rest, []byte("<!--")):
 			if err := s.comment(); err != nil {
 				return err
@@ -682,37 +680,39 @@ func (s *scanner) prolog() error {
 			if err := s.procInst(); err != nil {
 				return err
 			}
-		case bytes.HasPrefix(rest, []byte("<!DOCTYPE")):
-			return s.syntaxErr("DOCTYPE is not allowed")
-		case bytes.HasPrefix(rest, []byte("<!")):
-			return s.syntaxErr("unsupported markup declaration")
-		case rest[0] == '<':
-			return nil
 		default:
-			return s.syntaxErr("text before the root element")
+			return nil
 		}
 	}
+}
+
+// prolog skips what may precede the root element and stops at its tag.
+func (s *scanner) prolog() error {
+	if err := s.skipMisc(); err != nil {
+		return err
+	}
+	rest := s.buf[s.pos:]
+	switch {
+	case len(rest) == 0:
+		return s.syntaxErr("no root element")
+	case bytes.HasPrefix(rest, []byte("<!DOCTYPE")):
+		return s.syntaxErr("DOCTYPE is not allowed")
+	case bytes.HasPrefix(rest, []byte("<!")):
+		return s.syntaxErr("unsupported markup declaration")
+	case rest[0] != '<':
+		return s.syntaxErr("text before the root element")
+	}
+	return nil
 }
 
 // epilog checks that only whitespace, comments and processing
 // instructions follow the root element.
 func (s *scanner) epilog() error {
-	for {
-		s.skipSpace()
-		rest := s.buf[s.pos:]
-		switch {
-		case len(rest) == 0:
-			return nil
-		case bytes.HasPrefix(rest, []byte("<!--")):
-			if err := s.comment(); err != nil {
-				return err
-			}
-		case bytes.HasPrefix(rest, []byte("<?")):
-			if err := s.procInst(); err != nil {
-				return err
-			}
-		default:
-			return s.syntaxErr("content after the root element")
-		}
+	if err := s.skipMisc(); err != nil {
+		return err
 	}
+	if s.pos != len(s.buf) {
+		return s.syntaxErr("content after the root element")
+	}
+	return nil
 }

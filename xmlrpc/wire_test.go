@@ -7,7 +7,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -224,7 +223,7 @@ func TestDecodeWire(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !deepEqualValues(have, tc.value) {
+			if !equalValues(have, tc.value) {
 				t.Fatalf("have %#v, want %#v", have, tc.value)
 			}
 		})
@@ -261,40 +260,6 @@ func TestEncodeWire(t *testing.T) {
 			}
 		})
 	}
-}
-
-// deepEqualValues compares decoded values, treating times as equal
-// instants.
-func deepEqualValues(a, b any) bool {
-	switch a := a.(type) {
-	case time.Time:
-		b, ok := b.(time.Time)
-		return ok && a.Equal(b)
-	case []any:
-		b, ok := b.([]any)
-		if !ok || len(a) != len(b) {
-			return false
-		}
-		for i := range a {
-			if !deepEqualValues(a[i], b[i]) {
-				return false
-			}
-		}
-		return true
-	case map[string]any:
-		b, ok := b.(map[string]any)
-		if !ok || len(a) != len(b) {
-			return false
-		}
-		for k, v := range a {
-			w, ok := b[k]
-			if !ok || !deepEqualValues(v, w) {
-				return false
-			}
-		}
-		return true
-	}
-	return reflect.DeepEqual(a, b)
 }
 
 // documentCase is a whole document with the outcome the spec requires.
@@ -420,7 +385,7 @@ func TestDecodeResponseDocuments(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !deepEqualValues(have, tc.value) {
+				if !equalValues(have, tc.value) {
 					t.Fatalf("have %#v, want %#v", have, tc.value)
 				}
 			}
@@ -470,7 +435,7 @@ func TestDecodeCallDocuments(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if method != tc.method || !deepEqualValues(params, tc.params) {
+			if method != tc.method || !equalValues(params, tc.params) {
 				t.Fatalf("have %q %#v, want %q %#v", method, params, tc.method, tc.params)
 			}
 		})
@@ -539,7 +504,7 @@ func TestGolden(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if method != "validator1.manyTypesTest" || !deepEqualValues(params, wantParams) {
+		if method != "validator1.manyTypesTest" || !equalValues(params, wantParams) {
 			t.Errorf("%s: have %q %#v, want %#v", name, method, params, wantParams)
 		}
 	}
