@@ -33,8 +33,8 @@
 // needed). A value that does not fit gives a *TypeError naming where it
 // was. Struct fields map to members by the tag `xmlrpc:"name"`, or by the
 // field name; `xmlrpc:"-"` skips a field and `,omitempty` leaves out a
-// zero value when encoding. Fields of embedded structs are promoted as Go
-// promotes them.
+// zero value when encoding. Fields of exported embedded structs are
+// promoted as Go promotes them; unexported embedded structs are ignored.
 //
 // Encoding accepts the same types plus every integer and float kind,
 // pointers and interfaces. Integers outside 32 bits need the i8 extension

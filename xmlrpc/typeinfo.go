@@ -41,7 +41,7 @@ func cachedStructInfo(t reflect.Type) *structInfo {
 }
 
 // buildStructInfo lists the exported fields of t, with the fields of
-// untagged embedded structs promoted as Go promotes them: a shallower field
+// untagged exported embedded structs promoted as Go promotes them: a shallower field
 // hides a deeper one of the same name, and two of the same name at the same
 // depth make the type unusable (an error for both directions, rather than a
 // silent choice).
@@ -70,9 +70,11 @@ func buildStructInfo(t reflect.Type) *structInfo {
 				ft := sf.Type
 				if ft.Kind() == reflect.Pointer {
 					ft = ft.Elem()
-					if !sf.IsExported() {
-						continue // cannot allocate through an unexported pointer
-					}
+				}
+				if !sf.IsExported() {
+					// Values reached through an unexported field cannot be
+					// read or set with reflect, so its fields are ignored.
+					continue
 				}
 				if ft.Kind() == reflect.Struct && ft != timeType && ft != dateTimeType {
 					walk(ft, path, depth+1, seen)

@@ -329,3 +329,34 @@ func TestZonelessTimesUseTheDecoderLocation(t *testing.T) {
 		t.Fatalf("encoded in %v: %s", loc, buf.String())
 	}
 }
+
+type hidden struct {
+	When time.Time `xmlrpc:"when"`
+	N    int       `xmlrpc:"n"`
+}
+
+type withUnexportedEmbedded struct {
+	hidden
+	Own int `xmlrpc:"own"`
+}
+
+// Fields of an unexported embedded struct cannot be reached with reflect;
+// they are ignored in both directions instead of panicking.
+func TestUnexportedEmbeddedStructIsIgnored(t *testing.T) {
+	v := withUnexportedEmbedded{hidden: hidden{When: v5Time, N: 1}, Own: 2}
+	var buf strings.Builder
+	if err := EncodeResponse(&buf, v); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "when") || !strings.Contains(buf.String(), "<name>own</name>") {
+		t.Fatalf("encoded %s", buf.String())
+	}
+	var got withUnexportedEmbedded
+	doc := responseDoc("<struct><member><name>when</name><value><dateTime.iso8601>19980717T14:08:55</dateTime.iso8601></value></member><member><name>own</name><value><int>3</int></value></member></struct>")
+	if err := DecodeResponse(strings.NewReader(doc), &got); err != nil || got.Own != 3 || !got.When.IsZero() {
+		t.Fatalf("decoded %+v, %v", got, err)
+	}
+	if err := Unmarshal(map[string]any{"n": int64(5), "own": int64(4)}, &got); err != nil || got.Own != 4 || got.N != 0 {
+		t.Fatalf("unmarshalled %+v, %v", got, err)
+	}
+}
