@@ -16,18 +16,22 @@ import (
 const Banner = `<b>This is the SeattleGeni XML-RPC Service.</b><br>Please see <a href=https://seattle.poly.edu/wiki/SeattleGeniApi>https://seattle.poly.edu/wiki/SeattleGeniApi</a> for more information.`
 
 // ServeHTTP serves the XML-RPC endpoint at every path that begins with
-// /xmlrpc, the JSON controls under /admin/ when they are enabled, and 404
-// elsewhere.
+// /xmlrpc, the JSON controls under /admin/ when they are enabled, an HTML
+// status page at / and /status, and 404 elsewhere.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.httpOnce.Do(func() { s.httpHandler = s.newHandler() })
 	s.httpHandler.ServeHTTP(w, r)
 }
 
 func (s *Server) newHandler() http.Handler {
+	recent := newRecentCalls(recentCallsKept)
 	rpc := xmlrpc.NewServer(
 		xmlrpc.WithFaultFunc(s.wireFault),
 		xmlrpc.WithNonPOSTHandler(http.HandlerFunc(serveBanner)),
-		xmlrpc.WithObserver(s.logCall),
+		xmlrpc.WithObserver(func(r *http.Request, info xmlrpc.CallInfo) {
+			s.logCall(r, info)
+			recent.record(info)
+		}),
 		xmlrpc.WithLogger(s.log),
 	)
 	for _, name := range MethodNames {
@@ -41,6 +45,7 @@ func (s *Server) newHandler() http.Handler {
 	if s.admin {
 		admin = s.AdminHandler()
 	}
+	status := s.newStatusPage(recent)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case strings.HasPrefix(r.URL.Path, "/xmlrpc"):
@@ -51,6 +56,8 @@ func (s *Server) newHandler() http.Handler {
 			rpc.ServeHTTP(w, r)
 		case admin != nil && (r.URL.Path == "/admin" || strings.HasPrefix(r.URL.Path, "/admin/")):
 			admin.ServeHTTP(w, r)
+		case r.URL.Path == "/" || r.URL.Path == "/status":
+			status.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
