@@ -5,9 +5,12 @@
 // quirks — and adds the controls a test needs.
 //
 // A Server is an http.Handler: the XML-RPC endpoint answers at every path
-// beginning with /xmlrpc, and the JSON controls (see AdminHandler) under
-// /admin/ when WithAdmin(true) is given. In-process tests can skip HTTP and
-// use Server.Call, which runs a method on already-decoded values.
+// beginning with /xmlrpc (a GET or an empty POST there gets the historical
+// HTML banner), an HTML status page at / and /status shows what the mock
+// holds (never a secret), the JSON controls (see AdminHandler) live under
+// /admin/ when WithAdmin(true) is given, and every other path is 404.
+// In-process tests can skip HTTP and use Server.Call, which runs a method
+// on already-decoded values.
 //
 //	mock := mockserver.New() // 200 generated nodes, clock = wall clock
 //	acct, err := mock.AddAccount(mockserver.AccountSpec{

@@ -27,6 +27,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -277,11 +278,12 @@ func writeJSONFile(path string, v any) error {
 
 func printBanner(w io.Writer, c Credentials, o *options) {
 	fmt.Fprintf(w, "Mock Seattle Clearinghouse listening at %s\n", c.URL)
+	fmt.Fprintf(w, "Status page: %s\n", strings.TrimSuffix(c.URL, "xmlrpc/"))
 	if c.CAFile != "" {
 		fmt.Fprintf(w, "CA certificate: %s\n", c.CAFile)
 	}
 	if o.admin {
-		fmt.Fprintf(w, "Admin controls: %s\n", c.URL[:len(c.URL)-len("xmlrpc/")]+"admin/")
+		fmt.Fprintf(w, "Admin controls: %s\n", strings.TrimSuffix(c.URL, "xmlrpc/")+"admin/")
 	}
 	if o.credsOut != "" {
 		fmt.Fprintf(w, "Credentials written to %s\n", o.credsOut)
