@@ -1,0 +1,64 @@
+package clearinghouse_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
+)
+
+// Keep two vessels alive until the context ends. The 5-hour margin makes
+// the keeper renew the freshly acquired vessels (4 hours left) at once;
+// the default margin of 2 hours would renew them 2 hours from now.
+func ExampleKeeper() {
+	url, acct, stop := startMock()
+	defer stop()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	client, err := clearinghouse.New(acct.Username,
+		clearinghouse.WithAPIKey(acct.APIKey),
+		clearinghouse.WithURL(url))
+	if err != nil {
+		log.Fatal(err)
+	}
+	vessels, err := client.AcquireWAN(ctx, 2)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	keeper := clearinghouse.NewKeeper(client, clearinghouse.Handles(vessels),
+		clearinghouse.WithRenewMargin(5*time.Hour),
+		clearinghouse.WithReplacement(clearinghouse.WAN))
+	done := make(chan error, 1)
+	go func() { done <- keeper.Run(ctx) }()
+
+	for ev := range keeper.Events() {
+		switch {
+		case errors.Is(ev.Err, clearinghouse.ErrNotEnoughCredits):
+			fmt.Println("over the credit limit: release vessels elsewhere")
+		default:
+			fmt.Println(ev)
+		}
+		if ev.Kind == clearinghouse.EventRenewed {
+			break
+		}
+	}
+	snap := keeper.Snapshot()
+	for _, v := range snap.Vessels {
+		fmt.Println("kept, expires in", time.Until(v.ExpiresAt).Round(time.Hour))
+	}
+	fmt.Println("next renewal in", time.Until(snap.NextRenewal).Round(time.Hour))
+
+	cancel() // Run returns nil; the vessels stay held until they expire
+	fmt.Println("Run returned", <-done)
+	// Output:
+	// renewed 2 vessels
+	// kept, expires in 168h0m0s
+	// kept, expires in 168h0m0s
+	// next renewal in 163h0m0s
+	// Run returned <nil>
+}
