@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -111,6 +112,9 @@ func (s *Server) wireFault(kind xmlrpc.FaultKind, method string, err error) *xml
 // logCall writes one line per call: method, username, duration and fault
 // code. Parameters are never logged, as they carry API keys and passwords.
 func (s *Server) logCall(r *http.Request, info xmlrpc.CallInfo) {
+	if !s.log.Enabled(r.Context(), slog.LevelInfo) {
+		return
+	}
 	attrs := []any{"method", info.Method, "duration", info.Duration}
 	if u := callUsername(info.Params); u != "" {
 		attrs = append(attrs, "username", u)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -353,6 +354,9 @@ func (s *encodeState) mapValue(v reflect.Value, depth int) error {
 	if err := s.enter(depth); err != nil {
 		return err
 	}
+	if v.Type() == anyMapType && v.CanInterface() {
+		return s.anyMap(v.Interface().(map[string]any), depth)
+	}
 	keys := v.MapKeys()
 	sortStrings(keys)
 	s.buf = append(s.buf, "<struct>"...)
@@ -364,6 +368,33 @@ func (s *encodeState) mapValue(v reflect.Value, depth int) error {
 		}
 		s.buf = append(s.buf, "</name><value>"...)
 		if err := s.value(v.MapIndex(k), depth+1); err != nil {
+			return err
+		}
+		s.buf = append(s.buf, "</value></member>"...)
+	}
+	s.buf = append(s.buf, "</struct>"...)
+	return nil
+}
+
+// anyMap encodes the canonical struct type without reflect's per-key
+// allocations: small key sets are sorted on the stack and values are
+// looked up directly.
+func (s *encodeState) anyMap(m map[string]any, depth int) error {
+	var stack [16]string
+	keys := stack[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	s.buf = append(s.buf, "<struct>"...)
+	for _, k := range keys {
+		s.buf = append(s.buf, "<member><name>"...)
+		var err error
+		if s.buf, err = appendEscaped(s.buf, k); err != nil {
+			return err
+		}
+		s.buf = append(s.buf, "</name><value>"...)
+		if err := s.value(reflect.ValueOf(m[k]), depth+1); err != nil {
 			return err
 		}
 		s.buf = append(s.buf, "</value></member>"...)

@@ -11,6 +11,7 @@ var (
 	timeType     = reflect.TypeFor[time.Time]()
 	dateTimeType = reflect.TypeFor[DateTime]()
 	anyType      = reflect.TypeFor[any]()
+	anyMapType   = reflect.TypeFor[map[string]any]()
 )
 
 // field is one XML-RPC member of a Go struct type.
