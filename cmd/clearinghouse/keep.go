@@ -1,0 +1,418 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
+)
+
+var keepCmd = &command{
+	name:    "keep",
+	args:    "[--all | HANDLE...]",
+	summary: "keep vessels alive, renewing them until interrupted",
+	help: `Run in the foreground and keep vessels alive: renew each one before it
+expires (once less than --margin is left), report vessels that are lost
+(expired, released elsewhere, node gone) and, with --replace, acquire new
+ones in their place. Without handles it keeps every vessel held now.
+
+On a terminal it shows a status line that it rewrites in place; otherwise
+(a pipe, a file) it prints one line per event, and with --json one JSON
+object per line. Ctrl-C (or SIGTERM) stops it cleanly with a summary and
+exit code 0; the vessels stay held until their lease runs out. It exits
+with 3 if authentication fails, and with 8 when every kept vessel is lost
+and --replace is not given. An account over its credit limit cannot renew:
+that is reported and retried, not fatal.
+
+Examples:
+  clearinghouse keep
+  clearinghouse keep --replace wan --margin 6h
+  nohup clearinghouse keep --json > keep.log 2>&1 &
+`,
+	flags: func(fs *flag.FlagSet, o *cmdOpts) {
+		fs.BoolVar(&o.all, "all", false, "keep every vessel held now (the default without handles)")
+		fs.DurationVar(&o.margin, "margin", clearinghouse.DefaultRenewMargin, "renew once less than `duration` is left of a lease")
+		fs.StringVar(&o.replace, "replace", "", "replace lost vessels by acquiring vessels of `type` (lan, wan, nat, random)")
+		fs.DurationVar(&o.checkEvery, "check-interval", clearinghouse.DefaultCheckInterval, "look for lost vessels every `duration` between renewals (0: only when renewing)")
+	},
+	run: runKeep,
+}
+
+func runKeep(a *app, ctx context.Context, args []string) error {
+	if a.o.all && len(args) > 0 {
+		return usageErr("", "keep: give --all or handles, not both")
+	}
+	opts := []clearinghouse.KeeperOption{clearinghouse.WithCheckInterval(a.o.checkEvery)}
+	if a.o.margin <= 0 || a.o.margin >= 7*24*time.Hour {
+		return usageErr("", "--margin must be positive and less than 7 days")
+	}
+	if a.o.checkEvery < 0 {
+		return usageErr("", "--check-interval must not be negative")
+	}
+	opts = append(opts, clearinghouse.WithRenewMargin(a.o.margin))
+	if a.o.replace != "" {
+		typ, err := parseType(a.o.replace)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, clearinghouse.WithReplacement(typ))
+	}
+	args, err := a.expandHandles(args)
+	if err != nil {
+		return err
+	}
+	c, err := a.client(true)
+	if err != nil {
+		return err
+	}
+
+	out := &keepOutput{a: a, tty: !a.g.json && a.isTTY(a.stdout), start: time.Now()}
+	handles, err := a.keepHandles(ctx, c, args)
+	if err != nil {
+		if ctx.Err() != nil { // interrupted before the keeper started
+			return out.summary(clearinghouse.KeeperSnapshot{})
+		}
+		return err
+	}
+	if len(handles) == 0 {
+		a.note("no vessels held; nothing to keep (acquire some with `clearinghouse acquire wan 2`)")
+		return out.summary(clearinghouse.KeeperSnapshot{})
+	}
+
+	// The keeper runs until ctx ends, or until everything is lost; the
+	// loop below ends when it closes its event channel.
+	kctx, stop := context.WithCancel(ctx)
+	defer stop()
+	k := clearinghouse.NewKeeper(c, handles, opts...)
+	errc := make(chan error, 1)
+	go func() { errc <- k.Run(kctx) }()
+	out.start = time.Now()
+	out.begin(k.Snapshot())
+
+	every := a.statusEvery
+	if every <= 0 {
+		every = time.Second
+	}
+	var tick <-chan time.Time
+	if out.tty {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		tick = t.C
+	}
+	allLost := false
+	for events := k.Events(); events != nil; {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				events = nil
+				continue
+			}
+			snap := k.Snapshot()
+			out.event(ev, snap)
+			if ev.Kind == clearinghouse.EventLost && a.o.replace == "" && len(snap.Vessels) == 0 {
+				allLost = true
+				stop()
+			}
+		case <-tick:
+			out.status(k.Snapshot())
+		}
+	}
+	runErr := <-errc
+	snap := k.Snapshot()
+	if err := out.summary(snap); err != nil {
+		return err
+	}
+	switch {
+	case runErr != nil:
+		return runErr
+	case allLost:
+		return &cliError{code: exitLost, msg: "every kept vessel was lost; nothing left to keep",
+			hint: "acquire new ones with `clearinghouse acquire`, or run keep with --replace TYPE to replace lost vessels"}
+	}
+	return nil
+}
+
+// keepHandles picks the vessels to keep: those named, or all held.
+func (a *app) keepHandles(ctx context.Context, c *clearinghouse.Client, args []string) ([]clearinghouse.Handle, error) {
+	full := len(args) > 0
+	for _, arg := range args {
+		if !strings.Contains(arg, " ") {
+			full = false
+		}
+	}
+	if full { // full handles: the keeper itself finds out which are held
+		hs := make([]clearinghouse.Handle, len(args))
+		for i, h := range args {
+			hs[i] = clearinghouse.Handle(h)
+		}
+		return hs, nil
+	}
+	held, err := c.GetResourceInfo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(args) == 0 {
+		return clearinghouse.Handles(held), nil
+	}
+	sel, notHeld, err := selectHeld(args, held)
+	if err != nil {
+		return nil, err
+	}
+	if len(notHeld) > 0 {
+		a.note("not held by %s, not kept: %s", c.Username(), strings.Join(notHeld, ", "))
+	}
+	return sel, nil
+}
+
+// isTTY reports whether w is a terminal (tests may override it).
+func (a *app) isTTY(w io.Writer) bool {
+	if a.ttyOverride != nil {
+		return *a.ttyOverride
+	}
+	f, ok := w.(*os.File)
+	return ok && isTerminal(f.Fd())
+}
+
+// keepOutput prints what keep does: on a terminal a status line
+// rewritten in place with event lines above it, otherwise one line per
+// event, or with --json one object per line.
+type keepOutput struct {
+	a       *app
+	tty     bool
+	start   time.Time
+	lineLen int // length of the status line on screen, to blank it
+}
+
+type jsonKeepEvent struct {
+	Time    string   `json:"time"`
+	Event   string   `json:"event"` // started, renewed, lost, replaced, error, summary
+	Handles []string `json:"handles,omitempty"`
+	Error   string   `json:"error,omitempty"`
+	RetryAt string   `json:"retry_at,omitempty"`
+
+	// In "started" and "summary" events.
+	Kept              *int    `json:"kept,omitempty"`
+	Renewals          *int    `json:"renewals,omitempty"`
+	Lost              *int    `json:"lost,omitempty"`
+	Replaced          *int    `json:"replaced,omitempty"`
+	NextExpiryAt      string  `json:"next_expiry_at,omitempty"`
+	RanSeconds        *int64  `json:"ran_seconds,omitempty"`
+	LastError         *string `json:"last_error,omitempty"`
+	OverCreditLimit   bool    `json:"over_credit_limit,omitempty"`
+	MarginSeconds     int64   `json:"margin_seconds,omitempty"`
+	ReplacementType   string  `json:"replacement_type,omitempty"`
+	CheckIntervalSecs int64   `json:"check_interval_seconds,omitempty"`
+	DroppedEvents     int     `json:"dropped_events,omitempty"`
+}
+
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Truncate(time.Second).Format(time.RFC3339)
+}
+
+func handleStrings(hs []clearinghouse.Handle) []string {
+	out := make([]string, len(hs))
+	for i, h := range hs {
+		out[i] = string(h)
+	}
+	return out
+}
+
+func (o *keepOutput) begin(snap clearinghouse.KeeperSnapshot) {
+	a := o.a
+	n := snap.Target
+	if a.g.json {
+		writeJSONLine(a.stdout, jsonKeepEvent{
+			Time: rfc3339(time.Now()), Event: "started", Kept: &n,
+			MarginSeconds: int64(a.o.margin / time.Second), ReplacementType: strings.ToLower(a.o.replace),
+			CheckIntervalSecs: int64(a.o.checkEvery / time.Second),
+		})
+		return
+	}
+	what := fmt.Sprintf("keeping %s, renewing %s before expiry", plural(n, "vessel"), formatDuration(a.o.margin))
+	if a.o.replace != "" {
+		what += ", replacing lost ones with " + strings.ToLower(a.o.replace) + " vessels"
+	}
+	o.line(what + "; Ctrl-C to stop")
+	o.status(snap)
+}
+
+// event reports one keeper event.
+func (o *keepOutput) event(ev clearinghouse.KeeperEvent, snap clearinghouse.KeeperSnapshot) {
+	a := o.a
+	if a.g.json {
+		j := jsonKeepEvent{Time: rfc3339(ev.Time), Event: ev.Kind.String(), Handles: handleStrings(ev.Handles), RetryAt: rfc3339(ev.Retry)}
+		if ev.Err != nil {
+			j.Error = ev.Err.Error()
+		}
+		if ev.Kind == clearinghouse.EventError && snap.OverCreditLimit {
+			j.OverCreditLimit = true
+		}
+		writeJSONLine(a.stdout, j)
+		return
+	}
+	short := shortHandles(keptVessels(snap))
+	var s string
+	switch ev.Kind {
+	case clearinghouse.EventRenewed:
+		s = fmt.Sprintf("renewed %s: %s", plural(len(ev.Handles), "vessel"), shortList(ev.Handles, short))
+	case clearinghouse.EventLost:
+		s = fmt.Sprintf("LOST %s: %s", plural(len(ev.Handles), "vessel"), shortList(ev.Handles, nil))
+	case clearinghouse.EventReplaced:
+		s = fmt.Sprintf("acquired %s to replace lost ones: %s", plural(len(ev.Handles), "vessel"), shortList(ev.Handles, short))
+	default:
+		s = "error: " + ev.Err.Error()
+		if !ev.Retry.IsZero() {
+			s += "; retrying in " + formatDuration(ev.Retry.Sub(ev.Time))
+		}
+		if snap.OverCreditLimit {
+			s += "; the account is over its credit limit: release vessels (`clearinghouse release`) or renewals keep failing"
+		}
+	}
+	stamp := ev.Time.Local().Format("15:04:05")
+	if !o.tty {
+		stamp = rfc3339(ev.Time)
+		s += "; " + statusText(snap, time.Now())
+	}
+	o.line(stamp + " " + s)
+	if o.tty {
+		o.status(snap)
+	}
+}
+
+// keptVessels returns the vessels of a snapshot, for shortHandles.
+func keptVessels(snap clearinghouse.KeeperSnapshot) []clearinghouse.Vessel {
+	vs := make([]clearinghouse.Vessel, len(snap.Vessels))
+	for i, kv := range snap.Vessels {
+		vs[i] = kv.Vessel
+	}
+	return vs
+}
+
+// shortList names handles in short form where known; handles not in
+// short (lost ones) get a short form of their own.
+func shortList(hs []clearinghouse.Handle, short map[clearinghouse.Handle]string) string {
+	var parts []string
+	for _, h := range hs {
+		if s, ok := short[h]; ok {
+			parts = append(parts, s)
+			continue
+		}
+		s := string(h)
+		if i := strings.LastIndexByte(s, ':'); i > 0 {
+			node, name := s[:i], s[i+1:]
+			if len(node) > shortSuffix+len(ellipsis) {
+				s = ellipsis + tail(node, shortSuffix) + ":" + name
+			}
+		}
+		parts = append(parts, s)
+	}
+	if len(parts) > 6 {
+		parts = append(parts[:5], fmt.Sprintf("and %d more", len(parts)-5))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// statusText is the one-line state of the keeper.
+func statusText(snap clearinghouse.KeeperSnapshot, now time.Time) string {
+	parts := []string{fmt.Sprintf("kept %d/%d", len(snap.Vessels), snap.Target)}
+	switch {
+	case snap.NextRenewal.IsZero() && len(snap.Vessels) > 0:
+		parts = append(parts, "checking")
+	case snap.NextRenewal.IsZero():
+	case !snap.NextRenewal.After(now):
+		parts = append(parts, "renewing now")
+	default:
+		parts = append(parts, "next renewal in "+formatDuration(snap.NextRenewal.Sub(now)))
+	}
+	parts = append(parts,
+		fmt.Sprintf("renewals %d", snap.Renewals),
+		fmt.Sprintf("lost %d", snap.Lost),
+		fmt.Sprintf("replaced %d", snap.Replaced))
+	if snap.OverCreditLimit {
+		parts = append(parts, "OVER CREDIT LIMIT")
+	}
+	if snap.LastError != nil {
+		parts = append(parts, "last error "+formatDuration(now.Sub(snap.LastErrorTime))+" ago")
+	}
+	return strings.Join(parts, " | ")
+}
+
+// status redraws the status line (terminal only).
+func (o *keepOutput) status(snap clearinghouse.KeeperSnapshot) {
+	if !o.tty {
+		return
+	}
+	s := statusText(snap, time.Now())
+	n := utf8.RuneCountInString(s)
+	pad := ""
+	if n < o.lineLen {
+		pad = strings.Repeat(" ", o.lineLen-n)
+	}
+	fmt.Fprint(o.a.stdout, "\r"+s+pad)
+	o.lineLen = n
+}
+
+// line prints a whole line, above the status line on a terminal.
+func (o *keepOutput) line(s string) {
+	if o.tty && o.lineLen > 0 {
+		fmt.Fprint(o.a.stdout, "\r"+strings.Repeat(" ", o.lineLen)+"\r")
+		o.lineLen = 0
+	}
+	fmt.Fprintln(o.a.stdout, s)
+}
+
+// summary prints the final account of the run.
+func (o *keepOutput) summary(snap clearinghouse.KeeperSnapshot) error {
+	a := o.a
+	ran := time.Since(o.start)
+	var next time.Time
+	for _, kv := range snap.Vessels {
+		if !kv.ExpiresAt.IsZero() && (next.IsZero() || kv.ExpiresAt.Before(next)) {
+			next = kv.ExpiresAt
+		}
+	}
+	if a.g.json {
+		kept, secs := len(snap.Vessels), int64(ran/time.Second)
+		j := jsonKeepEvent{
+			Time: rfc3339(time.Now()), Event: "summary", Kept: &kept, Renewals: &snap.Renewals,
+			Lost: &snap.Lost, Replaced: &snap.Replaced, NextExpiryAt: rfc3339(next), RanSeconds: &secs,
+			OverCreditLimit: snap.OverCreditLimit, DroppedEvents: snap.DroppedEvents,
+		}
+		if snap.LastError != nil {
+			msg := snap.LastError.Error()
+			j.LastError = &msg
+		}
+		return writeJSONLine(a.stdout, j)
+	}
+	s := fmt.Sprintf("stopped after %s: %s kept, %s, %d lost, %d replaced",
+		formatDuration(max(ran, time.Second)), plural(len(snap.Vessels), "vessel"),
+		plural(snap.Renewals, "renewal"), snap.Lost, snap.Replaced)
+	if !next.IsZero() {
+		s += fmt.Sprintf("; still held, the first expires in %s (renew, or run keep again)", formatDuration(time.Until(next)))
+	}
+	if snap.LastError != nil {
+		s += "; last error: " + snap.LastError.Error()
+	}
+	o.line(s)
+	return nil
+}
+
+// writeJSONLine prints v as one line of JSON.
+func writeJSONLine(w io.Writer, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(data, '\n'))
+	return err
+}
