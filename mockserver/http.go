@@ -116,7 +116,7 @@ func (s *Server) logCall(r *http.Request, info xmlrpc.CallInfo) {
 		return
 	}
 	attrs := []any{"method", info.Method, "duration", info.Duration}
-	if u := callUsername(info.Params); u != "" {
+	if u := callUsername(info.Method, info.Params); u != "" {
 		attrs = append(attrs, "username", u)
 	}
 	if info.Fault != nil {
@@ -128,7 +128,7 @@ func (s *Server) logCall(r *http.Request, info xmlrpc.CallInfo) {
 // callUsername finds the username a call names: in the auth struct, or
 // the plain first parameter of get_encrypted_api_key. Names that are not
 // printable ASCII of a sane length are left out of the log.
-func callUsername(params []any) string {
+func callUsername(method string, params []any) string {
 	if len(params) == 0 {
 		return ""
 	}
@@ -137,7 +137,9 @@ func callUsername(params []any) string {
 	case map[string]any:
 		u, _ = p["username"].(string)
 	case string:
-		u = p
+		if method == "get_encrypted_api_key" {
+			u = p
+		}
 	}
 	if len(u) > 64 {
 		return ""

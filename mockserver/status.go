@@ -77,7 +77,7 @@ func newRecentCalls(n int) *recentCalls {
 func (rc *recentCalls) record(info xmlrpc.CallInfo) {
 	c := callRecord{
 		method:   clip(info.Method, clipMethod),
-		username: callUsername(info.Params),
+		username: callUsername(info.Method, info.Params),
 		duration: info.Duration,
 		at:       time.Now(),
 	}

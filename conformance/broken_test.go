@@ -1,0 +1,246 @@
+package conformance_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/seattletestbed/clearinghouse-go/conformance"
+	"github.com/seattletestbed/clearinghouse-go/mockserver"
+)
+
+// The suite is tested by running it against mocks broken on purpose, in a
+// child process (a failing Run cannot be contained in this one), and
+// checking that it fails exactly where it should.
+
+// leakKey is the API key of the broken target's account; the suite must
+// never print it, even when the server echoes it back.
+const leakKey = "LEAKCHECK0123456789ABCDEFGHIJKLM"
+
+// A mutation breaks one behaviour of the mock.
+type mutation struct {
+	name     string
+	areas    string   // -run pattern for the areas to run
+	relax    bool     // run with RelaxStrings
+	wantFail []string // leaves that must fail (Area/Check)
+	wantPass []string // leaves that must pass (or be warned, with relax)
+	wantOut  []string // text the output must contain
+	rewrite  func(method string, req []byte, status int, body []byte) (int, []byte)
+}
+
+var mutations = []mutation{
+	{
+		name:     "reworded-auth",
+		areas:    "Auth",
+		wantFail: []string{"Auth/WrongKey", "Auth/UnknownUser", "Auth/KeyExact", "Auth/PasswordAuth", "Auth/InactiveAccount"},
+		wantPass: []string{"Auth/NotAStruct", "Auth/MissingMembers"},
+		rewrite:  replaceInBody("User auth failed.", "Authentication failed."),
+	},
+	{
+		name:     "reworded-auth-relaxed",
+		areas:    "Auth",
+		relax:    true,
+		wantPass: []string{"Auth/WrongKey", "Auth/UnknownUser", "Auth/NotAStruct"},
+		wantOut:  []string{"WARNING: ", "warned: fault strings differed"},
+		rewrite:  replaceInBody("User auth failed.", "Authentication failed."),
+	},
+	{
+		name:     "wrong-code-relaxed",
+		areas:    "Faults",
+		relax:    true,
+		wantFail: []string{"Faults/RSpecValues"},
+		wantPass: []string{"Faults/RSpecMissing"},
+		rewrite: func(method string, req []byte, status int, body []byte) (int, []byte) {
+			if bytes.Contains(body, []byte("rspec has invalid values.")) {
+				body = bytes.Replace(body, []byte("<int>102</int>"), []byte("<int>100</int>"), 1)
+			}
+			return status, body
+		},
+	},
+	{
+		name:     "nil-instead-of-zero",
+		areas:    "Release|Renew",
+		wantFail: []string{"Release/Frees", "Renew/SevenDays"},
+		rewrite: func(method string, req []byte, status int, body []byte) (int, []byte) {
+			return status, bytes.ReplaceAll(body, []byte("<value><int>0</int></value>"), []byte("<value><nil/></value>"))
+		},
+	},
+	{
+		name:     "extra-infodict-member",
+		areas:    "Acquire",
+		wantFail: []string{"Acquire/Random", "Acquire/WAN"},
+		rewrite: replaceInBody("<member><name>handle</name>",
+			"<member><name>extra</name><value><string>x</string></value></member><member><name>handle</name>"),
+	},
+	{
+		name:     "no-banner",
+		areas:    "HTTP",
+		wantFail: []string{"HTTP/BannerGET", "HTTP/HEAD"},
+		wantPass: []string{"HTTP/BannerEmptyPOST", "HTTP/ContentLength"},
+		rewrite: func(method string, req []byte, status int, body []byte) (int, []byte) {
+			if method == http.MethodGet || method == http.MethodHead {
+				return http.StatusNotFound, []byte("nope")
+			}
+			return status, body
+		},
+	},
+	{
+		name:     "renew-extends",
+		areas:    "Renew",
+		wantFail: []string{"Renew/SevenDays", "Renew/ResetNotExtended"},
+		rewrite: func(method string, req []byte, status int, body []byte) (int, []byte) {
+			re := regexp.MustCompile(`(<name>expires_in_seconds</name><value><int>)(\d+)`)
+			return status, re.ReplaceAllFunc(body, func(m []byte) []byte {
+				sub := re.FindSubmatch(m)
+				n, _ := strconv.Atoi(string(sub[2]))
+				if n > 4*3600 {
+					n += 24 * 3600 // a renewal that adds a day to the lease
+				}
+				return append(sub[1], strconv.Itoa(n)...)
+			})
+		},
+	},
+	{
+		name:     "python-type-names",
+		areas:    "Faults",
+		wantFail: []string{"Faults/HandleElementTypes", "Faults/HandleNonASCII"},
+		wantPass: []string{"Faults/HandleFormat"},
+		rewrite:  replaceInBody("&lt;type '", "&lt;class '"),
+	},
+	{
+		name:     "auth-before-arity",
+		areas:    "Dispatch",
+		wantFail: []string{"Dispatch/Arity"},
+		wantPass: []string{"Dispatch/UnknownMethod"},
+		rewrite: func(method string, req []byte, status int, body []byte) (int, []byte) {
+			if bytes.Contains(body, []byte("Internal error while handling")) && bytes.Contains(req, []byte("wrong")) {
+				body = bytes.Replace(body, []byte("<int>100</int>"), []byte("<int>101</int>"), 1)
+			}
+			return status, body
+		},
+	},
+	{
+		name:     "echoes-the-api-key",
+		areas:    "AccountInfo",
+		wantFail: []string{"AccountInfo/Shape"},
+		wantOut:  []string{"[REDACTED]"},
+		rewrite: func(method string, req []byte, status int, body []byte) (int, []byte) {
+			if !bytes.Contains(req, []byte("get_account_info")) {
+				return status, body
+			}
+			re := regexp.MustCompile(`(<name>user_name</name><value><string>)[^<]*`)
+			return status, re.ReplaceAll(body, []byte("${1}leaked "+leakKey))
+		},
+	},
+}
+
+func replaceInBody(old, new string) func(string, []byte, int, []byte) (int, []byte) {
+	return func(method string, req []byte, status int, body []byte) (int, []byte) {
+		return status, bytes.ReplaceAll(body, []byte(old), []byte(new))
+	}
+}
+
+// TestSuiteDetectsBrokenTargets runs each mutation in a child process.
+func TestSuiteDetectsBrokenTargets(t *testing.T) {
+	t.Parallel()
+	for _, m := range mutations {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			cmd := exec.Command(os.Args[0], "-test.run=^TestBrokenTarget$/^("+m.areas+")$", "-test.v", "-test.count=1")
+			cmd.Env = append(os.Environ(), "CONFORMANCE_BROKEN="+m.name)
+			out, err := cmd.CombinedOutput()
+			text := string(out)
+			failed := len(m.wantFail) > 0
+			if (err != nil) != failed {
+				t.Errorf("child exit error %v, want failure %v\n%s", err, failed, text)
+			}
+			for _, leaf := range m.wantFail {
+				if !strings.Contains(text, "--- FAIL: TestBrokenTarget/"+leaf+" ") {
+					t.Errorf("%s did not fail\n%s", leaf, text)
+				}
+			}
+			for _, leaf := range m.wantPass {
+				if !strings.Contains(text, "--- PASS: TestBrokenTarget/"+leaf+" ") {
+					t.Errorf("%s did not pass\n%s", leaf, text)
+				}
+			}
+			for _, want := range m.wantOut {
+				if !strings.Contains(text, want) {
+					t.Errorf("the output lacks %q\n%s", want, text)
+				}
+			}
+			if strings.Contains(text, leakKey) {
+				t.Errorf("the output contains the API key")
+			}
+		})
+	}
+}
+
+// TestBrokenTarget is the child side: it runs the suite against the
+// mutation CONFORMANCE_BROKEN names, and is skipped otherwise.
+func TestBrokenTarget(t *testing.T) {
+	name := os.Getenv("CONFORMANCE_BROKEN")
+	if name == "" {
+		t.Skip("run by TestSuiteDetectsBrokenTargets")
+	}
+	var m *mutation
+	for i := range mutations {
+		if mutations[i].name == name {
+			m = &mutations[i]
+		}
+	}
+	if m == nil {
+		t.Fatalf("no mutation %q", name)
+	}
+	mock := mockserver.New(
+		mockserver.WithPopulation(mockserver.PopulationConfig{Nodes: 40, NATFraction: 0.1, Seed: 5}),
+		mockserver.WithKeyBits(512),
+	)
+	defer mock.Close()
+	srv := httptest.NewServer(&rewriter{next: mock, fn: m.rewrite})
+	defer srv.Close()
+	a, err := mock.AddAccount(mockserver.AccountSpec{Username: "carol", Password: "password-carol", Affiliation: "Broken U", APIKey: leakKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conformance.Run(t, conformance.Target{
+		Name:         "mock broken by " + name,
+		URL:          srv.URL + "/xmlrpc/",
+		Accounts:     []conformance.Account{{Username: a.Username, APIKey: a.APIKey, Password: a.Password, PrivateKey: a.PrivateKey}},
+		AllowAcquire: 20,
+		RelaxStrings: m.relax,
+		Mock:         true,
+		Controls:     conformance.InProcessControls(mock),
+	})
+}
+
+// rewriter passes requests to next and lets fn rewrite each response.
+type rewriter struct {
+	next http.Handler
+	fn   func(method string, req []byte, status int, body []byte) (int, []byte)
+}
+
+func (rw *rewriter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	req, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(req))
+	rec := httptest.NewRecorder()
+	rw.next.ServeHTTP(rec, r)
+	status, body := rw.fn(r.Method, req, rec.Code, rec.Body.Bytes())
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	if r.Method == http.MethodHead && status == rec.Code {
+		w.WriteHeader(status)
+		return
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	w.Write(body)
+}

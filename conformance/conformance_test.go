@@ -1,0 +1,232 @@
+package conformance_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/conformance"
+	"github.com/seattletestbed/clearinghouse-go/mockserver"
+)
+
+// TestInProcess runs the suite against the mock in this process, with
+// its Go controls.
+func TestInProcess(t *testing.T) {
+	t.Parallel()
+	mock := mockserver.New(
+		mockserver.WithPopulation(mockserver.PopulationConfig{Nodes: 60, NATFraction: 0.1, Seed: 3}),
+		mockserver.WithKeyBits(512),
+	)
+	t.Cleanup(func() { mock.Close() })
+	srv := httptest.NewServer(mock) // listens on 127.0.0.1
+	t.Cleanup(srv.Close)
+	var accounts []conformance.Account
+	for _, name := range []string{"alice", "bob"} {
+		a, err := mock.AddAccount(mockserver.AccountSpec{Username: name, Password: "password-" + name, Affiliation: "Conformance U"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		accounts = append(accounts, conformance.Account{Username: a.Username, APIKey: a.APIKey, Password: a.Password, PrivateKey: a.PrivateKey})
+	}
+	conformance.Run(t, conformance.Target{
+		Name:         "in-process mock",
+		URL:          srv.URL + "/xmlrpc/",
+		Accounts:     accounts,
+		AllowAcquire: 100,
+		Mock:         true,
+		Controls:     conformance.InProcessControls(mock),
+	})
+}
+
+// TestDeployment runs the suite against the endpoint the environment
+// names (see TargetFromEnv and the README).
+func TestDeployment(t *testing.T) {
+	tg, ok, err := conformance.TargetFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ok {
+		t.Skipf("no external target: set %s (with %s and %s or %s; optionally %s, %s=N, %s) or %s to run the suite against it",
+			conformance.EnvURL, conformance.EnvUsername, conformance.EnvAPIKey, conformance.EnvPrivateKeyFile,
+			conformance.EnvCAFile, conformance.EnvAllowAcquire, conformance.EnvAdminURL, conformance.EnvCredsFile)
+	}
+	conformance.Run(t, tg)
+}
+
+// TestMockBinary runs the suite against the mockclearinghouse command,
+// built and started as a separate process over TLS with a state file and
+// its /admin/ controls, and restarted once mid-run.
+func TestMockBinary(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds and runs the mock binary; skipped with -short")
+	}
+	dir := t.TempDir()
+	p := &mockProcess{
+		bin:   buildMock(t, dir),
+		state: filepath.Join(dir, "mock.state"),
+		creds: filepath.Join(dir, "creds.json"),
+	}
+	if err := p.start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := p.stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	tg, err := conformance.TargetFromCredsFile(p.creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tg.Controls == nil {
+		t.Fatal("the mock was started with -admin, but its /admin/ controls do not answer")
+	}
+	tg.Name = "mockclearinghouse binary"
+	tg.Restart = p.restart
+	conformance.Run(t, tg)
+}
+
+// buildMock builds cmd/mockclearinghouse into dir, with -race when this
+// test binary has it, so that the build shares the cache of the test build.
+func buildMock(t *testing.T, dir string) string {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	bin := filepath.Join(dir, "mockclearinghouse")
+	args := []string{"build", "-o", bin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	args = append(args, "github.com/seattletestbed/clearinghouse-go/cmd/mockclearinghouse")
+	cmd := exec.Command(goTool, args...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// mockProcess is the mock command running as a child process.
+type mockProcess struct {
+	bin, state, creds string
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{}
+	stderr *bytes.Buffer
+}
+
+// start runs the mock on addr and waits for its creds file.
+func (p *mockProcess) start(addr string) error {
+	os.Remove(p.creds)
+	cmd := exec.Command(p.bin, "-addr", addr, "-tls", "-state", p.state, "-admin", "-creds-out", p.creds,
+		"-nodes", "60", "-accounts", "2", "-cleanup-delay", "0", "-log-level", "warn")
+	// The command prints the demo credentials on stdout: never show them.
+	cmd.Stdout = io.Discard
+	stderr := &bytes.Buffer{}
+	cmd.Stderr = &lockedWriter{w: stderr}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	p.mu.Lock()
+	p.cmd, p.exited, p.stderr = cmd, exited, stderr
+	p.mu.Unlock()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			return fmt.Errorf("the mock exited during start-up: %v\n%s", cmd.ProcessState, stderr)
+		case <-time.After(20 * time.Millisecond):
+		}
+		if _, err := os.Stat(p.creds); err == nil {
+			return nil
+		}
+	}
+	cmd.Process.Kill()
+	<-exited
+	return errors.New("the mock wrote no creds file within 60 s")
+}
+
+// stop ends the process with SIGTERM, and SIGKILL if it lingers.
+func (p *mockProcess) stop() error {
+	p.mu.Lock()
+	cmd, exited := p.cmd, p.exited
+	p.mu.Unlock()
+	if cmd == nil {
+		return nil
+	}
+	select {
+	case <-exited:
+		return nil
+	default:
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+		return nil
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		<-exited
+		return errors.New("the mock did not stop within 30 s of SIGTERM")
+	}
+}
+
+// restart is the Target's Restart hook: SIGTERM, then start again on the
+// same state file and, if it is free, the same port. The new instance has
+// a new CA certificate, so the target is rebuilt from the new creds file.
+func (p *mockProcess) restart(t *testing.T, tg *conformance.Target) error {
+	u, err := url.Parse(tg.URL)
+	if err != nil {
+		return err
+	}
+	if err := p.stop(); err != nil {
+		return err
+	}
+	if err := p.start(u.Host); err != nil {
+		t.Logf("restarting on %s failed (%v); trying a fresh port", u.Host, err)
+		if err := p.start("127.0.0.1:0"); err != nil {
+			return err
+		}
+	}
+	fresh, err := conformance.TargetFromCredsFile(p.creds)
+	if err != nil {
+		return err
+	}
+	if fresh.Controls == nil {
+		return errors.New("the restarted mock's /admin/ controls do not answer")
+	}
+	for i, a := range fresh.Accounts {
+		if i < len(tg.Accounts) && a.APIKey != tg.Accounts[i].APIKey {
+			return fmt.Errorf("the API key of %s changed across the restart", a.Username)
+		}
+	}
+	tg.URL, tg.CAFile, tg.Controls = fresh.URL, fresh.CAFile, fresh.Controls
+	return nil
+}
+
+// lockedWriter serialises writes from the process pipe copier.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}

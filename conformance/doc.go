@@ -1,0 +1,55 @@
+// Package conformance is a test suite that checks a Seattle Clearinghouse
+// XML-RPC endpoint against the contract (clearinghouse-api.md): this
+// project's mock in process, the mockclearinghouse command as a separate
+// process, or a real deployment. It is a library run by go test, like
+// testing/fstest.TestFS:
+//
+//	func TestDeployment(t *testing.T) {
+//		tg, ok, err := conformance.TargetFromEnv()
+//		if err != nil {
+//			t.Fatal(err)
+//		}
+//		if !ok {
+//			t.Skip("set CLEARINGHOUSE_URL or CLEARINGHOUSE_CREDS_FILE")
+//		}
+//		conformance.Run(t, tg)
+//	}
+//
+// Run builds a stable tree of subtests, Area/Check, so that go test -run
+// selects parts of it (-run 'TestDeployment/Auth/' or '.../Acquire/WAN'):
+// HTTP, Dispatch, Auth, AccountInfo, Keys, Faults, Acquire, Specific,
+// Release, Renew, Credits, Client, Restart, Selection, Expiry and
+// AccountChanges. At the end it logs a summary: passed, failed, skipped and
+// warned checks per area, and why each skipped check was skipped. go test
+// -json remains the machine-readable report.
+//
+// # What runs where
+//
+// Read-only checks (fault codes and strings for every malformed argument,
+// authentication, result shapes) run against every target. Checks that
+// acquire vessels run only when Target.AllowAcquire is at least the number
+// of vessels they hold at once; a read-only target (0) skips them. Checks
+// that need to set the clock, build a node population, create accounts
+// with chosen credits or inject failures need Target.Controls, which only
+// a mock has (InProcessControls, NewHTTPControls). Checks of the contract's
+// mock decisions and of §14 run only when Target.Mock is set. Checks that
+// change an account for good (regenerate_api_key, set_public_key) run on
+// accounts the suite creates when there are Controls, and otherwise only
+// with Target.AllowAccountChanges.
+//
+// # Live safety
+//
+// The suite has no default endpoint: a Target without a URL fails at once.
+// Every vessel it acquires is recorded as it is returned, and released
+// again when its check ends (even when the check fails), and at the end of
+// the run; it never releases a vessel it did not get from its own
+// acquisition. It never prints an API key, password or private key: every
+// message is redacted before it is logged.
+//
+// # Fault strings
+//
+// Fault codes are always checked exactly. Fault strings are checked
+// exactly wherever the contract fixes them; with Target.RelaxStrings a
+// string that differs is reported as a warning (a log line starting with
+// "WARNING") and the check counts as warned in the summary, not passed.
+package conformance

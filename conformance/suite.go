@@ -1,0 +1,602 @@
+package conformance
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/seattlersa"
+	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
+)
+
+// A check is one leaf of the subtest tree.
+type check struct {
+	name string
+	need needs
+	run  func(t *testing.T, s *session)
+}
+
+// needs are what a check requires of the target; unmet needs skip it.
+type needs struct {
+	vessels    int  // vessels held at most at once (the budget it needs)
+	controls   bool // the mock's Controls
+	mock       bool // a mock decision or §14: only this project's mock must do it
+	second     bool // a second account (from Target.Accounts or Controls)
+	privateKey bool // the main account's private key
+	password   bool // the main account's password
+	changes    bool // changes an account for good (see Target.AllowAccountChanges)
+	restart    bool // Target.Restart
+	isolated   bool // calls isolate: consecutive such checks share one isolation
+}
+
+// area is a top-level subtest with its checks, in order.
+type area struct {
+	name   string
+	checks []check
+}
+
+// areas is the whole suite, in the order it runs. The names are stable:
+// use them with go test -run.
+func areas() []area {
+	return []area{
+		{"HTTP", httpChecks()},
+		{"Dispatch", dispatchChecks()},
+		{"Auth", authChecks()},
+		{"AccountInfo", accountInfoChecks()},
+		{"Keys", keyChecks()},
+		{"Faults", faultChecks()},
+		{"Acquire", acquireChecks()},
+		{"Specific", specificChecks()},
+		{"Release", releaseChecks()},
+		{"Renew", renewChecks()},
+		{"Credits", creditChecks()},
+		{"Client", clientChecks()},
+		{"Restart", restartChecks()},
+		{"Selection", selectionChecks()},
+		{"Expiry", expiryChecks()},
+		{"AccountChanges", accountChangeChecks()},
+	}
+}
+
+// Run checks the target against the contract, as a tree of subtests
+// Area/Check. It fails the test at once if the target has no URL or no
+// account, and prints a summary when the test ends.
+func Run(t *testing.T, target Target) {
+	t.Helper()
+	if target.URL == "" {
+		t.Fatal("conformance: the target has no URL; the suite has no default endpoint")
+	}
+	if len(target.Accounts) == 0 || target.Accounts[0].Username == "" {
+		t.Fatal("conformance: the target has no account")
+	}
+	s, err := newSession(target)
+	if err != nil {
+		t.Fatal(s.redact(err.Error()))
+	}
+	t.Cleanup(func() {
+		s.finalCleanup(t)
+		t.Log(s.summary())
+	})
+	if err := s.fetchMissingKeys(); err != nil {
+		t.Fatal(s.redact(err.Error()))
+	}
+	for _, a := range areas() {
+		t.Run(a.name, func(t *testing.T) {
+			t.Cleanup(func() { s.areaCleanup(t) })
+			for _, c := range a.checks {
+				t.Run(c.name, func(t *testing.T) { s.runCheck(t, a.name, c) })
+			}
+		})
+	}
+}
+
+// session is the state of one Run.
+type session struct {
+	runID   string
+	budget  int
+	relax   bool
+	mock    bool
+	slack   int64         // seconds of clock drift tolerated in expires_in_seconds
+	timeout time.Duration // per call
+
+	mu       sync.Mutex
+	tg       Target // the current target (Restart may change it)
+	hc       *http.Client
+	rpc      *xmlrpc.Client
+	accounts []*acct            // the target's accounts, then the ones the suite created
+	ledger   map[*acct][]string // vessels the suite acquired and has not released
+	secrets  []string
+	seq      int
+	subnets  int
+	keyPair  [2]string // a key pair for created accounts, made once
+
+	isolated []string // population nodes deactivated by isolate, to reactivate
+	ownNodes []string // nodes the suite added and has not deactivated yet
+	spare    *acct    // a second account, once found or created
+	tallies  map[string]*tally
+	order    []string
+	warnings map[*testing.T]int
+	skipWhy  map[*testing.T]string
+}
+
+// acct is an account as the suite uses it; the API key may change
+// (regenerate_api_key), so it is read under the session lock.
+type acct struct {
+	name       string
+	apiKey     string
+	password   string
+	privateKey string
+	created    bool // made by the suite through Controls
+}
+
+type tally struct {
+	passed, failed, skipped, warned, warnings int
+	skips                                     []string
+}
+
+func newSession(tg Target) (*session, error) {
+	s := &session{
+		tg:       tg,
+		budget:   tg.AllowAcquire,
+		relax:    tg.RelaxStrings,
+		mock:     tg.Mock || tg.Controls != nil,
+		ledger:   map[*acct][]string{},
+		tallies:  map[string]*tally{},
+		warnings: map[*testing.T]int{},
+		skipWhy:  map[*testing.T]string{},
+	}
+	s.slack = 60
+	if s.mock {
+		s.slack = 5
+	}
+	var b [4]byte
+	rand.Read(b[:])
+	s.runID = hex.EncodeToString(b[:])
+	for _, a := range tg.Accounts {
+		s.accounts = append(s.accounts, &acct{name: a.Username, apiKey: a.APIKey, password: a.Password, privateKey: a.PrivateKey})
+		s.addSecrets(a.APIKey, a.Password, a.PrivateKey)
+	}
+	s.timeout = tg.CallTimeout
+	if s.timeout <= 0 {
+		s.timeout = 60 * time.Second
+	}
+	if err := s.connect(); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+// connect (re)builds the HTTP and XML-RPC clients from s.tg.
+func (s *session) connect() error {
+	hc := s.tg.HTTPClient
+	if hc == nil {
+		var err error
+		if hc, err = httpClientFor(s.tg.CAFile); err != nil {
+			return err
+		}
+	}
+	rpc, err := xmlrpc.NewClient(s.tg.URL, xmlrpc.WithHTTPClient(hc), xmlrpc.WithAllowNil(), xmlrpc.WithI8(),
+		xmlrpc.WithUserAgent("clearinghouse-go-conformance/1"))
+	if err != nil {
+		return err
+	}
+	if s.hc != nil && s.hc != hc {
+		s.hc.CloseIdleConnections()
+	}
+	s.hc, s.rpc = hc, rpc
+	return nil
+}
+
+// fetchMissingKeys gets the API key of every account given only with a
+// private key, through get_encrypted_api_key.
+func (s *session) fetchMissingKeys() error {
+	for _, a := range s.accounts {
+		if a.apiKey != "" {
+			continue
+		}
+		if a.privateKey == "" {
+			return fmt.Errorf("conformance: account %s has neither an API key nor a private key", a.name)
+		}
+		priv, err := seattlersa.ParsePrivateKey(a.privateKey)
+		if err != nil {
+			return fmt.Errorf("conformance: the private key of %s does not parse", a.name)
+		}
+		ctx, cancel := contextWithTimeout(s.timeout)
+		var ct string
+		err = s.client().Call(ctx, "get_encrypted_api_key", &ct, a.name)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("conformance: fetching the API key of %s: %v", a.name, err)
+		}
+		key, err := seattlersa.DecryptAPIKey(priv, ct)
+		if err != nil {
+			return fmt.Errorf("conformance: decrypting the API key of %s: %v", a.name, err)
+		}
+		s.mu.Lock()
+		a.apiKey = key
+		s.mu.Unlock()
+		s.addSecrets(key)
+	}
+	return nil
+}
+
+func (s *session) client() *xmlrpc.Client {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rpc
+}
+
+func (s *session) httpClient() *http.Client {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hc
+}
+
+func (s *session) url() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tg.URL
+}
+
+func (s *session) controls() Controls {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tg.Controls
+}
+
+// main returns the target's first account.
+func (s *session) main() *acct { return s.accounts[0] }
+
+func (s *session) key(a *acct) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return a.apiKey
+}
+
+func (s *session) setKey(a *acct, key string) {
+	s.addSecrets(key)
+	s.mu.Lock()
+	a.apiKey = key
+	s.mu.Unlock()
+}
+
+// auth is the auth struct of a.
+func (s *session) auth(a *acct) map[string]any {
+	return map[string]any{"username": a.name, "api_key": s.key(a)}
+}
+
+// badAuth is an auth struct for a's username with a wrong key.
+func (s *session) badAuth(a *acct) map[string]any {
+	return map[string]any{"username": a.name, "api_key": "conformance-wrong-key-" + s.runID}
+}
+
+// nobody is a username that no account has.
+func (s *session) nobody() string { return "conformance_nobody_" + s.runID }
+
+// addSecrets registers strings that must never be printed.
+func (s *session) addSecrets(vals ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, v := range vals {
+		if len(v) < 4 {
+			continue // too short to redact without mangling everything
+		}
+		s.secrets = append(s.secrets, v)
+		for _, tok := range strings.Fields(v) {
+			if len(tok) >= 16 && tok != v {
+				s.secrets = append(s.secrets, tok) // the parts of a private key
+			}
+		}
+	}
+}
+
+// redact replaces every registered secret in text.
+func (s *session) redact(text string) string {
+	if s == nil {
+		return text
+	}
+	s.mu.Lock()
+	secrets := append([]string(nil), s.secrets...)
+	s.mu.Unlock()
+	return redactSecrets(text, secrets)
+}
+
+func redactSecrets(text string, secrets []string) string {
+	// Longest first, so that a secret containing another is replaced whole.
+	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
+	for _, sec := range secrets {
+		if sec != "" && strings.Contains(text, sec) {
+			text = strings.ReplaceAll(text, sec, "[REDACTED]")
+		}
+	}
+	return text
+}
+
+// Reporting. Checks never call t.Error/t.Fatal/t.Log directly: these
+// wrappers redact credentials first.
+
+func (s *session) errorf(t *testing.T, format string, args ...any) {
+	t.Helper()
+	t.Error(s.redact(fmt.Sprintf(format, args...)))
+}
+
+func (s *session) fatalf(t *testing.T, format string, args ...any) {
+	t.Helper()
+	t.Fatal(s.redact(fmt.Sprintf(format, args...)))
+}
+
+func (s *session) logf(t *testing.T, format string, args ...any) {
+	t.Helper()
+	t.Log(s.redact(fmt.Sprintf(format, args...)))
+}
+
+// warnf reports a tolerated difference (RelaxStrings): a WARNING line,
+// counted in the summary.
+func (s *session) warnf(t *testing.T, format string, args ...any) {
+	t.Helper()
+	t.Log("WARNING: " + s.redact(fmt.Sprintf(format, args...)))
+	s.mu.Lock()
+	s.warnings[t]++
+	s.mu.Unlock()
+}
+
+// skipf skips the check and records why, for the summary.
+func (s *session) skipf(t *testing.T, format string, args ...any) {
+	t.Helper()
+	why := s.redact(fmt.Sprintf(format, args...))
+	s.mu.Lock()
+	s.skipWhy[t] = why
+	s.mu.Unlock()
+	t.Skip(why)
+}
+
+// runCheck runs one leaf: it skips when a need is unmet, and makes sure
+// that whatever the check acquired is released when it ends.
+func (s *session) runCheck(t *testing.T, areaName string, c check) {
+	t.Cleanup(func() { s.record(t, areaName, c.name) }) // registered first, so it runs last
+	if why := s.unmet(c.need); why != "" {
+		s.skipf(t, "%s", why)
+	}
+	if !c.need.isolated {
+		s.unisolate(t) // give the population back before a check that uses it
+	}
+	t.Cleanup(func() { s.releaseAll(t) })
+	t.Cleanup(func() { s.retireOwnNodes(t) })
+	c.run(t, s)
+}
+
+// unmet returns why the target cannot run a check with these needs, or "".
+func (s *session) unmet(n needs) string {
+	s.mu.Lock()
+	tg := s.tg
+	s.mu.Unlock()
+	switch {
+	case n.controls && tg.Controls == nil:
+		return "needs the mock's Controls (clock, population or accounts); the target has none"
+	case n.mock && !s.mock:
+		return "checks a mock decision or a §14 difference, which only this project's mock must follow (set Target.Mock)"
+	case n.restart && tg.Restart == nil:
+		return "needs a Restart hook; only the out-of-process mock target has one"
+	case n.changes && tg.Controls == nil && !tg.AllowAccountChanges:
+		return "changes an account for good; runs only against a mock with Controls, or with AllowAccountChanges (" + EnvAllowAccountChanges + "=1)"
+	case n.changes && tg.Controls == nil && s.main().password == "":
+		return "needs the main account's password (" + EnvPassword + ")"
+	case n.password && s.main().password == "":
+		return "needs the main account's password (" + EnvPassword + ")"
+	case n.privateKey && s.main().privateKey == "":
+		return "needs the main account's private key (" + EnvPrivateKeyFile + ")"
+	case n.second && tg.Controls == nil && len(s.accounts) < 2:
+		return "needs a second account (" + EnvUsername + "_2 and " + EnvAPIKey + "_2) or Controls"
+	case n.vessels > s.budget:
+		if s.budget == 0 {
+			return fmt.Sprintf("holds up to %s at once; the target is read-only (AllowAcquire 0, %s)", vessels(n.vessels), EnvAllowAcquire)
+		}
+		return fmt.Sprintf("holds up to %s at once; AllowAcquire allows only %d (%s)", vessels(n.vessels), s.budget, EnvAllowAcquire)
+	}
+	return ""
+}
+
+// record adds a finished leaf's outcome to its area's tally.
+func (s *session) record(t *testing.T, areaName, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tl := s.tallies[areaName]
+	if tl == nil {
+		tl = &tally{}
+		s.tallies[areaName] = tl
+		s.order = append(s.order, areaName)
+	}
+	w := s.warnings[t]
+	switch {
+	case t.Failed():
+		tl.failed++
+	case t.Skipped():
+		tl.skipped++
+		why := s.skipWhy[t]
+		if why == "" {
+			why = "skipped"
+		}
+		tl.skips = append(tl.skips, areaName+"/"+name+": "+why)
+	case w > 0:
+		tl.warned++
+	default:
+		tl.passed++
+	}
+	tl.warnings += w
+	delete(s.warnings, t)
+	delete(s.skipWhy, t)
+}
+
+// summary renders the tallies.
+func (s *session) summary() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var b strings.Builder
+	name := s.tg.Name
+	if name == "" {
+		name = "target"
+	}
+	fmt.Fprintf(&b, "conformance summary (%s):\n", name)
+	fmt.Fprintf(&b, "  %-16s %6s %6s %7s %6s %8s\n", "area", "passed", "failed", "skipped", "warned", "warnings")
+	var total tally
+	var skips []string
+	for _, a := range s.order {
+		tl := s.tallies[a]
+		fmt.Fprintf(&b, "  %-16s %6d %6d %7d %6d %8d\n", a, tl.passed, tl.failed, tl.skipped, tl.warned, tl.warnings)
+		total.passed += tl.passed
+		total.failed += tl.failed
+		total.skipped += tl.skipped
+		total.warned += tl.warned
+		total.warnings += tl.warnings
+		skips = append(skips, tl.skips...)
+	}
+	fmt.Fprintf(&b, "  %-16s %6d %6d %7d %6d %8d\n", "total", total.passed, total.failed, total.skipped, total.warned, total.warnings)
+	if total.warnings > 0 {
+		b.WriteString("  warned: fault strings differed from the contract (RelaxStrings); these checks did not pass\n")
+	}
+	if len(skips) > 0 {
+		b.WriteString("  skipped:\n")
+		for _, sk := range skips {
+			b.WriteString("    " + sk + "\n")
+		}
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// Vessel bookkeeping. Every vessel any acquiring call returns goes into
+// the ledger; releaseAll gives back exactly those, and nothing else.
+
+// reserve fails the check if holding n more vessels would exceed the
+// budget. Checks declare their needs, so this only trips on a suite bug
+// or a server that hands out more than asked.
+func (s *session) reserve(t *testing.T, n int) {
+	t.Helper()
+	if n <= 0 {
+		return
+	}
+	held := s.heldCount()
+	if held+n > s.budget {
+		s.fatalf(t, "conformance: holding %d vessels, a call that may take %d more would exceed AllowAcquire %d", held, n, s.budget)
+	}
+}
+
+func (s *session) heldCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, hs := range s.ledger {
+		n += len(hs)
+	}
+	return n
+}
+
+// own records handles an acquiring call returned for a.
+func (s *session) own(a *acct, handles ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, h := range handles {
+		if !contains(s.ledger[a], h) {
+			s.ledger[a] = append(s.ledger[a], h)
+		}
+	}
+}
+
+// disown forgets handles a has released.
+func (s *session) disown(a *acct, handles ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	kept := s.ledger[a][:0]
+	for _, h := range s.ledger[a] {
+		if !contains(handles, h) {
+			kept = append(kept, h)
+		}
+	}
+	if len(kept) == 0 {
+		delete(s.ledger, a)
+	} else {
+		s.ledger[a] = kept
+	}
+}
+
+func contains(list []string, x string) bool {
+	for _, y := range list {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// releaseAll releases every vessel in the ledger. It runs in cleanup,
+// so it uses its own context.
+func (s *session) releaseAll(t *testing.T) {
+	s.mu.Lock()
+	work := map[*acct][]string{}
+	for a, hs := range s.ledger {
+		work[a] = append([]string(nil), hs...)
+	}
+	s.mu.Unlock()
+	for a, hs := range work {
+		ctx, cancel := contextWithTimeout(s.timeout)
+		args := make([]any, len(hs))
+		for i, h := range hs {
+			args[i] = h
+		}
+		var res any
+		err := s.client().Call(ctx, "release_resources", &res, s.auth(a), args)
+		cancel()
+		if err != nil {
+			s.errorf(t, "cleanup: releasing the %d vessels the suite acquired for %s failed: %v", len(hs), a.name, err)
+			continue
+		}
+		s.disown(a, hs...)
+	}
+}
+
+// finalCleanup runs when the whole Run ends: release anything left, and
+// undo population changes.
+func (s *session) finalCleanup(t *testing.T) {
+	s.releaseAll(t)
+	s.retireOwnNodes(t)
+	s.unisolate(t)
+}
+
+// areaCleanup retires any node an area's checks left active.
+func (s *session) areaCleanup(t *testing.T) {
+	s.retireOwnNodes(t)
+}
+
+// ctx returns a context for one call made by a check.
+func (s *session) ctx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), s.timeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
+}
+
+// nextName returns a fresh, run-unique name with the prefix.
+func (s *session) nextName(prefix string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	return prefix + s.runID + "_" + strconv.Itoa(s.seq)
+}
+
+// vessels is "1 vessel" or "n vessels".
+func vessels(n int) string {
+	if n == 1 {
+		return "1 vessel"
+	}
+	return strconv.Itoa(n) + " vessels"
+}

@@ -1,0 +1,317 @@
+package conformance
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/seattletestbed/clearinghouse-go/seattlersa"
+	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
+)
+
+func TestRedactSecrets(t *testing.T) {
+	t.Parallel()
+	secrets := []string{"KEY123", "KEY123456", "11111111111111111111 22222222222222222222 33333333333333333333"}
+	for _, tok := range strings.Fields(secrets[2]) {
+		secrets = append(secrets, tok)
+	}
+	for _, c := range []struct{ in, want string }{
+		{"key KEY123456 here", "key [REDACTED] here"},
+		{"KEY123 and KEY123456", "[REDACTED] and [REDACTED]"},
+		{"d only: 22222222222222222222", "d only: [REDACTED]"},
+		{"nothing secret", "nothing secret"},
+	} {
+		if have := redactSecrets(c.in, append([]string(nil), secrets...)); have != c.want {
+			t.Errorf("redactSecrets(%q) = %q, want %q", c.in, have, c.want)
+		}
+	}
+}
+
+func TestAddSecretsSplitsPrivateKeys(t *testing.T) {
+	t.Parallel()
+	s := &session{}
+	s.addSecrets("123", "12345678901234567890 98765432109876543210 55555555555555555555")
+	if have := s.redact("p = 98765432109876543210, short 123"); have != "p = [REDACTED], short 123" {
+		t.Errorf("have %q", have)
+	}
+}
+
+func TestFaultProblem(t *testing.T) {
+	t.Parallel()
+	f := func(code int, s string) error { return fmt.Errorf("wrapped: %w", &xmlrpc.Fault{Code: code, String: s}) }
+	for _, c := range []struct {
+		name       string
+		err        error
+		code       int
+		want       string
+		prefix     bool
+		ok, strOnl bool
+	}{
+		{"match", f(101, "User auth failed."), 101, "User auth failed.", false, true, false},
+		{"any string", f(101, "whatever"), 101, "", false, true, false},
+		{"prefix", f(105, "Unable ... Details: x"), 105, "Unable ... Details: ", true, true, false},
+		{"other string", f(101, "Authentication failed."), 101, "User auth failed.", false, false, true},
+		{"other code", f(100, "User auth failed."), 101, "User auth failed.", false, false, false},
+		{"success", nil, 101, "", false, false, false},
+		{"transport", errors.New("connection refused"), 101, "", false, false, false},
+	} {
+		problem, stringOnly := faultProblem(c.err, c.code, c.want, c.prefix)
+		if (problem == "") != c.ok || stringOnly != c.strOnl {
+			t.Errorf("%s: problem %q stringOnly %v; want ok %v stringOnly %v", c.name, problem, stringOnly, c.ok, c.strOnl)
+		}
+	}
+}
+
+func goodInfodict() map[string]any {
+	return map[string]any{
+		"node_id": "65537 123", "node_ip": "10.0.0.1", "node_port": int64(1224), "vessel_id": "v2",
+		"handle": "65537 123:v2", "is_active": true, "expires_in_seconds": int64(14400),
+	}
+}
+
+func TestParseInfodicts(t *testing.T) {
+	t.Parallel()
+	vs, problems := parseInfodicts([]any{goodInfodict()})
+	if len(problems) != 0 || len(vs) != 1 || vs[0].Handle != "65537 123:v2" || vs[0].Expires != 14400 || !vs[0].Active {
+		t.Fatalf("a good infodict: %+v %v", vs, problems)
+	}
+	for name, mutate := range map[string]func(m map[string]any){
+		"extra member":      func(m map[string]any) { m["extra"] = "x" },
+		"missing is_active": func(m map[string]any) { delete(m, "is_active") },
+		"string port":       func(m map[string]any) { m["node_port"] = "1224" },
+		"int is_active":     func(m map[string]any) { m["is_active"] = int64(1) },
+		"wrong handle":      func(m map[string]any) { m["handle"] = "65537 123:v3" },
+		"bad vessel id":     func(m map[string]any) { m["vessel_id"], m["handle"] = "x2", "65537 123:x2" },
+		"bad ip":            func(m map[string]any) { m["node_ip"] = "10.0.0.256" },
+		"port 0":            func(m map[string]any) { m["node_port"] = int64(0) },
+		"double expiry":     func(m map[string]any) { m["expires_in_seconds"] = 14400.0 },
+	} {
+		m := goodInfodict()
+		mutate(m)
+		if _, problems := parseInfodicts([]any{m}); len(problems) == 0 {
+			t.Errorf("%s: no problem found", name)
+		}
+	}
+	if _, problems := parseInfodicts(map[string]any{}); len(problems) == 0 {
+		t.Error("a struct instead of an array: no problem found")
+	}
+	if _, problems := parseInfodicts([]any{}); len(problems) != 0 {
+		t.Errorf("an empty array: %v", problems)
+	}
+	m := goodInfodict()
+	m["node_ip"] = "NAT$abc"
+	if _, problems := parseInfodicts([]any{m}); len(problems) != 0 {
+		t.Errorf("a NAT address: %v", problems)
+	}
+}
+
+func TestParseAccountInfo(t *testing.T) {
+	t.Parallel()
+	good := map[string]any{"user_port": int64(63100), "user_name": "alice", "max_vessels": int64(10), "user_affiliation": "U"}
+	if info, problems := parseAccountInfo(good); len(problems) != 0 || info.UserName != "alice" || info.MaxVessels != 10 {
+		t.Errorf("good: %+v %v", info, problems)
+	}
+	for name, m := range map[string]map[string]any{
+		"old docs' keys": {"user_port": int64(63100), "user_name": "alice", "max_vessel": int64(10), "user_affiliation": "U"},
+		"extra key":      {"user_port": int64(63100), "user_name": "alice", "max_vessels": int64(10), "user_affiliation": "U", "urlinstaller": "x"},
+		"string port":    {"user_port": "63100", "user_name": "alice", "max_vessels": int64(10), "user_affiliation": "U"},
+	} {
+		if _, problems := parseAccountInfo(m); len(problems) == 0 {
+			t.Errorf("%s: no problem found", name)
+		}
+	}
+}
+
+func TestDecryptProblem(t *testing.T) {
+	t.Parallel()
+	pub, priv, err := seattlersa.GenerateKey(nil, 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, other, err := seattlersa.GenerateKey(nil, 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := seattlersa.NewAPIKey(nil)
+	ct, err := seattlersa.EncryptAPIKey(nil, pub, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := decryptProblem(priv, ct, key); p != "" {
+		t.Errorf("the right key: %s", p)
+	}
+	for name, c := range map[string]struct {
+		priv    *seattlersa.PrivateKey
+		ct, key string
+	}{
+		"another API key":     {priv, ct, "OTHER"},
+		"another private key": {other, ct, key},
+		"leading space":       {priv, " " + ct, key},
+		"two blocks":          {priv, ct + " " + ct, key},
+		"not a number":        {priv, "12a", key},
+	} {
+		if p := decryptProblem(c.priv, c.ct, c.key); p == "" {
+			t.Errorf("%s: no problem found", name)
+		}
+	}
+}
+
+func TestAPIKeyProblem(t *testing.T) {
+	t.Parallel()
+	if p := apiKeyProblem(seattlersa.NewAPIKey(nil)); p != "" {
+		t.Error(p)
+	}
+	for _, k := range []string{"", "0123456789ABCDEFGHIJKLMNPQRSTUVW0", "0123456789ABCDEFGHIJKLMNPQRSTUVO", "0123456789ABCDEFGHIJKLMNPQRSTUV0", "0123456789abcdefghijklmnpqrstuvw"} {
+		if apiKeyProblem(k) == "" {
+			t.Errorf("%q: no problem found", k)
+		}
+	}
+}
+
+func TestWithPath(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ u, p, want string }{
+		{"https://h:1/xmlrpc/", "/RPC2", "https://h:1/RPC2"},
+		{"http://h", "/x", "http://h/x"},
+		{"http://user@h/a/b?q", "/c", "http://user@h/c"},
+	} {
+		if have := withPath(c.u, c.p); have != c.want {
+			t.Errorf("withPath(%q, %q) = %q, want %q", c.u, c.p, have, c.want)
+		}
+	}
+}
+
+func TestAccountHidesCredentials(t *testing.T) {
+	t.Parallel()
+	a := Account{Username: "alice", APIKey: "SECRETKEY", Password: "SECRETPW", PrivateKey: "1 2 3"}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		if out := fmt.Sprintf(verb, a); strings.Contains(out, "SECRET") || !strings.Contains(out, "alice") {
+			t.Errorf("%s: %s", verb, out)
+		}
+	}
+	tg := Target{URL: "http://x/", Accounts: []Account{a}}
+	if out := fmt.Sprintf("%+v", tg); strings.Contains(out, "SECRET") {
+		t.Errorf("a Target printed with %%+v shows a secret: %s", out)
+	}
+}
+
+func TestUnmet(t *testing.T) {
+	t.Parallel()
+	s := &session{
+		tg:       Target{URL: "http://x/"},
+		budget:   3,
+		accounts: []*acct{{name: "alice", apiKey: "k"}},
+	}
+	for _, c := range []struct {
+		n    needs
+		want string // a word of the reason, "" for none
+	}{
+		{needs{}, ""},
+		{needs{vessels: 3}, ""},
+		{needs{vessels: 4}, "allows only 3"},
+		{needs{controls: true}, "Controls"},
+		{needs{mock: true}, "mock"},
+		{needs{restart: true}, "Restart"},
+		{needs{changes: true}, "AllowAccountChanges"},
+		{needs{password: true}, "password"},
+		{needs{privateKey: true}, "private key"},
+		{needs{second: true}, "second account"},
+	} {
+		have := s.unmet(c.n)
+		if (have == "") != (c.want == "") || !strings.Contains(have, c.want) {
+			t.Errorf("unmet(%+v) = %q, want one mentioning %q", c.n, have, c.want)
+		}
+	}
+	s.budget = 0
+	if have := s.unmet(needs{vessels: 1}); !strings.Contains(have, "read-only") {
+		t.Errorf("with no budget: %q", have)
+	}
+}
+
+func TestSummary(t *testing.T) {
+	t.Parallel()
+	s := &session{tg: Target{Name: "demo"}, tallies: map[string]*tally{}}
+	s.tallies["Auth"] = &tally{passed: 3, warned: 1, warnings: 2}
+	s.tallies["Expiry"] = &tally{skipped: 1, skips: []string{"Expiry/LeaseRunsOut: needs Controls"}}
+	s.order = []string{"Auth", "Expiry"}
+	out := s.summary()
+	for _, want := range []string{"conformance summary (demo)", "Auth", "total", "Expiry/LeaseRunsOut: needs Controls", "warned: fault strings differed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the summary lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestTargetFromEnv(t *testing.T) {
+	// Not parallel: it sets environment variables.
+	for _, name := range []string{EnvURL, EnvUsername, EnvAPIKey, EnvPrivateKeyFile, EnvPassword, EnvCAFile,
+		EnvAllowAcquire, EnvAllowAccountChanges, EnvAdminURL, EnvCredsFile, EnvRelaxStrings, EnvMock,
+		EnvUsername + "_2", EnvAPIKey + "_2", EnvPrivateKeyFile + "_2", EnvPassword + "_2"} {
+		t.Setenv(name, "")
+	}
+	if _, ok, err := TargetFromEnv(); ok || err != nil {
+		t.Fatalf("nothing set: ok %v err %v", ok, err)
+	}
+
+	t.Setenv(EnvURL, "https://example.invalid/xmlrpc/")
+	if _, ok, err := TargetFromEnv(); !ok || err == nil {
+		t.Fatalf("a URL without a username: ok %v err %v", ok, err)
+	}
+	t.Setenv(EnvUsername, "alice")
+	if _, _, err := TargetFromEnv(); err == nil {
+		t.Fatal("a username without a key: no error")
+	}
+	t.Setenv(EnvAPIKey, "KEY")
+	t.Setenv(EnvAllowAcquire, "7")
+	t.Setenv(EnvRelaxStrings, "1")
+	tg, ok, err := TargetFromEnv()
+	if !ok || err != nil {
+		t.Fatalf("ok %v err %v", ok, err)
+	}
+	if tg.URL != "https://example.invalid/xmlrpc/" || len(tg.Accounts) != 1 || tg.Accounts[0].APIKey != "KEY" ||
+		tg.AllowAcquire != 7 || !tg.RelaxStrings || tg.Mock || tg.Controls != nil {
+		t.Fatalf("target %+v", tg)
+	}
+	t.Setenv(EnvAllowAcquire, "-1")
+	if _, _, err := TargetFromEnv(); err == nil {
+		t.Fatal("a negative budget: no error")
+	}
+	t.Setenv(EnvAllowAcquire, "")
+	keyFile := filepath.Join(t.TempDir(), "bob.privatekey")
+	if err := os.WriteFile(keyFile, []byte("1 2 3\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(EnvUsername+"_2", "bob")
+	t.Setenv(EnvPrivateKeyFile+"_2", keyFile)
+	t.Setenv(EnvAdminURL, "http://127.0.0.1:1/admin/")
+	tg, _, err = TargetFromEnv()
+	if err != nil || len(tg.Accounts) != 2 || tg.Accounts[1].PrivateKey != "1 2 3" || tg.Controls == nil || !tg.Mock {
+		t.Fatalf("second account and admin: %+v %v", tg, err)
+	}
+	if tg.AllowAcquire != 0 {
+		t.Errorf("the default budget of a deployment is %d, want 0", tg.AllowAcquire)
+	}
+
+	creds := filepath.Join(t.TempDir(), "creds.json")
+	data := `{"url": "http://127.0.0.1:1/xmlrpc/", "ca_file": "", "accounts": [{"username": "demo1", "password": "pw", "api_key": "K", "public_key": "3 55", "private_key": "1 5 11"}]}`
+	if err := os.WriteFile(creds, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(EnvURL, "")
+	t.Setenv(EnvAdminURL, "")
+	t.Setenv(EnvCredsFile, creds)
+	tg, ok, err = TargetFromEnv()
+	if !ok || err != nil || tg.URL != "http://127.0.0.1:1/xmlrpc/" || !tg.Mock || tg.AllowAcquire != 100 ||
+		len(tg.Accounts) != 1 || tg.Accounts[0].Password != "pw" || tg.Controls != nil {
+		t.Fatalf("creds file: %+v ok %v err %v", tg, ok, err)
+	}
+	if err := os.WriteFile(creds, []byte(`{"url": "x", "accounts": [{"api_key": "SECRET`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := TargetFromEnv(); err == nil || strings.Contains(err.Error(), "SECRET") {
+		t.Fatalf("a broken creds file: %v", err)
+	}
+}
