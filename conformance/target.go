@@ -1,7 +1,6 @@
 package conformance
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/internal/credsfile"
 )
 
 // Target describes the clearinghouse endpoint a Run checks.
@@ -228,32 +229,14 @@ func accountFromEnv(suffix string) (Account, bool, error) {
 	return a, true, nil
 }
 
-// credsFile is the JSON that mockclearinghouse -creds-out writes.
-type credsFile struct {
-	URL      string `json:"url"`
-	CAFile   string `json:"ca_file"`
-	Accounts []struct {
-		Username   string `json:"username"`
-		Password   string `json:"password"`
-		APIKey     string `json:"api_key"`
-		PublicKey  string `json:"public_key"`
-		PrivateKey string `json:"private_key"`
-	} `json:"accounts"`
-}
-
 // TargetFromCredsFile reads a file written by mockclearinghouse
 // -creds-out: URL, CA file and accounts. The target counts as the mock,
 // may hold up to 100 vessels, and gets HTTP Controls if the mock serves
 // /admin/ (it was started with -admin).
 func TargetFromCredsFile(path string) (Target, error) {
-	data, err := os.ReadFile(path)
+	c, err := credsfile.Read(path)
 	if err != nil {
-		return Target{}, fmt.Errorf("conformance: creds file: %v", err)
-	}
-	var c credsFile
-	if err := json.Unmarshal(data, &c); err != nil {
-		// json's message may quote a piece of the file; keep it out.
-		return Target{}, fmt.Errorf("conformance: creds file %s is not valid JSON", path)
+		return Target{}, fmt.Errorf("conformance: %v", err)
 	}
 	if c.URL == "" || len(c.Accounts) == 0 {
 		return Target{}, fmt.Errorf("conformance: creds file %s has no url or no accounts", path)

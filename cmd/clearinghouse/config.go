@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
+	"github.com/seattletestbed/clearinghouse-go/internal/credsfile"
 )
 
 // Environment variables, the same names the conformance suite reads.
@@ -75,19 +75,10 @@ func (g *globalOpts) register(fs *flag.FlagSet) {
 }
 
 // credsFile is what `mockclearinghouse -creds-out` writes.
-type credsFile struct {
-	URL      string         `json:"url"`
-	CAFile   string         `json:"ca_file"`
-	Accounts []credsAccount `json:"accounts"`
-}
-
-type credsAccount struct {
-	Username   string `json:"username"`
-	Password   string `json:"password"`
-	APIKey     string `json:"api_key"`
-	PublicKey  string `json:"public_key"`
-	PrivateKey string `json:"private_key"`
-}
+type (
+	credsFile    = credsfile.File
+	credsAccount = credsfile.Account
+)
 
 // settings is the resolved configuration, with where each part came from
 // (for --verbose and for error hints; never the secrets themselves).
@@ -247,16 +238,11 @@ func pick(flagVal, flagSrc, envVal, envSrc, fileVal, fileSrc string) (string, st
 }
 
 func readCreds(path string) (*credsFile, error) {
-	data, err := os.ReadFile(path)
+	cf, err := credsfile.Read(path)
 	if err != nil {
-		return nil, usageErr("start the mock with `go run ./cmd/mockclearinghouse -creds-out FILE`, then pass that FILE", "reading the creds file: %v", err)
+		return nil, usageErr("start the mock with `go run ./cmd/mockclearinghouse -creds-out FILE`, then pass that FILE; it writes the JSON this reads", "reading the creds file: %v", err)
 	}
-	var cf credsFile
-	if err := json.Unmarshal(data, &cf); err != nil {
-		// The JSON error never quotes string contents, so no secret leaks.
-		return nil, usageErr("it should be the JSON that `mockclearinghouse -creds-out` writes", "creds file %s: %v", path, err)
-	}
-	return &cf, nil
+	return cf, nil
 }
 
 // chooseAccount picks the creds file's account: the one --account names

@@ -15,7 +15,6 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -31,6 +30,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/seattletestbed/clearinghouse-go/internal/credsfile"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
 )
 
@@ -43,22 +43,6 @@ func main() {
 		}
 		os.Exit(2)
 	}
-}
-
-// Credentials is what -creds-out writes.
-type Credentials struct {
-	URL      string       `json:"url"`
-	CAFile   string       `json:"ca_file"`
-	Accounts []Credential `json:"accounts"`
-}
-
-// Credential is one demo account.
-type Credential struct {
-	Username   string `json:"username"`
-	Password   string `json:"password"`
-	APIKey     string `json:"api_key"`
-	PublicKey  string `json:"public_key"`
-	PrivateKey string `json:"private_key"`
 }
 
 type options struct {
@@ -179,9 +163,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	url := scheme + "://" + hostPort(ln.Addr()) + "/xmlrpc/"
 
-	creds := Credentials{URL: url, CAFile: caFile, Accounts: demoCredentials(mock)}
+	creds := credsfile.File{URL: url, CAFile: caFile, Accounts: demoCredentials(mock)}
 	if o.credsOut != "" {
-		if err := writeJSONFile(o.credsOut, creds); err != nil {
+		if err := credsfile.Write(o.credsOut, &creds); err != nil {
 			ln.Close()
 			return err
 		}
@@ -226,14 +210,14 @@ func ensureDemoAccounts(mock *mockserver.Server, n int) error {
 	return nil
 }
 
-func demoCredentials(mock *mockserver.Server) []Credential {
-	var out []Credential
+func demoCredentials(mock *mockserver.Server) []credsfile.Account {
+	var out []credsfile.Account
 	for i := 1; ; i++ {
 		a, err := mock.Account(demoPrefix + strconv.Itoa(i))
 		if err != nil {
 			return out
 		}
-		out = append(out, Credential{Username: a.Username, Password: a.Password, APIKey: a.APIKey, PublicKey: a.PublicKey, PrivateKey: a.PrivateKey})
+		out = append(out, credsfile.Account{Username: a.Username, Password: a.Password, APIKey: a.APIKey, PublicKey: a.PublicKey, PrivateKey: a.PrivateKey})
 	}
 }
 
@@ -250,33 +234,7 @@ func hostPort(a net.Addr) string {
 	return a.String()
 }
 
-// writeJSONFile writes v to path atomically, readable by the owner only:
-// it holds passwords and keys.
-func writeJSONFile(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".creds-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
-func printBanner(w io.Writer, c Credentials, o *options) {
+func printBanner(w io.Writer, c credsfile.File, o *options) {
 	fmt.Fprintf(w, "Mock Seattle Clearinghouse listening at %s\n", c.URL)
 	fmt.Fprintf(w, "Status page: %s\n", strings.TrimSuffix(c.URL, "xmlrpc/"))
 	if c.CAFile != "" {

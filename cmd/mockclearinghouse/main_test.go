@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
+	"github.com/seattletestbed/clearinghouse-go/internal/credsfile"
 )
 
 // TestMain lets the test binary stand in for the command: with
@@ -59,7 +59,7 @@ func (b *syncBuffer) String() string {
 
 // startRun runs the command in process until the test ends, and returns
 // the credentials it wrote.
-func startRun(t *testing.T, args ...string) (Credentials, *syncBuffer, func() error) {
+func startRun(t *testing.T, args ...string) (credsfile.File, *syncBuffer, func() error) {
 	t.Helper()
 	credsPath := filepath.Join(t.TempDir(), "creds.json")
 	args = append([]string{"-addr", "127.0.0.1:0", "-creds-out", credsPath, "-cleanup-delay", "0"}, args...)
@@ -86,7 +86,7 @@ func startRun(t *testing.T, args ...string) (Credentials, *syncBuffer, func() er
 	return creds, out, func() error { stopped = true; return stop() }
 }
 
-func waitForCreds(t *testing.T, path string, done <-chan error) Credentials {
+func waitForCreds(t *testing.T, path string, done <-chan error) credsfile.File {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
@@ -95,20 +95,20 @@ func waitForCreds(t *testing.T, path string, done <-chan error) Credentials {
 			t.Fatalf("the command ended early: %v", err)
 		default:
 		}
-		if data, err := os.ReadFile(path); err == nil {
-			var c Credentials
-			if err := json.Unmarshal(data, &c); err != nil {
+		if _, err := os.Stat(path); err == nil {
+			c, err := credsfile.Read(path)
+			if err != nil {
 				t.Fatalf("creds file: %v", err)
 			}
-			return c
+			return *c
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatal("no creds file after 20s")
-	return Credentials{}
+	return credsfile.File{}
 }
 
-func clientFor(t *testing.T, c Credentials, i int, opts ...clearinghouse.Option) *clearinghouse.Client {
+func clientFor(t *testing.T, c credsfile.File, i int, opts ...clearinghouse.Option) *clearinghouse.Client {
 	t.Helper()
 	opts = append([]clearinghouse.Option{clearinghouse.WithURL(c.URL), clearinghouse.WithAPIKey(c.Accounts[i].APIKey)}, opts...)
 	if c.CAFile != "" {

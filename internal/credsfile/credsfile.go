@@ -1,0 +1,79 @@
+// Package credsfile reads and writes the JSON file through which
+// cmd/mockclearinghouse (-creds-out) hands its endpoint, CA certificate and
+// demo accounts to clients: the CLI (--creds), the conformance suite
+// (CLEARINGHOUSE_CREDS_FILE) and scripts.
+//
+//	{"url": "https://127.0.0.1:8421/xmlrpc/", "ca_file": "/tmp/mockclearinghouse-ca.pem",
+//	 "accounts": [{"username": "demo1", "password": "...", "api_key": "...",
+//	               "public_key": "...", "private_key": "..."}]}
+//
+// ca_file is empty when the mock serves plain HTTP.
+package credsfile
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// File is the whole creds file.
+type File struct {
+	URL      string    `json:"url"`
+	CAFile   string    `json:"ca_file"`
+	Accounts []Account `json:"accounts"`
+}
+
+// Account is one account's credentials.
+type Account struct {
+	Username   string `json:"username"`
+	Password   string `json:"password"`
+	APIKey     string `json:"api_key"`
+	PublicKey  string `json:"public_key"`
+	PrivateKey string `json:"private_key"`
+}
+
+// Read reads and parses a creds file. Its errors never quote the file's
+// contents, which are secrets.
+func Read(path string) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var f File
+	if err := json.Unmarshal(data, &f); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return nil, fmt.Errorf("creds file %s is not valid JSON (at byte %d)", path, se.Offset)
+		}
+		return nil, fmt.Errorf("creds file %s does not have the expected fields", path)
+	}
+	return &f, nil
+}
+
+// Write writes f to path atomically (a temporary file in the same
+// directory, then a rename), readable by its owner only.
+func Write(path string, f *File) error {
+	data, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".creds-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(append(data, '\n')); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

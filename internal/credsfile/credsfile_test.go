@@ -1,0 +1,64 @@
+package credsfile
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestWriteRead(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "creds.json")
+	want := &File{URL: "https://127.0.0.1:1/xmlrpc/", CAFile: "/ca.pem", Accounts: []Account{
+		{Username: "demo1", Password: "pw", APIKey: "KEY", PublicKey: "3 33", PrivateKey: "7 3 11"},
+	}}
+	if err := Write(path, want); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v, want 0600", fi.Mode().Perm())
+	}
+	have, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(have, want) {
+		t.Fatalf("have %+v, want %+v", have, want)
+	}
+	data, _ := os.ReadFile(path)
+	for _, key := range []string{`"url"`, `"ca_file"`, `"accounts"`, `"username"`, `"password"`, `"api_key"`, `"public_key"`, `"private_key"`} {
+		if !strings.Contains(string(data), key) {
+			t.Errorf("the file lacks %s:\n%s", key, data)
+		}
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Errorf("temporary files left behind: %v", entries)
+	}
+}
+
+func TestReadErrorsKeepSecretsOut(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"broken.json": `{"url": "x", "accounts": [{"api_key": "SECRETKEY"`,
+		"types.json":  `{"url": ["SECRETKEY"]}`,
+	} {
+		path := filepath.Join(dir, name)
+		os.WriteFile(path, []byte(content), 0o600)
+		_, err := Read(path)
+		if err == nil || strings.Contains(err.Error(), "SECRETKEY") {
+			t.Errorf("%s: have %v, want an error without the file's contents", name, err)
+		}
+	}
+	if _, err := Read(filepath.Join(dir, "missing.json")); err == nil {
+		t.Error("a missing file gave no error")
+	}
+	if err := Write(filepath.Join(dir, "no", "such", "dir.json"), &File{}); err == nil {
+		t.Error("writing into a missing directory gave no error")
+	}
+}
