@@ -143,6 +143,19 @@ func decodeBody(r *http.Request, v any) error {
 	return nil
 }
 
+// decodeFlag decodes a body that is exactly {"<field>": true|false}.
+func decodeFlag(r *http.Request, field string) (bool, error) {
+	var in map[string]*bool
+	if err := decodeBody(r, &in); err != nil {
+		return false, err
+	}
+	v, ok := in[field]
+	if !ok || v == nil || len(in) != 1 {
+		return false, badRequestf(`want {%q: true|false}`, field)
+	}
+	return *v, nil
+}
+
 // JSON shapes.
 
 type jsonAccount struct {
@@ -379,16 +392,11 @@ func (s *Server) adminSetCredits(r *http.Request) (int, any, error) {
 }
 
 func (s *Server) adminSetAccountActive(r *http.Request) (int, any, error) {
-	var in struct {
-		Active *bool `json:"active"`
-	}
-	if err := decodeBody(r, &in); err != nil {
+	active, err := decodeFlag(r, "active")
+	if err != nil {
 		return 0, nil, err
 	}
-	if in.Active == nil {
-		return 0, nil, badRequestf(`want {"active": true|false}`)
-	}
-	if err := s.SetAccountActive(r.PathValue("username"), *in.Active); err != nil {
+	if err := s.SetAccountActive(r.PathValue("username"), active); err != nil {
 		return 0, nil, err
 	}
 	return s.adminAccountReply(r.PathValue("username"))
@@ -516,32 +524,21 @@ func (s *Server) adminNodeReply(id string) (int, any, error) {
 }
 
 func (s *Server) adminSetNodeActive(r *http.Request) (int, any, error) {
-	var in struct {
-		Active *bool `json:"active"`
-	}
-	if err := decodeBody(r, &in); err != nil {
-		return 0, nil, err
-	}
-	if in.Active == nil {
-		return 0, nil, badRequestf(`want {"active": true|false}`)
-	}
-	if err := s.SetNodeActive(r.PathValue("id"), *in.Active); err != nil {
-		return 0, nil, err
-	}
-	return s.adminNodeReply(r.PathValue("id"))
+	return s.adminSetNodeFlag(r, "active", s.SetNodeActive)
 }
 
 func (s *Server) adminSetNodeBroken(r *http.Request) (int, any, error) {
-	var in struct {
-		Broken *bool `json:"broken"`
-	}
-	if err := decodeBody(r, &in); err != nil {
+	return s.adminSetNodeFlag(r, "broken", s.SetNodeBroken)
+}
+
+// adminSetNodeFlag sets one boolean of the node named in the path from a
+// body {"<field>": true|false} and answers with the node.
+func (s *Server) adminSetNodeFlag(r *http.Request, field string, set func(id string, on bool) error) (int, any, error) {
+	on, err := decodeFlag(r, field)
+	if err != nil {
 		return 0, nil, err
 	}
-	if in.Broken == nil {
-		return 0, nil, badRequestf(`want {"broken": true|false}`)
-	}
-	if err := s.SetNodeBroken(r.PathValue("id"), *in.Broken); err != nil {
+	if err := set(r.PathValue("id"), on); err != nil {
 		return 0, nil, err
 	}
 	return s.adminNodeReply(r.PathValue("id"))
