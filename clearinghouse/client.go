@@ -26,7 +26,6 @@ const DefaultUserAgent = "clearinghouse-go/1"
 // first call that needs it, with that call's context.
 type Client struct {
 	username   string
-	url        string
 	rpc        *xmlrpc.Client
 	privateKey *seattlersa.PrivateKey
 	timeout    time.Duration
@@ -250,7 +249,6 @@ func New(username string, opts ...Option) (*Client, error) {
 	}
 	return &Client{
 		username:   username,
-		url:        rpc.URL(),
 		rpc:        rpc,
 		privateKey: cfg.privateKey,
 		timeout:    cfg.timeout,
@@ -264,7 +262,7 @@ func New(username string, opts ...Option) (*Client, error) {
 func (c *Client) Username() string { return c.username }
 
 // URL returns the endpoint, without any user information.
-func (c *Client) URL() string { return c.url }
+func (c *Client) URL() string { return c.rpc.URL() }
 
 func (c *Client) currentAPIKey() string {
 	c.mu.RLock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -57,5 +58,8 @@ func TestClientServerRoundTrip(t *testing.T) {
 	if err := c.Call(context.Background(), "system.listMethods", &names); err != nil {
 		t.Fatal(err)
 	}
-	t.Log(names)
+	want := []string{"sum", "system.listMethods", "system.methodHelp", "system.methodSignature", "system.multicall"}
+	if strings.Join(names, ",") != strings.Join(want, ",") {
+		t.Fatalf("system.listMethods: have %v, want %v", names, want)
+	}
 }

@@ -3,6 +3,7 @@ package xmlrpc
 import (
 	"bytes"
 	"encoding/binary"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -112,7 +113,7 @@ func declaration(doc []byte) (int, charset, error) {
 	}
 	body := doc[5:end]
 	enc := encUTF8
-	seen := map[string]bool{}
+	var seen [3]bool // version, encoding, standalone
 	for {
 		i := 0
 		for i < len(body) && isSpace(body[i]) {
@@ -140,10 +141,14 @@ func declaration(doc []byte) (int, charset, error) {
 		}
 		val := string(rest[1 : 1+q])
 		body = rest[2+q:]
-		if seen[name] {
+		i = slices.Index([]string{"version", "encoding", "standalone"}, name)
+		if i < 0 {
+			return 0, 0, newDecodeError(doc, end, "malformed XML declaration", true)
+		}
+		if seen[i] {
 			return 0, 0, newDecodeError(doc, end, "repeated "+name+" in XML declaration", true)
 		}
-		seen[name] = true
+		seen[i] = true
 		switch name {
 		case "version":
 			if val != "1.0" {
@@ -166,8 +171,6 @@ func declaration(doc []byte) (int, charset, error) {
 			if val != "yes" && val != "no" {
 				return 0, 0, newDecodeError(doc, end, "malformed XML declaration", true)
 			}
-		default:
-			return 0, 0, newDecodeError(doc, end, "malformed XML declaration", true)
 		}
 	}
 	return end + 2, enc, nil

@@ -10,7 +10,6 @@ import (
 var (
 	timeType     = reflect.TypeFor[time.Time]()
 	dateTimeType = reflect.TypeFor[DateTime]()
-	anyType      = reflect.TypeFor[any]()
 	anyMapType   = reflect.TypeFor[map[string]any]()
 )
 
