@@ -5,6 +5,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -95,11 +96,9 @@ func TestParallelLargeBodies(t *testing.T) {
 		}
 	}()
 
-	// The small client: one get_account_info after another.
-	small := &smallCaller{creds: creds}
-	stopSmall := make(chan struct{})
-	smallDone := make(chan struct{})
-	go func() { small.loop(stopSmall); close(smallDone) }()
+	// The small client, in a process of its own so that the load this
+	// test generates does not delay it: one get_account_info after another.
+	small := startSmallCaller(t, credsPath)
 
 	value := []byte(loadValue)
 	bigDoc := loadDoc(value, loadBigBody)
@@ -121,8 +120,7 @@ func TestParallelLargeBodies(t *testing.T) {
 		}
 	}
 	time.Sleep(loadSettleAfter)
-	close(stopSmall)
-	<-smallDone
+	small.stop(t)
 	hwm, hwmErr := procStatusBytes(pid, "VmHWM")
 	rss, _ := procStatusBytes(pid, "VmRSS")
 	close(stopWatch)
@@ -181,12 +179,85 @@ func procStatusBytes(pid int, field string) (int64, error) {
 	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
 }
 
+// smallCallerEnv names the creds file for TestHelperSmallCaller.
+const smallCallerEnv = "MOCKCLEARINGHOUSE_SMALL_CALLER"
+
+// TestHelperSmallCaller is not a test: TestParallelLargeBodies runs the
+// test binary with only this test and smallCallerEnv set, to call
+// get_account_info from another process until its stdin closes. It then
+// prints the count, the worst latency and the first error, and exits.
+func TestHelperSmallCaller(t *testing.T) {
+	path := os.Getenv(smallCallerEnv)
+	if path == "" {
+		return // an ordinary run
+	}
+	c, err := credsfile.Read(path)
+	if err != nil {
+		fmt.Printf("small-caller: %v\n", err)
+		os.Exit(1)
+	}
+	stop := make(chan struct{})
+	go func() { io.Copy(io.Discard, os.Stdin); close(stop) }()
+	s := &smallCaller{creds: *c}
+	s.loop(stop)
+	errText := ""
+	if s.err != nil {
+		errText = s.err.Error()
+	}
+	fmt.Printf("small-caller: %d %d %q\n", s.calls, s.worst, errText)
+	os.Exit(0)
+}
+
 // smallCaller calls get_account_info in a loop and keeps the worst latency.
 type smallCaller struct {
 	creds credsfile.File
 	calls int
 	worst time.Duration
 	err   error
+
+	cmd   *exec.Cmd // in the test: the helper process
+	stdin io.WriteCloser
+	out   *bytes.Buffer
+}
+
+// startSmallCaller starts TestHelperSmallCaller in a process of its own.
+func startSmallCaller(t *testing.T, credsPath string) *smallCaller {
+	t.Helper()
+	s := &smallCaller{out: &bytes.Buffer{}}
+	s.cmd = exec.Command(os.Args[0], "-test.run=^TestHelperSmallCaller$")
+	s.cmd.Env = append(os.Environ(), smallCallerEnv+"="+credsPath)
+	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+	var err error
+	if s.stdin, err = s.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.cmd.Process.Kill() })
+	return s
+}
+
+// stop ends the helper process and reads its findings.
+func (s *smallCaller) stop(t *testing.T) {
+	t.Helper()
+	s.stdin.Close()
+	if err := s.cmd.Wait(); err != nil {
+		t.Fatalf("small caller: %v\n%s", err, s.out)
+	}
+	for line := range strings.Lines(s.out.String()) {
+		if rest, ok := strings.CutPrefix(line, "small-caller: "); ok {
+			var errText string
+			if _, err := fmt.Sscanf(rest, "%d %d %q", &s.calls, &s.worst, &errText); err != nil {
+				t.Fatalf("small caller said %q: %v", line, err)
+			}
+			if errText != "" {
+				s.err = errors.New(errText)
+			}
+			return
+		}
+	}
+	t.Fatalf("small caller said nothing useful:\n%s", s.out)
 }
 
 func (s *smallCaller) loop(stop <-chan struct{}) {
