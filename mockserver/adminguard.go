@@ -63,8 +63,8 @@ func (g *adminGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case !g.hostAllowed(r.Host):
-		refuse(http.StatusForbidden, "the admin API answers only requests addressed to an IP address or localhost"+
-			" (or a name given with -admin-host), as a defence against DNS rebinding")
+		refuse(http.StatusForbidden, "the admin API answers only requests addressed to an IP address, localhost"+
+			" or a configured admin host (mockclearinghouse -admin-host), as a defence against DNS rebinding")
 	case crossSite(r):
 		refuse(http.StatusForbidden, "the admin API refuses cross-origin requests")
 	case r.Method == http.MethodOptions:
