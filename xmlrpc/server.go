@@ -242,7 +242,10 @@ func (s *Server) lookup(name string) *method {
 	return s.methods[name]
 }
 
-// ServeHTTP answers one HTTP request.
+// ServeHTTP answers one HTTP request. Calls get HTTP 200 with a result or
+// a fault. A body over the size limit gets 413, an unreadable one 400, an
+// unsupported Content-Encoding 415, and, with WithBodyBudget, a request
+// that cannot get its share of the budget in time 503 with Retry-After.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		if s.nonPOST != nil {
