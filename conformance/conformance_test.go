@@ -2,6 +2,7 @@ package conformance_test
 
 import (
 	"bytes"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -57,9 +58,9 @@ func TestDeployment(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !ok {
-		t.Skipf("no external target: set %s (with %s and %s or %s; optionally %s, %s=N, %s) or %s to run the suite against it",
+		t.Skipf("no external target: set %s (with %s and %s or %s; optionally %s, %s=N, %s with %s) or %s to run the suite against it",
 			conformance.EnvURL, conformance.EnvUsername, conformance.EnvAPIKey, conformance.EnvPrivateKeyFile,
-			conformance.EnvCAFile, conformance.EnvAllowAcquire, conformance.EnvAdminURL, conformance.EnvCredsFile)
+			conformance.EnvCAFile, conformance.EnvAllowAcquire, conformance.EnvAdminURL, conformance.EnvAdminToken, conformance.EnvCredsFile)
 	}
 	conformance.Run(t, tg)
 }
@@ -74,9 +75,15 @@ func TestMockBinary(t *testing.T) {
 	}
 	dir := t.TempDir()
 	p := &mockProcess{
-		bin:   buildMock(t, dir),
-		state: filepath.Join(dir, "mock.state"),
-		creds: filepath.Join(dir, "creds.json"),
+		bin:        buildMock(t, dir),
+		state:      filepath.Join(dir, "mock.state"),
+		creds:      filepath.Join(dir, "creds.json"),
+		adminToken: filepath.Join(dir, "admin-token"),
+	}
+	// The admin controls require a token, which the suite finds in the
+	// creds file.
+	if err := os.WriteFile(p.adminToken, []byte(rand.Text()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
 	}
 	if err := p.start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
@@ -122,6 +129,7 @@ func buildMock(t *testing.T, dir string) string {
 // mockProcess is the mock command running as a child process.
 type mockProcess struct {
 	bin, state, creds string
+	adminToken        string // the -admin-token-file
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -132,8 +140,8 @@ type mockProcess struct {
 // start runs the mock on addr and waits for its creds file.
 func (p *mockProcess) start(addr string) error {
 	os.Remove(p.creds)
-	cmd := exec.Command(p.bin, "-addr", addr, "-tls", "-state", p.state, "-admin", "-creds-out", p.creds,
-		"-nodes", "60", "-accounts", "2", "-cleanup-delay", "0", "-log-level", "warn")
+	cmd := exec.Command(p.bin, "-addr", addr, "-tls", "-state", p.state, "-admin", "-admin-token-file", p.adminToken,
+		"-creds-out", p.creds, "-nodes", "60", "-accounts", "2", "-cleanup-delay", "0", "-log-level", "warn")
 	// The command prints the demo credentials on stdout: never show them.
 	cmd.Stdout = io.Discard
 	stderr := &bytes.Buffer{}

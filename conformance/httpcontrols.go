@@ -18,7 +18,7 @@ import (
 // through its JSON endpoint under /admin/ (mockclearinghouse -admin).
 // adminURL is that endpoint, such as "https://127.0.0.1:8421/admin/"; hc
 // (http.DefaultClient if nil) must trust the mock's certificate.
-func NewHTTPControls(adminURL string, hc *http.Client) (Controls, error) {
+func NewHTTPControls(adminURL string, hc *http.Client, opts ...HTTPControlsOption) (Controls, error) {
 	u, err := url.Parse(adminURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, errors.New("conformance: admin URL must be an absolute http or https URL")
@@ -29,12 +29,27 @@ func NewHTTPControls(adminURL string, hc *http.Client) (Controls, error) {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	return &httpControls{base: u.String(), hc: hc}, nil
+	c := &httpControls{base: u.String(), hc: hc}
+	for _, opt := range opts {
+		opt(c)
+	}
+	return c, nil
+}
+
+// An HTTPControlsOption configures NewHTTPControls.
+type HTTPControlsOption func(*httpControls)
+
+// WithAdminToken sends token as "Authorization: Bearer <token>", for a mock
+// started with -admin-token or -admin-token-file. An empty token sends
+// nothing.
+func WithAdminToken(token string) HTTPControlsOption {
+	return func(c *httpControls) { c.token = token }
 }
 
 type httpControls struct {
-	base string // ends in "/"
-	hc   *http.Client
+	base  string // ends in "/"
+	hc    *http.Client
+	token string // never in an error
 }
 
 // do sends a JSON request to path (relative to the admin root) and
@@ -54,6 +69,9 @@ func (c *httpControls) do(ctx context.Context, method, path string, in, out any)
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

@@ -106,6 +106,7 @@ const (
 	EnvAllowAcquire        = "CLEARINGHOUSE_ALLOW_ACQUIRE"
 	EnvAllowAccountChanges = "CLEARINGHOUSE_ALLOW_ACCOUNT_CHANGES"
 	EnvAdminURL            = "CLEARINGHOUSE_ADMIN_URL"
+	EnvAdminToken          = "CLEARINGHOUSE_ADMIN_TOKEN"
 	EnvCredsFile           = "CLEARINGHOUSE_CREDS_FILE"
 	EnvRelaxStrings        = "CLEARINGHOUSE_RELAX_STRINGS"
 	EnvMock                = "CLEARINGHOUSE_MOCK"
@@ -121,7 +122,8 @@ const credsFileAllowAcquire = 100
 // With CLEARINGHOUSE_CREDS_FILE (a file written by mockclearinghouse
 // -creds-out) the URL, CA file and accounts come from that file, the
 // target counts as the mock, AllowAcquire defaults to 100, and the
-// /admin/ controls are used if the mock serves them (-admin).
+// /admin/ controls are used if the mock serves them (-admin), with the
+// admin token the file holds, if any.
 //
 // With CLEARINGHOUSE_URL, CLEARINGHOUSE_USERNAME and either
 // CLEARINGHOUSE_API_KEY or CLEARINGHOUSE_PRIVATE_KEY_FILE are required. A
@@ -130,8 +132,9 @@ const credsFileAllowAcquire = 100
 // CLEARINGHOUSE_CA_FILE, CLEARINGHOUSE_ALLOW_ACQUIRE (default 0:
 // read-only), CLEARINGHOUSE_ALLOW_ACCOUNT_CHANGES=1,
 // CLEARINGHOUSE_ADMIN_URL (a mock's /admin/ endpoint; implies
-// CLEARINGHOUSE_MOCK), CLEARINGHOUSE_MOCK=1 and
-// CLEARINGHOUSE_RELAX_STRINGS=1, which apply to both forms.
+// CLEARINGHOUSE_MOCK) with CLEARINGHOUSE_ADMIN_TOKEN (its admin token, if
+// it needs one), CLEARINGHOUSE_MOCK=1 and CLEARINGHOUSE_RELAX_STRINGS=1,
+// which apply to both forms.
 func TargetFromEnv() (tg Target, ok bool, err error) {
 	credsFile := os.Getenv(EnvCredsFile)
 	rawURL := os.Getenv(EnvURL)
@@ -182,7 +185,7 @@ func TargetFromEnv() (tg Target, ok bool, err error) {
 		if err != nil {
 			return Target{}, true, err
 		}
-		c, err := NewHTTPControls(adminURL, hc)
+		c, err := NewHTTPControls(adminURL, hc, WithAdminToken(os.Getenv(EnvAdminToken)))
 		if err != nil {
 			return Target{}, true, err
 		}
@@ -230,9 +233,9 @@ func accountFromEnv(suffix string) (Account, bool, error) {
 }
 
 // TargetFromCredsFile reads a file written by mockclearinghouse
-// -creds-out: URL, CA file and accounts. The target counts as the mock,
-// may hold up to 100 vessels, and gets HTTP Controls if the mock serves
-// /admin/ (it was started with -admin).
+// -creds-out: URL, CA file, accounts and admin token. The target counts
+// as the mock, may hold up to 100 vessels, and gets HTTP Controls if the
+// mock serves /admin/ (it was started with -admin).
 func TargetFromCredsFile(path string) (Target, error) {
 	c, err := credsfile.Read(path)
 	if err != nil {
@@ -249,8 +252,9 @@ func TargetFromCredsFile(path string) (Target, error) {
 	if err != nil {
 		return Target{}, err
 	}
-	if admin := probeAdmin(hc, tg.URL); admin != "" {
-		if tg.Controls, err = NewHTTPControls(admin, hc); err != nil {
+	token := WithAdminToken(c.AdminToken)
+	if admin := probeAdmin(hc, tg.URL, token); admin != "" {
+		if tg.Controls, err = NewHTTPControls(admin, hc, token); err != nil {
 			return Target{}, err
 		}
 	}
@@ -268,12 +272,12 @@ func adminURLFor(rpcURL string) (string, error) {
 }
 
 // probeAdmin returns the mock's admin URL if it answers, else "".
-func probeAdmin(hc *http.Client, rpcURL string) string {
+func probeAdmin(hc *http.Client, rpcURL string, opts ...HTTPControlsOption) string {
 	admin, err := adminURLFor(rpcURL)
 	if err != nil {
 		return ""
 	}
-	c, err := NewHTTPControls(admin, hc)
+	c, err := NewHTTPControls(admin, hc, opts...)
 	if err != nil {
 		return ""
 	}

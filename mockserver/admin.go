@@ -45,6 +45,16 @@ import (
 // from the credentials endpoint. Errors are {"error": "..."} with status
 // 400 (bad request or value), 404 (no such account, node or endpoint), 409
 // (already exists) or 500.
+//
+// The API defends itself against web pages the developer visits and, with
+// WithAdminToken, against other users of the machine. It refuses with 403
+// a Host that is not an IP address, localhost or a name given with
+// WithAdminHosts (DNS rebinding), and any cross-origin request (an Origin
+// that is not the server's own, or Sec-Fetch-Site cross-site or
+// same-site); OPTIONS gets 405, so no CORS preflight succeeds. With a
+// token, requests without "Authorization: Bearer <token>" get 401.
+// Requests other than GET and HEAD that have a body, or any content type,
+// need Content-Type application/json (parameters allowed), else 415.
 func (s *Server) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
 	h := func(pattern string, fn func(r *http.Request) (int, any, error)) {
@@ -82,7 +92,7 @@ func (s *Server) AdminHandler() http.Handler {
 	h("/admin/", func(r *http.Request) (int, any, error) {
 		return 0, nil, notFoundf("no admin endpoint %s %s", r.Method, r.URL.Path)
 	})
-	return mux
+	return newAdminGuard(mux, s.cfg.adminHosts, s.cfg.adminToken)
 }
 
 type adminError struct {

@@ -35,6 +35,9 @@ func (c *adminClient) do(method, path, body string, wantCode int, out any) strin
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := c.srv.Client().Do(req)
 	if err != nil {
 		c.t.Fatal(err)

@@ -34,6 +34,8 @@ func (s *Server) newHandler() http.Handler {
 			recent.record(info)
 		}),
 		xmlrpc.WithLogger(s.log),
+		xmlrpc.WithServerLimits(wireLimits()),
+		xmlrpc.WithBodyBudget(wireBudget()),
 	)
 	for _, name := range MethodNames {
 		if err := rpc.Register(name, func(ctx context.Context, params []any) (any, error) {

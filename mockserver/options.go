@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
@@ -25,6 +26,8 @@ type config struct {
 	failRate     float64
 	logger       *slog.Logger
 	admin        bool
+	adminToken   string
+	adminHosts   []string
 	keyBits      int
 	compactBytes int64
 }
@@ -157,6 +160,40 @@ func WithLogger(l *slog.Logger) Option {
 func WithAdmin(enabled bool) Option {
 	return func(c *config) error {
 		c.admin = enabled
+		return nil
+	}
+}
+
+// WithAdminToken makes the JSON controls under /admin/ require the header
+// "Authorization: Bearer <token>" (compared in constant time), for
+// machines and networks shared with others. The token must be visible
+// ASCII without spaces; it never appears in logs or errors. An empty token
+// means none (the default).
+func WithAdminToken(token string) Option {
+	return func(c *config) error {
+		if token != "" {
+			if err := checkAdminToken(token); err != nil {
+				return err
+			}
+		}
+		c.adminToken = token
+		return nil
+	}
+}
+
+// WithAdminHosts adds host names under which the JSON controls under
+// /admin/ may be addressed. By default they answer only requests whose
+// Host is an IP address or localhost, a defence against DNS rebinding;
+// name here the hosts you reach the mock by otherwise, such as a
+// container's name.
+func WithAdminHosts(names ...string) Option {
+	return func(c *config) error {
+		for _, n := range names {
+			if h := normalHost(n); h == "" || strings.ContainsAny(h, "/ \\@?#") {
+				return fmt.Errorf("mockserver: admin host %q is not a host name", n)
+			}
+		}
+		c.adminHosts = append(c.adminHosts, names...)
 		return nil
 	}
 }

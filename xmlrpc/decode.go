@@ -93,12 +93,29 @@ func (d *Decoder) withDocument(fn func(*parser) error) error {
 	if err != nil {
 		return err
 	}
+	return d.parse(raw, fn)
+}
+
+// parse prepares raw, a whole document, and runs fn on a parser over it.
+// Nothing that fn returns may alias raw.
+func (d *Decoder) parse(raw []byte, fn func(*parser) error) error {
 	doc, start, err := prepare(raw)
 	if err != nil {
 		return err
 	}
 	p := &parser{scanner: scanner{buf: doc, pos: start, limits: &d.limits}, loc: d.loc}
 	return fn(p)
+}
+
+// decodeCallBytes decodes a <methodCall> from raw, a whole body that the
+// caller has already read under the body limit, without copying it. The
+// results do not alias raw.
+func (d *Decoder) decodeCallBytes(raw []byte) (method string, params []any, err error) {
+	err = d.parse(raw, func(p *parser) error {
+		method, params, err = p.call()
+		return err
+	})
+	return method, params, err
 }
 
 // readLimited appends all of r to buf and fails with a *LimitError when

@@ -53,6 +53,11 @@
 // gives a *LimitError. Declared ISO-8859-1, windows-1252 and US-ASCII
 // documents are transcoded; everything else must be UTF-8.
 //
+// Limits bound one request; WithBodyBudget bounds them all together: the
+// server then holds at most a given number of request body bytes at once
+// and answers the excess with 503 Service Unavailable and Retry-After,
+// before reading it, while small calls pass without waiting.
+//
 // # Errors
 //
 // A fault response comes back as a *Fault, reachable with errors.As

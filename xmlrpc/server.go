@@ -62,6 +62,8 @@ type Server struct {
 	gzipResponses bool
 	nonPOST       http.Handler
 	observer      func(r *http.Request, info CallInfo)
+	budgetConfig  *BodyBudget // as given; resolved into budget by NewServer
+	budget        *budget     // nil without WithBodyBudget
 }
 
 type method struct {
@@ -84,6 +86,9 @@ func NewServer(opts ...ServerOption) *Server {
 	}
 	for _, opt := range opts {
 		opt(s)
+	}
+	if s.budgetConfig != nil {
+		s.budget = newBudget(*s.budgetConfig, s.limits.MaxBodyBytes)
 	}
 	return s
 }
@@ -237,7 +242,10 @@ func (s *Server) lookup(name string) *method {
 	return s.methods[name]
 }
 
-// ServeHTTP answers one HTTP request.
+// ServeHTTP answers one HTTP request. Calls get HTTP 200 with a result or
+// a fault. A body over the size limit gets 413, an unreadable one 400, an
+// unsupported Content-Encoding 415, and, with WithBodyBudget, a request
+// that cannot get its share of the budget in time 503 with Retry-After.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		if s.nonPOST != nil {
@@ -256,6 +264,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body io.Reader = r.Body
+	known := r.ContentLength // -1 when not declared
 	switch ce := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); ce {
 	case "", "identity":
 	case "gzip":
@@ -265,24 +274,41 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		defer zr.Close()
-		body = zr
+		body, known = zr, -1
 	default:
 		http.Error(w, "xmlrpc: unsupported Content-Encoding", http.StatusUnsupportedMediaType)
 		return
 	}
+	if r.Body == nil || r.Body == http.NoBody {
+		known = 0
+	}
 	start := time.Now()
-	d := NewDecoder(&transportReader{r: body})
-	d.limits, d.loc = s.limits, s.loc
-	name, params, err := d.DecodeCall()
+	rb, err := s.readBody(w, r, body, known)
+	if s.budget != nil {
+		// Held until the answer is written: the decoded parameters live
+		// as long as that.
+		defer s.budget.release(rb.charged)
+	}
+	var name string
+	var params []any
+	if err == nil {
+		d := Decoder{limits: s.limits, loc: s.loc}
+		name, params, err = d.decodeCallBytes(rb.data)
+	}
+	rb.free()
 	var result any
 	var fault *Fault
 	if err != nil {
 		var tf *transportFailure
 		var le *LimitError
 		switch {
+		case errors.Is(err, errBusy):
+			s.refuseBusy(w)
+			return
 		case errors.As(err, &tf):
-			// The client went away or sent a broken body; there is no one
-			// to answer with a fault.
+			// The client went away, stalled or sent a broken body; there
+			// is no one to answer with a fault, and nothing to read on.
+			w.Header().Set("Connection", "close")
 			http.Error(w, "xmlrpc: cannot read request body", http.StatusBadRequest)
 			return
 		case errors.As(err, &le) && le.Limit == "body size":

@@ -61,6 +61,11 @@ type options struct {
 	tlsKey       string
 	admin        bool
 	logLevel     slog.Level
+
+	// The admin API's guard (admin.go).
+	adminToken     string
+	adminTokenFile string
+	adminHosts     string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -82,6 +87,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.tlsKey, "tls-key", "", "private key `file` (PEM) for -tls-cert")
 	fs.BoolVar(&o.admin, "admin", false, "enable the JSON controls under /admin/")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
+	adminFlags(fs, o)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -105,6 +111,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.logLevel}))
+	adminToken, adminHosts, err := o.adminSettings()
+	if err != nil {
+		return err
+	}
 
 	mock, err := mockserver.Open(o.state,
 		mockserver.WithPopulation(mockserver.PopulationConfig{Nodes: o.nodes, NATFraction: o.natFraction, Seed: o.seed}),
@@ -114,6 +124,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		mockserver.WithAcquireFailureRate(o.failureRate),
 		mockserver.WithAdmin(o.admin),
 		mockserver.WithLogger(logger),
+		mockserver.WithAdminToken(adminToken),
+		mockserver.WithAdminHosts(adminHosts...),
 	)
 	if err != nil {
 		return err
@@ -163,7 +175,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	url := scheme + "://" + hostPort(ln.Addr()) + "/xmlrpc/"
 
-	creds := credsfile.File{URL: url, CAFile: caFile, Accounts: demoCredentials(mock)}
+	creds := credsfile.File{URL: url, CAFile: caFile, AdminToken: adminToken, Accounts: demoCredentials(mock)}
 	if o.credsOut != "" {
 		if err := credsfile.Write(o.credsOut, &creds); err != nil {
 			ln.Close()
@@ -171,6 +183,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	printBanner(stdout, creds, o)
+	if o.admin {
+		warnAdminExposure(stdout, logger, ln.Addr(), adminToken != "")
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -241,7 +256,7 @@ func printBanner(w io.Writer, c credsfile.File, o *options) {
 		fmt.Fprintf(w, "CA certificate: %s\n", c.CAFile)
 	}
 	if o.admin {
-		fmt.Fprintf(w, "Admin controls: %s\n", strings.TrimSuffix(c.URL, "xmlrpc/")+"admin/")
+		fmt.Fprintf(w, "Admin controls: %s%s\n", strings.TrimSuffix(c.URL, "xmlrpc/")+"admin/", adminTokenNote(c.AdminToken, o.credsOut != ""))
 	}
 	if o.credsOut != "" {
 		fmt.Fprintf(w, "Credentials written to %s\n", o.credsOut)

@@ -7,7 +7,9 @@
 //	 "accounts": [{"username": "demo1", "password": "...", "api_key": "...",
 //	               "public_key": "...", "private_key": "..."}]}
 //
-// ca_file is empty when the mock serves plain HTTP.
+// ca_file is empty when the mock serves plain HTTP. admin_token is present
+// only when the mock requires one for its /admin/ controls
+// (-admin-token or -admin-token-file).
 package credsfile
 
 import (
@@ -20,9 +22,10 @@ import (
 
 // File is the whole creds file.
 type File struct {
-	URL      string    `json:"url"`
-	CAFile   string    `json:"ca_file"`
-	Accounts []Account `json:"accounts"`
+	URL        string    `json:"url"`
+	CAFile     string    `json:"ca_file"`
+	AdminToken string    `json:"admin_token,omitempty"` // bearer token of the /admin/ controls, if required
+	Accounts   []Account `json:"accounts"`
 }
 
 // Account is one account's credentials.

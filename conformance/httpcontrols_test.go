@@ -1,0 +1,78 @@
+package conformance
+
+import (
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/seattletestbed/clearinghouse-go/internal/credsfile"
+	"github.com/seattletestbed/clearinghouse-go/mockserver"
+)
+
+// TestHTTPControlsAdminToken checks that both ways of finding a mock's
+// admin controls carry its token: the creds file's admin_token, and
+// CLEARINGHOUSE_ADMIN_TOKEN beside CLEARINGHOUSE_ADMIN_URL.
+func TestHTTPControlsAdminToken(t *testing.T) {
+	// Not parallel: it sets environment variables.
+	const token = "conformance-admin-token"
+	m := mockserver.New(mockserver.WithPopulation(mockserver.PopulationConfig{}), mockserver.WithKeyBits(512),
+		mockserver.WithAdmin(true), mockserver.WithAdminToken(token))
+	t.Cleanup(func() { m.Close() })
+	a, err := m.AddAccount(mockserver.AccountSpec{Username: "demo1", Password: "password1", Affiliation: "Test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(m)
+	t.Cleanup(hs.Close)
+	ctx := context.Background()
+
+	writeCreds := func(token string) string {
+		t.Helper()
+		path := filepath.Join(t.TempDir(), "creds.json")
+		f := credsfile.File{URL: hs.URL + "/xmlrpc/", AdminToken: token,
+			Accounts: []credsfile.Account{{Username: a.Username, Password: a.Password, APIKey: a.APIKey}}}
+		if err := credsfile.Write(path, &f); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	tg, err := TargetFromCredsFile(writeCreds(token))
+	if err != nil || tg.Controls == nil {
+		t.Fatalf("creds file with the token: controls %v, error %v", tg.Controls, err)
+	}
+	if err := tg.Controls.Advance(ctx, 0); err != nil {
+		t.Errorf("creds file with the token: a POST control: %v", err)
+	}
+	if tg, err := TargetFromCredsFile(writeCreds("")); err != nil || tg.Controls != nil {
+		t.Errorf("creds file without the token: controls %v, error %v; want none (the mock refuses)", tg.Controls, err)
+	}
+
+	t.Setenv(EnvCredsFile, "")
+	t.Setenv(EnvURL, hs.URL+"/xmlrpc/")
+	t.Setenv(EnvUsername, a.Username)
+	t.Setenv(EnvAPIKey, a.APIKey)
+	t.Setenv(EnvAdminURL, hs.URL+"/admin/")
+	for _, tc := range []struct {
+		name, token string
+		ok          bool
+	}{
+		{"with CLEARINGHOUSE_ADMIN_TOKEN", token, true},
+		{"without CLEARINGHOUSE_ADMIN_TOKEN", "", false},
+		{"with a wrong CLEARINGHOUSE_ADMIN_TOKEN", "wrong", false},
+	} {
+		t.Setenv(EnvAdminToken, tc.token)
+		tg, _, err := TargetFromEnv()
+		if err != nil || tg.Controls == nil {
+			t.Fatalf("%s: controls %v, error %v", tc.name, tg.Controls, err)
+		}
+		_, err = tg.Controls.Now(ctx)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: Now: %v, want success %v", tc.name, err, tc.ok)
+		}
+		if err != nil && strings.Contains(err.Error(), token) {
+			t.Errorf("%s: the error shows the token: %v", tc.name, err)
+		}
+	}
+}
