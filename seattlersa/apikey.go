@@ -48,9 +48,14 @@ func NewAPIKey(random io.Reader) string {
 // characters sampled without replacement from A-Z, a-z and 0-9, then "!",
 // then apiKey — and encrypts it under pub with [Encrypt]. The result has no
 // leading space. It returns [ErrKeyTooSmall] if the payload needs more than
-// one block, and an error if random (crypto/rand.Reader when nil) fails.
+// one block, an error matching [ErrInvalidKey] for a key ParsePublicKey
+// would refuse (so the work is bounded by [MaxModulusBits]), and an error if
+// random (crypto/rand.Reader when nil) fails.
 // apiKey is treated as opaque and never appears in an error.
 func EncryptAPIKey(random io.Reader, pub *PublicKey, apiKey string) (string, error) {
+	if err := checkPublicKey(pub); err != nil {
+		return "", err
+	}
 	salt, err := sample(random, saltAlphabet, saltLen)
 	if err != nil {
 		return "", err
