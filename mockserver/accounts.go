@@ -19,8 +19,10 @@ type AccountSpec struct {
 	Password    string
 	Affiliation string
 
-	// APIKey is accepted verbatim (at most 100 characters); when empty a
-	// fresh 32-character key is generated.
+	// APIKey is accepted verbatim if a client could recover it through
+	// get_encrypted_api_key (seattlersa.ValidAPIKey: at most 100 printable
+	// ASCII characters other than '!'); when empty a fresh 32-character key
+	// is generated.
 	APIKey string
 
 	// PublicKey ("<e> <n>") and PrivateKey ("<d> <p> <q>") are the
@@ -161,8 +163,9 @@ func (spec *AccountSpec) validate() error {
 	if n := utf8.RuneCountInString(spec.Affiliation); n < 3 || n > 200 {
 		return invalidf("account %s: affiliation must have 3-200 characters", spec.Username)
 	}
-	if utf8.RuneCountInString(spec.APIKey) > 100 {
-		return invalidf("account %s: API key longer than 100 characters", spec.Username)
+	if spec.APIKey != "" && !seattlersa.ValidAPIKey(spec.APIKey) {
+		return invalidf("account %s: API key must be 1-%d printable ASCII characters other than '!', without white space",
+			spec.Username, seattlersa.MaxAPIKeyLen)
 	}
 	if spec.UserPort != 0 && (spec.UserPort < UserPortMin || spec.UserPort > UserPortMax) {
 		return invalidf("account %s: user port %d outside %d-%d", spec.Username, spec.UserPort, UserPortMin, UserPortMax)

@@ -102,3 +102,38 @@ func TestStateFileKeySizeCap(t *testing.T) {
 		})
 	}
 }
+
+// TestAddAccountAPIKeyShape: a seeded API key must be one a client can
+// recover through get_encrypted_api_key (seattlersa.ValidAPIKey): 1-100
+// printable ASCII characters other than "!".
+func TestAddAccountAPIKeyShape(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	tests := []struct {
+		key string
+		ok  bool
+	}{
+		{"LEAKCHECK0123456789ABCDEFGHIJKLM", true},
+		{strings.Repeat("K", 100), true},
+		{"a-b_c.d~e", true},
+		{strings.Repeat("K", 101), false},
+		{"KEY!KEY", false},
+		{"KEY KEY", false},
+		{"KEY\n", false},
+		{"K\u00c9Y", false},
+	}
+	for i, tt := range tests {
+		spec := AccountSpec{Username: "key" + string(rune('a'+i)), Password: "password", Affiliation: "Test U",
+			APIKey: tt.key, PublicKey: testKeys()[0], PrivateKey: testKeys()[1]}
+		_, err := s.AddAccount(spec)
+		if tt.ok && err != nil {
+			t.Errorf("AddAccount(API key %q): %v", tt.key, err)
+		}
+		if !tt.ok && !errors.Is(err, ErrInvalid) {
+			t.Errorf("AddAccount(API key %q): %v, want ErrInvalid", tt.key, err)
+		}
+		if err != nil && strings.Contains(err.Error(), tt.key) {
+			t.Errorf("the error %q quotes the API key", err)
+		}
+	}
+}
