@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"unicode/utf8"
 )
 
 // Fault is an XML-RPC fault: the error a server reports in a
@@ -67,15 +68,29 @@ func (e *TypeError) Error() string {
 	return "xmlrpc: cannot decode " + e.Value + " into Go value of type " + e.Type.String() + where
 }
 
-// HTTPError reports an HTTP response whose status is not 200 OK.
+// HTTPError reports an HTTP response whose status is not 200 OK. That
+// includes a redirect the client did not follow (see
+// WithSameOriginRedirects): Location is then where it pointed.
 type HTTPError struct {
 	StatusCode int
 	Status     string
 	Body       []byte // at most the first 512 bytes of the body
+	// Location is the target of a 3xx response that had one, resolved
+	// against the request URL and with any password removed; "" otherwise.
+	Location string
+
+	refusal string // why the client did not follow Location
 }
 
 func (e *HTTPError) Error() string {
-	return "xmlrpc: HTTP status " + e.Status
+	s := "xmlrpc: HTTP status " + clipText(e.Status, maxStatusText)
+	if e.Location != "" {
+		s += ": redirect to " + quoteClipped(e.Location, maxLocationText) + " not followed"
+		if e.refusal != "" {
+			s += ": " + e.refusal
+		}
+	}
+	return s
 }
 
 // TransportError reports a failure to send the request or to receive the
@@ -123,4 +138,50 @@ func (e *EncodeError) Error() string { return "xmlrpc: " + e.Msg }
 
 func encodeErrorf(format string, args ...any) error {
 	return &EncodeError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// Bounds on the server-supplied text an error message carries. The fields
+// of the errors keep the full text; only Error() is bounded, so that a
+// hostile server cannot make an error message megabytes long.
+const (
+	maxFaultText    = 512 // Fault.String in Fault.Error
+	maxMsgText      = 512 // DecodeError.Msg, TransportError's cause
+	maxStatusText   = 128 // HTTPError.Status
+	maxLocationText = 256 // HTTPError.Location
+	maxPathText     = 256 // TypeError.Path
+)
+
+// clipText returns s cut to at most max bytes on a UTF-8 boundary, with
+// a note of how many bytes were cut, or s itself if it is short enough.
+func clipText(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "... (" + strconv.Itoa(len(s)-cut) + " more bytes)"
+}
+
+// quoteClipped quotes s for an error message with strconv.QuoteToASCII
+// (so control and non-ASCII characters are escaped), keeping at most max
+// bytes of s and of the quoted form.
+func quoteClipped(s string, max int) string {
+	more := 0
+	if len(s) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s, more = s[:cut], len(s)-cut
+	}
+	q := strconv.QuoteToASCII(s)
+	if len(q) > max {
+		q = q[:max] + "..."
+	}
+	if more > 0 {
+		q += "... (" + strconv.Itoa(more) + " more bytes)"
+	}
+	return q
 }
