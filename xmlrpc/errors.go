@@ -16,8 +16,11 @@ type Fault struct {
 	String string
 }
 
+// Error returns the code and the fault string, of which it shows at most
+// the first 512 bytes (cut on a UTF-8 boundary, with a note of how much was
+// cut): the server chooses the string, and String keeps all of it.
 func (f *Fault) Error() string {
-	return "xmlrpc: fault " + strconv.Itoa(f.Code) + ": " + f.String
+	return "xmlrpc: fault " + strconv.Itoa(f.Code) + ": " + clipText(f.String, maxFaultText)
 }
 
 // DecodeError reports a document that is not acceptable XML-RPC.
@@ -32,11 +35,14 @@ type DecodeError struct {
 	Syntax bool
 }
 
+// Error returns the message, with the line when known. Messages quote
+// input only in short excerpts; Error shows at most 512 bytes of Msg all
+// the same.
 func (e *DecodeError) Error() string {
 	if e.Line > 0 {
-		return "xmlrpc: line " + strconv.Itoa(e.Line) + ": " + e.Msg
+		return "xmlrpc: line " + strconv.Itoa(e.Line) + ": " + clipText(e.Msg, maxMsgText)
 	}
-	return "xmlrpc: " + e.Msg
+	return "xmlrpc: " + clipText(e.Msg, maxMsgText)
 }
 
 // LimitError reports input that exceeds one of the configured Limits. It is
@@ -63,9 +69,10 @@ type TypeError struct {
 func (e *TypeError) Error() string {
 	where := ""
 	if e.Path != "" {
-		where = " at " + e.Path
+		// A path can hold member names the server chose.
+		where = " at " + clipText(e.Path, maxPathText)
 	}
-	return "xmlrpc: cannot decode " + e.Value + " into Go value of type " + e.Type.String() + where
+	return "xmlrpc: cannot decode " + clipText(e.Value, maxMsgText) + " into Go value of type " + e.Type.String() + where
 }
 
 // HTTPError reports an HTTP response whose status is not 200 OK. That
@@ -101,7 +108,10 @@ type TransportError struct {
 	Err error
 }
 
-func (e *TransportError) Error() string { return "xmlrpc: transport: " + e.Err.Error() }
+// Error returns the cause's message, of which it shows at most 512 bytes.
+func (e *TransportError) Error() string {
+	return "xmlrpc: transport: " + clipText(e.Err.Error(), maxMsgText)
+}
 func (e *TransportError) Unwrap() error { return e.Err }
 
 // ParamsError reports parameters that do not fit a handler: the wrong
@@ -142,7 +152,8 @@ func encodeErrorf(format string, args ...any) error {
 
 // Bounds on the server-supplied text an error message carries. The fields
 // of the errors keep the full text; only Error() is bounded, so that a
-// hostile server cannot make an error message megabytes long.
+// hostile server cannot make an error message megabytes long. With the
+// fixed parts, no message of this package exceeds 1 KiB.
 const (
 	maxFaultText    = 512 // Fault.String in Fault.Error
 	maxMsgText      = 512 // DecodeError.Msg, TransportError's cause
