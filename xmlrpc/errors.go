@@ -188,11 +188,15 @@ func quoteClipped(s string, max int) string {
 		s, more = s[:cut], len(s)-cut
 	}
 	q := strconv.QuoteToASCII(s)
-	if len(q) > max {
-		q = q[:max] + "..."
+	cut := len(q) > max
+	if cut {
+		q = q[:max]
 	}
-	if more > 0 {
+	switch {
+	case more > 0:
 		q += "... (" + strconv.Itoa(more) + " more bytes)"
+	case cut:
+		q += "..."
 	}
 	return q
 }
