@@ -39,8 +39,11 @@ func (c *Client) GetPublicKey(ctx context.Context) (string, error) {
 }
 
 // SetPublicKey replaces the account's public key, authenticating with the
-// password. The server keeps the string exactly as given.
+// password. The server keeps the string exactly as given. The client
+// remembers the password (and up to three earlier ones) only to keep it
+// out of the errors it returns.
 func (c *Client) SetPublicKey(ctx context.Context, password, publicKey string) error {
+	c.rememberPassword(password)
 	pwauth := map[string]any{"username": c.username, "password": password}
 	return c.call(ctx, "set_public_key", false, nil, pwauth, publicKey)
 }
@@ -48,8 +51,10 @@ func (c *Client) SetPublicKey(ctx context.Context, password, publicKey string) e
 // RegenerateAPIKey asks for a new API key, authenticating with the
 // password, and makes the client use it from then on. The old key stops
 // working at once; calls already in flight with it may fail with
-// ErrAuthentication.
+// ErrAuthentication. As with SetPublicKey, the password, and the old key,
+// are remembered only to keep them out of errors.
 func (c *Client) RegenerateAPIKey(ctx context.Context, password string) (string, error) {
+	c.rememberPassword(password)
 	pwauth := map[string]any{"username": c.username, "password": password}
 	var key string
 	if err := c.call(ctx, "regenerate_api_key", false, &key, pwauth); err != nil {

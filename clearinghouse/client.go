@@ -32,8 +32,12 @@ type Client struct {
 	retries    int
 	backoff    time.Duration
 
-	mu     sync.RWMutex
-	apiKey string // guarded by mu
+	mu        sync.RWMutex
+	apiKey    string   // guarded by mu
+	oldKeys   []string // guarded by mu: API keys used before, for redaction
+	passwords []string // guarded by mu: passwords given to calls, for redaction
+	// privSecrets are the private key's numbers, for redaction.
+	privSecrets []string
 
 	fetchMu sync.Mutex // one get_encrypted_api_key at a time
 }
@@ -247,7 +251,7 @@ func New(username string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, invalidArgument(trimPrefix(err.Error()))
 	}
-	return &Client{
+	c := &Client{
 		username:   username,
 		rpc:        rpc,
 		privateKey: cfg.privateKey,
@@ -255,7 +259,11 @@ func New(username string, opts ...Option) (*Client, error) {
 		retries:    cfg.retries,
 		backoff:    cfg.backoff,
 		apiKey:     cfg.apiKey,
-	}, nil
+	}
+	if k := cfg.privateKey; k != nil {
+		c.privSecrets = []string{k.D.String(), k.P.String(), k.Q.String()}
+	}
+	return c, nil
 }
 
 // Username returns the user the client acts for.
@@ -270,10 +278,35 @@ func (c *Client) currentAPIKey() string {
 	return c.apiKey
 }
 
+// setAPIKey makes k the key in use; the one it replaces stays a secret
+// to redact from errors.
 func (c *Client) setAPIKey(k string) {
 	c.mu.Lock()
+	if c.apiKey != k {
+		c.oldKeys = remember(c.oldKeys, c.apiKey)
+	}
 	c.apiKey = k
 	c.mu.Unlock()
+}
+
+// rememberPassword records a password given to a call, so that errors
+// from then on never show it.
+func (c *Client) rememberPassword(pw string) {
+	c.mu.Lock()
+	c.passwords = remember(c.passwords, pw)
+	c.mu.Unlock()
+}
+
+// redactor returns a redactor for every secret the client knows now.
+func (c *Client) redactor() redactor {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	secrets := make([]string, 0, 1+len(c.oldKeys)+len(c.passwords)+len(c.privSecrets))
+	secrets = append(secrets, c.apiKey)
+	secrets = append(secrets, c.oldKeys...)
+	secrets = append(secrets, c.passwords...)
+	secrets = append(secrets, c.privSecrets...)
+	return newRedactor(secrets...)
 }
 
 // auth returns the auth struct for a call, fetching the API key first when
@@ -304,7 +337,7 @@ func (c *Client) call(ctx context.Context, method string, readOnly bool, result 
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return wrap(method, err)
+				return c.wrap(method, err)
 			case <-t.C:
 			}
 			wait *= 2
@@ -315,7 +348,7 @@ func (c *Client) call(ctx context.Context, method string, readOnly bool, result 
 			break
 		}
 	}
-	return wrap(method, err)
+	return c.wrap(method, err)
 }
 
 func (c *Client) once(ctx context.Context, method string, result any, args []any) error {

@@ -657,3 +657,43 @@ func TestErrorStrings(t *testing.T) {
 		}
 	}
 }
+
+// TestRedirectRefused: a redirect to another server is a communication
+// error, with the client's own transport and with WithHTTPClient (whose
+// *http.Client would follow it), and the other server receives nothing:
+// no call, no API key.
+func TestRedirectRefused(t *testing.T) {
+	t.Parallel()
+	var stolen atomic.Int64
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		stolen.Add(1)
+		xmlrpc.EncodeResponse(w, map[string]any{"user_name": "alice"})
+	}))
+	t.Cleanup(other.Close)
+	for _, status := range []int{301, 302, 303, 307, 308} {
+		endpoint := misbehaving(t, func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, other.URL+"/xmlrpc/", status)
+		})
+		for name, opts := range map[string][]Option{
+			"own transport":  nil,
+			"WithHTTPClient": {WithHTTPClient(&http.Client{})},
+		} {
+			c, err := New("alice", append([]Option{WithURL(endpoint), WithAPIKey("redirectedapikey")}, opts...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.GetAccountInfo(context.Background())
+			wantKind(t, err, ErrCommunication, 0)
+			var he *xmlrpc.HTTPError
+			if !errors.As(err, &he) || he.StatusCode != status || he.Location != other.URL+"/xmlrpc/" {
+				t.Errorf("%d, %s: have %v, want an *xmlrpc.HTTPError for the redirect", status, name, err)
+			}
+			if strings.Contains(err.Error(), "redirectedapikey") {
+				t.Errorf("API key in %q", err)
+			}
+		}
+	}
+	if n := stolen.Load(); n != 0 {
+		t.Errorf("the other server received %d requests, want none", n)
+	}
+}

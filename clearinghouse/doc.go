@@ -44,7 +44,11 @@
 // code and string, or the transport, TLS, HTTP or decoding error. Bad input
 // caught before any request (an empty handle list, a count beyond 32 bits,
 // a malformed key) matches ErrInvalidArgument instead. Error text never
-// contains the API key, the password or the private key.
+// contains the API key, the password or the private key, even when the
+// server sends them back: every text that came from the server is
+// redacted, in the cause too (the *xmlrpc.Fault found with errors.As is a
+// redacted copy), and Error() shows at most 512 bytes of it. The client
+// follows no HTTP redirect, so a call never leaves the configured server.
 //
 // # Differences from the Python client
 //

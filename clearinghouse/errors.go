@@ -39,6 +39,14 @@ const (
 // errors.As: an *xmlrpc.Fault for a fault (with the server's code and
 // string), or an *xmlrpc.TransportError, *xmlrpc.HTTPError,
 // *xmlrpc.DecodeError and so on for a communication failure.
+//
+// The client's secrets (its API keys, the passwords given to it, its
+// private key) never appear in an Error, whatever the server sent: Msg and
+// the cause are copies in which every server-supplied text is redacted in
+// full, the fault's String included (the *xmlrpc.Fault that errors.As
+// finds is that copy, not the decoder's). Below an *xmlrpc.TransportError,
+// the network and TLS errors of the standard library are the originals,
+// wrapped so that the message is redacted.
 type Error struct {
 	Method string // the wire method, such as "acquire_resources"
 	Kind   error  // ErrCommunication, ErrInternal, ErrAuthentication, ...
@@ -47,13 +55,19 @@ type Error struct {
 	Err    error  // the cause
 }
 
+// maxMsgText bounds the part of Msg that Error shows.
+const maxMsgText = 512
+
+// Error returns the method, the kind, the fault code if any and at most
+// 512 bytes of Msg (the server chooses a fault string's length; Msg keeps
+// all of it).
 func (e *Error) Error() string {
 	s := "clearinghouse: " + e.Method + ": " + e.Kind.Error()
 	if e.Code != 0 {
 		s += " (fault " + strconv.Itoa(e.Code) + ")"
 	}
 	if e.Msg != "" {
-		s += ": " + e.Msg
+		s += ": " + clip(e.Msg, maxMsgText)
 	}
 	return s
 }
@@ -85,11 +99,13 @@ func kindOfFault(code int) error {
 	return ErrInternal
 }
 
-// wrap turns whatever a call returned into an *Error (or nil).
-func wrap(method string, err error) error {
+// wrap turns whatever a call returned into an *Error (or nil), with the
+// client's secrets redacted from everything the server sent.
+func (c *Client) wrap(method string, err error) error {
 	if err == nil {
 		return nil
 	}
+	err = c.redactor().cause(err)
 	var f *xmlrpc.Fault
 	if errors.As(err, &f) {
 		return &Error{Method: method, Kind: kindOfFault(f.Code), Code: f.Code, Msg: f.String, Err: err}

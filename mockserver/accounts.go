@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"math/big"
 	"slices"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
@@ -18,8 +19,10 @@ type AccountSpec struct {
 	Password    string
 	Affiliation string
 
-	// APIKey is accepted verbatim (at most 100 characters); when empty a
-	// fresh 32-character key is generated.
+	// APIKey is accepted verbatim if a client could recover it through
+	// get_encrypted_api_key (seattlersa.ValidAPIKey: at most 100 printable
+	// ASCII characters other than '!'); when empty a fresh 32-character key
+	// is generated.
 	APIKey string
 
 	// PublicKey ("<e> <n>") and PrivateKey ("<d> <p> <q>") are the
@@ -87,34 +90,62 @@ func validUsername(u string) bool {
 
 // publicKeyProblem checks a public key string the way set_public_key does
 // (contract §5.10) and returns "" if it is acceptable, or the text after
-// "Invalid public key: ".
+// "Invalid public key: ". On top of the contract's checks (format first,
+// then e < n), a key the mock could not serve within bounded work is
+// "invalid" too: a string over seattlersa.MaxKeyStringBytes (refused
+// before any number is parsed) or an e or n over seattlersa.MaxModulusBits.
+// The work is linear in len(s).
 func publicKeyProblem(s string) string {
-	fields := pySplit(s)
+	const (
+		badFormat = "Public key is not of a correct format."
+		invalid   = "Public key is invalid."
+	)
+	fields := pySplitN(s, 3)
 	if len(fields) != 2 {
-		return "Public key is not of a correct format."
+		return badFormat
 	}
-	var v [2]*big.Int
-	for i, f := range fields {
+	for _, f := range fields {
 		digits := f
 		if digits != "" && (digits[0] == '+' || digits[0] == '-') {
 			digits = digits[1:]
 		}
 		if digits == "" {
-			return "Public key is not of a correct format."
+			return badFormat
 		}
 		for j := 0; j < len(digits); j++ {
 			if digits[j] < '0' || digits[j] > '9' {
-				return "Public key is not of a correct format."
+				return badFormat
 			}
 		}
+	}
+	if len(s) > seattlersa.MaxKeyStringBytes {
+		return invalid
+	}
+	var v [2]*big.Int
+	for i, f := range fields {
 		x, ok := new(big.Int).SetString(f, 10)
 		if !ok {
-			return "Public key is not of a correct format."
+			return badFormat
 		}
 		v[i] = x
 	}
-	if v[0].Cmp(v[1]) >= 0 {
-		return "Public key is invalid."
+	e, n := v[0], v[1]
+	if e.BitLen() > seattlersa.MaxModulusBits || n.BitLen() > seattlersa.MaxModulusBits || e.Cmp(n) >= 0 {
+		return invalid
+	}
+	return ""
+}
+
+// storedKeysProblem checks the keys of an account read from a state file.
+// The public key gets set_public_key's checks; the private key, which the
+// mock only stores and hands back, is only bounded in length (the primality
+// tests of AddAccount would make loading a large state file slow).
+func storedKeysProblem(pub, priv string) string {
+	if p := publicKeyProblem(pub); p != "" {
+		return "invalid public key: " + p
+	}
+	if len(priv) > seattlersa.MaxKeyStringBytes {
+		return "private key longer than " + strconv.Itoa(seattlersa.MaxKeyStringBytes) + " bytes"
 	}
 	return ""
 }
@@ -132,8 +163,9 @@ func (spec *AccountSpec) validate() error {
 	if n := utf8.RuneCountInString(spec.Affiliation); n < 3 || n > 200 {
 		return invalidf("account %s: affiliation must have 3-200 characters", spec.Username)
 	}
-	if utf8.RuneCountInString(spec.APIKey) > 100 {
-		return invalidf("account %s: API key longer than 100 characters", spec.Username)
+	if spec.APIKey != "" && !seattlersa.ValidAPIKey(spec.APIKey) {
+		return invalidf("account %s: API key must be 1-%d printable ASCII characters other than '!', without white space",
+			spec.Username, seattlersa.MaxAPIKeyLen)
 	}
 	if spec.UserPort != 0 && (spec.UserPort < UserPortMin || spec.UserPort > UserPortMax) {
 		return invalidf("account %s: user port %d outside %d-%d", spec.Username, spec.UserPort, UserPortMin, UserPortMax)

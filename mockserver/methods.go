@@ -304,7 +304,9 @@ func (s *Server) getPublicKey(params []any) (any, error) {
 }
 
 // getEncryptedAPIKey is get_encrypted_api_key(username) (contract §5.8).
-// The encryption runs after the state lock is released.
+// The encryption runs after the state lock is released, and its cost is
+// bounded: seattlersa refuses keys over MaxModulusBits (a stored key that
+// large, which set_public_key and AddAccount no longer accept, gives 100).
 func (s *Server) getEncryptedAPIKey(params []any) (any, error) {
 	username, ok := params[0].(string)
 	if !ok {
@@ -352,18 +354,25 @@ func (s *Server) regenerateAPIKey(params []any) (any, error) {
 }
 
 // setPublicKey is set_public_key(pwauth, pubkey) (contract §5.10).
+// The key is checked before the state lock is taken (the check needs no
+// state); its result is reported after authentication, in the contract's
+// order.
 func (s *Server) setPublicKey(params []any) (any, error) {
+	key, isString := params[1].(string)
+	problem := ""
+	if isString {
+		problem = publicKeyProblem(key)
+	}
 	err := s.update(func(st *state, now int64) error {
 		a, err := st.authenticate(params[0], "password")
 		if err != nil {
 			return err
 		}
-		key, ok := params[1].(string)
-		if !ok {
+		if !isString {
 			return invalidRequest("Invalid public key: Public key must be a string.")
 		}
-		if p := publicKeyProblem(key); p != "" {
-			return invalidRequest("Invalid public key: " + p)
+		if problem != "" {
+			return invalidRequest("Invalid public key: " + problem)
 		}
 		acct := st.accounts[a]
 		acct.pubKey = key

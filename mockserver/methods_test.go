@@ -2,6 +2,7 @@ package mockserver
 
 import (
 	"context"
+	"math/big"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -704,5 +705,57 @@ func TestCallIgnoresContext(t *testing.T) {
 	cancel()
 	if _, err := f.s.Call(ctx, "get_account_info", auth(f.alice)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSetPublicKeySizeCap: set_public_key refuses a key over
+// seattlersa.MaxModulusBits, however it is written, as invalid and at once;
+// malformed text keeps its own message whatever its length; a key at the
+// cap with a full-size exponent still serves get_encrypted_api_key.
+func TestSetPublicKeySizeCap(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	one := big.NewInt(1)
+	atCap := new(big.Int).Lsh(one, seattlersa.MaxModulusBits-1)
+	atCap.Add(atCap, one) // exactly MaxModulusBits bits
+	over := new(big.Int).Lsh(one, seattlersa.MaxModulusBits)
+	over.Add(over, one)
+	eFull := new(big.Int).Sub(atCap, big.NewInt(2))
+	const (
+		invalid = "Invalid public key: Public key is invalid."
+		format  = "Invalid public key: Public key is not of a correct format."
+	)
+	tests := []struct{ name, key, text string }{
+		{"200 000-digit modulus", "65537 " + strings.Repeat("7", 200_000), invalid},
+		{"1 MiB of digits", "3 " + strings.Repeat("1", 1<<20), invalid},
+		{"modulus one bit over the cap", "3 " + over.String(), invalid},
+		{"negative exponent over the cap", "-" + over.String() + " 5", invalid},
+		{"short values padded past the length cap", "3" + strings.Repeat(" ", seattlersa.MaxKeyStringBytes) + "5", invalid},
+		{"1 MiB, not decimal", "3 " + strings.Repeat("x", 1<<20), format},
+		{"1 MiB of tokens", strings.Repeat("1 ", 1<<19), format},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			_, flt := call(t, f.s, "set_public_key", pwauth(f.alice), tt.key)
+			took := time.Since(start)
+			wantFault(t, flt, 102, tt.text)
+			if took > 500*time.Millisecond {
+				t.Errorf("refusing took %v, want well under a second", took)
+			}
+		})
+	}
+	if have := mustCall(t, f.s, "get_public_key", auth(f.alice)); have != f.alice.PublicKey {
+		t.Fatalf("a refused key replaced the stored one")
+	}
+
+	key := eFull.String() + " " + atCap.String()
+	mustCall(t, f.s, "set_public_key", pwauth(f.bob), key)
+	start := time.Now()
+	res := mustCall(t, f.s, "get_encrypted_api_key", "bob").(string)
+	t.Logf("get_encrypted_api_key with a %d-bit key and e = n-2: %v", seattlersa.MaxModulusBits, time.Since(start))
+	c, ok := new(big.Int).SetString(res, 10)
+	if !ok || c.Sign() <= 0 || c.Cmp(atCap) >= 0 || strings.TrimSpace(res) != res {
+		t.Fatalf("get_encrypted_api_key at the cap: have %.40q..., want one decimal number below n", res)
 	}
 }

@@ -433,6 +433,9 @@ func (st *state) applyRecord(r *record) error {
 		case a.Index < 0 || int(a.Index) > len(st.accounts) || st.accounts[a.Index].name != a.Username:
 			return fmt.Errorf("account record %d (%q) does not fit", a.Index, a.Username)
 		}
+		if p := storedKeysProblem(a.PublicKey, a.PrivateKey); p != "" {
+			return fmt.Errorf("account %q: %s", a.Username, p)
+		}
 		acc := st.accounts[a.Index]
 		acc.password, acc.apiKey, acc.pubKey, acc.privKey = a.Password, a.APIKey, a.PublicKey, a.PrivateKey
 		acc.affiliation, acc.port, acc.free, acc.active = a.Affiliation, a.Port, a.Free, a.Active

@@ -218,13 +218,13 @@ func TestAccountSpecValidation(t *testing.T) {
 	}
 	// Supplied values are kept verbatim.
 	spec := ok
-	spec.Username, spec.APIKey, spec.UserPort, spec.FreeCredits = "verbatim", "my own key", 63179, 3
+	spec.Username, spec.APIKey, spec.UserPort, spec.FreeCredits = "verbatim", "my-own-key", 63179, 3
 	spec.PublicKey, spec.PrivateKey = "3 5", ""
 	a, err := s.AddAccount(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.APIKey != "my own key" || a.UserPort != 63179 || a.FreeCredits != 3 || a.PublicKey != "3 5" || a.PrivateKey != "" {
+	if a.APIKey != "my-own-key" || a.UserPort != 63179 || a.FreeCredits != 3 || a.PublicKey != "3 5" || a.PrivateKey != "" {
 		t.Fatalf("account %+v", a)
 	}
 }

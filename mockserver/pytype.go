@@ -86,7 +86,12 @@ func isASCII(s string) bool {
 // argument: ASCII white space for a str, and for a unicode string every
 // character Python 2.7 counted as space (which adds the information
 // separators U+001C-U+001F and U+180E to Go's unicode.IsSpace).
-func pySplit(s string) []string {
+func pySplit(s string) []string { return pySplitN(s, -1) }
+
+// pySplitN is pySplit that stops after n fields when n >= 0, so that a
+// caller that only needs to know whether there are more than n-1 need not
+// split a long string in full.
+func pySplitN(s string, n int) []string {
 	ascii := isASCII(s)
 	space := func(r rune) bool {
 		switch r {
@@ -105,6 +110,9 @@ func pySplit(s string) []string {
 			if start >= 0 {
 				out = append(out, s[start:i])
 				start = -1
+				if len(out) == n {
+					return out
+				}
 			}
 			continue
 		}

@@ -68,5 +68,13 @@ func TestPySplit(t *testing.T) {
 		if have := pySplit(tt.in); !slices.Equal(have, tt.want) {
 			t.Errorf("pySplit(%q): have %q, want %q", tt.in, have, tt.want)
 		}
+		// pySplitN(s, 2) is the first two fields, with the same rules.
+		want := tt.want[:min(2, len(tt.want))]
+		if len(want) == 0 {
+			want = nil
+		}
+		if have := pySplitN(tt.in, 2); !slices.Equal(have, want) {
+			t.Errorf("pySplitN(%q, 2): have %q, want %q", tt.in, have, want)
+		}
 	}
 }

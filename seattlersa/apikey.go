@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
 )
 
 const (
@@ -18,6 +19,45 @@ const (
 	// saltLen is the number of random characters before the "!".
 	saltLen = 20
 )
+
+// MaxAPIKeyLen is the longest API key DecryptAPIKey accepts: the contract
+// has clients treat a key as an opaque string of up to 100 characters.
+const MaxAPIKeyLen = 100
+
+// ValidAPIKey reports whether key has the shape DecryptAPIKey accepts for
+// the part after "!": 1 to MaxAPIKeyLen bytes of printable ASCII other
+// than "!" (0x21-0x7E without 0x21), so no white space or control
+// characters. Keys the clearinghouse makes (32 characters of 0-9 and A-Z
+// without O) are well inside. A server should only hand out such keys:
+// one outside this set cannot be recovered with a private key.
+func ValidAPIKey(key string) bool {
+	if len(key) == 0 || len(key) > MaxAPIKeyLen {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; c <= '!' || c > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// validSalt reports whether r is saltLen distinct characters of
+// saltAlphabet, as EncryptAPIKey makes them.
+func validSalt(r string) bool {
+	if len(r) != saltLen {
+		return false
+	}
+	var seen [128]bool
+	for i := 0; i < len(r); i++ {
+		c := r[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9') || seen[c] {
+			return false
+		}
+		seen[c] = true
+	}
+	return true
+}
 
 var (
 	// ErrKeyTooSmall is returned by EncryptAPIKey when the payload does not
@@ -48,9 +88,14 @@ func NewAPIKey(random io.Reader) string {
 // characters sampled without replacement from A-Z, a-z and 0-9, then "!",
 // then apiKey — and encrypts it under pub with [Encrypt]. The result has no
 // leading space. It returns [ErrKeyTooSmall] if the payload needs more than
-// one block, and an error if random (crypto/rand.Reader when nil) fails.
+// one block, an error matching [ErrInvalidKey] for a key ParsePublicKey
+// would refuse (so the work is bounded by [MaxModulusBits]), and an error if
+// random (crypto/rand.Reader when nil) fails.
 // apiKey is treated as opaque and never appears in an error.
 func EncryptAPIKey(random io.Reader, pub *PublicKey, apiKey string) (string, error) {
+	if err := checkPublicKey(pub); err != nil {
+		return "", err
+	}
 	salt, err := sample(random, saltAlphabet, saltLen)
 	if err != nil {
 		return "", err
@@ -63,21 +108,35 @@ func EncryptAPIKey(random io.Reader, pub *PublicKey, apiKey string) (string, err
 }
 
 // DecryptAPIKey decrypts a get_encrypted_api_key result with priv and returns
-// the API key. If the plaintext, split on "!", is not exactly two parts with
-// a 20-byte first part, the keys do not match and the error is
-// [ErrKeyMismatch]. A ciphertext that is empty or not decimal gives an error
-// matching [ErrMalformedCiphertext] instead: that is a bad response, not a bad
-// key.
+// the API key.
+//
+// The ciphertext must be one decimal number (white space around it is
+// ignored): anything else, including several blocks, gives an error
+// matching [ErrMalformedCiphertext] before anything is decrypted, as that
+// is a bad response, not a bad key.
+//
+// The plaintext must be R, "!", key, where R is 20 distinct characters of
+// A-Z, a-z and 0-9 and the key passes [ValidAPIKey]; otherwise the private
+// key does not belong to the public key the API key was encrypted with, and
+// the error is [ErrKeyMismatch]. Decrypting with the wrong key gives bytes
+// that are close to uniformly random: checking only for 20 bytes, "!" and
+// the rest (the original client's test) let one wrong key in about 330
+// through with 512-bit keys; R alone now passes by chance with probability
+// (62/256)^20 × 62!/(42!·62^20) ≈ 1.5e-14, before the "!" and the key's
+// own rules.
 func DecryptAPIKey(priv *PrivateKey, ciphertext string) (string, error) {
+	if strings.IndexFunc(strings.TrimSpace(ciphertext), unicode.IsSpace) >= 0 {
+		return "", fmt.Errorf("%w: more than one block", ErrMalformedCiphertext)
+	}
 	plain, err := Decrypt(priv, ciphertext)
 	if err != nil {
 		return "", err
 	}
-	parts := strings.Split(string(plain), "!")
-	if len(parts) != 2 || len(parts[0]) != saltLen {
+	salt, key, ok := strings.Cut(string(plain), "!")
+	if !ok || !validSalt(salt) || !ValidAPIKey(key) {
 		return "", ErrKeyMismatch
 	}
-	return parts[1], nil
+	return key, nil
 }
 
 // sample returns k distinct characters of alphabet (ASCII, at most 256

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"io"
 	"math/big"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 )
 
 // checkDistinct reports whether s has length n, draws only from alphabet and
@@ -207,22 +209,44 @@ func TestDecryptAPIKeyWrongKey(t *testing.T) {
 	}
 }
 
+// TestDecryptAPIKeyPayloads checks the payload rules at their edges: R is
+// exactly 20 distinct characters of A-Z a-z 0-9, then one "!", then a key
+// of 1 to 100 printable ASCII characters other than "!" (no white space).
 func TestDecryptAPIKeyPayloads(t *testing.T) {
-	pub, priv := vectorKey(t, 512)
+	pub, priv := vectorKey(t, 1024) // one block holds 126 bytes
 	salt := "abcdefghijABCDEFGHIJ"
+	key32 := "0123456789ABCDEFGHIJKLMNPQRSTUVW"
 	tests := []struct {
 		name    string
 		payload string
 		want    string
 		err     error
 	}{
-		{name: "normal", payload: salt + "!KEY", want: "KEY"},
-		{name: "empty key", payload: salt + "!", want: ""},
-		{name: "salt need not be distinct", payload: strings.Repeat("a", 20) + "!k", want: "k"},
+		{name: "normal", payload: salt + "!" + key32, want: key32},
+		{name: "digits in R", payload: "0123456789abcdefghij!KEY", want: "KEY"},
+		{name: "one-character key", payload: salt + "!k", want: "k"},
+		{name: "100-character key", payload: salt + "!" + strings.Repeat("K", 100), want: strings.Repeat("K", 100)},
+		{name: "punctuation in the key", payload: salt + "!a-b_c.d~e#f$g%h&i'j(k)l*m+n,o/p:q;r<s=t>u?v@w[x\\y]z^{|}`\"", want: "a-b_c.d~e#f$g%h&i'j(k)l*m+n,o/p:q;r<s=t>u?v@w[x\\y]z^{|}`\""},
+
 		{name: "no bang", payload: salt + "KEY", err: ErrKeyMismatch},
-		{name: "two bangs", payload: salt + "!K!EY", err: ErrKeyMismatch},
-		{name: "short salt", payload: salt[1:] + "!KEY", err: ErrKeyMismatch},
-		{name: "long salt", payload: salt + "x!KEY", err: ErrKeyMismatch},
+		{name: "bang in the key", payload: salt + "!K!EY", err: ErrKeyMismatch},
+		{name: "bang at the end", payload: salt + "!KEY!", err: ErrKeyMismatch},
+		{name: "19-character R", payload: salt[1:] + "!KEY", err: ErrKeyMismatch},
+		{name: "21-character R", payload: salt + "x!KEY", err: ErrKeyMismatch},
+		{name: "R of one repeated character", payload: strings.Repeat("a", 20) + "!KEY", err: ErrKeyMismatch},
+		{name: "R with one repeat", payload: salt[:19] + "a!KEY", err: ErrKeyMismatch},
+		{name: "R with a hyphen", payload: salt[:19] + "-!KEY", err: ErrKeyMismatch},
+		{name: "R with a space", payload: salt[:19] + " !KEY", err: ErrKeyMismatch},
+		{name: "R with a NUL", payload: salt[:19] + "\x00!KEY", err: ErrKeyMismatch},
+		{name: "R with a high byte", payload: salt[:19] + "\xe9!KEY", err: ErrKeyMismatch},
+		{name: "R with a two-byte character", payload: salt[:18] + "\u00e9!KEY", err: ErrKeyMismatch},
+		{name: "empty key", payload: salt + "!", err: ErrKeyMismatch},
+		{name: "101-character key", payload: salt + "!" + strings.Repeat("K", 101), err: ErrKeyMismatch},
+		{name: "space in the key", payload: salt + "!KE Y", err: ErrKeyMismatch},
+		{name: "tab in the key", payload: salt + "!KEY\t", err: ErrKeyMismatch},
+		{name: "DEL in the key", payload: salt + "!KEY\x7f", err: ErrKeyMismatch},
+		{name: "NUL in the key", payload: salt + "!KEY\x00", err: ErrKeyMismatch},
+		{name: "non-ASCII key", payload: salt + "!K\u00c9Y", err: ErrKeyMismatch},
 		{name: "nothing", payload: "", err: ErrKeyMismatch},
 	}
 	for _, tt := range tests {
@@ -231,11 +255,76 @@ func TestDecryptAPIKeyPayloads(t *testing.T) {
 			if text == "" {
 				text = "0" // decrypts to no bytes
 			}
+			if strings.Contains(text, " ") {
+				t.Fatalf("payload of %d bytes needs more than one block", len(tt.payload))
+			}
 			have, err := DecryptAPIKey(priv, text)
 			if err != tt.err || have != tt.want {
 				t.Errorf("DecryptAPIKey(%q) = %q, %v; want %q, %v", tt.payload, have, err, tt.want, tt.err)
 			}
 		})
+	}
+}
+
+// TestDecryptAPIKeyWrongKeysNeverMatch decrypts many ciphertexts with
+// private keys that are not the right one and counts how often the result
+// still passes for "<R>!<key>". The old check (20 bytes, "!", the rest)
+// let about one in 330 through with 512-bit keys; the payload rules make
+// it below 1e-16 per try, so any false accept here is a bug.
+func TestDecryptAPIKeyWrongKeysNeverMatch(t *testing.T) {
+	const tries = 20_000
+	pub, _ := vectorKey(t, 512)
+	var wrong []*PrivateKey
+	for seed := range byte(4) {
+		_, priv := generated(t, 40+seed, 512)
+		wrong = append(wrong, priv)
+	}
+	apiKey := NewAPIKey(seeded(9))
+	random := seeded(10)
+	deadline := time.Now().Add(60 * time.Second)
+	accepted := 0
+	for i := range tries {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d tries in 60 s", i)
+		}
+		text, err := EncryptAPIKey(random, pub, apiKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		have, err := DecryptAPIKey(wrong[i%len(wrong)], text)
+		switch {
+		case err == nil:
+			accepted++
+			if accepted <= 3 {
+				t.Errorf("try %d: a wrong key gave the API key %q", i, have)
+			}
+		case err != ErrKeyMismatch:
+			t.Fatalf("try %d: error %v, want ErrKeyMismatch", i, err)
+		}
+	}
+	if accepted > 0 {
+		t.Errorf("%d of %d decryptions with a wrong key were accepted, want 0", accepted, tries)
+	}
+}
+
+// TestDecryptAPIKeyOneBlock: get_encrypted_api_key returns one block, so a
+// ciphertext of several is a malformed answer, refused before any of it is
+// decrypted (each block costs a private-key exponentiation).
+func TestDecryptAPIKeyOneBlock(t *testing.T) {
+	pub, priv := vectorKey(t, 512)
+	text, err := EncryptAPIKey(seeded(1), pub, "KEY")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if have, err := DecryptAPIKey(priv, " \t"+text+"\n"); err != nil || have != "KEY" {
+		t.Errorf("DecryptAPIKey(one block with white space around it) = %q, %v; want \"KEY\"", have, err)
+	}
+	for _, bad := range []string{text + " " + text, strings.Repeat(text+" ", 50_000)} {
+		var err error
+		within(t, 2*time.Second, "DecryptAPIKey of several blocks", func() { _, err = DecryptAPIKey(priv, bad) })
+		if !errors.Is(err, ErrMalformedCiphertext) {
+			t.Errorf("DecryptAPIKey(%d blocks) error = %v, want ErrMalformedCiphertext", len(strings.Fields(bad)), err)
+		}
 	}
 }
 
@@ -362,5 +451,32 @@ func BenchmarkGenerateKey1024(b *testing.B) {
 		if _, _, err := GenerateKey(seeded(seed), 1024); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkEncryptAPIKeyWorstCase measures the most one get_encrypted_api_key
+// can cost the server: an exponent e just below n, at 1024 bits (the
+// clearinghouse's keys, the baseline), at MaxModulusBits, and at twice the
+// cap for comparison (Encrypt itself, as EncryptAPIKey refuses that key).
+// Measured on the shared 2-core build machine: 1024 bits 0.56 ms, 4096
+// bits 22 ms (×40), 8192 bits 171 ms (×306); 8192 is over the 100 ms budget
+// for one call, hence the cap of 4096.
+func BenchmarkEncryptAPIKeyWorstCase(b *testing.B) {
+	payload := []byte("Ab3dEfGhIjKlMnOpQrSt!0123456789ABCDEFGHIJKLMNPQRSTUVW")
+	for _, bits := range []int{1024, MaxModulusBits, 2 * MaxModulusBits} {
+		n := pow2Plus(uint(bits-1), 1)
+		pub := &PublicKey{E: new(big.Int).Sub(n, big.NewInt(2)), N: n}
+		b.Run(strconv.Itoa(bits), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if bits <= MaxModulusBits {
+					if _, err := EncryptAPIKey(seeded(1), pub, "0123456789ABCDEFGHIJKLMNPQRSTUVW"); err != nil {
+						b.Fatal(err)
+					}
+				} else {
+					Encrypt(pub, payload)
+				}
+			}
+		})
 	}
 }

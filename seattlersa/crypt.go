@@ -49,8 +49,12 @@ func Encrypt(pub *PublicKey, msg []byte) string {
 // appends the rest to the result.
 //
 // Decrypt with the wrong key is not an error: it returns meaningless bytes.
-// The error, which matches [ErrMalformedCiphertext], is for an empty text or
-// a token that is not a non-negative decimal integer.
+// The error, which matches [ErrMalformedCiphertext], is for an empty text, a
+// token that is not a non-negative decimal integer, or a token with more
+// significant digits than a number of [MaxModulusBits] bits can have
+// (refused before it is parsed). Each token costs one modular
+// exponentiation: a caller decrypting untrusted text should bound the
+// number of tokens, as [DecryptAPIKey] does.
 func Decrypt(priv *PrivateKey, text string) ([]byte, error) {
 	fields := strings.Fields(text)
 	if len(fields) == 0 {
@@ -59,8 +63,14 @@ func Decrypt(priv *PrivateKey, text string) ([]byte, error) {
 	n := priv.N()
 	var out []byte
 	for i, f := range fields {
-		c, ok := parseInt(f)
-		if !ok || c.Sign() < 0 {
+		if !isDecimal(f) {
+			return nil, fmt.Errorf("%w: token %d is not a non-negative decimal integer", ErrMalformedCiphertext, i+1)
+		}
+		c, ok := parseBoundedInt(f)
+		if !ok {
+			return nil, fmt.Errorf("%w: token %d is larger than %d bits", ErrMalformedCiphertext, i+1, MaxModulusBits)
+		}
+		if c.Sign() < 0 {
 			return nil, fmt.Errorf("%w: token %d is not a non-negative decimal integer", ErrMalformedCiphertext, i+1)
 		}
 		b := c.Exp(c, priv.D, n).Bytes()

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"math/big"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The keys and vectors below were computed once with python3 (its own
@@ -349,4 +351,31 @@ func FuzzEncryptDecrypt(f *testing.F) {
 			t.Fatalf("Decrypt(Encrypt(m))\nhave %x\nwant %x", have, msg)
 		}
 	})
+}
+
+// TestDecryptTokenBound checks that a ciphertext token with more digits than
+// a modulus within MaxModulusBits can have is refused before it is parsed,
+// while leading zeros do not count.
+func TestDecryptTokenBound(t *testing.T) {
+	_, priv := vectorKey(t, 512)
+	good := strings.TrimSpace(cryptVectors[0].text)
+	want, err := Decrypt(priv, good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	have, err := Decrypt(priv, strings.Repeat("0", 100_000)+good)
+	if err != nil || !bytes.Equal(have, want) {
+		t.Errorf("Decrypt(leading zeros + token) = %q, %v; want %q", have, err, want)
+	}
+	for _, text := range []string{
+		strings.Repeat("7", maxKeyDigits+1),
+		strings.Repeat("7", 200_000),
+		good + " " + strings.Repeat("3", 4<<20),
+	} {
+		var err error
+		within(t, 2*time.Second, fmt.Sprintf("Decrypt(%d bytes)", len(text)), func() { _, err = Decrypt(priv, text) })
+		if !errors.Is(err, ErrMalformedCiphertext) {
+			t.Errorf("Decrypt(%d-digit token) error = %v, want ErrMalformedCiphertext", len(text), err)
+		}
+	}
 }

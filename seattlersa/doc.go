@@ -43,5 +43,11 @@
 //		// The user's modulus is under 433 bits: fault 100.
 //	}
 //
+// Sizes are bounded so that no key string can make a caller work for long:
+// a modulus (and the exponents) of at most [MaxModulusBits] bits, key
+// strings of at most [MaxKeyStringBytes] bytes, and ciphertext tokens no
+// longer than such a modulus. Larger input is refused before any number is
+// parsed or any primality test runs.
+//
 // Error messages never contain private key material.
 package seattlersa

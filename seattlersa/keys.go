@@ -15,6 +15,26 @@ const PublicExponent = 65537
 // MinKeyBits is the smallest modulus size [GenerateKey] accepts.
 const MinKeyBits = 128
 
+// MaxModulusBits is the largest modulus, in bits, that ParsePublicKey,
+// ParsePrivateKey, GenerateKey and EncryptAPIKey accept; the exponents e
+// and d are bounded by it too. Seattle keys are hundreds to a few thousand
+// bits (the clearinghouse made 1024-bit ones). The cap bounds the work one
+// key can cause: an encryption with a full-size exponent e just below n
+// costs about 22 ms at 4096 bits, against about 170 ms at 8192 (modular
+// exponentiation grows with the cube of the size; see
+// BenchmarkEncryptAPIKeyWorstCase).
+const MaxModulusBits = 4096
+
+// MaxKeyStringBytes is the longest key string ParsePublicKey and
+// ParsePrivateKey read. A canonical key within MaxModulusBits is at most
+// about 2 500 bytes; the rest is room for white space and leading zeros.
+// Longer strings are refused as invalid before any number is parsed.
+const MaxKeyStringBytes = 8 << 10
+
+// maxKeyDigits is the number of decimal digits of 2^MaxModulusBits - 1:
+// a token with more significant digits cannot be a value within the cap.
+const maxKeyDigits = 1234
+
 // primeRounds is the number of Miller-Rabin rounds (on top of the
 // Baillie-PSW test that math/big always runs) used to accept a prime.
 const primeRounds = 20
@@ -28,7 +48,8 @@ var (
 	// ErrInvalidKey is matched by the errors of ParsePublicKey and
 	// ParsePrivateKey when the tokens are integers but do not form a usable
 	// key (for a public key: not 0 < e < n; for a private key: d ≤ 0, or p
-	// or q not a probable prime).
+	// or q not a probable prime), and when the key is too large: a modulus
+	// or exponent over MaxModulusBits, or a string over MaxKeyStringBytes.
 	ErrInvalidKey = errors.New("seattlersa: invalid key")
 )
 
@@ -69,22 +90,41 @@ func (k *PrivateKey) String() string {
 }
 
 // ParsePublicKey parses "<e> <n>": exactly two whitespace-separated decimal
-// integers (an optional sign is read, so "+3" is three) with 0 < e < n.
-// Errors match [ErrMalformedKey] or [ErrInvalidKey].
+// integers (an optional sign is read, so "+3" is three) with 0 < e < n and
+// n of at most [MaxModulusBits] bits. Errors match [ErrMalformedKey] or
+// [ErrInvalidKey]; a string longer than [MaxKeyStringBytes] is invalid
+// without being read.
 func ParsePublicKey(s string) (*PublicKey, error) {
 	v, err := parseTokens(s, 2, "public")
 	if err != nil {
 		return nil, err
 	}
-	e, n := v[0], v[1]
-	if e.Sign() <= 0 || n.Sign() <= 0 || e.Cmp(n) >= 0 {
-		return nil, &keyError{"seattlersa: invalid public key: want 0 < e < n", ErrInvalidKey}
+	k := &PublicKey{E: v[0], N: v[1]}
+	if err := checkPublicKey(k); err != nil {
+		return nil, err
 	}
-	return &PublicKey{E: e, N: n}, nil
+	return k, nil
+}
+
+// checkPublicKey applies the value checks of ParsePublicKey to a key that
+// may have been built by hand.
+func checkPublicKey(k *PublicKey) error {
+	if k == nil || k.E == nil || k.N == nil {
+		return &keyError{"seattlersa: invalid public key: nil", ErrInvalidKey}
+	}
+	if k.N.BitLen() > MaxModulusBits {
+		return tooLarge("public", "modulus")
+	}
+	if k.E.Sign() <= 0 || k.N.Sign() <= 0 || k.E.Cmp(k.N) >= 0 {
+		return &keyError{"seattlersa: invalid public key: want 0 < e < n", ErrInvalidKey}
+	}
+	return nil
 }
 
 // ParsePrivateKey parses "<d> <p> <q>": exactly three whitespace-separated
 // decimal integers where d is positive and p and q are probable primes.
+// The modulus p×q and d may have at most [MaxModulusBits] bits; that is
+// checked before the primality tests, so their cost is bounded too.
 // Errors match [ErrMalformedKey] or [ErrInvalidKey] and never quote the input.
 func ParsePrivateKey(s string) (*PrivateKey, error) {
 	v, err := parseTokens(s, 3, "private")
@@ -92,15 +132,41 @@ func ParsePrivateKey(s string) (*PrivateKey, error) {
 		return nil, err
 	}
 	d, p, q := v[0], v[1], v[2]
-	if d.Sign() <= 0 || !p.ProbablyPrime(primeRounds) || !q.ProbablyPrime(primeRounds) {
-		return nil, &keyError{"seattlersa: invalid private key", ErrInvalidKey}
+	invalid := &keyError{"seattlersa: invalid private key", ErrInvalidKey}
+	if d.Sign() <= 0 || p.Sign() <= 0 || q.Sign() <= 0 {
+		return nil, invalid
+	}
+	if new(big.Int).Mul(p, q).BitLen() > MaxModulusBits {
+		return nil, tooLarge("private", "modulus")
+	}
+	if d.BitLen() > MaxModulusBits {
+		return nil, tooLarge("private", "exponent d")
+	}
+	if !p.ProbablyPrime(primeRounds) || !q.ProbablyPrime(primeRounds) {
+		return nil, invalid
 	}
 	return &PrivateKey{D: d, P: p, Q: q}, nil
 }
 
+func tooLarge(kind, what string) error {
+	return &keyError{
+		fmt.Sprintf("seattlersa: invalid %s key: %s larger than %d bits", kind, what, MaxModulusBits),
+		ErrInvalidKey,
+	}
+}
+
 // parseTokens splits s on white space and parses exactly want integers.
-// Messages name the token position, never its text.
+// It refuses, as invalid, a string over MaxKeyStringBytes and a token with
+// more significant digits than a value within MaxModulusBits can have,
+// before parsing any number. Messages name the token position, never its
+// text.
 func parseTokens(s string, want int, kind string) ([]*big.Int, error) {
+	if len(s) > MaxKeyStringBytes {
+		return nil, &keyError{
+			fmt.Sprintf("seattlersa: invalid %s key: longer than %d bytes", kind, MaxKeyStringBytes),
+			ErrInvalidKey,
+		}
+	}
 	fields := strings.Fields(s)
 	if len(fields) != want {
 		return nil, &keyError{
@@ -108,13 +174,21 @@ func parseTokens(s string, want int, kind string) ([]*big.Int, error) {
 			ErrMalformedKey,
 		}
 	}
-	v := make([]*big.Int, want)
 	for i, f := range fields {
-		x, ok := parseInt(f)
-		if !ok {
+		if !isDecimal(f) {
 			return nil, &keyError{
 				fmt.Sprintf("seattlersa: malformed %s key: token %d is not a decimal integer", kind, i+1),
 				ErrMalformedKey,
+			}
+		}
+	}
+	v := make([]*big.Int, want)
+	for i, f := range fields {
+		x, ok := parseBoundedInt(f)
+		if !ok {
+			return nil, &keyError{
+				fmt.Sprintf("seattlersa: invalid %s key: token %d is larger than %d bits", kind, i+1, MaxModulusBits),
+				ErrInvalidKey,
 			}
 		}
 		v[i] = x
@@ -122,34 +196,56 @@ func parseTokens(s string, want int, kind string) ([]*big.Int, error) {
 	return v, nil
 }
 
-// parseInt parses an optional '+' or '-' followed by one or more ASCII
-// digits. Nothing else (no underscores, no base prefixes) is accepted.
-func parseInt(s string) (*big.Int, bool) {
-	digits := s
-	if len(digits) > 0 && (digits[0] == '+' || digits[0] == '-') {
-		digits = digits[1:]
+// isDecimal reports whether s is an optional '+' or '-' followed by one or
+// more ASCII digits. Nothing else (no underscores, no base prefixes) is
+// accepted.
+func isDecimal(s string) bool {
+	if len(s) > 0 && (s[0] == '+' || s[0] == '-') {
+		s = s[1:]
 	}
-	if digits == "" {
-		return nil, false
+	if s == "" {
+		return false
 	}
-	for i := 0; i < len(digits); i++ {
-		if digits[i] < '0' || digits[i] > '9' {
-			return nil, false
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
 		}
 	}
-	return new(big.Int).SetString(s, 10)
+	return true
+}
+
+// parseBoundedInt parses s, which isDecimal accepted, unless it has more
+// than maxKeyDigits significant digits (leading zeros do not count): the
+// cost of parsing grows with the square of the length, so an overlong
+// token is refused before it is parsed.
+func parseBoundedInt(s string) (*big.Int, bool) {
+	sign, digits := "", s
+	if digits[0] == '+' || digits[0] == '-' {
+		sign, digits = digits[:1], digits[1:]
+	}
+	digits = strings.TrimLeft(digits, "0")
+	if len(digits) > maxKeyDigits {
+		return nil, false
+	}
+	if digits == "" {
+		return new(big.Int), true
+	}
+	return new(big.Int).SetString(sign+digits, 10)
 }
 
 // GenerateKey makes a key pair with e = 65537 and a modulus of exactly bits
 // bits, reading all randomness from random (crypto/rand.Reader if nil). The
 // same bytes from random always give the same key, so a seeded reader can
-// make reproducible test keys. bits must be at least [MinKeyBits]; the
-// clearinghouse used 1024.
+// make reproducible test keys. bits must be at least [MinKeyBits] and at
+// most [MaxModulusBits]; the clearinghouse used 1024.
 //
 // d is the inverse of e modulo (p-1)(q-1).
 func GenerateKey(random io.Reader, bits int) (*PublicKey, *PrivateKey, error) {
 	if bits < MinKeyBits {
 		return nil, nil, fmt.Errorf("seattlersa: key size %d bits is below the minimum of %d", bits, MinKeyBits)
+	}
+	if bits > MaxModulusBits {
+		return nil, nil, fmt.Errorf("seattlersa: key size %d bits is above the maximum of %d", bits, MaxModulusBits)
 	}
 	if random == nil {
 		random = rand.Reader

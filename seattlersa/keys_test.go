@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 )
 
 // seeded returns a deterministic stream of random bytes.
@@ -403,3 +404,130 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// pow2Plus returns 2^k + c.
+func pow2Plus(k uint, c int64) *big.Int {
+	x := new(big.Int).Lsh(big.NewInt(1), k)
+	return x.Add(x, big.NewInt(c))
+}
+
+// failIfRead is a random source that must not be used.
+type failIfRead struct{ t *testing.T }
+
+func (r failIfRead) Read(p []byte) (int, error) {
+	r.t.Error("the randomness was read")
+	return 0, errors.New("unexpected read")
+}
+
+// within runs f and fails the test if it does not return within d. A
+// runaway f keeps running in the background; the test has failed anyway.
+func within(t *testing.T, d time.Duration, what string, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(done)
+		f()
+	}()
+	select {
+	case <-done:
+		t.Logf("%s: %v", what, time.Since(start))
+	case <-time.After(d):
+		t.Fatalf("%s: still running after %v, want it refused at once", what, d)
+	}
+}
+
+// TestKeySizeLimits checks that keys beyond MaxModulusBits, and key
+// strings beyond MaxKeyStringBytes, are refused as invalid, and refused
+// before any work that grows with their size (big-number parsing,
+// primality tests).
+func TestKeySizeLimits(t *testing.T) {
+	atCap := pow2Plus(MaxModulusBits-1, 1)          // exactly MaxModulusBits bits
+	overCap := pow2Plus(MaxModulusBits, 1)          // one bit more
+	eFull := new(big.Int).Sub(atCap, big.NewInt(2)) // a full-size exponent
+	huge := strings.Repeat("7", 200_000)            // the reported attack
+	mega := strings.Repeat("1", 1<<20)
+	// F19 = 2^(2^19)+1 has no small factor, so a primality test of it
+	// would run a full Miller-Rabin round on a 524 289-bit number.
+	f19 := pow2Plus(1<<19, 1).String()
+	halfOver := pow2Plus(MaxModulusBits/2+1, 1).String() // two of these multiply to more than the cap
+
+	publicOK := []string{
+		eFull.String() + " " + atCap.String(),
+		"3 " + atCap.String(),
+		"00000" + "3 " + atCap.String(), // leading zeros are still fine
+	}
+	for _, s := range publicOK {
+		k, err := ParsePublicKey(s)
+		if err != nil {
+			t.Fatalf("ParsePublicKey(key of %d bits): %v", MaxModulusBits, err)
+		}
+		if k.N.BitLen() != MaxModulusBits {
+			t.Fatalf("modulus has %d bits, want %d", k.N.BitLen(), MaxModulusBits)
+		}
+	}
+
+	tests := []struct {
+		name    string
+		parse   func(string) error
+		in      string
+		wantMsg string // a part of the error text
+	}{
+		{"public: modulus one bit over", parsePub, "3 " + overCap.String(), "bits"},
+		{"public: 200 000-digit modulus", parsePub, "65537 " + huge, "bytes"},
+		{"public: 200 000-digit modulus and exponent", parsePub, huge[1:] + " " + huge, "bytes"},
+		{"public: 1 MiB of digits", parsePub, "3 " + mega, "bytes"},
+		{"public: short values padded past the length cap", parsePub, "3" + strings.Repeat(" ", MaxKeyStringBytes) + "5", "bytes"},
+		{"public: token just over the digit bound", parsePub, "3 " + strings.Repeat("9", maxKeyDigits+1), "bits"},
+		{"private: modulus over the cap", parsePriv, "3 " + halfOver + " " + halfOver, "bits"},
+		{"private: d over the cap", parsePriv, overCap.String() + " 61 53", "bits"},
+		{"private: huge prime candidate", parsePriv, "3 " + f19 + " 53", "bytes"},
+		{"private: 1 MiB of digits", parsePriv, "3 61 " + mega, "bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var err error
+			within(t, 2*time.Second, tt.name, func() { err = tt.parse(tt.in) })
+			if !errors.Is(err, ErrInvalidKey) {
+				t.Fatalf("have error %v, want one matching ErrInvalidKey", err)
+			}
+			if !strings.HasPrefix(err.Error(), "seattlersa: ") || !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Errorf("error %q: want the package prefix and a mention of %q", err, tt.wantMsg)
+			}
+			if len(err.Error()) > 200 {
+				t.Errorf("error has %d bytes; it must not quote the key", len(err.Error()))
+			}
+		})
+	}
+
+	// A string over the length cap is refused unread, whatever it holds.
+	if _, err := ParsePublicKey("3 " + strings.Repeat("x", MaxKeyStringBytes)); !errors.Is(err, ErrInvalidKey) {
+		t.Errorf("long malformed key: %v, want ErrInvalidKey", err)
+	}
+
+	t.Run("GenerateKey", func(t *testing.T) {
+		_, _, err := GenerateKey(failIfRead{t}, MaxModulusBits+1)
+		if err == nil || !strings.HasPrefix(err.Error(), "seattlersa: ") {
+			t.Errorf("GenerateKey(%d bits) error = %v, want a seattlersa error", MaxModulusBits+1, err)
+		}
+	})
+	t.Run("EncryptAPIKey", func(t *testing.T) {
+		large := &PublicKey{E: eFull, N: pow2Plus(MaxModulusBits, 1)}
+		var err error
+		within(t, 2*time.Second, "EncryptAPIKey above the cap", func() {
+			_, err = EncryptAPIKey(seeded(1), large, "KEY")
+		})
+		if !errors.Is(err, ErrInvalidKey) {
+			t.Errorf("EncryptAPIKey with a %d-bit modulus: %v, want ErrInvalidKey", large.N.BitLen(), err)
+		}
+	})
+	t.Run("maxKeyDigits", func(t *testing.T) {
+		max := new(big.Int).Sub(pow2Plus(MaxModulusBits, 0), big.NewInt(1))
+		if have, want := maxKeyDigits, len(max.String()); have != want {
+			t.Errorf("maxKeyDigits = %d, want %d (the digits of 2^%d-1)", have, want, MaxModulusBits)
+		}
+	})
+}
+
+func parsePub(s string) error  { _, err := ParsePublicKey(s); return err }
+func parsePriv(s string) error { _, err := ParsePrivateKey(s); return err }

@@ -25,6 +25,7 @@ type Client struct {
 	encOpts    encodeOptions
 	loc        *time.Location
 	gzipReq    bool
+	redirects  int // same-origin 307/308 redirects to follow; 0: none
 }
 
 // A ClientOption configures a Client. Options validate their arguments and
@@ -65,6 +66,11 @@ func NewClient(rawURL string, opts ...ClientOption) (*Client, error) {
 			return nil, err
 		}
 	}
+	// A shallow copy with the client's own redirect policy: the caller's
+	// *http.Client may be shared and keeps its own CheckRedirect.
+	hc := *c.httpClient
+	hc.CheckRedirect = c.checkRedirect
+	c.httpClient = &hc
 	return c, nil
 }
 
@@ -72,7 +78,9 @@ func NewClient(rawURL string, opts ...ClientOption) (*Client, error) {
 func (c *Client) URL() string { return c.url }
 
 // WithHTTPClient makes the client send its requests through hc: the knob
-// for TLS settings, proxies, timeouts and test transports.
+// for TLS settings, proxies, timeouts and test transports. hc is not
+// changed; the client uses a copy whose CheckRedirect is its own (see
+// WithSameOriginRedirects), so hc's redirect policy does not apply.
 func WithHTTPClient(hc *http.Client) ClientOption {
 	return func(c *Client) error {
 		if hc == nil {
@@ -169,6 +177,68 @@ func WithLocation(loc *time.Location) ClientOption {
 	}
 }
 
+// WithSameOriginRedirects lets the client follow up to max redirects
+// that keep the call as it is: status 307 or 308 (which repeat the POST
+// with its body) to the same origin (scheme, host and port) as the
+// request that got them. By default the client follows no redirect.
+//
+// Even with this option, a redirect to another origin, including http to
+// https on the same host, or one that would turn the POST into a GET (301,
+// 302, 303) is not followed: the call and any credentials in it never go
+// anywhere but the configured origin. A redirect not followed is returned
+// as an *HTTPError with its Location. max must be at least 1.
+func WithSameOriginRedirects(max int) ClientOption {
+	return func(c *Client) error {
+		if max < 1 {
+			return errors.New("xmlrpc: WithSameOriginRedirects: max must be at least 1")
+		}
+		c.redirects = max
+		return nil
+	}
+}
+
+// checkRedirect is the CheckRedirect of the client's *http.Client. It
+// stops at a redirect the policy refuses; the 3xx response then becomes
+// an *HTTPError in roundTrip.
+func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) > c.redirects || redirectRefusal(req.Response.StatusCode, via[len(via)-1].URL, req.URL) != "" {
+		return http.ErrUseLastResponse
+	}
+	return nil
+}
+
+// redirectRefusal says why a redirect with status from one URL to another
+// must not be followed even by a client that follows same-origin
+// redirects, or returns "" if it may be.
+func redirectRefusal(status int, from, to *url.URL) string {
+	if status != http.StatusTemporaryRedirect && status != http.StatusPermanentRedirect {
+		return "it would turn the POST into a GET"
+	}
+	if !sameOrigin(from, to) {
+		return "it leads to another origin"
+	}
+	return ""
+}
+
+// sameOrigin reports whether a and b have the same scheme, host and port
+// (an absent port being the scheme's default).
+func sameOrigin(a, b *url.URL) bool {
+	if !strings.EqualFold(a.Scheme, b.Scheme) || !strings.EqualFold(a.Hostname(), b.Hostname()) {
+		return false
+	}
+	return portOf(a) == portOf(b)
+}
+
+func portOf(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if strings.EqualFold(u.Scheme, "https") {
+		return "443"
+	}
+	return "80"
+}
+
 // WithGzipRequests compresses request bodies (Content-Encoding: gzip).
 // Only use it with servers known to accept compressed requests.
 func WithGzipRequests() ClientOption {
@@ -223,7 +293,14 @@ func (c *Client) roundTrip(ctx context.Context, body []byte, decode func(*Decode
 	if resp.StatusCode != http.StatusOK {
 		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused
-		return &HTTPError{StatusCode: resp.StatusCode, Status: resp.Status, Body: snippet}
+		he := &HTTPError{StatusCode: resp.StatusCode, Status: resp.Status, Body: snippet}
+		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+			if loc, err := resp.Location(); err == nil {
+				he.Location = loc.Redacted()
+				he.refusal = c.redirectNotFollowed(resp, loc)
+			}
+		}
+		return he
 	}
 	if resp.ContentLength > c.limits.MaxBodyBytes {
 		return &LimitError{Limit: "body size", Max: c.limits.MaxBodyBytes}
@@ -245,6 +322,18 @@ func (c *Client) roundTrip(ctx context.Context, body []byte, decode func(*Decode
 		return &TransportError{Err: te.err}
 	}
 	return err
+}
+
+// redirectNotFollowed says why the redirect in resp, to loc, was not
+// followed.
+func (c *Client) redirectNotFollowed(resp *http.Response, loc *url.URL) string {
+	if c.redirects == 0 {
+		return "redirects are not followed"
+	}
+	if why := redirectRefusal(resp.StatusCode, resp.Request.URL, loc); why != "" {
+		return why
+	}
+	return "too many redirects"
 }
 
 // transportReader marks read errors, so that a body cut short is reported

@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"reflect"
-	"strconv"
 	"sync"
 	"time"
 )
@@ -375,7 +374,7 @@ func faultFromStruct(m map[string]any) (*Fault, string) {
 	bad := func(why string) (*Fault, string) {
 		msg := "malformed fault: " + why
 		if f.String != "" {
-			msg += " (faultString " + strconv.Quote(f.String) + ")"
+			msg += " (faultString " + quoteClipped(f.String, maxFaultText) + ")"
 		}
 		return nil, msg
 	}

@@ -68,7 +68,11 @@
 //
 // # Client and server
 //
-// A Client is safe for concurrent use; every call takes a context:
+// A Client is safe for concurrent use; every call takes a context. It
+// follows no HTTP redirect unless WithSameOriginRedirects allows 307 and
+// 308 within the endpoint's origin, so a call (and any credentials in it)
+// never goes to another host; a redirect not followed is an *HTTPError
+// with its Location:
 //
 //	c, err := xmlrpc.NewClient("https://example.org/RPC2")
 //	var sum int

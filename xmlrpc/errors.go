@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"unicode/utf8"
 )
 
 // Fault is an XML-RPC fault: the error a server reports in a
@@ -15,8 +16,11 @@ type Fault struct {
 	String string
 }
 
+// Error returns the code and the fault string, of which it shows at most
+// the first 512 bytes (cut on a UTF-8 boundary, with a note of how much was
+// cut): the server chooses the string, and String keeps all of it.
 func (f *Fault) Error() string {
-	return "xmlrpc: fault " + strconv.Itoa(f.Code) + ": " + f.String
+	return "xmlrpc: fault " + strconv.Itoa(f.Code) + ": " + clipText(f.String, maxFaultText)
 }
 
 // DecodeError reports a document that is not acceptable XML-RPC.
@@ -31,11 +35,14 @@ type DecodeError struct {
 	Syntax bool
 }
 
+// Error returns the message, with the line when known. Messages quote
+// input only in short excerpts; Error shows at most 512 bytes of Msg all
+// the same.
 func (e *DecodeError) Error() string {
 	if e.Line > 0 {
-		return "xmlrpc: line " + strconv.Itoa(e.Line) + ": " + e.Msg
+		return "xmlrpc: line " + strconv.Itoa(e.Line) + ": " + clipText(e.Msg, maxMsgText)
 	}
-	return "xmlrpc: " + e.Msg
+	return "xmlrpc: " + clipText(e.Msg, maxMsgText)
 }
 
 // LimitError reports input that exceeds one of the configured Limits. It is
@@ -62,20 +69,35 @@ type TypeError struct {
 func (e *TypeError) Error() string {
 	where := ""
 	if e.Path != "" {
-		where = " at " + e.Path
+		// A path can hold member names the server chose.
+		where = " at " + clipText(e.Path, maxPathText)
 	}
-	return "xmlrpc: cannot decode " + e.Value + " into Go value of type " + e.Type.String() + where
+	return "xmlrpc: cannot decode " + clipText(e.Value, maxMsgText) + " into Go value of type " + e.Type.String() + where
 }
 
-// HTTPError reports an HTTP response whose status is not 200 OK.
+// HTTPError reports an HTTP response whose status is not 200 OK. That
+// includes a redirect the client did not follow (see
+// WithSameOriginRedirects): Location is then where it pointed.
 type HTTPError struct {
 	StatusCode int
 	Status     string
 	Body       []byte // at most the first 512 bytes of the body
+	// Location is the target of a 3xx response that had one, resolved
+	// against the request URL and with any password removed; "" otherwise.
+	Location string
+
+	refusal string // why the client did not follow Location
 }
 
 func (e *HTTPError) Error() string {
-	return "xmlrpc: HTTP status " + e.Status
+	s := "xmlrpc: HTTP status " + clipText(e.Status, maxStatusText)
+	if e.Location != "" {
+		s += ": redirect to " + quoteClipped(e.Location, maxLocationText) + " not followed"
+		if e.refusal != "" {
+			s += ": " + e.refusal
+		}
+	}
+	return s
 }
 
 // TransportError reports a failure to send the request or to receive the
@@ -86,7 +108,10 @@ type TransportError struct {
 	Err error
 }
 
-func (e *TransportError) Error() string { return "xmlrpc: transport: " + e.Err.Error() }
+// Error returns the cause's message, of which it shows at most 512 bytes.
+func (e *TransportError) Error() string {
+	return "xmlrpc: transport: " + clipText(e.Err.Error(), maxMsgText)
+}
 func (e *TransportError) Unwrap() error { return e.Err }
 
 // ParamsError reports parameters that do not fit a handler: the wrong
@@ -123,4 +148,55 @@ func (e *EncodeError) Error() string { return "xmlrpc: " + e.Msg }
 
 func encodeErrorf(format string, args ...any) error {
 	return &EncodeError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// Bounds on the server-supplied text an error message carries. The fields
+// of the errors keep the full text; only Error() is bounded, so that a
+// hostile server cannot make an error message megabytes long. With the
+// fixed parts, no message of this package exceeds 1 KiB.
+const (
+	maxFaultText    = 512 // Fault.String in Fault.Error
+	maxMsgText      = 512 // DecodeError.Msg, TransportError's cause
+	maxStatusText   = 128 // HTTPError.Status
+	maxLocationText = 256 // HTTPError.Location
+	maxPathText     = 256 // TypeError.Path
+)
+
+// clipText returns s cut to at most max bytes on a UTF-8 boundary, with
+// a note of how many bytes were cut, or s itself if it is short enough.
+func clipText(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "... (" + strconv.Itoa(len(s)-cut) + " more bytes)"
+}
+
+// quoteClipped quotes s for an error message with strconv.QuoteToASCII
+// (so control and non-ASCII characters are escaped), keeping at most max
+// bytes of s and of the quoted form.
+func quoteClipped(s string, max int) string {
+	more := 0
+	if len(s) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s, more = s[:cut], len(s)-cut
+	}
+	q := strconv.QuoteToASCII(s)
+	cut := len(q) > max
+	if cut {
+		q = q[:max]
+	}
+	switch {
+	case more > 0:
+		q += "... (" + strconv.Itoa(more) + " more bytes)"
+	case cut:
+		q += "..."
+	}
+	return q
 }

@@ -1,0 +1,139 @@
+package mockserver
+
+import (
+	"errors"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/seattlersa"
+)
+
+// TestAddAccountKeySizeCap: AddAccount (and so the /admin/ control)
+// refuses keys over seattlersa.MaxModulusBits at once, and accepts a
+// public key at the cap.
+func TestAddAccountKeySizeCap(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	one := big.NewInt(1)
+	atCap := new(big.Int).Lsh(one, seattlersa.MaxModulusBits-1)
+	atCap.Add(atCap, one)
+	over := new(big.Int).Lsh(one, seattlersa.MaxModulusBits)
+	over.Add(over, one)
+	half := new(big.Int).Lsh(one, seattlersa.MaxModulusBits/2+1)
+	half.Add(half, one)
+	keys := testKeys()
+	tests := []struct {
+		name     string
+		pub, prv string
+	}{
+		{"public modulus over the cap", "3 " + over.String(), ""},
+		{"public key of 200 000 digits", "65537 " + strings.Repeat("7", 200_000), ""},
+		{"public key of 1 MiB", "3 " + strings.Repeat("1", 1<<20), ""},
+		{"private modulus over the cap", "3 " + over.String(), "3 " + half.String() + " " + half.String()},
+		{"private key of 1 MiB", keys[0], "3 61 " + strings.Repeat("1", 1<<20)},
+		{"private d over the cap", keys[0], over.String() + " 61 53"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			_, err := s.AddAccount(AccountSpec{
+				Username: "big" + string(rune('a'+i)), Password: "password", Affiliation: "Test U",
+				PublicKey: tt.pub, PrivateKey: tt.prv,
+			})
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("AddAccount: %v, want ErrInvalid", err)
+			}
+			if took := time.Since(start); took > 500*time.Millisecond {
+				t.Errorf("refusing took %v, want well under a second", took)
+			}
+			if len(err.Error()) > 200 {
+				t.Errorf("the error has %d bytes; it must not quote the key", len(err.Error()))
+			}
+		})
+	}
+	e := new(big.Int).Sub(atCap, big.NewInt(2))
+	if _, err := s.AddAccount(AccountSpec{Username: "atcap", Password: "password", Affiliation: "Test U",
+		PublicKey: e.String() + " " + atCap.String()}); err != nil {
+		t.Fatalf("AddAccount with a key at the cap: %v", err)
+	}
+	mustCall(t, s, "get_encrypted_api_key", "atcap")
+}
+
+// TestStateFileKeySizeCap: a state file whose account holds a key over
+// the cap (written before the cap existed, or by hand) is refused on
+// load, the way set_public_key would refuse the key.
+func TestStateFileKeySizeCap(t *testing.T) {
+	t.Parallel()
+	over := new(big.Int).Lsh(big.NewInt(1), seattlersa.MaxModulusBits)
+	over.Add(over, big.NewInt(1))
+	for name, rec := range map[string]accountRecord{
+		"public key":  {PublicKey: "3 " + over.String()},
+		"private key": {PublicKey: testKeys()[0], PrivateKey: "3 61 " + strings.Repeat("1", 1<<20)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "state")
+			s := openState(t, path)
+			a := addUser(t, s, "alice")
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			rec.Index, rec.Username, rec.Password, rec.APIKey = 0, a.Username, a.Password, a.APIKey
+			rec.Affiliation, rec.Port, rec.Free, rec.Active = a.Affiliation, int32(a.UserPort), a.FreeCredits, true
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data = appendFrame(data, mustMarshal(record{Type: "delta", Accounts: []accountRecord{rec}}))
+			if err := os.WriteFile(path, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s2, err := Open(path, frozen(t0)...)
+			if err == nil {
+				s2.Close()
+				t.Fatal("Open accepted a state file with a key over the cap")
+			}
+			if strings.Contains(err.Error(), over.String()[:20]) || len(err.Error()) > 300 {
+				t.Errorf("error %.300q quotes the key", err)
+			}
+		})
+	}
+}
+
+// TestAddAccountAPIKeyShape: a seeded API key must be one a client can
+// recover through get_encrypted_api_key (seattlersa.ValidAPIKey): 1-100
+// printable ASCII characters other than "!".
+func TestAddAccountAPIKeyShape(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	tests := []struct {
+		key string
+		ok  bool
+	}{
+		{"LEAKCHECK0123456789ABCDEFGHIJKLM", true},
+		{strings.Repeat("K", 100), true},
+		{"a-b_c.d~e", true},
+		{strings.Repeat("K", 101), false},
+		{"KEY!KEY", false},
+		{"KEY KEY", false},
+		{"KEY\n", false},
+		{"K\u00c9Y", false},
+	}
+	for i, tt := range tests {
+		spec := AccountSpec{Username: "key" + string(rune('a'+i)), Password: "password", Affiliation: "Test U",
+			APIKey: tt.key, PublicKey: testKeys()[0], PrivateKey: testKeys()[1]}
+		_, err := s.AddAccount(spec)
+		if tt.ok && err != nil {
+			t.Errorf("AddAccount(API key %q): %v", tt.key, err)
+		}
+		if !tt.ok && !errors.Is(err, ErrInvalid) {
+			t.Errorf("AddAccount(API key %q): %v, want ErrInvalid", tt.key, err)
+		}
+		if err != nil && strings.Contains(err.Error(), tt.key) {
+			t.Errorf("the error %q quotes the API key", err)
+		}
+	}
+}
