@@ -348,3 +348,52 @@ func TestKilledMidStream(t *testing.T) {
 	}
 	t.Logf("%d acknowledged calls before SIGKILL; %d vessels held after restart", calls, len(after))
 }
+
+// TestRunTLSPlantedSymlinks plants symbolic links where the command writes
+// the CA certificate and the creds file (the README puts them in /tmp):
+// the links' targets must stay untouched and the outputs be regular files.
+func TestRunTLSPlantedSymlinks(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	victims := map[string]string{}
+	for _, name := range []string{"mockclearinghouse-ca.pem", "creds.json"} {
+		victim := filepath.Join(dir, "victim-"+name)
+		if err := os.WriteFile(victim, []byte("precious\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(victim, filepath.Join(dir, name)); err != nil {
+			t.Skipf("cannot make a symbolic link here: %v", err)
+		}
+		victims[name] = victim
+	}
+	credsPath := filepath.Join(dir, "creds.json")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-tls", "-creds-out", credsPath, "-nodes", "10"}, io.Discard, io.Discard)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	// The creds file is written last; wait until it is a regular file.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if fi, err := os.Lstat(credsPath); err == nil && fi.Mode().IsRegular() {
+			break
+		}
+		select {
+		case err := <-done:
+			done <- err
+			t.Fatalf("the command ended early: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no regular creds file after 20s")
+		}
+	}
+	for name, victim := range victims {
+		if data, _ := os.ReadFile(victim); string(data) != "precious\n" {
+			t.Errorf("%s: the planted link's target was overwritten: have %.40q, want %q", name, data, "precious\n")
+		}
+		if fi, err := os.Lstat(filepath.Join(dir, name)); err != nil || !fi.Mode().IsRegular() {
+			t.Errorf("%s: have %v %v, want a regular file", name, fi.Mode(), err)
+		}
+	}
+}
