@@ -77,7 +77,8 @@
 // failure predicate, seed — come from the options, not the file (per-node
 // injected failures are node state and are kept). The file
 // holds passwords, API keys and private keys and is created with mode 0600.
-// Close writes a final snapshot.
+// Close writes a final snapshot. A state file is locked while a Server has
+// it open (ErrStateLocked), and a symbolic link is refused as a state file.
 //
 // Nothing this package logs or returns as an error contains a password, an
 // API key or a private key.

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
+
+	"github.com/seattletestbed/clearinghouse-go/internal/atomicfile"
 )
 
 // The state file is a journal: a header line, then records. The first
@@ -316,44 +318,61 @@ func allZero(b []byte) bool {
 	return true
 }
 
-// openFile loads the state file at path, or creates it with a fresh state.
-func (s *Server) openFile(path string) error {
-	data, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
+// openFile locks the state file at path, then loads it, or creates it with
+// a fresh state.
+func (s *Server) openFile(path string) (err error) {
+	lock, err := lockState(path)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			lock.release()
+		}
+	}()
+	f, err := openStateFile(path)
+	if err != nil {
+		return err
+	}
+	if f == nil {
 		s.st = s.freshState()
 		now := s.clock.now()
 		j, err := createJournal(path, encodeSnapshot(s.st, now, s.clock.offset()), s.cfg)
 		if err != nil {
 			return err
 		}
-		s.j = j
+		s.j, s.lock = j, lock
 		s.st.changes = newChanges()
 		return nil
-	case err != nil:
-		return fmt.Errorf("mockserver: reading state: %w", err)
 	}
-
+	data, err := io.ReadAll(f)
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("mockserver: reading state file %s: %w", path, err)
+	}
 	payloads, good, err := parseStateFile(data)
 	if err != nil {
+		f.Close()
 		return fmt.Errorf("%w (%s)", err, path)
 	}
 	if len(payloads) == 0 {
+		f.Close()
 		return fmt.Errorf("%w: %s holds no snapshot", ErrCorruptState, path)
 	}
 	st, last, err := s.replay(payloads)
 	if err != nil {
+		f.Close()
 		return fmt.Errorf("%w (%s)", err, path)
 	}
 	if good < len(data) {
 		s.log.Warn("mockserver: dropping an incomplete final record from the state file",
 			"path", path, "bytes", len(data)-good)
 	}
-	j, err := openJournal(path, int64(good), int64(len(data)), s.cfg)
+	j, err := openJournal(path, f, int64(good), int64(len(data)), s.cfg)
 	if err != nil {
 		return err
 	}
-	s.j = j
+	s.j, s.lock = j, lock
 	s.st = st
 	if s.cfg.scale == 1 {
 		s.clock.set(s.clock.source().UnixNano() + last.Offset)
@@ -365,6 +384,35 @@ func (s *Server) openFile(path string) error {
 	// (it is logged) the old file stays in use, which is still correct.
 	_ = j.compact(s, false)
 	return nil
+}
+
+// openStateFile opens the existing state file at path for reading and
+// writing, or returns nil if there is none. It refuses a symbolic link (a
+// link someone planted would have the server read, and append to, a file
+// of their choosing; and replacing it would silently discard what it
+// pointed to) and anything else that is not a regular file.
+func openStateFile(path string) (*os.File, error) {
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("mockserver: opening state file: %w", err)
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return nil, fmt.Errorf("mockserver: state file %s is a symbolic link; refusing to follow it (give the path of the file itself)", path)
+	case !fi.Mode().IsRegular():
+		return nil, fmt.Errorf("mockserver: state file %s is not a regular file (%v)", path, fi.Mode().Type())
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return nil, fmt.Errorf("mockserver: opening state file: %w", err)
+	}
+	// Lstat and open are two steps: make sure they saw the same file.
+	if ffi, err := f.Stat(); err != nil || !os.SameFile(fi, ffi) {
+		f.Close()
+		return nil, fmt.Errorf("mockserver: state file %s changed while it was being opened", path)
+	}
+	return f, nil
 }
 
 // replay rebuilds the state from the records of a state file.
@@ -521,85 +569,46 @@ func newJournal(path string, f *os.File, size int64, cfg config) *journal {
 	return j
 }
 
+// writeStateFile atomically replaces the state file with one holding data
+// and returns it open for appending.
+func writeStateFile(path string, data []byte) (*os.File, error) {
+	f, err := atomicfile.Create(path, data, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("mockserver: writing state file: %w", err)
+	}
+	return f, nil
+}
+
 // createJournal writes a new state file holding one snapshot.
 func createJournal(path string, snapshot []byte, cfg config) (*journal, error) {
 	buf := appendFrame([]byte(fileMagic), snapshot)
-	f, err := writeFileAtomic(path, buf)
+	f, err := writeStateFile(path, buf)
 	if err != nil {
 		return nil, err
 	}
 	return newJournal(path, f, int64(len(buf)), cfg), nil
 }
 
-// openJournal opens an existing state file for appending, first cutting
-// off anything after its last whole record.
-func openJournal(path string, good, size int64, cfg config) (*journal, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		return nil, fmt.Errorf("mockserver: opening state: %w", err)
-	}
+// openJournal takes over f, the existing state file, for appending, first
+// cutting off anything after its last whole record.
+func openJournal(path string, f *os.File, good, size int64, cfg config) (*journal, error) {
 	if good < size {
 		if err := f.Truncate(good); err != nil {
 			f.Close()
-			return nil, fmt.Errorf("mockserver: truncating state: %w", err)
+			return nil, fmt.Errorf("mockserver: truncating state file %s: %w", path, err)
 		}
 		if err := f.Sync(); err != nil {
 			f.Close()
-			return nil, fmt.Errorf("mockserver: syncing state: %w", err)
+			return nil, fmt.Errorf("mockserver: syncing state file %s: %w", path, err)
 		}
 	}
-	if _, err := f.Seek(good, 0); err != nil {
+	if _, err := f.Seek(good, io.SeekStart); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("mockserver: opening state: %w", err)
+		return nil, fmt.Errorf("mockserver: opening state file %s: %w", path, err)
 	}
 	j := newJournal(path, f, good, cfg)
 	j.base = 0 // unknown: compact once the journal passes the threshold
 	return j, nil
-}
-
-// writeFileAtomic writes data to a temporary file next to path, syncs it,
-// renames it to path and syncs the directory. It returns the file, open for
-// writing at its end.
-func writeFileAtomic(path string, data []byte) (*os.File, error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return nil, fmt.Errorf("mockserver: writing state: %w", err)
-	}
-	fail := func(err error) (*os.File, error) {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, fmt.Errorf("mockserver: writing state: %w", err)
-	}
-	if err := f.Chmod(0o600); err != nil {
-		return fail(err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fail(err)
-	}
-	if err := syncDir(dir); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("mockserver: writing state: %w", err)
-	}
-	return f, nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // append queues a record and returns its sequence number. It is called
@@ -722,7 +731,7 @@ func (j *journal) compact(s *Server, always bool) error {
 		}
 		last = max(last, r.seq)
 	}
-	f, err := writeFileAtomic(j.path, buf)
+	f, err := writeStateFile(j.path, buf)
 
 	j.mu.Lock()
 	defer j.mu.Unlock()

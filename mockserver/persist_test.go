@@ -37,6 +37,22 @@ func openState(t *testing.T, path string, opts ...Option) *Server {
 	return s
 }
 
+// openCopy opens a copy of the state file at path, as a server that was
+// killed would leave it: the file alone must do. (The file itself stays
+// locked by the server that still has it open.)
+func openCopy(t *testing.T, path string, opts ...Option) *Server {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := filepath.Join(t.TempDir(), "copy")
+	if err := os.WriteFile(cp, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return openState(t, cp, opts...)
+}
+
 type snapshotView struct {
 	Accounts []Account
 	Nodes    []Node
@@ -132,7 +148,13 @@ func TestPersistRoundTrip(t *testing.T) {
 				defer s.Close() // as if the process had died: the journal is all there is
 			}
 			// A different population option is ignored: the file is authoritative.
-			r := openState(t, path, hour, WithPopulation(PopulationConfig{Nodes: 5}))
+			var r *Server
+			if closeFirst {
+				r = openState(t, path, hour, WithPopulation(PopulationConfig{Nodes: 5}))
+			} else {
+				r = openCopy(t, path, hour, WithPopulation(PopulationConfig{Nodes: 5}))
+				path = r.j.path
+			}
 			defer r.Close()
 			compareViews(t, view(t, r), want)
 			checkInvariants(t, r)
@@ -344,7 +366,7 @@ func TestPersistCompaction(t *testing.T) {
 	}
 	acquire(t, s, u, "wan", 4)
 	want := view(t, s)
-	r := openState(t, path) // while s is still open: the file alone must do
+	r := openCopy(t, path) // while s is still open: the file alone must do
 	compareViews(t, view(t, r), want)
 	r.Close()
 	s.Close()
@@ -365,7 +387,7 @@ func TestPersistReset(t *testing.T) {
 	if len(want.Accounts) != 1 || len(want.Nodes) != 30 {
 		t.Fatalf("after Reset: %d accounts, %d nodes", len(want.Accounts), len(want.Nodes))
 	}
-	r := openState(t, path)
+	r := openCopy(t, path)
 	defer r.Close()
 	compareViews(t, view(t, r), want)
 	s.Close()
@@ -399,7 +421,7 @@ func TestPersistConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 	want := view(t, s)
-	r := openState(t, path)
+	r := openCopy(t, path)
 	compareViews(t, view(t, r), want)
 	r.Close()
 	if err := s.Close(); err != nil {

@@ -17,7 +17,8 @@ type Server struct {
 	cfg    config
 	log    *slog.Logger
 	admin  bool
-	j      *journal // nil without a state file
+	j      *journal   // nil without a state file
+	lock   *stateLock // nil without a state file
 	closed bool
 
 	// Reserved for the XML-RPC endpoint (http.go), built on first use.
@@ -50,6 +51,16 @@ func New(opts ...Option) *Server {
 //
 // Every mutating call on a file-backed server is durable before it returns.
 // Close flushes and compacts the file.
+//
+// Only one Server at a time may have a state file open: Open locks it
+// (through <path>.lock, which stays behind after Close) until Close, and
+// an Open of a locked file, in this process or another, fails with an
+// error matching ErrStateLocked that names the file and the holder's
+// process ID. On Linux, macOS and the BSDs the lock is an flock(2) lock
+// that the system drops when the holder dies. Elsewhere (Windows, Plan 9,
+// WebAssembly, Solaris, illumos, AIX) it is the lock file's existence: a
+// holder that dies without Close leaves it, and it must then be deleted by
+// hand. A path that is a symbolic link, or not a regular file, is refused.
 func Open(path string, opts ...Option) (*Server, error) {
 	cfg, err := buildConfig(opts)
 	if err != nil {
@@ -99,6 +110,9 @@ func (s *Server) Close() error {
 	}
 	if j != nil {
 		if cerr := j.close(); err == nil {
+			err = cerr
+		}
+		if cerr := s.lock.release(); err == nil {
 			err = cerr
 		}
 	}

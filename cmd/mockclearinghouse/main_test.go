@@ -20,6 +20,7 @@ import (
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
 	"github.com/seattletestbed/clearinghouse-go/internal/credsfile"
+	"github.com/seattletestbed/clearinghouse-go/mockserver"
 )
 
 // TestMain lets the test binary stand in for the command: with
@@ -395,5 +396,17 @@ func TestRunTLSPlantedSymlinks(t *testing.T) {
 		if fi, err := os.Lstat(filepath.Join(dir, name)); err != nil || !fi.Mode().IsRegular() {
 			t.Errorf("%s: have %v %v, want a regular file", name, fi.Mode(), err)
 		}
+	}
+}
+
+// TestRunStateLocked starts a second command on the state file of a
+// running one: it must refuse at once, naming the file.
+func TestRunStateLocked(t *testing.T) {
+	t.Parallel()
+	state := filepath.Join(t.TempDir(), "mock.state")
+	startRun(t, "-state", state, "-nodes", "10")
+	err := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-state", state, "-nodes", "10"}, io.Discard, io.Discard)
+	if !errors.Is(err, mockserver.ErrStateLocked) || !strings.Contains(err.Error(), state) {
+		t.Fatalf("have %v, want an error matching mockserver.ErrStateLocked that names %s", err, state)
 	}
 }
