@@ -46,6 +46,15 @@ func (c *clock) advance(d time.Duration) {
 	c.mockAnchor += int64(d)
 }
 
+// clockAnchors are what SetTime and Advance change in a clock.
+type clockAnchors struct{ mock, source int64 }
+
+func (c *clock) anchors() clockAnchors { return clockAnchors{c.mockAnchor, c.sourceAnchor} }
+
+// restore puts back anchors taken earlier: the clock reads as if no
+// SetTime or Advance had happened since.
+func (c *clock) restore(a clockAnchors) { c.mockAnchor, c.sourceAnchor = a.mock, a.source }
+
 // offset returns how far the mock clock is ahead of its source. With
 // scale 1 this stays constant while the clock runs, which is what a state
 // file records so that leases keep running out while the mock is down.

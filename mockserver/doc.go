@@ -80,6 +80,13 @@
 // Close writes a final snapshot. A state file is locked while a Server has
 // it open (ErrStateLocked), and a symbolic link is refused as a state file.
 //
+// A write that fails (a full disk, an I/O error) is never acknowledged: the
+// calls it carried, and any queued behind them, fail with fault 100, and
+// the server rolls back to what the file holds, as if they had never been
+// made. Reads go on answering, and writes succeed again once the disk
+// does. A compaction that fails leaves the old file in use and is retried
+// only after the journal has grown further or a minute has passed.
+//
 // Nothing this package logs or returns as an error contains a password, an
 // API key or a private key.
 package mockserver

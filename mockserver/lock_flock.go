@@ -63,7 +63,14 @@ func lockState(statePath string) (*stateLock, error) {
 	return &stateLock{f: f}, nil
 }
 
-// release unlocks the state file (closing the descriptor drops the lock).
+// release unlocks the state file. It unlocks explicitly before closing:
+// a child process that this one is forking at that moment shares the open
+// file description until it execs, and closing alone would leave the lock
+// held until then.
 func (l *stateLock) release() error {
-	return l.f.Close()
+	err := syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
+	if cerr := l.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -27,6 +27,7 @@ type config struct {
 	admin        bool
 	keyBits      int
 	compactBytes int64
+	files        fileOps // the state file's operations (tests replace them)
 }
 
 // DefaultPopulation is the population a Server starts with when no
@@ -51,6 +52,7 @@ func defaultConfig() config {
 		population:   defaultPopulation,
 		keyBits:      DefaultKeyBits,
 		compactBytes: 8 << 20,
+		files:        defaultFileOps(),
 	}
 }
 

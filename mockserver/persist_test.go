@@ -433,25 +433,6 @@ func TestPersistConcurrent(t *testing.T) {
 	checkInvariants(t, r)
 }
 
-func TestPersistWriteFailure(t *testing.T) {
-	t.Parallel()
-	path := filepath.Join(t.TempDir(), "state")
-	s := openState(t, path, WithPopulation(PopulationConfig{Nodes: 10, Seed: 2}))
-	u := addUser(t, s, "alice")
-	s.j.mu.Lock()
-	s.j.f.Close() // every later write fails
-	s.j.mu.Unlock()
-	_, flt := call(t, s, "acquire_resources", auth(u), rspec("wan", int64(1)))
-	wantFault(t, flt, 100, internalErrorText)
-	_, flt = call(t, s, "get_account_info", auth(u))
-	wantFault(t, flt, 100, internalErrorText)
-	if _, err := s.AddAccount(AccountSpec{Username: "bob", Password: "secret", Affiliation: "abc",
-		PublicKey: "3 5"}); err == nil {
-		t.Fatal("AddAccount succeeded without durability")
-	}
-	s.Close()
-}
-
 // TestPersistKilled runs a stream of calls in a child process, kills it
 // with SIGKILL, and checks that every acknowledged call survived.
 func TestPersistKilled(t *testing.T) {

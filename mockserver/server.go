@@ -92,8 +92,11 @@ func (s *Server) freshState() *state {
 	return st
 }
 
-// Close makes the state durable, compacts the state file and closes it.
-// Calls made after Close fail. Close on a Server without a state file only
+// Close makes the state durable, compacts the state file and closes it,
+// releasing its lock. A compaction that fails (for lack of space, say) is
+// logged and leaves the complete journal in place, so it is no error; the
+// error says that the state may not be durable. Calls made after Close
+// fail. Close on a Server without a state file only
 // stops it. It is safe to call more than once.
 func (s *Server) Close() error {
 	s.mu.Lock()
@@ -104,17 +107,15 @@ func (s *Server) Close() error {
 	s.closed = true
 	j := s.j
 	s.mu.Unlock()
-	var err error
-	if j != nil {
-		err = j.compact(s, true)
+	if j == nil {
+		return nil
 	}
-	if j != nil {
-		if cerr := j.close(); err == nil {
-			err = cerr
-		}
-		if cerr := s.lock.release(); err == nil {
-			err = cerr
-		}
+	// A compaction that fails leaves the journal, complete, in use: it
+	// is logged, not an error.
+	_ = j.compact(s, true)
+	err := j.close()
+	if cerr := s.lock.release(); err == nil {
+		err = cerr
 	}
 	return err
 }
@@ -125,13 +126,14 @@ var ErrClosed = errors.New("mockserver: server closed")
 // update runs fn with the state lock held, at the current mock time and
 // after applying expiry and cleanup up to it. With a state file it then
 // waits, without the lock, until everything fn changed (and everything any
-// earlier call changed) is on disk. It returns fn's error, or the journal's.
+// earlier call changed) is on disk. It returns fn's error, or the journal's
+// if the changes were lost, which also rolls back the state.
 func (s *Server) update(fn func(st *state, now int64) error) error {
-	seq, err := s.locked(fn)
-	if s.j == nil || errors.Is(err, ErrClosed) {
+	e, err := s.locked(fn)
+	if s.j == nil || e == nil {
 		return err
 	}
-	if jerr := s.j.wait(seq); jerr != nil {
+	if jerr := s.j.wait(e); jerr != nil {
 		return jerr
 	}
 	if s.j.needsCompaction() {
@@ -142,31 +144,41 @@ func (s *Server) update(fn func(st *state, now int64) error) error {
 	return err
 }
 
-func (s *Server) locked(fn func(st *state, now int64) error) (seq uint64, err error) {
+// locked runs fn under the state lock and returns the journal entry the
+// caller must wait for (nil if none).
+func (s *Server) locked(fn func(st *state, now int64) error) (e *entry, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return 0, ErrClosed
+		return nil, ErrClosed
+	}
+	if s.j != nil {
+		// After a failed write whose rollback failed too, the state
+		// holds changes that are not on disk: no call may see them.
+		if err := s.j.recoverLocked(); err != nil {
+			return nil, err
+		}
 	}
 	now := s.clock.now()
 	s.st.advance(now)
 	defer func() {
 		// Even a failed call (or a panicking one) may have changed the
 		// state, such as vessels left dirty by an acquisition rollback.
-		seq = s.commitLocked(now)
+		e = s.commitLocked(now)
 	}()
-	return 0, fn(s.st, now)
+	return nil, fn(s.st, now)
 }
 
 // commitLocked appends a journal record for the changes made under the
-// lock, if any, and returns the sequence number the caller must wait for.
-func (s *Server) commitLocked(now int64) uint64 {
+// lock, if any, and returns the entry the caller must wait for: its own,
+// or for a call that changed nothing, the last one not yet durable.
+func (s *Server) commitLocked(now int64) *entry {
 	if s.j == nil {
-		return 0
+		return nil
 	}
 	c := s.st.changes
 	if c.empty() {
-		return s.j.last()
+		return s.j.pendingTail()
 	}
 	var rec []byte
 	if c.full {
@@ -175,5 +187,5 @@ func (s *Server) commitLocked(now int64) uint64 {
 		rec = encodeDelta(s.st, c, now, s.clock.offset())
 	}
 	s.st.changes = newChanges()
-	return s.j.append(rec)
+	return s.j.append(rec, s.clock.anchors())
 }
