@@ -1,6 +1,7 @@
 package mockserver
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -518,7 +519,7 @@ func TestOpenRemovesLeftoverTemps(t *testing.T) {
 	}
 	// Held by s: a refused Open must not touch what may be s's own
 	// compaction in progress.
-	if _, err := Open(path, frozen(t0)...); !errors.Is(err, ErrStateLocked) {
+	if _, err := Open(context.Background(), path, frozen(t0)...); !errors.Is(err, ErrStateLocked) {
 		t.Fatalf("have %v, want ErrStateLocked", err)
 	}
 	if _, err := os.Stat(leftover); err != nil {

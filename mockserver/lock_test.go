@@ -2,6 +2,7 @@ package mockserver
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -22,7 +23,7 @@ func TestOpenLockedInProcess(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state")
 	s := openState(t, path, WithPopulation(PopulationConfig{Nodes: 5, Seed: 1}))
 	addUser(t, s, "alice")
-	second, err := Open(path, frozen(t0)...)
+	second, err := Open(context.Background(), path, frozen(t0)...)
 	if err == nil {
 		second.Close()
 		t.Fatal("a second Open of the same state file succeeded")
@@ -59,7 +60,7 @@ func TestOpenLockSurvivesCompaction(t *testing.T) {
 	if os.SameFile(before, after) {
 		t.Fatal("the state file was not replaced; the test proves nothing")
 	}
-	second, err := Open(path, frozen(t0)...)
+	second, err := Open(context.Background(), path, frozen(t0)...)
 	if err == nil {
 		second.Close()
 		t.Fatal("a second Open succeeded after compaction")
@@ -95,14 +96,14 @@ func TestOpenLockedAcrossProcesses(t *testing.T) {
 	if line != "open\n" {
 		t.Fatalf("the helper said %q %v, want %q", line, err, "open\n")
 	}
-	_, err = Open(path, frozen(t0)...)
+	_, err = Open(context.Background(), path, frozen(t0)...)
 	checkLockedError(t, err, path, cmd.Process.Pid)
 
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	cmd.Wait()
-	s, err := Open(path, frozen(t0)...)
+	s, err := Open(context.Background(), path, frozen(t0)...)
 	if err != nil {
 		t.Fatalf("after the holder died: %v", err)
 	}
@@ -120,7 +121,7 @@ func TestOpenLockedHelper(t *testing.T) {
 	if path == "" {
 		t.Skip("runs only as TestOpenLockedAcrossProcesses's child")
 	}
-	s, err := Open(path, append(frozen(t0), WithKeyBits(512), WithPopulation(PopulationConfig{Nodes: 5, Seed: 1}))...)
+	s, err := Open(context.Background(), path, append(frozen(t0), WithKeyBits(512), WithPopulation(PopulationConfig{Nodes: 5, Seed: 1}))...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
@@ -173,7 +174,7 @@ func TestOpenRefusesSymlinkedState(t *testing.T) {
 		if err := os.Symlink(target, path); err != nil {
 			t.Fatal(err)
 		}
-		s, err := Open(path, frozen(t0)...)
+		s, err := Open(context.Background(), path, frozen(t0)...)
 		if err == nil {
 			addUser(t, s, "mallory")
 			s.Close()

@@ -2,6 +2,7 @@ package mockserver
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -320,7 +321,7 @@ func allZero(b []byte) bool {
 
 // openFile locks the state file at path, then loads it, or creates it with
 // a fresh state.
-func (s *Server) openFile(path string) (err error) {
+func (s *Server) openFile(ctx context.Context, path string) (err error) {
 	lock, err := lockState(path)
 	if err != nil {
 		return err
@@ -345,7 +346,9 @@ func (s *Server) openFile(path string) (err error) {
 		return err
 	}
 	if f == nil {
-		s.st = s.freshState()
+		if s.st, err = s.freshState(ctx); err != nil {
+			return err
+		}
 		now := s.clock.now()
 		buf := appendFrame([]byte(fileMagic), encodeSnapshot(s.st, now, s.clock.offset()))
 		jf, err := s.cfg.files.create(path, buf)
@@ -363,7 +366,11 @@ func (s *Server) openFile(path string) (err error) {
 		jf.Close()
 		return fileErr("reading", path, err)
 	}
-	st, last, good, err := s.load(data)
+	st, last, good, err := s.load(ctx, data)
+	if ctx.Err() != nil {
+		jf.Close()
+		return ctx.Err()
+	}
 	if err != nil {
 		jf.Close()
 		return fmt.Errorf("%w (%s)", err, path)
@@ -399,7 +406,7 @@ func (s *Server) openFile(path string) (err error) {
 
 // load parses and replays the contents of a state file. good is the
 // length of its whole records (see parseStateFile).
-func (s *Server) load(data []byte) (st *state, last record, good int, err error) {
+func (s *Server) load(ctx context.Context, data []byte) (st *state, last record, good int, err error) {
 	payloads, good, err := parseStateFile(data)
 	if err != nil {
 		return nil, record{}, 0, err
@@ -407,7 +414,7 @@ func (s *Server) load(data []byte) (st *state, last record, good int, err error)
 	if len(payloads) == 0 {
 		return nil, record{}, 0, fmt.Errorf("%w: no snapshot", ErrCorruptState)
 	}
-	st, last, err = s.replay(payloads)
+	st, last, err = s.replay(ctx, payloads)
 	if err != nil {
 		return nil, record{}, 0, err
 	}
@@ -434,7 +441,7 @@ func (s *Server) reloadLocked() error {
 		}
 		return fileErr("reading", j.path, err)
 	}
-	st, _, good, err := s.load(data)
+	st, _, good, err := s.load(context.Background(), data)
 	if err == nil && good != len(data) {
 		err = corruptf("%d bytes of its durable part do not parse", len(data)-good)
 	}
@@ -480,10 +487,13 @@ func openStateFile(path string) (*os.File, error) {
 }
 
 // replay rebuilds the state from the records of a state file.
-func (s *Server) replay(payloads [][]byte) (*state, record, error) {
+func (s *Server) replay(ctx context.Context, payloads [][]byte) (*state, record, error) {
 	var st *state
 	var r record
 	for i, p := range payloads {
+		if err := ctx.Err(); err != nil {
+			return nil, r, err
+		}
 		r = record{}
 		dec := json.NewDecoder(bytes.NewReader(p))
 		dec.DisallowUnknownFields()
@@ -492,7 +502,7 @@ func (s *Server) replay(payloads [][]byte) (*state, record, error) {
 		}
 		switch {
 		case r.Type == "snapshot":
-			next, err := s.loadSnapshot(&r)
+			next, err := s.loadSnapshot(ctx, &r)
 			if err != nil {
 				return nil, r, corruptf("record %d: %v", i+1, err)
 			}
@@ -505,11 +515,13 @@ func (s *Server) replay(payloads [][]byte) (*state, record, error) {
 			return nil, r, corruptf("record %d: unexpected record type %q", i+1, r.Type)
 		}
 	}
-	st.rebuild()
+	if err := st.rebuild(ctx); err != nil {
+		return nil, r, err
+	}
 	return st, r, nil
 }
 
-func (s *Server) loadSnapshot(r *record) (*state, error) {
+func (s *Server) loadSnapshot(ctx context.Context, r *record) (*state, error) {
 	p := r.Population
 	if p == nil {
 		return nil, errors.New("snapshot without population")
@@ -524,7 +536,9 @@ func (s *Server) loadSnapshot(r *record) (*state, error) {
 	st := newState(s.cfg.seed)
 	st.cleanupDelay = int64(s.cfg.cleanupDelay)
 	st.failRate = s.cfg.failRate
-	st.generatePopulationRaw(pc)
+	if err := st.generatePopulationRaw(ctx, pc); err != nil {
+		return nil, err
+	}
 	if err := st.applyRecord(r); err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package mockserver
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -30,7 +31,7 @@ func frozen(t time.Time) []Option {
 
 func openState(t *testing.T, path string, opts ...Option) *Server {
 	t.Helper()
-	s, err := Open(path, append(frozen(t0), opts...)...)
+	s, err := Open(context.Background(), path, append(frozen(t0), opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +203,7 @@ func TestPersistClock(t *testing.T) {
 	// Scale 1: the offset set by SetTime survives, and leases run out
 	// while the server is down.
 	path := filepath.Join(dir, "scale1")
-	s, err := Open(path, clock, WithPopulation(PopulationConfig{Nodes: 20, Seed: 1}))
+	s, err := Open(context.Background(), path, clock, WithPopulation(PopulationConfig{Nodes: 20, Seed: 1}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +212,7 @@ func TestPersistClock(t *testing.T) {
 	acquire(t, s, u, "wan", 3)
 	s.Close()
 	setSrc(t0.Add(5 * time.Hour))
-	r, err := Open(path, clock)
+	r, err := Open(context.Background(), path, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +227,7 @@ func TestPersistClock(t *testing.T) {
 	// Any other scale resumes from the saved reading.
 	setSrc(t0)
 	path = filepath.Join(dir, "scale60")
-	s, err = Open(path, clock, WithTimeScale(60), WithPopulation(PopulationConfig{Nodes: 20, Seed: 1}))
+	s, err = Open(context.Background(), path, clock, WithTimeScale(60), WithPopulation(PopulationConfig{Nodes: 20, Seed: 1}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +237,7 @@ func TestPersistClock(t *testing.T) {
 	saved := s.Now()
 	s.Close()
 	setSrc(t0.Add(24 * time.Hour))
-	r, err = Open(path, clock, WithTimeScale(60))
+	r, err = Open(context.Background(), path, clock, WithTimeScale(60))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +283,7 @@ func TestPersistCorrupt(t *testing.T) {
 			if err := os.WriteFile(path, tt.data, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			s, err := Open(path, frozen(t0)...)
+			s, err := Open(context.Background(), path, frozen(t0)...)
 			if err == nil {
 				s.Close()
 				t.Fatal("opened a corrupt state file")
@@ -325,7 +326,7 @@ func TestPersistTornTail(t *testing.T) {
 	} {
 		p := filepath.Join(dir, "torn")
 		os.WriteFile(p, tail, 0o600)
-		r, err := Open(p, frozen(t0)...)
+		r, err := Open(context.Background(), p, frozen(t0)...)
 		if err != nil {
 			t.Fatalf("torn tail of %d bytes: %v", len(tail)-len(before), err)
 		}
@@ -336,7 +337,7 @@ func TestPersistTornTail(t *testing.T) {
 		// The torn bytes are gone and new records append cleanly.
 		acquire(t, r, u, "wan", 2)
 		r.Close()
-		r, err = Open(p, frozen(t0)...)
+		r, err = Open(context.Background(), p, frozen(t0)...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -526,7 +527,7 @@ func TestPersistKilledHelper(t *testing.T) {
 	}
 	// Released vessels stay dirty, so an unacknowledged call can never
 	// take back one whose release was acknowledged.
-	s, err := Open(path, append(frozen(t0), WithCleanupDelay(24*time.Hour))...)
+	s, err := Open(context.Background(), path, append(frozen(t0), WithCleanupDelay(24*time.Hour))...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
@@ -556,5 +557,50 @@ func TestPersistKilledHelper(t *testing.T) {
 		hs := handlesOf(t, res)
 		mine = append(mine, hs...)
 		fmt.Printf("A|%s\n", strings.Join(hs, "|"))
+	}
+}
+
+// TestOpenCancelled cancels Open while it generates the largest population,
+// for a new state file and for one it replays: it must return the
+// context's error promptly, write nothing and release the lock.
+func TestOpenCancelled(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	big := WithPopulation(PopulationConfig{Nodes: MaxPopulation, NATFraction: 0.1, Seed: 1})
+	existing := filepath.Join(dir, "existing")
+	// A stored population is its parameters: this file is small, but
+	// replaying it generates a million nodes.
+	if err := os.WriteFile(existing, appendFrame([]byte(fileMagic), mustMarshal(record{
+		Type: "snapshot", Population: &populationRecord{Version: populationVersion, Nodes: MaxPopulation, NATFraction: 0.1, Seed: 1},
+	})), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.ReadFile(existing)
+	for _, path := range []string{"", filepath.Join(dir, "new"), existing} {
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(100*time.Millisecond, cancel)
+		start := time.Now()
+		s, err := Open(ctx, path, big)
+		took := time.Since(start)
+		if err == nil {
+			s.Close()
+			t.Fatalf("%q: Open finished in %v despite the cancellation; the test proves nothing", path, took)
+		}
+		if !errors.Is(err, context.Canceled) || took > 2*time.Second {
+			t.Errorf("%q: have %v after %v, want context.Canceled within 2s", path, err, took)
+		}
+		if path == "" {
+			continue
+		}
+		if have, err := os.ReadFile(path); path == existing && string(have) != string(want) {
+			t.Errorf("%s changed", path)
+		} else if path != existing && !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s was created: %v", path, err)
+		}
+		l, err := lockState(path)
+		if err != nil {
+			t.Fatalf("%s: the cancelled Open kept the lock: %v", path, err)
+		}
+		l.release()
 	}
 }

@@ -1,6 +1,7 @@
 package mockserver
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -30,7 +31,7 @@ type Server struct {
 // (DefaultPopulation unless WithPopulation says otherwise). It does no I/O.
 // It panics if an option is invalid; use Open to get an error instead.
 func New(opts ...Option) *Server {
-	s, err := Open("", opts...)
+	s, err := Open(context.Background(), "", opts...)
 	if err != nil {
 		panic(err)
 	}
@@ -52,6 +53,10 @@ func New(opts ...Option) *Server {
 // Every mutating call on a file-backed server is durable before it returns.
 // Close flushes and compacts the file.
 //
+// Open gives up, with ctx's error, once ctx is done while it generates the
+// population (which takes seconds for the largest, MaxPopulation) or
+// replays the state file; the file is then left as it was.
+//
 // Only one Server at a time may have a state file open: Open locks it
 // (through <path>.lock, which stays behind after Close) until Close, and
 // an Open of a locked file, in this process or another, fails with an
@@ -61,7 +66,7 @@ func New(opts ...Option) *Server {
 // WebAssembly, Solaris, illumos, AIX) it is the lock file's existence: a
 // holder that dies without Close leaves it, and it must then be deleted by
 // hand. A path that is a symbolic link, or not a regular file, is refused.
-func Open(path string, opts ...Option) (*Server, error) {
+func Open(ctx context.Context, path string, opts ...Option) (*Server, error) {
 	cfg, err := buildConfig(opts)
 	if err != nil {
 		return nil, err
@@ -73,10 +78,12 @@ func Open(path string, opts ...Option) (*Server, error) {
 		clock: newClock(cfg.source, cfg.scale),
 	}
 	if path == "" {
-		s.st = s.freshState()
+		if s.st, err = s.freshState(ctx); err != nil {
+			return nil, err
+		}
 		return s, nil
 	}
-	if err := s.openFile(path); err != nil {
+	if err := s.openFile(ctx, path); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -84,12 +91,14 @@ func Open(path string, opts ...Option) (*Server, error) {
 
 // freshState builds the state the configuration describes: the generated
 // population, no accounts.
-func (s *Server) freshState() *state {
+func (s *Server) freshState(ctx context.Context) (*state, error) {
 	st := newState(s.cfg.seed)
 	st.cleanupDelay = int64(s.cfg.cleanupDelay)
 	st.failRate = s.cfg.failRate
-	st.generatePopulation(s.cfg.population)
-	return st
+	if err := st.generatePopulation(ctx, s.cfg.population); err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 // Close makes the state durable, compacts the state file and closes it,
