@@ -62,9 +62,10 @@
 //
 // # Persistence
 //
-// Open with a path keeps the state in that file. Every call that changes
-// state is on disk (written and fsynced) before it returns; concurrent calls
-// share a write (group commit). The file is a journal — a snapshot and then
+// Open(ctx, path, opts...) keeps the state in the file at path (ctx bounds
+// only the start-up: generating the population, replaying the file). Every
+// call that changes state is on disk (written and fsynced) before it
+// returns; concurrent calls share a write (group commit). The file is a journal — a snapshot and then
 // one checksummed record per change — compacted by rewriting it to a
 // temporary file, fsyncing and renaming. A generated population is stored
 // as its parameters, so the file stays small. On restart the file is
