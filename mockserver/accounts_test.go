@@ -91,10 +91,13 @@ func TestStateFileKeySizeCap(t *testing.T) {
 			if err := os.WriteFile(path, data, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			s2, err := Open(path, frozen(t0)...)
+			s2, err := Open(t.Context(), path, frozen(t0)...)
 			if err == nil {
 				s2.Close()
 				t.Fatal("Open accepted a state file with a key over the cap")
+			}
+			if !errors.Is(err, ErrCorruptState) {
+				t.Errorf("Open: have %v, want an error matching ErrCorruptState", err)
 			}
 			if strings.Contains(err.Error(), over.String()[:20]) || len(err.Error()) > 300 {
 				t.Errorf("error %.300q quotes the key", err)

@@ -218,7 +218,7 @@ func TestAdminOptionErrors(t *testing.T) {
 		{"host with a path", WithAdminHosts("mock/x")},
 		{"empty host", WithAdminHosts("")},
 	} {
-		_, err := Open("", WithPopulation(PopulationConfig{}), tc.opt)
+		_, err := Open(t.Context(), "", WithPopulation(PopulationConfig{}), tc.opt)
 		if err == nil {
 			t.Errorf("%s: no error", tc.name)
 			continue
@@ -227,7 +227,7 @@ func TestAdminOptionErrors(t *testing.T) {
 			t.Errorf("%s: error %q: want a mockserver error without the token", tc.name, err)
 		}
 	}
-	if _, err := Open("", WithPopulation(PopulationConfig{}), WithAdminToken("")); err != nil {
+	if _, err := Open(t.Context(), "", WithPopulation(PopulationConfig{}), WithAdminToken("")); err != nil {
 		t.Errorf("empty token (none): %v", err)
 	}
 }

@@ -17,7 +17,7 @@ func benchServer(b *testing.B, nodes int, opts ...Option) (*Server, Account) {
 		WithPopulation(PopulationConfig{Nodes: nodes, NATFraction: 0.1, Seed: 1}),
 		WithClock(func() time.Time { return t0 }), WithTimeScale(0),
 	}
-	s, err := Open("", append(base, opts...)...)
+	s, err := Open(context.Background(), "", append(base, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func BenchmarkAcquireReleasePersistent(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			path := filepath.Join(b.TempDir(), "state")
-			s, err := Open(path, WithPopulation(PopulationConfig{Nodes: n, NATFraction: 0.1, Seed: 1}))
+			s, err := Open(context.Background(), path, WithPopulation(PopulationConfig{Nodes: n, NATFraction: 0.1, Seed: 1}))
 			if err != nil {
 				b.Fatal(err)
 			}

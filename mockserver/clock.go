@@ -1,6 +1,9 @@
 package mockserver
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // clock is the mock's notion of the current time. It follows a time source
 // (the wall clock unless WithClock replaces it), scaled by a factor, from an
@@ -10,7 +13,9 @@ import "time"
 //
 // With scale 1 and no adjustments now equals source(). Scale 0 freezes the
 // clock: it then moves only through SetTime and Advance. All readings are
-// Unix nanoseconds in UTC. A clock is guarded by the Server's mutex.
+// Unix nanoseconds in UTC, and saturate at the ends of int64 (the years
+// 1677 and 2262) rather than wrap. A clock is guarded by the Server's
+// mutex.
 type clock struct {
 	source       func() time.Time
 	scale        float64
@@ -28,11 +33,29 @@ func (c *clock) now() int64 {
 	elapsed := c.source().UnixNano() - c.sourceAnchor
 	switch c.scale {
 	case 1:
-		return c.mockAnchor + elapsed
+		return addSat(c.mockAnchor, elapsed)
 	case 0:
 		return c.mockAnchor
 	}
-	return c.mockAnchor + int64(float64(elapsed)*c.scale)
+	scaled := float64(elapsed) * c.scale
+	switch {
+	case scaled >= math.MaxInt64: // float64(MaxInt64) is 2^63, out of range
+		return math.MaxInt64
+	case scaled <= math.MinInt64:
+		return math.MinInt64
+	}
+	return addSat(c.mockAnchor, int64(scaled))
+}
+
+// addSat returns a+b, or the end of int64 it passes.
+func addSat(a, b int64) int64 {
+	switch {
+	case b > 0 && a > math.MaxInt64-b:
+		return math.MaxInt64
+	case b < 0 && a < math.MinInt64-b:
+		return math.MinInt64
+	}
+	return a + b
 }
 
 // set makes the clock read t now; it keeps running at its scale from there.
@@ -43,8 +66,17 @@ func (c *clock) set(t int64) {
 
 // advance moves the clock by d (which may be negative).
 func (c *clock) advance(d time.Duration) {
-	c.mockAnchor += int64(d)
+	c.mockAnchor = addSat(c.mockAnchor, int64(d))
 }
+
+// clockAnchors are what SetTime and Advance change in a clock.
+type clockAnchors struct{ mock, source int64 }
+
+func (c *clock) anchors() clockAnchors { return clockAnchors{c.mockAnchor, c.sourceAnchor} }
+
+// restore puts back anchors taken earlier: the clock reads as if no
+// SetTime or Advance had happened since.
+func (c *clock) restore(a clockAnchors) { c.mockAnchor, c.sourceAnchor = a.mock, a.source }
 
 // offset returns how far the mock clock is ahead of its source. With
 // scale 1 this stays constant while the clock runs, which is what a state

@@ -2,6 +2,7 @@ package mockserver
 
 import (
 	"cmp"
+	"context"
 	"slices"
 	"strings"
 	"time"
@@ -185,11 +186,12 @@ func (s *Server) Advance(d time.Duration) error {
 	})
 }
 
-// SetCleanupDelay sets how long released and expired vessels stay dirty.
-// It is a setting, not state: it is not saved in the state file.
+// SetCleanupDelay sets how long released and expired vessels stay dirty,
+// from 0 to MaxCleanupDelay. It is a setting, not state: it is not saved
+// in the state file.
 func (s *Server) SetCleanupDelay(d time.Duration) error {
-	if d < 0 {
-		return invalidf("cleanup delay %v is negative", d)
+	if d < 0 || d > MaxCleanupDelay {
+		return invalidf("cleanup delay %v: must be between 0 and %v", d, MaxCleanupDelay)
 	}
 	return s.update(func(st *state, now int64) error {
 		st.cleanupDelay = int64(d)
@@ -225,7 +227,9 @@ func (s *Server) Reset() error {
 		fresh := newState(st.seed)
 		fresh.cleanupDelay = st.cleanupDelay
 		fresh.failRate = st.failRate
-		fresh.generatePopulation(st.population)
+		// A population that was generated once can be again; nothing
+		// can cancel this.
+		_ = fresh.generatePopulation(context.Background(), st.population)
 		if st.changes != nil {
 			fresh.changes = newChanges()
 			fresh.changes.full = true

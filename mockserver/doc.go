@@ -62,9 +62,10 @@
 //
 // # Persistence
 //
-// Open with a path keeps the state in that file. Every call that changes
-// state is on disk (written and fsynced) before it returns; concurrent calls
-// share a write (group commit). The file is a journal — a snapshot and then
+// Open(ctx, path, opts...) keeps the state in the file at path (ctx bounds
+// only the start-up: generating the population, replaying the file). Every
+// call that changes state is on disk (written and fsynced) before it
+// returns; concurrent calls share a write (group commit). The file is a journal — a snapshot and then
 // one checksummed record per change — compacted by rewriting it to a
 // temporary file, fsyncing and renaming. A generated population is stored
 // as its parameters, so the file stays small. On restart the file is
@@ -77,7 +78,15 @@
 // failure predicate, seed — come from the options, not the file (per-node
 // injected failures are node state and are kept). The file
 // holds passwords, API keys and private keys and is created with mode 0600.
-// Close writes a final snapshot.
+// Close writes a final snapshot. A state file is locked while a Server has
+// it open (ErrStateLocked), and a symbolic link is refused as a state file.
+//
+// A write that fails (a full disk, an I/O error) is never acknowledged: the
+// calls it carried, and any queued behind them, fail with fault 100, and
+// the server rolls back to what the file holds, as if they had never been
+// made. Reads go on answering, and writes succeed again once the disk
+// does. A compaction that fails leaves the old file in use and is retried
+// only after the journal has grown further or a minute has passed.
 //
 // Nothing this package logs or returns as an error contains a password, an
 // API key or a private key.

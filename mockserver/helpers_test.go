@@ -34,7 +34,7 @@ func newTestServer(t testing.TB, opts ...Option) *Server {
 		WithClock(func() time.Time { return t0 }),
 		WithTimeScale(0),
 	}
-	s, err := Open("", append(base, opts...)...)
+	s, err := Open(context.Background(), "", append(base, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

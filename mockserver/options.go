@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"strings"
 	"time"
 
@@ -30,6 +29,7 @@ type config struct {
 	adminHosts   []string
 	keyBits      int
 	compactBytes int64
+	files        fileOps // the state file's operations (tests replace them)
 }
 
 // DefaultPopulation is the population a Server starts with when no
@@ -54,6 +54,7 @@ func defaultConfig() config {
 		population:   defaultPopulation,
 		keyBits:      DefaultKeyBits,
 		compactBytes: 8 << 20,
+		files:        defaultFileOps(),
 	}
 }
 
@@ -86,12 +87,23 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
+// MaxTimeScale bounds WithTimeScale. At 1000 times real time a 4-hour
+// lease runs out in 14.4 seconds and a 7-day renewal in 10 minutes, fast
+// enough to watch both; faster would expire leases within a client's round
+// trip. From 2026 the clock would need 86 days at this speed to reach the
+// end of int64 nanoseconds (the year 2262), where it stops.
+const MaxTimeScale = 1000
+
+// MaxCleanupDelay bounds WithCleanupDelay and SetCleanupDelay: 30 days,
+// longer than any lease or renewal, so in any test the same as "never".
+const MaxCleanupDelay = 30 * 24 * time.Hour
+
 // WithTimeScale makes the mock clock run x times as fast as its source
-// (1 by default). Zero freezes the clock.
+// (1 by default), from 0 (a frozen clock) to MaxTimeScale.
 func WithTimeScale(x float64) Option {
 	return func(c *config) error {
-		if x < 0 || math.IsNaN(x) || math.IsInf(x, 0) {
-			return fmt.Errorf("mockserver: time scale %v: must be a finite number at least 0", x)
+		if !(x >= 0 && x <= MaxTimeScale) {
+			return fmt.Errorf("mockserver: time scale %v: must be between 0 and %d", x, MaxTimeScale)
 		}
 		c.scale = x
 		return nil
@@ -123,11 +135,12 @@ func WithPopulation(p PopulationConfig) Option {
 }
 
 // WithCleanupDelay sets how long a released or expired vessel stays dirty
-// before it can be acquired again (0 by default: at once).
+// before it can be acquired again (0 by default: at once), at most
+// MaxCleanupDelay.
 func WithCleanupDelay(d time.Duration) Option {
 	return func(c *config) error {
-		if d < 0 {
-			return fmt.Errorf("mockserver: cleanup delay %v is negative", d)
+		if err := checkCleanupDelay(d); err != nil {
+			return err
 		}
 		c.cleanupDelay = d
 		return nil
@@ -209,4 +222,11 @@ func WithKeyBits(bits int) Option {
 		c.keyBits = bits
 		return nil
 	}
+}
+
+func checkCleanupDelay(d time.Duration) error {
+	if d < 0 || d > MaxCleanupDelay {
+		return fmt.Errorf("mockserver: cleanup delay %v: must be between 0 and %v", d, MaxCleanupDelay)
+	}
+	return nil
 }

@@ -2,16 +2,18 @@ package mockserver
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
-	"sync"
+
+	"github.com/seattletestbed/clearinghouse-go/internal/atomicfile"
 )
 
 // The state file is a journal: a header line, then records. The first
@@ -27,6 +29,7 @@ import (
 // threshold, and on Close, the file is compacted: a new snapshot plus any
 // records newer than it go to a temporary file in the same directory, which
 // is synced and renamed over the old one, and the directory is synced.
+// journal.go does the writing, and says what happens when it fails.
 //
 // Vessel expiry and cleanup are not journaled when they happen: they follow
 // from the stored expiry times and the clock, and are recomputed on load
@@ -316,50 +319,84 @@ func allZero(b []byte) bool {
 	return true
 }
 
-// openFile loads the state file at path, or creates it with a fresh state.
-func (s *Server) openFile(path string) error {
-	data, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		s.st = s.freshState()
-		now := s.clock.now()
-		j, err := createJournal(path, encodeSnapshot(s.st, now, s.clock.offset()), s.cfg)
+// openFile locks the state file at path, then loads it, or creates it with
+// a fresh state.
+func (s *Server) openFile(ctx context.Context, path string) (err error) {
+	lock, err := lockState(path)
+	if err != nil {
+		return err
+	}
+	defer func() {
 		if err != nil {
-			return err
+			lock.release()
 		}
-		s.j = j
-		s.st.changes = newChanges()
-		return nil
-	case err != nil:
-		return fmt.Errorf("mockserver: reading state: %w", err)
+	}()
+	// Only now, holding the lock, is no one else compacting this file: a
+	// temporary file beside it is a leftover of a writer that died.
+	removed, err := atomicfile.RemoveTemps(path)
+	for _, p := range removed {
+		s.log.Warn("mockserver: removed a temporary file an interrupted compaction left", "path", p)
+	}
+	if err != nil {
+		s.log.Warn("mockserver: removing leftover temporary files", "err", err)
 	}
 
-	payloads, good, err := parseStateFile(data)
+	f, err := openStateFile(path)
 	if err != nil {
-		return fmt.Errorf("%w (%s)", err, path)
+		return err
 	}
-	if len(payloads) == 0 {
-		return fmt.Errorf("%w: %s holds no snapshot", ErrCorruptState, path)
+	if f == nil {
+		if s.st, err = s.freshState(ctx); err != nil {
+			return err
+		}
+		now := s.clock.now()
+		buf := appendFrame([]byte(fileMagic), encodeSnapshot(s.st, now, s.clock.offset()))
+		jf, err := s.cfg.files.create(path, buf)
+		if err != nil {
+			return fileErr("creating", path, err)
+		}
+		s.j, s.lock = newJournal(s, path, jf, int64(len(buf))), lock
+		s.j.clock = s.clock.anchors()
+		s.st.changes = newChanges()
+		return nil
 	}
-	st, last, err := s.replay(payloads)
+	jf := s.cfg.files.adopt(f)
+	data, err := io.ReadAll(f)
 	if err != nil {
+		jf.Close()
+		return fileErr("reading", path, err)
+	}
+	st, last, good, err := s.load(ctx, data)
+	if ctx.Err() != nil {
+		jf.Close()
+		return ctx.Err()
+	}
+	if err != nil {
+		jf.Close()
 		return fmt.Errorf("%w (%s)", err, path)
 	}
 	if good < len(data) {
 		s.log.Warn("mockserver: dropping an incomplete final record from the state file",
 			"path", path, "bytes", len(data)-good)
+		if err := jf.Truncate(int64(good)); err != nil {
+			jf.Close()
+			return fileErr("truncating", path, err)
+		}
+		if err := jf.Sync(); err != nil {
+			jf.Close()
+			return fileErr("syncing", path, err)
+		}
 	}
-	j, err := openJournal(path, int64(good), int64(len(data)), s.cfg)
-	if err != nil {
-		return err
-	}
-	s.j = j
+	j := newJournal(s, path, jf, int64(good))
+	j.base = 0 // unknown: compact once the journal passes the threshold
+	s.j, s.lock = j, lock
 	s.st = st
 	if s.cfg.scale == 1 {
 		s.clock.set(s.clock.source().UnixNano() + last.Offset)
 	} else {
 		s.clock.set(last.Clock)
 	}
+	j.clock = s.clock.anchors()
 	st.changes = newChanges()
 	// A long journal left by a crash is compacted now; if that fails
 	// (it is logged) the old file stays in use, which is still correct.
@@ -367,11 +404,96 @@ func (s *Server) openFile(path string) error {
 	return nil
 }
 
+// load parses and replays the contents of a state file. good is the
+// length of its whole records (see parseStateFile).
+func (s *Server) load(ctx context.Context, data []byte) (st *state, last record, good int, err error) {
+	payloads, good, err := parseStateFile(data)
+	if err != nil {
+		return nil, record{}, 0, err
+	}
+	if len(payloads) == 0 {
+		return nil, record{}, 0, fmt.Errorf("%w: no snapshot", ErrCorruptState)
+	}
+	st, last, err = s.replay(ctx, payloads)
+	if err != nil {
+		return nil, record{}, 0, err
+	}
+	return st, last, good, nil
+}
+
+// reloadLocked cuts the state file back to its durable size and rebuilds
+// the state from it, keeping the settings (which the file does not hold)
+// and restoring the clock as of the last durable record: the rollback
+// after a failed write. It is called with the state lock and the
+// journal's lock held and no I/O in flight.
+func (s *Server) reloadLocked() error {
+	j := s.j
+	if err := j.f.Truncate(j.size); err != nil {
+		return fileErr("truncating", j.path, err)
+	}
+	if err := j.f.Sync(); err != nil {
+		return fileErr("syncing", j.path, err)
+	}
+	data := make([]byte, j.size)
+	if n, err := j.f.ReadAt(data, 0); n < len(data) {
+		if err == nil {
+			err = io.ErrUnexpectedEOF
+		}
+		return fileErr("reading", j.path, err)
+	}
+	st, _, good, err := s.load(context.Background(), data)
+	if err == nil && good != len(data) {
+		err = corruptf("%d bytes of its durable part do not parse", len(data)-good)
+	}
+	if err != nil {
+		return fmt.Errorf("%w (%s)", err, j.path)
+	}
+	old := s.st
+	st.cleanupDelay, st.failRate, st.failFunc = old.cleanupDelay, old.failRate, old.failFunc
+	st.rng, st.seed = old.rng, old.seed
+	st.changes = newChanges()
+	s.st = st
+	s.clock.restore(j.clock)
+	return nil
+}
+
+// openStateFile opens the existing state file at path for reading and
+// writing, or returns nil if there is none. It refuses a symbolic link (a
+// link someone planted would have the server read, and append to, a file
+// of their choosing; and replacing it would silently discard what it
+// pointed to) and anything else that is not a regular file.
+func openStateFile(path string) (*os.File, error) {
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("mockserver: opening state file: %w", err)
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return nil, fmt.Errorf("mockserver: state file %s is a symbolic link; refusing to follow it (give the path of the file itself)", path)
+	case !fi.Mode().IsRegular():
+		return nil, fmt.Errorf("mockserver: state file %s is not a regular file (%v)", path, fi.Mode().Type())
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return nil, fmt.Errorf("mockserver: opening state file: %w", err)
+	}
+	// Lstat and open are two steps: make sure they saw the same file.
+	if ffi, err := f.Stat(); err != nil || !os.SameFile(fi, ffi) {
+		f.Close()
+		return nil, fmt.Errorf("mockserver: state file %s changed while it was being opened", path)
+	}
+	return f, nil
+}
+
 // replay rebuilds the state from the records of a state file.
-func (s *Server) replay(payloads [][]byte) (*state, record, error) {
+func (s *Server) replay(ctx context.Context, payloads [][]byte) (*state, record, error) {
 	var st *state
 	var r record
 	for i, p := range payloads {
+		if err := ctx.Err(); err != nil {
+			return nil, r, err
+		}
 		r = record{}
 		dec := json.NewDecoder(bytes.NewReader(p))
 		dec.DisallowUnknownFields()
@@ -380,7 +502,7 @@ func (s *Server) replay(payloads [][]byte) (*state, record, error) {
 		}
 		switch {
 		case r.Type == "snapshot":
-			next, err := s.loadSnapshot(&r)
+			next, err := s.loadSnapshot(ctx, &r)
 			if err != nil {
 				return nil, r, corruptf("record %d: %v", i+1, err)
 			}
@@ -393,11 +515,13 @@ func (s *Server) replay(payloads [][]byte) (*state, record, error) {
 			return nil, r, corruptf("record %d: unexpected record type %q", i+1, r.Type)
 		}
 	}
-	st.rebuild()
+	if err := st.rebuild(ctx); err != nil {
+		return nil, r, err
+	}
 	return st, r, nil
 }
 
-func (s *Server) loadSnapshot(r *record) (*state, error) {
+func (s *Server) loadSnapshot(ctx context.Context, r *record) (*state, error) {
 	p := r.Population
 	if p == nil {
 		return nil, errors.New("snapshot without population")
@@ -412,7 +536,9 @@ func (s *Server) loadSnapshot(r *record) (*state, error) {
 	st := newState(s.cfg.seed)
 	st.cleanupDelay = int64(s.cfg.cleanupDelay)
 	st.failRate = s.cfg.failRate
-	st.generatePopulationRaw(pc)
+	if err := st.generatePopulationRaw(ctx, pc); err != nil {
+		return nil, err
+	}
 	if err := st.applyRecord(r); err != nil {
 		return nil, err
 	}
@@ -495,272 +621,4 @@ func (st *state) applyRecord(r *record) error {
 		ves.t1, ves.t2, ves.dirty = v.T1, v.T2, v.Dirty
 	}
 	return nil
-}
-
-// journal appends records to the state file.
-type journal struct {
-	path    string
-	cfg     config
-	mu      sync.Mutex
-	cond    *sync.Cond
-	f       *os.File
-	pending []pendingRecord
-	seq     uint64 // last record appended
-	durable uint64 // last record on disk
-	busy    bool   // a goroutine is writing or compacting
-	err     error  // sticky write failure
-	size    int64  // bytes in the file
-	base    int64  // bytes in the file after its snapshot
-}
-
-type pendingRecord struct {
-	seq  uint64
-	data []byte
-}
-
-func newJournal(path string, f *os.File, size int64, cfg config) *journal {
-	j := &journal{path: path, cfg: cfg, f: f, size: size, base: size}
-	j.cond = sync.NewCond(&j.mu)
-	return j
-}
-
-// createJournal writes a new state file holding one snapshot.
-func createJournal(path string, snapshot []byte, cfg config) (*journal, error) {
-	buf := appendFrame([]byte(fileMagic), snapshot)
-	f, err := writeFileAtomic(path, buf)
-	if err != nil {
-		return nil, err
-	}
-	return newJournal(path, f, int64(len(buf)), cfg), nil
-}
-
-// openJournal opens an existing state file for appending, first cutting
-// off anything after its last whole record.
-func openJournal(path string, good, size int64, cfg config) (*journal, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		return nil, fmt.Errorf("mockserver: opening state: %w", err)
-	}
-	if good < size {
-		if err := f.Truncate(good); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("mockserver: truncating state: %w", err)
-		}
-		if err := f.Sync(); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("mockserver: syncing state: %w", err)
-		}
-	}
-	if _, err := f.Seek(good, 0); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("mockserver: opening state: %w", err)
-	}
-	j := newJournal(path, f, good, cfg)
-	j.base = 0 // unknown: compact once the journal passes the threshold
-	return j, nil
-}
-
-// writeFileAtomic writes data to a temporary file next to path, syncs it,
-// renames it to path and syncs the directory. It returns the file, open for
-// writing at its end.
-func writeFileAtomic(path string, data []byte) (*os.File, error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return nil, fmt.Errorf("mockserver: writing state: %w", err)
-	}
-	fail := func(err error) (*os.File, error) {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, fmt.Errorf("mockserver: writing state: %w", err)
-	}
-	if err := f.Chmod(0o600); err != nil {
-		return fail(err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fail(err)
-	}
-	if err := syncDir(dir); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("mockserver: writing state: %w", err)
-	}
-	return f, nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// append queues a record and returns its sequence number. It is called
-// with the state lock held, so records are in the order of the calls.
-func (j *journal) append(data []byte) uint64 {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	j.seq++
-	j.pending = append(j.pending, pendingRecord{j.seq, data})
-	return j.seq
-}
-
-func (j *journal) last() uint64 {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.seq
-}
-
-// wait returns once record seq is on disk. The first waiter to find no
-// write in progress writes everything pending in one write and one fsync;
-// the others wait for it.
-func (j *journal) wait(seq uint64) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	for {
-		if j.durable >= seq {
-			return nil
-		}
-		if j.err != nil {
-			return j.err
-		}
-		if j.busy {
-			j.cond.Wait()
-			continue
-		}
-		j.flushLocked()
-	}
-}
-
-// flushLocked writes the pending records. It is called with j.mu held and
-// releases it during the I/O.
-func (j *journal) flushLocked() {
-	if len(j.pending) == 0 {
-		return
-	}
-	j.busy = true
-	batch := j.pending
-	j.pending = nil
-	j.mu.Unlock()
-	var buf []byte
-	for _, r := range batch {
-		buf = appendFrame(buf, r.data)
-	}
-	_, err := j.f.Write(buf)
-	if err == nil {
-		err = j.f.Sync()
-	}
-	j.mu.Lock()
-	j.busy = false
-	if err != nil {
-		j.err = fmt.Errorf("mockserver: writing state: %w", err)
-	} else {
-		j.durable = batch[len(batch)-1].seq
-		j.size += int64(len(buf))
-	}
-	j.cond.Broadcast()
-}
-
-// needsCompaction reports whether the records after the last snapshot have
-// grown past the threshold.
-func (j *journal) needsCompaction() bool {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.err == nil && !j.busy && j.size-j.base > j.cfg.compactBytes
-}
-
-// compact replaces the state file with a fresh snapshot followed by any
-// records newer than it. The state lock is held only while the snapshot is
-// encoded. A failed compaction leaves the old file in use. Unless always is
-// set, it does nothing if another compaction got there first.
-func (j *journal) compact(s *Server, always bool) error {
-	j.mu.Lock()
-	for j.busy {
-		j.cond.Wait()
-	}
-	if j.err != nil {
-		defer j.mu.Unlock()
-		return j.err
-	}
-	if !always && j.size-j.base <= j.cfg.compactBytes {
-		j.mu.Unlock()
-		return nil
-	}
-	// Bring the old file up to date first, so a failed compaction loses
-	// nothing.
-	j.flushLocked()
-	if j.err != nil {
-		defer j.mu.Unlock()
-		return j.err
-	}
-	j.busy = true
-	j.mu.Unlock()
-
-	s.mu.Lock()
-	now := s.clock.now()
-	snap := encodeSnapshot(s.st, now, s.clock.offset())
-	s.st.changes = newChanges()
-	j.mu.Lock()
-	upTo := j.seq
-	newer := append([]pendingRecord(nil), j.pending...)
-	j.mu.Unlock()
-	s.mu.Unlock()
-
-	buf := appendFrame([]byte(fileMagic), snap)
-	base := int64(len(buf))
-	last := upTo
-	for _, r := range newer {
-		if r.seq > upTo {
-			buf = appendFrame(buf, r.data)
-		}
-		last = max(last, r.seq)
-	}
-	f, err := writeFileAtomic(j.path, buf)
-
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	j.busy = false
-	defer j.cond.Broadcast()
-	if err != nil {
-		s.log.Error("mockserver: compacting the state file failed", "path", j.path, "err", err)
-		return err
-	}
-	old := j.f
-	j.f = f
-	j.size, j.base = int64(len(buf)), base
-	j.durable = max(j.durable, last)
-	// Everything taken above is in the new file; keep what came after.
-	kept := j.pending[:0]
-	for _, r := range j.pending {
-		if r.seq > last {
-			kept = append(kept, r)
-		}
-	}
-	j.pending = kept
-	old.Close()
-	return nil
-}
-
-func (j *journal) close() error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	for j.busy {
-		j.cond.Wait()
-	}
-	j.flushLocked()
-	err := j.f.Close()
-	if j.err != nil {
-		return j.err
-	}
-	return err
 }

@@ -2,6 +2,7 @@ package mockserver
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -30,11 +31,27 @@ func frozen(t time.Time) []Option {
 
 func openState(t *testing.T, path string, opts ...Option) *Server {
 	t.Helper()
-	s, err := Open(path, append(frozen(t0), opts...)...)
+	s, err := Open(context.Background(), path, append(frozen(t0), opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// openCopy opens a copy of the state file at path, as a server that was
+// killed would leave it: the file alone must do. (The file itself stays
+// locked by the server that still has it open.)
+func openCopy(t *testing.T, path string, opts ...Option) *Server {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := filepath.Join(t.TempDir(), "copy")
+	if err := os.WriteFile(cp, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return openState(t, cp, opts...)
 }
 
 type snapshotView struct {
@@ -132,7 +149,13 @@ func TestPersistRoundTrip(t *testing.T) {
 				defer s.Close() // as if the process had died: the journal is all there is
 			}
 			// A different population option is ignored: the file is authoritative.
-			r := openState(t, path, hour, WithPopulation(PopulationConfig{Nodes: 5}))
+			var r *Server
+			if closeFirst {
+				r = openState(t, path, hour, WithPopulation(PopulationConfig{Nodes: 5}))
+			} else {
+				r = openCopy(t, path, hour, WithPopulation(PopulationConfig{Nodes: 5}))
+				path = r.j.path
+			}
 			defer r.Close()
 			compareViews(t, view(t, r), want)
 			checkInvariants(t, r)
@@ -180,7 +203,7 @@ func TestPersistClock(t *testing.T) {
 	// Scale 1: the offset set by SetTime survives, and leases run out
 	// while the server is down.
 	path := filepath.Join(dir, "scale1")
-	s, err := Open(path, clock, WithPopulation(PopulationConfig{Nodes: 20, Seed: 1}))
+	s, err := Open(context.Background(), path, clock, WithPopulation(PopulationConfig{Nodes: 20, Seed: 1}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +212,7 @@ func TestPersistClock(t *testing.T) {
 	acquire(t, s, u, "wan", 3)
 	s.Close()
 	setSrc(t0.Add(5 * time.Hour))
-	r, err := Open(path, clock)
+	r, err := Open(context.Background(), path, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +227,7 @@ func TestPersistClock(t *testing.T) {
 	// Any other scale resumes from the saved reading.
 	setSrc(t0)
 	path = filepath.Join(dir, "scale60")
-	s, err = Open(path, clock, WithTimeScale(60), WithPopulation(PopulationConfig{Nodes: 20, Seed: 1}))
+	s, err = Open(context.Background(), path, clock, WithTimeScale(60), WithPopulation(PopulationConfig{Nodes: 20, Seed: 1}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +237,7 @@ func TestPersistClock(t *testing.T) {
 	saved := s.Now()
 	s.Close()
 	setSrc(t0.Add(24 * time.Hour))
-	r, err = Open(path, clock, WithTimeScale(60))
+	r, err = Open(context.Background(), path, clock, WithTimeScale(60))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +283,7 @@ func TestPersistCorrupt(t *testing.T) {
 			if err := os.WriteFile(path, tt.data, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			s, err := Open(path, frozen(t0)...)
+			s, err := Open(context.Background(), path, frozen(t0)...)
 			if err == nil {
 				s.Close()
 				t.Fatal("opened a corrupt state file")
@@ -303,7 +326,7 @@ func TestPersistTornTail(t *testing.T) {
 	} {
 		p := filepath.Join(dir, "torn")
 		os.WriteFile(p, tail, 0o600)
-		r, err := Open(p, frozen(t0)...)
+		r, err := Open(context.Background(), p, frozen(t0)...)
 		if err != nil {
 			t.Fatalf("torn tail of %d bytes: %v", len(tail)-len(before), err)
 		}
@@ -314,7 +337,7 @@ func TestPersistTornTail(t *testing.T) {
 		// The torn bytes are gone and new records append cleanly.
 		acquire(t, r, u, "wan", 2)
 		r.Close()
-		r, err = Open(p, frozen(t0)...)
+		r, err = Open(context.Background(), p, frozen(t0)...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -344,7 +367,7 @@ func TestPersistCompaction(t *testing.T) {
 	}
 	acquire(t, s, u, "wan", 4)
 	want := view(t, s)
-	r := openState(t, path) // while s is still open: the file alone must do
+	r := openCopy(t, path) // while s is still open: the file alone must do
 	compareViews(t, view(t, r), want)
 	r.Close()
 	s.Close()
@@ -365,7 +388,7 @@ func TestPersistReset(t *testing.T) {
 	if len(want.Accounts) != 1 || len(want.Nodes) != 30 {
 		t.Fatalf("after Reset: %d accounts, %d nodes", len(want.Accounts), len(want.Nodes))
 	}
-	r := openState(t, path)
+	r := openCopy(t, path)
 	defer r.Close()
 	compareViews(t, view(t, r), want)
 	s.Close()
@@ -399,7 +422,7 @@ func TestPersistConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 	want := view(t, s)
-	r := openState(t, path)
+	r := openCopy(t, path)
 	compareViews(t, view(t, r), want)
 	r.Close()
 	if err := s.Close(); err != nil {
@@ -409,25 +432,6 @@ func TestPersistConcurrent(t *testing.T) {
 	defer r.Close()
 	compareViews(t, view(t, r), want)
 	checkInvariants(t, r)
-}
-
-func TestPersistWriteFailure(t *testing.T) {
-	t.Parallel()
-	path := filepath.Join(t.TempDir(), "state")
-	s := openState(t, path, WithPopulation(PopulationConfig{Nodes: 10, Seed: 2}))
-	u := addUser(t, s, "alice")
-	s.j.mu.Lock()
-	s.j.f.Close() // every later write fails
-	s.j.mu.Unlock()
-	_, flt := call(t, s, "acquire_resources", auth(u), rspec("wan", int64(1)))
-	wantFault(t, flt, 100, internalErrorText)
-	_, flt = call(t, s, "get_account_info", auth(u))
-	wantFault(t, flt, 100, internalErrorText)
-	if _, err := s.AddAccount(AccountSpec{Username: "bob", Password: "secret", Affiliation: "abc",
-		PublicKey: "3 5"}); err == nil {
-		t.Fatal("AddAccount succeeded without durability")
-	}
-	s.Close()
 }
 
 // TestPersistKilled runs a stream of calls in a child process, kills it
@@ -523,7 +527,7 @@ func TestPersistKilledHelper(t *testing.T) {
 	}
 	// Released vessels stay dirty, so an unacknowledged call can never
 	// take back one whose release was acknowledged.
-	s, err := Open(path, append(frozen(t0), WithCleanupDelay(24*time.Hour))...)
+	s, err := Open(context.Background(), path, append(frozen(t0), WithCleanupDelay(24*time.Hour))...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
@@ -553,5 +557,50 @@ func TestPersistKilledHelper(t *testing.T) {
 		hs := handlesOf(t, res)
 		mine = append(mine, hs...)
 		fmt.Printf("A|%s\n", strings.Join(hs, "|"))
+	}
+}
+
+// TestOpenCancelled cancels Open while it generates the largest population,
+// for a new state file and for one it replays: it must return the
+// context's error promptly, write nothing and release the lock.
+func TestOpenCancelled(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	big := WithPopulation(PopulationConfig{Nodes: MaxPopulation, NATFraction: 0.1, Seed: 1})
+	existing := filepath.Join(dir, "existing")
+	// A stored population is its parameters: this file is small, but
+	// replaying it generates a million nodes.
+	if err := os.WriteFile(existing, appendFrame([]byte(fileMagic), mustMarshal(record{
+		Type: "snapshot", Population: &populationRecord{Version: populationVersion, Nodes: MaxPopulation, NATFraction: 0.1, Seed: 1},
+	})), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.ReadFile(existing)
+	for _, path := range []string{"", filepath.Join(dir, "new"), existing} {
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(100*time.Millisecond, cancel)
+		start := time.Now()
+		s, err := Open(ctx, path, big)
+		took := time.Since(start)
+		if err == nil {
+			s.Close()
+			t.Fatalf("%q: Open finished in %v despite the cancellation; the test proves nothing", path, took)
+		}
+		if !errors.Is(err, context.Canceled) || took > 2*time.Second {
+			t.Errorf("%q: have %v after %v, want context.Canceled within 2s", path, err, took)
+		}
+		if path == "" {
+			continue
+		}
+		if have, err := os.ReadFile(path); path == existing && string(have) != string(want) {
+			t.Errorf("%s changed", path)
+		} else if path != existing && !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s was created: %v", path, err)
+		}
+		l, err := lockState(path)
+		if err != nil {
+			t.Fatalf("%s: the cancelled Open kept the lock: %v", path, err)
+		}
+		l.release()
 	}
 }

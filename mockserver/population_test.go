@@ -1,6 +1,7 @@
 package mockserver
 
 import (
+	"context"
 	"math"
 	"math/big"
 	"reflect"
@@ -159,7 +160,7 @@ func TestPopulationOptionErrors(t *testing.T) {
 		WithKeyBits(64),
 		WithClock(nil),
 	} {
-		if _, err := Open("", opt); err == nil {
+		if _, err := Open(context.Background(), "", opt); err == nil {
 			t.Error("invalid option accepted")
 		}
 	}
@@ -308,5 +309,40 @@ func TestNodeFilters(t *testing.T) {
 func TestVesselSize(t *testing.T) {
 	if have := unsafe.Sizeof(vessel{}); have != 40 {
 		t.Fatalf("vessel record is %d bytes, want 40", have)
+	}
+}
+
+// TestOptionRanges checks the bounds of the options that take a number,
+// the same that cmd/mockclearinghouse enforces on its flags.
+func TestOptionRanges(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		opt  Option
+		ok   bool
+	}{
+		{"time scale 0", WithTimeScale(0), true},
+		{"time scale max", WithTimeScale(MaxTimeScale), true},
+		{"time scale 1e12", WithTimeScale(1e12), false},
+		{"time scale inf", WithTimeScale(math.Inf(1)), false},
+		{"time scale NaN", WithTimeScale(math.NaN()), false},
+		{"nodes max", WithPopulation(PopulationConfig{Nodes: MaxPopulation}), true},
+		{"nodes max+1", WithPopulation(PopulationConfig{Nodes: MaxPopulation + 1}), false},
+		{"cleanup delay max", WithCleanupDelay(MaxCleanupDelay), true},
+		{"cleanup delay max+1", WithCleanupDelay(MaxCleanupDelay + 1), false},
+		{"cleanup delay 100 years", WithCleanupDelay(100 * 365 * 24 * time.Hour), false},
+		{"failure rate NaN", WithAcquireFailureRate(math.NaN()), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := defaultConfig()
+			err := tc.opt(&cfg)
+			if (err == nil) != tc.ok {
+				t.Fatalf("have %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+	s := newTestServer(t)
+	if err := s.SetCleanupDelay(MaxCleanupDelay + 1); err == nil {
+		t.Error("SetCleanupDelay accepted a delay above MaxCleanupDelay")
 	}
 }

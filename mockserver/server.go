@@ -1,6 +1,7 @@
 package mockserver
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -17,7 +18,8 @@ type Server struct {
 	cfg    config
 	log    *slog.Logger
 	admin  bool
-	j      *journal // nil without a state file
+	j      *journal   // nil without a state file
+	lock   *stateLock // nil without a state file
 	closed bool
 
 	// Reserved for the XML-RPC endpoint (http.go), built on first use.
@@ -29,7 +31,7 @@ type Server struct {
 // (DefaultPopulation unless WithPopulation says otherwise). It does no I/O.
 // It panics if an option is invalid; use Open to get an error instead.
 func New(opts ...Option) *Server {
-	s, err := Open("", opts...)
+	s, err := Open(context.Background(), "", opts...)
 	if err != nil {
 		panic(err)
 	}
@@ -50,7 +52,21 @@ func New(opts ...Option) *Server {
 //
 // Every mutating call on a file-backed server is durable before it returns.
 // Close flushes and compacts the file.
-func Open(path string, opts ...Option) (*Server, error) {
+//
+// Open gives up, with ctx's error, once ctx is done while it generates the
+// population (which takes seconds for the largest, MaxPopulation) or
+// replays the state file; the file is then left as it was.
+//
+// Only one Server at a time may have a state file open: Open locks it
+// (through <path>.lock, which stays behind after Close) until Close, and
+// an Open of a locked file, in this process or another, fails with an
+// error matching ErrStateLocked that names the file and the holder's
+// process ID. On Linux, macOS and the BSDs the lock is an flock(2) lock
+// that the system drops when the holder dies. Elsewhere (Windows, Plan 9,
+// WebAssembly, Solaris, illumos, AIX) it is the lock file's existence: a
+// holder that dies without Close leaves it, and it must then be deleted by
+// hand. A path that is a symbolic link, or not a regular file, is refused.
+func Open(ctx context.Context, path string, opts ...Option) (*Server, error) {
 	cfg, err := buildConfig(opts)
 	if err != nil {
 		return nil, err
@@ -62,10 +78,12 @@ func Open(path string, opts ...Option) (*Server, error) {
 		clock: newClock(cfg.source, cfg.scale),
 	}
 	if path == "" {
-		s.st = s.freshState()
+		if s.st, err = s.freshState(ctx); err != nil {
+			return nil, err
+		}
 		return s, nil
 	}
-	if err := s.openFile(path); err != nil {
+	if err := s.openFile(ctx, path); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -73,16 +91,21 @@ func Open(path string, opts ...Option) (*Server, error) {
 
 // freshState builds the state the configuration describes: the generated
 // population, no accounts.
-func (s *Server) freshState() *state {
+func (s *Server) freshState(ctx context.Context) (*state, error) {
 	st := newState(s.cfg.seed)
 	st.cleanupDelay = int64(s.cfg.cleanupDelay)
 	st.failRate = s.cfg.failRate
-	st.generatePopulation(s.cfg.population)
-	return st
+	if err := st.generatePopulation(ctx, s.cfg.population); err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
-// Close makes the state durable, compacts the state file and closes it.
-// Calls made after Close fail. Close on a Server without a state file only
+// Close makes the state durable, compacts the state file and closes it,
+// releasing its lock. A compaction that fails (for lack of space, say) is
+// logged and leaves the complete journal in place, so it is no error; the
+// error says that the state may not be durable. Calls made after Close
+// fail. Close on a Server without a state file only
 // stops it. It is safe to call more than once.
 func (s *Server) Close() error {
 	s.mu.Lock()
@@ -93,14 +116,15 @@ func (s *Server) Close() error {
 	s.closed = true
 	j := s.j
 	s.mu.Unlock()
-	var err error
-	if j != nil {
-		err = j.compact(s, true)
+	if j == nil {
+		return nil
 	}
-	if j != nil {
-		if cerr := j.close(); err == nil {
-			err = cerr
-		}
+	// A compaction that fails leaves the journal, complete, in use: it
+	// is logged, not an error.
+	_ = j.compact(s, true)
+	err := j.close()
+	if cerr := s.lock.release(); err == nil {
+		err = cerr
 	}
 	return err
 }
@@ -111,13 +135,14 @@ var ErrClosed = errors.New("mockserver: server closed")
 // update runs fn with the state lock held, at the current mock time and
 // after applying expiry and cleanup up to it. With a state file it then
 // waits, without the lock, until everything fn changed (and everything any
-// earlier call changed) is on disk. It returns fn's error, or the journal's.
+// earlier call changed) is on disk. It returns fn's error, or the journal's
+// if the changes were lost, which also rolls back the state.
 func (s *Server) update(fn func(st *state, now int64) error) error {
-	seq, err := s.locked(fn)
-	if s.j == nil || errors.Is(err, ErrClosed) {
+	e, err := s.locked(fn)
+	if s.j == nil || e == nil {
 		return err
 	}
-	if jerr := s.j.wait(seq); jerr != nil {
+	if jerr := s.j.wait(e); jerr != nil {
 		return jerr
 	}
 	if s.j.needsCompaction() {
@@ -128,31 +153,41 @@ func (s *Server) update(fn func(st *state, now int64) error) error {
 	return err
 }
 
-func (s *Server) locked(fn func(st *state, now int64) error) (seq uint64, err error) {
+// locked runs fn under the state lock and returns the journal entry the
+// caller must wait for (nil if none).
+func (s *Server) locked(fn func(st *state, now int64) error) (e *entry, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return 0, ErrClosed
+		return nil, ErrClosed
+	}
+	if s.j != nil {
+		// After a failed write whose rollback failed too, the state
+		// holds changes that are not on disk: no call may see them.
+		if err := s.j.recoverLocked(); err != nil {
+			return nil, err
+		}
 	}
 	now := s.clock.now()
 	s.st.advance(now)
 	defer func() {
 		// Even a failed call (or a panicking one) may have changed the
 		// state, such as vessels left dirty by an acquisition rollback.
-		seq = s.commitLocked(now)
+		e = s.commitLocked(now)
 	}()
-	return 0, fn(s.st, now)
+	return nil, fn(s.st, now)
 }
 
 // commitLocked appends a journal record for the changes made under the
-// lock, if any, and returns the sequence number the caller must wait for.
-func (s *Server) commitLocked(now int64) uint64 {
+// lock, if any, and returns the entry the caller must wait for: its own,
+// or for a call that changed nothing, the last one not yet durable.
+func (s *Server) commitLocked(now int64) *entry {
 	if s.j == nil {
-		return 0
+		return nil
 	}
 	c := s.st.changes
 	if c.empty() {
-		return s.j.last()
+		return s.j.pendingTail()
 	}
 	var rec []byte
 	if c.full {
@@ -161,5 +196,5 @@ func (s *Server) commitLocked(now int64) uint64 {
 		rec = encodeDelta(s.st, c, now, s.clock.offset())
 	}
 	s.st.changes = newChanges()
-	return s.j.append(rec)
+	return s.j.append(rec, s.clock.anchors())
 }

@@ -1,6 +1,7 @@
 package mockserver
 
 import (
+	"context"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -306,8 +307,9 @@ func (st *state) attach(n int32) {
 }
 
 // rebuild recomputes every derived structure from the stored fields, after
-// a load.
-func (st *state) rebuild() {
+// a load. It gives up with ctx's error once ctx is done, leaving st
+// unusable.
+func (st *state) rebuild(ctx context.Context) error {
 	for _, g := range st.groups {
 		g.reset()
 	}
@@ -323,8 +325,14 @@ func (st *state) rebuild() {
 		a.donations = nil
 	}
 	for n := range st.nodes {
+		if n%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
 		st.attach(int32(n))
 	}
+	return nil
 }
 
 // updateNode applies change to node n and brings every derived structure

@@ -70,7 +70,7 @@ func newFixture(t *testing.T, opts ...mockserver.Option) *fixture {
 		mockserver.WithTimeScale(0),
 		mockserver.WithKeyBits(512),
 	}
-	mock, err := mockserver.Open("", append(base, opts...)...)
+	mock, err := mockserver.Open(context.Background(), "", append(base, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,14 @@
 //
 // It prints the endpoint and the demo accounts' credentials on start, and
 // with -creds-out writes them as JSON for programs to read. It stops
-// cleanly on SIGINT or SIGTERM, with the state file flushed.
+// cleanly on SIGINT or SIGTERM, with the state file flushed; a signal during
+// start-up (building a large population, creating demo accounts) stops it
+// too.
+//
+// Exit status: 0 after a signal while serving, or -h; 2 for a usage error
+// (an unknown flag, a value out of range: the message names the flag, the
+// value and the range); 1 for any other failure, including a signal during
+// start-up.
 package main
 
 import (
@@ -36,13 +43,39 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "mockclearinghouse:", err)
-		}
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return
+	case isUsageError(err):
+		fmt.Fprintln(os.Stderr, "mockclearinghouse:", err)
 		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "mockclearinghouse:", err)
+		os.Exit(1)
 	}
+}
+
+// maxAccounts bounds -accounts. Each demo account gets a fresh 1024-bit
+// RSA key pair, about 10 ms each (measured), so 1000 take about 10 s. The
+// other flags' bounds are the mock server's (mockserver.MaxPopulation,
+// MaxTimeScale, MaxCleanupDelay).
+const maxAccounts = 1000
+
+// usageError is an error in the command line: exit status 2.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Errorf(format, args...)}
+}
+
+func isUsageError(err error) bool {
+	var ue *usageError
+	return errors.As(err, &ue)
 }
 
 type options struct {
@@ -73,15 +106,15 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("mockclearinghouse", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8421", "`address` to listen on (127.0.0.1:0 picks a free port)")
-	fs.IntVar(&o.nodes, "nodes", mockserver.DefaultPopulation.Nodes, "number of simulated nodes")
-	fs.Float64Var(&o.natFraction, "nat-fraction", mockserver.DefaultPopulation.NATFraction, "share of nodes behind NAT")
+	fs.IntVar(&o.nodes, "nodes", mockserver.DefaultPopulation.Nodes, fmt.Sprintf("number of simulated nodes, 0 to %d", mockserver.MaxPopulation))
+	fs.Float64Var(&o.natFraction, "nat-fraction", mockserver.DefaultPopulation.NATFraction, "share of nodes behind NAT, 0 to 1")
 	fs.Int64Var(&o.seed, "seed", mockserver.DefaultPopulation.Seed, "seed of the population and the random source")
-	fs.IntVar(&o.accounts, "accounts", 1, "number of demo accounts to have")
+	fs.IntVar(&o.accounts, "accounts", 1, fmt.Sprintf("number of demo accounts to have, 0 to %d", maxAccounts))
 	fs.StringVar(&o.credsOut, "creds-out", "", "write the URL, CA file and demo credentials as JSON to `file` once listening")
 	fs.StringVar(&o.state, "state", "", "keep state in `file` across restarts (every change is durable before it is answered)")
-	fs.DurationVar(&o.cleanupDelay, "cleanup-delay", 5*time.Second, "how long released or expired vessels stay dirty (0: at once)")
-	fs.Float64Var(&o.timeScale, "time-scale", 1, "run the mock clock this many times faster than real time")
-	fs.Float64Var(&o.failureRate, "acquire-failure-rate", 0, "probability that acquiring a vessel on a node fails")
+	fs.DurationVar(&o.cleanupDelay, "cleanup-delay", 5*time.Second, fmt.Sprintf("how long released or expired vessels stay dirty, 0 (at once) to %v", mockserver.MaxCleanupDelay))
+	fs.Float64Var(&o.timeScale, "time-scale", 1, fmt.Sprintf("run the mock clock this many times faster than real time, 0 (frozen) to %d", mockserver.MaxTimeScale))
+	fs.Float64Var(&o.failureRate, "acquire-failure-rate", 0, "probability that acquiring a vessel on a node fails, 0 to 1")
 	fs.BoolVar(&o.tls, "tls", false, "serve HTTPS with a freshly generated CA, written next to the creds file")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this certificate `file` (PEM) instead")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "private key `file` (PEM) for -tls-cert")
@@ -89,19 +122,59 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
 	adminFlags(fs, o)
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, &usageError{err} // the flag package has printed the usage
 	}
 	switch {
 	case fs.NArg() > 0:
-		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
-	case o.accounts < 0:
-		return nil, errors.New("-accounts must not be negative")
+		return nil, usagef("unexpected arguments %q", fs.Args())
 	case (o.tlsCert == "") != (o.tlsKey == ""):
-		return nil, errors.New("-tls-cert and -tls-key go together")
+		return nil, usagef("-tls-cert and -tls-key go together")
 	case o.tls && o.tlsCert != "":
-		return nil, errors.New("-tls generates a certificate; do not combine it with -tls-cert")
+		return nil, usagef("-tls generates a certificate; do not combine it with -tls-cert")
+	}
+	if err := o.checkRanges(); err != nil {
+		return nil, err
 	}
 	return o, nil
+}
+
+// between is the usage error for flag -name's value v outside [lo, hi], or
+// nil.
+func between[T int | float64](name string, v, lo, hi T) error {
+	if !(v >= lo && v <= hi) { // false for NaN too
+		return usagef("-%s %v: must be between %v and %v", name, v, lo, hi)
+	}
+	return nil
+}
+
+// checkRanges checks every numeric flag, and the form of -addr, against
+// the bounds the mock server enforces too.
+func (o *options) checkRanges() error {
+	for _, err := range []error{
+		between("nodes", o.nodes, 0, mockserver.MaxPopulation),
+		between("accounts", o.accounts, 0, maxAccounts),
+		between("nat-fraction", o.natFraction, 0, 1),
+		between("time-scale", o.timeScale, 0, mockserver.MaxTimeScale),
+		between("acquire-failure-rate", o.failureRate, 0, 1),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	if o.cleanupDelay < 0 || o.cleanupDelay > mockserver.MaxCleanupDelay {
+		return usagef("-cleanup-delay %v: must be between 0s and %v", o.cleanupDelay, mockserver.MaxCleanupDelay)
+	}
+	_, port, err := net.SplitHostPort(o.addr)
+	if err != nil {
+		return usagef("-addr %s: must be host:port (%v)", o.addr, err)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return usagef("-addr %s: port must be a number between 0 and 65535", o.addr)
+	}
+	return nil
 }
 
 // run is the whole command, for tests: it serves until ctx is done.
@@ -116,7 +189,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	mock, err := mockserver.Open(o.state,
+	// ctx is the signals': a SIGINT or SIGTERM while the population is
+	// built, the state file replayed or the accounts created stops it.
+	mock, err := mockserver.Open(ctx, o.state,
 		mockserver.WithPopulation(mockserver.PopulationConfig{Nodes: o.nodes, NATFraction: o.natFraction, Seed: o.seed}),
 		mockserver.WithSeed(o.seed),
 		mockserver.WithCleanupDelay(o.cleanupDelay),
@@ -128,10 +203,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		mockserver.WithAdminHosts(adminHosts...),
 	)
 	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("interrupted while starting: %w", ctx.Err())
+		}
 		return err
 	}
 	defer mock.Close()
-	if err := ensureDemoAccounts(mock, o.accounts); err != nil {
+	if err := ensureDemoAccounts(ctx, mock, o.accounts); err != nil {
 		return err
 	}
 
@@ -207,9 +285,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 const demoPrefix = "demo"
 
 // ensureDemoAccounts adds demo accounts until there are n of them. A state
-// file may already hold some; their credentials are kept.
-func ensureDemoAccounts(mock *mockserver.Server, n int) error {
+// file may already hold some; their credentials are kept. It stops when
+// ctx is done.
+func ensureDemoAccounts(ctx context.Context, mock *mockserver.Server, n int) error {
 	for i := 1; i <= n; i++ {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("interrupted while creating demo accounts: %w", err)
+		}
 		name := demoPrefix + strconv.Itoa(i)
 		if _, err := mock.Account(name); err == nil {
 			continue

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
 	"github.com/seattletestbed/clearinghouse-go/internal/credsfile"
+	"github.com/seattletestbed/clearinghouse-go/mockserver"
 )
 
 // TestMain lets the test binary stand in for the command: with
@@ -347,4 +349,224 @@ func TestKilledMidStream(t *testing.T) {
 		t.Errorf("%d vessels held that no acknowledged call explains", extra)
 	}
 	t.Logf("%d acknowledged calls before SIGKILL; %d vessels held after restart", calls, len(after))
+}
+
+// TestRunTLSPlantedSymlinks plants symbolic links where the command writes
+// the CA certificate and the creds file (the README puts them in /tmp):
+// the links' targets must stay untouched and the outputs be regular files.
+func TestRunTLSPlantedSymlinks(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	victims := map[string]string{}
+	for _, name := range []string{"mockclearinghouse-ca.pem", "creds.json"} {
+		victim := filepath.Join(dir, "victim-"+name)
+		if err := os.WriteFile(victim, []byte("precious\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(victim, filepath.Join(dir, name)); err != nil {
+			if runtime.GOOS == "windows" {
+				t.Skipf("making a symbolic link needs a privilege on Windows: %v", err)
+			}
+			t.Fatal(err)
+		}
+		victims[name] = victim
+	}
+	credsPath := filepath.Join(dir, "creds.json")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-tls", "-creds-out", credsPath, "-nodes", "10"}, io.Discard, io.Discard)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	// The creds file is written last; wait until it is a regular file.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if fi, err := os.Lstat(credsPath); err == nil && fi.Mode().IsRegular() {
+			break
+		}
+		select {
+		case err := <-done:
+			done <- err
+			t.Fatalf("the command ended early: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no regular creds file after 20s")
+		}
+	}
+	for name, victim := range victims {
+		if data, _ := os.ReadFile(victim); string(data) != "precious\n" {
+			t.Errorf("%s: the planted link's target was overwritten: have %.40q, want %q", name, data, "precious\n")
+		}
+		if fi, err := os.Lstat(filepath.Join(dir, name)); err != nil || !fi.Mode().IsRegular() {
+			t.Errorf("%s: have %v %v, want a regular file", name, fi.Mode(), err)
+		}
+	}
+}
+
+// TestRunStateLocked starts a second command on the state file of a
+// running one: it must refuse at once, naming the file.
+func TestRunStateLocked(t *testing.T) {
+	t.Parallel()
+	state := filepath.Join(t.TempDir(), "mock.state")
+	startRun(t, "-state", state, "-nodes", "10")
+	err := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-state", state, "-nodes", "10"}, io.Discard, io.Discard)
+	if !errors.Is(err, mockserver.ErrStateLocked) || !strings.Contains(err.Error(), state) {
+		t.Fatalf("have %v, want an error matching mockserver.ErrStateLocked that names %s", err, state)
+	}
+}
+
+// TestFlagRanges gives each numeric flag a value out of its range: the
+// error must name the flag, the value and the range, and be a usage error.
+func TestFlagRanges(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		want []string // in the message
+	}{
+		{[]string{"-nodes", "-5"}, []string{"-nodes", "-5", "0", "1000000"}},
+		{[]string{"-nodes", "1000001"}, []string{"-nodes", "1000001", "1000000"}},
+		{[]string{"-accounts", "1000000000"}, []string{"-accounts", "1000000000", "0", "1000"}},
+		{[]string{"-accounts", "-1"}, []string{"-accounts", "-1", "1000"}},
+		{[]string{"-time-scale", "1e12"}, []string{"-time-scale", "1e+12", "0", "1000"}},
+		{[]string{"-time-scale", "-1"}, []string{"-time-scale", "-1", "1000"}},
+		{[]string{"-time-scale", "NaN"}, []string{"-time-scale", "NaN"}},
+		{[]string{"-time-scale", "+Inf"}, []string{"-time-scale", "+Inf"}},
+		{[]string{"-nat-fraction", "2"}, []string{"-nat-fraction", "2", "0", "1"}},
+		{[]string{"-nat-fraction", "NaN"}, []string{"-nat-fraction", "NaN"}},
+		{[]string{"-acquire-failure-rate", "1.5"}, []string{"-acquire-failure-rate", "1.5", "0", "1"}},
+		{[]string{"-acquire-failure-rate", "-0.1"}, []string{"-acquire-failure-rate", "-0.1"}},
+		{[]string{"-cleanup-delay", "-1s"}, []string{"-cleanup-delay", "-1s", "720h"}},
+		{[]string{"-cleanup-delay", "1000000h"}, []string{"-cleanup-delay", "1000000h", "720h"}},
+		{[]string{"-addr", "127.0.0.1:99999"}, []string{"-addr", "127.0.0.1:99999", "port"}},
+		{[]string{"-addr", "localhost"}, []string{"-addr", "localhost"}},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var stderr bytes.Buffer
+			_, err := parseFlags(tc.args, &stderr)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if !isUsageError(err) {
+				t.Errorf("%v is not a usage error", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("message %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+	for _, args := range [][]string{
+		{"-nodes", "0", "-accounts", "0", "-time-scale", "0", "-nat-fraction", "1", "-acquire-failure-rate", "1", "-cleanup-delay", "0"},
+		{"-nodes", "1000000", "-accounts", "1000", "-time-scale", "1000", "-cleanup-delay", "720h", "-seed", "-9223372036854775808"},
+	} {
+		if _, err := parseFlags(args, io.Discard); err != nil {
+			t.Errorf("%q: %v", args, err)
+		}
+	}
+}
+
+// TestRunCancelledDuringStartup cancels the context while the command
+// builds the largest population, or creates the most demo accounts, the
+// flags allow: run must give up promptly with the context's error.
+func TestRunCancelledDuringStartup(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"-nodes", "1000000", "-accounts", "0"},
+		{"-nodes", "0", "-accounts", "1000"},
+		{"-nodes", "1000000", "-accounts", "0", "-state", "STATE"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			for i, a := range args {
+				if a == "STATE" {
+					args[i] = filepath.Join(t.TempDir(), "state")
+				}
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() {
+				done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), io.Discard, io.Discard)
+			}()
+			time.Sleep(200 * time.Millisecond)
+			cancel()
+			start := time.Now()
+			select {
+			case err := <-done:
+				if !errors.Is(err, context.Canceled) {
+					t.Errorf("run returned %v, want context.Canceled", err)
+				}
+				t.Logf("returned %v after the cancellation", time.Since(start).Round(time.Millisecond))
+			case <-time.After(2 * time.Second):
+				t.Fatal("run did not return within 2s of the cancellation")
+			}
+		})
+	}
+}
+
+// TestExitCodes runs the command as a process: a usage error exits 2 with
+// its message, a failure at run time 1, -h 0.
+func TestExitCodes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string // on stderr
+	}{
+		{[]string{"-time-scale", "1e12"}, 2, "-time-scale 1e+12: must be between 0 and 1000"},
+		{[]string{"-no-such-flag"}, 2, "flag provided but not defined: -no-such-flag"},
+		{[]string{"-tls-cert", "/nonexistent.pem", "-tls-key", "/nonexistent.key"}, 1, "/nonexistent.pem"},
+		{[]string{"-h"}, 0, "-time-scale"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, os.Args[0], append([]string{"-test.run=^$", "--", "-addr", "127.0.0.1:0", "-nodes", "5"}, tc.args...)...)
+			cmd.Env = append(os.Environ(), "MOCKCLEARINGHOUSE_MAIN=1")
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			if ctx.Err() != nil {
+				t.Fatalf("the command did not exit within 20s; stderr:\n%s", stderr.String())
+			}
+			code := 0
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tc.code || !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("exit code %d, stderr:\n%s\nwant exit code %d and %q", code, stderr.String(), tc.code, tc.want)
+			}
+		})
+	}
+}
+
+// TestSignalDuringStartup sends SIGTERM to the command while it builds the
+// largest population: it must exit promptly, saying it was interrupted.
+func TestSignalDuringStartup(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$", "--", "-addr", "127.0.0.1:0", "-nodes", "1000000")
+	cmd.Env = append(os.Environ(), "MOCKCLEARINGHOUSE_MAIN=1")
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Long enough for main to install its signal handler (the
+	// population then takes seconds more).
+	time.Sleep(500 * time.Millisecond)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err := cmd.Wait()
+	took := time.Since(start)
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || took > 2*time.Second ||
+		!strings.Contains(stderr.String(), "interrupted while starting") {
+		t.Fatalf("have %v after %v, stderr %q; want exit code 1 within 2s, saying it was interrupted", err, took, stderr.String())
+	}
 }

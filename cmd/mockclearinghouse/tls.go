@@ -11,13 +11,15 @@ import (
 	"fmt"
 	"math/big"
 	"net"
-	"os"
 	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/internal/atomicfile"
 )
 
 // selfSignedTLS makes a fresh CA and a server certificate it signs for
 // 127.0.0.1, ::1 and localhost, writes the CA certificate to caFile (for
-// clients to trust) and returns the server's TLS configuration. The keys
+// clients to trust; atomically, replacing rather than following a symbolic
+// link planted there) and returns the server's TLS configuration. The keys
 // live only in memory.
 func selfSignedTLS(caFile string) (*tls.Config, error) {
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -62,7 +64,7 @@ func selfSignedTLS(caFile string) (*tls.Config, error) {
 		return nil, err
 	}
 	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
-	if err := os.WriteFile(caFile, caPEM, 0o644); err != nil {
+	if err := atomicfile.Write(caFile, caPEM, 0o644); err != nil {
 		return nil, fmt.Errorf("writing the CA certificate: %w", err)
 	}
 	return &tls.Config{

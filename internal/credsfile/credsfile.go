@@ -17,7 +17,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
+
+	"github.com/seattletestbed/clearinghouse-go/internal/atomicfile"
 )
 
 // File is the whole creds file.
@@ -55,28 +56,14 @@ func Read(path string) (*File, error) {
 	return &f, nil
 }
 
-// Write writes f to path atomically (a temporary file in the same
-// directory, then a rename), readable by its owner only.
+// Write writes f to path atomically, readable by its owner only: a
+// temporary file in the same directory, fsynced and renamed over path (see
+// internal/atomicfile). A symbolic link at path is replaced, never written
+// through.
 func Write(path string, f *File) error {
 	data, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".creds-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, append(data, '\n'), 0o600)
 }

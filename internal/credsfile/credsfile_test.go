@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -60,5 +61,35 @@ func TestReadErrorsKeepSecretsOut(t *testing.T) {
 	}
 	if err := Write(filepath.Join(dir, "no", "such", "dir.json"), &File{}); err == nil {
 		t.Error("writing into a missing directory gave no error")
+	}
+}
+
+// TestWriteReplacesPlantedSymlink plants a symbolic link where the creds
+// file goes: Write must replace the link, never write through it.
+func TestWriteReplacesPlantedSymlink(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "victim")
+	if err := os.WriteFile(victim, []byte("precious\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "creds.json")
+	if err := os.Symlink(victim, path); err != nil {
+		if runtime.GOOS == "windows" {
+			t.Skipf("making a symbolic link needs a privilege on Windows: %v", err)
+		}
+		t.Fatal(err)
+	}
+	if err := Write(path, &File{URL: "http://127.0.0.1:1/xmlrpc/"}); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(victim); string(data) != "precious\n" {
+		t.Errorf("the link's target was changed: have %q, want %q", data, "precious\n")
+	}
+	fi, err := os.Lstat(path)
+	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("creds file: have %v %v, want a regular file with mode 0600", fi.Mode(), err)
+	}
+	if f, err := Read(path); err != nil || f.URL != "http://127.0.0.1:1/xmlrpc/" {
+		t.Fatalf("read back %+v %v", f, err)
 	}
 }

@@ -1,0 +1,19 @@
+//go:build unix
+
+package atomicfile
+
+import "os"
+
+// SyncDir fsyncs a directory, making the creation, removal or renaming of
+// its entries durable.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
