@@ -194,7 +194,7 @@ func checkSystemMethods(t *testing.T, s *session) {
 	}
 }
 
-// checkPrivateNames: only the 10 public names are reachable (§2, §14.2).
+// checkPrivateNames: only the 10 public names are reachable (§2, §14 item 2).
 func checkPrivateNames(t *testing.T, s *session) {
 	for _, name := range []string{"_dispatch", "__init__", "__class__", "_private", "authenticate"} {
 		_, err := s.call(t, name, s.badAuth(s.main()))
@@ -247,7 +247,7 @@ func checkArity(t *testing.T, s *session) {
 }
 
 // checkDecoderLimits: values the mock's decoder rejects get fault 1
-// (§14.4), with the expat prefix (mock decision §2).
+// (§14 item 4), with the expat prefix (mock decision §2).
 func checkDecoderLimits(t *testing.T, s *session) {
 	auth := xmlStruct("username", xmlStr(s.main().name), "api_key", xmlStr(s.key(s.main())))
 	for what, v := range map[string]string{

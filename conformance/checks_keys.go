@@ -279,7 +279,7 @@ func checkSetPublicKey(t *testing.T, s *session) {
 			what string
 			key  any
 			want string
-		}{"nil (§14.5)", nil, msgKeyNotString})
+		}{"nil (§14 item 5)", nil, msgKeyNotString})
 	}
 	if s.mock {
 		bad = append(bad, struct {

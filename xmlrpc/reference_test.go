@@ -19,7 +19,7 @@ import (
 )
 
 // This file holds a reference decoder for the accepted language of
-// /work/shared/spec/xmlrpc.md, built on encoding/xml and written
+// docs/xmlrpc.md, built on encoding/xml and written
 // independently of the fast decoder: it shares no code with scan.go,
 // decode.go, scalar.go or datetime.go. The fuzz targets compare the two.
 //
