@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/conformance"
+	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
 )
 
@@ -58,7 +59,7 @@ func TestDeployment(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !ok {
-		t.Skipf("no external target: set %s (with %s and %s or %s; optionally %s, %s=N, %s with %s) or %s to run the suite against it",
+		testskip.NoDeployment.Skipf(t, "no external target: set %s (with %s and %s or %s; optionally %s, %s=N, %s with %s) or %s to run the suite against it",
 			conformance.EnvURL, conformance.EnvUsername, conformance.EnvAPIKey, conformance.EnvPrivateKeyFile,
 			conformance.EnvCAFile, conformance.EnvAllowAcquire, conformance.EnvAdminURL, conformance.EnvAdminToken, conformance.EnvCredsFile)
 	}
@@ -71,7 +72,7 @@ func TestDeployment(t *testing.T) {
 func TestMockBinary(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
-		t.Skip("builds and runs the mock binary; skipped with -short")
+		testskip.Skipf(t, "builds and runs the mock binary; skipped with -short")
 	}
 	dir := t.TempDir()
 	p := &mockProcess{

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 )
 
 func contextWithCancel(t *testing.T) (context.Context, context.CancelFunc) {
@@ -210,7 +212,7 @@ func TestPrivateKeyPath(t *testing.T) {
 func TestKeyFilePermissionsWarning(t *testing.T) {
 	t.Parallel()
 	if !unixPerms {
-		t.Skip("no Unix file modes")
+		testskip.Platform.Skipf(t, "no Unix file modes")
 	}
 	f := newFixture(t)
 	keyFile := f.writeFile(t, "open.key", aliceKey)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
 	"github.com/seattletestbed/clearinghouse-go/internal/credsfile"
+	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
 )
 
@@ -365,7 +366,7 @@ func TestRunTLSPlantedSymlinks(t *testing.T) {
 		}
 		if err := os.Symlink(victim, filepath.Join(dir, name)); err != nil {
 			if runtime.GOOS == "windows" {
-				t.Skipf("making a symbolic link needs a privilege on Windows: %v", err)
+				testskip.Platform.Skipf(t, "making a symbolic link needs a privilege on Windows: %v", err)
 			}
 			t.Fatal(err)
 		}

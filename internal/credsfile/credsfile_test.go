@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 )
 
 func TestWriteRead(t *testing.T) {
@@ -75,7 +77,7 @@ func TestWriteReplacesPlantedSymlink(t *testing.T) {
 	path := filepath.Join(dir, "creds.json")
 	if err := os.Symlink(victim, path); err != nil {
 		if runtime.GOOS == "windows" {
-			t.Skipf("making a symbolic link needs a privilege on Windows: %v", err)
+			testskip.Platform.Skipf(t, "making a symbolic link needs a privilege on Windows: %v", err)
 		}
 		t.Fatal(err)
 	}
