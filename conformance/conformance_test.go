@@ -99,7 +99,7 @@ func TestMockBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	if tg.Controls == nil {
-		t.Fatal("the mock was started with -admin, but its /admin/ controls do not answer")
+		t.Fatal("the mock was started with -admin, but its creds file names no admin_url")
 	}
 	tg.Name = "mockclearinghouse binary"
 	tg.Restart = p.restart
@@ -217,7 +217,7 @@ func (p *mockProcess) restart(t *testing.T, tg *conformance.Target) error {
 		return err
 	}
 	if fresh.Controls == nil {
-		return errors.New("the restarted mock's /admin/ controls do not answer")
+		return errors.New("the restarted mock's creds file names no admin_url")
 	}
 	for i, a := range fresh.Accounts {
 		if i < len(tg.Accounts) && a.APIKey != tg.Accounts[i].APIKey {
