@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/seattletestbed/clearinghouse-go/conformance"
+	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
 )
 
@@ -188,7 +189,7 @@ func TestSuiteDetectsBrokenTargets(t *testing.T) {
 func TestBrokenTarget(t *testing.T) {
 	name := os.Getenv("CONFORMANCE_BROKEN")
 	if name == "" {
-		t.Skip("run by TestSuiteDetectsBrokenTargets")
+		testskip.ChildProcess.Skipf(t, "run by TestSuiteDetectsBrokenTargets")
 	}
 	var m *mutation
 	for i := range mutations {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/conformance"
+	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
 )
 
@@ -58,7 +59,7 @@ func TestDeployment(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !ok {
-		t.Skipf("no external target: set %s (with %s and %s or %s; optionally %s, %s=N, %s with %s) or %s to run the suite against it",
+		testskip.NoDeployment.Skipf(t, "no external target: set %s (with %s and %s or %s; optionally %s, %s=N, %s with %s) or %s to run the suite against it",
 			conformance.EnvURL, conformance.EnvUsername, conformance.EnvAPIKey, conformance.EnvPrivateKeyFile,
 			conformance.EnvCAFile, conformance.EnvAllowAcquire, conformance.EnvAdminURL, conformance.EnvAdminToken, conformance.EnvCredsFile)
 	}
@@ -71,7 +72,7 @@ func TestDeployment(t *testing.T) {
 func TestMockBinary(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
-		t.Skip("builds and runs the mock binary; skipped with -short")
+		testskip.Skipf(t, "builds and runs the mock binary; skipped with -short")
 	}
 	dir := t.TempDir()
 	p := &mockProcess{
@@ -98,7 +99,7 @@ func TestMockBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	if tg.Controls == nil {
-		t.Fatal("the mock was started with -admin, but its /admin/ controls do not answer")
+		t.Fatal("the mock was started with -admin, but its creds file names no admin_url")
 	}
 	tg.Name = "mockclearinghouse binary"
 	tg.Restart = p.restart
@@ -216,7 +217,7 @@ func (p *mockProcess) restart(t *testing.T, tg *conformance.Target) error {
 		return err
 	}
 	if fresh.Controls == nil {
-		return errors.New("the restarted mock's /admin/ controls do not answer")
+		return errors.New("the restarted mock's creds file names no admin_url")
 	}
 	for i, a := range fresh.Accounts {
 		if i < len(tg.Accounts) && a.APIKey != tg.Accounts[i].APIKey {

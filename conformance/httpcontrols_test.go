@@ -12,8 +12,9 @@ import (
 )
 
 // TestHTTPControlsAdminToken checks that both ways of finding a mock's
-// admin controls carry its token: the creds file's admin_token, and
-// CLEARINGHOUSE_ADMIN_TOKEN beside CLEARINGHOUSE_ADMIN_URL.
+// admin controls carry its token: the creds file's admin_url with its
+// admin_token, and CLEARINGHOUSE_ADMIN_TOKEN beside
+// CLEARINGHOUSE_ADMIN_URL.
 func TestHTTPControlsAdminToken(t *testing.T) {
 	// Not parallel: it sets environment variables.
 	const token = "conformance-admin-token"
@@ -31,7 +32,7 @@ func TestHTTPControlsAdminToken(t *testing.T) {
 	writeCreds := func(token string) string {
 		t.Helper()
 		path := filepath.Join(t.TempDir(), "creds.json")
-		f := credsfile.File{URL: hs.URL + "/xmlrpc/", AdminToken: token,
+		f := credsfile.File{URL: hs.URL + "/xmlrpc/", AdminURL: hs.URL + "/admin/", AdminToken: token,
 			Accounts: []credsfile.Account{{Username: a.Username, Password: a.Password, APIKey: a.APIKey}}}
 		if err := credsfile.Write(path, &f); err != nil {
 			t.Fatal(err)
@@ -45,8 +46,12 @@ func TestHTTPControlsAdminToken(t *testing.T) {
 	if err := tg.Controls.Advance(ctx, 0); err != nil {
 		t.Errorf("creds file with the token: a POST control: %v", err)
 	}
-	if tg, err := TargetFromCredsFile(writeCreds("")); err != nil || tg.Controls != nil {
-		t.Errorf("creds file without the token: controls %v, error %v; want none (the mock refuses)", tg.Controls, err)
+	tg, err = TargetFromCredsFile(writeCreds(""))
+	if err != nil || tg.Controls == nil {
+		t.Fatalf("creds file without the token: controls %v, error %v", tg.Controls, err)
+	}
+	if _, err := tg.Controls.Now(ctx); err == nil || strings.Contains(err.Error(), token) {
+		t.Errorf("creds file without the token: Now: %v, want the mock's refusal (without the token)", err)
 	}
 
 	t.Setenv(EnvCredsFile, "")

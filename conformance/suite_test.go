@@ -300,8 +300,11 @@ func TestTargetFromEnv(t *testing.T) {
 	if err := os.WriteFile(creds, []byte(data), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv(EnvURL, "")
-	t.Setenv(EnvAdminURL, "")
+	// The creds file alone: each variable still set would beat the file's
+	// setting (TestTargetFromEnvPrecedence).
+	for _, name := range []string{EnvURL, EnvAdminURL, EnvUsername, EnvAPIKey, EnvUsername + "_2", EnvPrivateKeyFile + "_2"} {
+		t.Setenv(name, "")
+	}
 	t.Setenv(EnvCredsFile, creds)
 	tg, ok, err = TargetFromEnv()
 	if !ok || err != nil || tg.URL != "http://127.0.0.1:1/xmlrpc/" || !tg.Mock || tg.AllowAcquire != 100 ||

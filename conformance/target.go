@@ -4,14 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/seattletestbed/clearinghouse-go/internal/credsfile"
+	"github.com/seattletestbed/clearinghouse-go/internal/chconfig"
 )
 
 // Target describes the clearinghouse endpoint a Run checks.
@@ -95,19 +94,21 @@ func (a Account) GoString() string {
 	return "conformance.Account{Username: " + strconv.Quote(a.Username) + "}"
 }
 
-// The environment variables TargetFromEnv reads.
+// The environment variables TargetFromEnv reads. The ones naming the
+// endpoint and the credentials are the command's too (cmd/clearinghouse),
+// read by the same rule (see TargetFromEnv).
 const (
-	EnvURL                 = "CLEARINGHOUSE_URL"
-	EnvUsername            = "CLEARINGHOUSE_USERNAME"
-	EnvAPIKey              = "CLEARINGHOUSE_API_KEY"
-	EnvPrivateKeyFile      = "CLEARINGHOUSE_PRIVATE_KEY_FILE"
-	EnvPassword            = "CLEARINGHOUSE_PASSWORD"
-	EnvCAFile              = "CLEARINGHOUSE_CA_FILE"
+	EnvURL                 = chconfig.EnvURL            // CLEARINGHOUSE_URL
+	EnvUsername            = chconfig.EnvUsername       // CLEARINGHOUSE_USERNAME
+	EnvAPIKey              = chconfig.EnvAPIKey         // CLEARINGHOUSE_API_KEY
+	EnvPrivateKeyFile      = chconfig.EnvPrivateKeyFile // CLEARINGHOUSE_PRIVATE_KEY_FILE
+	EnvPassword            = chconfig.EnvPassword       // CLEARINGHOUSE_PASSWORD
+	EnvCAFile              = chconfig.EnvCAFile         // CLEARINGHOUSE_CA_FILE
 	EnvAllowAcquire        = "CLEARINGHOUSE_ALLOW_ACQUIRE"
 	EnvAllowAccountChanges = "CLEARINGHOUSE_ALLOW_ACCOUNT_CHANGES"
-	EnvAdminURL            = "CLEARINGHOUSE_ADMIN_URL"
-	EnvAdminToken          = "CLEARINGHOUSE_ADMIN_TOKEN"
-	EnvCredsFile           = "CLEARINGHOUSE_CREDS_FILE"
+	EnvAdminURL            = chconfig.EnvAdminURL   // CLEARINGHOUSE_ADMIN_URL
+	EnvAdminToken          = chconfig.EnvAdminToken // CLEARINGHOUSE_ADMIN_TOKEN
+	EnvCredsFile           = chconfig.EnvCredsFile  // CLEARINGHOUSE_CREDS_FILE
 	EnvRelaxStrings        = "CLEARINGHOUSE_RELAX_STRINGS"
 	EnvMock                = "CLEARINGHOUSE_MOCK"
 )
@@ -119,80 +120,139 @@ const credsFileAllowAcquire = 100
 // TargetFromEnv builds a Target from the environment. ok is false when
 // neither CLEARINGHOUSE_URL nor CLEARINGHOUSE_CREDS_FILE is set.
 //
-// With CLEARINGHOUSE_CREDS_FILE (a file written by mockclearinghouse
-// -creds-out) the URL, CA file and accounts come from that file, the
-// target counts as the mock, AllowAcquire defaults to 100, and the
-// /admin/ controls are used if the mock serves them (-admin), with the
-// admin token the file holds, if any.
+// Each setting comes from its CLEARINGHOUSE_* variable, else from the
+// creds file CLEARINGHOUSE_CREDS_FILE names (a file written by
+// mockclearinghouse -creds-out): the command clearinghouse follows the
+// same rule, below its flags. The variables are CLEARINGHOUSE_URL,
+// CLEARINGHOUSE_CA_FILE, CLEARINGHOUSE_USERNAME (which also picks the
+// creds file's account; default its first), CLEARINGHOUSE_API_KEY or
+// CLEARINGHOUSE_PRIVATE_KEY_FILE (one of them is required; the two are
+// taken together, from the environment or from the file's account),
+// CLEARINGHOUSE_PASSWORD, and CLEARINGHOUSE_ADMIN_URL (a mock's /admin/
+// endpoint; implies CLEARINGHOUSE_MOCK) with CLEARINGHOUSE_ADMIN_TOKEN (its
+// admin token, if it needs one). A second account is given with the same
+// names suffixed _2 (CLEARINGHOUSE_USERNAME_2, ...); without them, the
+// creds file's other accounts follow the main one.
 //
-// With CLEARINGHOUSE_URL, CLEARINGHOUSE_USERNAME and either
-// CLEARINGHOUSE_API_KEY or CLEARINGHOUSE_PRIVATE_KEY_FILE are required. A
-// second account may be given with the same names suffixed _2
-// (CLEARINGHOUSE_USERNAME_2, ...). Optional: CLEARINGHOUSE_PASSWORD,
-// CLEARINGHOUSE_CA_FILE, CLEARINGHOUSE_ALLOW_ACQUIRE (default 0:
-// read-only), CLEARINGHOUSE_ALLOW_ACCOUNT_CHANGES=1,
-// CLEARINGHOUSE_ADMIN_URL (a mock's /admin/ endpoint; implies
-// CLEARINGHOUSE_MOCK) with CLEARINGHOUSE_ADMIN_TOKEN (its admin token, if
-// it needs one), CLEARINGHOUSE_MOCK=1 and CLEARINGHOUSE_RELAX_STRINGS=1,
-// which apply to both forms.
+// A creds file makes the target count as the mock, with AllowAcquire 100
+// and the /admin/ controls its admin_url names, if any. Suite settings,
+// which have no creds-file counterpart: CLEARINGHOUSE_ALLOW_ACQUIRE
+// (default 0, read-only, without a creds file),
+// CLEARINGHOUSE_ALLOW_ACCOUNT_CHANGES=1, CLEARINGHOUSE_MOCK=1 and
+// CLEARINGHOUSE_RELAX_STRINGS=1.
+//
+// TargetFromEnv reads files but makes no network call; a wrong admin URL
+// or token shows up as failing checks when the suite runs.
 func TargetFromEnv() (tg Target, ok bool, err error) {
-	credsFile := os.Getenv(EnvCredsFile)
-	rawURL := os.Getenv(EnvURL)
-	switch {
-	case credsFile != "":
-		tg, err = TargetFromCredsFile(credsFile)
-		if err != nil {
-			return Target{}, true, err
-		}
-	case rawURL != "":
-		tg.Name = "deployment"
-		tg.URL = rawURL
-		tg.CAFile = os.Getenv(EnvCAFile)
-		for _, suffix := range []string{"", "_2"} {
-			a, present, err := accountFromEnv(suffix)
-			if err != nil {
-				return Target{}, true, err
-			}
-			if present {
-				tg.Accounts = append(tg.Accounts, a)
-			} else if suffix == "" {
-				return Target{}, true, fmt.Errorf("conformance: %s is set but %s is not", EnvURL, EnvUsername)
-			}
-		}
-	default:
+	if os.Getenv(EnvURL) == "" && os.Getenv(EnvCredsFile) == "" {
 		return Target{}, false, nil
 	}
-	if v := os.Getenv(EnvAllowAcquire); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return Target{}, true, fmt.Errorf("conformance: %s=%q: want a number of vessels, 0 or more", EnvAllowAcquire, v)
-		}
-		tg.AllowAcquire = n
-	}
-	if tg.AllowAccountChanges, err = envBool(EnvAllowAccountChanges); err != nil {
-		return Target{}, true, err
-	}
-	if tg.RelaxStrings, err = envBool(EnvRelaxStrings); err != nil {
-		return Target{}, true, err
-	}
-	mock, err := envBool(EnvMock)
+	tg, err = targetFrom(chconfig.Flags{}, os.Getenv)
 	if err != nil {
 		return Target{}, true, err
 	}
-	tg.Mock = tg.Mock || mock
-	if adminURL := os.Getenv(EnvAdminURL); adminURL != "" {
-		hc, err := httpClientFor(tg.CAFile)
-		if err != nil {
-			return Target{}, true, err
-		}
-		c, err := NewHTTPControls(adminURL, hc, WithAdminToken(os.Getenv(EnvAdminToken)))
-		if err != nil {
-			return Target{}, true, err
-		}
-		tg.Controls = c
-		tg.Mock = true
+	if err := suiteSettingsFromEnv(&tg); err != nil {
+		return Target{}, true, err
 	}
 	return tg, true, nil
+}
+
+// TargetFromCredsFile reads a file written by mockclearinghouse
+// -creds-out, and nothing else (no environment variable): URL, CA file,
+// accounts, and the /admin/ controls if the file names them (admin_url,
+// written when the mock was started with -admin, with admin_token). The
+// target counts as the mock and may hold up to 100 vessels. It makes no
+// network call.
+func TargetFromCredsFile(path string) (Target, error) {
+	return targetFrom(chconfig.Flags{CredsFile: path}, func(string) string { return "" })
+}
+
+// targetFrom resolves the endpoint and the accounts (package chconfig's
+// rule) into a Target.
+func targetFrom(f chconfig.Flags, getenv func(string) string) (Target, error) {
+	cfg, err := chconfig.Resolve(f, getenv)
+	if err != nil {
+		var ce *chconfig.Error
+		if errors.As(err, &ce) {
+			return Target{}, errors.New("conformance: " + ce.Msg)
+		}
+		return Target{}, err
+	}
+	tg := Target{Name: "deployment", URL: cfg.URL, CAFile: cfg.CAFile}
+	if cfg.CredsFile != "" {
+		tg.Name, tg.Mock, tg.AllowAcquire = "mock from "+cfg.CredsFile, true, credsFileAllowAcquire
+	}
+	switch {
+	case tg.URL == "" && cfg.CredsFile != "":
+		return Target{}, fmt.Errorf("conformance: creds file %s has no url", cfg.CredsFile)
+	case tg.URL == "":
+		return Target{}, fmt.Errorf("conformance: no URL: set %s", EnvURL)
+	case cfg.Account.Username == "" && cfg.CredsFile != "":
+		return Target{}, fmt.Errorf("conformance: creds file %s has no accounts", cfg.CredsFile)
+	case cfg.Account.Username == "":
+		return Target{}, fmt.Errorf("conformance: %s is set but %s is not", EnvURL, EnvUsername)
+	}
+	for _, ca := range append([]chconfig.Account{cfg.Account}, cfg.Others...) {
+		a, err := accountFrom(ca)
+		if err != nil {
+			return Target{}, err
+		}
+		tg.Accounts = append(tg.Accounts, a)
+	}
+	if cfg.AdminURL != "" {
+		hc, err := httpClientFor(tg.CAFile)
+		if err != nil {
+			return Target{}, err
+		}
+		if tg.Controls, err = NewHTTPControls(cfg.AdminURL, hc, WithAdminToken(cfg.AdminToken)); err != nil {
+			return Target{}, err
+		}
+		tg.Mock = true
+	}
+	return tg, nil
+}
+
+// accountFrom reads the private key file, if any, and checks that the
+// account has a key.
+func accountFrom(ca chconfig.Account) (Account, error) {
+	a := Account{Username: ca.Username, APIKey: ca.APIKey, Password: ca.Password, PrivateKey: ca.PrivateKey}
+	if ca.PrivateKeyFile != "" {
+		data, err := os.ReadFile(ca.PrivateKeyFile)
+		if err != nil {
+			// The path is not secret; the file's contents never appear.
+			return Account{}, fmt.Errorf("conformance: the private key of %s: %v", ca.Username, err)
+		}
+		a.PrivateKey = strings.TrimSpace(string(data))
+	}
+	if a.APIKey == "" && a.PrivateKey == "" {
+		return Account{}, fmt.Errorf("conformance: no API key or private key for %s: set %s or %s (suffixed _2 for a second account), or use a creds file that has them",
+			ca.Username, EnvAPIKey, EnvPrivateKeyFile)
+	}
+	return a, nil
+}
+
+// suiteSettingsFromEnv applies the settings that only the suite has.
+func suiteSettingsFromEnv(tg *Target) error {
+	if v := os.Getenv(EnvAllowAcquire); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("conformance: %s=%q: want a number of vessels, 0 or more", EnvAllowAcquire, v)
+		}
+		tg.AllowAcquire = n
+	}
+	var err error
+	if tg.AllowAccountChanges, err = envBool(EnvAllowAccountChanges); err != nil {
+		return err
+	}
+	if tg.RelaxStrings, err = envBool(EnvRelaxStrings); err != nil {
+		return err
+	}
+	mock, err := envBool(EnvMock)
+	if err != nil {
+		return err
+	}
+	tg.Mock = tg.Mock || mock
+	return nil
 }
 
 func envBool(name string) (bool, error) {
@@ -205,86 +265,4 @@ func envBool(name string) (bool, error) {
 		return false, fmt.Errorf("conformance: %s=%q: want 1 or 0", name, v)
 	}
 	return b, nil
-}
-
-// accountFromEnv reads CLEARINGHOUSE_USERNAME<suffix> and its companions.
-func accountFromEnv(suffix string) (Account, bool, error) {
-	a := Account{
-		Username: os.Getenv(EnvUsername + suffix),
-		APIKey:   os.Getenv(EnvAPIKey + suffix),
-		Password: os.Getenv(EnvPassword + suffix),
-	}
-	if a.Username == "" {
-		return Account{}, false, nil
-	}
-	if path := os.Getenv(EnvPrivateKeyFile + suffix); path != "" {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			// The path is not secret; the file's contents never appear.
-			return Account{}, true, fmt.Errorf("conformance: %s: %v", EnvPrivateKeyFile+suffix, err)
-		}
-		a.PrivateKey = strings.TrimSpace(string(data))
-	}
-	if a.APIKey == "" && a.PrivateKey == "" {
-		return Account{}, true, fmt.Errorf("conformance: %s is set but neither %s nor %s is",
-			EnvUsername+suffix, EnvAPIKey+suffix, EnvPrivateKeyFile+suffix)
-	}
-	return a, true, nil
-}
-
-// TargetFromCredsFile reads a file written by mockclearinghouse
-// -creds-out: URL, CA file, accounts and admin token. The target counts
-// as the mock, may hold up to 100 vessels, and gets HTTP Controls if the
-// mock serves /admin/ (it was started with -admin).
-func TargetFromCredsFile(path string) (Target, error) {
-	c, err := credsfile.Read(path)
-	if err != nil {
-		return Target{}, fmt.Errorf("conformance: %v", err)
-	}
-	if c.URL == "" || len(c.Accounts) == 0 {
-		return Target{}, fmt.Errorf("conformance: creds file %s has no url or no accounts", path)
-	}
-	tg := Target{Name: "mock from " + path, URL: c.URL, CAFile: c.CAFile, Mock: true, AllowAcquire: credsFileAllowAcquire}
-	for _, a := range c.Accounts {
-		tg.Accounts = append(tg.Accounts, Account{Username: a.Username, APIKey: a.APIKey, Password: a.Password, PrivateKey: a.PrivateKey})
-	}
-	hc, err := httpClientFor(tg.CAFile)
-	if err != nil {
-		return Target{}, err
-	}
-	token := WithAdminToken(c.AdminToken)
-	if admin := probeAdmin(hc, tg.URL, token); admin != "" {
-		if tg.Controls, err = NewHTTPControls(admin, hc, token); err != nil {
-			return Target{}, err
-		}
-	}
-	return tg, nil
-}
-
-// adminURLFor returns the /admin/ URL on the host of an XML-RPC URL.
-func adminURLFor(rpcURL string) (string, error) {
-	u, err := url.Parse(rpcURL)
-	if err != nil || u.Host == "" {
-		return "", errors.New("conformance: cannot derive the admin URL from the XML-RPC URL")
-	}
-	u.Path, u.RawQuery, u.Fragment, u.User = "/admin/", "", "", nil
-	return u.String(), nil
-}
-
-// probeAdmin returns the mock's admin URL if it answers, else "".
-func probeAdmin(hc *http.Client, rpcURL string, opts ...HTTPControlsOption) string {
-	admin, err := adminURLFor(rpcURL)
-	if err != nil {
-		return ""
-	}
-	c, err := NewHTTPControls(admin, hc, opts...)
-	if err != nil {
-		return ""
-	}
-	ctx, cancel := contextWithTimeout(10 * time.Second)
-	defer cancel()
-	if _, err := c.Now(ctx); err != nil {
-		return ""
-	}
-	return admin
 }

@@ -12,21 +12,24 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 )
 
 // mountTinyTmpfs mounts a tmpfs of the given size on a fresh directory
-// and unmounts it when the test ends. It skips the test when it cannot:
-// mounting needs root (the development machine runs tests as root; CI
-// runners usually do not, and TestJournalWriteFailureRollsBack covers the
-// same ground with injected errors there).
+// and unmounts it when the test ends. It skips the test when it cannot,
+// CI included (the documented exception testskip.NoTmpfs): mounting needs
+// root (the development machine runs tests as root; CI runners usually do
+// not, and TestJournalWriteFailureRollsBack covers the same ground with
+// injected errors there).
 func mountTinyTmpfs(t *testing.T, size string) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root")
+		testskip.NoTmpfs.Skipf(t, "mounting a tmpfs needs root")
 	}
 	dir := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size+",mode=0700", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("mount refused: %v: %s", err, bytes.TrimSpace(out))
+		testskip.NoTmpfs.Skipf(t, "mount refused: %v: %s", err, bytes.TrimSpace(out))
 	}
 	t.Cleanup(func() {
 		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {

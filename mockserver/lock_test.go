@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 )
 
 // TestOpenLockedInProcess opens one state file twice in one process: the
@@ -73,7 +75,7 @@ func TestOpenLockSurvivesCompaction(t *testing.T) {
 // (SIGKILL: no chance to clean up) the file opens.
 func TestOpenLockedAcrossProcesses(t *testing.T) {
 	if runtime.GOOS == "windows" || runtime.GOOS == "js" || runtime.GOOS == "wasip1" || runtime.GOOS == "plan9" {
-		t.Skip("needs a subprocess and SIGKILL")
+		testskip.Platform.Skipf(t, "needs a subprocess and SIGKILL")
 	}
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "state")
@@ -119,7 +121,7 @@ func TestOpenLockedAcrossProcesses(t *testing.T) {
 func TestOpenLockedHelper(t *testing.T) {
 	path := os.Getenv("MOCKSERVER_LOCK_STATE")
 	if path == "" {
-		t.Skip("runs only as TestOpenLockedAcrossProcesses's child")
+		testskip.ChildProcess.Skipf(t, "runs only as TestOpenLockedAcrossProcesses's child")
 	}
 	s, err := Open(context.Background(), path, append(frozen(t0), WithKeyBits(512), WithPopulation(PopulationConfig{Nodes: 5, Seed: 1}))...)
 	if err != nil {

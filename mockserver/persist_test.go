@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 )
 
 func withCompactBytes(n int64) Option {
@@ -438,7 +440,7 @@ func TestPersistConcurrent(t *testing.T) {
 // with SIGKILL, and checks that every acknowledged call survived.
 func TestPersistKilled(t *testing.T) {
 	if runtime.GOOS == "windows" || runtime.GOOS == "js" || runtime.GOOS == "wasip1" {
-		t.Skip("needs SIGKILL and a subprocess")
+		testskip.Platform.Skipf(t, "needs SIGKILL and a subprocess")
 	}
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "state")
@@ -523,7 +525,7 @@ func TestPersistKilled(t *testing.T) {
 func TestPersistKilledHelper(t *testing.T) {
 	path := os.Getenv("MOCKSERVER_KILL_STATE")
 	if path == "" {
-		t.Skip("runs only as TestPersistKilled's child")
+		testskip.ChildProcess.Skipf(t, "runs only as TestPersistKilled's child")
 	}
 	// Released vessels stay dirty, so an unacknowledged call can never
 	// take back one whose release was acknowledged.

@@ -2,23 +2,21 @@ package mockserver
 
 import (
 	"encoding/json"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 )
 
 // TestPythonClient drives the mock over HTTP with CPython's xmlrpc.client
-// (testdata/pyclient.py), a real foreign client. With CI set, a missing
-// python3 fails the test instead of skipping it.
+// (testdata/pyclient.py), a real foreign client. Under CI a missing
+// python3 fails the test instead of skipping it (internal/testskip).
 func TestPythonClient(t *testing.T) {
 	t.Parallel()
 	python, err := exec.LookPath("python3")
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("python3 is needed for this test in CI")
-		}
-		t.Skip("python3 not found")
+		testskip.Skipf(t, "python3 is not on PATH (%v)", err)
 	}
 	s := newTestServer(t, WithPopulation(PopulationConfig{Nodes: 40, Seed: 5}))
 	u := addUser(t, s, "pyuser")

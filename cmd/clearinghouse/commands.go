@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
+	"github.com/seattletestbed/clearinghouse-go/internal/chconfig"
 )
 
 func wideFlag(fs *flag.FlagSet, o *cmdOpts) {
@@ -35,7 +36,7 @@ Examples:
   clearinghouse account
   clearinghouse account --json | jq .free_credits
 `,
-	run: runAccount,
+	run: (*app).runAccount,
 }
 
 type jsonAccount struct {
@@ -49,7 +50,7 @@ type jsonAccount struct {
 	URL                 string `json:"url"`
 }
 
-func runAccount(a *app, ctx context.Context, args []string) error {
+func (a *app) runAccount(ctx context.Context, args []string) error {
 	if err := noArgs("account", args); err != nil {
 		return err
 	}
@@ -113,10 +114,10 @@ Examples:
   clearinghouse list --json | jq -r '.vessels[].handle'
 `,
 	flags: wideFlag,
-	run:   runList,
+	run:   (*app).runList,
 }
 
-func runList(a *app, ctx context.Context, args []string) error {
+func (a *app) runList(ctx context.Context, args []string) error {
 	if err := noArgs("list", args); err != nil {
 		return err
 	}
@@ -152,7 +153,7 @@ Examples:
   clearinghouse acquire lan 2 --json | jq -r '.vessels[].handle'
 `,
 	flags: wideFlag,
-	run:   runAcquire,
+	run:   (*app).runAcquire,
 }
 
 func parseType(s string) (clearinghouse.ResourceType, error) {
@@ -163,7 +164,7 @@ func parseType(s string) (clearinghouse.ResourceType, error) {
 	return "", usageErr("TYPE is one of lan, wan, nat and random", "unknown vessel type %q", s)
 }
 
-func runAcquire(a *app, ctx context.Context, args []string) error {
+func (a *app) runAcquire(ctx context.Context, args []string) error {
 	if len(args) != 2 {
 		return usageErr("", "acquire takes TYPE and N, such as `clearinghouse acquire wan 3`")
 	}
@@ -217,10 +218,10 @@ Examples:
   clearinghouse acquire-specific - < mine.txt
 `,
 	flags: wideFlag,
-	run:   runAcquireSpecific,
+	run:   (*app).runAcquireSpecific,
 }
 
-func runAcquireSpecific(a *app, ctx context.Context, args []string) error {
+func (a *app) runAcquireSpecific(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		return usageErr("", "acquire-specific needs at least one HANDLE (or - to read them from stdin)")
 	}
@@ -364,10 +365,10 @@ func (a *app) heldSelection(ctx context.Context, c *clearinghouse.Client, args [
 		return nil, nil, err
 	}
 	if len(notHeld) > 0 {
-		a.note("not held by %s, skipped: %s", a.set.username, strings.Join(notHeld, ", "))
+		a.note("not held by %s, skipped: %s", a.set.Account.Username, strings.Join(notHeld, ", "))
 	}
 	if len(sel) == 0 {
-		return nil, nil, &cliError{code: exitInvalid, msg: fmt.Sprintf("none of the given vessels is held by %s", a.set.username),
+		return nil, nil, &cliError{code: exitInvalid, msg: fmt.Sprintf("none of the given vessels is held by %s", a.set.Account.Username),
 			hint: "see `clearinghouse list`"}
 	}
 	return held, sel, nil
@@ -407,10 +408,10 @@ Examples:
   clearinghouse renew ...41873349:v4 ...90215561:v2
 `,
 	flags: allFlag("renew"),
-	run:   runRenew,
+	run:   (*app).runRenew,
 }
 
-func runRenew(a *app, ctx context.Context, args []string) error {
+func (a *app) runRenew(ctx context.Context, args []string) error {
 	args, err := a.checkSelectionArgs("renew", args)
 	if err != nil {
 		return err
@@ -468,10 +469,10 @@ Examples:
     clearinghouse release -
 `,
 	flags: allFlag("release"),
-	run:   runRelease,
+	run:   (*app).runRelease,
 }
 
-func runRelease(a *app, ctx context.Context, args []string) error {
+func (a *app) runRelease(ctx context.Context, args []string) error {
 	args, err := a.checkSelectionArgs("release", args)
 	if err != nil {
 		return err
@@ -520,10 +521,10 @@ var publicKeyCmd = &command{
 Examples:
   clearinghouse public-key > me.publickey
 `,
-	run: runPublicKey,
+	run: (*app).runPublicKey,
 }
 
-func runPublicKey(a *app, ctx context.Context, args []string) error {
+func (a *app) runPublicKey(ctx context.Context, args []string) error {
 	if err := noArgs("public-key", args); err != nil {
 		return err
 	}
@@ -563,10 +564,10 @@ Examples:
   pass show seattle | clearinghouse regenerate-api-key --password-stdin
 `,
 	flags: passwordFlag,
-	run:   runRegenerate,
+	run:   (*app).runRegenerate,
 }
 
-func runRegenerate(a *app, ctx context.Context, args []string) error {
+func (a *app) runRegenerate(ctx context.Context, args []string) error {
 	if err := noArgs("regenerate-api-key", args); err != nil {
 		return err
 	}
@@ -592,7 +593,7 @@ func runRegenerate(a *app, ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	a.note("the old API key no longer works; update %s, your --api-key-file or the creds file", envAPIKey)
+	a.note("the old API key no longer works; update %s, your --api-key-file or the creds file", chconfig.EnvAPIKey)
 	return nil
 }
 
@@ -615,10 +616,10 @@ Examples:
 		fs.StringVar(&o.file, "file", "", "read the public key from `file` (- for stdin)")
 		passwordFlag(fs, o)
 	},
-	run: runSetPublicKey,
+	run: (*app).runSetPublicKey,
 }
 
-func runSetPublicKey(a *app, ctx context.Context, args []string) error {
+func (a *app) runSetPublicKey(ctx context.Context, args []string) error {
 	var key string
 	switch {
 	case a.o.file != "" && len(args) > 0:

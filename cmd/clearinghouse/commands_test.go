@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seattletestbed/clearinghouse-go/internal/chconfig"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
 )
 
@@ -164,6 +165,8 @@ func TestAcquire(t *testing.T) {
 		{"unknown type", []string{"acquire", "wlan", "2"}, exitUsage, "TYPE is one of lan, wan, nat and random"},
 		{"bad count", []string{"acquire", "wan", "two"}, exitUsage, "N must be a whole number"},
 		{"zero", []string{"acquire", "wan", "0"}, exitUsage, "at least 1"},
+		{"negative", []string{"acquire", "wan", "-1"}, exitUsage, "N must be a whole number of vessels, at least 1 (got \"-1\")"},
+		{"negative before a flag", []string{"acquire", "wan", "-3", "--json"}, exitUsage, "N must be a whole number of vessels, at least 1 (got \"-3\")"},
 		{"missing N", []string{"acquire", "wan"}, exitUsage, "acquire takes TYPE and N"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -366,7 +369,7 @@ func TestRegenerateAPIKey(t *testing.T) {
 	// The creds file's key is now stale...
 	want(t, f.run(t, "list"), exitAuth, "regenerate-api-key")
 	// ... and the new one works, from the environment.
-	r = exec(t, invocation{env: map[string]string{envURL: f.url, envUsername: "alice", envAPIKey: key}}, "list")
+	r = exec(t, invocation{env: map[string]string{chconfig.EnvURL: f.url, chconfig.EnvUsername: "alice", chconfig.EnvAPIKey: key}}, "list")
 	want(t, r, exitOK)
 
 	// JSON, and a password with a CRLF ending.
@@ -391,12 +394,12 @@ func TestRegenerateAPIKey(t *testing.T) {
 func TestPasswordCommandsNeedNoKey(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	env := map[string]string{envURL: f.url, envUsername: "bob"}
+	env := map[string]string{chconfig.EnvURL: f.url, chconfig.EnvUsername: "bob"}
 	r := exec(t, invocation{env: env, stdin: strings.NewReader(bobPassword + "\n")}, "regenerate-api-key", "--password-stdin")
 	want(t, r, exitOK)
 	// But commands that need the key say how to give it.
 	r = exec(t, invocation{env: env}, "list")
-	want(t, r, exitUsage, "no API key or private key for user bob", envAPIKey)
+	want(t, r, exitUsage, "no API key or private key for user bob", chconfig.EnvAPIKey)
 }
 
 func TestSetPublicKey(t *testing.T) {
@@ -444,11 +447,11 @@ func TestSetPublicKey(t *testing.T) {
 func TestAuthFailure(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	env := map[string]string{envURL: f.url, envUsername: "alice", envAPIKey: "WRONGKEY"}
+	env := map[string]string{chconfig.EnvURL: f.url, chconfig.EnvUsername: "alice", chconfig.EnvAPIKey: "WRONGKEY"}
 	for _, cmd := range [][]string{{"account"}, {"list"}, {"acquire", "wan", "1"}, {"renew", "--all"}, {"release", "--all"}, {"public-key"}, {"keep"}} {
 		t.Run(cmd[0], func(t *testing.T) {
 			r := exec(t, invocation{env: env}, cmd...)
-			want(t, r, exitAuth, "authentication failed", "check the username", envAPIKey)
+			want(t, r, exitAuth, "authentication failed", "check the username", chconfig.EnvAPIKey)
 		})
 	}
 	// An inactive (banned) account looks the same.
@@ -487,7 +490,7 @@ func TestTLS(t *testing.T) {
 	f.url = url
 	creds := f.writeCreds(t, "tls-creds.json", "ca.pem", f.alice)
 	want(t, exec(t, invocation{}, "--creds", creds, "list"), exitOK)
-	want(t, exec(t, invocation{env: map[string]string{envCredsFile: creds}}, "list"), exitOK)
+	want(t, exec(t, invocation{env: map[string]string{chconfig.EnvCredsFile: creds}}, "list"), exitOK)
 }
 
 func TestInterrupted(t *testing.T) {
@@ -512,16 +515,24 @@ func TestUsage(t *testing.T) {
 		{"unknown flag", []string{"list", "--bogus"}, "flag provided but not defined: -bogus"},
 		{"unknown top flag", []string{"--bogus", "list"}, "flag provided but not defined"},
 		{"extra args", []string{"list", "x"}, "list takes no arguments"},
-		{"bad timeout", []string{"--timeout", "0s", "list"}, "--timeout must be positive"},
+		{"bad timeout", []string{"--timeout", "0s", "list"}, `--timeout must be a positive duration, such as 30s, 2m or 1h30m (got "0s")`},
+		{"timeout without a unit", []string{"list", "--timeout", "5"}, `--timeout must be a positive duration, such as 30s, 2m or 1h30m (got "5")`},
+		{"retries not a number", []string{"--retries", "x", "list"}, `--retries must be a whole number, 0 or more (got "x")`},
+		{"negative retries", []string{"list", "--retries", "-1"}, `--retries must be a whole number, 0 or more (got "-1")`},
+		{"retries with =", []string{"list", "--retries=2.5"}, `--retries must be a whole number, 0 or more (got "2.5")`},
 		{"help of nothing", []string{"help", "nothing"}, `unknown command "nothing"`},
 		{"missing creds file", []string{"--creds", "/nonexistent/creds.json", "list"}, "reading the creds file"},
 		{"no username", []string{"--url", f.url, "list"}, "no username"},
 		{"bad account", []string{"--creds", f.creds, "--account", "carol", "list"}, "no such account"},
 		{"account index out of range", []string{"--creds", f.creds, "--account", "3", "list"}, "alice, bob"},
+		{"account without a creds file", []string{"--url", f.url, "--account", "bob", "list"}, "--account bob needs a creds file"},
 		{"user and account differ", []string{"--creds", f.creds, "--account", "bob", "--user", "alice", "list"}, "name different users"},
 		{"missing key file", []string{"--url", f.url, "--user", "alice", "--api-key-file", "/nonexistent", "list"}, "reading the API key file"},
 		{"bad private key file", []string{"--url", f.url, "--user", "alice", "--private-key-file", f.creds, "list"}, "private key file"},
-		{"keep margin", []string{"--creds", f.creds, "keep", "--margin", "0s"}, "--margin must be positive"},
+		{"keep margin", []string{"--creds", f.creds, "keep", "--margin", "0s"}, `--margin must be a duration above 0 and below 7 days, such as 30m or 6h (got "0s")`},
+		{"keep margin too long", []string{"--creds", f.creds, "keep", "--margin", "168h"}, `--margin must be a duration above 0 and below 7 days, such as 30m or 6h (got "168h")`},
+		{"keep negative check interval", []string{"--creds", f.creds, "keep", "--check-interval", "-1s"}, `--check-interval must be a duration, 0 or more, such as 30s or 5m (got "-1s")`},
+		{"keep check interval without a unit", []string{"--creds", f.creds, "keep", "--check-interval", "10"}, `--check-interval must be a duration, 0 or more, such as 30s or 5m (got "10")`},
 		{"keep replace type", []string{"--creds", f.creds, "keep", "--replace", "lan2"}, "unknown vessel type"},
 		{"keep both", []string{"--creds", f.creds, "keep", "--all", "x:y"}, "not both"},
 	} {

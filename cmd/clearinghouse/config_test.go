@@ -11,6 +11,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
+	"github.com/seattletestbed/clearinghouse-go/internal/chconfig"
+	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 )
 
 func contextWithCancel(t *testing.T) (context.Context, context.CancelFunc) {
@@ -34,9 +39,11 @@ func tlsCAPEM(t *testing.T, srv *httptest.Server) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}))
 }
 
-// TestResolvePrecedence checks flags > environment > creds file for each
-// setting, and that the keys travel together.
-func TestResolvePrecedence(t *testing.T) {
+// TestResolve checks what the command adds to package chconfig's rule
+// (flags > CLEARINGHOUSE_* variables > creds file, tested there as a
+// table): that each flag reaches chconfig as its level-1 value, and the
+// public clearinghouse when nothing names a URL.
+func TestResolve(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	write := func(name, content string) string {
@@ -48,98 +55,55 @@ func TestResolvePrecedence(t *testing.T) {
 	}
 	creds := write("creds.json", `{"url": "http://creds.example/xmlrpc/", "ca_file": "ca.pem", "accounts": [
 		{"username": "first", "api_key": "KEYFIRST", "private_key": "1 2 3"},
-		{"username": "second", "api_key": "KEYSECOND"},
-		{"username": "third", "private_key": "4 5 6"}]}`)
+		{"username": "second", "api_key": "KEYSECOND"}]}`)
 	flagKey := write("flag.key", "KEYFLAG\n")
-	absCA := "/etc/ca.pem"
+	env := map[string]string{chconfig.EnvURL: "https://env.example/xmlrpc/", chconfig.EnvUsername: "envuser",
+		chconfig.EnvAPIKey: "KEYENV", chconfig.EnvCAFile: "/env/ca.pem"}
 
 	type want struct {
-		url, user, apiKey, privKey, privFile, ca string
+		url, urlSrc, user, apiKey, privKey, privFile, ca string
 	}
 	for _, tc := range []struct {
-		name  string
-		flags globalOpts
-		env   map[string]string
-		want  want
+		name string
+		set  func(g *globalOpts)
+		env  map[string]string
+		want want
 	}{
-		{
-			name:  "creds file alone: first account",
-			flags: globalOpts{creds: creds},
-			want:  want{url: "http://creds.example/xmlrpc/", user: "first", apiKey: "KEYFIRST", privKey: "1 2 3", ca: filepath.Join(dir, "ca.pem")},
-		},
-		{
-			name: "creds file from the environment",
-			env:  map[string]string{envCredsFile: creds},
-			want: want{url: "http://creds.example/xmlrpc/", user: "first", apiKey: "KEYFIRST", privKey: "1 2 3", ca: filepath.Join(dir, "ca.pem")},
-		},
-		{
-			name:  "--account by name",
-			flags: globalOpts{creds: creds, account: "second"},
-			want:  want{url: "http://creds.example/xmlrpc/", user: "second", apiKey: "KEYSECOND", ca: filepath.Join(dir, "ca.pem")},
-		},
-		{
-			name:  "--account by number, private key only",
-			flags: globalOpts{creds: creds, account: "3"},
-			want:  want{url: "http://creds.example/xmlrpc/", user: "third", privKey: "4 5 6", ca: filepath.Join(dir, "ca.pem")},
-		},
-		{
-			name:  "--account beats the environment's username",
-			flags: globalOpts{creds: creds, account: "second"},
-			env:   map[string]string{envUsername: "first"},
-			want:  want{url: "http://creds.example/xmlrpc/", user: "second", apiKey: "KEYSECOND", ca: filepath.Join(dir, "ca.pem")},
-		},
-		{
-			name:  "environment username picks the creds account",
-			flags: globalOpts{creds: creds},
-			env:   map[string]string{envUsername: "second"},
-			want:  want{url: "http://creds.example/xmlrpc/", user: "second", apiKey: "KEYSECOND", ca: filepath.Join(dir, "ca.pem")},
-		},
-		{
-			name:  "a user not in the creds file gets no keys from it",
-			flags: globalOpts{creds: creds, user: "stranger"},
-			want:  want{url: "http://creds.example/xmlrpc/", user: "stranger", ca: filepath.Join(dir, "ca.pem")},
-		},
-		{
-			name:  "environment beats creds file",
-			flags: globalOpts{creds: creds},
-			env: map[string]string{envURL: "https://env.example/xmlrpc/", envUsername: "envuser", envAPIKey: " KEYENV\n",
-				envCAFile: absCA},
-			want: want{url: "https://env.example/xmlrpc/", user: "envuser", apiKey: "KEYENV", ca: absCA},
-		},
-		{
-			name:  "environment private key file",
-			flags: globalOpts{creds: creds},
-			env:   map[string]string{envUsername: "first", envPrivateKeyFile: "/keys/first.privatekey"},
-			want:  want{url: "http://creds.example/xmlrpc/", user: "first", privFile: "/keys/first.privatekey", ca: filepath.Join(dir, "ca.pem")},
-		},
-		{
-			name:  "flags beat environment and creds file",
-			flags: globalOpts{creds: creds, url: "https://flag.example/xmlrpc/", user: "flaguser", apiKeyFile: flagKey, caFile: "/flag/ca.pem"},
-			env:   map[string]string{envURL: "https://env.example/xmlrpc/", envUsername: "envuser", envAPIKey: "KEYENV", envCAFile: absCA},
-			want:  want{url: "https://flag.example/xmlrpc/", user: "flaguser", apiKey: "KEYFLAG", ca: "/flag/ca.pem"},
-		},
-		{
-			name:  "a private key flag is not overridden by an API key in the environment",
-			flags: globalOpts{user: "alice", privateKeyFile: "/keys/alice.privatekey"},
-			env:   map[string]string{envAPIKey: "KEYENV"},
-			want:  want{url: "https://seattleclearinghouse.poly.edu/xmlrpc/", user: "alice", privFile: "/keys/alice.privatekey"},
-		},
-		{
-			name: "nothing at all: the public clearinghouse, no user",
-			want: want{url: "https://seattleclearinghouse.poly.edu/xmlrpc/"},
-		},
+		{"nothing at all: the public clearinghouse", func(*globalOpts) {}, nil,
+			want{url: clearinghouse.DefaultURL, urlSrc: "default"}},
+		{"the environment alone", func(*globalOpts) {}, env,
+			want{url: "https://env.example/xmlrpc/", urlSrc: chconfig.EnvURL, user: "envuser", apiKey: "KEYENV", ca: "/env/ca.pem"}},
+		{"--url", func(g *globalOpts) { g.url = "https://flag.example/xmlrpc/" }, env,
+			want{url: "https://flag.example/xmlrpc/", urlSrc: "--url", user: "envuser", apiKey: "KEYENV", ca: "/env/ca.pem"}},
+		{"--user", func(g *globalOpts) { g.user = "flaguser" }, env,
+			want{url: "https://env.example/xmlrpc/", urlSrc: chconfig.EnvURL, user: "flaguser", apiKey: "KEYENV", ca: "/env/ca.pem"}},
+		{"--api-key-file", func(g *globalOpts) { g.apiKeyFile = flagKey }, env,
+			want{url: "https://env.example/xmlrpc/", urlSrc: chconfig.EnvURL, user: "envuser", apiKey: "KEYFLAG", ca: "/env/ca.pem"}},
+		{"--private-key-file", func(g *globalOpts) { g.privateKeyFile = "/keys/p" }, env,
+			want{url: "https://env.example/xmlrpc/", urlSrc: chconfig.EnvURL, user: "envuser", privFile: "/keys/p", ca: "/env/ca.pem"}},
+		{"--ca-file", func(g *globalOpts) { g.caFile = "/flag/ca.pem" }, env,
+			want{url: "https://env.example/xmlrpc/", urlSrc: chconfig.EnvURL, user: "envuser", apiKey: "KEYENV", ca: "/flag/ca.pem"}},
+		{"--creds", func(g *globalOpts) { g.creds = creds }, nil,
+			want{url: "http://creds.example/xmlrpc/", urlSrc: "creds file " + creds, user: "first", apiKey: "KEYFIRST", privKey: "1 2 3", ca: filepath.Join(dir, "ca.pem")}},
+		{"--creds with the environment", func(g *globalOpts) { g.creds = creds }, env,
+			want{url: "https://env.example/xmlrpc/", urlSrc: chconfig.EnvURL, user: "envuser", apiKey: "KEYENV", ca: "/env/ca.pem"}},
+		{"--account", func(g *globalOpts) { g.creds, g.account = creds, "2" }, nil,
+			want{url: "http://creds.example/xmlrpc/", urlSrc: "creds file " + creds, user: "second", apiKey: "KEYSECOND", ca: filepath.Join(dir, "ca.pem")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := defaultGlobalOpts()
-			f := tc.flags
-			g.url, g.user, g.apiKeyFile, g.privateKeyFile, g.caFile, g.creds, g.account = f.url, f.user, f.apiKeyFile, f.privateKeyFile, f.caFile, f.creds, f.account
+			tc.set(&g)
 			s, err := resolve(&g, func(k string) string { return tc.env[k] })
 			if err != nil {
 				t.Fatal(err)
 			}
-			have := want{s.url, s.username, s.apiKey, s.privateKey, s.privateKeyFile, s.caFile}
+			a := s.Account
+			have := want{s.URL, s.URLSource, a.Username, a.APIKey, a.PrivateKey, a.PrivateKeyFile, s.CAFile}
 			if have != tc.want {
 				t.Errorf("\nhave %+v\nwant %+v", have, tc.want)
+			}
+			if s.timeout != time.Minute || s.retries != 2 {
+				t.Errorf("have timeout %v, retries %d; want the defaults 1m0s and 2", s.timeout, s.retries)
 			}
 		})
 	}
@@ -150,9 +114,9 @@ func TestResolvePrecedence(t *testing.T) {
 func TestEnvironment(t *testing.T) {
 	f := newFixture(t)
 	f.acquire(t, "wan", 1)
-	t.Setenv(envURL, f.url)
-	t.Setenv(envUsername, "alice")
-	t.Setenv(envAPIKey, aliceKey)
+	t.Setenv(chconfig.EnvURL, f.url)
+	t.Setenv(chconfig.EnvUsername, "alice")
+	t.Setenv(chconfig.EnvAPIKey, aliceKey)
 	var stdout, stderr strings.Builder
 	if code := run(t.Context(), []string{"list"}, strings.NewReader(""), &stdout, &stderr); code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr.String())
@@ -172,7 +136,7 @@ func TestEnvironment(t *testing.T) {
 	}
 	// The creds file from the environment, overridden by the other
 	// variables: CLEARINGHOUSE_API_KEY (alice's) beats bob's in the file.
-	t.Setenv(envCredsFile, f.writeCreds(t, "bob-only.json", "", f.bob))
+	t.Setenv(chconfig.EnvCredsFile, f.writeCreds(t, "bob-only.json", "", f.bob))
 	stdout.Reset()
 	stderr.Reset()
 	if code := run(t.Context(), []string{"account", "--json"}, strings.NewReader(""), &stdout, &stderr); code != exitOK {
@@ -194,7 +158,7 @@ func TestPrivateKeyPath(t *testing.T) {
 	want(t, exec(t, invocation{}, "--creds", creds, "-v", "list"), exitOK, "fetching it with the private key")
 
 	privFile := f.writeFile(t, "alice.privatekey", f.alice.PrivateKey+"\n")
-	env := map[string]string{envURL: f.url, envUsername: "alice", envPrivateKeyFile: privFile}
+	env := map[string]string{chconfig.EnvURL: f.url, chconfig.EnvUsername: "alice", chconfig.EnvPrivateKeyFile: privFile}
 	want(t, exec(t, invocation{env: env}, "acquire", "wan", "1"), exitOK)
 	want(t, exec(t, invocation{}, "--url", f.url, "--user", "alice", "--private-key-file", privFile, "list"), exitOK)
 
@@ -210,7 +174,7 @@ func TestPrivateKeyPath(t *testing.T) {
 func TestKeyFilePermissionsWarning(t *testing.T) {
 	t.Parallel()
 	if !unixPerms {
-		t.Skip("no Unix file modes")
+		testskip.Platform.Skipf(t, "no Unix file modes")
 	}
 	f := newFixture(t)
 	keyFile := f.writeFile(t, "open.key", aliceKey)

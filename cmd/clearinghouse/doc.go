@@ -35,9 +35,10 @@
 //     account named by --user or CLEARINGHOUSE_USERNAME, else the first.
 //     A relative ca_file in it is relative to the file.
 //
-// The API key and the private key are taken together from the first level
-// that has either, so --private-key-file is not overridden by an API key in
-// the environment. Without an API key, the client fetches it with the
+// The conformance suite (conformance.TargetFromEnv) reads the same
+// variables and creds files by the same rule. The API key and the private
+// key are taken together from the first level that has either, so
+// --private-key-file is not overridden by an API key in the environment. Without an API key, the client fetches it with the
 // private key (get_encrypted_api_key). Without any URL the public
 // clearinghouse, clearinghouse.DefaultURL, is used. -v says on stderr
 // where each setting came from.

@@ -36,35 +36,36 @@ Examples:
   clearinghouse keep --replace wan --margin 6h
   nohup clearinghouse keep --json > keep.log 2>&1 &
 `,
-	flags: func(fs *flag.FlagSet, o *cmdOpts) {
-		fs.BoolVar(&o.all, "all", false, "keep every vessel held now (the default without handles)")
-		fs.DurationVar(&o.margin, "margin", clearinghouse.DefaultRenewMargin, "renew once less than `duration` is left of a lease")
-		fs.StringVar(&o.replace, "replace", "", "replace lost vessels by acquiring vessels of `type` (lan, wan, nat, random)")
-		fs.DurationVar(&o.checkEvery, "check-interval", clearinghouse.DefaultCheckInterval, "look for lost vessels every `duration` between renewals (0: only when renewing)")
-	},
-	run: runKeep,
+	flags: keepFlags,
+	run:   (*app).runKeep,
 }
 
-func runKeep(a *app, ctx context.Context, args []string) error {
+// maxMargin bounds --margin: a renewed lease runs for 7 days, so a margin
+// of 7 days or more would renew without end.
+const maxMargin = 7 * 24 * time.Hour
+
+func keepFlags(fs *flag.FlagSet, o *cmdOpts) {
+	o.margin, o.checkEvery = clearinghouse.DefaultRenewMargin, clearinghouse.DefaultCheckInterval
+	fs.BoolVar(&o.all, "all", false, "keep every vessel held now (the default without handles)")
+	durationVar(fs, &o.margin, "margin", true, maxMargin, "a duration above 0 and below 7 days, such as 30m or 6h",
+		"renew once less than `duration` is left of a lease")
+	fs.StringVar(&o.replace, "replace", "", "replace lost vessels by acquiring vessels of `type` (lan, wan, nat, random)")
+	durationVar(fs, &o.checkEvery, "check-interval", false, 0, "a duration, 0 or more, such as 30s or 5m",
+		"look for lost vessels every `duration` between renewals (0: only when renewing)")
+}
+
+// runKeep checks the arguments, picks the vessels and runs the keeper
+// over them in the foreground. The flags' ranges are checked as they are
+// parsed (keepFlags).
+func (a *app) runKeep(ctx context.Context, args []string) error {
 	if a.o.all && len(args) > 0 {
 		return usageErr("", "keep: give --all or handles, not both")
 	}
-	opts := []clearinghouse.KeeperOption{clearinghouse.WithCheckInterval(a.o.checkEvery)}
-	if a.o.margin <= 0 || a.o.margin >= 7*24*time.Hour {
-		return usageErr("", "--margin must be positive and less than 7 days")
+	opts, err := a.keeperOptions()
+	if err != nil {
+		return err
 	}
-	if a.o.checkEvery < 0 {
-		return usageErr("", "--check-interval must not be negative")
-	}
-	opts = append(opts, clearinghouse.WithRenewMargin(a.o.margin))
-	if a.o.replace != "" {
-		typ, err := parseType(a.o.replace)
-		if err != nil {
-			return err
-		}
-		opts = append(opts, clearinghouse.WithReplacement(typ))
-	}
-	args, err := a.expandHandles(args)
+	args, err = a.expandHandles(args)
 	if err != nil {
 		return err
 	}
@@ -85,28 +86,65 @@ func runKeep(a *app, ctx context.Context, args []string) error {
 		a.note("no vessels held; nothing to keep (acquire some with `clearinghouse acquire wan 2`)")
 		return out.summary(clearinghouse.KeeperSnapshot{})
 	}
+	k := clearinghouse.NewKeeper(c, handles, opts...)
+	return a.runKeeper(ctx, k, out)
+}
 
-	// The keeper runs until ctx ends, or until everything is lost; the
-	// loop below ends when it closes its event channel.
+// keeperOptions turns keep's flags into the keeper's options.
+func (a *app) keeperOptions() ([]clearinghouse.KeeperOption, error) {
+	opts := []clearinghouse.KeeperOption{
+		clearinghouse.WithRenewMargin(a.o.margin),
+		clearinghouse.WithCheckInterval(a.o.checkEvery),
+	}
+	if a.o.replace != "" {
+		typ, err := parseType(a.o.replace)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, clearinghouse.WithReplacement(typ))
+	}
+	return opts, nil
+}
+
+// runKeeper runs k until ctx ends, or until every vessel is lost without
+// --replace, reports what it does, and ends with the summary.
+func (a *app) runKeeper(ctx context.Context, k *clearinghouse.Keeper, out *keepOutput) error {
 	kctx, stop := context.WithCancel(ctx)
 	defer stop()
-	k := clearinghouse.NewKeeper(c, handles, opts...)
 	errc := make(chan error, 1)
 	go func() { errc <- k.Run(kctx) }()
 	out.start = time.Now()
 	out.begin(k.Snapshot())
 
-	every := a.statusEvery
-	if every <= 0 {
-		every = time.Second
+	allLost := a.watchKeeper(k, out, stop)
+	runErr := <-errc
+	if err := out.summary(k.Snapshot()); err != nil {
+		return err
 	}
+	switch {
+	case runErr != nil:
+		return runErr
+	case allLost:
+		return &cliError{code: exitLost, msg: "every kept vessel was lost; nothing left to keep",
+			hint: "acquire new ones with `clearinghouse acquire`, or run keep with --replace TYPE to replace lost vessels"}
+	}
+	return nil
+}
+
+// watchKeeper reports k's events until it closes its event channel,
+// redrawing the status line on a terminal. When the last vessel is lost
+// and --replace is not given, it stops the keeper and reports allLost.
+func (a *app) watchKeeper(k *clearinghouse.Keeper, out *keepOutput, stop context.CancelFunc) (allLost bool) {
 	var tick <-chan time.Time
 	if out.tty {
+		every := a.statusEvery
+		if every <= 0 {
+			every = time.Second
+		}
 		t := time.NewTicker(every)
 		defer t.Stop()
 		tick = t.C
 	}
-	allLost := false
 	for events := k.Events(); events != nil; {
 		select {
 		case ev, ok := <-events:
@@ -124,19 +162,7 @@ func runKeep(a *app, ctx context.Context, args []string) error {
 			out.status(k.Snapshot())
 		}
 	}
-	runErr := <-errc
-	snap := k.Snapshot()
-	if err := out.summary(snap); err != nil {
-		return err
-	}
-	switch {
-	case runErr != nil:
-		return runErr
-	case allLost:
-		return &cliError{code: exitLost, msg: "every kept vessel was lost; nothing left to keep",
-			hint: "acquire new ones with `clearinghouse acquire`, or run keep with --replace TYPE to replace lost vessels"}
-	}
-	return nil
+	return allLost
 }
 
 // keepHandles picks the vessels to keep: those named, or all held.

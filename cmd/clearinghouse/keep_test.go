@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/internal/chconfig"
 )
 
 // startKeep runs keep in the background as alice. It returns the live
@@ -205,7 +207,7 @@ func TestKeepAuthFailure(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.acquire(t, "wan", 1)
-	env := map[string]string{envURL: f.url, envUsername: "alice", envAPIKey: "WRONG"}
+	env := map[string]string{chconfig.EnvURL: f.url, chconfig.EnvUsername: "alice", chconfig.EnvAPIKey: "WRONG"}
 	r := exec(t, invocation{env: env}, "keep", f.holdings(t, "alice")[0])
 	want(t, r, exitAuth, "authentication failed")
 	if !strings.Contains(r.stdout, "stopped after") {

@@ -72,7 +72,8 @@ type command struct {
 	summary string // one line for the command list
 	help    string // the description and examples of `COMMAND --help`
 	flags   func(fs *flag.FlagSet, o *cmdOpts)
-	run     func(a *app, ctx context.Context, args []string) error
+	// run is the command's method on *app, such as (*app).runList.
+	run func(a *app, ctx context.Context, args []string) error
 }
 
 func (a *app) main(ctx context.Context, args []string) int {
@@ -85,7 +86,10 @@ func (a *app) main(ctx context.Context, args []string) int {
 			a.topHelp(a.stdout)
 			return exitOK
 		}
-		return a.usageFail(usageErr("run `clearinghouse --help` for usage", "%v", err))
+		if e := flagValueError(top); e != nil {
+			err = e
+		}
+		return a.usageFail(withHint(err, "run `clearinghouse --help` for usage"))
 	}
 	rest := top.Args()
 	if len(rest) == 0 {
@@ -113,7 +117,7 @@ func (a *app) main(ctx context.Context, args []string) int {
 			a.commandHelp(a.stdout, cmd)
 			return exitOK
 		}
-		return a.usageFail(usageErr("run `clearinghouse "+name+" --help` for usage", "%v", err))
+		return a.usageFail(withHint(err, "run `clearinghouse "+name+" --help` for usage"))
 	}
 	err = cmd.run(a, ctx, pos)
 	if err == nil {
@@ -125,6 +129,18 @@ func (a *app) main(ctx context.Context, args []string) int {
 	}
 	report(a.stderr, e)
 	return e.code
+}
+
+// withHint makes err a usage error with the hint, unless it has one.
+func withHint(err error, hint string) *cliError {
+	var ce *cliError
+	if !errors.As(err, &ce) {
+		ce = usageErr("", "%v", err)
+	}
+	if ce.hint == "" {
+		ce.hint = hint
+	}
+	return ce
 }
 
 func (a *app) usageFail(e *cliError) int {
@@ -139,30 +155,9 @@ func (a *app) callInfo() callInfo {
 		ci.password = a.cmd.name == "regenerate-api-key" || a.cmd.name == "set-public-key"
 	}
 	if a.set != nil {
-		ci.username, ci.url, ci.keySrc = a.set.username, redactURL(a.set.url), a.set.keySrc
+		ci.username, ci.url, ci.keySrc = a.set.Account.Username, redactURL(a.set.URL), a.set.Account.KeySource
 	}
 	return ci
-}
-
-// parseInterspersed parses flags that may come before, between or after
-// the positional arguments ("acquire wan 3 --json"), and returns the
-// positional ones. Everything after "--" is positional.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
-			return append(pos, rest...), nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
 }
 
 // settings resolves the configuration once and prints what it warns about.
@@ -175,7 +170,7 @@ func (a *app) settings() (*settings, error) {
 		return nil, err
 	}
 	a.set = s
-	for _, w := range s.warnings {
+	for _, w := range s.Warnings {
 		fmt.Fprintln(a.stderr, "clearinghouse: warning: "+w)
 	}
 	if a.g.verbose {

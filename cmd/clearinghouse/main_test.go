@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seattletestbed/clearinghouse-go/internal/credsfile"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
 )
@@ -104,9 +105,9 @@ func (f *fixture) addAccount(t *testing.T, spec mockserver.AccountSpec) mockserv
 // writeCreds writes a creds file in the -creds-out format.
 func (f *fixture) writeCreds(t *testing.T, name, caFile string, accts ...mockserver.Account) string {
 	t.Helper()
-	cf := credsFile{URL: f.url, CAFile: caFile}
+	cf := credsfile.File{URL: f.url, CAFile: caFile}
 	for _, a := range accts {
-		cf.Accounts = append(cf.Accounts, credsAccount{Username: a.Username, Password: a.Password, APIKey: a.APIKey, PublicKey: a.PublicKey, PrivateKey: a.PrivateKey})
+		cf.Accounts = append(cf.Accounts, credsfile.Account{Username: a.Username, Password: a.Password, APIKey: a.APIKey, PublicKey: a.PublicKey, PrivateKey: a.PrivateKey})
 	}
 	data, err := json.MarshalIndent(cf, "", "  ")
 	if err != nil {

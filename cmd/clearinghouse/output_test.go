@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"slices"
 	"strings"
 	"testing"
@@ -110,28 +109,6 @@ func TestSelectHeld(t *testing.T) {
 				t.Errorf("have %q, %q; want %q, %q", have, notHeld, tc.want, tc.notHeld)
 			}
 		})
-	}
-}
-
-func TestParseInterspersed(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		args []string
-		pos  []string
-		all  bool
-	}{
-		{[]string{"a", "--all", "b"}, []string{"a", "b"}, true},
-		{[]string{"--all", "a"}, []string{"a"}, true},
-		{[]string{"a", "--", "--all", "-"}, []string{"a", "--all", "-"}, false},
-		{[]string{"-", "x"}, []string{"-", "x"}, false},
-		{nil, nil, false},
-	} {
-		fs := flag.NewFlagSet("t", flag.ContinueOnError)
-		all := fs.Bool("all", false, "")
-		pos, err := parseInterspersed(fs, tc.args)
-		if err != nil || !slices.Equal(pos, tc.pos) || *all != tc.all {
-			t.Errorf("%q: have %q, all=%v, %v; want %q, all=%v", tc.args, pos, *all, err, tc.pos, tc.all)
-		}
 	}
 }
 

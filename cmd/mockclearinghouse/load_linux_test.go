@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/internal/credsfile"
+	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
 )
 
@@ -50,7 +51,7 @@ const (
 // stay under 512 MiB and every small call must answer within a second.
 func TestParallelLargeBodies(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds the command and sends 2.4 GB over loopback; skipped with -short")
+		testskip.Skipf(t, "builds the command and sends 2.4 GB over loopback; skipped with -short")
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "mockclearinghouse")

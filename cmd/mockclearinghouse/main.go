@@ -254,6 +254,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	url := scheme + "://" + hostPort(ln.Addr()) + "/xmlrpc/"
 
 	creds := credsfile.File{URL: url, CAFile: caFile, AdminToken: adminToken, Accounts: demoCredentials(mock)}
+	if o.admin {
+		creds.AdminURL = strings.TrimSuffix(url, "xmlrpc/") + "admin/"
+	}
 	if o.credsOut != "" {
 		if err := credsfile.Write(o.credsOut, &creds); err != nil {
 			ln.Close()
@@ -338,7 +341,7 @@ func printBanner(w io.Writer, c credsfile.File, o *options) {
 		fmt.Fprintf(w, "CA certificate: %s\n", c.CAFile)
 	}
 	if o.admin {
-		fmt.Fprintf(w, "Admin controls: %s%s\n", strings.TrimSuffix(c.URL, "xmlrpc/")+"admin/", adminTokenNote(c.AdminToken, o.credsOut != ""))
+		fmt.Fprintf(w, "Admin controls: %s%s\n", c.AdminURL, adminTokenNote(c.AdminToken, o.credsOut != ""))
 	}
 	if o.credsOut != "" {
 		fmt.Fprintf(w, "Credentials written to %s\n", o.credsOut)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
 	"github.com/seattletestbed/clearinghouse-go/internal/credsfile"
+	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
 )
 
@@ -141,7 +142,10 @@ func TestRunServesAndStops(t *testing.T) {
 	if err != nil || info.UserName != "demo2" {
 		t.Fatalf("GetAccountInfo: %+v %v", info, err)
 	}
-	resp, err := http.Get(strings.TrimSuffix(creds.URL, "xmlrpc/") + "admin/nodes?limit=1")
+	if want := strings.TrimSuffix(creds.URL, "xmlrpc/") + "admin/"; creds.AdminURL != want {
+		t.Errorf("creds admin_url: have %q, want %q", creds.AdminURL, want)
+	}
+	resp, err := http.Get(creds.AdminURL + "nodes?limit=1")
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("admin: %v %v", resp, err)
 	}
@@ -161,6 +165,9 @@ func TestRunTLS(t *testing.T) {
 	creds, _, _ := startRun(t, "-tls", "-nodes", "20")
 	if !strings.HasPrefix(creds.URL, "https://") || creds.CAFile == "" {
 		t.Fatalf("creds %+v", creds)
+	}
+	if creds.AdminURL != "" {
+		t.Errorf("creds admin_url %q without -admin, want none", creds.AdminURL)
 	}
 	ctx := context.Background()
 	if _, err := clientFor(t, creds, 0).GetAccountInfo(ctx); err != nil {
@@ -365,7 +372,7 @@ func TestRunTLSPlantedSymlinks(t *testing.T) {
 		}
 		if err := os.Symlink(victim, filepath.Join(dir, name)); err != nil {
 			if runtime.GOOS == "windows" {
-				t.Skipf("making a symbolic link needs a privilege on Windows: %v", err)
+				testskip.Platform.Skipf(t, "making a symbolic link needs a privilege on Windows: %v", err)
 			}
 			t.Fatal(err)
 		}

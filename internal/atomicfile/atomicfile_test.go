@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 )
 
 func TestWrite(t *testing.T) {
@@ -52,7 +54,7 @@ func TestWriteReplacesSymlink(t *testing.T) {
 		}
 		if err := os.Symlink(target, path); err != nil {
 			if runtime.GOOS == "windows" {
-				t.Skipf("making a symbolic link needs a privilege on Windows: %v", err)
+				testskip.Platform.Skipf(t, "making a symbolic link needs a privilege on Windows: %v", err)
 			}
 			t.Fatal(err)
 		}

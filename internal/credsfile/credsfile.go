@@ -7,9 +7,11 @@
 //	 "accounts": [{"username": "demo1", "password": "...", "api_key": "...",
 //	               "public_key": "...", "private_key": "..."}]}
 //
-// ca_file is empty when the mock serves plain HTTP. admin_token is present
-// only when the mock requires one for its /admin/ controls
-// (-admin-token or -admin-token-file).
+// ca_file is empty when the mock serves plain HTTP. admin_url is present
+// only when the mock serves its /admin/ controls (-admin), and admin_token
+// only when it requires one for them (-admin-token or -admin-token-file).
+// Package internal/chconfig reads the file together with the
+// CLEARINGHOUSE_* variables.
 package credsfile
 
 import (
@@ -25,6 +27,7 @@ import (
 type File struct {
 	URL        string    `json:"url"`
 	CAFile     string    `json:"ca_file"`
+	AdminURL   string    `json:"admin_url,omitempty"`   // the /admin/ controls, if the mock serves them
 	AdminToken string    `json:"admin_token,omitempty"` // bearer token of the /admin/ controls, if required
 	Accounts   []Account `json:"accounts"`
 }

@@ -7,11 +7,13 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 )
 
 func TestWriteRead(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "creds.json")
-	want := &File{URL: "https://127.0.0.1:1/xmlrpc/", CAFile: "/ca.pem", AdminToken: "TOKEN", Accounts: []Account{
+	want := &File{URL: "https://127.0.0.1:1/xmlrpc/", CAFile: "/ca.pem", AdminURL: "https://127.0.0.1:1/admin/", AdminToken: "TOKEN", Accounts: []Account{
 		{Username: "demo1", Password: "pw", APIKey: "KEY", PublicKey: "3 33", PrivateKey: "7 3 11"},
 	}}
 	if err := Write(path, want); err != nil {
@@ -32,7 +34,7 @@ func TestWriteRead(t *testing.T) {
 		t.Fatalf("have %+v, want %+v", have, want)
 	}
 	data, _ := os.ReadFile(path)
-	for _, key := range []string{`"url"`, `"ca_file"`, `"admin_token"`, `"accounts"`, `"username"`, `"password"`, `"api_key"`, `"public_key"`, `"private_key"`} {
+	for _, key := range []string{`"url"`, `"ca_file"`, `"admin_url"`, `"admin_token"`, `"accounts"`, `"username"`, `"password"`, `"api_key"`, `"public_key"`, `"private_key"`} {
 		if !strings.Contains(string(data), key) {
 			t.Errorf("the file lacks %s:\n%s", key, data)
 		}
@@ -75,7 +77,7 @@ func TestWriteReplacesPlantedSymlink(t *testing.T) {
 	path := filepath.Join(dir, "creds.json")
 	if err := os.Symlink(victim, path); err != nil {
 		if runtime.GOOS == "windows" {
-			t.Skipf("making a symbolic link needs a privilege on Windows: %v", err)
+			testskip.Platform.Skipf(t, "making a symbolic link needs a privilege on Windows: %v", err)
 		}
 		t.Fatal(err)
 	}

@@ -1,0 +1,221 @@
+package testskip
+
+import (
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// recorder is a testing.TB that notes a skip or a failure instead of
+// ending the goroutine.
+type recorder struct {
+	testing.TB
+	skipped, failed string
+}
+
+func (r *recorder) Helper()                          {}
+func (r *recorder) Skip(args ...any)                 { r.skipped = fmt.Sprint(args...) }
+func (r *recorder) Skipf(format string, args ...any) { r.skipped = fmt.Sprintf(format, args...) }
+func (r *recorder) Fatalf(format string, args ...any) {
+	r.failed = fmt.Sprintf(format, args...)
+}
+
+func TestIsCI(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		value string
+		want  bool
+	}{
+		{"", false}, {"0", false}, {"false", false}, {"FALSE", false},
+		{"1", true}, {"true", true}, {"yes", true},
+	} {
+		getenv := func(k string) string {
+			if k == EnvCI {
+				return tc.value
+			}
+			return ""
+		}
+		if have := isCI(getenv); have != tc.want {
+			t.Errorf("CI=%q: have %v, want %v", tc.value, have, tc.want)
+		}
+	}
+}
+
+func TestSkipf(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		ci                bool
+		skipped, failedIn string
+	}{
+		{ci: false, skipped: "python3 is not on PATH"},
+		{ci: true, failedIn: "python3 is not on PATH; with CI set this is a failure"},
+	} {
+		r := &recorder{}
+		skipf(r, tc.ci, "python3 is not on %s", "PATH")
+		if r.skipped != tc.skipped || !strings.HasPrefix(r.failed, tc.failedIn) || (tc.failedIn == "") != (r.failed == "") {
+			t.Errorf("CI %v: have skipped %q, failed %q; want skipped %q, failed starting %q", tc.ci, r.skipped, r.failed, tc.skipped, tc.failedIn)
+		}
+	}
+}
+
+func TestExceptionSkipf(t *testing.T) {
+	t.Parallel()
+	for _, e := range []Exception{ChildProcess, NoDeployment, NoTmpfs, Platform} {
+		r := &recorder{}
+		e.Skipf(r, "no %s", "mount")
+		if want := "no mount (allowed under CI: testskip." + e.String() + ")"; r.skipped != want || r.failed != "" {
+			t.Errorf("%v: have skipped %q, failed %q; want skipped %q", e, r.skipped, r.failed, want)
+		}
+	}
+	for _, e := range []Exception{0, -1, Platform + 1} {
+		r := &recorder{}
+		e.Skipf(r, "anything")
+		if r.skipped != "" || !strings.Contains(r.failed, "not a documented exception") {
+			t.Errorf("%v: have skipped %q, failed %q; want a failure", e, r.skipped, r.failed)
+		}
+	}
+}
+
+// directSkippers are the files allowed to call Skip, Skipf or SkipNow on
+// a testing.TB themselves, with the number of such calls in each.
+var directSkippers = map[string]int{
+	// The conformance suite skips a check that the target cannot run
+	// (no Controls, read-only, no second account); that depends on the
+	// target, not on the machine, and the summary lists and counts each.
+	"conformance/suite.go": 1,
+	// This package, and its test of Exception.Skipf.
+	"internal/testskip/testskip.go":      2,
+	"internal/testskip/testskip_test.go": 2,
+}
+
+// exceptionSites pins how many places take each exception. Adding one
+// means changing this table, in review.
+var exceptionSites = map[string]int{
+	"ChildProcess": 3, // TestPersistKilledHelper, TestOpenLockedHelper, TestBrokenTarget
+	"NoDeployment": 1, // conformance's TestDeployment
+	"NoTmpfs":      2, // mountTinyTmpfs: not root, or the mount refused
+	"Platform":     7, // symbolic links (3), SIGKILL (2), Unix file modes (2)
+}
+
+// TestEverySkipIsCounted walks the module: every skip goes through this
+// package, except in directSkippers, and each exception is used exactly
+// as often as exceptionSites says.
+func TestEverySkipIsCounted(t *testing.T) {
+	t.Parallel()
+	root := moduleRoot(t)
+	direct := map[string]int{}
+	exceptions := map[string][]string{}
+	var stray []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name := d.Name(); path != root && (strings.HasPrefix(name, ".") || name == "testdata") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, path)
+		rel = filepath.ToSlash(rel)
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			return err
+		}
+		local := importName(f, "github.com/seattletestbed/clearinghouse-go/internal/testskip")
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			sel, ok := call.Fun.(*ast.SelectorExpr)
+			if !ok || (sel.Sel.Name != "Skip" && sel.Sel.Name != "Skipf" && sel.Sel.Name != "SkipNow") {
+				return true
+			}
+			where := fmt.Sprintf("%s:%d", rel, fset.Position(call.Pos()).Line)
+			switch x := sel.X.(type) {
+			case *ast.Ident:
+				if local != "" && x.Name == local { // testskip.Skipf
+					return true
+				}
+			case *ast.SelectorExpr:
+				if pkg, ok := x.X.(*ast.Ident); ok && local != "" && pkg.Name == local { // testskip.Platform.Skipf
+					exceptions[x.Sel.Name] = append(exceptions[x.Sel.Name], where)
+					return true
+				}
+			}
+			if _, ok := directSkippers[rel]; ok {
+				direct[rel]++
+			} else {
+				stray = append(stray, where)
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, where := range stray {
+		t.Errorf("%s: a skip that does not go through internal/testskip (use testskip.Skipf, or a documented exception)", where)
+	}
+	if !maps.Equal(direct, directSkippers) {
+		t.Errorf("direct skips: have %v, want %v", direct, directSkippers)
+	}
+	have := map[string]int{}
+	for name, sites := range exceptions {
+		have[name] = len(sites)
+	}
+	if !maps.Equal(have, exceptionSites) {
+		var lines []string
+		for _, name := range slices.Sorted(maps.Keys(exceptions)) {
+			lines = append(lines, name+": "+strings.Join(exceptions[name], ", "))
+		}
+		t.Errorf("exceptions taken: have %v, want %v\n%s", have, exceptionSites, strings.Join(lines, "\n"))
+	}
+}
+
+// importName returns the name under which f imports path, or "".
+func importName(f *ast.File, path string) string {
+	for _, imp := range f.Imports {
+		if p, _ := strconv.Unquote(imp.Path.Value); p == path {
+			if imp.Name != nil {
+				return imp.Name.Name
+			}
+			return filepath.Base(path)
+		}
+	}
+	return ""
+}
+
+// moduleRoot finds the directory of go.mod above this package.
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the package")
+		}
+		dir = parent
+	}
+}
