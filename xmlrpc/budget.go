@@ -242,7 +242,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, body io.Reader
 				var one [1]byte
 				switch n, err := io.ReadFull(body, one[:]); {
 				case n > 0:
-					return rb, &LimitError{Limit: "body size", Max: limit}
+					return rb, &LimitError{Limit: LimitBodySize, Max: limit}
 				case err == io.EOF:
 					rb.data = buf
 					return rb, nil

@@ -303,7 +303,7 @@ func (c *Client) roundTrip(ctx context.Context, body []byte, decode func(*Decode
 		return he
 	}
 	if resp.ContentLength > c.limits.MaxBodyBytes {
-		return &LimitError{Limit: "body size", Max: c.limits.MaxBodyBytes}
+		return &LimitError{Limit: LimitBodySize, Max: c.limits.MaxBodyBytes}
 	}
 	var r io.Reader = resp.Body
 	if strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip") {

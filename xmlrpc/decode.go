@@ -121,7 +121,7 @@ func (d *Decoder) decodeCallBytes(raw []byte) (method string, params []any, err 
 // it holds more than limit bytes.
 func readLimited(r io.Reader, buf []byte, limit int64) ([]byte, error) {
 	if n, ok := knownLen(r); ok && int64(n) > limit {
-		return buf, &LimitError{Limit: "body size", Max: limit}
+		return buf, &LimitError{Limit: LimitBodySize, Max: limit}
 	} else if ok && cap(buf) < n+1 {
 		buf = make([]byte, 0, n+1)
 	}
@@ -141,7 +141,7 @@ func readLimited(r io.Reader, buf []byte, limit int64) ([]byte, error) {
 		n, err := r.Read(buf[len(buf) : len(buf)+int(room)])
 		buf = buf[:len(buf)+n]
 		if int64(len(buf)) > limit {
-			return buf, &LimitError{Limit: "body size", Max: limit}
+			return buf, &LimitError{Limit: LimitBodySize, Max: limit}
 		}
 		if err == io.EOF {
 			return buf, nil
@@ -197,7 +197,7 @@ func (p *parser) call() (string, []any, error) {
 		return "", nil, p.invalidErr("empty methodName")
 	}
 	if len(t) > p.limits.MaxMethodBytes {
-		return "", nil, &LimitError{Limit: "methodName length", Max: int64(p.limits.MaxMethodBytes)}
+		return "", nil, &LimitError{Limit: LimitMethodName, Max: int64(p.limits.MaxMethodBytes)}
 	}
 	method := string(t)
 	if name, kind, err = p.tag(); err != nil {
@@ -601,7 +601,7 @@ func (p *parser) base64(t []byte, dst []byte) ([]byte, error) {
 func (p *parser) enter() error {
 	p.depth++
 	if p.depth > p.limits.MaxDepth {
-		return &LimitError{Limit: "nesting depth", Max: int64(p.limits.MaxDepth)}
+		return &LimitError{Limit: LimitDepth, Max: int64(p.limits.MaxDepth)}
 	}
 	return nil
 }

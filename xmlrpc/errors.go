@@ -49,12 +49,14 @@ func (e *DecodeError) Error() string {
 // returned instead of a DecodeError so callers can tell hostile or oversized
 // input from a malformed document.
 type LimitError struct {
-	Limit string // "body size", "nesting depth", "element count", "text length", "methodName length", "multicall size"
-	Max   int64
+	Limit LimitKind // which limit
+	Max   int64     // its value
 }
 
+// Error names the limit and its value, such as "xmlrpc: body size limit
+// of 10485760 exceeded".
 func (e *LimitError) Error() string {
-	return "xmlrpc: " + e.Limit + " limit of " + strconv.FormatInt(e.Max, 10) + " exceeded"
+	return "xmlrpc: " + e.Limit.String() + " limit of " + strconv.FormatInt(e.Max, 10) + " exceeded"
 }
 
 // TypeError reports a well-formed value that cannot be stored in the Go

@@ -1,5 +1,7 @@
 package xmlrpc
 
+import "strconv"
+
 // Limits bound the resources one document may use. A zero field means the
 // default given in its comment; there is no way to switch a limit off.
 // Exceeding a limit is reported as a *LimitError.
@@ -10,6 +12,37 @@ type Limits struct {
 	MaxTextBytes   int   // one string, member name or base64 text; default 4 MiB
 	MaxMulticall   int   // entries in one system.multicall; default 1 000
 	MaxMethodBytes int   // methodName; default 256
+}
+
+// LimitKind names one of the Limits, in a *LimitError.
+type LimitKind int
+
+// The limits, one per field of Limits.
+const (
+	LimitBodySize   LimitKind = iota + 1 // MaxBodyBytes
+	LimitDepth                           // MaxDepth
+	LimitElements                        // MaxElements
+	LimitText                            // MaxTextBytes
+	LimitMethodName                      // MaxMethodBytes
+	LimitMulticall                       // MaxMulticall
+)
+
+var limitNames = [...]string{
+	LimitBodySize:   "body size",
+	LimitDepth:      "nesting depth",
+	LimitElements:   "element count",
+	LimitText:       "text length",
+	LimitMethodName: "methodName length",
+	LimitMulticall:  "multicall size",
+}
+
+// String returns the limit's name as error messages show it, such as
+// "body size" or "nesting depth".
+func (k LimitKind) String() string {
+	if k > 0 && int(k) < len(limitNames) {
+		return limitNames[k]
+	}
+	return "LimitKind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // Default limits, used for every zero field of a Limits.

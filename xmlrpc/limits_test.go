@@ -14,7 +14,7 @@ import (
 func wantBodyLimit(t *testing.T, err error, max int64) {
 	t.Helper()
 	var le *LimitError
-	if !errors.As(err, &le) || le.Limit != "body size" || le.Max != max {
+	if !errors.As(err, &le) || le.Limit != LimitBodySize || le.Max != max {
 		t.Fatalf("have %v (%T), want the body size limit of %d", err, err, max)
 	}
 }
@@ -137,4 +137,31 @@ func TestBodySizeLimitIsInclusive(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Each LimitKind prints as the name error messages have always used, so
+// that fault strings built from a *LimitError keep their text.
+func TestLimitKindString(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		kind LimitKind
+		want string
+	}{
+		{LimitBodySize, "body size"},
+		{LimitDepth, "nesting depth"},
+		{LimitElements, "element count"},
+		{LimitText, "text length"},
+		{LimitMethodName, "methodName length"},
+		{LimitMulticall, "multicall size"},
+		{0, "LimitKind(0)"},
+		{LimitMulticall + 1, "LimitKind(7)"},
+	} {
+		if have := tc.kind.String(); have != tc.want {
+			t.Errorf("LimitKind(%d).String() = %q, want %q", int(tc.kind), have, tc.want)
+		}
+	}
+	err := &LimitError{Limit: LimitDepth, Max: 128}
+	if have, want := err.Error(), "xmlrpc: nesting depth limit of 128 exceeded"; have != want {
+		t.Errorf("Error() = %q, want %q", have, want)
+	}
 }

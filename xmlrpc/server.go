@@ -311,7 +311,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Connection", "close")
 			http.Error(w, "xmlrpc: cannot read request body", http.StatusBadRequest)
 			return
-		case errors.As(err, &le) && le.Limit == "body size":
+		case errors.As(err, &le) && le.Limit == LimitBodySize:
 			w.Header().Set("Connection", "close")
 			http.Error(w, "xmlrpc: request body too large", http.StatusRequestEntityTooLarge)
 			return
@@ -484,7 +484,7 @@ func (s *Server) multicall(ctx context.Context, params []any) (any, error) {
 		return nil, &ParamsError{Msg: "system.multicall takes exactly one array"}
 	}
 	if len(calls) > s.limits.MaxMulticall {
-		return nil, s.makeFault(FaultInvalidRequest, "system.multicall", &LimitError{Limit: "multicall size", Max: int64(s.limits.MaxMulticall)})
+		return nil, s.makeFault(FaultInvalidRequest, "system.multicall", &LimitError{Limit: LimitMulticall, Max: int64(s.limits.MaxMulticall)})
 	}
 	out := make([]any, len(calls))
 	for i, c := range calls {

@@ -458,7 +458,7 @@ func describeAny(x any) string {
 
 func unmarshalArray(x []any, v reflect.Value, depth int) error {
 	if depth > DefaultMaxDepth*1024 {
-		return &LimitError{Limit: "nesting depth", Max: DefaultMaxDepth * 1024}
+		return &LimitError{Limit: LimitDepth, Max: DefaultMaxDepth * 1024}
 	}
 	switch v.Kind() {
 	case reflect.Slice:
@@ -483,7 +483,7 @@ func unmarshalArray(x []any, v reflect.Value, depth int) error {
 
 func unmarshalStruct(x map[string]any, v reflect.Value, depth int) error {
 	if depth > DefaultMaxDepth*1024 {
-		return &LimitError{Limit: "nesting depth", Max: DefaultMaxDepth * 1024}
+		return &LimitError{Limit: LimitDepth, Max: DefaultMaxDepth * 1024}
 	}
 	switch {
 	case v.Kind() == reflect.Struct && v.Type() != timeType && v.Type() != dateTimeType:
