@@ -26,7 +26,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) newHandler() http.Handler {
 	recent := newRecentCalls(recentCallsKept)
-	rpc := xmlrpc.NewServer(
+	rpc, err := xmlrpc.NewServer(
 		xmlrpc.WithFaultFunc(s.wireFault),
 		xmlrpc.WithNonPOSTHandler(http.HandlerFunc(serveBanner)),
 		xmlrpc.WithObserver(func(r *http.Request, info xmlrpc.CallInfo) {
@@ -37,6 +37,9 @@ func (s *Server) newHandler() http.Handler {
 		xmlrpc.WithServerLimits(wireLimits()),
 		xmlrpc.WithBodyBudget(wireBudget()),
 	)
+	if err != nil {
+		panic("mockserver: " + err.Error()) // the options are constants
+	}
 	for _, name := range MethodNames {
 		if err := rpc.Register(name, func(ctx context.Context, params []any) (any, error) {
 			return s.call(ctx, name, params)

@@ -59,9 +59,20 @@ const (
 
 // WithBodyBudget bounds the request body bytes the server holds at once,
 // as BodyBudget describes. Without it every request is read at once,
-// each under the body size limit only.
+// each under the body size limit only. A negative field is an error.
 func WithBodyBudget(b BodyBudget) ServerOption {
-	return func(s *Server) { s.budgetConfig = &b }
+	return func(s *Server) error {
+		for _, f := range []struct {
+			name string
+			v    int64
+		}{{"Bytes", b.Bytes}, {"Small", b.Small}, {"Wait", int64(b.Wait)}, {"RetryAfter", int64(b.RetryAfter)}, {"ReadTimeout", int64(b.ReadTimeout)}} {
+			if f.v < 0 {
+				return errors.New("xmlrpc: WithBodyBudget: negative " + f.name)
+			}
+		}
+		s.budgetConfig = &b
+		return nil
+	}
 }
 
 // newBudget applies the defaults of BodyBudget, given the body size limit.

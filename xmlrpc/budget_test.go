@@ -21,7 +21,7 @@ import (
 // TestServerReadsKnownLengthOnce checks that a body with a Content-Length
 // is read into one buffer of that size: no doubling, no copies.
 func TestServerReadsKnownLengthOnce(t *testing.T) {
-	srv := NewServer()
+	srv := mustServer(t)
 	mustRegister(t, srv, "echo", func(_ context.Context, params []any) (any, error) { return len(params), nil })
 	const pad = 1 << 20
 	doc := "<methodCall><methodName>echo</methodName><params>" + strings.Repeat(" ", pad) + "</params></methodCall>"
@@ -177,7 +177,7 @@ func newBudgetServer(t *testing.T, b BodyBudget) *budgetServer {
 	var once sync.Once
 	bs := &budgetServer{held: make(chan struct{}, 1), release: func() { once.Do(func() { close(unblock) }) }}
 	t.Cleanup(bs.release)
-	bs.Server = NewServer(WithServerLimits(Limits{MaxBodyBytes: 64 << 10}), WithBodyBudget(b))
+	bs.Server = mustServer(t, WithServerLimits(Limits{MaxBodyBytes: 64 << 10}), WithBodyBudget(b))
 	mustRegister(t, bs.Server, "echo", func(_ context.Context, params []any) (any, error) { return len(params), nil })
 	mustRegister(t, bs.Server, "hold", func(_ context.Context, params []any) (any, error) {
 		bs.held <- struct{}{}
@@ -474,7 +474,7 @@ func BenchmarkServerSmallCall(b *testing.B) {
 			if bc.budget {
 				opts = append(opts, WithBodyBudget(BodyBudget{Bytes: 1 << 20}))
 			}
-			srv := NewServer(opts...)
+			srv := mustServer(b, opts...)
 			if err := srv.Register("get_account_info", handler); err != nil {
 				b.Fatal(err)
 			}

@@ -276,7 +276,7 @@ func TestClientConnectionRefused(t *testing.T) {
 func TestClientContext(t *testing.T) {
 	t.Parallel()
 	started := make(chan struct{}, 4)
-	srv := NewServer()
+	srv := mustServer(t)
 	mustRegister(t, srv, "block", func(ctx context.Context, _ []any) (any, error) {
 		started <- struct{}{}
 		<-ctx.Done()
@@ -357,7 +357,7 @@ func TestClientBasicAuth(t *testing.T) {
 		ok         bool
 	}
 	seen := make(chan auth, 1)
-	srv := NewServer()
+	srv := mustServer(t)
 	registerTestMethods(t, srv)
 	hs := startHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, p, ok := r.BasicAuth()
@@ -476,6 +476,7 @@ func TestNewClientRejects(t *testing.T) {
 		{"WithHeader value with CRLF", WithHeader("X-Ok", "a\r\nInjected: 1")},
 		{"WithHeader value with LF", WithHeader("X-Ok", "a\nb")},
 		{"WithHeader value with NUL", WithHeader("X-Ok", "a\x00b")},
+		{"nil ClientOption", nil},
 	}
 	for _, o := range options {
 		c, err := NewClient("http://127.0.0.1:1/", o.opt)
@@ -499,7 +500,7 @@ func TestClientRequest(t *testing.T) {
 		body                                                                         []byte
 	}
 	seen := make(chan captured, 1)
-	srv := NewServer()
+	srv := mustServer(t)
 	registerTestMethods(t, srv)
 	hs := startHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
@@ -587,7 +588,7 @@ func TestClientRequest(t *testing.T) {
 func TestClientEncodeErrorsSendNothing(t *testing.T) {
 	t.Parallel()
 	var requests atomic.Int32
-	srv := NewServer(WithServerI8())
+	srv := mustServer(t, WithServerI8())
 	registerTestMethods(t, srv)
 	hs := startHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		requests.Add(1)
@@ -719,7 +720,7 @@ func TestClientConcurrentCalls(t *testing.T) {
 	const goroutines, calls, barrier = 32, 50, 8
 	var inFlight, peak, arrived atomic.Int32
 	release := make(chan struct{})
-	srv := NewServer()
+	srv := mustServer(t)
 	mustRegister(t, srv, "hold", func(ctx context.Context, params []any) (any, error) {
 		n := inFlight.Add(1)
 		defer inFlight.Add(-1)
@@ -776,7 +777,7 @@ func TestClientConcurrentCalls(t *testing.T) {
 func TestClientNoGoroutineLeak(t *testing.T) {
 	before := runtime.NumGoroutine()
 	func() {
-		srv := NewServer(WithGzipResponses())
+		srv := mustServer(t, WithGzipResponses())
 		registerTestMethods(t, srv)
 		mustRegister(t, srv, "block", func(ctx context.Context, _ []any) (any, error) {
 			<-ctx.Done()

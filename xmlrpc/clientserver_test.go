@@ -10,7 +10,7 @@ import (
 
 func newTestServer(t *testing.T, opts ...ServerOption) (*Server, *Client) {
 	t.Helper()
-	srv := NewServer(opts...)
+	srv := mustServer(t, opts...)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	c, err := NewClient(hs.URL + "/RPC2")

@@ -25,7 +25,8 @@ func NewDecoder(r io.Reader) *Decoder {
 	return &Decoder{r: r, limits: Limits{}.withDefaults(), loc: time.UTC}
 }
 
-// SetLimits replaces the decoder's limits; zero fields take their defaults.
+// SetLimits replaces the decoder's limits; zero and negative fields take
+// their defaults (SetLimits cannot fail, unlike WithLimits).
 func (d *Decoder) SetLimits(l Limits) { d.limits = l.withDefaults() }
 
 // SetLocation sets the location in which dateTime values without a zone

@@ -56,8 +56,8 @@ func (e *Encoder) SetLocation(loc *time.Location) {
 }
 
 // SetLimits applies the nesting depth and methodName limits of l to the
-// encoder; zero fields take their defaults. The depth limit also stops
-// cyclic values.
+// encoder; zero and negative fields take their defaults (SetLimits cannot
+// fail, unlike WithLimits). The depth limit also stops cyclic values.
 func (e *Encoder) SetLimits(l Limits) {
 	l = l.withDefaults()
 	e.opts.maxDepth, e.opts.maxMethodBytes = l.MaxDepth, l.MaxMethodBytes

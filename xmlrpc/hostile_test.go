@@ -518,7 +518,7 @@ func (c *chunked) Read(p []byte) (int, error) {
 // and returns its address and a client for it.
 func hostileServer(t *testing.T, limits Limits) (string, *Client) {
 	t.Helper()
-	srv := NewServer(WithServerLimits(limits))
+	srv := mustServer(t, WithServerLimits(limits))
 	if err := srv.Register("echo", func(_ context.Context, params []any) (any, error) { return params, nil }); err != nil {
 		t.Fatal(err)
 	}
@@ -722,7 +722,7 @@ func TestHostileResponses(t *testing.T) {
 			t.Parallel()
 			mux := http.NewServeMux()
 			mux.Handle("/hostile", tc.handler)
-			srv := NewServer()
+			srv := mustServer(t)
 			if err := srv.Register("echo", func(_ context.Context, params []any) (any, error) { return params, nil }); err != nil {
 				t.Fatal(err)
 			}

@@ -1,10 +1,14 @@
 package xmlrpc
 
-import "strconv"
+import (
+	"errors"
+	"strconv"
+)
 
 // Limits bound the resources one document may use. A zero field means the
-// default given in its comment; there is no way to switch a limit off.
-// Exceeding a limit is reported as a *LimitError.
+// default given in its comment; there is no way to switch a limit off. A
+// negative field makes WithLimits and WithServerLimits fail. Exceeding a
+// limit is reported as a *LimitError.
 type Limits struct {
 	MaxBodyBytes   int64 // request or response body, after gzip decoding; default 10 MiB
 	MaxDepth       int   // nested array/struct levels, decoding and encoding; default 128
@@ -55,7 +59,29 @@ const (
 	DefaultMaxMethodBytes = 256
 )
 
-// withDefaults returns l with every zero or negative field replaced by its default.
+// check returns an error naming option if a field of l is negative.
+func (l Limits) check(option string) error {
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"MaxBodyBytes", l.MaxBodyBytes},
+		{"MaxDepth", int64(l.MaxDepth)},
+		{"MaxElements", int64(l.MaxElements)},
+		{"MaxTextBytes", int64(l.MaxTextBytes)},
+		{"MaxMulticall", int64(l.MaxMulticall)},
+		{"MaxMethodBytes", int64(l.MaxMethodBytes)},
+	} {
+		if f.v < 0 {
+			return errors.New("xmlrpc: " + option + ": negative " + f.name)
+		}
+	}
+	return nil
+}
+
+// withDefaults returns l with every zero or negative field replaced by its
+// default. The options refuse negative fields (check); Encoder.SetLimits
+// and Decoder.SetLimits, which cannot fail, give them the default.
 func (l Limits) withDefaults() Limits {
 	if l.MaxBodyBytes <= 0 {
 		l.MaxBodyBytes = DefaultMaxBodyBytes

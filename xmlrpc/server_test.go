@@ -39,6 +39,16 @@ func startRPC(t *testing.T, srv *Server, opts ...ClientOption) (*Client, *httpte
 	return c, hs
 }
 
+// mustServer returns NewServer(opts...), failing the test on an error.
+func mustServer(t testing.TB, opts ...ServerOption) *Server {
+	t.Helper()
+	srv, err := NewServer(opts...)
+	if err != nil {
+		t.Fatalf("NewServer: %v", err)
+	}
+	return srv
+}
+
 func mustRegister(t *testing.T, srv *Server, name string, h HandlerFunc, opts ...MethodOption) {
 	t.Helper()
 	if err := srv.Register(name, h, opts...); err != nil {
@@ -188,7 +198,7 @@ func callDoc(method string, values ...string) string {
 func TestServerAnswers(t *testing.T) {
 	t.Parallel()
 	var logs syncBuffer
-	srv := NewServer(WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	srv := mustServer(t, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	registerTestMethods(t, srv)
 	_, hs := startRPC(t, srv)
 	const (
@@ -271,7 +281,7 @@ func TestServerAnswers(t *testing.T) {
 func TestServerPanicIsLoggedAndServingContinues(t *testing.T) {
 	t.Parallel()
 	var logs syncBuffer
-	srv := NewServer(WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+	srv := mustServer(t, WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
 	registerTestMethods(t, srv)
 	c, _ := startRPC(t, srv)
 	ctx := context.Background()
@@ -294,7 +304,7 @@ func TestServerPanicIsLoggedAndServingContinues(t *testing.T) {
 
 func TestServerErrorDetails(t *testing.T) {
 	t.Parallel()
-	srv := NewServer(WithErrorDetails())
+	srv := mustServer(t, WithErrorDetails())
 	registerTestMethods(t, srv)
 	c, _ := startRPC(t, srv)
 	err := c.Call(context.Background(), "plainError", nil)
@@ -306,7 +316,7 @@ func TestServerErrorDetails(t *testing.T) {
 
 func TestServerHTTPMethods(t *testing.T) {
 	t.Parallel()
-	srv := NewServer()
+	srv := mustServer(t)
 	registerTestMethods(t, srv)
 	_, hs := startRPC(t, srv)
 	for _, method := range []string{http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete, http.MethodOptions, http.MethodPatch} {
@@ -324,7 +334,7 @@ func TestServerHTTPMethods(t *testing.T) {
 	t.Run("non-POST handler", func(t *testing.T) {
 		var seen []string
 		var mu sync.Mutex
-		srv := NewServer(WithNonPOSTHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		srv := mustServer(t, WithNonPOSTHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			mu.Lock()
 			seen = append(seen, r.Method)
 			mu.Unlock()
@@ -350,7 +360,7 @@ func TestServerHTTPMethods(t *testing.T) {
 
 func TestServerRequestEncodings(t *testing.T) {
 	t.Parallel()
-	srv := NewServer()
+	srv := mustServer(t)
 	registerTestMethods(t, srv)
 	_, hs := startRPC(t, srv)
 	doc := []byte(callDoc("echo", "<string>x</string>"))
@@ -394,8 +404,8 @@ func TestServerRequestEncodings(t *testing.T) {
 func TestServerGzipResponses(t *testing.T) {
 	t.Parallel()
 	big := strings.Repeat("vessel ", 1000)
-	plain := NewServer()
-	zipping := NewServer(WithGzipResponses())
+	plain := mustServer(t)
+	zipping := mustServer(t, WithGzipResponses())
 	for _, s := range []*Server{plain, zipping} {
 		mustRegister(t, s, "text", func(_ context.Context, params []any) (any, error) {
 			var n int
@@ -467,7 +477,7 @@ func TestServerFaultFunc(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var calls []seen
-	srv := NewServer(WithFaultFunc(func(kind FaultKind, method string, err error) *Fault {
+	srv := mustServer(t, WithFaultFunc(func(kind FaultKind, method string, err error) *Fault {
 		mu.Lock()
 		calls = append(calls, seen{kind, method, err})
 		mu.Unlock()
@@ -544,7 +554,7 @@ func TestServerFaultFunc(t *testing.T) {
 func TestServerObserver(t *testing.T) {
 	t.Parallel()
 	infos := make(chan CallInfo, 10)
-	srv := NewServer(WithObserver(func(r *http.Request, info CallInfo) {
+	srv := mustServer(t, WithObserver(func(r *http.Request, info CallInfo) {
 		if r == nil {
 			t.Error("observer got a nil request")
 		}
@@ -598,7 +608,7 @@ func TestServerObserver(t *testing.T) {
 func TestServerRegister(t *testing.T) {
 	t.Parallel()
 	ok := func(context.Context, []any) (any, error) { return 1, nil }
-	srv := NewServer(WithMulticall(), WithIntrospection())
+	srv := mustServer(t, WithMulticall(), WithIntrospection())
 	mustRegister(t, srv, "taken", ok)
 	cases := []struct {
 		name string
@@ -667,7 +677,7 @@ func TestServerSystemMethodsOptIn(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := NewServer(tc.opts...)
+			srv := mustServer(t, tc.opts...)
 			c, _ := startRPC(t, srv)
 			for _, name := range system {
 				var args []any
@@ -696,7 +706,7 @@ func TestServerMulticall(t *testing.T) {
 	var logs syncBuffer
 	var orderMu sync.Mutex
 	var order []string
-	srv := NewServer(WithMulticall(), WithServerLimits(Limits{MaxMulticall: 20}), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	srv := mustServer(t, WithMulticall(), WithServerLimits(Limits{MaxMulticall: 20}), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	registerTestMethods(t, srv)
 	mustRegister(t, srv, "mark", func(_ context.Context, params []any) (any, error) {
 		var s string
@@ -835,7 +845,7 @@ func TestServerMulticall(t *testing.T) {
 	}
 
 	t.Run("default size limit", func(t *testing.T) {
-		srv := NewServer(WithMulticall())
+		srv := mustServer(t, WithMulticall())
 		registerTestMethods(t, srv)
 		c, _ := startRPC(t, srv)
 		for _, n := range []int{DefaultMaxMulticall, DefaultMaxMulticall + 1} {
@@ -880,7 +890,7 @@ func TestServerMulticall(t *testing.T) {
 
 func TestServerIntrospection(t *testing.T) {
 	t.Parallel()
-	srv := NewServer(WithIntrospection())
+	srv := mustServer(t, WithIntrospection())
 	ok := func(context.Context, []any) (any, error) { return 1, nil }
 	mustRegister(t, srv, "zeta", ok)
 	mustRegister(t, srv, "alpha.sum", ok, MethodHelp("Adds two ints."), MethodSignature("int", "int", "int"), MethodSignature("double", "double", "double"))
@@ -933,5 +943,59 @@ func TestServerIntrospection(t *testing.T) {
 	mustRegister(t, srv, "late", ok)
 	if err := c.Call(ctx, "system.listMethods", &names); err != nil || !slices.Contains(names, "late") {
 		t.Fatalf("listMethods after a late Register: have %q, %v", names, err)
+	}
+}
+
+// A bad server option makes NewServer fail, as a bad client option makes
+// NewClient fail, instead of being ignored or panicking later.
+func TestServerOptionsFail(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		opt  ServerOption
+		want string
+	}{
+		{"nil ServerOption", nil, "xmlrpc: NewServer: nil ServerOption"},
+		{"WithServerLocation nil", WithServerLocation(nil), "xmlrpc: WithServerLocation: nil location"},
+		{"WithLogger nil", WithLogger(nil), "xmlrpc: WithLogger: nil *slog.Logger"},
+		{"WithFaultFunc nil", WithFaultFunc(nil), "xmlrpc: WithFaultFunc: nil function"},
+		{"WithNonPOSTHandler nil", WithNonPOSTHandler(nil), "xmlrpc: WithNonPOSTHandler: nil handler"},
+		{"WithObserver nil", WithObserver(nil), "xmlrpc: WithObserver: nil function"},
+		{"WithServerLimits negative", WithServerLimits(Limits{MaxElements: -5}), "xmlrpc: WithServerLimits: negative MaxElements"},
+		{"WithBodyBudget negative Bytes", WithBodyBudget(BodyBudget{Bytes: -1}), "xmlrpc: WithBodyBudget: negative Bytes"},
+		{"WithBodyBudget negative Small", WithBodyBudget(BodyBudget{Small: -1}), "xmlrpc: WithBodyBudget: negative Small"},
+		{"WithBodyBudget negative Wait", WithBodyBudget(BodyBudget{Wait: -time.Second}), "xmlrpc: WithBodyBudget: negative Wait"},
+		{"WithBodyBudget negative RetryAfter", WithBodyBudget(BodyBudget{RetryAfter: -1}), "xmlrpc: WithBodyBudget: negative RetryAfter"},
+		{"WithBodyBudget negative ReadTimeout", WithBodyBudget(BodyBudget{ReadTimeout: -1}), "xmlrpc: WithBodyBudget: negative ReadTimeout"},
+	} {
+		// The bad option among good ones, in either place.
+		for _, opts := range [][]ServerOption{{tc.opt, WithMulticall()}, {WithGzipResponses(), tc.opt}} {
+			srv, err := NewServer(opts...)
+			if err == nil || err.Error() != tc.want || srv != nil {
+				t.Errorf("%s: have %v, %v, want nil, %q", tc.name, srv, err, tc.want)
+			}
+		}
+	}
+	// Zero values that mean "the default" are not errors.
+	if _, err := NewServer(WithBodyBudget(BodyBudget{}), WithServerLimits(Limits{}), WithServerLocation(time.UTC)); err != nil {
+		t.Errorf("zero BodyBudget and Limits: have %v, want nil", err)
+	}
+}
+
+// A server built WithServerLocation reads zone-less times in that
+// location and writes times converted to it.
+func TestServerLocation(t *testing.T) {
+	t.Parallel()
+	loc := time.FixedZone("X", -5*3600)
+	srv := mustServer(t, WithServerLocation(loc))
+	mustRegister(t, srv, "echo", func(_ context.Context, params []any) (any, error) { return params[0], nil })
+	hs := startHTTP(t, srv)
+	resp, body := postRaw(t, hs.URL, []byte(callDoc("echo", "<dateTime.iso8601>19980717T14:08:55</dateTime.iso8601>")), nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "19980717T14:08:55") {
+		t.Fatalf("have %d %s, want the time back as sent", resp.StatusCode, body)
+	}
+	resp, body = postRaw(t, hs.URL, []byte(callDoc("echo", "<dateTime.iso8601>19980717T14:08:55Z</dateTime.iso8601>")), nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "19980717T09:08:55") {
+		t.Fatalf("have %d %s, want the UTC time written in UTC-5", resp.StatusCode, body)
 	}
 }

@@ -234,7 +234,7 @@ func registerValidator(t testing.TB, srv *Server) {
 // its URL.
 func startValidatorServer(t testing.TB, opts ...ServerOption) string {
 	t.Helper()
-	srv := NewServer(append([]ServerOption{WithMulticall(), WithIntrospection()}, opts...)...)
+	srv := mustServer(t, append([]ServerOption{WithMulticall(), WithIntrospection()}, opts...)...)
 	registerValidator(t, srv)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
