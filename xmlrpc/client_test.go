@@ -638,10 +638,10 @@ func TestClientEncodeErrorsSendNothing(t *testing.T) {
 			expectKind(t, err, tc.want)
 		})
 	}
-	if _, err := c.Multicall(context.Background(), MultiCall{Method: "echo"}, MultiCall{Method: "bad name"}); err == nil {
+	if _, err := c.Multicall(context.Background(), MulticallEntry{Method: "echo"}, MulticallEntry{Method: "bad name"}); err == nil {
 		t.Error("Multicall with a bad method name succeeded")
 	}
-	if _, err := c.Multicall(context.Background(), MultiCall{Method: "echo", Params: []any{math.NaN()}}); err == nil {
+	if _, err := c.Multicall(context.Background(), MulticallEntry{Method: "echo", Params: []any{math.NaN()}}); err == nil {
 		t.Error("Multicall with a NaN param succeeded")
 	}
 	if n := requests.Load(); n != 0 {
@@ -689,9 +689,9 @@ func TestClientMulticallResults(t *testing.T) {
 		}
 		return c
 	}
-	six := make([]MultiCall, 6)
+	six := make([]MulticallEntry, 6)
 	for i := range six {
-		six[i] = MultiCall{Method: "m" + strconv.Itoa(i)}
+		six[i] = MulticallEntry{Method: "m" + strconv.Itoa(i)}
 	}
 	res, err := client("/mixed").Multicall(context.Background(), six...)
 	if err != nil {

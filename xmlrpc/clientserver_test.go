@@ -44,7 +44,7 @@ func TestClientServerRoundTrip(t *testing.T) {
 	if !errors.As(err, &f) || f.Code != -32602 {
 		t.Fatalf("bad params: have %v, want fault -32602", err)
 	}
-	res, err := c.Multicall(context.Background(), MultiCall{"sum", []any{1, 2}}, MultiCall{"nope", nil})
+	res, err := c.Multicall(context.Background(), MulticallEntry{"sum", []any{1, 2}}, MulticallEntry{"nope", nil})
 	if err != nil {
 		t.Fatal(err)
 	}

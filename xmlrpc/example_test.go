@@ -116,8 +116,8 @@ func ExampleClient_Multicall() {
 		return
 	}
 	results, err := c.Multicall(context.Background(),
-		xmlrpc.MultiCall{Method: "echo", Params: []any{"a", 1}},
-		xmlrpc.MultiCall{Method: "missing"},
+		xmlrpc.MulticallEntry{Method: "echo", Params: []any{"a", 1}},
+		xmlrpc.MulticallEntry{Method: "missing"},
 	)
 	if err != nil {
 		fmt.Println(err)

@@ -867,10 +867,10 @@ func TestServerMulticall(t *testing.T) {
 
 	t.Run("client helper", func(t *testing.T) {
 		res, err := c.Multicall(ctx,
-			MultiCall{Method: "add", Params: []any{1, 2}},
-			MultiCall{Method: "fault"},
-			MultiCall{Method: "nan"},
-			MultiCall{Method: "echo", Params: []any{"z"}},
+			MulticallEntry{Method: "add", Params: []any{1, 2}},
+			MulticallEntry{Method: "fault"},
+			MulticallEntry{Method: "nan"},
+			MulticallEntry{Method: "echo", Params: []any{"z"}},
 		)
 		if err != nil {
 			t.Fatal(err)
