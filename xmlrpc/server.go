@@ -224,19 +224,24 @@ func WithIntrospection() ServerOption {
 	}
 }
 
-// A MethodOption describes a registered method for introspection.
-type MethodOption func(*method) error
+// A MethodOption describes a registered method for introspection. Build
+// one with MethodHelp or MethodSignature; Register refuses the zero
+// MethodOption.
+type MethodOption struct {
+	apply func(*method) error
+}
 
 // MethodHelp sets the text system.methodHelp returns.
 func MethodHelp(text string) MethodOption {
-	return func(m *method) error { m.help = text; return nil }
+	return MethodOption{func(m *method) error { m.help = text; return nil }}
 }
 
 // MethodSignature adds a signature, the result type followed by the
 // parameter types, each one of int, i8, boolean, string, double,
-// dateTime.iso8601, base64, array, struct or nil.
+// dateTime.iso8601, base64, array, struct or nil. An unknown type makes
+// Register fail.
 func MethodSignature(result string, params ...string) MethodOption {
-	return func(m *method) error {
+	return MethodOption{func(m *method) error {
 		sig := append([]string{result}, params...)
 		for _, t := range sig {
 			switch t {
@@ -247,11 +252,12 @@ func MethodSignature(result string, params ...string) MethodOption {
 		}
 		m.signatures = append(m.signatures, sig)
 		return nil
-	}
+	}}
 }
 
 // Register makes h answer calls to name. The name must be a valid method
-// name ([A-Za-z0-9_.:/]+, at most the methodName limit) not registered yet.
+// name ([A-Za-z0-9_.:/]+, at most the methodName limit) not registered
+// yet. A failing option makes Register fail and register nothing.
 func (s *Server) Register(name string, h HandlerFunc, opts ...MethodOption) error {
 	if err := checkMethodName(name, s.limits.MaxMethodBytes); err != nil {
 		return err
@@ -261,7 +267,10 @@ func (s *Server) Register(name string, h HandlerFunc, opts ...MethodOption) erro
 	}
 	m := &method{fn: h}
 	for _, opt := range opts {
-		if err := opt(m); err != nil {
+		if opt.apply == nil {
+			return errors.New("xmlrpc: zero MethodOption")
+		}
+		if err := opt.apply(m); err != nil {
 			return err
 		}
 	}

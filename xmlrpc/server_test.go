@@ -630,9 +630,10 @@ func TestServerRegister(t *testing.T) {
 		{"emptyType", ok, []MethodOption{MethodSignature("int", "")}},
 		{"caseMatters", ok, []MethodOption{MethodSignature("Int")}},
 		{"laterBad", ok, []MethodOption{MethodSignature("int"), MethodSignature("string", "dateTime")}},
+		{"zeroOption", ok, []MethodOption{MethodHelp("x"), zeroMethodOption}},
 	}
 	for _, tc := range cases {
-		err := srv.Register(tc.name, tc.h, tc.opts...)
+		err := registerNoPanic(srv, tc.name, tc.h, tc.opts...)
 		if err == nil {
 			t.Errorf("Register(%.20q) succeeded, want an error", tc.name)
 			continue
@@ -997,5 +998,29 @@ func TestServerLocation(t *testing.T) {
 	resp, body = postRaw(t, hs.URL, []byte(callDoc("echo", "<dateTime.iso8601>19980717T14:08:55Z</dateTime.iso8601>")), nil)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "19980717T09:08:55") {
 		t.Fatalf("have %d %s, want the UTC time written in UTC-5", resp.StatusCode, body)
+	}
+}
+
+// zeroMethodOption is a MethodOption not built by MethodHelp or
+// MethodSignature.
+var zeroMethodOption MethodOption
+
+// registerNoPanic is srv.Register, with a panic turned into an error.
+func registerNoPanic(srv *Server, name string, h HandlerFunc, opts ...MethodOption) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	return srv.Register(name, h, opts...)
+}
+
+// The zero MethodOption is an error, with its own message, not a panic.
+func TestRegisterZeroMethodOption(t *testing.T) {
+	t.Parallel()
+	srv := mustServer(t)
+	err := registerNoPanic(srv, "m", func(context.Context, []any) (any, error) { return 1, nil }, zeroMethodOption)
+	if want := "xmlrpc: zero MethodOption"; err == nil || err.Error() != want {
+		t.Fatalf("have %v, want %q", err, want)
 	}
 }
