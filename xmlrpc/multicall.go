@@ -19,15 +19,23 @@ type MulticallEntry struct {
 type MulticallResult struct {
 	Value any
 	Err   error
+
+	maxDepth int // the depth limit of the client that decoded Value; 0: DefaultMaxDepth
 }
 
-// Decode stores the result in the value target points to, or returns the
-// call's error.
+// Decode stores the result in the value target points to, as Unmarshal
+// does, or returns the call's error. It walks as many nested arrays and
+// structs as the client that made the call accepts (see WithLimits);
+// DefaultMaxDepth for a MulticallResult that did not come from a Client.
 func (r MulticallResult) Decode(target any) error {
 	if r.Err != nil {
 		return r.Err
 	}
-	return Unmarshal(r.Value, target)
+	maxDepth := r.maxDepth
+	if maxDepth <= 0 {
+		maxDepth = DefaultMaxDepth
+	}
+	return unmarshalTop(r.Value, target, maxDepth)
 }
 
 // Multicall sends calls as one system.multicall request and returns one
@@ -55,6 +63,7 @@ func (c *Client) Multicall(ctx context.Context, calls ...MulticallEntry) ([]Mult
 	out := make([]MulticallResult, len(raw))
 	for i, entry := range raw {
 		out[i] = multicallResult(entry)
+		out[i].maxDepth = c.limits.MaxDepth
 	}
 	return out, nil
 }
