@@ -3,6 +3,7 @@ package mockserver
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -103,15 +104,28 @@ func serveBanner(w http.ResponseWriter, r *http.Request) {
 func (s *Server) wireFault(kind xmlrpc.FaultKind, method string, err error) *xmlrpc.Fault {
 	switch kind {
 	case xmlrpc.FaultParse, xmlrpc.FaultInvalidRequest:
-		detail := "malformed request"
-		if err != nil {
-			detail = strings.TrimPrefix(err.Error(), "xmlrpc: ")
-		}
-		return fault(FaultMalformed, "<class 'xml.parsers.expat.ExpatError'>:"+detail)
+		return fault(FaultMalformed, "<class 'xml.parsers.expat.ExpatError'>:"+malformedDetail(err))
 	case xmlrpc.FaultMethodNotFound:
 		return unknownMethodFault(method)
 	}
 	return internalFault()
+}
+
+// malformedDetail describes why a request could not be decoded, from the
+// fields of the error the XML-RPC layer reports (a *xmlrpc.DecodeError or
+// a *xmlrpc.LimitError).
+func malformedDetail(err error) string {
+	var de *xmlrpc.DecodeError
+	var le *xmlrpc.LimitError
+	switch {
+	case errors.As(err, &le):
+		return le.Limit.String() + " limit of " + strconv.FormatInt(le.Max, 10) + " exceeded"
+	case errors.As(err, &de) && de.Line > 0:
+		return "line " + strconv.Itoa(de.Line) + ": " + de.Msg
+	case errors.As(err, &de):
+		return de.Msg
+	}
+	return "malformed request"
 }
 
 // logCall writes one line per call: method, username, duration and fault

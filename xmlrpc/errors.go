@@ -19,8 +19,10 @@ type Fault struct {
 // Error returns the code and the fault string, of which it shows at most
 // the first 512 bytes (cut on a UTF-8 boundary, with a note of how much was
 // cut): the server chooses the string, and String keeps all of it.
-func (f *Fault) Error() string {
-	return "xmlrpc: fault " + strconv.Itoa(f.Code) + ": " + clipText(f.String, maxFaultText)
+func (f *Fault) Error() string { return "xmlrpc: " + f.detail() }
+
+func (f *Fault) detail() string {
+	return "fault " + strconv.Itoa(f.Code) + ": " + clipText(f.String, maxFaultText)
 }
 
 // DecodeError reports a document that is not acceptable XML-RPC.
@@ -38,11 +40,13 @@ type DecodeError struct {
 // Error returns the message, with the line when known. Messages quote
 // input only in short excerpts; Error shows at most 512 bytes of Msg all
 // the same.
-func (e *DecodeError) Error() string {
+func (e *DecodeError) Error() string { return "xmlrpc: " + e.detail() }
+
+func (e *DecodeError) detail() string {
 	if e.Line > 0 {
-		return "xmlrpc: line " + strconv.Itoa(e.Line) + ": " + clipText(e.Msg, maxMsgText)
+		return "line " + strconv.Itoa(e.Line) + ": " + clipText(e.Msg, maxMsgText)
 	}
-	return "xmlrpc: " + clipText(e.Msg, maxMsgText)
+	return clipText(e.Msg, maxMsgText)
 }
 
 // LimitError reports input that exceeds one of the configured Limits. It is
@@ -55,8 +59,10 @@ type LimitError struct {
 
 // Error names the limit and its value, such as "xmlrpc: body size limit
 // of 10485760 exceeded".
-func (e *LimitError) Error() string {
-	return "xmlrpc: " + e.Limit.String() + " limit of " + strconv.FormatInt(e.Max, 10) + " exceeded"
+func (e *LimitError) Error() string { return "xmlrpc: " + e.detail() }
+
+func (e *LimitError) detail() string {
+	return e.Limit.String() + " limit of " + strconv.FormatInt(e.Max, 10) + " exceeded"
 }
 
 // TypeError reports a well-formed value that cannot be stored in the Go
@@ -68,13 +74,15 @@ type TypeError struct {
 	Type  reflect.Type // the Go type it could not be stored in
 }
 
-func (e *TypeError) Error() string {
+func (e *TypeError) Error() string { return "xmlrpc: " + e.detail() }
+
+func (e *TypeError) detail() string {
 	where := ""
 	if e.Path != "" {
 		// A path can hold member names the server chose.
 		where = " at " + clipText(e.Path, maxPathText)
 	}
-	return "xmlrpc: cannot decode " + clipText(e.Value, maxMsgText) + " into Go value of type " + e.Type.String() + where
+	return "cannot decode " + clipText(e.Value, maxMsgText) + " into Go value of type " + e.Type.String() + where
 }
 
 // HTTPError reports an HTTP response whose status is not 200 OK. That
@@ -91,8 +99,10 @@ type HTTPError struct {
 	refusal string // why the client did not follow Location
 }
 
-func (e *HTTPError) Error() string {
-	s := "xmlrpc: HTTP status " + clipText(e.Status, maxStatusText)
+func (e *HTTPError) Error() string { return "xmlrpc: " + e.detail() }
+
+func (e *HTTPError) detail() string {
+	s := "HTTP status " + clipText(e.Status, maxStatusText)
 	if e.Location != "" {
 		s += ": redirect to " + quoteClipped(e.Location, maxLocationText) + " not followed"
 		if e.refusal != "" {
@@ -111,10 +121,10 @@ type TransportError struct {
 }
 
 // Error returns the cause's message, of which it shows at most 512 bytes.
-func (e *TransportError) Error() string {
-	return "xmlrpc: transport: " + clipText(e.Err.Error(), maxMsgText)
-}
-func (e *TransportError) Unwrap() error { return e.Err }
+func (e *TransportError) Error() string { return "xmlrpc: " + e.detail() }
+
+func (e *TransportError) detail() string { return "transport: " + clipText(e.Err.Error(), maxMsgText) }
+func (e *TransportError) Unwrap() error  { return e.Err }
 
 // ParamsError reports parameters that do not fit a handler: the wrong
 // number, or a value of the wrong type. UnmarshalParams returns it; a
@@ -124,8 +134,10 @@ type ParamsError struct {
 	Err error // the underlying *TypeError, if any
 }
 
-func (e *ParamsError) Error() string { return "xmlrpc: invalid method parameters: " + e.Msg }
-func (e *ParamsError) Unwrap() error { return e.Err }
+func (e *ParamsError) Error() string { return "xmlrpc: " + e.detail() }
+
+func (e *ParamsError) detail() string { return "invalid method parameters: " + e.Msg }
+func (e *ParamsError) Unwrap() error  { return e.Err }
 
 // An UnsupportedTypeError is returned by the encoder for a Go value that has
 // no XML-RPC form (a channel, a function, a complex number, a map whose key
@@ -134,9 +146,9 @@ type UnsupportedTypeError struct {
 	Type reflect.Type
 }
 
-func (e *UnsupportedTypeError) Error() string {
-	return "xmlrpc: unsupported type: " + e.Type.String()
-}
+func (e *UnsupportedTypeError) Error() string { return "xmlrpc: " + e.detail() }
+
+func (e *UnsupportedTypeError) detail() string { return "unsupported type: " + e.Type.String() }
 
 // EncodeError reports a Go value of a supported type that cannot be
 // represented on the wire: an integer outside the enabled range, a NaN
@@ -146,7 +158,28 @@ type EncodeError struct {
 	Msg string
 }
 
-func (e *EncodeError) Error() string { return "xmlrpc: " + e.Msg }
+func (e *EncodeError) Error() string { return "xmlrpc: " + e.detail() }
+
+func (e *EncodeError) detail() string { return e.Msg }
+
+// detailer is implemented by every error type of this package: detail
+// is the message Error returns, built from the fields, without the
+// "xmlrpc: " that Error puts in front.
+type detailer interface {
+	error
+	detail() string
+}
+
+// errorDetail returns the text of err for a fault string or a
+// *ParamsError: the detail of an error of this package, or the whole
+// text of any other error (a wrapped error of this package included,
+// since its wrapper's words come first).
+func errorDetail(err error) string {
+	if d, ok := err.(detailer); ok {
+		return d.detail()
+	}
+	return err.Error()
+}
 
 func encodeErrorf(format string, args ...any) error {
 	return &EncodeError{Msg: fmt.Sprintf(format, args...)}

@@ -128,8 +128,13 @@ func WithLogger(l *slog.Logger) ServerOption {
 
 // WithFaultFunc lets the application choose the faults the server builds
 // itself. f receives the situation, the method name (empty if unknown) and
-// the underlying error (nil for an unknown method); returning nil keeps
-// the default fault. f must not be nil.
+// the underlying error; returning nil keeps the default fault. The error
+// is a *DecodeError or a *LimitError for FaultParse and
+// FaultInvalidRequest (a bad system.multicall entry included), a
+// *ParamsError for FaultInvalidParams, the handler's error for
+// FaultApplication, an error of this package for FaultInternal, and nil
+// for FaultMethodNotFound: build fault strings from their fields (such as
+// DecodeError.Msg and Line, LimitError.Limit and Max). f must not be nil.
 func WithFaultFunc(f func(kind FaultKind, method string, err error) *Fault) ServerOption {
 	return func(s *Server) error {
 		if f == nil {
@@ -392,7 +397,7 @@ func (s *Server) makeFault(kind FaultKind, name string, err error) *Fault {
 	}
 	detail := ""
 	if err != nil {
-		detail = trimPackage(err.Error())
+		detail = errorDetail(err)
 	}
 	switch kind {
 	case FaultParse:
@@ -416,7 +421,7 @@ func (s *Server) makeFault(kind FaultKind, name string, err error) *Fault {
 	return &Fault{Code: -32603, String: "internal error"}
 }
 
-var errPanic = errors.New("handler panicked")
+var errPanic = errors.New("xmlrpc: handler panicked")
 
 // dispatch runs the handler for name and turns its outcome into a result
 // or a fault.
@@ -545,7 +550,7 @@ func (s *Server) multicallEntry(ctx context.Context, c any) any {
 		return map[string]any{"faultCode": f.Code, "faultString": f.String}
 	}
 	invalid := func(msg string) any {
-		return asFault(s.makeFault(FaultInvalidRequest, "system.multicall", errors.New(msg)))
+		return asFault(s.makeFault(FaultInvalidRequest, "system.multicall", &DecodeError{Msg: msg}))
 	}
 	entry, ok := c.(map[string]any)
 	if !ok {

@@ -1024,3 +1024,84 @@ func TestRegisterZeroMethodOption(t *testing.T) {
 		t.Fatalf("have %v, want %q", err, want)
 	}
 }
+
+// The strings of the faults the server builds itself, word for word: the
+// details come from the fields of the typed errors, without the package
+// name, and the text of an error of another kind is shown whole.
+func TestServerFaultTexts(t *testing.T) {
+	t.Parallel()
+	srv := mustServer(t, WithMulticall(), WithErrorDetails(), WithServerLimits(Limits{MaxMulticall: 2}))
+	registerTestMethods(t, srv)
+	mustRegister(t, srv, "limitError", func(context.Context, []any) (any, error) {
+		return nil, &LimitError{Limit: LimitText, Max: 9}
+	})
+	mustRegister(t, srv, "wrappedLimitError", func(context.Context, []any) (any, error) {
+		return nil, fmt.Errorf("lookup: %w", &LimitError{Limit: LimitText, Max: 9})
+	})
+	mustRegister(t, srv, "badTarget", func(_ context.Context, params []any) (any, error) {
+		var n int
+		return nil, UnmarshalParams(params, n)
+	})
+	_, hs := startRPC(t, srv)
+	for _, tc := range []struct {
+		name, body string
+		code       int
+		str        string
+	}{
+		{"syntax error with its line", "<methodCall", -32700, "parse error: line 1: unexpected end of document in a tag"},
+		{"invalid value with its line", "<?xml version=\"1.0\"?>\n<methodCall>\n<methodName>echo</methodName><params><param><value><int>12x</int></value></param></params></methodCall>", -32600, `invalid XML-RPC request: line 3: invalid integer "12x"`},
+		{"decode limit", callDoc(strings.Repeat("m", 300)), -32700, "parse error: methodName length limit of 256 exceeded"},
+		{"parameters", callDoc("add", "<string>x</string>", "<int>1</int>"), -32602, "invalid method parameters: parameter 1: cannot decode string into Go value of type int"},
+		{"parameter count", callDoc("add", "<int>1</int>"), -32602, "invalid method parameters: want 2 parameters, got 1"},
+		{"handler's *LimitError", callDoc("limitError"), -32500, "text length limit of 9 exceeded"},
+		{"handler's wrapped *LimitError", callDoc("wrappedLimitError"), -32500, "lookup: xmlrpc: text length limit of 9 exceeded"},
+		{"handler's mistake is not the caller's", callDoc("badTarget", "<int>1</int>"), -32500, "xmlrpc: UnmarshalParams target 1 needs a non-nil pointer, not int"},
+		{"multicall over its limit", callDoc("system.multicall", "<array><data><value><int>1</int></value><value><int>1</int></value><value><int>1</int></value></data></array>"), -32600, "invalid XML-RPC request: multicall size limit of 2 exceeded"},
+	} {
+		resp, body := postRaw(t, hs.URL, []byte(tc.body), nil)
+		checkAnswerFraming(t, resp, body)
+		err := DecodeResponse(bytes.NewReader(body), nil)
+		var f *Fault
+		if !errors.As(err, &f) || f.Code != tc.code || f.String != tc.str {
+			t.Errorf("%s: have %v, want fault %d %q", tc.name, err, tc.code, tc.str)
+		}
+	}
+	// A bad multicall entry: the fault inside the result.
+	var results []any
+	resp, body := postRaw(t, hs.URL, []byte(callDoc("system.multicall", "<array><data><value><int>1</int></value></data></array>")), nil)
+	checkAnswerFraming(t, resp, body)
+	if err := DecodeResponse(bytes.NewReader(body), &results); err != nil || len(results) != 1 {
+		t.Fatalf("multicall with a bad entry: have %v, %v", results, err)
+	}
+	if m, ok := results[0].(map[string]any); !ok || m["faultCode"] != int64(-32600) || m["faultString"] != "invalid XML-RPC request: multicall entry is not a struct" {
+		t.Errorf("multicall with a bad entry: have %v, want the -32600 fault struct", results[0])
+	}
+}
+
+// The errors a FaultFunc receives for the faults the server builds are
+// typed and carry the package name: a bad multicall entry is a
+// *DecodeError like any other invalid request, a panic an xmlrpc error.
+func TestServerFaultFuncErrors(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	got := map[FaultKind]error{}
+	srv := mustServer(t, WithMulticall(), WithFaultFunc(func(kind FaultKind, method string, err error) *Fault {
+		mu.Lock()
+		defer mu.Unlock()
+		got[kind] = err
+		return nil
+	}))
+	registerTestMethods(t, srv)
+	_, hs := startRPC(t, srv)
+	postRaw(t, hs.URL, []byte(callDoc("system.multicall", "<array><data><value><int>1</int></value></data></array>")), nil)
+	postRaw(t, hs.URL, []byte(callDoc("panic")), nil)
+	mu.Lock()
+	defer mu.Unlock()
+	var de *DecodeError
+	if err := got[FaultInvalidRequest]; !errors.As(err, &de) || de.Syntax || de.Msg != "multicall entry is not a struct" {
+		t.Errorf("bad multicall entry: have %v (%T), want a *DecodeError", err, err)
+	}
+	if err := got[FaultInternal]; err == nil || !strings.HasPrefix(err.Error(), "xmlrpc: ") || strings.Contains(err.Error(), "s3cr3t") {
+		t.Errorf("panic: have %v, want an xmlrpc error without the panic value", err)
+	}
+}

@@ -59,25 +59,24 @@ func checkTarget(fn string, target any) error {
 //
 // A different number of parameters, or one that does not fit its target,
 // gives a *ParamsError, which a Server answers with the
-// invalid-parameters fault.
+// invalid-parameters fault. A target that is not a non-nil pointer is the
+// handler's mistake, not the caller's: it gives another error, which a
+// Server answers with the application-error fault.
 func UnmarshalParams(params []any, targets ...any) error {
+	for i, target := range targets {
+		if err := checkTarget("UnmarshalParams target "+strconv.Itoa(i+1), target); err != nil {
+			return err
+		}
+	}
 	if len(params) != len(targets) {
 		return &ParamsError{Msg: "want " + strconv.Itoa(len(targets)) + " parameters, got " + strconv.Itoa(len(params))}
 	}
 	for i, p := range params {
 		if err := Unmarshal(p, targets[i]); err != nil {
-			return &ParamsError{Msg: "parameter " + strconv.Itoa(i+1) + ": " + trimPackage(err.Error()), Err: err}
+			return &ParamsError{Msg: "parameter " + strconv.Itoa(i+1) + ": " + errorDetail(err), Err: err}
 		}
 	}
 	return nil
-}
-
-func trimPackage(s string) string {
-	const prefix = "xmlrpc: "
-	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
-		return s[len(prefix):]
-	}
-	return s
 }
 
 // valueInto decodes a <value> whose start tag was read into v.

@@ -465,3 +465,28 @@ func TestValueFirstMemberKeepsTheDecoderDepthLimit(t *testing.T) {
 		t.Fatalf("depth %d under a limit of %d: have %v, want the nesting depth limit", depth+1, depth, err)
 	}
 }
+
+// A target that is not a pointer is the handler's mistake, not the
+// caller's: it is not a *ParamsError (which blames the parameters).
+func TestUnmarshalParamsBadTarget(t *testing.T) {
+	t.Parallel()
+	var n int
+	for _, targets := range [][]any{{n}, {nil}, {(*int)(nil)}} {
+		err := UnmarshalParams([]any{int64(1)}, targets...)
+		var pe *ParamsError
+		if err == nil || errors.As(err, &pe) || !strings.HasPrefix(err.Error(), "xmlrpc: UnmarshalParams target 1 needs a non-nil pointer") {
+			t.Errorf("target %#v: have %v (%T), want an xmlrpc: UnmarshalParams error naming the target, not a *ParamsError", targets[0], err, err)
+		}
+	}
+	// Also when the count is wrong: the handler is fixed first.
+	if err := UnmarshalParams([]any{}, n); err == nil || errors.As(err, new(*ParamsError)) {
+		t.Errorf("non-pointer target and a wrong count: have %v, want a usage error", err)
+	}
+	// The message of a parameter that does not fit names it without
+	// repeating the package.
+	err := UnmarshalParams([]any{"x"}, &n)
+	var pe *ParamsError
+	if want := "parameter 1: cannot decode string into Go value of type int"; !errors.As(err, &pe) || pe.Msg != want {
+		t.Errorf("have %v, want Msg %q", err, want)
+	}
+}

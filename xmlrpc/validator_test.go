@@ -208,7 +208,7 @@ func validatorGetStateNames(_ context.Context, params []any) (any, error) {
 	for i, p := range params {
 		var n int32
 		if err := Unmarshal(p, &n); err != nil {
-			return nil, &ParamsError{Msg: "parameter " + strconv.Itoa(i+1) + ": " + trimPackage(err.Error()), Err: err}
+			return nil, &ParamsError{Msg: "parameter " + strconv.Itoa(i+1) + ": " + errorDetail(err), Err: err}
 		}
 		name, err := validatorState(n)
 		if err != nil {
