@@ -390,7 +390,7 @@ func TestClientBasicAuth(t *testing.T) {
 			if err := c.Call(context.Background(), "echo", nil, 1); err != nil {
 				t.Fatal(err)
 			}
-			if got := <-seen; got != tc.want {
+			if got := receive(t, seen, "request"); got != tc.want {
 				t.Fatalf("server saw %+v, want %+v", got, tc.want)
 			}
 			if want := hs.URL + "/RPC2"; c.URL() != want {
@@ -405,7 +405,7 @@ func TestClientBasicAuth(t *testing.T) {
 			t.Fatal(err)
 		}
 		err = c.Call(context.Background(), "echo", nil)
-		<-seen
+		receive(t, seen, "request")
 		expectKind(t, err, "http")
 		var he *HTTPError
 		errors.As(err, &he)
@@ -542,7 +542,7 @@ func TestClientRequest(t *testing.T) {
 			if want := []any{"x<y", int64(42), []any{"a", "b"}}; fmt.Sprint(echoed) != fmt.Sprint(want) {
 				t.Fatalf("echoed %#v, want %#v", echoed, want)
 			}
-			r := <-seen
+			r := receive(t, seen, "request")
 			if r.method != http.MethodPost || r.path != "/RPC2" {
 				t.Errorf("have %s %s, want POST /RPC2", r.method, r.path)
 			}

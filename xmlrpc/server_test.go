@@ -39,6 +39,25 @@ func startRPC(t *testing.T, srv *Server, opts ...ClientOption) (*Client, *httpte
 	return c, hs
 }
 
+// hangBound bounds waits that only a bug makes long. It is generous, so
+// that a loaded machine running the race detector never reaches it.
+const hangBound = 30 * time.Second
+
+// receive returns the next value from ch, failing the test if none comes
+// within hangBound.
+func receive[T any](t testing.TB, ch <-chan T, what string) T {
+	t.Helper()
+	timer := time.NewTimer(hangBound)
+	defer timer.Stop()
+	select {
+	case v := <-ch:
+		return v
+	case <-timer.C:
+		t.Fatalf("no %s after %v", what, hangBound)
+		panic("unreachable")
+	}
+}
+
 // mustServer returns NewServer(opts...), failing the test on an error.
 func mustServer(t testing.TB, opts ...ServerOption) *Server {
 	t.Helper()
