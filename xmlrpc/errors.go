@@ -74,6 +74,7 @@ type TypeError struct {
 	Type  reflect.Type // the Go type it could not be stored in
 }
 
+// Error names the value, the Go type and, when known, where the value was.
 func (e *TypeError) Error() string { return "xmlrpc: " + e.detail() }
 
 func (e *TypeError) detail() string {
@@ -99,6 +100,8 @@ type HTTPError struct {
 	refusal string // why the client did not follow Location
 }
 
+// Error returns the status and, for a redirect not followed, where it
+// pointed and why it was not followed.
 func (e *HTTPError) Error() string { return "xmlrpc: " + e.detail() }
 
 func (e *HTTPError) detail() string {
@@ -124,20 +127,25 @@ type TransportError struct {
 func (e *TransportError) Error() string { return "xmlrpc: " + e.detail() }
 
 func (e *TransportError) detail() string { return "transport: " + clipText(e.Err.Error(), maxMsgText) }
-func (e *TransportError) Unwrap() error  { return e.Err }
+
+// Unwrap returns the underlying error.
+func (e *TransportError) Unwrap() error { return e.Err }
 
 // ParamsError reports parameters that do not fit a handler: the wrong
 // number, or a value of the wrong type. UnmarshalParams returns it; a
 // Server answers it with the invalid-parameters fault (-32602 by default).
 type ParamsError struct {
 	Msg string
-	Err error // the underlying *TypeError, if any
+	Err error // the underlying *TypeError or *LimitError, if any
 }
 
+// Error returns Msg after the words of the invalid-parameters fault.
 func (e *ParamsError) Error() string { return "xmlrpc: " + e.detail() }
 
 func (e *ParamsError) detail() string { return "invalid method parameters: " + e.Msg }
-func (e *ParamsError) Unwrap() error  { return e.Err }
+
+// Unwrap returns Err.
+func (e *ParamsError) Unwrap() error { return e.Err }
 
 // An UnsupportedTypeError is returned by the encoder for a Go value that has
 // no XML-RPC form (a channel, a function, a complex number, a map whose key
@@ -146,6 +154,7 @@ type UnsupportedTypeError struct {
 	Type reflect.Type
 }
 
+// Error names the type.
 func (e *UnsupportedTypeError) Error() string { return "xmlrpc: " + e.detail() }
 
 func (e *UnsupportedTypeError) detail() string { return "unsupported type: " + e.Type.String() }
@@ -158,6 +167,7 @@ type EncodeError struct {
 	Msg string
 }
 
+// Error returns Msg.
 func (e *EncodeError) Error() string { return "xmlrpc: " + e.detail() }
 
 func (e *EncodeError) detail() string { return e.Msg }
