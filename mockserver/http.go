@@ -3,6 +3,7 @@ package mockserver
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -26,7 +27,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) newHandler() http.Handler {
 	recent := newRecentCalls(recentCallsKept)
-	rpc := xmlrpc.NewServer(
+	rpc, err := xmlrpc.NewServer(
 		xmlrpc.WithFaultFunc(s.wireFault),
 		xmlrpc.WithNonPOSTHandler(http.HandlerFunc(serveBanner)),
 		xmlrpc.WithObserver(func(r *http.Request, info xmlrpc.CallInfo) {
@@ -37,6 +38,9 @@ func (s *Server) newHandler() http.Handler {
 		xmlrpc.WithServerLimits(wireLimits()),
 		xmlrpc.WithBodyBudget(wireBudget()),
 	)
+	if err != nil {
+		panic("mockserver: " + err.Error()) // the options are constants
+	}
 	for _, name := range MethodNames {
 		if err := rpc.Register(name, func(ctx context.Context, params []any) (any, error) {
 			return s.call(ctx, name, params)
@@ -100,15 +104,28 @@ func serveBanner(w http.ResponseWriter, r *http.Request) {
 func (s *Server) wireFault(kind xmlrpc.FaultKind, method string, err error) *xmlrpc.Fault {
 	switch kind {
 	case xmlrpc.FaultParse, xmlrpc.FaultInvalidRequest:
-		detail := "malformed request"
-		if err != nil {
-			detail = strings.TrimPrefix(err.Error(), "xmlrpc: ")
-		}
-		return fault(FaultMalformed, "<class 'xml.parsers.expat.ExpatError'>:"+detail)
+		return fault(FaultMalformed, "<class 'xml.parsers.expat.ExpatError'>:"+malformedDetail(err))
 	case xmlrpc.FaultMethodNotFound:
 		return unknownMethodFault(method)
 	}
 	return internalFault()
+}
+
+// malformedDetail describes why a request could not be decoded, from the
+// fields of the error the XML-RPC layer reports (a *xmlrpc.DecodeError or
+// a *xmlrpc.LimitError).
+func malformedDetail(err error) string {
+	var de *xmlrpc.DecodeError
+	var le *xmlrpc.LimitError
+	switch {
+	case errors.As(err, &le):
+		return le.Limit.String() + " limit of " + strconv.FormatInt(le.Max, 10) + " exceeded"
+	case errors.As(err, &de) && de.Line > 0:
+		return "line " + strconv.Itoa(de.Line) + ": " + de.Msg
+	case errors.As(err, &de):
+		return de.Msg
+	}
+	return "malformed request"
 }
 
 // logCall writes one line per call: method, username, duration and fault

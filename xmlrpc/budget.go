@@ -59,9 +59,20 @@ const (
 
 // WithBodyBudget bounds the request body bytes the server holds at once,
 // as BodyBudget describes. Without it every request is read at once,
-// each under the body size limit only.
+// each under the body size limit only. A negative field is an error.
 func WithBodyBudget(b BodyBudget) ServerOption {
-	return func(s *Server) { s.budgetConfig = &b }
+	return func(s *Server) error {
+		for _, f := range []struct {
+			name string
+			v    int64
+		}{{"Bytes", b.Bytes}, {"Small", b.Small}, {"Wait", int64(b.Wait)}, {"RetryAfter", int64(b.RetryAfter)}, {"ReadTimeout", int64(b.ReadTimeout)}} {
+			if f.v < 0 {
+				return errors.New("xmlrpc: WithBodyBudget: negative " + f.name)
+			}
+		}
+		s.budgetConfig = &b
+		return nil
+	}
 }
 
 // newBudget applies the defaults of BodyBudget, given the body size limit.
@@ -242,7 +253,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, body io.Reader
 				var one [1]byte
 				switch n, err := io.ReadFull(body, one[:]); {
 				case n > 0:
-					return rb, &LimitError{Limit: "body size", Max: limit}
+					return rb, &LimitError{Limit: LimitBodySize, Max: limit}
 				case err == io.EOF:
 					rb.data = buf
 					return rb, nil

@@ -62,6 +62,9 @@ func NewClient(rawURL string, opts ...ClientOption) (*Client, error) {
 	}
 	c.url = u.String()
 	for _, opt := range opts {
+		if opt == nil {
+			return nil, errors.New("xmlrpc: NewClient: nil ClientOption")
+		}
 		if err := opt(c); err != nil {
 			return nil, err
 		}
@@ -146,9 +149,13 @@ func WithBasicAuth(user, password string) ClientOption {
 }
 
 // WithLimits bounds what the client accepts in a response (and the
-// nesting depth it encodes); zero fields take their defaults.
+// nesting depth it encodes); zero fields take their defaults, and a
+// negative field is an error.
 func WithLimits(l Limits) ClientOption {
 	return func(c *Client) error {
+		if err := l.check("WithLimits"); err != nil {
+			return err
+		}
 		c.limits = l.withDefaults()
 		c.encOpts.maxDepth, c.encOpts.maxMethodBytes = c.limits.MaxDepth, c.limits.MaxMethodBytes
 		return nil
@@ -303,7 +310,7 @@ func (c *Client) roundTrip(ctx context.Context, body []byte, decode func(*Decode
 		return he
 	}
 	if resp.ContentLength > c.limits.MaxBodyBytes {
-		return &LimitError{Limit: "body size", Max: c.limits.MaxBodyBytes}
+		return &LimitError{Limit: LimitBodySize, Max: c.limits.MaxBodyBytes}
 	}
 	var r io.Reader = resp.Body
 	if strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip") {

@@ -276,7 +276,7 @@ func TestClientConnectionRefused(t *testing.T) {
 func TestClientContext(t *testing.T) {
 	t.Parallel()
 	started := make(chan struct{}, 4)
-	srv := NewServer()
+	srv := mustServer(t)
 	mustRegister(t, srv, "block", func(ctx context.Context, _ []any) (any, error) {
 		started <- struct{}{}
 		<-ctx.Done()
@@ -357,7 +357,7 @@ func TestClientBasicAuth(t *testing.T) {
 		ok         bool
 	}
 	seen := make(chan auth, 1)
-	srv := NewServer()
+	srv := mustServer(t)
 	registerTestMethods(t, srv)
 	hs := startHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, p, ok := r.BasicAuth()
@@ -390,7 +390,7 @@ func TestClientBasicAuth(t *testing.T) {
 			if err := c.Call(context.Background(), "echo", nil, 1); err != nil {
 				t.Fatal(err)
 			}
-			if got := <-seen; got != tc.want {
+			if got := receive(t, seen, "request"); got != tc.want {
 				t.Fatalf("server saw %+v, want %+v", got, tc.want)
 			}
 			if want := hs.URL + "/RPC2"; c.URL() != want {
@@ -405,7 +405,7 @@ func TestClientBasicAuth(t *testing.T) {
 			t.Fatal(err)
 		}
 		err = c.Call(context.Background(), "echo", nil)
-		<-seen
+		receive(t, seen, "request")
 		expectKind(t, err, "http")
 		var he *HTTPError
 		errors.As(err, &he)
@@ -476,6 +476,7 @@ func TestNewClientRejects(t *testing.T) {
 		{"WithHeader value with CRLF", WithHeader("X-Ok", "a\r\nInjected: 1")},
 		{"WithHeader value with LF", WithHeader("X-Ok", "a\nb")},
 		{"WithHeader value with NUL", WithHeader("X-Ok", "a\x00b")},
+		{"nil ClientOption", nil},
 	}
 	for _, o := range options {
 		c, err := NewClient("http://127.0.0.1:1/", o.opt)
@@ -499,7 +500,7 @@ func TestClientRequest(t *testing.T) {
 		body                                                                         []byte
 	}
 	seen := make(chan captured, 1)
-	srv := NewServer()
+	srv := mustServer(t)
 	registerTestMethods(t, srv)
 	hs := startHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
@@ -541,7 +542,7 @@ func TestClientRequest(t *testing.T) {
 			if want := []any{"x<y", int64(42), []any{"a", "b"}}; fmt.Sprint(echoed) != fmt.Sprint(want) {
 				t.Fatalf("echoed %#v, want %#v", echoed, want)
 			}
-			r := <-seen
+			r := receive(t, seen, "request")
 			if r.method != http.MethodPost || r.path != "/RPC2" {
 				t.Errorf("have %s %s, want POST /RPC2", r.method, r.path)
 			}
@@ -587,7 +588,7 @@ func TestClientRequest(t *testing.T) {
 func TestClientEncodeErrorsSendNothing(t *testing.T) {
 	t.Parallel()
 	var requests atomic.Int32
-	srv := NewServer(WithServerI8())
+	srv := mustServer(t, WithServerI8())
 	registerTestMethods(t, srv)
 	hs := startHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		requests.Add(1)
@@ -637,10 +638,10 @@ func TestClientEncodeErrorsSendNothing(t *testing.T) {
 			expectKind(t, err, tc.want)
 		})
 	}
-	if _, err := c.Multicall(context.Background(), MultiCall{Method: "echo"}, MultiCall{Method: "bad name"}); err == nil {
+	if _, err := c.Multicall(context.Background(), MulticallEntry{Method: "echo"}, MulticallEntry{Method: "bad name"}); err == nil {
 		t.Error("Multicall with a bad method name succeeded")
 	}
-	if _, err := c.Multicall(context.Background(), MultiCall{Method: "echo", Params: []any{math.NaN()}}); err == nil {
+	if _, err := c.Multicall(context.Background(), MulticallEntry{Method: "echo", Params: []any{math.NaN()}}); err == nil {
 		t.Error("Multicall with a NaN param succeeded")
 	}
 	if n := requests.Load(); n != 0 {
@@ -688,9 +689,9 @@ func TestClientMulticallResults(t *testing.T) {
 		}
 		return c
 	}
-	six := make([]MultiCall, 6)
+	six := make([]MulticallEntry, 6)
 	for i := range six {
-		six[i] = MultiCall{Method: "m" + strconv.Itoa(i)}
+		six[i] = MulticallEntry{Method: "m" + strconv.Itoa(i)}
 	}
 	res, err := client("/mixed").Multicall(context.Background(), six...)
 	if err != nil {
@@ -719,7 +720,7 @@ func TestClientConcurrentCalls(t *testing.T) {
 	const goroutines, calls, barrier = 32, 50, 8
 	var inFlight, peak, arrived atomic.Int32
 	release := make(chan struct{})
-	srv := NewServer()
+	srv := mustServer(t)
 	mustRegister(t, srv, "hold", func(ctx context.Context, params []any) (any, error) {
 		n := inFlight.Add(1)
 		defer inFlight.Add(-1)
@@ -776,7 +777,7 @@ func TestClientConcurrentCalls(t *testing.T) {
 func TestClientNoGoroutineLeak(t *testing.T) {
 	before := runtime.NumGoroutine()
 	func() {
-		srv := NewServer(WithGzipResponses())
+		srv := mustServer(t, WithGzipResponses())
 		registerTestMethods(t, srv)
 		mustRegister(t, srv, "block", func(ctx context.Context, _ []any) (any, error) {
 			<-ctx.Done()

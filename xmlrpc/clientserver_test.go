@@ -10,7 +10,7 @@ import (
 
 func newTestServer(t *testing.T, opts ...ServerOption) (*Server, *Client) {
 	t.Helper()
-	srv := NewServer(opts...)
+	srv := mustServer(t, opts...)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	c, err := NewClient(hs.URL + "/RPC2")
@@ -44,7 +44,7 @@ func TestClientServerRoundTrip(t *testing.T) {
 	if !errors.As(err, &f) || f.Code != -32602 {
 		t.Fatalf("bad params: have %v, want fault -32602", err)
 	}
-	res, err := c.Multicall(context.Background(), MultiCall{"sum", []any{1, 2}}, MultiCall{"nope", nil})
+	res, err := c.Multicall(context.Background(), MulticallEntry{"sum", []any{1, 2}}, MulticallEntry{"nope", nil})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,8 @@ func NewDecoder(r io.Reader) *Decoder {
 	return &Decoder{r: r, limits: Limits{}.withDefaults(), loc: time.UTC}
 }
 
-// SetLimits replaces the decoder's limits; zero fields take their defaults.
+// SetLimits replaces the decoder's limits; zero and negative fields take
+// their defaults (SetLimits cannot fail, unlike WithLimits).
 func (d *Decoder) SetLimits(l Limits) { d.limits = l.withDefaults() }
 
 // SetLocation sets the location in which dateTime values without a zone
@@ -121,7 +122,7 @@ func (d *Decoder) decodeCallBytes(raw []byte) (method string, params []any, err 
 // it holds more than limit bytes.
 func readLimited(r io.Reader, buf []byte, limit int64) ([]byte, error) {
 	if n, ok := knownLen(r); ok && int64(n) > limit {
-		return buf, &LimitError{Limit: "body size", Max: limit}
+		return buf, &LimitError{Limit: LimitBodySize, Max: limit}
 	} else if ok && cap(buf) < n+1 {
 		buf = make([]byte, 0, n+1)
 	}
@@ -141,7 +142,7 @@ func readLimited(r io.Reader, buf []byte, limit int64) ([]byte, error) {
 		n, err := r.Read(buf[len(buf) : len(buf)+int(room)])
 		buf = buf[:len(buf)+n]
 		if int64(len(buf)) > limit {
-			return buf, &LimitError{Limit: "body size", Max: limit}
+			return buf, &LimitError{Limit: LimitBodySize, Max: limit}
 		}
 		if err == io.EOF {
 			return buf, nil
@@ -197,7 +198,7 @@ func (p *parser) call() (string, []any, error) {
 		return "", nil, p.invalidErr("empty methodName")
 	}
 	if len(t) > p.limits.MaxMethodBytes {
-		return "", nil, &LimitError{Limit: "methodName length", Max: int64(p.limits.MaxMethodBytes)}
+		return "", nil, &LimitError{Limit: LimitMethodName, Max: int64(p.limits.MaxMethodBytes)}
 	}
 	method := string(t)
 	if name, kind, err = p.tag(); err != nil {
@@ -601,7 +602,7 @@ func (p *parser) base64(t []byte, dst []byte) ([]byte, error) {
 func (p *parser) enter() error {
 	p.depth++
 	if p.depth > p.limits.MaxDepth {
-		return &LimitError{Limit: "nesting depth", Max: int64(p.limits.MaxDepth)}
+		return &LimitError{Limit: LimitDepth, Max: int64(p.limits.MaxDepth)}
 	}
 	return nil
 }

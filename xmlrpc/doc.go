@@ -78,10 +78,11 @@
 //	var sum int
 //	err = c.Call(ctx, "math.add", &sum, 2, 3)
 //
-// A Server is an http.Handler with registered handlers:
+// A Server is an http.Handler with registered handlers. Like NewClient,
+// NewServer fails on a bad option:
 //
-//	s := xmlrpc.NewServer()
-//	s.Register("math.add", func(ctx context.Context, params []any) (any, error) {
+//	s, err := xmlrpc.NewServer()
+//	err = s.Register("math.add", func(ctx context.Context, params []any) (any, error) {
 //		var a, b int
 //		if err := xmlrpc.UnmarshalParams(params, &a, &b); err != nil {
 //			return nil, err // answered with fault -32602

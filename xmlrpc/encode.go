@@ -56,8 +56,8 @@ func (e *Encoder) SetLocation(loc *time.Location) {
 }
 
 // SetLimits applies the nesting depth and methodName limits of l to the
-// encoder; zero fields take their defaults. The depth limit also stops
-// cyclic values.
+// encoder; zero and negative fields take their defaults (SetLimits cannot
+// fail, unlike WithLimits). The depth limit also stops cyclic values.
 func (e *Encoder) SetLimits(l Limits) {
 	l = l.withDefaults()
 	e.opts.maxDepth, e.opts.maxMethodBytes = l.MaxDepth, l.MaxMethodBytes
@@ -186,7 +186,7 @@ func checkMethodName(m string, max int) error {
 		return encodeErrorf("empty method name")
 	}
 	if len(m) > max {
-		return &LimitError{Limit: "methodName length", Max: int64(max)}
+		return &LimitError{Limit: LimitMethodName, Max: int64(max)}
 	}
 	for i := 0; i < len(m); i++ {
 		c := m[i]
@@ -213,7 +213,7 @@ func (s *encodeState) value(v reflect.Value, depth int) error {
 		// A chain of pointers and interfaces can be a cycle with no
 		// container in it; bound its length like nesting.
 		if hops >= s.maxDepth {
-			return &LimitError{Limit: "nesting depth", Max: int64(s.maxDepth)}
+			return &LimitError{Limit: LimitDepth, Max: int64(s.maxDepth)}
 		}
 		v = v.Elem()
 	}
@@ -326,7 +326,7 @@ func (s *encodeState) time(t time.Time) error {
 
 func (s *encodeState) enter(depth int) error {
 	if depth+1 > s.maxDepth {
-		return &LimitError{Limit: "nesting depth", Max: int64(s.maxDepth)}
+		return &LimitError{Limit: LimitDepth, Max: int64(s.maxDepth)}
 	}
 	return nil
 }

@@ -19,8 +19,10 @@ type Fault struct {
 // Error returns the code and the fault string, of which it shows at most
 // the first 512 bytes (cut on a UTF-8 boundary, with a note of how much was
 // cut): the server chooses the string, and String keeps all of it.
-func (f *Fault) Error() string {
-	return "xmlrpc: fault " + strconv.Itoa(f.Code) + ": " + clipText(f.String, maxFaultText)
+func (f *Fault) Error() string { return "xmlrpc: " + f.detail() }
+
+func (f *Fault) detail() string {
+	return "fault " + strconv.Itoa(f.Code) + ": " + clipText(f.String, maxFaultText)
 }
 
 // DecodeError reports a document that is not acceptable XML-RPC.
@@ -38,23 +40,29 @@ type DecodeError struct {
 // Error returns the message, with the line when known. Messages quote
 // input only in short excerpts; Error shows at most 512 bytes of Msg all
 // the same.
-func (e *DecodeError) Error() string {
+func (e *DecodeError) Error() string { return "xmlrpc: " + e.detail() }
+
+func (e *DecodeError) detail() string {
 	if e.Line > 0 {
-		return "xmlrpc: line " + strconv.Itoa(e.Line) + ": " + clipText(e.Msg, maxMsgText)
+		return "line " + strconv.Itoa(e.Line) + ": " + clipText(e.Msg, maxMsgText)
 	}
-	return "xmlrpc: " + clipText(e.Msg, maxMsgText)
+	return clipText(e.Msg, maxMsgText)
 }
 
 // LimitError reports input that exceeds one of the configured Limits. It is
 // returned instead of a DecodeError so callers can tell hostile or oversized
 // input from a malformed document.
 type LimitError struct {
-	Limit string // "body size", "nesting depth", "element count", "text length", "methodName length", "multicall size"
-	Max   int64
+	Limit LimitKind // which limit
+	Max   int64     // its value
 }
 
-func (e *LimitError) Error() string {
-	return "xmlrpc: " + e.Limit + " limit of " + strconv.FormatInt(e.Max, 10) + " exceeded"
+// Error names the limit and its value, such as "xmlrpc: body size limit
+// of 10485760 exceeded".
+func (e *LimitError) Error() string { return "xmlrpc: " + e.detail() }
+
+func (e *LimitError) detail() string {
+	return e.Limit.String() + " limit of " + strconv.FormatInt(e.Max, 10) + " exceeded"
 }
 
 // TypeError reports a well-formed value that cannot be stored in the Go
@@ -66,13 +74,16 @@ type TypeError struct {
 	Type  reflect.Type // the Go type it could not be stored in
 }
 
-func (e *TypeError) Error() string {
+// Error names the value, the Go type and, when known, where the value was.
+func (e *TypeError) Error() string { return "xmlrpc: " + e.detail() }
+
+func (e *TypeError) detail() string {
 	where := ""
 	if e.Path != "" {
 		// A path can hold member names the server chose.
 		where = " at " + clipText(e.Path, maxPathText)
 	}
-	return "xmlrpc: cannot decode " + clipText(e.Value, maxMsgText) + " into Go value of type " + e.Type.String() + where
+	return "cannot decode " + clipText(e.Value, maxMsgText) + " into Go value of type " + e.Type.String() + where
 }
 
 // HTTPError reports an HTTP response whose status is not 200 OK. That
@@ -89,8 +100,12 @@ type HTTPError struct {
 	refusal string // why the client did not follow Location
 }
 
-func (e *HTTPError) Error() string {
-	s := "xmlrpc: HTTP status " + clipText(e.Status, maxStatusText)
+// Error returns the status and, for a redirect not followed, where it
+// pointed and why it was not followed.
+func (e *HTTPError) Error() string { return "xmlrpc: " + e.detail() }
+
+func (e *HTTPError) detail() string {
+	s := "HTTP status " + clipText(e.Status, maxStatusText)
 	if e.Location != "" {
 		s += ": redirect to " + quoteClipped(e.Location, maxLocationText) + " not followed"
 		if e.refusal != "" {
@@ -109,9 +124,11 @@ type TransportError struct {
 }
 
 // Error returns the cause's message, of which it shows at most 512 bytes.
-func (e *TransportError) Error() string {
-	return "xmlrpc: transport: " + clipText(e.Err.Error(), maxMsgText)
-}
+func (e *TransportError) Error() string { return "xmlrpc: " + e.detail() }
+
+func (e *TransportError) detail() string { return "transport: " + clipText(e.Err.Error(), maxMsgText) }
+
+// Unwrap returns the underlying error.
 func (e *TransportError) Unwrap() error { return e.Err }
 
 // ParamsError reports parameters that do not fit a handler: the wrong
@@ -119,10 +136,15 @@ func (e *TransportError) Unwrap() error { return e.Err }
 // Server answers it with the invalid-parameters fault (-32602 by default).
 type ParamsError struct {
 	Msg string
-	Err error // the underlying *TypeError, if any
+	Err error // the underlying *TypeError or *LimitError, if any
 }
 
-func (e *ParamsError) Error() string { return "xmlrpc: invalid method parameters: " + e.Msg }
+// Error returns Msg after the words of the invalid-parameters fault.
+func (e *ParamsError) Error() string { return "xmlrpc: " + e.detail() }
+
+func (e *ParamsError) detail() string { return "invalid method parameters: " + e.Msg }
+
+// Unwrap returns Err.
 func (e *ParamsError) Unwrap() error { return e.Err }
 
 // An UnsupportedTypeError is returned by the encoder for a Go value that has
@@ -132,9 +154,10 @@ type UnsupportedTypeError struct {
 	Type reflect.Type
 }
 
-func (e *UnsupportedTypeError) Error() string {
-	return "xmlrpc: unsupported type: " + e.Type.String()
-}
+// Error names the type.
+func (e *UnsupportedTypeError) Error() string { return "xmlrpc: " + e.detail() }
+
+func (e *UnsupportedTypeError) detail() string { return "unsupported type: " + e.Type.String() }
 
 // EncodeError reports a Go value of a supported type that cannot be
 // represented on the wire: an integer outside the enabled range, a NaN
@@ -144,7 +167,29 @@ type EncodeError struct {
 	Msg string
 }
 
-func (e *EncodeError) Error() string { return "xmlrpc: " + e.Msg }
+// Error returns Msg.
+func (e *EncodeError) Error() string { return "xmlrpc: " + e.detail() }
+
+func (e *EncodeError) detail() string { return e.Msg }
+
+// detailer is implemented by every error type of this package: detail
+// is the message Error returns, built from the fields, without the
+// "xmlrpc: " that Error puts in front.
+type detailer interface {
+	error
+	detail() string
+}
+
+// errorDetail returns the text of err for a fault string or a
+// *ParamsError: the detail of an error of this package, or the whole
+// text of any other error (a wrapped error of this package included,
+// since its wrapper's words come first).
+func errorDetail(err error) string {
+	if d, ok := err.(detailer); ok {
+		return d.detail()
+	}
+	return err.Error()
+}
 
 func encodeErrorf(format string, args ...any) error {
 	return &EncodeError{Msg: fmt.Sprintf(format, args...)}

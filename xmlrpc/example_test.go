@@ -56,14 +56,22 @@ func ExampleFault() {
 }
 
 func ExampleClient_Call() {
-	srv := xmlrpc.NewServer()
-	srv.Register("math.add", func(ctx context.Context, params []any) (any, error) {
+	srv, err := xmlrpc.NewServer()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	err = srv.Register("math.add", func(ctx context.Context, params []any) (any, error) {
 		var a, b int
 		if err := xmlrpc.UnmarshalParams(params, &a, &b); err != nil {
 			return nil, err
 		}
 		return a + b, nil
 	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 
@@ -87,17 +95,29 @@ func ExampleClient_Call() {
 }
 
 func ExampleClient_Multicall() {
-	srv := xmlrpc.NewServer(xmlrpc.WithMulticall())
-	srv.Register("echo", func(ctx context.Context, params []any) (any, error) {
+	srv, err := xmlrpc.NewServer(xmlrpc.WithMulticall())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	err = srv.Register("echo", func(ctx context.Context, params []any) (any, error) {
 		return params, nil
 	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 
-	c, _ := xmlrpc.NewClient(hs.URL)
+	c, err := xmlrpc.NewClient(hs.URL)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	results, err := c.Multicall(context.Background(),
-		xmlrpc.MultiCall{Method: "echo", Params: []any{"a", 1}},
-		xmlrpc.MultiCall{Method: "missing"},
+		xmlrpc.MulticallEntry{Method: "echo", Params: []any{"a", 1}},
+		xmlrpc.MulticallEntry{Method: "missing"},
 	)
 	if err != nil {
 		fmt.Println(err)

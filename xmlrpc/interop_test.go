@@ -239,10 +239,10 @@ func TestInteropGoClientPythonServer(t *testing.T) {
 
 	t.Run("multicall", func(t *testing.T) {
 		res, err := c.Multicall(ctx,
-			MultiCall{"examples.getStateName", []any{41}},
-			MultiCall{"no.such.method", nil},
-			MultiCall{"examples.getStateName", []any{900}},
-			MultiCall{"validator1.easyStructTest", []any{validatorStoogeStruct(12, 34, 56)}},
+			MulticallEntry{"examples.getStateName", []any{41}},
+			MulticallEntry{"no.such.method", nil},
+			MulticallEntry{"examples.getStateName", []any{900}},
+			MulticallEntry{"validator1.easyStructTest", []any{validatorStoogeStruct(12, 34, 56)}},
 		)
 		if err != nil {
 			t.Fatalf("Multicall: %v", err)
@@ -268,8 +268,8 @@ func TestInteropGoClientPythonServer(t *testing.T) {
 		// 32 bits turns the batch into a single fault (our server faults
 		// only that entry).
 		_, err = c.Multicall(ctx,
-			MultiCall{"examples.getStateName", []any{41}},
-			MultiCall{"validator1.simpleStructReturnTest", []any{2147484}},
+			MulticallEntry{"examples.getStateName", []any{41}},
+			MulticallEntry{"validator1.simpleStructReturnTest", []any{2147484}},
 		)
 		validatorWantFault(t, "Multicall with V8c", err, 1, cpythonOverflow)
 	})

@@ -84,7 +84,7 @@ func refDecodeCall(data []byte) (method string, params []any, err error) {
 				return refInvalidf("empty methodName")
 			}
 			if len(text) > DefaultMaxMethodBytes {
-				return &LimitError{Limit: "methodName length", Max: DefaultMaxMethodBytes}
+				return &LimitError{Limit: LimitMethodName, Max: DefaultMaxMethodBytes}
 			}
 			method = string(text)
 			return nil
@@ -218,7 +218,7 @@ var refWindows1252 = map[byte]rune{
 // UTF-8.
 func refPrepare(data []byte) ([]byte, error) {
 	if len(data) > DefaultMaxBodyBytes {
-		return nil, &LimitError{Limit: "body size", Max: DefaultMaxBodyBytes}
+		return nil, &LimitError{Limit: LimitBodySize, Max: DefaultMaxBodyBytes}
 	}
 	data = bytes.TrimPrefix(data, []byte{0xEF, 0xBB, 0xBF})
 	body, charset, err := refDeclaration(data)
@@ -473,7 +473,7 @@ func (l *refLexer) token() (xml.Token, error) {
 		}
 		l.starts++
 		if l.starts > DefaultMaxElements {
-			return nil, &LimitError{Limit: "element count", Max: DefaultMaxElements}
+			return nil, &LimitError{Limit: LimitElements, Max: DefaultMaxElements}
 		}
 		if err := refCheckStartTag(raw); err != nil {
 			return nil, err
@@ -605,7 +605,7 @@ func (l *refLexer) content() ([]byte, xml.Token, error) {
 		case xml.CharData:
 			l.text = append(l.text, t...)
 			if len(l.text) > DefaultMaxTextBytes {
-				return nil, nil, &LimitError{Limit: "text length", Max: DefaultMaxTextBytes}
+				return nil, nil, &LimitError{Limit: LimitText, Max: DefaultMaxTextBytes}
 			}
 		case xml.StartElement, xml.EndElement:
 			return l.text, tok, nil
@@ -868,7 +868,7 @@ func refParseDateTime(s string, loc *time.Location) (time.Time, bool, bool) {
 func (p *refParser) enter() error {
 	p.depth++
 	if p.depth > DefaultMaxDepth {
-		return &LimitError{Limit: "nesting depth", Max: DefaultMaxDepth}
+		return &LimitError{Limit: LimitDepth, Max: DefaultMaxDepth}
 	}
 	return nil
 }

@@ -375,7 +375,7 @@ func (s *scanner) tag() (name []byte, kind tagKind, err error) {
 	}
 	s.elements++
 	if s.elements > s.limits.MaxElements {
-		return nil, 0, &LimitError{Limit: "element count", Max: int64(s.limits.MaxElements)}
+		return nil, 0, &LimitError{Limit: LimitElements, Max: int64(s.limits.MaxElements)}
 	}
 	for {
 		sawSpace := s.pos < len(s.buf) && isSpace(s.buf[s.pos])
@@ -520,14 +520,14 @@ func (s *scanner) text() ([]byte, error) {
 		bytes.IndexByte(s.buf[start:lt], '&') < 0 {
 		s.pos = lt
 		if lt-start > s.limits.MaxTextBytes {
-			return nil, &LimitError{Limit: "text length", Max: int64(s.limits.MaxTextBytes)}
+			return nil, &LimitError{Limit: LimitText, Max: int64(s.limits.MaxTextBytes)}
 		}
 		return s.buf[start:lt], nil
 	}
 	out := s.scratch[:0]
 	for {
 		if len(out) > s.limits.MaxTextBytes {
-			return nil, &LimitError{Limit: "text length", Max: int64(s.limits.MaxTextBytes)}
+			return nil, &LimitError{Limit: LimitText, Max: int64(s.limits.MaxTextBytes)}
 		}
 		if s.pos >= len(s.buf) {
 			return nil, s.syntaxErr("unexpected end of document")
@@ -575,7 +575,7 @@ func (s *scanner) text() ([]byte, error) {
 		default:
 			s.scratch = out
 			if len(out) > s.limits.MaxTextBytes {
-				return nil, &LimitError{Limit: "text length", Max: int64(s.limits.MaxTextBytes)}
+				return nil, &LimitError{Limit: LimitText, Max: int64(s.limits.MaxTextBytes)}
 			}
 			return out, nil
 		}

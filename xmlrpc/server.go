@@ -72,11 +72,14 @@ type method struct {
 	signatures [][]string
 }
 
-// A ServerOption configures a Server.
-type ServerOption func(*Server)
+// A ServerOption configures a Server. Options validate their arguments
+// and make NewServer fail instead of producing a server that does not do
+// what was asked.
+type ServerOption func(*Server) error
 
-// NewServer returns a server with no methods registered.
-func NewServer(opts ...ServerOption) *Server {
+// NewServer returns a server with no methods registered, or the error of
+// the first option that failed (a nil option is an error too).
+func NewServer(opts ...ServerOption) (*Server, error) {
 	s := &Server{
 		methods: map[string]*method{},
 		limits:  Limits{}.withDefaults(),
@@ -85,120 +88,165 @@ func NewServer(opts ...ServerOption) *Server {
 		logger:  slog.New(slog.DiscardHandler),
 	}
 	for _, opt := range opts {
-		opt(s)
+		if opt == nil {
+			return nil, errors.New("xmlrpc: NewServer: nil ServerOption")
+		}
+		if err := opt(s); err != nil {
+			return nil, err
+		}
 	}
 	if s.budgetConfig != nil {
 		s.budget = newBudget(*s.budgetConfig, s.limits.MaxBodyBytes)
 	}
-	return s
+	return s, nil
 }
 
 // WithServerLimits bounds what the server accepts; zero fields take their
-// defaults.
+// defaults, and a negative field is an error.
 func WithServerLimits(l Limits) ServerOption {
-	return func(s *Server) {
+	return func(s *Server) error {
+		if err := l.check("WithServerLimits"); err != nil {
+			return err
+		}
 		s.limits = l.withDefaults()
 		s.encOpts.maxDepth = s.limits.MaxDepth
+		return nil
 	}
 }
 
 // WithLogger sets where the server logs recovered panics and results that
-// could not be encoded. By default nothing is logged.
+// could not be encoded. By default nothing is logged; l must not be nil.
 func WithLogger(l *slog.Logger) ServerOption {
-	return func(s *Server) {
-		if l != nil {
-			s.logger = l
+	return func(s *Server) error {
+		if l == nil {
+			return errors.New("xmlrpc: WithLogger: nil *slog.Logger")
 		}
+		s.logger = l
+		return nil
 	}
 }
 
 // WithFaultFunc lets the application choose the faults the server builds
 // itself. f receives the situation, the method name (empty if unknown) and
-// the underlying error (nil for an unknown method); returning nil keeps
-// the default fault.
+// the underlying error; returning nil keeps the default fault. The error
+// is a *DecodeError or a *LimitError for FaultParse and
+// FaultInvalidRequest (a bad system.multicall entry included), a
+// *ParamsError for FaultInvalidParams, the handler's error for
+// FaultApplication, an error of this package for FaultInternal, and nil
+// for FaultMethodNotFound: build fault strings from their fields (such as
+// DecodeError.Msg and Line, LimitError.Limit and Max). f must not be nil.
 func WithFaultFunc(f func(kind FaultKind, method string, err error) *Fault) ServerOption {
-	return func(s *Server) { s.faultFunc = f }
+	return func(s *Server) error {
+		if f == nil {
+			return errors.New("xmlrpc: WithFaultFunc: nil function")
+		}
+		s.faultFunc = f
+		return nil
+	}
 }
 
 // WithErrorDetails puts the text of handler errors that are not *Fault
 // into the application-error fault. Off by default, because error text
 // can reveal internals.
 func WithErrorDetails() ServerOption {
-	return func(s *Server) { s.errorDetails = true }
+	return func(s *Server) error { s.errorDetails = true; return nil }
 }
 
 // WithServerI8 lets handler results carry integers outside 32 bits as <i8>.
 func WithServerI8() ServerOption {
-	return func(s *Server) { s.encOpts.i8 = true }
+	return func(s *Server) error { s.encOpts.i8 = true; return nil }
 }
 
 // WithServerAllowNil lets handler results carry nil as <nil/>.
 func WithServerAllowNil() ServerOption {
-	return func(s *Server) { s.encOpts.allowNil = true }
+	return func(s *Server) error { s.encOpts.allowNil = true; return nil }
 }
 
 // WithServerLocation sets the location for times in both directions
-// (default UTC).
+// (default UTC): results are converted to it, and received times without
+// a zone are read in it. loc must not be nil.
 func WithServerLocation(loc *time.Location) ServerOption {
-	return func(s *Server) {
-		if loc != nil {
-			s.loc, s.encOpts.loc = loc, loc
+	return func(s *Server) error {
+		if loc == nil {
+			return errors.New("xmlrpc: WithServerLocation: nil location")
 		}
+		s.loc, s.encOpts.loc = loc, loc
+		return nil
 	}
 }
 
 // WithGzipResponses compresses responses larger than a packet for
 // clients that send Accept-Encoding: gzip.
 func WithGzipResponses() ServerOption {
-	return func(s *Server) { s.gzipResponses = true }
+	return func(s *Server) error { s.gzipResponses = true; return nil }
 }
 
 // WithNonPOSTHandler answers requests other than POST with h instead of
-// 405 Method Not Allowed.
+// 405 Method Not Allowed. h must not be nil.
 func WithNonPOSTHandler(h http.Handler) ServerOption {
-	return func(s *Server) { s.nonPOST = h }
+	return func(s *Server) error {
+		if h == nil {
+			return errors.New("xmlrpc: WithNonPOSTHandler: nil handler")
+		}
+		s.nonPOST = h
+		return nil
+	}
 }
 
 // WithObserver calls f after every answered call, for logging and
-// metrics. f runs on the request's goroutine and must not block.
+// metrics. f runs on the request's goroutine and must not block; it must
+// not be nil.
 func WithObserver(f func(r *http.Request, info CallInfo)) ServerOption {
-	return func(s *Server) { s.observer = f }
+	return func(s *Server) error {
+		if f == nil {
+			return errors.New("xmlrpc: WithObserver: nil function")
+		}
+		s.observer = f
+		return nil
+	}
 }
 
 // WithMulticall enables system.multicall.
 func WithMulticall() ServerOption {
-	return func(s *Server) {
+	return func(s *Server) error {
 		s.methods["system.multicall"] = &method{
 			fn:         s.multicall,
 			help:       "Calls several methods in one request; returns an array with one entry per call.",
 			signatures: [][]string{{"array", "array"}},
 		}
+		return nil
 	}
 }
 
 // WithIntrospection enables system.listMethods, system.methodHelp and
 // system.methodSignature.
 func WithIntrospection() ServerOption {
-	return func(s *Server) {
+	return func(s *Server) error {
 		s.methods["system.listMethods"] = &method{fn: s.listMethods, help: "Lists the methods this server answers.", signatures: [][]string{{"array"}}}
 		s.methods["system.methodHelp"] = &method{fn: s.methodHelp, help: "Returns the help text of a method.", signatures: [][]string{{"string", "string"}}}
 		s.methods["system.methodSignature"] = &method{fn: s.methodSignature, help: "Returns the signatures of a method.", signatures: [][]string{{"array", "string"}}}
+		return nil
 	}
 }
 
-// A MethodOption describes a registered method for introspection.
-type MethodOption func(*method) error
+// A MethodOption describes a registered method for introspection. Build
+// one with MethodHelp or MethodSignature; Register refuses the zero
+// MethodOption.
+type MethodOption struct {
+	apply func(*method) error
+}
 
 // MethodHelp sets the text system.methodHelp returns.
 func MethodHelp(text string) MethodOption {
-	return func(m *method) error { m.help = text; return nil }
+	return MethodOption{func(m *method) error { m.help = text; return nil }}
 }
 
 // MethodSignature adds a signature, the result type followed by the
 // parameter types, each one of int, i8, boolean, string, double,
-// dateTime.iso8601, base64, array, struct or nil.
+// dateTime.iso8601, base64, array, struct or nil. An unknown type makes
+// Register fail.
 func MethodSignature(result string, params ...string) MethodOption {
-	return func(m *method) error {
+	return MethodOption{func(m *method) error {
 		sig := append([]string{result}, params...)
 		for _, t := range sig {
 			switch t {
@@ -209,11 +257,12 @@ func MethodSignature(result string, params ...string) MethodOption {
 		}
 		m.signatures = append(m.signatures, sig)
 		return nil
-	}
+	}}
 }
 
 // Register makes h answer calls to name. The name must be a valid method
-// name ([A-Za-z0-9_.:/]+, at most the methodName limit) not registered yet.
+// name ([A-Za-z0-9_.:/]+, at most the methodName limit) not registered
+// yet. A failing option makes Register fail and register nothing.
 func (s *Server) Register(name string, h HandlerFunc, opts ...MethodOption) error {
 	if err := checkMethodName(name, s.limits.MaxMethodBytes); err != nil {
 		return err
@@ -223,7 +272,10 @@ func (s *Server) Register(name string, h HandlerFunc, opts ...MethodOption) erro
 	}
 	m := &method{fn: h}
 	for _, opt := range opts {
-		if err := opt(m); err != nil {
+		if opt.apply == nil {
+			return errors.New("xmlrpc: zero MethodOption")
+		}
+		if err := opt.apply(m); err != nil {
 			return err
 		}
 	}
@@ -311,7 +363,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Connection", "close")
 			http.Error(w, "xmlrpc: cannot read request body", http.StatusBadRequest)
 			return
-		case errors.As(err, &le) && le.Limit == "body size":
+		case errors.As(err, &le) && le.Limit == LimitBodySize:
 			w.Header().Set("Connection", "close")
 			http.Error(w, "xmlrpc: request body too large", http.StatusRequestEntityTooLarge)
 			return
@@ -345,7 +397,7 @@ func (s *Server) makeFault(kind FaultKind, name string, err error) *Fault {
 	}
 	detail := ""
 	if err != nil {
-		detail = trimPackage(err.Error())
+		detail = errorDetail(err)
 	}
 	switch kind {
 	case FaultParse:
@@ -369,7 +421,7 @@ func (s *Server) makeFault(kind FaultKind, name string, err error) *Fault {
 	return &Fault{Code: -32603, String: "internal error"}
 }
 
-var errPanic = errors.New("handler panicked")
+var errPanic = errors.New("xmlrpc: handler panicked")
 
 // dispatch runs the handler for name and turns its outcome into a result
 // or a fault.
@@ -484,7 +536,7 @@ func (s *Server) multicall(ctx context.Context, params []any) (any, error) {
 		return nil, &ParamsError{Msg: "system.multicall takes exactly one array"}
 	}
 	if len(calls) > s.limits.MaxMulticall {
-		return nil, s.makeFault(FaultInvalidRequest, "system.multicall", &LimitError{Limit: "multicall size", Max: int64(s.limits.MaxMulticall)})
+		return nil, s.makeFault(FaultInvalidRequest, "system.multicall", &LimitError{Limit: LimitMulticall, Max: int64(s.limits.MaxMulticall)})
 	}
 	out := make([]any, len(calls))
 	for i, c := range calls {
@@ -498,7 +550,7 @@ func (s *Server) multicallEntry(ctx context.Context, c any) any {
 		return map[string]any{"faultCode": f.Code, "faultString": f.String}
 	}
 	invalid := func(msg string) any {
-		return asFault(s.makeFault(FaultInvalidRequest, "system.multicall", errors.New(msg)))
+		return asFault(s.makeFault(FaultInvalidRequest, "system.multicall", &DecodeError{Msg: msg}))
 	}
 	entry, ok := c.(map[string]any)
 	if !ok {

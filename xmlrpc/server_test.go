@@ -39,6 +39,35 @@ func startRPC(t *testing.T, srv *Server, opts ...ClientOption) (*Client, *httpte
 	return c, hs
 }
 
+// hangBound bounds waits that only a bug makes long. It is generous, so
+// that a loaded machine running the race detector never reaches it.
+const hangBound = 30 * time.Second
+
+// receive returns the next value from ch, failing the test if none comes
+// within hangBound.
+func receive[T any](t testing.TB, ch <-chan T, what string) T {
+	t.Helper()
+	timer := time.NewTimer(hangBound)
+	defer timer.Stop()
+	select {
+	case v := <-ch:
+		return v
+	case <-timer.C:
+		t.Fatalf("no %s after %v", what, hangBound)
+		panic("unreachable")
+	}
+}
+
+// mustServer returns NewServer(opts...), failing the test on an error.
+func mustServer(t testing.TB, opts ...ServerOption) *Server {
+	t.Helper()
+	srv, err := NewServer(opts...)
+	if err != nil {
+		t.Fatalf("NewServer: %v", err)
+	}
+	return srv
+}
+
 func mustRegister(t *testing.T, srv *Server, name string, h HandlerFunc, opts ...MethodOption) {
 	t.Helper()
 	if err := srv.Register(name, h, opts...); err != nil {
@@ -188,7 +217,7 @@ func callDoc(method string, values ...string) string {
 func TestServerAnswers(t *testing.T) {
 	t.Parallel()
 	var logs syncBuffer
-	srv := NewServer(WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	srv := mustServer(t, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	registerTestMethods(t, srv)
 	_, hs := startRPC(t, srv)
 	const (
@@ -271,7 +300,7 @@ func TestServerAnswers(t *testing.T) {
 func TestServerPanicIsLoggedAndServingContinues(t *testing.T) {
 	t.Parallel()
 	var logs syncBuffer
-	srv := NewServer(WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+	srv := mustServer(t, WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
 	registerTestMethods(t, srv)
 	c, _ := startRPC(t, srv)
 	ctx := context.Background()
@@ -294,7 +323,7 @@ func TestServerPanicIsLoggedAndServingContinues(t *testing.T) {
 
 func TestServerErrorDetails(t *testing.T) {
 	t.Parallel()
-	srv := NewServer(WithErrorDetails())
+	srv := mustServer(t, WithErrorDetails())
 	registerTestMethods(t, srv)
 	c, _ := startRPC(t, srv)
 	err := c.Call(context.Background(), "plainError", nil)
@@ -306,7 +335,7 @@ func TestServerErrorDetails(t *testing.T) {
 
 func TestServerHTTPMethods(t *testing.T) {
 	t.Parallel()
-	srv := NewServer()
+	srv := mustServer(t)
 	registerTestMethods(t, srv)
 	_, hs := startRPC(t, srv)
 	for _, method := range []string{http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete, http.MethodOptions, http.MethodPatch} {
@@ -324,7 +353,7 @@ func TestServerHTTPMethods(t *testing.T) {
 	t.Run("non-POST handler", func(t *testing.T) {
 		var seen []string
 		var mu sync.Mutex
-		srv := NewServer(WithNonPOSTHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		srv := mustServer(t, WithNonPOSTHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			mu.Lock()
 			seen = append(seen, r.Method)
 			mu.Unlock()
@@ -350,7 +379,7 @@ func TestServerHTTPMethods(t *testing.T) {
 
 func TestServerRequestEncodings(t *testing.T) {
 	t.Parallel()
-	srv := NewServer()
+	srv := mustServer(t)
 	registerTestMethods(t, srv)
 	_, hs := startRPC(t, srv)
 	doc := []byte(callDoc("echo", "<string>x</string>"))
@@ -394,8 +423,8 @@ func TestServerRequestEncodings(t *testing.T) {
 func TestServerGzipResponses(t *testing.T) {
 	t.Parallel()
 	big := strings.Repeat("vessel ", 1000)
-	plain := NewServer()
-	zipping := NewServer(WithGzipResponses())
+	plain := mustServer(t)
+	zipping := mustServer(t, WithGzipResponses())
 	for _, s := range []*Server{plain, zipping} {
 		mustRegister(t, s, "text", func(_ context.Context, params []any) (any, error) {
 			var n int
@@ -467,7 +496,7 @@ func TestServerFaultFunc(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var calls []seen
-	srv := NewServer(WithFaultFunc(func(kind FaultKind, method string, err error) *Fault {
+	srv := mustServer(t, WithFaultFunc(func(kind FaultKind, method string, err error) *Fault {
 		mu.Lock()
 		calls = append(calls, seen{kind, method, err})
 		mu.Unlock()
@@ -544,7 +573,7 @@ func TestServerFaultFunc(t *testing.T) {
 func TestServerObserver(t *testing.T) {
 	t.Parallel()
 	infos := make(chan CallInfo, 10)
-	srv := NewServer(WithObserver(func(r *http.Request, info CallInfo) {
+	srv := mustServer(t, WithObserver(func(r *http.Request, info CallInfo) {
 		if r == nil {
 			t.Error("observer got a nil request")
 		}
@@ -598,7 +627,7 @@ func TestServerObserver(t *testing.T) {
 func TestServerRegister(t *testing.T) {
 	t.Parallel()
 	ok := func(context.Context, []any) (any, error) { return 1, nil }
-	srv := NewServer(WithMulticall(), WithIntrospection())
+	srv := mustServer(t, WithMulticall(), WithIntrospection())
 	mustRegister(t, srv, "taken", ok)
 	cases := []struct {
 		name string
@@ -620,9 +649,10 @@ func TestServerRegister(t *testing.T) {
 		{"emptyType", ok, []MethodOption{MethodSignature("int", "")}},
 		{"caseMatters", ok, []MethodOption{MethodSignature("Int")}},
 		{"laterBad", ok, []MethodOption{MethodSignature("int"), MethodSignature("string", "dateTime")}},
+		{"zeroOption", ok, []MethodOption{MethodHelp("x"), zeroMethodOption}},
 	}
 	for _, tc := range cases {
-		err := srv.Register(tc.name, tc.h, tc.opts...)
+		err := registerNoPanic(srv, tc.name, tc.h, tc.opts...)
 		if err == nil {
 			t.Errorf("Register(%.20q) succeeded, want an error", tc.name)
 			continue
@@ -667,7 +697,7 @@ func TestServerSystemMethodsOptIn(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := NewServer(tc.opts...)
+			srv := mustServer(t, tc.opts...)
 			c, _ := startRPC(t, srv)
 			for _, name := range system {
 				var args []any
@@ -696,7 +726,7 @@ func TestServerMulticall(t *testing.T) {
 	var logs syncBuffer
 	var orderMu sync.Mutex
 	var order []string
-	srv := NewServer(WithMulticall(), WithServerLimits(Limits{MaxMulticall: 20}), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	srv := mustServer(t, WithMulticall(), WithServerLimits(Limits{MaxMulticall: 20}), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	registerTestMethods(t, srv)
 	mustRegister(t, srv, "mark", func(_ context.Context, params []any) (any, error) {
 		var s string
@@ -835,7 +865,7 @@ func TestServerMulticall(t *testing.T) {
 	}
 
 	t.Run("default size limit", func(t *testing.T) {
-		srv := NewServer(WithMulticall())
+		srv := mustServer(t, WithMulticall())
 		registerTestMethods(t, srv)
 		c, _ := startRPC(t, srv)
 		for _, n := range []int{DefaultMaxMulticall, DefaultMaxMulticall + 1} {
@@ -857,10 +887,10 @@ func TestServerMulticall(t *testing.T) {
 
 	t.Run("client helper", func(t *testing.T) {
 		res, err := c.Multicall(ctx,
-			MultiCall{Method: "add", Params: []any{1, 2}},
-			MultiCall{Method: "fault"},
-			MultiCall{Method: "nan"},
-			MultiCall{Method: "echo", Params: []any{"z"}},
+			MulticallEntry{Method: "add", Params: []any{1, 2}},
+			MulticallEntry{Method: "fault"},
+			MulticallEntry{Method: "nan"},
+			MulticallEntry{Method: "echo", Params: []any{"z"}},
 		)
 		if err != nil {
 			t.Fatal(err)
@@ -880,7 +910,7 @@ func TestServerMulticall(t *testing.T) {
 
 func TestServerIntrospection(t *testing.T) {
 	t.Parallel()
-	srv := NewServer(WithIntrospection())
+	srv := mustServer(t, WithIntrospection())
 	ok := func(context.Context, []any) (any, error) { return 1, nil }
 	mustRegister(t, srv, "zeta", ok)
 	mustRegister(t, srv, "alpha.sum", ok, MethodHelp("Adds two ints."), MethodSignature("int", "int", "int"), MethodSignature("double", "double", "double"))
@@ -933,5 +963,164 @@ func TestServerIntrospection(t *testing.T) {
 	mustRegister(t, srv, "late", ok)
 	if err := c.Call(ctx, "system.listMethods", &names); err != nil || !slices.Contains(names, "late") {
 		t.Fatalf("listMethods after a late Register: have %q, %v", names, err)
+	}
+}
+
+// A bad server option makes NewServer fail, as a bad client option makes
+// NewClient fail, instead of being ignored or panicking later.
+func TestServerOptionsFail(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		opt  ServerOption
+		want string
+	}{
+		{"nil ServerOption", nil, "xmlrpc: NewServer: nil ServerOption"},
+		{"WithServerLocation nil", WithServerLocation(nil), "xmlrpc: WithServerLocation: nil location"},
+		{"WithLogger nil", WithLogger(nil), "xmlrpc: WithLogger: nil *slog.Logger"},
+		{"WithFaultFunc nil", WithFaultFunc(nil), "xmlrpc: WithFaultFunc: nil function"},
+		{"WithNonPOSTHandler nil", WithNonPOSTHandler(nil), "xmlrpc: WithNonPOSTHandler: nil handler"},
+		{"WithObserver nil", WithObserver(nil), "xmlrpc: WithObserver: nil function"},
+		{"WithServerLimits negative", WithServerLimits(Limits{MaxElements: -5}), "xmlrpc: WithServerLimits: negative MaxElements"},
+		{"WithBodyBudget negative Bytes", WithBodyBudget(BodyBudget{Bytes: -1}), "xmlrpc: WithBodyBudget: negative Bytes"},
+		{"WithBodyBudget negative Small", WithBodyBudget(BodyBudget{Small: -1}), "xmlrpc: WithBodyBudget: negative Small"},
+		{"WithBodyBudget negative Wait", WithBodyBudget(BodyBudget{Wait: -time.Second}), "xmlrpc: WithBodyBudget: negative Wait"},
+		{"WithBodyBudget negative RetryAfter", WithBodyBudget(BodyBudget{RetryAfter: -1}), "xmlrpc: WithBodyBudget: negative RetryAfter"},
+		{"WithBodyBudget negative ReadTimeout", WithBodyBudget(BodyBudget{ReadTimeout: -1}), "xmlrpc: WithBodyBudget: negative ReadTimeout"},
+	} {
+		// The bad option among good ones, in either place.
+		for _, opts := range [][]ServerOption{{tc.opt, WithMulticall()}, {WithGzipResponses(), tc.opt}} {
+			srv, err := NewServer(opts...)
+			if err == nil || err.Error() != tc.want || srv != nil {
+				t.Errorf("%s: have %v, %v, want nil, %q", tc.name, srv, err, tc.want)
+			}
+		}
+	}
+	// Zero values that mean "the default" are not errors.
+	if _, err := NewServer(WithBodyBudget(BodyBudget{}), WithServerLimits(Limits{}), WithServerLocation(time.UTC)); err != nil {
+		t.Errorf("zero BodyBudget and Limits: have %v, want nil", err)
+	}
+}
+
+// A server built WithServerLocation reads zone-less times in that
+// location and writes times converted to it.
+func TestServerLocation(t *testing.T) {
+	t.Parallel()
+	loc := time.FixedZone("X", -5*3600)
+	srv := mustServer(t, WithServerLocation(loc))
+	mustRegister(t, srv, "echo", func(_ context.Context, params []any) (any, error) { return params[0], nil })
+	hs := startHTTP(t, srv)
+	resp, body := postRaw(t, hs.URL, []byte(callDoc("echo", "<dateTime.iso8601>19980717T14:08:55</dateTime.iso8601>")), nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "19980717T14:08:55") {
+		t.Fatalf("have %d %s, want the time back as sent", resp.StatusCode, body)
+	}
+	resp, body = postRaw(t, hs.URL, []byte(callDoc("echo", "<dateTime.iso8601>19980717T14:08:55Z</dateTime.iso8601>")), nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "19980717T09:08:55") {
+		t.Fatalf("have %d %s, want the UTC time written in UTC-5", resp.StatusCode, body)
+	}
+}
+
+// zeroMethodOption is a MethodOption not built by MethodHelp or
+// MethodSignature.
+var zeroMethodOption MethodOption
+
+// registerNoPanic is srv.Register, with a panic turned into an error.
+func registerNoPanic(srv *Server, name string, h HandlerFunc, opts ...MethodOption) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	return srv.Register(name, h, opts...)
+}
+
+// The zero MethodOption is an error, with its own message, not a panic.
+func TestRegisterZeroMethodOption(t *testing.T) {
+	t.Parallel()
+	srv := mustServer(t)
+	err := registerNoPanic(srv, "m", func(context.Context, []any) (any, error) { return 1, nil }, zeroMethodOption)
+	if want := "xmlrpc: zero MethodOption"; err == nil || err.Error() != want {
+		t.Fatalf("have %v, want %q", err, want)
+	}
+}
+
+// The strings of the faults the server builds itself, word for word: the
+// details come from the fields of the typed errors, without the package
+// name, and the text of an error of another kind is shown whole.
+func TestServerFaultTexts(t *testing.T) {
+	t.Parallel()
+	srv := mustServer(t, WithMulticall(), WithErrorDetails(), WithServerLimits(Limits{MaxMulticall: 2}))
+	registerTestMethods(t, srv)
+	mustRegister(t, srv, "limitError", func(context.Context, []any) (any, error) {
+		return nil, &LimitError{Limit: LimitText, Max: 9}
+	})
+	mustRegister(t, srv, "wrappedLimitError", func(context.Context, []any) (any, error) {
+		return nil, fmt.Errorf("lookup: %w", &LimitError{Limit: LimitText, Max: 9})
+	})
+	mustRegister(t, srv, "badTarget", func(_ context.Context, params []any) (any, error) {
+		var n int
+		return nil, UnmarshalParams(params, n)
+	})
+	_, hs := startRPC(t, srv)
+	for _, tc := range []struct {
+		name, body string
+		code       int
+		str        string
+	}{
+		{"syntax error with its line", "<methodCall", -32700, "parse error: line 1: unexpected end of document in a tag"},
+		{"invalid value with its line", "<?xml version=\"1.0\"?>\n<methodCall>\n<methodName>echo</methodName><params><param><value><int>12x</int></value></param></params></methodCall>", -32600, `invalid XML-RPC request: line 3: invalid integer "12x"`},
+		{"decode limit", callDoc(strings.Repeat("m", 300)), -32700, "parse error: methodName length limit of 256 exceeded"},
+		{"parameters", callDoc("add", "<string>x</string>", "<int>1</int>"), -32602, "invalid method parameters: parameter 1: cannot decode string into Go value of type int"},
+		{"parameter count", callDoc("add", "<int>1</int>"), -32602, "invalid method parameters: want 2 parameters, got 1"},
+		{"handler's *LimitError", callDoc("limitError"), -32500, "text length limit of 9 exceeded"},
+		{"handler's wrapped *LimitError", callDoc("wrappedLimitError"), -32500, "lookup: xmlrpc: text length limit of 9 exceeded"},
+		{"handler's mistake is not the caller's", callDoc("badTarget", "<int>1</int>"), -32500, "xmlrpc: UnmarshalParams target 1 needs a non-nil pointer, not int"},
+		{"multicall over its limit", callDoc("system.multicall", "<array><data><value><int>1</int></value><value><int>1</int></value><value><int>1</int></value></data></array>"), -32600, "invalid XML-RPC request: multicall size limit of 2 exceeded"},
+	} {
+		resp, body := postRaw(t, hs.URL, []byte(tc.body), nil)
+		checkAnswerFraming(t, resp, body)
+		err := DecodeResponse(bytes.NewReader(body), nil)
+		var f *Fault
+		if !errors.As(err, &f) || f.Code != tc.code || f.String != tc.str {
+			t.Errorf("%s: have %v, want fault %d %q", tc.name, err, tc.code, tc.str)
+		}
+	}
+	// A bad multicall entry: the fault inside the result.
+	var results []any
+	resp, body := postRaw(t, hs.URL, []byte(callDoc("system.multicall", "<array><data><value><int>1</int></value></data></array>")), nil)
+	checkAnswerFraming(t, resp, body)
+	if err := DecodeResponse(bytes.NewReader(body), &results); err != nil || len(results) != 1 {
+		t.Fatalf("multicall with a bad entry: have %v, %v", results, err)
+	}
+	if m, ok := results[0].(map[string]any); !ok || m["faultCode"] != int64(-32600) || m["faultString"] != "invalid XML-RPC request: multicall entry is not a struct" {
+		t.Errorf("multicall with a bad entry: have %v, want the -32600 fault struct", results[0])
+	}
+}
+
+// The errors a FaultFunc receives for the faults the server builds are
+// typed and carry the package name: a bad multicall entry is a
+// *DecodeError like any other invalid request, a panic an xmlrpc error.
+func TestServerFaultFuncErrors(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	got := map[FaultKind]error{}
+	srv := mustServer(t, WithMulticall(), WithFaultFunc(func(kind FaultKind, method string, err error) *Fault {
+		mu.Lock()
+		defer mu.Unlock()
+		got[kind] = err
+		return nil
+	}))
+	registerTestMethods(t, srv)
+	_, hs := startRPC(t, srv)
+	postRaw(t, hs.URL, []byte(callDoc("system.multicall", "<array><data><value><int>1</int></value></data></array>")), nil)
+	postRaw(t, hs.URL, []byte(callDoc("panic")), nil)
+	mu.Lock()
+	defer mu.Unlock()
+	var de *DecodeError
+	if err := got[FaultInvalidRequest]; !errors.As(err, &de) || de.Syntax || de.Msg != "multicall entry is not a struct" {
+		t.Errorf("bad multicall entry: have %v (%T), want a *DecodeError", err, err)
+	}
+	if err := got[FaultInternal]; err == nil || !strings.HasPrefix(err.Error(), "xmlrpc: ") || strings.Contains(err.Error(), "s3cr3t") {
+		t.Errorf("panic: have %v, want an xmlrpc error without the panic value", err)
 	}
 }

@@ -17,15 +17,35 @@ import (
 // (int64, bool, string, float64, time.Time, []byte, nil, []any,
 // map[string]any), in the Go value target points to, with the same rules
 // as DecodeResponse.
+//
+// Unmarshal has no Limits of its own: it walks at most DefaultMaxDepth
+// nested arrays and structs, as a decoder with the default limits would,
+// and returns a *LimitError for a value nested deeper (which stops a
+// cyclic value too). A value stored whole into an interface (any) is not
+// walked.
 func Unmarshal(v any, target any) error {
-	rv := reflect.ValueOf(target)
-	if rv.Kind() != reflect.Pointer || rv.IsNil() {
-		if target == nil {
-			return errors.New("xmlrpc: Unmarshal needs a non-nil pointer, not nil")
-		}
-		return errors.New("xmlrpc: Unmarshal needs a non-nil pointer, not " + rv.Type().String())
+	return unmarshalTop(v, target, DefaultMaxDepth)
+}
+
+// unmarshalTop is Unmarshal with the depth limit maxDepth.
+func unmarshalTop(v any, target any, maxDepth int) error {
+	if err := checkTarget("Unmarshal", target); err != nil {
+		return err
 	}
-	return unmarshalValue(v, rv.Elem(), 0)
+	return unmarshalValue(v, reflect.ValueOf(target).Elem(), 0, maxDepth)
+}
+
+// checkTarget returns an error naming fn unless target is a non-nil
+// pointer.
+func checkTarget(fn string, target any) error {
+	rv := reflect.ValueOf(target)
+	if rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		return nil
+	}
+	if target == nil {
+		return errors.New("xmlrpc: " + fn + " needs a non-nil pointer, not nil")
+	}
+	return errors.New("xmlrpc: " + fn + " needs a non-nil pointer, not " + rv.Type().String())
 }
 
 // UnmarshalParams stores each decoded parameter in the matching target,
@@ -39,25 +59,24 @@ func Unmarshal(v any, target any) error {
 //
 // A different number of parameters, or one that does not fit its target,
 // gives a *ParamsError, which a Server answers with the
-// invalid-parameters fault.
+// invalid-parameters fault. A target that is not a non-nil pointer is the
+// handler's mistake, not the caller's: it gives another error, which a
+// Server answers with the application-error fault.
 func UnmarshalParams(params []any, targets ...any) error {
+	for i, target := range targets {
+		if err := checkTarget("UnmarshalParams target "+strconv.Itoa(i+1), target); err != nil {
+			return err
+		}
+	}
 	if len(params) != len(targets) {
 		return &ParamsError{Msg: "want " + strconv.Itoa(len(targets)) + " parameters, got " + strconv.Itoa(len(params))}
 	}
 	for i, p := range params {
 		if err := Unmarshal(p, targets[i]); err != nil {
-			return &ParamsError{Msg: "parameter " + strconv.Itoa(i+1) + ": " + trimPackage(err.Error()), Err: err}
+			return &ParamsError{Msg: "parameter " + strconv.Itoa(i+1) + ": " + errorDetail(err), Err: err}
 		}
 	}
 	return nil
-}
-
-func trimPackage(s string) string {
-	const prefix = "xmlrpc: "
-	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
-		return s[len(prefix):]
-	}
-	return s
 }
 
 // valueInto decodes a <value> whose start tag was read into v.
@@ -253,7 +272,7 @@ func (p *parser) structInto(v reflect.Value, empty bool) error {
 				return nil
 			}
 			f := &si.fields[i]
-			return withPath(unmarshalValue(x, field(i), p.depth), func() string { return "." + f.name })
+			return withPath(unmarshalValue(x, field(i), p.depth, p.limits.MaxDepth), func() string { return "." + f.name })
 		})
 	case v.Kind() == reflect.Map && v.Type().Key().Kind() == reflect.String:
 		if v.IsNil() {
@@ -272,7 +291,7 @@ func (p *parser) structInto(v reflect.Value, empty bool) error {
 		}, func(name []byte, x any) error {
 			key := reflect.ValueOf(string(name)).Convert(kt)
 			elem.SetZero()
-			if err := unmarshalValue(x, elem, p.depth); err != nil {
+			if err := unmarshalValue(x, elem, p.depth, p.limits.MaxDepth); err != nil {
 				return withPath(err, func() string { return "." + key.String() })
 			}
 			v.SetMapIndex(key, elem)
@@ -367,9 +386,9 @@ func setDateTime(v reflect.Value, dt DateTime) error {
 }
 
 // unmarshalValue stores the canonical value x in v. depth counts the
-// enclosing arrays and structs, so a hand-built cyclic value cannot
-// recurse without bound.
-func unmarshalValue(x any, v reflect.Value, depth int) error {
+// enclosing arrays and structs, of which there may be at most maxDepth,
+// so a hand-built cyclic value cannot recurse without bound.
+func unmarshalValue(x any, v reflect.Value, depth, maxDepth int) error {
 	if x == nil {
 		v.SetZero()
 		return nil
@@ -406,9 +425,9 @@ func unmarshalValue(x any, v reflect.Value, depth int) error {
 		v.SetBytes(append([]byte{}, x...))
 		return nil
 	case []any:
-		return unmarshalArray(x, v, depth+1)
+		return unmarshalArray(x, v, depth+1, maxDepth)
 	case map[string]any:
-		return unmarshalStruct(x, v, depth+1)
+		return unmarshalStruct(x, v, depth+1, maxDepth)
 	}
 	// Values built by hand may use other Go types; accept them by kind.
 	rx := reflect.ValueOf(x)
@@ -456,9 +475,9 @@ func describeAny(x any) string {
 	return reflect.TypeOf(x).String()
 }
 
-func unmarshalArray(x []any, v reflect.Value, depth int) error {
-	if depth > DefaultMaxDepth*1024 {
-		return &LimitError{Limit: "nesting depth", Max: DefaultMaxDepth * 1024}
+func unmarshalArray(x []any, v reflect.Value, depth, maxDepth int) error {
+	if depth > maxDepth {
+		return &LimitError{Limit: LimitDepth, Max: int64(maxDepth)}
 	}
 	switch v.Kind() {
 	case reflect.Slice:
@@ -474,16 +493,16 @@ func unmarshalArray(x []any, v reflect.Value, depth int) error {
 		return &TypeError{Value: "array", Type: v.Type()}
 	}
 	for i, e := range x {
-		if err := unmarshalValue(e, v.Index(i), depth); err != nil {
+		if err := unmarshalValue(e, v.Index(i), depth, maxDepth); err != nil {
 			return withPath(err, func() string { return "[" + strconv.Itoa(i) + "]" })
 		}
 	}
 	return nil
 }
 
-func unmarshalStruct(x map[string]any, v reflect.Value, depth int) error {
-	if depth > DefaultMaxDepth*1024 {
-		return &LimitError{Limit: "nesting depth", Max: DefaultMaxDepth * 1024}
+func unmarshalStruct(x map[string]any, v reflect.Value, depth, maxDepth int) error {
+	if depth > maxDepth {
+		return &LimitError{Limit: LimitDepth, Max: int64(maxDepth)}
 	}
 	switch {
 	case v.Kind() == reflect.Struct && v.Type() != timeType && v.Type() != dateTimeType:
@@ -497,7 +516,7 @@ func unmarshalStruct(x map[string]any, v reflect.Value, depth int) error {
 				continue
 			}
 			f := &si.fields[i]
-			if err := unmarshalValue(e, fieldByIndex(v, f.index, true), depth); err != nil {
+			if err := unmarshalValue(e, fieldByIndex(v, f.index, true), depth, maxDepth); err != nil {
 				return withPath(err, func() string { return "." + f.name })
 			}
 		}
@@ -509,7 +528,7 @@ func unmarshalStruct(x map[string]any, v reflect.Value, depth int) error {
 		kt, et := v.Type().Key(), v.Type().Elem()
 		for name, e := range x {
 			elem := reflect.New(et).Elem()
-			if err := unmarshalValue(e, elem, depth); err != nil {
+			if err := unmarshalValue(e, elem, depth, maxDepth); err != nil {
 				return withPath(err, func() string { return "." + name })
 			}
 			v.SetMapIndex(reflect.ValueOf(name).Convert(kt), elem)

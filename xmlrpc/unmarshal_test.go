@@ -1,6 +1,7 @@
 package xmlrpc
 
 import (
+	"context"
 	"errors"
 	"math"
 	"reflect"
@@ -358,5 +359,134 @@ func TestUnexportedEmbeddedStructIsIgnored(t *testing.T) {
 	}
 	if err := Unmarshal(map[string]any{"n": int64(5), "own": int64(4)}, &got); err != nil || got.Own != 4 || got.N != 0 {
 		t.Fatalf("unmarshalled %+v, %v", got, err)
+	}
+}
+
+// nestedArrays is n arrays, each the only element of the one around it.
+func nestedArrays(n int) any {
+	var v any = []any{}
+	for i := 1; i < n; i++ {
+		v = []any{v}
+	}
+	return v
+}
+
+// nestedStructs is n structs, each the member "c" of the one around it.
+func nestedStructs(n int) any {
+	var v any = map[string]any{}
+	for i := 1; i < n; i++ {
+		v = map[string]any{"c": v}
+	}
+	return v
+}
+
+// Unmarshal walks at most DefaultMaxDepth nested arrays and structs, like
+// a decoder with the default limits.
+func TestUnmarshalDepthLimit(t *testing.T) {
+	t.Parallel()
+	type arrays []arrays
+	type structs map[string]structs
+	for _, tc := range []struct {
+		name   string
+		value  any
+		target func() any
+		ok     bool
+	}{
+		{"arrays at the limit", nestedArrays(DefaultMaxDepth), func() any { return new(arrays) }, true},
+		{"arrays over the limit", nestedArrays(DefaultMaxDepth + 1), func() any { return new(arrays) }, false},
+		{"structs at the limit", nestedStructs(DefaultMaxDepth), func() any { return new(structs) }, true},
+		{"structs over the limit", nestedStructs(DefaultMaxDepth + 1), func() any { return new(structs) }, false},
+		{"arrays in a struct over the limit", map[string]any{"c": nestedArrays(DefaultMaxDepth)}, func() any { return new(map[string]arrays) }, false},
+	} {
+		err := Unmarshal(tc.value, tc.target())
+		var le *LimitError
+		switch {
+		case tc.ok && err != nil:
+			t.Errorf("%s: have %v, want nil", tc.name, err)
+		case !tc.ok && (!errors.As(err, &le) || le.Limit != LimitDepth || le.Max != DefaultMaxDepth):
+			t.Errorf("%s: have %v, want the nesting depth limit of %d", tc.name, err, DefaultMaxDepth)
+		}
+		err = UnmarshalParams([]any{tc.value}, tc.target())
+		var pe *ParamsError
+		switch {
+		case tc.ok && err != nil:
+			t.Errorf("%s, UnmarshalParams: have %v, want nil", tc.name, err)
+		case !tc.ok && (!errors.As(err, &pe) || !errors.As(err, &le) || le.Max != DefaultMaxDepth):
+			t.Errorf("%s, UnmarshalParams: have %v, want a *ParamsError wrapping the depth *LimitError", tc.name, err)
+		}
+	}
+}
+
+// MulticallResult.Decode walks as deep as the client accepted, not only
+// DefaultMaxDepth; a MulticallResult built by hand has the default.
+func TestMulticallResultDecodeDepth(t *testing.T) {
+	t.Parallel()
+	type arrays []arrays
+	const depth = 2 * DefaultMaxDepth
+	limits := Limits{MaxDepth: depth + 8} // room for the multicall wrapping
+	srv := mustServer(t, WithMulticall(), WithServerLimits(limits))
+	mustRegister(t, srv, "echo", func(_ context.Context, params []any) (any, error) { return params[0], nil })
+	c, _ := startRPC(t, srv, WithLimits(limits))
+	results, err := c.Multicall(context.Background(), MulticallEntry{Method: "echo", Params: []any{nestedArrays(depth)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got arrays
+	if err := results[0].Decode(&got); err != nil {
+		t.Fatalf("Decode of %d nested arrays from a client that accepts %d: have %v, want nil", depth, limits.MaxDepth, err)
+	}
+	var le *LimitError
+	if err := (MulticallResult{Value: results[0].Value}).Decode(&got); !errors.As(err, &le) || le.Max != DefaultMaxDepth {
+		t.Fatalf("Decode of a hand-built MulticallResult: have %v, want the default depth limit", err)
+	}
+}
+
+// A struct member whose <value> comes before its <name> is decoded into
+// any and then stored; the decoder's own depth limit applies to it, not
+// the default.
+func TestValueFirstMemberKeepsTheDecoderDepthLimit(t *testing.T) {
+	t.Parallel()
+	type nested []nested
+	const depth = 2 * DefaultMaxDepth
+	arrays := strings.Repeat("<array><data><value>", depth-1) + "<array><data></data></array>" + strings.Repeat("</value></data></array>", depth-1)
+	doc := responseDoc("<struct><member><value>" + arrays + "</value><name>c</name></member></struct>")
+	var got struct {
+		C nested `xmlrpc:"c"`
+	}
+	d := NewDecoder(strings.NewReader(doc))
+	d.SetLimits(Limits{MaxDepth: depth + 1})
+	if err := d.DecodeResponse(&got); err != nil {
+		t.Fatalf("depth %d under a limit of %d: have %v, want nil", depth+1, depth+1, err)
+	}
+	d = NewDecoder(strings.NewReader(doc))
+	d.SetLimits(Limits{MaxDepth: depth})
+	var le *LimitError
+	if err := d.DecodeResponse(&got); !errors.As(err, &le) || le.Max != depth {
+		t.Fatalf("depth %d under a limit of %d: have %v, want the nesting depth limit", depth+1, depth, err)
+	}
+}
+
+// A target that is not a pointer is the handler's mistake, not the
+// caller's: it is not a *ParamsError (which blames the parameters).
+func TestUnmarshalParamsBadTarget(t *testing.T) {
+	t.Parallel()
+	var n int
+	for _, targets := range [][]any{{n}, {nil}, {(*int)(nil)}} {
+		err := UnmarshalParams([]any{int64(1)}, targets...)
+		var pe *ParamsError
+		if err == nil || errors.As(err, &pe) || !strings.HasPrefix(err.Error(), "xmlrpc: UnmarshalParams target 1 needs a non-nil pointer") {
+			t.Errorf("target %#v: have %v (%T), want an xmlrpc: UnmarshalParams error naming the target, not a *ParamsError", targets[0], err, err)
+		}
+	}
+	// Also when the count is wrong: the handler is fixed first.
+	if err := UnmarshalParams([]any{}, n); err == nil || errors.As(err, new(*ParamsError)) {
+		t.Errorf("non-pointer target and a wrong count: have %v, want a usage error", err)
+	}
+	// The message of a parameter that does not fit names it without
+	// repeating the package.
+	err := UnmarshalParams([]any{"x"}, &n)
+	var pe *ParamsError
+	if want := "parameter 1: cannot decode string into Go value of type int"; !errors.As(err, &pe) || pe.Msg != want {
+		t.Errorf("have %v, want Msg %q", err, want)
 	}
 }

@@ -208,7 +208,7 @@ func validatorGetStateNames(_ context.Context, params []any) (any, error) {
 	for i, p := range params {
 		var n int32
 		if err := Unmarshal(p, &n); err != nil {
-			return nil, &ParamsError{Msg: "parameter " + strconv.Itoa(i+1) + ": " + trimPackage(err.Error()), Err: err}
+			return nil, &ParamsError{Msg: "parameter " + strconv.Itoa(i+1) + ": " + errorDetail(err), Err: err}
 		}
 		name, err := validatorState(n)
 		if err != nil {
@@ -234,7 +234,7 @@ func registerValidator(t testing.TB, srv *Server) {
 // its URL.
 func startValidatorServer(t testing.TB, opts ...ServerOption) string {
 	t.Helper()
-	srv := NewServer(append([]ServerOption{WithMulticall(), WithIntrospection()}, opts...)...)
+	srv := mustServer(t, append([]ServerOption{WithMulticall(), WithIntrospection()}, opts...)...)
 	registerValidator(t, srv)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
@@ -482,11 +482,11 @@ func TestInteropGoClientGoServer(t *testing.T) {
 
 	t.Run("multicall", func(t *testing.T) {
 		res, err := c.Multicall(ctx,
-			MultiCall{"examples.getStateName", []any{41}},
-			MultiCall{"validator1.simpleStructReturnTest", []any{2147484}},
-			MultiCall{"examples.getStateName", []any{900}},
-			MultiCall{"no.such.method", nil},
-			MultiCall{"validator1.easyStructTest", []any{validatorStoogeStruct(12, 34, 56)}},
+			MulticallEntry{"examples.getStateName", []any{41}},
+			MulticallEntry{"validator1.simpleStructReturnTest", []any{2147484}},
+			MulticallEntry{"examples.getStateName", []any{900}},
+			MulticallEntry{"no.such.method", nil},
+			MulticallEntry{"validator1.easyStructTest", []any{validatorStoogeStruct(12, 34, 56)}},
 		)
 		if err != nil {
 			t.Fatalf("Multicall: %v", err)
@@ -571,9 +571,9 @@ func validatorCheckBetty(t *testing.T, c *Client) {
 	if err := c.Call(ctx, "examples.getStateNames", &have, 12, 22, 32, 42); err != nil || have != want {
 		t.Errorf("examples.getStateNames(12, 22, 32, 42): have %q, %v, want %q", have, err, want)
 	}
-	calls := make([]MultiCall, len(validatorStateNames))
+	calls := make([]MulticallEntry, len(validatorStateNames))
 	for i := range calls {
-		calls[i] = MultiCall{"examples.getStateName", []any{i + 1}}
+		calls[i] = MulticallEntry{"examples.getStateName", []any{i + 1}}
 	}
 	res, err := c.Multicall(ctx, calls...)
 	if err != nil {
@@ -709,9 +709,9 @@ func runValidatorRandom(t *testing.T, c *Client, rounds, batchRounds int) int {
 				check(first, v, have, err)
 			}
 		} else {
-			calls := make([]MultiCall, len(vecs))
+			calls := make([]MulticallEntry, len(vecs))
 			for i, v := range vecs {
-				calls[i] = MultiCall{v.method, v.args}
+				calls[i] = MulticallEntry{v.method, v.args}
 			}
 			res, err := c.Multicall(ctx, calls...)
 			if err != nil {
