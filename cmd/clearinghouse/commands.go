@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
+	"github.com/seattletestbed/clearinghouse-go/seattlersa"
 )
 
 func wideFlag(fs *flag.FlagSet, o *cmdOpts) {
@@ -644,7 +645,7 @@ func runSetPublicKey(a *app, ctx context.Context, args []string) error {
 		key = args[0]
 	}
 	key = strings.TrimSpace(key)
-	if _, err := clearinghouse.ParsePublicKey(key); err != nil {
+	if _, err := seattlersa.ParsePublicKey(key); err != nil {
 		hint := "a public key is two numbers, \"<e> <n>\""
 		if len(strings.Fields(key)) == 3 {
 			hint = "that looks like a private key (three numbers); give the public key, \"<e> <n>\""
