@@ -650,6 +650,33 @@ func TestErrorStrings(t *testing.T) {
 	if have := invalidArgument("x").Error(); have != "clearinghouse: invalid argument: x" {
 		t.Fatalf("have %q", have)
 	}
+	// Each sentinel's own text names the package, as every error of the
+	// package does; an *Error shows the kind without repeating it.
+	for _, tc := range []struct {
+		kind       error
+		want, what string
+	}{
+		{ErrClearinghouse, "clearinghouse: error", "error"},
+		{ErrCommunication, "clearinghouse: communication failed", "communication failed"},
+		{ErrInternal, "clearinghouse: internal error", "internal error"},
+		{ErrAuthentication, "clearinghouse: authentication failed", "authentication failed"},
+		{ErrInvalidRequest, "clearinghouse: invalid request", "invalid request"},
+		{ErrNotEnoughCredits, "clearinghouse: not enough vessel credits", "not enough vessel credits"},
+		{ErrUnableToAcquire, "clearinghouse: unable to acquire resources", "unable to acquire resources"},
+		{ErrInvalidArgument, "clearinghouse: invalid argument", "invalid argument"},
+	} {
+		if have := tc.kind.Error(); have != tc.want {
+			t.Errorf("sentinel: have %q, want %q", have, tc.want)
+		}
+		e := &Error{Method: "m", Kind: tc.kind}
+		if have, want := e.Error(), "clearinghouse: m: "+tc.what; have != want {
+			t.Errorf("*Error of kind %v: have %q, want %q", tc.kind, have, want)
+		}
+	}
+	// A Kind left nil (an *Error built by hand) still prints.
+	if have, want := (&Error{Method: "m"}).Error(), "clearinghouse: m: error"; have != want {
+		t.Errorf("nil Kind: have %q, want %q", have, want)
+	}
 	for code, kind := range map[int]error{1: ErrInternal, 100: ErrInternal, 101: ErrAuthentication, 102: ErrInvalidRequest,
 		103: ErrNotEnoughCredits, 104: ErrInternal, 105: ErrUnableToAcquire, 999: ErrInternal} {
 		if got := kindOfFault(code); got != kind {

@@ -13,17 +13,38 @@ import (
 //	if errors.Is(err, clearinghouse.ErrNotEnoughCredits) { ... }
 //
 // Every error a method returns after local validation matches
-// ErrClearinghouse and exactly one of the other six.
+// ErrClearinghouse and exactly one of the other six. A sentinel's text is
+// "clearinghouse: " followed by the words given below, such as
+// "clearinghouse: communication failed"; an *Error shows the words once,
+// after its method.
 var (
-	ErrClearinghouse    = errors.New("clearinghouse error")             // any failure below (SeattleClearinghouseError)
-	ErrCommunication    = errors.New("communication failed")            // network, TLS, HTTP status, undecodable or wrongly shaped response
-	ErrInternal         = errors.New("internal error")                  // faults 1, 100, 104 and unknown codes
-	ErrAuthentication   = errors.New("authentication failed")           // fault 101, or a private key that does not match
-	ErrInvalidRequest   = errors.New("invalid request")                 // fault 102
-	ErrNotEnoughCredits = errors.New("not enough vessel credits")       // fault 103
-	ErrUnableToAcquire  = errors.New("unable to acquire resources")     // fault 105
-	ErrInvalidArgument  = errors.New("clearinghouse: invalid argument") // bad input caught before any request; not an ErrClearinghouse
+	ErrClearinghouse    error = &sentinel{"error"}                       // any failure below (SeattleClearinghouseError)
+	ErrCommunication    error = &sentinel{"communication failed"}        // network, TLS, HTTP status, undecodable or wrongly shaped response
+	ErrInternal         error = &sentinel{"internal error"}              // faults 1, 100, 104 and unknown codes
+	ErrAuthentication   error = &sentinel{"authentication failed"}       // fault 101, or a private key that does not match
+	ErrInvalidRequest   error = &sentinel{"invalid request"}             // fault 102
+	ErrNotEnoughCredits error = &sentinel{"not enough vessel credits"}   // fault 103
+	ErrUnableToAcquire  error = &sentinel{"unable to acquire resources"} // fault 105
+	ErrInvalidArgument  error = &sentinel{"invalid argument"}            // bad input caught before any request; not an ErrClearinghouse
 )
+
+// sentinel is the type of the sentinels: its text is "clearinghouse: "
+// and what failed; an *Error shows only what, after its own prefix.
+type sentinel struct{ what string }
+
+func (s *sentinel) Error() string { return "clearinghouse: " + s.what }
+
+// kindText is what an *Error says of its kind: a sentinel without the
+// package name, any other error (an *Error built by hand) in full.
+func kindText(kind error) string {
+	if kind == nil {
+		return "error"
+	}
+	if s, ok := kind.(*sentinel); ok { // the sentinel itself, not one wrapped
+		return s.what
+	}
+	return kind.Error()
+}
 
 // Fault codes the clearinghouse sends.
 const (
@@ -62,7 +83,7 @@ const maxMsgText = 512
 // 512 bytes of Msg (the server chooses a fault string's length; Msg keeps
 // all of it).
 func (e *Error) Error() string {
-	s := "clearinghouse: " + e.Method + ": " + e.Kind.Error()
+	s := "clearinghouse: " + e.Method + ": " + kindText(e.Kind)
 	if e.Code != 0 {
 		s += " (fault " + strconv.Itoa(e.Code) + ")"
 	}
@@ -129,5 +150,5 @@ func invalidArgument(msg string) error {
 
 type argumentError struct{ msg string }
 
-func (e *argumentError) Error() string { return ErrInvalidArgument.Error() + ": " + e.msg }
+func (e *argumentError) Error() string { return "clearinghouse: invalid argument: " + e.msg }
 func (e *argumentError) Unwrap() error { return ErrInvalidArgument }
