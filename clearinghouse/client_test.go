@@ -113,7 +113,7 @@ func TestGetAccountInfo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := AccountInfo{UserName: "alice", UserPort: f.account.UserPort, MaxVessels: 10, UserAffiliation: "Test Lab"}
+	want := AccountInfo{Username: "alice", UserPort: f.account.UserPort, MaxVessels: 10, UserAffiliation: "Test Lab"}
 	if *info != want {
 		t.Fatalf("have %+v, want %+v", *info, want)
 	}
@@ -346,7 +346,7 @@ func TestPrivateKeyPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.UserName != "alice" || f.requests.Load() != 2 {
+	if info.Username != "alice" || f.requests.Load() != 2 {
 		t.Fatalf("info %+v after %d requests, want 2 (fetch the key, then the call)", info, f.requests.Load())
 	}
 	if _, err := c.GetAccountInfo(ctx); err != nil || f.requests.Load() != 3 {

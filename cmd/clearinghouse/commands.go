@@ -71,7 +71,7 @@ func runAccount(a *app, ctx context.Context, args []string) error {
 	next, hasNext := soonest(vs)
 	if a.g.json {
 		out := jsonAccount{
-			Username: info.UserName, Affiliation: info.UserAffiliation, UserPort: info.UserPort,
+			Username: info.Username, Affiliation: info.UserAffiliation, UserPort: info.UserPort,
 			MaxVessels: info.MaxVessels, VesselsHeld: held, FreeCredits: free, URL: c.URL(),
 		}
 		if hasNext {
@@ -89,7 +89,7 @@ func runAccount(a *app, ctx context.Context, args []string) error {
 		nextExpiry = formatDuration(next.ExpiresIn) + " (" + shortHandles(vs)[next.Handle] + ")"
 	}
 	return writeKeyValues(a.stdout, [][2]string{
-		{"USERNAME", info.UserName},
+		{"USERNAME", info.Username},
 		{"AFFILIATION", info.UserAffiliation},
 		{"USER PORT", strconv.Itoa(info.UserPort)},
 		{"CREDITS", credits},
