@@ -677,8 +677,9 @@ func TestErrorStrings(t *testing.T) {
 	if have, want := (&Error{Method: "m"}).Error(), "clearinghouse: m: error"; have != want {
 		t.Errorf("nil Kind: have %q, want %q", have, want)
 	}
-	for code, kind := range map[int]error{1: ErrInternal, 100: ErrInternal, 101: ErrAuthentication, 102: ErrInvalidRequest,
-		103: ErrNotEnoughCredits, 104: ErrInternal, 105: ErrUnableToAcquire, 999: ErrInternal} {
+	for code, kind := range map[int]error{CodeMalformed: ErrInternal, CodeInternal: ErrInternal, CodeAuthentication: ErrAuthentication,
+		CodeInvalidRequest: ErrInvalidRequest, CodeNotEnoughCredits: ErrNotEnoughCredits, 104: ErrInternal,
+		CodeUnableToAcquire: ErrUnableToAcquire, 999: ErrInternal} {
 		if got := kindOfFault(code); got != kind {
 			t.Errorf("fault %d: %v, want %v", code, got, kind)
 		}

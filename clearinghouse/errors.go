@@ -46,13 +46,16 @@ func kindText(kind error) string {
 	return kind.Error()
 }
 
-// Fault codes the clearinghouse sends.
+// The fault codes the clearinghouse sends (contract §2.1), as found in
+// Error.Code and xmlrpc.Fault.Code. Code 104 is retired; it and any code
+// not listed are ErrInternal, like 1 and 100.
 const (
-	FaultInternal         = 100
-	FaultAuth             = 101
-	FaultInvalidRequest   = 102
-	FaultNotEnoughCredits = 103
-	FaultUnableToAcquire  = 105
+	CodeMalformed        = 1   // an undecodable request or an unknown method: ErrInternal
+	CodeInternal         = 100 // ErrInternal
+	CodeAuthentication   = 101 // ErrAuthentication
+	CodeInvalidRequest   = 102 // ErrInvalidRequest
+	CodeNotEnoughCredits = 103 // ErrNotEnoughCredits
+	CodeUnableToAcquire  = 105 // ErrUnableToAcquire
 )
 
 // Error is the error of a failed call. Kind is one of the sentinels;
@@ -108,13 +111,13 @@ func (e *Error) Is(target error) bool { return target == ErrClearinghouse }
 // kindOfFault maps a fault code to its sentinel, as the original client did.
 func kindOfFault(code int) error {
 	switch code {
-	case FaultAuth:
+	case CodeAuthentication:
 		return ErrAuthentication
-	case FaultInvalidRequest:
+	case CodeInvalidRequest:
 		return ErrInvalidRequest
-	case FaultNotEnoughCredits:
+	case CodeNotEnoughCredits:
 		return ErrNotEnoughCredits
-	case FaultUnableToAcquire:
+	case CodeUnableToAcquire:
 		return ErrUnableToAcquire
 	}
 	return ErrInternal

@@ -207,7 +207,7 @@ func (e *keeperEnv) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case "fault":
 		w.Header().Set("Content-Type", "text/xml")
-		xmlrpc.EncodeFault(w, &xmlrpc.Fault{Code: FaultInternal, String: "injected internal error"})
+		xmlrpc.EncodeFault(w, &xmlrpc.Fault{Code: CodeInternal, String: "injected internal error"})
 	case "ok": // claims success without doing anything
 		w.Header().Set("Content-Type", "text/xml")
 		xmlrpc.EncodeResponse(w, 0)
@@ -690,7 +690,7 @@ func TestKeeperNotEnoughCredits(t *testing.T) {
 		evs := drain(r.k)
 		wantEvents(t, evs, EventError)
 		var ce *Error
-		if !errors.Is(evs[0].Err, ErrNotEnoughCredits) || !errors.As(evs[0].Err, &ce) || ce.Code != FaultNotEnoughCredits {
+		if !errors.Is(evs[0].Err, ErrNotEnoughCredits) || !errors.As(evs[0].Err, &ce) || ce.Code != CodeNotEnoughCredits {
 			t.Fatalf("event error %v, want fault 103", evs[0].Err)
 		}
 		if evs[0].Retry.Sub(expiry) != step.retry || !slices.Equal(evs[0].Handles, hs) {
@@ -880,7 +880,7 @@ func TestKeeperAuthentication(t *testing.T) {
 	}
 	r := startKeeper(t, NewKeeper(bad, hs, WithKeeperClock(e.clock)))
 	err = r.wait(t)
-	wantKind(t, err, ErrAuthentication, FaultAuth)
+	wantKind(t, err, ErrAuthentication, CodeAuthentication)
 	evs := drain(r.k)
 	wantEvents(t, evs, EventError)
 	if _, open := <-r.k.Events(); open {
@@ -896,7 +896,7 @@ func TestKeeperAuthentication(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clock.set(e.clock.waitTimer(t))
-	wantKind(t, r.wait(t), ErrAuthentication, FaultAuth)
+	wantKind(t, r.wait(t), ErrAuthentication, CodeAuthentication)
 }
 
 // TestKeeperSnapshotConcurrent reads snapshots while the keeper loses,
