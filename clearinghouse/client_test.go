@@ -413,6 +413,7 @@ func TestLocalValidation(t *testing.T) {
 		t.Fatalf("local validation sent %d requests", n)
 	}
 
+	var zeroOption Option
 	empty := filepath.Join(t.TempDir(), "empty.pem")
 	os.WriteFile(empty, []byte("no certificates here\n"), 0o644)
 	constructors := map[string][]Option{
@@ -430,11 +431,15 @@ func TestLocalValidation(t *testing.T) {
 		"negative retries":     {WithAPIKey("k"), WithRetries(-1, 0)},
 		"empty user agent":     {WithAPIKey("k"), WithUserAgent("")},
 		"nil certificate pool": {WithAPIKey("k"), WithCertPool(nil)},
+		"zero Option":          {WithAPIKey("k"), zeroOption},
 	}
 	for name, opts := range constructors {
 		_, err := New("alice", opts...)
 		if !errors.Is(err, ErrInvalidArgument) {
 			t.Errorf("%s: have %v, want ErrInvalidArgument", name, err)
+		}
+		if name == "zero Option" && (err == nil || err.Error() != "clearinghouse: invalid argument: zero Option") {
+			t.Errorf("zero Option: have %v", err)
 		}
 		if name == "empty CA file" && (err == nil || !strings.Contains(err.Error(), empty)) {
 			t.Errorf("empty CA file: %v does not name the file", err)
