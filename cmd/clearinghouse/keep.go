@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
+	"github.com/seattletestbed/clearinghouse-go/clearinghouse/keeper"
 )
 
 var keepCmd = &command{
@@ -38,9 +39,9 @@ Examples:
 `,
 	flags: func(fs *flag.FlagSet, o *cmdOpts) {
 		fs.BoolVar(&o.all, "all", false, "keep every vessel held now (the default without handles)")
-		fs.DurationVar(&o.margin, "margin", clearinghouse.DefaultRenewMargin, "renew once less than `duration` is left of a lease")
+		fs.DurationVar(&o.margin, "margin", keeper.DefaultRenewMargin, "renew once less than `duration` is left of a lease")
 		fs.StringVar(&o.replace, "replace", "", "replace lost vessels by acquiring vessels of `type` (lan, wan, nat, random)")
-		fs.DurationVar(&o.checkEvery, "check-interval", clearinghouse.DefaultCheckInterval, "look for lost vessels every `duration` between renewals (0: only when renewing)")
+		fs.DurationVar(&o.checkEvery, "check-interval", keeper.DefaultCheckInterval, "look for lost vessels every `duration` between renewals (0: only when renewing)")
 	},
 	run: runKeep,
 }
@@ -49,20 +50,20 @@ func runKeep(a *app, ctx context.Context, args []string) error {
 	if a.o.all && len(args) > 0 {
 		return usageErr("", "keep: give --all or handles, not both")
 	}
-	opts := []clearinghouse.KeeperOption{clearinghouse.WithCheckInterval(a.o.checkEvery)}
+	opts := []keeper.Option{keeper.WithCheckInterval(a.o.checkEvery)}
 	if a.o.margin <= 0 || a.o.margin >= 7*24*time.Hour {
 		return usageErr("", "--margin must be positive and less than 7 days")
 	}
 	if a.o.checkEvery < 0 {
 		return usageErr("", "--check-interval must not be negative")
 	}
-	opts = append(opts, clearinghouse.WithRenewMargin(a.o.margin))
+	opts = append(opts, keeper.WithRenewMargin(a.o.margin))
 	if a.o.replace != "" {
 		typ, err := parseType(a.o.replace)
 		if err != nil {
 			return err
 		}
-		opts = append(opts, clearinghouse.WithReplacement(typ))
+		opts = append(opts, keeper.WithReplacement(typ))
 	}
 	args, err := a.expandHandles(args)
 	if err != nil {
@@ -77,20 +78,23 @@ func runKeep(a *app, ctx context.Context, args []string) error {
 	handles, err := a.keepHandles(ctx, c, args)
 	if err != nil {
 		if ctx.Err() != nil { // interrupted before the keeper started
-			return out.summary(clearinghouse.KeeperSnapshot{})
+			return out.summary(keeper.Snapshot{})
 		}
 		return err
 	}
 	if len(handles) == 0 {
 		a.note("no vessels held; nothing to keep (acquire some with `clearinghouse acquire wan 2`)")
-		return out.summary(clearinghouse.KeeperSnapshot{})
+		return out.summary(keeper.Snapshot{})
 	}
 
 	// The keeper runs until ctx ends, or until everything is lost; the
 	// loop below ends when it closes its event channel.
 	kctx, stop := context.WithCancel(ctx)
 	defer stop()
-	k := clearinghouse.NewKeeper(c, handles, opts...)
+	k, err := keeper.New(c, handles, opts...)
+	if err != nil {
+		return err
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- k.Run(kctx) }()
 	out.start = time.Now()
@@ -116,7 +120,7 @@ func runKeep(a *app, ctx context.Context, args []string) error {
 			}
 			snap := k.Snapshot()
 			out.event(ev, snap)
-			if ev.Kind == clearinghouse.EventLost && a.o.replace == "" && len(snap.Vessels) == 0 {
+			if ev.Kind == keeper.EventLost && a.o.replace == "" && len(snap.Vessels) == 0 {
 				allLost = true
 				stop()
 			}
@@ -227,7 +231,7 @@ func handleStrings(hs []clearinghouse.Handle) []string {
 	return out
 }
 
-func (o *keepOutput) begin(snap clearinghouse.KeeperSnapshot) {
+func (o *keepOutput) begin(snap keeper.Snapshot) {
 	a := o.a
 	n := snap.Target
 	if a.g.json {
@@ -247,14 +251,14 @@ func (o *keepOutput) begin(snap clearinghouse.KeeperSnapshot) {
 }
 
 // event reports one keeper event.
-func (o *keepOutput) event(ev clearinghouse.KeeperEvent, snap clearinghouse.KeeperSnapshot) {
+func (o *keepOutput) event(ev keeper.Event, snap keeper.Snapshot) {
 	a := o.a
 	if a.g.json {
 		j := jsonKeepEvent{Time: rfc3339(ev.Time), Event: ev.Kind.String(), Handles: handleStrings(ev.Handles), RetryAt: rfc3339(ev.Retry)}
 		if ev.Err != nil {
 			j.Error = ev.Err.Error()
 		}
-		if ev.Kind == clearinghouse.EventError && snap.OverCreditLimit {
+		if ev.Kind == keeper.EventError && snap.OverCreditLimit {
 			j.OverCreditLimit = true
 		}
 		writeJSONLine(a.stdout, j)
@@ -263,11 +267,11 @@ func (o *keepOutput) event(ev clearinghouse.KeeperEvent, snap clearinghouse.Keep
 	short := shortHandles(keptVessels(snap))
 	var s string
 	switch ev.Kind {
-	case clearinghouse.EventRenewed:
+	case keeper.EventRenewed:
 		s = fmt.Sprintf("renewed %s: %s", plural(len(ev.Handles), "vessel"), shortList(ev.Handles, short))
-	case clearinghouse.EventLost:
+	case keeper.EventLost:
 		s = fmt.Sprintf("LOST %s: %s", plural(len(ev.Handles), "vessel"), shortList(ev.Handles, nil))
-	case clearinghouse.EventReplaced:
+	case keeper.EventReplaced:
 		s = fmt.Sprintf("acquired %s to replace lost ones: %s", plural(len(ev.Handles), "vessel"), shortList(ev.Handles, short))
 	default:
 		s = "error: " + ev.Err.Error()
@@ -290,7 +294,7 @@ func (o *keepOutput) event(ev clearinghouse.KeeperEvent, snap clearinghouse.Keep
 }
 
 // keptVessels returns the vessels of a snapshot, for shortHandles.
-func keptVessels(snap clearinghouse.KeeperSnapshot) []clearinghouse.Vessel {
+func keptVessels(snap keeper.Snapshot) []clearinghouse.Vessel {
 	vs := make([]clearinghouse.Vessel, len(snap.Vessels))
 	for i, kv := range snap.Vessels {
 		vs[i] = kv.Vessel
@@ -323,7 +327,7 @@ func shortList(hs []clearinghouse.Handle, short map[clearinghouse.Handle]string)
 }
 
 // statusText is the one-line state of the keeper.
-func statusText(snap clearinghouse.KeeperSnapshot, now time.Time) string {
+func statusText(snap keeper.Snapshot, now time.Time) string {
 	parts := []string{fmt.Sprintf("kept %d/%d", len(snap.Vessels), snap.Target)}
 	switch {
 	case snap.NextRenewal.IsZero() && len(snap.Vessels) > 0:
@@ -348,7 +352,7 @@ func statusText(snap clearinghouse.KeeperSnapshot, now time.Time) string {
 }
 
 // status redraws the status line (terminal only).
-func (o *keepOutput) status(snap clearinghouse.KeeperSnapshot) {
+func (o *keepOutput) status(snap keeper.Snapshot) {
 	if !o.tty {
 		return
 	}
@@ -372,7 +376,7 @@ func (o *keepOutput) line(s string) {
 }
 
 // summary prints the final account of the run.
-func (o *keepOutput) summary(snap clearinghouse.KeeperSnapshot) error {
+func (o *keepOutput) summary(snap keeper.Snapshot) error {
 	a := o.a
 	ran := time.Since(o.start)
 	var next time.Time

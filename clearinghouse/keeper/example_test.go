@@ -1,14 +1,31 @@
-package clearinghouse_test
+package keeper_test
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"log"
+	"net/http/httptest"
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
+	"github.com/seattletestbed/clearinghouse-go/clearinghouse/keeper"
+	"github.com/seattletestbed/clearinghouse-go/mockserver"
 )
+
+// startMock runs an in-process mock clearinghouse with one account and
+// returns its XML-RPC URL, the account and a function to stop it.
+func startMock() (string, mockserver.Account, func()) {
+	mock := mockserver.New(mockserver.WithKeyBits(512))
+	acct, err := mock.AddAccount(mockserver.AccountSpec{
+		Username: "alice", Password: "correct horse", Affiliation: "Example University",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := httptest.NewServer(mock)
+	return srv.URL + "/xmlrpc/", acct, srv.Close
+}
 
 // Keep two vessels alive until the context ends. The 5-hour margin makes
 // the keeper renew the freshly acquired vessels (4 hours left) at once;
@@ -30,24 +47,27 @@ func ExampleKeeper() {
 		log.Fatal(err)
 	}
 
-	keeper := clearinghouse.NewKeeper(client, clearinghouse.Handles(vessels),
-		clearinghouse.WithRenewMargin(5*time.Hour),
-		clearinghouse.WithReplacement(clearinghouse.WAN))
+	k, err := keeper.New(client, clearinghouse.Handles(vessels),
+		keeper.WithRenewMargin(5*time.Hour),
+		keeper.WithReplacement(clearinghouse.WAN))
+	if err != nil {
+		log.Fatal(err)
+	}
 	done := make(chan error, 1)
-	go func() { done <- keeper.Run(ctx) }()
+	go func() { done <- k.Run(ctx) }()
 
-	for ev := range keeper.Events() {
+	for ev := range k.Events() {
 		switch {
 		case errors.Is(ev.Err, clearinghouse.ErrNotEnoughCredits):
 			fmt.Println("over the credit limit: release vessels elsewhere")
 		default:
 			fmt.Println(ev)
 		}
-		if ev.Kind == clearinghouse.EventRenewed {
+		if ev.Kind == keeper.EventRenewed {
 			break
 		}
 	}
-	snap := keeper.Snapshot()
+	snap := k.Snapshot()
 	for _, v := range snap.Vessels {
 		fmt.Println("kept, expires in", time.Until(v.ExpiresAt).Round(time.Hour))
 	}
