@@ -56,15 +56,28 @@ func ExampleKeeper() {
 	done := make(chan error, 1)
 	go func() { done <- k.Run(ctx) }()
 
-	for ev := range k.Events() {
-		switch {
-		case errors.Is(ev.Err, clearinghouse.ErrNotEnoughCredits):
-			fmt.Println("over the credit limit: release vessels elsewhere")
-		default:
-			fmt.Println(ev)
-		}
-		if ev.Kind == keeper.EventRenewed {
-			break
+	// Print the events up to the first renewal. Every wait has a
+	// deadline, so that a keeper that never renews fails the example
+	// instead of hanging it.
+	timeout := time.After(time.Minute)
+watch:
+	for {
+		select {
+		case ev, open := <-k.Events():
+			if !open { // Run returned
+				break watch
+			}
+			if errors.Is(ev.Err, clearinghouse.ErrNotEnoughCredits) {
+				fmt.Println("over the credit limit: release vessels elsewhere")
+			} else {
+				fmt.Println(ev)
+			}
+			if ev.Kind == keeper.EventRenewed {
+				break watch
+			}
+		case <-timeout:
+			fmt.Println("no renewal within a minute")
+			break watch
 		}
 	}
 	snap := k.Snapshot()
@@ -74,7 +87,12 @@ func ExampleKeeper() {
 	fmt.Println("next renewal in", time.Until(snap.NextRenewal).Round(time.Hour))
 
 	cancel() // Run returns nil; the vessels stay held until they expire
-	fmt.Println("Run returned", <-done)
+	select {
+	case err := <-done:
+		fmt.Println("Run returned", err)
+	case <-time.After(time.Minute):
+		fmt.Println("Run did not return")
+	}
 	// Output:
 	// renewed 2 vessels
 	// kept, expires in 168h0m0s
