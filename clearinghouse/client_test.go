@@ -11,10 +11,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
@@ -728,5 +730,115 @@ func TestRedirectRefused(t *testing.T) {
 	}
 	if n := stolen.Load(); n != 0 {
 		t.Errorf("the other server received %d requests, want none", n)
+	}
+}
+
+// roundTripFunc is an http.RoundTripper made of a function: it runs in the
+// calling goroutine and opens no connection, so it works in a synctest
+// bubble.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestRetryBackoff: a read-only call that keeps failing in transport is
+// tried 1+n times, waiting backoff, then twice that, and so on; a context
+// cancelled during a wait ends the call at once, without another attempt.
+// The bubble's clock makes the waits exact.
+func TestRetryBackoff(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Now()
+		var attempts []time.Duration
+		down := errors.New("connection refused")
+		hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			attempts = append(attempts, time.Since(t0))
+			return nil, down
+		})}
+		c, err := New("alice", WithAPIKey("k"), WithURL("http://clearinghouse.test/xmlrpc/"),
+			WithHTTPClient(hc), WithRetries(3, time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.GetAccountInfo(context.Background())
+		wantKind(t, err, ErrCommunication, 0)
+		if !errors.Is(err, down) {
+			t.Fatalf("have %v, want the transport's error inside", err)
+		}
+		want := []time.Duration{0, time.Second, 3 * time.Second, 7 * time.Second}
+		if !slices.Equal(attempts, want) {
+			t.Fatalf("attempts at %v, want %v", attempts, want)
+		}
+
+		// Cancelled a minute into a wait of an hour.
+		attempts = nil
+		t0 = time.Now()
+		slow, err := New("alice", WithAPIKey("k"), WithURL("http://clearinghouse.test/xmlrpc/"),
+			WithHTTPClient(hc), WithRetries(3, time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			_, err := slow.GetResourceInfo(ctx)
+			done <- err
+		}()
+		time.Sleep(time.Minute)
+		cancel()
+		synctest.Wait()
+		select {
+		case err := <-done:
+			wantKind(t, err, ErrCommunication, 0)
+			if elapsed := time.Since(t0); elapsed != time.Minute {
+				t.Fatalf("the call returned %v after it started, want 1m (when it was cancelled)", elapsed)
+			}
+		default:
+			t.Fatal("the call still waits after its context was cancelled")
+		}
+		if want := []time.Duration{0}; !slices.Equal(attempts, want) {
+			t.Fatalf("attempts at %v, want %v", attempts, want)
+		}
+	})
+}
+
+// TestHandleRebuilt: a vessel that arrives without a handle, or with an
+// empty one, gets "<node_id>:<vessel_id>", the form the clearinghouse
+// gives handles (contract §4); a handle that arrives is kept as sent.
+// Every call that returns vessels does this.
+func TestHandleRebuilt(t *testing.T) {
+	t.Parallel()
+	vessels := []any{
+		map[string]any{"node_id": "3 1001", "node_ip": "10.0.0.1", "node_port": 1224, "vessel_id": "v3",
+			"is_active": true, "expires_in_seconds": 14400},
+		map[string]any{"node_id": "3 1002", "node_ip": "10.0.1.1", "node_port": 1224, "vessel_id": "v7",
+			"handle": "", "expires_in_seconds": 14400},
+		map[string]any{"node_id": "3 1003", "node_ip": "10.0.2.1", "node_port": 1224, "vessel_id": "v9",
+			"handle": "as sent", "expires_in_seconds": 14400},
+	}
+	url := misbehaving(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/xml")
+		xmlrpc.EncodeResponse(w, vessels)
+	})
+	c, err := New("alice", WithAPIKey("k"), WithURL(url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	want := []Handle{"3 1001:v3", "3 1002:v7", "as sent"}
+	for name, call := range map[string]func() ([]Vessel, error){
+		"GetResourceInfo":        func() ([]Vessel, error) { return c.GetResourceInfo(ctx) },
+		"AcquireResources":       func() ([]Vessel, error) { return c.AcquireWAN(ctx, 3) },
+		"AcquireSpecificVessels": func() ([]Vessel, error) { return c.AcquireSpecificVessels(ctx, want) },
+	} {
+		vs, err := call()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if have := Handles(vs); !slices.Equal(have, want) {
+			t.Errorf("%s: handles %q, want %q", name, have, want)
+		}
+		if len(vs) == 3 && (vs[0].NodeID != "3 1001" || vs[0].VesselID != "v3" || vs[0].NodePort != 1224 || vs[0].ExpiresIn != 4*time.Hour) {
+			t.Errorf("%s: first vessel %+v", name, vs[0])
+		}
 	}
 }
