@@ -6,7 +6,7 @@ import (
 
 // AccountInfo describes the account, as get_account_info returns it.
 type AccountInfo struct {
-	UserName        string `xmlrpc:"user_name"`
+	Username        string `xmlrpc:"user_name"`
 	UserPort        int    `xmlrpc:"user_port"`        // the port every vessel acquired by type includes
 	MaxVessels      int    `xmlrpc:"max_vessels"`      // total credits, not reduced by vessels held
 	UserAffiliation string `xmlrpc:"user_affiliation"` // free text given at registration

@@ -57,35 +57,38 @@ type config struct {
 }
 
 // An Option configures a Client. Options check their arguments; New
-// returns the first error.
-type Option func(*config) error
+// returns the first error. Make one with the With functions: the zero
+// Option is an error.
+type Option struct {
+	apply func(*config) error
+}
 
 // WithAPIKey authenticates with the API key. An empty key is ignored, as
 // the original client took the private-key path for "".
 func WithAPIKey(key string) Option {
-	return func(c *config) error {
+	return Option{func(c *config) error {
 		c.apiKey = key
 		return nil
-	}
+	}}
 }
 
 // WithPrivateKey supplies the user's Seattle private key ("<d> <p> <q>"),
 // from which the API key is obtained through get_encrypted_api_key when no
 // API key is given.
 func WithPrivateKey(key string) Option {
-	return func(c *config) error {
+	return Option{func(c *config) error {
 		k, err := seattlersa.ParsePrivateKey(key)
 		if err != nil {
 			return invalidArgument("private key: " + trimRSA(err.Error()))
 		}
 		c.privateKey = k
 		return nil
-	}
+	}}
 }
 
 // WithPrivateKeyFile reads the private key from a file.
 func WithPrivateKeyFile(path string) Option {
-	return func(c *config) error {
+	return Option{func(c *config) error {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return invalidArgument("private key file: " + err.Error())
@@ -96,7 +99,7 @@ func WithPrivateKeyFile(path string) Option {
 		}
 		c.privateKey = k
 		return nil
-	}
+	}}
 }
 
 func trimRSA(s string) string {
@@ -110,20 +113,20 @@ func trimRSA(s string) string {
 // WithURL sets the XML-RPC endpoint (default DefaultURL). http and https
 // are both supported.
 func WithURL(url string) Option {
-	return func(c *config) error {
+	return Option{func(c *config) error {
 		if url == "" {
 			return invalidArgument("empty URL")
 		}
 		c.url = url
 		return nil
-	}
+	}}
 }
 
 // WithCAFile trusts the PEM certificates in path in addition to the
 // system roots (the original client's ca_certs_file). A file with no
 // certificate is an error.
 func WithCAFile(path string) Option {
-	return func(c *config) error {
+	return Option{func(c *config) error {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return invalidArgument("CA file: " + err.Error())
@@ -136,21 +139,21 @@ func WithCAFile(path string) Option {
 		}
 		c.tlsSettings = true
 		return nil
-	}
+	}}
 }
 
 // WithCertPool verifies the server against the roots in pool instead of
 // the system roots (start from x509.SystemCertPool to keep them). A later
 // WithCAFile adds to a copy of pool.
 func WithCertPool(pool *x509.CertPool) Option {
-	return func(c *config) error {
+	return Option{func(c *config) error {
 		if pool == nil {
 			return invalidArgument("nil certificate pool")
 		}
 		c.roots = pool.Clone()
 		c.tlsSettings = true
 		return nil
-	}
+	}}
 }
 
 // systemRoots returns a copy of the system roots, or an empty pool where
@@ -166,46 +169,46 @@ func systemRoots() *x509.CertPool {
 // certificate chain and host name (the original allow_ssl_insecure). Only
 // for tests against a server whose certificate you cannot check.
 func WithInsecureSkipVerify() Option {
-	return func(c *config) error {
+	return Option{func(c *config) error {
 		c.insecure = true
 		c.tlsSettings = true
 		return nil
-	}
+	}}
 }
 
 // WithHTTPClient sends requests through hc. It cannot be combined with the
 // TLS options, which configure the client's own transport.
 func WithHTTPClient(hc *http.Client) Option {
-	return func(c *config) error {
+	return Option{func(c *config) error {
 		if hc == nil {
 			return invalidArgument("nil *http.Client")
 		}
 		c.httpClient = hc
 		return nil
-	}
+	}}
 }
 
 // WithTimeout bounds every call (each attempt, when retrying) by d, on
 // top of the caller's context.
 func WithTimeout(d time.Duration) Option {
-	return func(c *config) error {
+	return Option{func(c *config) error {
 		if d <= 0 {
 			return invalidArgument("timeout must be positive")
 		}
 		c.timeout = d
 		return nil
-	}
+	}}
 }
 
 // WithUserAgent sets the User-Agent header.
 func WithUserAgent(ua string) Option {
-	return func(c *config) error {
+	return Option{func(c *config) error {
 		if ua == "" {
 			return invalidArgument("empty User-Agent")
 		}
 		c.userAgent = ua
 		return nil
-	}
+	}}
 }
 
 // WithRetries retries read-only calls (GetResourceInfo, GetAccountInfo,
@@ -214,13 +217,13 @@ func WithUserAgent(ua string) Option {
 // state, acquisitions above all, are never retried: a lost response could
 // mean the vessels were acquired. Off by default.
 func WithRetries(n int, backoff time.Duration) Option {
-	return func(c *config) error {
+	return Option{func(c *config) error {
 		if n < 0 || backoff < 0 {
 			return invalidArgument("retries and backoff must not be negative")
 		}
 		c.retries, c.backoff = n, backoff
 		return nil
-	}
+	}}
 }
 
 // New returns a client for username. It needs WithAPIKey or a private key
@@ -231,7 +234,10 @@ func New(username string, opts ...Option) (*Client, error) {
 	}
 	cfg := config{url: DefaultURL, userAgent: DefaultUserAgent}
 	for _, opt := range opts {
-		if err := opt(&cfg); err != nil {
+		if opt.apply == nil {
+			return nil, invalidArgument("zero Option")
+		}
+		if err := opt.apply(&cfg); err != nil {
 			return nil, err
 		}
 	}

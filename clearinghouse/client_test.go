@@ -11,10 +11,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
@@ -113,7 +115,7 @@ func TestGetAccountInfo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := AccountInfo{UserName: "alice", UserPort: f.account.UserPort, MaxVessels: 10, UserAffiliation: "Test Lab"}
+	want := AccountInfo{Username: "alice", UserPort: f.account.UserPort, MaxVessels: 10, UserAffiliation: "Test Lab"}
 	if *info != want {
 		t.Fatalf("have %+v, want %+v", *info, want)
 	}
@@ -346,7 +348,7 @@ func TestPrivateKeyPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.UserName != "alice" || f.requests.Load() != 2 {
+	if info.Username != "alice" || f.requests.Load() != 2 {
 		t.Fatalf("info %+v after %d requests, want 2 (fetch the key, then the call)", info, f.requests.Load())
 	}
 	if _, err := c.GetAccountInfo(ctx); err != nil || f.requests.Load() != 3 {
@@ -413,6 +415,7 @@ func TestLocalValidation(t *testing.T) {
 		t.Fatalf("local validation sent %d requests", n)
 	}
 
+	var zeroOption Option
 	empty := filepath.Join(t.TempDir(), "empty.pem")
 	os.WriteFile(empty, []byte("no certificates here\n"), 0o644)
 	constructors := map[string][]Option{
@@ -430,11 +433,15 @@ func TestLocalValidation(t *testing.T) {
 		"negative retries":     {WithAPIKey("k"), WithRetries(-1, 0)},
 		"empty user agent":     {WithAPIKey("k"), WithUserAgent("")},
 		"nil certificate pool": {WithAPIKey("k"), WithCertPool(nil)},
+		"zero Option":          {WithAPIKey("k"), zeroOption},
 	}
 	for name, opts := range constructors {
 		_, err := New("alice", opts...)
 		if !errors.Is(err, ErrInvalidArgument) {
 			t.Errorf("%s: have %v, want ErrInvalidArgument", name, err)
+		}
+		if name == "zero Option" && (err == nil || err.Error() != "clearinghouse: invalid argument: zero Option") {
+			t.Errorf("zero Option: have %v", err)
 		}
 		if name == "empty CA file" && (err == nil || !strings.Contains(err.Error(), empty)) {
 			t.Errorf("empty CA file: %v does not name the file", err)
@@ -650,8 +657,36 @@ func TestErrorStrings(t *testing.T) {
 	if have := invalidArgument("x").Error(); have != "clearinghouse: invalid argument: x" {
 		t.Fatalf("have %q", have)
 	}
-	for code, kind := range map[int]error{1: ErrInternal, 100: ErrInternal, 101: ErrAuthentication, 102: ErrInvalidRequest,
-		103: ErrNotEnoughCredits, 104: ErrInternal, 105: ErrUnableToAcquire, 999: ErrInternal} {
+	// Each sentinel's own text names the package, as every error of the
+	// package does; an *Error shows the kind without repeating it.
+	for _, tc := range []struct {
+		kind       error
+		want, what string
+	}{
+		{ErrClearinghouse, "clearinghouse: error", "error"},
+		{ErrCommunication, "clearinghouse: communication failed", "communication failed"},
+		{ErrInternal, "clearinghouse: internal error", "internal error"},
+		{ErrAuthentication, "clearinghouse: authentication failed", "authentication failed"},
+		{ErrInvalidRequest, "clearinghouse: invalid request", "invalid request"},
+		{ErrNotEnoughCredits, "clearinghouse: not enough vessel credits", "not enough vessel credits"},
+		{ErrUnableToAcquire, "clearinghouse: unable to acquire resources", "unable to acquire resources"},
+		{ErrInvalidArgument, "clearinghouse: invalid argument", "invalid argument"},
+	} {
+		if have := tc.kind.Error(); have != tc.want {
+			t.Errorf("sentinel: have %q, want %q", have, tc.want)
+		}
+		e := &Error{Method: "m", Kind: tc.kind}
+		if have, want := e.Error(), "clearinghouse: m: "+tc.what; have != want {
+			t.Errorf("*Error of kind %v: have %q, want %q", tc.kind, have, want)
+		}
+	}
+	// A Kind left nil (an *Error built by hand) still prints.
+	if have, want := (&Error{Method: "m"}).Error(), "clearinghouse: m: error"; have != want {
+		t.Errorf("nil Kind: have %q, want %q", have, want)
+	}
+	for code, kind := range map[int]error{CodeMalformed: ErrInternal, CodeInternal: ErrInternal, CodeAuthentication: ErrAuthentication,
+		CodeInvalidRequest: ErrInvalidRequest, CodeNotEnoughCredits: ErrNotEnoughCredits, 104: ErrInternal,
+		CodeUnableToAcquire: ErrUnableToAcquire, 999: ErrInternal} {
 		if got := kindOfFault(code); got != kind {
 			t.Errorf("fault %d: %v, want %v", code, got, kind)
 		}
@@ -695,5 +730,115 @@ func TestRedirectRefused(t *testing.T) {
 	}
 	if n := stolen.Load(); n != 0 {
 		t.Errorf("the other server received %d requests, want none", n)
+	}
+}
+
+// roundTripFunc is an http.RoundTripper made of a function: it runs in the
+// calling goroutine and opens no connection, so it works in a synctest
+// bubble.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestRetryBackoff: a read-only call that keeps failing in transport is
+// tried 1+n times, waiting backoff, then twice that, and so on; a context
+// cancelled during a wait ends the call at once, without another attempt.
+// The bubble's clock makes the waits exact.
+func TestRetryBackoff(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Now()
+		var attempts []time.Duration
+		down := errors.New("connection refused")
+		hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			attempts = append(attempts, time.Since(t0))
+			return nil, down
+		})}
+		c, err := New("alice", WithAPIKey("k"), WithURL("http://clearinghouse.test/xmlrpc/"),
+			WithHTTPClient(hc), WithRetries(3, time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.GetAccountInfo(context.Background())
+		wantKind(t, err, ErrCommunication, 0)
+		if !errors.Is(err, down) {
+			t.Fatalf("have %v, want the transport's error inside", err)
+		}
+		want := []time.Duration{0, time.Second, 3 * time.Second, 7 * time.Second}
+		if !slices.Equal(attempts, want) {
+			t.Fatalf("attempts at %v, want %v", attempts, want)
+		}
+
+		// Cancelled a minute into a wait of an hour.
+		attempts = nil
+		t0 = time.Now()
+		slow, err := New("alice", WithAPIKey("k"), WithURL("http://clearinghouse.test/xmlrpc/"),
+			WithHTTPClient(hc), WithRetries(3, time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			_, err := slow.GetResourceInfo(ctx)
+			done <- err
+		}()
+		time.Sleep(time.Minute)
+		cancel()
+		synctest.Wait()
+		select {
+		case err := <-done:
+			wantKind(t, err, ErrCommunication, 0)
+			if elapsed := time.Since(t0); elapsed != time.Minute {
+				t.Fatalf("the call returned %v after it started, want 1m (when it was cancelled)", elapsed)
+			}
+		default:
+			t.Fatal("the call still waits after its context was cancelled")
+		}
+		if want := []time.Duration{0}; !slices.Equal(attempts, want) {
+			t.Fatalf("attempts at %v, want %v", attempts, want)
+		}
+	})
+}
+
+// TestHandleRebuilt: a vessel that arrives without a handle, or with an
+// empty one, gets "<node_id>:<vessel_id>", the form the clearinghouse
+// gives handles (contract §4); a handle that arrives is kept as sent.
+// Every call that returns vessels does this.
+func TestHandleRebuilt(t *testing.T) {
+	t.Parallel()
+	vessels := []any{
+		map[string]any{"node_id": "3 1001", "node_ip": "10.0.0.1", "node_port": 1224, "vessel_id": "v3",
+			"is_active": true, "expires_in_seconds": 14400},
+		map[string]any{"node_id": "3 1002", "node_ip": "10.0.1.1", "node_port": 1224, "vessel_id": "v7",
+			"handle": "", "expires_in_seconds": 14400},
+		map[string]any{"node_id": "3 1003", "node_ip": "10.0.2.1", "node_port": 1224, "vessel_id": "v9",
+			"handle": "as sent", "expires_in_seconds": 14400},
+	}
+	url := misbehaving(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/xml")
+		xmlrpc.EncodeResponse(w, vessels)
+	})
+	c, err := New("alice", WithAPIKey("k"), WithURL(url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	want := []Handle{"3 1001:v3", "3 1002:v7", "as sent"}
+	for name, call := range map[string]func() ([]Vessel, error){
+		"GetResourceInfo":        func() ([]Vessel, error) { return c.GetResourceInfo(ctx) },
+		"AcquireResources":       func() ([]Vessel, error) { return c.AcquireWAN(ctx, 3) },
+		"AcquireSpecificVessels": func() ([]Vessel, error) { return c.AcquireSpecificVessels(ctx, want) },
+	} {
+		vs, err := call()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if have := Handles(vs); !slices.Equal(have, want) {
+			t.Errorf("%s: handles %q, want %q", name, have, want)
+		}
+		if len(vs) == 3 && (vs[0].NodeID != "3 1001" || vs[0].VesselID != "v3" || vs[0].NodePort != 1224 || vs[0].ExpiresIn != 4*time.Hour) {
+			t.Errorf("%s: first vessel %+v", name, vs[0])
+		}
 	}
 }

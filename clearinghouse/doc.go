@@ -20,19 +20,12 @@
 //	defer client.ReleaseResources(ctx, clearinghouse.Handles(vessels))
 //
 // Vessels expire 4 hours after acquisition; RenewResources resets the
-// expiry of held vessels to 7 days from now. A Keeper does that on time for
-// as long as an experiment runs: it renews a set of vessels before they
-// expire (one call for all that are due), retries transient failures
-// without letting a lease run out, reports vessels that are gone and can
-// acquire replacements:
-//
-//	k := clearinghouse.NewKeeper(client, clearinghouse.Handles(vessels))
-//	go func() {
-//		for ev := range k.Events() {
-//			log.Println(ev)
-//		}
-//	}()
-//	err := k.Run(ctx) // until ctx ends
+// expiry of held vessels to 7 days from now. Package keeper
+// (clearinghouse/keeper) does that on time for as long as an experiment
+// runs: it renews a set of vessels before they expire, retries transient
+// failures without letting a lease run out, reports vessels that are gone
+// and can acquire replacements. Seattle's RSA key scheme (the private key
+// WithPrivateKey takes, the encrypted API key) is package seattlersa.
 //
 // # Errors
 //

@@ -13,25 +13,49 @@ import (
 //	if errors.Is(err, clearinghouse.ErrNotEnoughCredits) { ... }
 //
 // Every error a method returns after local validation matches
-// ErrClearinghouse and exactly one of the other six.
+// ErrClearinghouse and exactly one of the other six. A sentinel's text is
+// "clearinghouse: " followed by the words given below, such as
+// "clearinghouse: communication failed"; an *Error shows the words once,
+// after its method.
 var (
-	ErrClearinghouse    = errors.New("clearinghouse error")             // any failure below (SeattleClearinghouseError)
-	ErrCommunication    = errors.New("communication failed")            // network, TLS, HTTP status, undecodable or wrongly shaped response
-	ErrInternal         = errors.New("internal error")                  // faults 1, 100, 104 and unknown codes
-	ErrAuthentication   = errors.New("authentication failed")           // fault 101, or a private key that does not match
-	ErrInvalidRequest   = errors.New("invalid request")                 // fault 102
-	ErrNotEnoughCredits = errors.New("not enough vessel credits")       // fault 103
-	ErrUnableToAcquire  = errors.New("unable to acquire resources")     // fault 105
-	ErrInvalidArgument  = errors.New("clearinghouse: invalid argument") // bad input caught before any request; not an ErrClearinghouse
+	ErrClearinghouse    error = &sentinel{"error"}                       // any failure below (SeattleClearinghouseError)
+	ErrCommunication    error = &sentinel{"communication failed"}        // network, TLS, HTTP status, undecodable or wrongly shaped response
+	ErrInternal         error = &sentinel{"internal error"}              // faults 1, 100, 104 and unknown codes
+	ErrAuthentication   error = &sentinel{"authentication failed"}       // fault 101, or a private key that does not match
+	ErrInvalidRequest   error = &sentinel{"invalid request"}             // fault 102
+	ErrNotEnoughCredits error = &sentinel{"not enough vessel credits"}   // fault 103
+	ErrUnableToAcquire  error = &sentinel{"unable to acquire resources"} // fault 105
+	ErrInvalidArgument  error = &sentinel{"invalid argument"}            // bad input caught before any request; not an ErrClearinghouse
 )
 
-// Fault codes the clearinghouse sends.
+// sentinel is the type of the sentinels: its text is "clearinghouse: "
+// and what failed; an *Error shows only what, after its own prefix.
+type sentinel struct{ what string }
+
+func (s *sentinel) Error() string { return "clearinghouse: " + s.what }
+
+// kindText is what an *Error says of its kind: a sentinel without the
+// package name, any other error (an *Error built by hand) in full.
+func kindText(kind error) string {
+	if kind == nil {
+		return "error"
+	}
+	if s, ok := kind.(*sentinel); ok { // the sentinel itself, not one wrapped
+		return s.what
+	}
+	return kind.Error()
+}
+
+// The fault codes the clearinghouse sends (contract §2.1), as found in
+// Error.Code and xmlrpc.Fault.Code. Code 104 is retired; it and any code
+// not listed are ErrInternal, like 1 and 100.
 const (
-	FaultInternal         = 100
-	FaultAuth             = 101
-	FaultInvalidRequest   = 102
-	FaultNotEnoughCredits = 103
-	FaultUnableToAcquire  = 105
+	CodeMalformed        = 1   // an undecodable request or an unknown method: ErrInternal
+	CodeInternal         = 100 // ErrInternal
+	CodeAuthentication   = 101 // ErrAuthentication
+	CodeInvalidRequest   = 102 // ErrInvalidRequest
+	CodeNotEnoughCredits = 103 // ErrNotEnoughCredits
+	CodeUnableToAcquire  = 105 // ErrUnableToAcquire
 )
 
 // Error is the error of a failed call. Kind is one of the sentinels;
@@ -62,7 +86,7 @@ const maxMsgText = 512
 // 512 bytes of Msg (the server chooses a fault string's length; Msg keeps
 // all of it).
 func (e *Error) Error() string {
-	s := "clearinghouse: " + e.Method + ": " + e.Kind.Error()
+	s := "clearinghouse: " + e.Method + ": " + kindText(e.Kind)
 	if e.Code != 0 {
 		s += " (fault " + strconv.Itoa(e.Code) + ")"
 	}
@@ -87,13 +111,13 @@ func (e *Error) Is(target error) bool { return target == ErrClearinghouse }
 // kindOfFault maps a fault code to its sentinel, as the original client did.
 func kindOfFault(code int) error {
 	switch code {
-	case FaultAuth:
+	case CodeAuthentication:
 		return ErrAuthentication
-	case FaultInvalidRequest:
+	case CodeInvalidRequest:
 		return ErrInvalidRequest
-	case FaultNotEnoughCredits:
+	case CodeNotEnoughCredits:
 		return ErrNotEnoughCredits
-	case FaultUnableToAcquire:
+	case CodeUnableToAcquire:
 		return ErrUnableToAcquire
 	}
 	return ErrInternal
@@ -129,5 +153,5 @@ func invalidArgument(msg string) error {
 
 type argumentError struct{ msg string }
 
-func (e *argumentError) Error() string { return ErrInvalidArgument.Error() + ": " + e.msg }
+func (e *argumentError) Error() string { return "clearinghouse: invalid argument: " + e.msg }
 func (e *argumentError) Unwrap() error { return ErrInvalidArgument }

@@ -44,7 +44,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("user", info.UserName, "may hold", info.MaxVessels, "vessels")
+	fmt.Println("user", info.Username, "may hold", info.MaxVessels, "vessels")
 
 	vessels, err := client.AcquireWAN(ctx, 2)
 	if err != nil {

@@ -38,7 +38,7 @@ func checkClientReadOnly(t *testing.T, s *session) {
 		s.fatalf(t, "GetAccountInfo: %v", err)
 	}
 	raw := s.accountInfo(t, a)
-	if info.UserName != raw.UserName || int64(info.UserPort) != raw.UserPort ||
+	if info.Username != raw.UserName || int64(info.UserPort) != raw.UserPort ||
 		int64(info.MaxVessels) != raw.MaxVessels || info.UserAffiliation != raw.Affil {
 		s.errorf(t, "GetAccountInfo %+v, the wire says %+v", *info, raw)
 	}
@@ -154,7 +154,7 @@ func checkClientAccountChanges(t *testing.T, s *session) {
 		s.fatalf(t, "RegenerateAPIKey: %v", err)
 	}
 	s.setKey(a, key)
-	if info, err := c.GetAccountInfo(s.ctx(t)); err != nil || info.UserName != a.name {
+	if info, err := c.GetAccountInfo(s.ctx(t)); err != nil || info.Username != a.name {
 		s.errorf(t, "GetAccountInfo with the regenerated key: %v", err)
 	}
 	wrong := "wrong-" + a.password

@@ -171,8 +171,8 @@ func checkClientPrivateKey(t *testing.T, s *session) {
 	if err != nil {
 		s.fatalf(t, "GetAccountInfo with only the private key: %v", err)
 	}
-	if info.UserName != a.name {
-		s.errorf(t, "GetAccountInfo: user_name %q, want %q", info.UserName, a.name)
+	if info.Username != a.name {
+		s.errorf(t, "GetAccountInfo: user_name %q, want %q", info.Username, a.name)
 	}
 	_, other := s.sharedKeyPair(t)
 	c2, err := clearinghouse.New(a.name, clearinghouse.WithPrivateKey(other),

@@ -11,6 +11,7 @@ import (
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
 	"github.com/seattletestbed/clearinghouse-go/internal/chconfig"
+	"github.com/seattletestbed/clearinghouse-go/seattlersa"
 )
 
 func wideFlag(fs *flag.FlagSet, o *cmdOpts) {
@@ -71,7 +72,7 @@ func (a *app) runAccount(ctx context.Context, args []string) error {
 	next, hasNext := soonest(vs)
 	if a.g.json {
 		out := jsonAccount{
-			Username: info.UserName, Affiliation: info.UserAffiliation, UserPort: info.UserPort,
+			Username: info.Username, Affiliation: info.UserAffiliation, UserPort: info.UserPort,
 			MaxVessels: info.MaxVessels, VesselsHeld: held, FreeCredits: free, URL: c.URL(),
 		}
 		if hasNext {
@@ -89,7 +90,7 @@ func (a *app) runAccount(ctx context.Context, args []string) error {
 		nextExpiry = formatDuration(next.ExpiresIn) + " (" + shortHandles(vs)[next.Handle] + ")"
 	}
 	return writeKeyValues(a.stdout, [][2]string{
-		{"USERNAME", info.UserName},
+		{"USERNAME", info.Username},
 		{"AFFILIATION", info.UserAffiliation},
 		{"USER PORT", strconv.Itoa(info.UserPort)},
 		{"CREDITS", credits},
@@ -645,7 +646,7 @@ func (a *app) runSetPublicKey(ctx context.Context, args []string) error {
 		key = args[0]
 	}
 	key = strings.TrimSpace(key)
-	if _, err := clearinghouse.ParsePublicKey(key); err != nil {
+	if _, err := seattlersa.ParsePublicKey(key); err != nil {
 		hint := "a public key is two numbers, \"<e> <n>\""
 		if len(strings.Fields(key)) == 3 {
 			hint = "that looks like a private key (three numbers); give the public key, \"<e> <n>\""

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
+	"github.com/seattletestbed/clearinghouse-go/clearinghouse/keeper"
 )
 
 var keepCmd = &command{
@@ -45,7 +46,7 @@ Examples:
 const maxMargin = 7 * 24 * time.Hour
 
 func keepFlags(fs *flag.FlagSet, o *cmdOpts) {
-	o.margin, o.checkEvery = clearinghouse.DefaultRenewMargin, clearinghouse.DefaultCheckInterval
+	o.margin, o.checkEvery = keeper.DefaultRenewMargin, keeper.DefaultCheckInterval
 	fs.BoolVar(&o.all, "all", false, "keep every vessel held now (the default without handles)")
 	durationVar(fs, &o.margin, "margin", true, maxMargin, "a duration above 0 and below 7 days, such as 30m or 6h",
 		"renew once less than `duration` is left of a lease")
@@ -78,37 +79,40 @@ func (a *app) runKeep(ctx context.Context, args []string) error {
 	handles, err := a.keepHandles(ctx, c, args)
 	if err != nil {
 		if ctx.Err() != nil { // interrupted before the keeper started
-			return out.summary(clearinghouse.KeeperSnapshot{})
+			return out.summary(keeper.Snapshot{})
 		}
 		return err
 	}
 	if len(handles) == 0 {
 		a.note("no vessels held; nothing to keep (acquire some with `clearinghouse acquire wan 2`)")
-		return out.summary(clearinghouse.KeeperSnapshot{})
+		return out.summary(keeper.Snapshot{})
 	}
-	k := clearinghouse.NewKeeper(c, handles, opts...)
+	k, err := keeper.New(c, handles, opts...)
+	if err != nil {
+		return err
+	}
 	return a.runKeeper(ctx, k, out)
 }
 
 // keeperOptions turns keep's flags into the keeper's options.
-func (a *app) keeperOptions() ([]clearinghouse.KeeperOption, error) {
-	opts := []clearinghouse.KeeperOption{
-		clearinghouse.WithRenewMargin(a.o.margin),
-		clearinghouse.WithCheckInterval(a.o.checkEvery),
+func (a *app) keeperOptions() ([]keeper.Option, error) {
+	opts := []keeper.Option{
+		keeper.WithRenewMargin(a.o.margin),
+		keeper.WithCheckInterval(a.o.checkEvery),
 	}
 	if a.o.replace != "" {
 		typ, err := parseType(a.o.replace)
 		if err != nil {
 			return nil, err
 		}
-		opts = append(opts, clearinghouse.WithReplacement(typ))
+		opts = append(opts, keeper.WithReplacement(typ))
 	}
 	return opts, nil
 }
 
 // runKeeper runs k until ctx ends, or until every vessel is lost without
 // --replace, reports what it does, and ends with the summary.
-func (a *app) runKeeper(ctx context.Context, k *clearinghouse.Keeper, out *keepOutput) error {
+func (a *app) runKeeper(ctx context.Context, k *keeper.Keeper, out *keepOutput) error {
 	kctx, stop := context.WithCancel(ctx)
 	defer stop()
 	errc := make(chan error, 1)
@@ -134,7 +138,7 @@ func (a *app) runKeeper(ctx context.Context, k *clearinghouse.Keeper, out *keepO
 // watchKeeper reports k's events until it closes its event channel,
 // redrawing the status line on a terminal. When the last vessel is lost
 // and --replace is not given, it stops the keeper and reports allLost.
-func (a *app) watchKeeper(k *clearinghouse.Keeper, out *keepOutput, stop context.CancelFunc) (allLost bool) {
+func (a *app) watchKeeper(k *keeper.Keeper, out *keepOutput, stop context.CancelFunc) (allLost bool) {
 	var tick <-chan time.Time
 	if out.tty {
 		every := a.statusEvery
@@ -154,7 +158,7 @@ func (a *app) watchKeeper(k *clearinghouse.Keeper, out *keepOutput, stop context
 			}
 			snap := k.Snapshot()
 			out.event(ev, snap)
-			if ev.Kind == clearinghouse.EventLost && a.o.replace == "" && len(snap.Vessels) == 0 {
+			if ev.Kind == keeper.EventLost && a.o.replace == "" && len(snap.Vessels) == 0 {
 				allLost = true
 				stop()
 			}
@@ -253,7 +257,7 @@ func handleStrings(hs []clearinghouse.Handle) []string {
 	return out
 }
 
-func (o *keepOutput) begin(snap clearinghouse.KeeperSnapshot) {
+func (o *keepOutput) begin(snap keeper.Snapshot) {
 	a := o.a
 	n := snap.Target
 	if a.g.json {
@@ -273,14 +277,14 @@ func (o *keepOutput) begin(snap clearinghouse.KeeperSnapshot) {
 }
 
 // event reports one keeper event.
-func (o *keepOutput) event(ev clearinghouse.KeeperEvent, snap clearinghouse.KeeperSnapshot) {
+func (o *keepOutput) event(ev keeper.Event, snap keeper.Snapshot) {
 	a := o.a
 	if a.g.json {
 		j := jsonKeepEvent{Time: rfc3339(ev.Time), Event: ev.Kind.String(), Handles: handleStrings(ev.Handles), RetryAt: rfc3339(ev.Retry)}
 		if ev.Err != nil {
 			j.Error = ev.Err.Error()
 		}
-		if ev.Kind == clearinghouse.EventError && snap.OverCreditLimit {
+		if ev.Kind == keeper.EventError && snap.OverCreditLimit {
 			j.OverCreditLimit = true
 		}
 		writeJSONLine(a.stdout, j)
@@ -289,11 +293,11 @@ func (o *keepOutput) event(ev clearinghouse.KeeperEvent, snap clearinghouse.Keep
 	short := shortHandles(keptVessels(snap))
 	var s string
 	switch ev.Kind {
-	case clearinghouse.EventRenewed:
+	case keeper.EventRenewed:
 		s = fmt.Sprintf("renewed %s: %s", plural(len(ev.Handles), "vessel"), shortList(ev.Handles, short))
-	case clearinghouse.EventLost:
+	case keeper.EventLost:
 		s = fmt.Sprintf("LOST %s: %s", plural(len(ev.Handles), "vessel"), shortList(ev.Handles, nil))
-	case clearinghouse.EventReplaced:
+	case keeper.EventReplaced:
 		s = fmt.Sprintf("acquired %s to replace lost ones: %s", plural(len(ev.Handles), "vessel"), shortList(ev.Handles, short))
 	default:
 		s = "error: " + ev.Err.Error()
@@ -316,7 +320,7 @@ func (o *keepOutput) event(ev clearinghouse.KeeperEvent, snap clearinghouse.Keep
 }
 
 // keptVessels returns the vessels of a snapshot, for shortHandles.
-func keptVessels(snap clearinghouse.KeeperSnapshot) []clearinghouse.Vessel {
+func keptVessels(snap keeper.Snapshot) []clearinghouse.Vessel {
 	vs := make([]clearinghouse.Vessel, len(snap.Vessels))
 	for i, kv := range snap.Vessels {
 		vs[i] = kv.Vessel
@@ -349,7 +353,7 @@ func shortList(hs []clearinghouse.Handle, short map[clearinghouse.Handle]string)
 }
 
 // statusText is the one-line state of the keeper.
-func statusText(snap clearinghouse.KeeperSnapshot, now time.Time) string {
+func statusText(snap keeper.Snapshot, now time.Time) string {
 	parts := []string{fmt.Sprintf("kept %d/%d", len(snap.Vessels), snap.Target)}
 	switch {
 	case snap.NextRenewal.IsZero() && len(snap.Vessels) > 0:
@@ -374,7 +378,7 @@ func statusText(snap clearinghouse.KeeperSnapshot, now time.Time) string {
 }
 
 // status redraws the status line (terminal only).
-func (o *keepOutput) status(snap clearinghouse.KeeperSnapshot) {
+func (o *keepOutput) status(snap keeper.Snapshot) {
 	if !o.tty {
 		return
 	}
@@ -398,7 +402,7 @@ func (o *keepOutput) line(s string) {
 }
 
 // summary prints the final account of the run.
-func (o *keepOutput) summary(snap clearinghouse.KeeperSnapshot) error {
+func (o *keepOutput) summary(snap keeper.Snapshot) error {
 	a := o.a
 	ran := time.Since(o.start)
 	var next time.Time

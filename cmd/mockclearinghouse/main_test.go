@@ -139,7 +139,7 @@ func TestRunServesAndStops(t *testing.T) {
 		t.Fatalf("URL %q", creds.URL)
 	}
 	info, err := clientFor(t, creds, 1).GetAccountInfo(context.Background())
-	if err != nil || info.UserName != "demo2" {
+	if err != nil || info.Username != "demo2" {
 		t.Fatalf("GetAccountInfo: %+v %v", info, err)
 	}
 	if want := strings.TrimSuffix(creds.URL, "xmlrpc/") + "admin/"; creds.AdminURL != want {

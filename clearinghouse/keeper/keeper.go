@@ -1,4 +1,4 @@
-package clearinghouse
+package keeper
 
 import (
 	"context"
@@ -10,13 +10,15 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
 )
 
 // renewLease is the lease renew_resources gives, whatever was left
 // (contract §9); acquisitions give 4 hours.
 const renewLease = 7 * 24 * time.Hour
 
-// Keeper defaults; each has an option to change it.
+// Defaults; each has an option to change it.
 const (
 	// DefaultRenewMargin is how little lease time may be left before the
 	// keeper renews a vessel: half of a fresh acquisition's four hours.
@@ -26,115 +28,49 @@ const (
 	// vessels (one get_resource_info) between renewals, to notice losses.
 	DefaultCheckInterval = 15 * time.Minute
 
-	// DefaultRetryMin and DefaultRetryMax bound the exponential backoff
-	// after a failed call.
-	DefaultRetryMin = 2 * time.Second
-	DefaultRetryMax = 5 * time.Minute
+	// DefaultBackoffMin and DefaultBackoffMax bound the exponential
+	// backoff after a failed call.
+	DefaultBackoffMin = 2 * time.Second
+	DefaultBackoffMax = 5 * time.Minute
 
 	// DefaultEventBuffer is the capacity of the Events channel.
 	DefaultEventBuffer = 64
 
-	// DefaultKeeperCallTimeout bounds each call the keeper makes. It is
-	// also the safety margin kept before a lease runs out: the last
-	// retry planned by backoff starts at least this long before expiry.
-	DefaultKeeperCallTimeout = time.Minute
+	// DefaultCallTimeout bounds each call the keeper makes. It is also the
+	// safety margin kept before a lease runs out: the last retry planned
+	// by backoff starts at least this long before expiry.
+	DefaultCallTimeout = time.Minute
 )
 
 // A Keeper holds a set of vessels alive until its context ends: it renews
 // them before they expire, notices the ones that are gone and, with
-// WithReplacement, acquires new ones in their place. Create it with
-// NewKeeper, start it with Run, and watch it through Events and Snapshot.
-//
-// # Schedule
-//
-// A vessel falls due when less than the renew margin (WithRenewMargin,
-// DefaultRenewMargin) is left of its lease. When the first kept vessel
-// falls due the keeper calls get_resource_info (another program may have
-// renewed or released it), then renews with a single renew_resources call
-// every vessel that is due or falls due within the next half margin, and
-// calls get_resource_info again to learn the new expiry times. Vessels
-// acquired close together are thus renewed together from then on. A renewal
-// resets the lease to 7 days, so each vessel is renewed about once every
-// 7 days minus the margin (6 days 22 hours by default) and never while more
-// than 1.5 margins are left; a vessel with less than the margin left when
-// Run starts is renewed at once, and a vessel fresh from an acquisition
-// (4 hours) 4 hours minus the margin after it was acquired. Between
-// renewals the keeper calls get_resource_info every check interval
-// (WithCheckInterval) to notice losses early; nothing else is called.
-//
-// # Failures
-//
-// A call that fails with ErrCommunication or ErrInternal (or any other
-// error except ErrAuthentication) is retried with exponential backoff
-// (WithRetryBackoff). For a renewal the wait is also bounded by the lease:
-// the retry is moved earlier whenever the backoff would end within the call
-// timeout (WithCallTimeout) of the earliest expiry among the vessels due,
-// and past that point the keeper keeps trying after half the time left (at
-// most once a second, or once per minimum backoff if that is shorter) until
-// the lease runs out. A renewal refused with
-// ErrNotEnoughCredits (the account is over its credit limit, for instance
-// because a donated node went offline) is reported as an EventError, sets
-// KeeperSnapshot.OverCreditLimit, and is retried at the slowest backoff
-// pace under the same bound: releasing vessels elsewhere or the donation
-// coming back fixes it. ErrAuthentication is unrecoverable: Run returns it.
-//
-// # Guarantees
-//
-// While Run runs and the clearinghouse answers, no kept vessel expires: it
-// is renewed while at least the margin is left, and a failed attempt never
-// waits past the lease's end, so each failure leaves time for another
-// attempt. Expiry times come from the lease time left that the
-// clearinghouse reports (expires_in_seconds), counted from when the call
-// was sent: a slow answer makes the keeper renew early, never late, and the
-// two clocks need not agree on the time of day. A vessel that disappears
-// from get_resource_info (expired, released elsewhere, its node gone) is
-// reported exactly once as EventLost and is no longer kept; so is a handle
-// given to NewKeeper that the account does not hold when Run starts.
-//
-// The keeper cannot keep a lease alive while the account is over its
-// credit limit (the clearinghouse refuses every renewal until vessels are
-// released or credits come back), nor when the clearinghouse is
-// unreachable or failing for longer than the margin, nor while Run is not
-// running or its machine is suspended (a timer may fire late after a
-// suspend, while leases keep running out). It needs one successful
-// get_resource_info to learn the expiry times before its first renewal.
-// Renewals only ever reset a lease to 7 days; there is no way to make it
-// longer. Run never releases vessels, not even when it returns.
-//
-// # Replacement
-//
-// With WithReplacement, vessels found lost are replaced by acquiring as
-// many of the given type (all or nothing), reported as EventReplaced; a
-// failed acquisition (ErrUnableToAcquire, ErrNotEnoughCredits, ...) is
-// reported and retried with the backoff. After a communication failure the
-// outcome of an acquisition is unknown: vessels a lost response acquired
-// are not adopted (the keeper cannot tell them from the account's other
-// vessels), count against the credits until they run out four hours later,
-// and the keeper tries again after the backoff.
+// WithReplacement, acquires new ones in their place. Create it with New,
+// start it with Run, and watch it through Events and Snapshot. The package
+// documentation describes its schedule, how it handles failures and what
+// it guarantees.
 //
 // A Keeper is safe for concurrent use: Snapshot and Events may be called
 // from any goroutine while Run runs. Run starts no goroutine of its own.
 type Keeper struct {
-	client  *Client
-	cfg     keeperConfig
-	initErr error
-	events  chan KeeperEvent
+	client  *clearinghouse.Client
+	cfg     config
+	events  chan Event
 	started atomic.Bool
 
 	mu           sync.Mutex
-	kept         map[Handle]*keptState // guarded by mu
-	target       int                   // guarded by mu
-	renewals     int                   // guarded by mu
-	lost         int                   // guarded by mu
-	replaced     int                   // guarded by mu
-	dropped      int                   // guarded by mu
-	lastErr      error                 // guarded by mu
-	lastErrAt    time.Time             // guarded by mu
-	overLimit    bool                  // guarded by mu
-	lastCheck    time.Time             // guarded by mu
-	nextWake     time.Time             // guarded by mu
-	renewRetryAt time.Time             // guarded by mu; no renewal before this
-	running      bool                  // guarded by mu
+	kept         map[clearinghouse.Handle]*keptState // guarded by mu
+	target       int                                 // guarded by mu
+	renewals     int                                 // guarded by mu
+	lost         int                                 // guarded by mu
+	replaced     int                                 // guarded by mu
+	dropped      int                                 // guarded by mu
+	lastErr      error                               // guarded by mu
+	lastErrAt    time.Time                           // guarded by mu
+	overLimit    bool                                // guarded by mu
+	lastCheck    time.Time                           // guarded by mu
+	nextWake     time.Time                           // guarded by mu
+	renewRetryAt time.Time                           // guarded by mu; no renewal before this
+	running      bool                                // guarded by mu
 
 	// Touched only by the goroutine in Run.
 	nextCheck    time.Time // zero: no check planned
@@ -146,15 +82,14 @@ type Keeper struct {
 
 // keptState is a kept vessel as the keeper knows it.
 type keptState struct {
-	v     KeptVessel
+	v     Vessel
 	known bool // seen in get_resource_info (initial handles start unknown)
 }
 
-// KeptVessel is a vessel the keeper holds. Its ExpiresAt is computed with
-// the keeper's clock, conservatively: from the moment the call that
-// reported it was sent.
-type KeptVessel struct {
-	Vessel
+// Vessel is a vessel the keeper holds. Its ExpiresAt is computed
+// conservatively: from the moment the call that reported it was sent.
+type Vessel struct {
+	clearinghouse.Vessel
 	// LastRenewed is when this keeper last renewed the vessel; zero if it
 	// has not.
 	LastRenewed time.Time
@@ -166,14 +101,14 @@ type KeptVessel struct {
 	Replacement bool
 }
 
-// KeeperSnapshot is the keeper's state at one moment.
-type KeeperSnapshot struct {
+// Snapshot is the keeper's state at one moment.
+type Snapshot struct {
 	// Vessels are the vessels kept, sorted by handle. Before the first
-	// successful get_resource_info the handles given to NewKeeper appear
-	// with only Handle set.
-	Vessels []KeptVessel
+	// successful get_resource_info the handles given to New appear with
+	// only Handle set.
+	Vessels []Vessel
 	// Target is how many vessels the keeper tries to hold: the number of
-	// distinct handles given to NewKeeper.
+	// distinct handles given to New.
 	Target int
 	// Renewals counts successful renew_resources calls (each may cover
 	// many vessels).
@@ -205,19 +140,19 @@ type KeeperSnapshot struct {
 	Running bool
 }
 
-// KeeperEventKind says what a KeeperEvent reports.
-type KeeperEventKind int
+// EventKind says what an Event reports.
+type EventKind int
 
-// The kinds of KeeperEvent.
+// The kinds of Event.
 const (
-	EventRenewed  KeeperEventKind = iota + 1 // Handles were renewed (one renew_resources call)
-	EventLost                                // Handles are gone and no longer kept
-	EventReplaced                            // Handles were acquired to replace lost vessels
-	EventError                               // a call failed with Err; Retry says when it is tried again
+	EventRenewed  EventKind = iota + 1 // Handles were renewed (one renew_resources call)
+	EventLost                          // Handles are gone and no longer kept
+	EventReplaced                      // Handles were acquired to replace lost vessels
+	EventError                         // a call failed with Err; Retry says when it is tried again
 )
 
 // String returns "renewed", "lost", "replaced" or "error".
-func (k KeeperEventKind) String() string {
+func (k EventKind) String() string {
 	switch k {
 	case EventRenewed:
 		return "renewed"
@@ -228,19 +163,20 @@ func (k KeeperEventKind) String() string {
 	case EventError:
 		return "error"
 	}
-	return "KeeperEventKind(" + strconv.Itoa(int(k)) + ")"
+	return "EventKind(" + strconv.Itoa(int(k)) + ")"
 }
 
-// KeeperEvent is something the keeper did or found.
-type KeeperEvent struct {
-	Kind KeeperEventKind
-	Time time.Time // on the keeper's clock
+// Event is something the keeper did or found.
+type Event struct {
+	Kind EventKind
+	Time time.Time // when the call that found it was sent
 	// Handles are the vessels concerned: renewed, lost, acquired, or
 	// those a failed renewal was for (none for other failures).
-	Handles []Handle
-	// Err is the failure of an EventError: a *Error (errors.Is works with
-	// the sentinels, ErrNotEnoughCredits above all), or an error of the
-	// keeper's own when a renewal succeeded but did not extend a lease.
+	Handles []clearinghouse.Handle
+	// Err is the failure of an EventError: a *clearinghouse.Error
+	// (errors.Is works with its sentinels, clearinghouse.ErrNotEnoughCredits
+	// above all), or an error of the keeper's own when a renewal succeeded
+	// but did not extend a lease.
 	Err error
 	// Retry is when the failed work of an EventError is tried again;
 	// zero when Run is returning.
@@ -248,7 +184,7 @@ type KeeperEvent struct {
 }
 
 // String describes the event in one line, such as "renewed 2 vessels".
-func (e KeeperEvent) String() string {
+func (e Event) String() string {
 	n := len(e.Handles)
 	s := e.Kind.String()
 	if n > 0 {
@@ -266,192 +202,153 @@ func (e KeeperEvent) String() string {
 	return s
 }
 
-// KeeperClock is the keeper's source of time: the system clock unless
-// WithKeeperClock gives another (tests use a fake one).
-type KeeperClock interface {
-	Now() time.Time
-	// NewTimer returns a timer that delivers the time on its channel once
-	// d has passed.
-	NewTimer(d time.Duration) KeeperTimer
-}
-
-// KeeperTimer is a timer made by a KeeperClock.
-type KeeperTimer interface {
-	C() <-chan time.Time
-	// Stop prevents the timer from firing; it reports whether it did.
-	Stop() bool
-}
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time                       { return time.Now() }
-func (systemClock) NewTimer(d time.Duration) KeeperTimer { return systemTimer{time.NewTimer(d)} }
-
-type systemTimer struct{ t *time.Timer }
-
-func (t systemTimer) C() <-chan time.Time { return t.t.C }
-func (t systemTimer) Stop() bool          { return t.t.Stop() }
-
-type keeperConfig struct {
+type config struct {
 	margin        time.Duration
 	checkInterval time.Duration
-	retryMin      time.Duration
-	retryMax      time.Duration
+	backoffMin    time.Duration
+	backoffMax    time.Duration
 	callTimeout   time.Duration
 	eventBuffer   int
-	replacement   ResourceType
-	clock         KeeperClock
+	replacement   clearinghouse.ResourceType
 }
 
-// A KeeperOption configures a Keeper. An option given a bad value makes
-// Run return an error matching ErrInvalidArgument.
-type KeeperOption func(*keeperConfig) error
+// An Option configures a Keeper. Options check their arguments; New
+// returns the first error. Make one with the With functions: the zero
+// Option is an error.
+type Option struct {
+	apply func(*config) error
+}
 
 // WithRenewMargin renews vessels once less than d is left of their lease
 // (DefaultRenewMargin by default). It must be positive and below the
 // 7-day renewal lease; with d of 4 hours or more, freshly acquired vessels
 // are renewed at once. A larger margin leaves more time to retry through
 // an outage at the cost of slightly more frequent renewals.
-func WithRenewMargin(d time.Duration) KeeperOption {
-	return func(c *keeperConfig) error {
+func WithRenewMargin(d time.Duration) Option {
+	return Option{func(c *config) error {
 		if d <= 0 || d >= renewLease {
 			return invalidArgument("renew margin " + d.String() + " must be positive and below 168h")
 		}
 		c.margin = d
 		return nil
-	}
+	}}
 }
 
 // WithReplacement makes the keeper replace lost vessels by acquiring as
-// many vessels of type typ (LAN, WAN, NAT or Random).
-func WithReplacement(typ ResourceType) KeeperOption {
-	return func(c *keeperConfig) error {
+// many vessels of type typ (clearinghouse.LAN, WAN, NAT or Random).
+func WithReplacement(typ clearinghouse.ResourceType) Option {
+	return Option{func(c *config) error {
 		switch typ {
-		case LAN, WAN, NAT, Random:
+		case clearinghouse.LAN, clearinghouse.WAN, clearinghouse.NAT, clearinghouse.Random:
 		default:
 			return invalidArgument("replacement type " + strconv.Quote(string(typ)) + ": want lan, wan, nat or random")
 		}
 		c.replacement = typ
 		return nil
-	}
+	}}
 }
 
-// WithKeeperClock makes the keeper read time and wait through clock
-// instead of the system clock; for tests.
-func WithKeeperClock(clock KeeperClock) KeeperOption {
-	return func(c *keeperConfig) error {
-		if clock == nil {
-			return invalidArgument("nil KeeperClock")
-		}
-		c.clock = clock
-		return nil
-	}
-}
-
-// WithRetryBackoff sets the exponential backoff after a failed call: the
+// WithBackoff sets the exponential backoff after a failed call: the
 // first retry waits min, each further one twice as long, up to max
-// (DefaultRetryMin and DefaultRetryMax by default). Renewals refused for
-// lack of credits are retried every max.
-func WithRetryBackoff(min, max time.Duration) KeeperOption {
-	return func(c *keeperConfig) error {
+// (DefaultBackoffMin and DefaultBackoffMax by default). Renewals refused
+// for lack of credits are retried every max.
+func WithBackoff(min, max time.Duration) Option {
+	return Option{func(c *config) error {
 		if min <= 0 || max < min {
-			return invalidArgument("retry backoff needs 0 < min <= max")
+			return invalidArgument("backoff needs 0 < min <= max")
 		}
-		c.retryMin, c.retryMax = min, max
+		c.backoffMin, c.backoffMax = min, max
 		return nil
-	}
+	}}
 }
 
 // WithEventBuffer sets the capacity of the Events channel
 // (DefaultEventBuffer by default). With 0, an event is delivered only if a
 // receiver is waiting at that moment.
-func WithEventBuffer(n int) KeeperOption {
-	return func(c *keeperConfig) error {
+func WithEventBuffer(n int) Option {
+	return Option{func(c *config) error {
 		if n < 0 {
 			return invalidArgument("negative event buffer")
 		}
 		c.eventBuffer = n
 		return nil
-	}
+	}}
 }
 
 // WithCheckInterval sets how often the keeper calls get_resource_info
 // between renewals to notice lost vessels (DefaultCheckInterval by
 // default). Zero turns the periodic check off: losses are then noticed
 // around renewals only, up to a week late.
-func WithCheckInterval(d time.Duration) KeeperOption {
-	return func(c *keeperConfig) error {
+func WithCheckInterval(d time.Duration) Option {
+	return Option{func(c *config) error {
 		if d < 0 {
 			return invalidArgument("negative check interval")
 		}
 		c.checkInterval = d
 		return nil
-	}
+	}}
 }
 
-// WithCallTimeout bounds each call the keeper makes
-// (DefaultKeeperCallTimeout by default), on top of the Client's own
-// timeout; the same duration is kept in reserve before a lease runs out
-// when retries are planned.
-func WithCallTimeout(d time.Duration) KeeperOption {
-	return func(c *keeperConfig) error {
+// WithCallTimeout bounds each call the keeper makes (DefaultCallTimeout by
+// default), on top of the Client's own timeout; the same duration is kept
+// in reserve before a lease runs out when retries are planned.
+func WithCallTimeout(d time.Duration) Option {
+	return Option{func(c *config) error {
 		if d <= 0 {
 			return invalidArgument("call timeout must be positive")
 		}
 		c.callTimeout = d
 		return nil
-	}
+	}}
 }
 
-// NewKeeper returns a keeper for the given vessels of c's account.
-// Duplicate and empty handles are ignored. It makes no call; an invalid
-// option is reported by Run.
-func NewKeeper(c *Client, handles []Handle, opts ...KeeperOption) *Keeper {
-	cfg := keeperConfig{
+// New returns a keeper for the given vessels of c's account. Duplicate
+// and empty handles are ignored. It makes no call. A nil client or a bad
+// option is an error matching clearinghouse.ErrInvalidArgument.
+func New(c *clearinghouse.Client, handles []clearinghouse.Handle, opts ...Option) (*Keeper, error) {
+	if c == nil {
+		return nil, invalidArgument("nil *clearinghouse.Client")
+	}
+	cfg := config{
 		margin:        DefaultRenewMargin,
 		checkInterval: DefaultCheckInterval,
-		retryMin:      DefaultRetryMin,
-		retryMax:      DefaultRetryMax,
-		callTimeout:   DefaultKeeperCallTimeout,
+		backoffMin:    DefaultBackoffMin,
+		backoffMax:    DefaultBackoffMax,
+		callTimeout:   DefaultCallTimeout,
 		eventBuffer:   DefaultEventBuffer,
-		clock:         systemClock{},
 	}
-	k := &Keeper{client: c, kept: make(map[Handle]*keptState)}
 	for _, opt := range opts {
-		if opt == nil {
-			continue
+		if opt.apply == nil {
+			return nil, invalidArgument("zero Option")
 		}
-		if err := opt(&cfg); err != nil && k.initErr == nil {
-			k.initErr = err
+		if err := opt.apply(&cfg); err != nil {
+			return nil, err
 		}
 	}
-	if c == nil && k.initErr == nil {
-		k.initErr = invalidArgument("NewKeeper: nil *Client")
-	}
-	k.cfg = cfg
-	k.events = make(chan KeeperEvent, cfg.eventBuffer)
+	k := &Keeper{client: c, cfg: cfg, kept: make(map[clearinghouse.Handle]*keptState)}
+	k.events = make(chan Event, cfg.eventBuffer)
 	for _, h := range handles {
 		if h != "" && k.kept[h] == nil {
-			k.kept[h] = &keptState{v: KeptVessel{Vessel: Vessel{Handle: h}}}
+			k.kept[h] = &keptState{v: Vessel{Vessel: clearinghouse.Vessel{Handle: h}}}
 		}
 	}
 	k.target = len(k.kept)
-	return k
+	return k, nil
 }
 
 // Events returns the channel on which the keeper reports what it does. It
 // is buffered (WithEventBuffer); when it is full, events are dropped and
-// counted in KeeperSnapshot.DroppedEvents rather than holding the keeper
-// up. It is closed when Run returns.
-func (k *Keeper) Events() <-chan KeeperEvent { return k.events }
+// counted in Snapshot.DroppedEvents rather than holding the keeper up. It
+// is closed when Run returns.
+func (k *Keeper) Events() <-chan Event { return k.events }
 
 // Snapshot returns the keeper's current state. It may be called from any
 // goroutine, before, during and after Run.
-func (k *Keeper) Snapshot() KeeperSnapshot {
+func (k *Keeper) Snapshot() Snapshot {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	s := KeeperSnapshot{
-		Vessels:         make([]KeptVessel, 0, len(k.kept)),
+	s := Snapshot{
+		Vessels:         make([]Vessel, 0, len(k.kept)),
 		Target:          k.target,
 		Renewals:        k.renewals,
 		Lost:            k.lost,
@@ -475,7 +372,7 @@ func (k *Keeper) Snapshot() KeeperSnapshot {
 		}
 		s.Vessels = append(s.Vessels, v)
 	}
-	slices.SortFunc(s.Vessels, func(a, b KeptVessel) int { return strings.Compare(string(a.Handle), string(b.Handle)) })
+	slices.SortFunc(s.Vessels, func(a, b Vessel) int { return strings.Compare(string(a.Handle), string(b.Handle)) })
 	return s
 }
 
@@ -499,19 +396,16 @@ func (k *Keeper) nextRenewalLocked() time.Time {
 }
 
 // Run keeps the vessels until ctx is done, then returns nil. It returns
-// early only with an unrecoverable error: ErrAuthentication from any call,
-// or ErrInvalidArgument for a bad option or a second call of Run. Run
-// returns promptly when ctx is cancelled, even in the middle of a call or a
-// long wait, and leaves no goroutine behind; it closes the Events channel
-// when it returns.
+// early only with an unrecoverable error: clearinghouse.ErrAuthentication
+// from any call, or clearinghouse.ErrInvalidArgument for a second call of
+// Run. Run returns promptly when ctx is cancelled, even in the middle of a
+// call or a long wait, and leaves no goroutine behind; it closes the
+// Events channel when it returns.
 func (k *Keeper) Run(ctx context.Context) error {
 	if !k.started.CompareAndSwap(false, true) {
-		return invalidArgument("Keeper.Run called more than once")
+		return invalidArgument("Run called more than once")
 	}
 	defer close(k.events)
-	if k.initErr != nil {
-		return k.initErr
-	}
 	k.mu.Lock()
 	k.running = true
 	k.mu.Unlock()
@@ -522,7 +416,7 @@ func (k *Keeper) Run(ctx context.Context) error {
 		k.mu.Unlock()
 	}()
 
-	k.nextCheck = k.cfg.clock.Now() // learn the vessels' state first
+	k.nextCheck = time.Now() // learn the vessels' state first
 	for ctx.Err() == nil {
 		if err := k.step(ctx); err != nil {
 			if ctx.Err() != nil {
@@ -540,18 +434,18 @@ func (k *Keeper) Run(ctx context.Context) error {
 // step does whatever is due now. It returns an error only when Run must
 // stop: an unrecoverable failure or the context's end.
 func (k *Keeper) step(ctx context.Context) error {
-	now := k.cfg.clock.Now()
+	now := time.Now()
 	if k.checkDue(now) || k.renewDue(now) {
 		if err := k.refresh(ctx); err != nil {
 			return err
 		}
 	}
-	if k.renewDue(k.cfg.clock.Now()) {
+	if k.renewDue(time.Now()) {
 		if err := k.renew(ctx); err != nil {
 			return err
 		}
 	}
-	if k.replaceDue(k.cfg.clock.Now()) {
+	if k.replaceDue(time.Now()) {
 		if err := k.replace(ctx); err != nil {
 			return err
 		}
@@ -597,7 +491,7 @@ func (k *Keeper) wakeTime() time.Time {
 	k.mu.Unlock()
 	if k.deficit() > 0 {
 		if k.replaceAt.IsZero() {
-			earlier(k.cfg.clock.Now())
+			earlier(time.Now())
 		} else {
 			earlier(k.replaceAt)
 		}
@@ -605,7 +499,7 @@ func (k *Keeper) wakeTime() time.Time {
 	return at
 }
 
-// sleep waits until the keeper clock reaches at (forever if at is zero);
+// sleep waits until at (until ctx ends if at is zero);
 // it reports false if ctx ended first.
 func (k *Keeper) sleep(ctx context.Context, at time.Time) bool {
 	k.mu.Lock()
@@ -620,16 +514,16 @@ func (k *Keeper) sleep(ctx context.Context, at time.Time) bool {
 		<-ctx.Done()
 		return false
 	}
-	d := at.Sub(k.cfg.clock.Now())
+	d := at.Sub(time.Now())
 	if d <= 0 {
 		return ctx.Err() == nil
 	}
-	t := k.cfg.clock.NewTimer(d)
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return false
-	case <-t.C():
+	case <-t.C:
 		return true
 	}
 }
@@ -641,11 +535,11 @@ func (k *Keeper) callContext(ctx context.Context) (context.Context, context.Canc
 
 // backoff is the wait after the n-th consecutive failure (n >= 1).
 func (k *Keeper) backoff(n int) time.Duration {
-	d := k.cfg.retryMin
-	for i := 1; i < n && d < k.cfg.retryMax; i++ {
+	d := k.cfg.backoffMin
+	for i := 1; i < n && d < k.cfg.backoffMax; i++ {
 		d *= 2
 	}
-	return min(d, k.cfg.retryMax)
+	return min(d, k.cfg.backoffMax)
 }
 
 // renewWait bounds the wait before retrying a renewal, decided at now, by
@@ -656,7 +550,7 @@ func (k *Keeper) backoff(n int) time.Duration {
 // half the time left, at most once a second (or once per minimum backoff
 // if that is shorter), until the lease runs out.
 func (k *Keeper) renewWait(now, expiry time.Time, backoff time.Duration) time.Duration {
-	floor := min(k.cfg.retryMin, time.Second)
+	floor := min(k.cfg.backoffMin, time.Second)
 	left := expiry.Sub(now)
 	if room := left - k.cfg.callTimeout; room >= floor {
 		return min(backoff, room)
@@ -665,12 +559,12 @@ func (k *Keeper) renewWait(now, expiry time.Time, backoff time.Duration) time.Du
 }
 
 // fatal reports whether err must end Run.
-func fatal(err error) bool { return errors.Is(err, ErrAuthentication) }
+func fatal(err error) bool { return errors.Is(err, clearinghouse.ErrAuthentication) }
 
 // refresh learns the kept vessels' state from get_resource_info and
 // reports those that are gone.
 func (k *Keeper) refresh(ctx context.Context) error {
-	sent := k.cfg.clock.Now()
+	sent := time.Now()
 	cctx, cancel := k.callContext(ctx)
 	vs, err := k.client.GetResourceInfo(cctx)
 	cancel()
@@ -693,11 +587,11 @@ func (k *Keeper) refresh(ctx context.Context) error {
 		k.nextCheck = sent.Add(k.cfg.checkInterval)
 	}
 
-	held := make(map[Handle]Vessel, len(vs))
+	held := make(map[clearinghouse.Handle]clearinghouse.Vessel, len(vs))
 	for _, v := range vs {
 		held[v.Handle] = v
 	}
-	var lost []Handle
+	var lost []clearinghouse.Handle
 	k.mu.Lock()
 	for h, ks := range k.kept {
 		v, ok := held[h]
@@ -719,7 +613,7 @@ func (k *Keeper) refresh(ctx context.Context) error {
 	k.mu.Unlock()
 	if len(lost) > 0 {
 		slices.Sort(lost)
-		k.emit(KeeperEvent{Kind: EventLost, Time: sent, Handles: lost})
+		k.emit(Event{Kind: EventLost, Time: sent, Handles: lost})
 	}
 	return nil
 }
@@ -727,9 +621,9 @@ func (k *Keeper) refresh(ctx context.Context) error {
 // renew renews, in one call, every kept vessel that is due or falls due
 // within half a margin, then refreshes.
 func (k *Keeper) renew(ctx context.Context) error {
-	sent := k.cfg.clock.Now()
+	sent := time.Now()
 	horizon := sent.Add(k.cfg.margin + k.cfg.margin/2)
-	var due []Handle
+	var due []clearinghouse.Handle
 	var earliest time.Time
 	k.mu.Lock()
 	for h, ks := range k.kept {
@@ -744,7 +638,7 @@ func (k *Keeper) renew(ctx context.Context) error {
 	slices.Sort(due)
 	if len(due) == 0 { // cannot happen: renewDue saw a due vessel
 		k.mu.Lock()
-		k.renewRetryAt = sent.Add(k.cfg.retryMin) // but never spin
+		k.renewRetryAt = sent.Add(k.cfg.backoffMin) // but never spin
 		k.mu.Unlock()
 		return nil
 	}
@@ -762,9 +656,9 @@ func (k *Keeper) renew(ctx context.Context) error {
 		}
 		k.renewFails++
 		wait := k.backoff(k.renewFails)
-		credits := errors.Is(err, ErrNotEnoughCredits)
+		credits := errors.Is(err, clearinghouse.ErrNotEnoughCredits)
 		if credits {
-			wait = k.cfg.retryMax // only a change elsewhere helps: ask slowly
+			wait = k.cfg.backoffMax // only a change elsewhere helps: ask slowly
 		}
 		retry := sent.Add(k.renewWait(sent, earliest, wait))
 		k.mu.Lock()
@@ -796,7 +690,7 @@ func (k *Keeper) renew(ctx context.Context) error {
 		return err
 	}
 
-	var renewed, short []Handle
+	var renewed, short []clearinghouse.Handle
 	k.mu.Lock()
 	for _, h := range due {
 		switch ks := k.kept[h]; {
@@ -821,10 +715,10 @@ func (k *Keeper) renew(ctx context.Context) error {
 		k.mu.Lock()
 		k.renewRetryAt = retry
 		k.mu.Unlock()
-		k.emitError(sent, short, fmt.Errorf("clearinghouse: keeper: renew_resources succeeded but %d vessel lease(s) still end within the margin", len(short)), retry)
+		k.emitError(sent, short, fmt.Errorf("keeper: renew_resources succeeded but %d vessel lease(s) still end within the margin", len(short)), retry)
 	}
 	if len(renewed) > 0 {
-		k.emit(KeeperEvent{Kind: EventRenewed, Time: sent, Handles: renewed})
+		k.emit(Event{Kind: EventRenewed, Time: sent, Handles: renewed})
 	}
 	return nil
 }
@@ -832,7 +726,7 @@ func (k *Keeper) renew(ctx context.Context) error {
 // replace acquires vessels to make up for lost ones.
 func (k *Keeper) replace(ctx context.Context) error {
 	n := k.deficit()
-	sent := k.cfg.clock.Now()
+	sent := time.Now()
 	cctx, cancel := k.callContext(ctx)
 	vs, err := k.client.AcquireResources(cctx, k.cfg.replacement, n)
 	cancel()
@@ -849,14 +743,14 @@ func (k *Keeper) replace(ctx context.Context) error {
 		k.emitError(sent, nil, err, k.replaceAt)
 		return nil
 	}
-	added := make([]Handle, 0, len(vs))
+	added := make([]clearinghouse.Handle, 0, len(vs))
 	k.mu.Lock()
 	for _, v := range vs {
 		if k.kept[v.Handle] != nil {
 			continue
 		}
 		v.ExpiresAt = sent.Add(v.ExpiresIn)
-		k.kept[v.Handle] = &keptState{v: KeptVessel{Vessel: v, Replacement: true}, known: true}
+		k.kept[v.Handle] = &keptState{v: Vessel{Vessel: v, Replacement: true}, known: true}
 		added = append(added, v.Handle)
 	}
 	k.replaced += len(added)
@@ -872,21 +766,21 @@ func (k *Keeper) replace(ctx context.Context) error {
 	}
 	if len(added) > 0 {
 		slices.Sort(added)
-		k.emit(KeeperEvent{Kind: EventReplaced, Time: sent, Handles: added})
+		k.emit(Event{Kind: EventReplaced, Time: sent, Handles: added})
 	}
 	return nil
 }
 
-func (k *Keeper) emitError(at time.Time, handles []Handle, err error, retry time.Time) {
+func (k *Keeper) emitError(at time.Time, handles []clearinghouse.Handle, err error, retry time.Time) {
 	k.mu.Lock()
 	k.lastErr = err
 	k.lastErrAt = at
 	k.mu.Unlock()
-	k.emit(KeeperEvent{Kind: EventError, Time: at, Handles: handles, Err: err, Retry: retry})
+	k.emit(Event{Kind: EventError, Time: at, Handles: handles, Err: err, Retry: retry})
 }
 
 // emit delivers ev if the buffer has room and counts it as dropped if not.
-func (k *Keeper) emit(ev KeeperEvent) {
+func (k *Keeper) emit(ev Event) {
 	select {
 	case k.events <- ev:
 	default:
@@ -895,3 +789,12 @@ func (k *Keeper) emit(ev KeeperEvent) {
 		k.mu.Unlock()
 	}
 }
+
+// invalidArgument reports a bad argument or misuse, found before any
+// call: the error matches clearinghouse.ErrInvalidArgument.
+func invalidArgument(msg string) error { return &argumentError{msg: msg} }
+
+type argumentError struct{ msg string }
+
+func (e *argumentError) Error() string { return "keeper: invalid argument: " + e.msg }
+func (e *argumentError) Unwrap() error { return clearinghouse.ErrInvalidArgument }
