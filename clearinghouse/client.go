@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"sync"
@@ -342,8 +343,14 @@ func (c *Client) call(ctx context.Context, method string, readOnly bool, result 
 			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
+				// Report both the failure that led to the wait and
+				// the reason the wait ended, so that errors.Is finds
+				// context.Canceled or DeadlineExceeded as it would
+				// for a call cancelled in flight.
 				t.Stop()
-				return c.wrap(method, err)
+				var te *xmlrpc.TransportError
+				errors.As(err, &te) // only transport errors are retried
+				return c.wrap(method, &xmlrpc.TransportError{Err: fmt.Errorf("%w; then, waiting to retry: %w", te.Err, ctx.Err())})
 			case <-t.C:
 			}
 			wait *= 2

@@ -789,6 +789,9 @@ func TestRetryBackoff(t *testing.T) {
 		select {
 		case err := <-done:
 			wantKind(t, err, ErrCommunication, 0)
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("error %v does not match context.Canceled", err)
+			}
 			if elapsed := time.Since(t0); elapsed != time.Minute {
 				t.Fatalf("the call returned %v after it started, want 1m (when it was cancelled)", elapsed)
 			}
