@@ -146,11 +146,15 @@ type keeperCall struct {
 func newKeeperEnv(t *testing.T, freeCredits int) *keeperEnv {
 	t.Helper()
 	e := &keeperEnv{clock: newTestClock(keeperT0), faults: make(map[string][]string)}
-	e.mock = mockserver.New(
+	mock, err := mockserver.New(
 		mockserver.WithClock(e.clock.Now),
 		mockserver.WithKeyBits(512),
 		mockserver.WithPopulation(mockserver.PopulationConfig{Nodes: 40, NATFraction: 0.1, Seed: 11}),
 	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mock = mock
 	acct, err := e.mock.AddAccount(mockserver.AccountSpec{
 		Username: "alice", Password: "correct horse", Affiliation: "Test Lab", FreeCredits: freeCredits,
 	})
@@ -1048,7 +1052,10 @@ func TestKeeperEventStrings(t *testing.T) {
 // is left behind. Not parallel: it counts goroutines.
 func TestKeeperCancel(t *testing.T) {
 	before := runtime.NumGoroutine()
-	mock := mockserver.New(mockserver.WithKeyBits(512), mockserver.WithPopulation(mockserver.PopulationConfig{Nodes: 10, Seed: 3}))
+	mock, err := mockserver.New(mockserver.WithKeyBits(512), mockserver.WithPopulation(mockserver.PopulationConfig{Nodes: 10, Seed: 3}))
+	if err != nil {
+		t.Fatal(err)
+	}
 	acct, err := mock.AddAccount(mockserver.AccountSpec{Username: "alice", Password: "correct horse", Affiliation: "Test Lab"})
 	if err != nil {
 		t.Fatal(err)

@@ -199,10 +199,13 @@ func TestBrokenTarget(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no mutation %q", name)
 	}
-	mock := mockserver.New(
+	mock, err := mockserver.New(
 		mockserver.WithPopulation(mockserver.PopulationConfig{Nodes: 40, NATFraction: 0.1, Seed: 5}),
 		mockserver.WithKeyBits(512),
 	)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer mock.Close()
 	srv := httptest.NewServer(&rewriter{next: mock, fn: m.rewrite})
 	defer srv.Close()

@@ -25,10 +25,13 @@ import (
 // its Go controls.
 func TestInProcess(t *testing.T) {
 	t.Parallel()
-	mock := mockserver.New(
+	mock, err := mockserver.New(
 		mockserver.WithPopulation(mockserver.PopulationConfig{Nodes: 60, NATFraction: 0.1, Seed: 3}),
 		mockserver.WithKeyBits(512),
 	)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { mock.Close() })
 	srv := httptest.NewServer(mock) // listens on 127.0.0.1
 	t.Cleanup(srv.Close)

@@ -17,8 +17,11 @@ import (
 func TestHTTPControlsAdminToken(t *testing.T) {
 	// Not parallel: it sets environment variables.
 	const token = "conformance-admin-token"
-	m := mockserver.New(mockserver.WithPopulation(mockserver.PopulationConfig{}), mockserver.WithKeyBits(512),
+	m, err := mockserver.New(mockserver.WithPopulation(mockserver.PopulationConfig{}), mockserver.WithKeyBits(512),
 		mockserver.WithAdmin(true), mockserver.WithAdminToken(token))
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { m.Close() })
 	a, err := m.AddAccount(mockserver.AccountSpec{Username: "demo1", Password: "password1", Affiliation: "Test"})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
@@ -62,15 +63,18 @@ var methods = map[string]method{
 	"set_public_key":           {2, (*Server).setPublicKey},
 }
 
-// MethodNames are the ten wire methods, in the contract's order, for the
-// code that registers them with an XML-RPC server; read it, do not change
-// it. Dispatch itself goes by the package's own table, so no change to
-// this list can make another name reachable.
-var MethodNames = []string{
+// methodNames are the ten wire methods in the contract's order.
+var methodNames = [...]string{
 	"acquire_resources", "acquire_specific_vessels", "release_resources", "renew_resources",
 	"get_resource_info", "get_account_info", "get_public_key", "get_encrypted_api_key",
 	"regenerate_api_key", "set_public_key",
 }
+
+// MethodNames returns the ten wire methods, in the contract's order, in a
+// new slice each time, for code that registers them with an XML-RPC
+// server. Dispatch goes by the package's own table, so nothing done to the
+// slice can make another name reachable.
+func MethodNames() []string { return slices.Clone(methodNames[:]) }
 
 // call dispatches one decoded XML-RPC call (contract §2 steps 2-4): an
 // unknown name gets fault 1, a wrong number of parameters fault 100 before

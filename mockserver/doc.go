@@ -12,7 +12,10 @@
 // In-process tests can skip HTTP and use Server.Call, which runs a method
 // on already-decoded values.
 //
-//	mock := mockserver.New() // 200 generated nodes, clock = wall clock
+//	mock, err := mockserver.New() // 200 generated nodes, clock = wall clock
+//	if err != nil {
+//		log.Fatal(err)
+//	}
 //	acct, err := mock.AddAccount(mockserver.AccountSpec{
 //		Username: "alice", Password: "secret1", Affiliation: "Test U",
 //	})
@@ -27,13 +30,13 @@
 // # Options
 //
 // New and Open take functional options: WithPopulation (the generated
-// nodes; DefaultPopulation otherwise), WithSeed (the random source behind
+// nodes; DefaultPopulation() otherwise), WithSeed (the random source behind
 // selection, user ports and the failure rate), WithClock and WithTimeScale
 // (the time source and how fast the mock clock follows it; scale 0
 // freezes it), WithCleanupDelay (0 by default), WithAcquireFailureRate,
-// WithKeyBits (size of generated key pairs), WithLogger and WithAdmin. New
-// panics on an invalid option; Open returns an error. New never touches
-// the disk. Secrets — API keys, generated key pairs, the padding of
+// WithKeyBits (size of generated key pairs), WithLogger and WithAdmin. An
+// invalid option, or a zero Option, makes New and Open return an error.
+// New never touches the disk. Secrets — API keys, generated key pairs, the padding of
 // get_encrypted_api_key — always come from crypto/rand, never from the
 // seed.
 //

@@ -25,6 +25,18 @@ var testKeys = sync.OnceValue(func() [2]string {
 	return [2]string{pub.String(), priv.String()}
 })
 
+// newServer returns New(opts...), closed when the test ends; an error
+// ends the test.
+func newServer(t testing.TB, opts ...Option) *Server {
+	t.Helper()
+	s, err := New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // newTestServer returns an in-memory server with no population and a
 // clock frozen at t0.
 func newTestServer(t testing.TB, opts ...Option) *Server {
@@ -34,12 +46,7 @@ func newTestServer(t testing.TB, opts ...Option) *Server {
 		WithClock(func() time.Time { return t0 }),
 		WithTimeScale(0),
 	}
-	s, err := Open(context.Background(), "", append(base, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return newServer(t, append(base, opts...)...)
 }
 
 // addUser adds an account named name with the shared test key pair.

@@ -37,7 +37,7 @@ func (s *Server) newHandler() http.Handler {
 		xmlrpc.WithServerLimits(wireLimits()),
 		xmlrpc.WithBodyBudget(wireBudget()),
 	)
-	for _, name := range MethodNames {
+	for _, name := range MethodNames() {
 		if err := rpc.Register(name, func(ctx context.Context, params []any) (any, error) {
 			return s.call(ctx, name, params)
 		}); err != nil {

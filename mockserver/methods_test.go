@@ -51,7 +51,7 @@ func TestArity(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	bad := map[string]any{"username": "nobody", "api_key": "x"}
-	for _, name := range MethodNames {
+	for _, name := range MethodNames() {
 		arity := methods[name].arity
 		for _, n := range []int{0, arity - 1, arity + 1, arity + 2} {
 			if n == arity || n < 0 {

@@ -18,10 +18,10 @@ import (
 )
 
 func withCompactBytes(n int64) Option {
-	return func(c *config) error {
+	return option(func(c *config) error {
 		c.compactBytes = n
 		return nil
-	}
+	})
 }
 
 // frozen returns options for a clock frozen at t.

@@ -123,8 +123,7 @@ func TestPopulationShape(t *testing.T) {
 
 func TestDefaultPopulation(t *testing.T) {
 	t.Parallel()
-	s := New(WithKeyBits(512), WithClock(func() time.Time { return t0 }))
-	defer s.Close()
+	s := newServer(t, WithKeyBits(512), WithClock(func() time.Time { return t0 }))
 	if _, total := s.Nodes(NodeFilter{}); total != 200 {
 		t.Fatalf("default population: %d nodes", total)
 	}
@@ -161,15 +160,25 @@ func TestPopulationOptionErrors(t *testing.T) {
 		WithClock(nil),
 	} {
 		if _, err := Open(context.Background(), "", opt); err == nil {
-			t.Error("invalid option accepted")
+			t.Error("invalid option accepted by Open")
+		}
+		if s, err := New(opt); err == nil || s != nil {
+			t.Errorf("New with an invalid option: have %v, %v; want nil and an error", s, err)
 		}
 	}
-	defer func() {
-		if recover() == nil {
-			t.Error("New did not panic on an invalid option")
-		}
-	}()
-	New(WithTimeScale(-1))
+}
+
+// TestZeroOption checks that a zero Option, which sets nothing, is an
+// error from New and Open rather than a panic or a silent no-op.
+func TestZeroOption(t *testing.T) {
+	t.Parallel()
+	const want = "mockserver: zero Option"
+	if _, err := New(WithKeyBits(512), Option{}); err == nil || err.Error() != want {
+		t.Errorf("New(Option{}): have %v, want %q", err, want)
+	}
+	if _, err := Open(context.Background(), "", Option{}); err == nil || err.Error() != want {
+		t.Errorf("Open(Option{}): have %v, want %q", err, want)
+	}
 }
 
 func TestAccountSpecValidation(t *testing.T) {
@@ -335,7 +344,7 @@ func TestOptionRanges(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := defaultConfig()
-			err := tc.opt(&cfg)
+			err := tc.opt.apply(&cfg)
 			if (err == nil) != tc.ok {
 				t.Fatalf("have %v, want ok=%v", err, tc.ok)
 			}
@@ -344,5 +353,34 @@ func TestOptionRanges(t *testing.T) {
 	s := newTestServer(t)
 	if err := s.SetCleanupDelay(MaxCleanupDelay + 1); err == nil {
 		t.Error("SetCleanupDelay accepted a delay above MaxCleanupDelay")
+	}
+}
+
+// TestPackageValuesAreFresh checks that DefaultPopulation and MethodNames
+// hand out new values: what a caller does to one changes neither the next
+// one nor the servers made afterwards.
+func TestPackageValuesAreFresh(t *testing.T) {
+	t.Parallel()
+	p := DefaultPopulation()
+	p.Nodes = 3
+	if have := DefaultPopulation(); have.Nodes != 200 || have.NATFraction != 0.1 || have.Seed != 1 {
+		t.Errorf("DefaultPopulation after a caller changed its copy: %+v", have)
+	}
+	names := MethodNames()
+	names[0] = "system.listMethods"
+	if have := MethodNames(); len(have) != 10 || have[0] != "acquire_resources" {
+		t.Errorf("MethodNames after a caller changed its copy: %q", have)
+	}
+	for _, name := range MethodNames() {
+		if _, ok := methods[name]; !ok {
+			t.Errorf("MethodNames lists %q, which the dispatch table lacks", name)
+		}
+	}
+	if len(methods) != len(MethodNames()) {
+		t.Errorf("the dispatch table has %d methods, MethodNames %d", len(methods), len(MethodNames()))
+	}
+	s := newServer(t, WithKeyBits(512), WithClock(func() time.Time { return t0 }))
+	if _, total := s.Nodes(NodeFilter{}); total != 200 {
+		t.Errorf("a server made after DefaultPopulation's copy changed: %d nodes, want 200", total)
 	}
 }
