@@ -9,14 +9,15 @@ import (
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
 
-// Fault codes (contract §2.1).
+// The fault codes the mock answers with (contract §2.1), the same names
+// and values as the clearinghouse package's.
 const (
-	FaultMalformed       = 1
-	FaultInternal        = 100
-	FaultAuth            = 101
-	FaultInvalidRequest  = 102
-	FaultNotEnoughCredit = 103
-	FaultUnableToAcquire = 105
+	CodeMalformed        = 1   // a malformed request or an unknown method
+	CodeInternal         = 100 // wrong arity, a credential or handle that is no string, any unexpected error
+	CodeAuthentication   = 101 // unknown or banned user, wrong API key or password
+	CodeInvalidRequest   = 102 // a bad argument shape or value, an unknown handle
+	CodeNotEnoughCredits = 103 // acquiring beyond the credits, renewing while over them
+	CodeUnableToAcquire  = 105 // acquire_resources cannot be satisfied (and acquires nothing)
 )
 
 // Fixed fault strings.
@@ -33,14 +34,14 @@ func fault(code int, text string) *xmlrpc.Fault {
 	return &xmlrpc.Fault{Code: code, String: text}
 }
 
-func internalFault() *xmlrpc.Fault { return fault(FaultInternal, internalErrorText) }
+func internalFault() *xmlrpc.Fault { return fault(CodeInternal, internalErrorText) }
 
-func invalidRequest(text string) *xmlrpc.Fault { return fault(FaultInvalidRequest, text) }
+func invalidRequest(text string) *xmlrpc.Fault { return fault(CodeInvalidRequest, text) }
 
 // unknownMethodFault is the fault for a method name that is not one of the
 // ten (contract §2 step 2).
 func unknownMethodFault(name string) *xmlrpc.Fault {
-	return fault(FaultMalformed, "<class 'clearinghouse.common.exceptions.InvalidRequestError'>:The requested method '"+
+	return fault(CodeMalformed, "<class 'clearinghouse.common.exceptions.InvalidRequestError'>:The requested method '"+
 		name+"' doesn't exist.")
 }
 

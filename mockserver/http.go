@@ -104,7 +104,7 @@ func (s *Server) wireFault(kind xmlrpc.FaultKind, method string, err error) *xml
 		if err != nil {
 			detail = strings.TrimPrefix(err.Error(), "xmlrpc: ")
 		}
-		return fault(FaultMalformed, "<class 'xml.parsers.expat.ExpatError'>:"+detail)
+		return fault(CodeMalformed, "<class 'xml.parsers.expat.ExpatError'>:"+detail)
 	case xmlrpc.FaultMethodNotFound:
 		return unknownMethodFault(method)
 	}

@@ -581,17 +581,17 @@ func (c callRecord) view(wall time.Time) callView {
 // faultName names the fault codes of contract §2.1.
 func faultName(code int) string {
 	switch code {
-	case FaultMalformed:
+	case CodeMalformed:
 		return "malformed"
-	case FaultInternal:
+	case CodeInternal:
 		return "internal"
-	case FaultAuth:
+	case CodeAuthentication:
 		return "auth"
-	case FaultInvalidRequest:
+	case CodeInvalidRequest:
 		return "invalid request"
-	case FaultNotEnoughCredit:
+	case CodeNotEnoughCredits:
 		return "not enough credits"
-	case FaultUnableToAcquire:
+	case CodeUnableToAcquire:
 		return "unable to acquire"
 	}
 	return ""

@@ -525,7 +525,7 @@ func TestRecentCallsRing(t *testing.T) {
 	for i := range 12 {
 		info := xmlrpc.CallInfo{Method: "m" + strconv.Itoa(i), Params: []any{map[string]any{"username": "u", "api_key": "SECRET"}}}
 		if i%3 == 0 {
-			info.Fault = &xmlrpc.Fault{Code: FaultAuth}
+			info.Fault = &xmlrpc.Fault{Code: CodeAuthentication}
 		}
 		rc.record(info)
 	}
