@@ -41,9 +41,11 @@ type Controls interface {
 	Holdings(ctx context.Context, username string) ([]VesselState, error)
 }
 
-// AccountSpec describes an account for Controls.AddAccount. FreeCredits is
-// exact (0 means none). PublicKey and PrivateKey, when given, are the
-// account's key pair; otherwise the mock makes one.
+// AccountSpec describes an account for Controls.AddAccount. FreeCredits
+// follows mockserver.AccountSpec: 0 means the mock's default (10),
+// NoFreeCredits means none, any other number is exact. PublicKey and
+// PrivateKey, when given, are the account's key pair; otherwise the mock
+// makes one.
 type AccountSpec struct {
 	Username    string
 	Password    string
@@ -53,6 +55,10 @@ type AccountSpec struct {
 	PublicKey   string
 	PrivateKey  string
 }
+
+// NoFreeCredits as AccountSpec.FreeCredits creates an account without free
+// credits (the same value as mockserver.NoFreeCredits).
+const NoFreeCredits = -1
 
 // NodeSpec describes a node for Controls.AddNodes. Vessels nil means the
 // default template (v2-v9, one vessel for each user port).
@@ -116,13 +122,9 @@ func (c inProcess) SetCleanupDelay(ctx context.Context, d time.Duration) error {
 }
 
 func (c inProcess) AddAccount(ctx context.Context, spec AccountSpec) (Account, error) {
-	free := spec.FreeCredits
-	if free == 0 {
-		free = mockserver.NoFreeCredits
-	}
 	a, err := c.m.AddAccount(mockserver.AccountSpec{
 		Username: spec.Username, Password: spec.Password, Affiliation: spec.Affiliation,
-		FreeCredits: free, UserPort: spec.UserPort, PublicKey: spec.PublicKey, PrivateKey: spec.PrivateKey,
+		FreeCredits: spec.FreeCredits, UserPort: spec.UserPort, PublicKey: spec.PublicKey, PrivateKey: spec.PrivateKey,
 	})
 	if err != nil {
 		return Account{}, err

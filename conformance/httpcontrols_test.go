@@ -79,3 +79,40 @@ func TestHTTPControlsAdminToken(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPControlsFreeCredits checks that AccountSpec.FreeCredits follows
+// mockserver's rule through the admin JSON: 0 is the mock's default,
+// NoFreeCredits none, anything else exact.
+func TestHTTPControlsFreeCredits(t *testing.T) {
+	t.Parallel()
+	m, err := mockserver.New(mockserver.WithPopulation(mockserver.PopulationConfig{}), mockserver.WithKeyBits(512),
+		mockserver.WithAdmin(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	hs := httptest.NewServer(m)
+	t.Cleanup(hs.Close)
+	c, err := NewHTTPControls(hs.URL+"/admin/", hs.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name       string
+		free, want int
+	}{
+		{"zero", 0, mockserver.DefaultFreeCredits},
+		{"none", NoFreeCredits, 0},
+		{"three", 3, 3},
+	} {
+		a, err := c.AddAccount(context.Background(), AccountSpec{Username: "credits_" + tc.name, Password: "password1",
+			Affiliation: "Test", FreeCredits: tc.free})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		acct, err := m.Account(a.Username)
+		if err != nil || acct.FreeCredits != tc.want {
+			t.Errorf("FreeCredits %d: the account has %d free credits (error %v), want %d", tc.free, acct.FreeCredits, err, tc.want)
+		}
+	}
+}

@@ -36,8 +36,10 @@ type AccountSpec struct {
 	// from the seeded source.
 	UserPort int
 
-	// FreeCredits is the account's free vessel credits; 0 means
-	// DefaultFreeCredits and NoFreeCredits means none.
+	// FreeCredits is the account's free vessel credits, at most
+	// MaxFreeCredits: 0 means DefaultFreeCredits and NoFreeCredits means
+	// none. (SetFreeCredits, which changes an existing account, takes the
+	// exact number: 0 there is none.)
 	FreeCredits int
 
 	// Inactive creates a banned account, which behaves as if it did not
@@ -46,7 +48,8 @@ type AccountSpec struct {
 }
 
 // NoFreeCredits as AccountSpec.FreeCredits gives an account no free
-// credits: it can then acquire vessels only through donations.
+// credits: it can then acquire vessels only through donations. The admin
+// JSON's free_credits and conformance.AccountSpec follow the same rule.
 const NoFreeCredits = -1
 
 // MaxFreeCredits bounds an account's free credits, so that max_vessels
@@ -171,7 +174,8 @@ func (spec *AccountSpec) validate() error {
 		return invalidf("account %s: user port %d outside %d-%d", spec.Username, spec.UserPort, UserPortMin, UserPortMax)
 	}
 	if spec.FreeCredits < NoFreeCredits || spec.FreeCredits > MaxFreeCredits {
-		return invalidf("account %s: free credits %d outside 0-%d", spec.Username, spec.FreeCredits, MaxFreeCredits)
+		return invalidf("account %s: free credits %d: want 0 (the default), %d (none) or up to %d",
+			spec.Username, spec.FreeCredits, NoFreeCredits, MaxFreeCredits)
 	}
 	if spec.PublicKey != "" {
 		if p := publicKeyProblem(spec.PublicKey); p != "" {

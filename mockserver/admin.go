@@ -19,9 +19,10 @@ import (
 //	GET    /admin/state                          counts, clock, settings
 //	GET    /admin/accounts                       every account, without secrets
 //	POST   /admin/accounts                       add one; the reply holds its credentials
+//	                                             (free_credits absent or 0: the default, -1: none)
 //	GET    /admin/accounts/{username}            one account and the vessels it holds
 //	GET    /admin/accounts/{username}/credentials  password, API key and key pair
-//	POST   /admin/accounts/{username}/credits    {"free_credits": 20}
+//	POST   /admin/accounts/{username}/credits    {"free_credits": 20} (exact: 0 is none)
 //	POST   /admin/accounts/{username}/active     {"active": false}
 //	GET    /admin/nodes?subnet=&nat=&offset=&limit=  nodes, paged (limit 100 by default)
 //	POST   /admin/nodes                          a node spec or an array of them
@@ -330,7 +331,7 @@ func (s *Server) adminAddAccount(r *http.Request) (int, any, error) {
 		PublicKey   string `json:"public_key"`
 		PrivateKey  string `json:"private_key"`
 		UserPort    int    `json:"user_port"`
-		FreeCredits *int   `json:"free_credits"`
+		FreeCredits int    `json:"free_credits"` // as AccountSpec.FreeCredits
 		Active      *bool  `json:"active"`
 	}
 	if err := decodeBody(r, &in); err != nil {
@@ -339,17 +340,7 @@ func (s *Server) adminAddAccount(r *http.Request) (int, any, error) {
 	spec := AccountSpec{
 		Username: in.Username, Password: in.Password, Affiliation: in.Affiliation,
 		APIKey: in.APIKey, PublicKey: in.PublicKey, PrivateKey: in.PrivateKey,
-		UserPort: in.UserPort, Inactive: in.Active != nil && !*in.Active,
-	}
-	if in.FreeCredits != nil {
-		switch n := *in.FreeCredits; {
-		case n < 0:
-			return 0, nil, invalidf("free credits %d is negative", n)
-		case n == 0:
-			spec.FreeCredits = NoFreeCredits
-		default:
-			spec.FreeCredits = n
-		}
+		UserPort: in.UserPort, FreeCredits: in.FreeCredits, Inactive: in.Active != nil && !*in.Active,
 	}
 	a, err := s.AddAccount(spec)
 	if err != nil {
