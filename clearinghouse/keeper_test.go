@@ -660,7 +660,10 @@ func TestKeeperRenewalNotExtended(t *testing.T) {
 func overLimitEnv(t *testing.T) (*keeperEnv, *keeperRun, []Handle, string) {
 	t.Helper()
 	e := newKeeperEnv(t, mockserver.NoFreeCredits)
-	nodes, _ := e.mock.Nodes(mockserver.NodeFilter{Limit: 1})
+	nodes, _, err := e.mock.Nodes(mockserver.NodeFilter{Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
 	donated := nodes[0].ID
 	if err := e.mock.AddDonation(donated, e.acct.Username); err != nil {
 		t.Fatal(err)
@@ -804,7 +807,9 @@ func TestKeeperReplacement(t *testing.T) {
 	}
 	e.mustHold(t, []Handle{first, hs[1], hs[2]})
 
-	e.mock.InjectFailureFunc(func(string, string) bool { return true })
+	if err := e.mock.InjectFailureFunc(func(string, string) bool { return true }); err != nil {
+		t.Fatal(err)
+	}
 	e.release(t, hs[1])
 	at = e.next(t)
 	evs = drain(r.k)
@@ -820,7 +825,9 @@ func TestKeeperReplacement(t *testing.T) {
 	if evs[0].Retry.Sub(at) != 3*time.Minute {
 		t.Fatalf("second retry after %v, want 2 more minutes", evs[0].Retry.Sub(at))
 	}
-	e.mock.ClearFailures()
+	if err := e.mock.ClearFailures(); err != nil {
+		t.Fatal(err)
+	}
 	e.next(t)
 	evs = drain(r.k)
 	wantEvents(t, evs, EventReplaced)

@@ -156,7 +156,10 @@ func (c inProcess) AddNodes(ctx context.Context, nodes []NodeSpec) error {
 }
 
 func (c inProcess) Nodes(ctx context.Context) ([]NodeState, error) {
-	nodes, _ := c.m.Nodes(mockserver.NodeFilter{})
+	nodes, _, err := c.m.Nodes(mockserver.NodeFilter{})
+	if err != nil {
+		return nil, err
+	}
 	out := make([]NodeState, len(nodes))
 	for i, n := range nodes {
 		out[i] = NodeState{ID: n.ID, IP: n.IP, Active: n.Active, Broken: n.Broken}

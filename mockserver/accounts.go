@@ -284,16 +284,19 @@ func (s *Server) Account(username string) (Account, error) {
 }
 
 // Accounts returns copies of every account, in the order they were added.
-func (s *Server) Accounts() []Account {
+func (s *Server) Accounts() ([]Account, error) {
 	var out []Account
-	_ = s.update(func(st *state, now int64) error {
+	err := s.update(func(st *state, now int64) error {
 		out = make([]Account, len(st.accounts))
 		for i := range st.accounts {
 			out[i] = st.exportAccount(int32(i))
 		}
 		return nil
 	})
-	return out
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // SetFreeCredits changes an account's free vessel credits (0 to

@@ -314,7 +314,10 @@ func (s *Server) adminState(r *http.Request) (int, any, error) {
 }
 
 func (s *Server) adminListAccounts(r *http.Request) (int, any, error) {
-	accts := s.Accounts()
+	accts, err := s.Accounts()
+	if err != nil {
+		return 0, nil, err
+	}
 	out := make([]jsonAccount, len(accts))
 	for i, a := range accts {
 		out[i] = toJSONAccount(a)
@@ -440,7 +443,10 @@ func (s *Server) adminListNodes(r *http.Request) (int, any, error) {
 			return 0, nil, badRequestf("nat %q: want true or false", v)
 		}
 	}
-	nodes, total := s.Nodes(f)
+	nodes, total, err := s.Nodes(f)
+	if err != nil {
+		return 0, nil, err
+	}
 	out := make([]jsonNode, len(nodes))
 	for i, n := range nodes {
 		out[i] = toJSONNode(n)
@@ -608,7 +614,9 @@ func (s *Server) adminFailures(r *http.Request) (int, any, error) {
 	}
 	switch {
 	case in.Clear:
-		s.ClearFailures()
+		if err := s.ClearFailures(); err != nil {
+			return 0, nil, err
+		}
 	case in.Rate != nil:
 		if err := s.SetAcquireFailureRate(*in.Rate); err != nil {
 			return 0, nil, err
@@ -692,7 +700,9 @@ func (s *Server) adminSeed(r *http.Request) (int, any, error) {
 	if in.Seed == nil {
 		return 0, nil, badRequestf(`want {"seed": n}`)
 	}
-	s.Seed(*in.Seed)
+	if err := s.Seed(*in.Seed); err != nil {
+		return 0, nil, err
+	}
 	return http.StatusOK, map[string]any{"seed": *in.Seed}, nil
 }
 

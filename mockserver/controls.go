@@ -208,9 +208,10 @@ func (s *Server) CleanupDelay() time.Duration {
 }
 
 // Seed re-seeds the random source behind selection order, user port
-// assignment and the failure rate.
-func (s *Server) Seed(seed int64) {
-	_ = s.update(func(st *state, now int64) error {
+// assignment and the failure rate. Like every control it fails with
+// ErrClosed after Close.
+func (s *Server) Seed(seed int64) error {
+	return s.update(func(st *state, now int64) error {
 		st.rng = newRand(seed)
 		st.seed = seed
 		return nil

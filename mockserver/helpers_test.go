@@ -37,6 +37,34 @@ func newServer(t testing.TB, opts ...Option) *Server {
 	return s
 }
 
+// listNodes returns Nodes(f); an error ends the test.
+func listNodes(t testing.TB, s *Server, f NodeFilter) ([]Node, int) {
+	t.Helper()
+	nodes, total, err := s.Nodes(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nodes, total
+}
+
+// listAccounts returns Accounts(); an error ends the test.
+func listAccounts(t testing.TB, s *Server) []Account {
+	t.Helper()
+	accts, err := s.Accounts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return accts
+}
+
+// must ends the test if err is not nil.
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // newTestServer returns an in-memory server with no population and a
 // clock frozen at t0.
 func newTestServer(t testing.TB, opts ...Option) *Server {

@@ -16,7 +16,7 @@ import (
 
 func allNodes(t *testing.T, s *Server) []Node {
 	t.Helper()
-	nodes, total := s.Nodes(NodeFilter{})
+	nodes, total := listNodes(t, s, NodeFilter{})
 	if len(nodes) != total {
 		t.Fatalf("Nodes returned %d of %d", len(nodes), total)
 	}
@@ -124,7 +124,7 @@ func TestPopulationShape(t *testing.T) {
 func TestDefaultPopulation(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, WithKeyBits(512), WithClock(func() time.Time { return t0 }))
-	if _, total := s.Nodes(NodeFilter{}); total != 200 {
+	if _, total := listNodes(t, s, NodeFilter{}); total != 200 {
 		t.Fatalf("default population: %d nodes", total)
 	}
 	// Both kinds of request work out of the box.
@@ -263,7 +263,7 @@ func TestNodeSpecValidation(t *testing.T) {
 	if _, err := s.AddNodes([]NodeSpec{{ID: "dup", IP: "1.2.3.4"}, {ID: "dup", IP: "1.2.3.5"}}); err == nil {
 		t.Error("duplicate ids in one batch accepted")
 	}
-	if _, total := s.Nodes(NodeFilter{}); total != 0 {
+	if _, total := listNodes(t, s, NodeFilter{}); total != 0 {
 		t.Fatalf("a failed AddNodes added %d nodes", total)
 	}
 	n, err := s.AddNode(NodeSpec{IP: "NAT$x", Port: 2888, Vessels: []VesselSpec{}})
@@ -284,14 +284,14 @@ func TestNodeFilters(t *testing.T) {
 	addNodes(t, s, "a", sameSubnet("10.6.6", 5)...)
 	addNodes(t, s, "b", natAddrs(3)...)
 	addNodes(t, s, "c", distinctSubnets(7, 4)...)
-	if nodes, total := s.Nodes(NodeFilter{Subnet: "10.6.6", Offset: 1, Limit: 2}); total != 5 ||
+	if nodes, total := listNodes(t, s, NodeFilter{Subnet: "10.6.6", Offset: 1, Limit: 2}); total != 5 ||
 		len(nodes) != 2 || nodes[0].ID != "a1" || nodes[1].ID != "a2" {
 		t.Fatalf("subnet page: %d %v", total, nodes)
 	}
-	if nodes, total := s.Nodes(NodeFilter{NAT: true}); total != 3 || nodes[2].ID != "b2" {
+	if nodes, total := listNodes(t, s, NodeFilter{NAT: true}); total != 3 || nodes[2].ID != "b2" {
 		t.Fatalf("nat: %d", total)
 	}
-	if nodes, total := s.Nodes(NodeFilter{Offset: 10, Limit: 5}); total != 12 || len(nodes) != 2 {
+	if nodes, total := listNodes(t, s, NodeFilter{Offset: 10, Limit: 5}); total != 12 || len(nodes) != 2 {
 		t.Fatalf("page: %d %d", total, len(nodes))
 	}
 	if err := s.SetNodeIP("a0", "10.6.7.1"); err != nil {
@@ -303,10 +303,10 @@ func TestNodeFilters(t *testing.T) {
 	if err := s.SetNodeIP("a2", "10.6.6"); err == nil {
 		t.Fatal("bad IP accepted")
 	}
-	if _, total := s.Nodes(NodeFilter{Subnet: "10.6.6"}); total != 3 {
+	if _, total := listNodes(t, s, NodeFilter{Subnet: "10.6.6"}); total != 3 {
 		t.Fatalf("after moves: %d in 10.6.6", total)
 	}
-	if _, total := s.Nodes(NodeFilter{NAT: true}); total != 4 {
+	if _, total := listNodes(t, s, NodeFilter{NAT: true}); total != 4 {
 		t.Fatalf("after moves: %d NAT", total)
 	}
 	checkInvariants(t, s)
@@ -380,7 +380,7 @@ func TestPackageValuesAreFresh(t *testing.T) {
 		t.Errorf("the dispatch table has %d methods, MethodNames %d", len(methods), len(MethodNames()))
 	}
 	s := newServer(t, WithKeyBits(512), WithClock(func() time.Time { return t0 }))
-	if _, total := s.Nodes(NodeFilter{}); total != 200 {
+	if _, total := listNodes(t, s, NodeFilter{}); total != 200 {
 		t.Errorf("a server made after DefaultPopulation's copy changed: %d nodes, want 200", total)
 	}
 }

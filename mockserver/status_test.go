@@ -275,7 +275,7 @@ func TestStatusPageShowsNoSecrets(t *testing.T) {
 		accounts = append(accounts, a)
 	}
 	page := statusPageOf(t, s, "/")
-	for _, a := range s.Accounts() {
+	for _, a := range listAccounts(t, s) {
 		for _, secret := range []string{a.APIKey, a.Password, a.PrivateKey} {
 			if strings.Contains(page, secret) {
 				t.Errorf("page shows a secret of %s", a.Username)
@@ -297,7 +297,7 @@ func TestStatusPageCountsMatchControls(t *testing.T) {
 	a := addUser(t, s, "alice", func(spec *AccountSpec) { spec.FreeCredits = 100 })
 	handles := acquire(t, s, a, "random", 40)
 	mustCall(t, s, "release_resources", auth(a), anyList(handles[:10])) // dirty for an hour
-	nodes, _ := s.Nodes(NodeFilter{Limit: 20})
+	nodes, _ := listNodes(t, s, NodeFilter{Limit: 20})
 	for i, n := range nodes {
 		var err error
 		if i%2 == 0 {
@@ -328,8 +328,8 @@ func TestStatusPageCountsMatchControls(t *testing.T) {
 		}
 		return strings.Fields(fmt.Sprint(len(nodes), live, vessels, held, vessels-held, avail))
 	}
-	all, _ := s.Nodes(NodeFilter{})
-	natNodes, _ := s.Nodes(NodeFilter{NAT: true})
+	all, _ := listNodes(t, s, NodeFilter{})
+	natNodes, _ := listNodes(t, s, NodeFilter{NAT: true})
 	covered := len(natNodes)
 	prev := uint64(0)
 	for page := 1; ; page++ {
@@ -348,7 +348,7 @@ func TestStatusPageCountsMatchControls(t *testing.T) {
 			} else {
 				prev = key
 			}
-			sub, _ := s.Nodes(NodeFilter{Subnet: name})
+			sub, _ := listNodes(t, s, NodeFilter{Subnet: name})
 			if want := counts(sub); strings.Join(r[1:], " ") != strings.Join(want, " ") {
 				t.Errorf("%s: have %q, want %q", name, r[1:], want)
 			}
