@@ -1,6 +1,7 @@
 package mockserver
 
 import (
+	"fmt"
 	"log/slog"
 	"math/big"
 	"slices"
@@ -57,7 +58,9 @@ const NoFreeCredits = -1
 const MaxFreeCredits = 1 << 30
 
 // Account is a copy of an account's state, credentials included. It is
-// the Go API's view; changing it changes nothing in the server.
+// the Go API's view; changing it changes nothing in the server. Printed or
+// logged (String, GoString, LogValue) it shows no credential: read the
+// fields to get them.
 type Account struct {
 	Username    string
 	Password    string
@@ -76,6 +79,18 @@ type Account struct {
 // LogValue keeps the credentials out of logs: only the username is shown.
 func (a Account) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("username", a.Username))
+}
+
+// String hides the credentials, so that an Account printed by mistake (with
+// %v, %s or inside another value) leaks nothing: it is "account <name>".
+func (a Account) String() string { return "account " + a.Username }
+
+// GoString hides the credentials from %#v: it shows every field but
+// Password, APIKey, PublicKey and PrivateKey.
+func (a Account) GoString() string {
+	return fmt.Sprintf("mockserver.Account{Username: %q, Affiliation: %q, UserPort: %d, FreeCredits: %d, "+
+		"MaxVessels: %d, Donations: %#v, Vessels: %d, Active: %t}",
+		a.Username, a.Affiliation, a.UserPort, a.FreeCredits, a.MaxVessels, a.Donations, a.Vessels, a.Active)
 }
 
 func validUsername(u string) bool {

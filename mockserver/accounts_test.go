@@ -1,7 +1,10 @@
 package mockserver
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"log/slog"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -138,5 +141,48 @@ func TestAddAccountAPIKeyShape(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), tt.key) {
 			t.Errorf("the error %q quotes the API key", err)
 		}
+	}
+}
+
+// TestAccountRedacted checks that an Account printed by mistake, with any
+// verb, alone or inside something else, or logged, shows no password, API
+// key or private key, but still names the account.
+func TestAccountRedacted(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	a := addUser(t, s, "alice", func(spec *AccountSpec) { spec.APIKey = "APIKEY-SECRET-0123456789" })
+	secrets := append([]string{a.Password, a.APIKey}, strings.Fields(a.PrivateKey)...)
+	type wrapper struct{ A Account }
+	var logs bytes.Buffer
+	slog.New(slog.NewTextHandler(&logs, nil)).Info("added", "account", a)
+	for _, tc := range []struct {
+		name string
+		text string
+	}{
+		{"%v", fmt.Sprintf("%v", a)},
+		{"%+v", fmt.Sprintf("%+v", a)},
+		{"%#v", fmt.Sprintf("%#v", a)},
+		{"%s", fmt.Sprintf("%s", a)},
+		{"%q", fmt.Sprintf("%q", a)},
+		{"pointer %+v", fmt.Sprintf("%+v", &a)},
+		{"slice %v", fmt.Sprintf("%v", []Account{a})},
+		{"slice %#v", fmt.Sprintf("%#v", []Account{a})},
+		{"struct field %+v", fmt.Sprintf("%+v", wrapper{a})},
+		{"Println", fmt.Sprintln(a)},
+		{"slog", logs.String()},
+	} {
+		for _, secret := range secrets {
+			if strings.Contains(tc.text, secret) {
+				t.Errorf("%s shows a secret", tc.name) // not quoted: it would show it too
+				break
+			}
+		}
+		if !strings.Contains(tc.text, "alice") {
+			t.Errorf("%s does not name the account: %s", tc.name, tc.text)
+		}
+	}
+	if have, want := fmt.Sprintf("%#v", a), `mockserver.Account{Username: "alice", Affiliation: "Test University", UserPort: 63100, `+
+		`FreeCredits: 10, MaxVessels: 10, Donations: []string(nil), Vessels: 0, Active: true}`; have != want {
+		t.Errorf("GoString:\nhave %s\nwant %s", have, want)
 	}
 }
