@@ -84,3 +84,61 @@ func TestClearFailuresReportsJournalError(t *testing.T) {
 		t.Errorf("after ClearFailures: failure %+v, error %v; want none", n.Failure, err)
 	}
 }
+
+// TestVesselTimes follows one vessel through every state and checks the
+// times each shows: the lease start and end while owned (a renewal moves
+// the start to the renewal: contract §9's date_acquired), the instant it
+// became dirty while free and dirty, and none once clean.
+func TestVesselTimes(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, WithCleanupDelay(time.Hour))
+	addNodes(t, s, "n", "10.0.0.1")
+	a := addUser(t, s, "alice")
+	vessel := func() Vessel {
+		t.Helper()
+		n, err := s.Node("n0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n.Vessels[0] // v2, the one with port 63100
+	}
+	type times struct {
+		owner                         string
+		dirty                         bool
+		acquired, expires, dirtySince time.Time
+	}
+	check := func(step string, want times) {
+		t.Helper()
+		v := vessel()
+		have := times{v.Owner, v.Dirty, v.Acquired, v.Expires, v.DirtySince}
+		if have != want {
+			t.Errorf("%s:\nhave %+v\nwant %+v", step, have, want)
+		}
+	}
+	var zero time.Time
+	h := acquire(t, s, a, "wan", 1)[0]
+	check("acquired", times{"alice", false, t0, t0.Add(AcquireLease), zero})
+
+	must(t, s.Advance(time.Hour))
+	mustCall(t, s, "renew_resources", auth(a), []any{h})
+	renewed := t0.Add(time.Hour)
+	check("renewed", times{"alice", false, renewed, renewed.Add(RenewLease), zero})
+
+	must(t, s.Advance(time.Minute))
+	mustCall(t, s, "release_resources", auth(a), []any{h})
+	released := renewed.Add(time.Minute)
+	check("released", times{"", true, zero, zero, released})
+
+	// acquire_specific_vessels may take a dirty vessel; it stays dirty.
+	must(t, s.Advance(time.Minute))
+	mustCall(t, s, "acquire_specific_vessels", auth(a), []any{h})
+	taken := released.Add(time.Minute)
+	check("taken while dirty", times{"alice", true, taken, taken.Add(AcquireLease), zero})
+
+	must(t, s.Advance(AcquireLease)) // the lease runs out: dirty since it did
+	check("expired", times{"", true, zero, zero, taken.Add(AcquireLease)})
+
+	must(t, s.Advance(time.Hour)) // the cleanup delay has passed
+	check("cleaned", times{"", false, zero, zero, zero})
+	checkInvariants(t, s)
+}

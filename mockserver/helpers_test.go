@@ -240,7 +240,7 @@ func (st *state) check() error {
 			if _, ok := st.accounts[ves.owner].held[v]; !ok {
 				return fmt.Errorf("vessel %d owned by %d but not in its held set", v, ves.owner)
 			}
-			if ves.heap < 0 || st.expiry.items[ves.heap].v != v || st.expiry.items[ves.heap].key != ves.t2 {
+			if ves.heap < 0 || st.expiry.items[ves.heap].v != v || st.expiry.items[ves.heap].key != ves.expires {
 				return fmt.Errorf("owned vessel %d not in the expiry heap", v)
 			}
 			if ves.pos >= 0 {

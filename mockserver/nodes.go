@@ -222,11 +222,12 @@ func (st *state) exportVessel(v int32) Vessel {
 	for _, p := range st.groups[ves.group].ports {
 		out.Ports = append(out.Ports, int(p))
 	}
-	if ves.owner != noOne {
+	if start, owned := ves.leaseStart(); owned {
 		out.Owner = st.accounts[ves.owner].name
-		out.Acquired, out.Expires = toTime(ves.t1), toTime(ves.t2)
-	} else if ves.dirty {
-		out.DirtySince = toTime(ves.t1)
+		out.Acquired, out.Expires = toTime(start), toTime(ves.expires)
+	}
+	if at, dirty := ves.dirtySince(); dirty {
+		out.DirtySince = toTime(at)
 	}
 	return out
 }

@@ -496,7 +496,7 @@ func (st *state) accountPage(page int) ([]rawAccount, pagerView) {
 			ves := &st.vessels[v]
 			nd := &st.nodes[ves.node]
 			ra.vessels = append(ra.vessels, rawVessel{
-				nodeID: nd.id, nodeIP: nd.ip, num: ves.num, expires: ves.t2, online: nd.usable(),
+				nodeID: nd.id, nodeIP: nd.ip, num: ves.num, expires: ves.expires, online: nd.usable(),
 			})
 		}
 		ra.more = len(a.held) - len(soonest)
@@ -509,7 +509,7 @@ func (st *state) accountPage(page int) ([]rawAccount, pagerView) {
 // first (ties by position), in one pass over its holdings.
 func (st *state) soonestHeld(a *account, k int) []int32 {
 	less := func(x, y int32) bool {
-		tx, ty := st.vessels[x].t2, st.vessels[y].t2
+		tx, ty := st.vessels[x].expires, st.vessels[y].expires
 		return tx < ty || tx == ty && x < y
 	}
 	top := make([]int32, 0, k)
