@@ -275,13 +275,18 @@ func toJSONNode(n Node) jsonNode {
 // Handlers.
 
 func (s *Server) adminState(r *http.Request) (int, any, error) {
+	snap, err := s.snapshot(nil)
+	if err != nil {
+		return 0, nil, err
+	}
 	type counts struct {
 		Total     int `json:"total"`
 		Owned     int `json:"owned"`
 		Dirty     int `json:"dirty"`
 		Available int `json:"available"`
 	}
-	var out struct {
+	c := snap.stats
+	return http.StatusOK, struct {
 		Now          time.Time `json:"now"`
 		CleanupDelay string    `json:"cleanup_delay"`
 		FailureRate  float64   `json:"failure_rate"`
@@ -291,26 +296,13 @@ func (s *Server) adminState(r *http.Request) (int, any, error) {
 		Subnets      int       `json:"live_subnets"`
 		Vessels      counts    `json:"vessels"`
 		Persistent   bool      `json:"persistent"`
-	}
-	err := s.update(func(st *state, now int64) error {
-		out.Now = toTime(now)
-		out.CleanupDelay = time.Duration(st.cleanupDelay).String()
-		out.FailureRate, out.Seed = st.failRate, st.seed
-		out.Accounts, out.Nodes, out.Subnets = len(st.accounts), len(st.nodes), st.liveSubnets
-		out.Vessels.Total = len(st.vessels)
-		out.Vessels.Owned = len(st.expiry.items)
-		for _, g := range st.groups {
-			out.Vessels.Available += len(g.avail[wanClass]) + len(g.avail[natClass])
-		}
-		for i := range st.vessels {
-			if v := &st.vessels[i]; v.owner == noOne && v.dirty {
-				out.Vessels.Dirty++
-			}
-		}
-		out.Persistent = s.j != nil
-		return nil
-	})
-	return http.StatusOK, out, err
+	}{
+		Now: toTime(snap.now), CleanupDelay: time.Duration(snap.cleanupDelay).String(),
+		FailureRate: snap.failureRate, Seed: snap.seed,
+		Accounts: c.accounts, Nodes: c.nodes, Subnets: c.liveSubnets,
+		Vessels:    counts{Total: c.vessels.total, Owned: c.vessels.held, Dirty: c.vessels.dirty, Available: c.vessels.available},
+		Persistent: snap.persistent,
+	}, nil
 }
 
 func (s *Server) adminListAccounts(r *http.Request) (int, any, error) {

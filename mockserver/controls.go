@@ -186,6 +186,10 @@ func (s *Server) Advance(d time.Duration) error {
 	})
 }
 
+// TimeScale returns how many times as fast as its source the mock clock
+// runs (see WithTimeScale); 0 means frozen.
+func (s *Server) TimeScale() float64 { return s.cfg.scale }
+
 // SetCleanupDelay sets how long released and expired vessels stay dirty,
 // from 0 to MaxCleanupDelay. It is a setting, not state: it is not saved
 // in the state file.

@@ -268,6 +268,9 @@ func (st *state) check() error {
 			}
 		}
 	}
+	if freeDirty := countFreeDirty(st); st.freeDirty != freeDirty {
+		return fmt.Errorf("free dirty vessels: counted %d, have %d", st.freeDirty, freeDirty)
+	}
 	for a, acct := range st.accounts {
 		if len(acct.held) != held[a] {
 			return fmt.Errorf("account %s: held set %d, owned vessels %d", acct.name, len(acct.held), held[a])
@@ -330,4 +333,15 @@ func (st *state) check() error {
 		}
 	}
 	return nil
+}
+
+// countFreeDirty counts the dirty vessels without an owner, the slow way.
+func countFreeDirty(st *state) int {
+	n := 0
+	for i := range st.vessels {
+		if v := &st.vessels[i]; v.owner == noOne && v.dirty {
+			n++
+		}
+	}
+	return n
 }

@@ -167,9 +167,13 @@ type state struct {
 	subnets     []subnet
 	subnetByKey map[string]int32
 	liveSubnets int // subnets with at least one live node
+	// subnetOrder caches the subnets' indexes sorted by address
+	// (subnetsByAddress); it is stale when its length differs.
+	subnetOrder []int32
 
-	expiry  vheap // owned vessels by date_expires
-	cleanup vheap // dirty, unowned vessels on usable nodes by dirty_since
+	expiry    vheap // owned vessels by date_expires
+	cleanup   vheap // dirty, unowned vessels on usable nodes by dirty_since
+	freeDirty int   // vessels without an owner that are dirty
 
 	population PopulationConfig // what the generated nodes came from
 	generated  int              // nodes[:generated] came from the generator
@@ -326,9 +330,12 @@ func (st *state) attach(n int32) {
 		case ves.owner != noOne:
 			st.accounts[ves.owner].held[v] = struct{}{}
 			st.push(&st.expiry, v, ves.expires)
-		case ves.dirty && nd.usable():
-			at, _ := ves.dirtySince()
-			st.push(&st.cleanup, v, at)
+		case ves.dirty:
+			st.freeDirty++
+			if nd.usable() {
+				at, _ := ves.dirtySince()
+				st.push(&st.cleanup, v, at)
+			}
 		}
 		st.index(v)
 	}
@@ -346,6 +353,7 @@ func (st *state) rebuild(ctx context.Context) error {
 		sn.nodes, sn.live, sn.avail = sn.nodes[:0], 0, sn.avail[:0]
 	}
 	st.liveSubnets = 0
+	st.freeDirty = 0
 	st.expiry.items = st.expiry.items[:0]
 	st.cleanup.items = st.cleanup.items[:0]
 	for _, a := range st.accounts {
@@ -396,8 +404,11 @@ func (st *state) updateNode(n int32, change func(nd *node)) {
 func (st *state) take(v, a int32, now int64) {
 	ves := &st.vessels[v]
 	st.unindex(v)
+	if ves.dirty {
+		st.freeDirty-- // a dirty vessel taken by acquire_specific_vessels
+	}
 	if ves.heap >= 0 {
-		st.remove(&st.cleanup, v) // a dirty vessel taken by acquire_specific_vessels
+		st.remove(&st.cleanup, v)
 	}
 	ves.owner = a
 	ves.lease(now, now+int64(AcquireLease))
@@ -413,6 +424,7 @@ func (st *state) release(v int32, at int64) {
 	st.remove(&st.expiry, v)
 	ves.owner = noOne
 	ves.makeDirty(at)
+	st.freeDirty++
 	if st.nodes[ves.node].usable() {
 		st.push(&st.cleanup, v, at)
 	}
@@ -446,6 +458,7 @@ func (st *state) advance(now int64) {
 			continue
 		}
 		ves.makeClean()
+		st.freeDirty--
 		st.index(v)
 		st.touchVessel(v)
 	}

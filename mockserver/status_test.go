@@ -645,15 +645,14 @@ func BenchmarkStatusPageLocked(b *testing.B) {
 			for i := range 30 {
 				acquire(b, s, addUser(b, s, fmt.Sprintf("user%02d", i)), "random", 10)
 			}
-			p := s.newStatusPage(newRecentCalls(recentCallsKept))
-			copyState := func(st *state, now int64) error {
-				p.copyState(st, now, 3, 1)
-				return nil
+			read := func(st *state, c stats) {
+				st.subnetRows(2*statusSubnetsPerPage, statusSubnetsPerPage)
+				st.accountRows(0, statusAccountsPerPage, statusVesselsPerAccount)
 			}
-			_ = s.update(copyState) // builds the subnet order
+			s.snapshot(read) // builds the subnet order
 			b.ReportAllocs()
 			for b.Loop() {
-				_ = s.update(copyState)
+				s.snapshot(read)
 			}
 		})
 	}
