@@ -25,7 +25,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) newHandler() http.Handler {
-	recent := newRecentCalls(recentCallsKept)
+	recent := newRecentCalls(recentCallsKept, s.cfg.wall)
 	rpc := xmlrpc.NewServer(
 		xmlrpc.WithFaultFunc(s.wireFault),
 		xmlrpc.WithNonPOSTHandler(http.HandlerFunc(serveBanner)),

@@ -35,7 +35,8 @@ type config struct {
 	adminHosts   []string
 	keyBits      int
 	compactBytes int64
-	files        fileOps // the state file's operations (tests replace them)
+	files        fileOps          // the state file's operations (tests replace them)
+	wall         func() time.Time // the status page's wall clock (tests fix it)
 }
 
 // DefaultPopulation returns the population a Server starts with when no
@@ -60,6 +61,7 @@ func defaultConfig() config {
 		keyBits:      DefaultKeyBits,
 		compactBytes: 8 << 20,
 		files:        defaultFileOps(),
+		wall:         time.Now,
 	}
 }
 

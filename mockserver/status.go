@@ -55,7 +55,8 @@ type callRecord struct {
 
 // recentCalls keeps the last calls answered over HTTP in a ring.
 type recentCalls struct {
-	size int // how many calls are kept; fixed
+	size int              // how many calls are kept; fixed
+	wall func() time.Time // the wall clock
 
 	mu     sync.Mutex
 	ring   []callRecord
@@ -64,8 +65,9 @@ type recentCalls struct {
 	faults uint64
 }
 
-func newRecentCalls(n int) *recentCalls {
-	return &recentCalls{size: n, ring: make([]callRecord, 0, n)}
+// newRecentCalls keeps the last n calls, timed by the wall clock wall.
+func newRecentCalls(n int, wall func() time.Time) *recentCalls {
+	return &recentCalls{size: n, wall: wall, ring: make([]callRecord, 0, n)}
 }
 
 // record adds a call. Only the method, the username (as logCall shows it),
@@ -75,7 +77,7 @@ func (rc *recentCalls) record(info xmlrpc.CallInfo) {
 		method:   clip(info.Method, clipMethod),
 		username: callUsername(info.Method, info.Params),
 		duration: info.Duration,
-		at:       time.Now(),
+		at:       rc.wall(),
 	}
 	if info.Fault != nil {
 		c.failed, c.fault = true, info.Fault.Code
@@ -261,7 +263,7 @@ func (p *statusPage) gather(subPage, accPage int) (*statusView, error) {
 	}
 	c := snap.stats
 	v := statusView{SubPager: subPager, AccPager: accPager}
-	wall := time.Now()
+	wall := p.recent.wall()
 	v.Refresh = statusRefreshSeconds
 	v.Generated = wall.UTC().Format("2006-01-02 15:04:05 UTC")
 	v.Clock = clockView{

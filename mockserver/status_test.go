@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -122,11 +123,36 @@ func visibleText(s string) string {
 	return strings.Join(strings.Fields(html.UnescapeString(b.String())), " ")
 }
 
+// wallT0 is the status page's wall clock in the fixture.
+var wallT0 = time.Date(2026, 5, 6, 7, 8, 9, 999_999_999, time.UTC)
+
+// fakeWall is a wall clock for the status page that moves only when told.
+type fakeWall struct{ ns atomic.Int64 }
+
+func newFakeWall(t time.Time) *fakeWall {
+	w := &fakeWall{}
+	w.ns.Store(t.UnixNano())
+	return w
+}
+
+func (w *fakeWall) now() time.Time          { return time.Unix(0, w.ns.Load()).UTC() }
+func (w *fakeWall) advance(d time.Duration) { w.ns.Add(int64(d)) }
+
+// withWallClock replaces the status page's wall clock.
+func withWallClock(now func() time.Time) Option {
+	return option(func(c *config) error {
+		c.wall = now
+		return nil
+	})
+}
+
 // statusFixture is a small server with two subnets, a NAT node, an offline
-// node and an account holding two vessels a minute into their lease.
+// node and an account holding two vessels a minute into their lease. Its
+// status page reads the wall clock wallT0, which stays put, so that two
+// renders of the same state are the same page.
 func statusFixture(t testing.TB) (*Server, Account, Account) {
 	t.Helper()
-	s := newTestServer(t, WithTimeScale(0))
+	s := newTestServer(t, WithTimeScale(0), withWallClock(newFakeWall(wallT0).now))
 	addNodes(t, s, "lan", sameSubnet("10.1.2", 3)...)
 	addNodes(t, s, "one", "10.9.9.1")
 	addNodes(t, s, "nat", "NAT$0001")
@@ -140,6 +166,23 @@ func statusFixture(t testing.TB) (*Server, Account, Account) {
 		t.Fatal(err)
 	}
 	return s, alice, bob
+}
+
+// TestStatusPageWallClock checks that the page shows the time of rendering
+// and the age of each call by its wall clock, and nothing by time.Now.
+func TestStatusPageWallClock(t *testing.T) {
+	t.Parallel()
+	wall := newFakeWall(wallT0)
+	s := newTestServer(t, withWallClock(wall.now))
+	alice := addUser(t, s, "alice")
+	rpcOverHTTP(t, s, "get_account_info", auth(alice))
+	wall.advance(90 * time.Second)
+	page := visibleText(statusPageOf(t, s, "/"))
+	for _, want := range []string{"status at 2026-05-06 07:09:39 UTC", "07:08:09.999 1m30s ago get_account_info alice"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q:\n%s", want, page)
+		}
+	}
 }
 
 func TestStatusPageContent(t *testing.T) {
@@ -521,7 +564,7 @@ func TestStatusPageAfterClose(t *testing.T) {
 
 func TestRecentCallsRing(t *testing.T) {
 	t.Parallel()
-	rc := newRecentCalls(5)
+	rc := newRecentCalls(5, time.Now)
 	for i := range 12 {
 		info := xmlrpc.CallInfo{Method: "m" + strconv.Itoa(i), Params: []any{map[string]any{"username": "u", "api_key": "SECRET"}}}
 		if i%3 == 0 {
