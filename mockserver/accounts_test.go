@@ -186,3 +186,37 @@ func TestAccountRedacted(t *testing.T) {
 		t.Errorf("GoString:\nhave %s\nwant %s", have, want)
 	}
 }
+
+// TestUserPortsCoverRange adds accounts without a chosen port and checks
+// that every port they get is a user port (contract §7) and that every one
+// of the 80 is used. The seed is new on every run (and logged), so that
+// the test keeps sampling the generator rather than one fixed sequence.
+// With ports drawn uniformly, a given port stays unused after n accounts
+// with probability (79/80)^n; for n = 2000 the chance that any of the 80
+// does is below 80 × (79/80)^2000 ≈ 1e-9, the false-alarm rate.
+func TestUserPortsCoverRange(t *testing.T) {
+	t.Parallel()
+	const accounts = 2000
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	s := newTestServer(t, WithSeed(seed))
+	pub := testKeys()[0]
+	used := map[int]int{}
+	for i := range accounts {
+		// A public key alone spares the private key's checks.
+		a, err := s.AddAccount(AccountSpec{Username: fmt.Sprintf("user%04d", i), Password: "secret1",
+			Affiliation: "Test University", PublicKey: pub})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.UserPort < UserPortMin || a.UserPort > UserPortMax {
+			t.Fatalf("account %s got port %d, outside %d-%d", a.Username, a.UserPort, UserPortMin, UserPortMax)
+		}
+		used[a.UserPort]++
+	}
+	for p := UserPortMin; p <= UserPortMax; p++ {
+		if used[p] == 0 {
+			t.Errorf("port %d unused by %d accounts (seed %d)", p, accounts, seed)
+		}
+	}
+}
