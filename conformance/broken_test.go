@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/seattletestbed/clearinghouse-go/conformance"
+	"github.com/seattletestbed/clearinghouse-go/conformance/mockcontrols"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
 )
 
@@ -220,7 +221,7 @@ func TestBrokenTarget(t *testing.T) {
 		AllowAcquire: 20,
 		RelaxStrings: m.relax,
 		Mock:         true,
-		Controls:     conformance.InProcessControls(mock),
+		Controls:     mockcontrols.New(mock),
 	})
 }
 

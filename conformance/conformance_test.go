@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/conformance"
+	"github.com/seattletestbed/clearinghouse-go/conformance/mockcontrols"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
 )
 
@@ -49,7 +50,7 @@ func TestInProcess(t *testing.T) {
 		Accounts:     accounts,
 		AllowAcquire: 100,
 		Mock:         true,
-		Controls:     conformance.InProcessControls(mock),
+		Controls:     mockcontrols.New(mock),
 	})
 }
 
