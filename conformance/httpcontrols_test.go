@@ -116,3 +116,25 @@ func TestHTTPControlsFreeCredits(t *testing.T) {
 		}
 	}
 }
+
+// TestNewHTTPControlsErrors checks the arguments NewHTTPControls refuses:
+// an admin URL that is not an absolute http(s) URL, and a zero option
+// (which must be an error, not a panic).
+func TestNewHTTPControlsErrors(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		url  string
+		opts []HTTPControlsOption
+		want string
+	}{
+		{"relative URL", "/admin/", nil, "conformance: admin URL must be an absolute http or https URL"},
+		{"other scheme", "ftp://127.0.0.1/admin/", nil, "conformance: admin URL must be an absolute http or https URL"},
+		{"zero option", "http://127.0.0.1/admin/", []HTTPControlsOption{WithAdminToken("t"), {}}, "conformance: zero HTTPControlsOption"},
+	} {
+		c, err := NewHTTPControls(tc.url, nil, tc.opts...)
+		if err == nil || err.Error() != tc.want || c != nil {
+			t.Errorf("%s: have %v, %v; want nil and %q", tc.name, c, err, tc.want)
+		}
+	}
+}
