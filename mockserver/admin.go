@@ -275,7 +275,7 @@ func toJSONNode(n Node) jsonNode {
 // Handlers.
 
 func (s *Server) adminState(r *http.Request) (int, any, error) {
-	snap, err := s.snapshot(nil)
+	ov, err := s.overview(nil)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -285,7 +285,7 @@ func (s *Server) adminState(r *http.Request) (int, any, error) {
 		Dirty     int `json:"dirty"`
 		Available int `json:"available"`
 	}
-	c := snap.stats
+	c := ov.stats
 	return http.StatusOK, struct {
 		Now          time.Time `json:"now"`
 		CleanupDelay string    `json:"cleanup_delay"`
@@ -297,11 +297,11 @@ func (s *Server) adminState(r *http.Request) (int, any, error) {
 		Vessels      counts    `json:"vessels"`
 		Persistent   bool      `json:"persistent"`
 	}{
-		Now: toTime(snap.now), CleanupDelay: time.Duration(snap.cleanupDelay).String(),
-		FailureRate: snap.failureRate, Seed: snap.seed,
+		Now: toTime(ov.now), CleanupDelay: time.Duration(ov.cleanupDelay).String(),
+		FailureRate: ov.failureRate, Seed: ov.seed,
 		Accounts: c.accounts, Nodes: c.nodes, Subnets: c.liveSubnets,
 		Vessels:    counts{Total: c.vessels.total, Owned: c.vessels.held, Dirty: c.vessels.dirty, Available: c.vessels.available},
-		Persistent: snap.persistent,
+		Persistent: ov.persistent,
 	}, nil
 }
 

@@ -118,7 +118,7 @@ package mockserver
 // their HTTP defences), translates the exported methods of Server to JSON,
 // plus GET /admin/state; status.go and status.html, the HTML status page.
 // What the exported methods do not give them they get from the read seam,
-// readseam.go: Server.snapshot takes the lock once and returns the clock,
+// readseam.go: Server.overview takes the lock once and returns the clock,
 // the settings and state.stats, the counts both views show, and lets the
 // status page call state.subnetRows and state.accountRows under the same
 // lock.

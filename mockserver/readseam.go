@@ -14,9 +14,9 @@ import (
 // holds them to it). Both views show the same counts because both get
 // them from one function, state.stats.
 
-// snapshot is one consistent reading for a view: the clock, the settings
+// overview is one consistent reading for a view: the clock, the settings
 // and the counts, all taken under the lock at the same instant.
-type snapshot struct {
+type overview struct {
 	now          int64   // the mock clock, Unix nanoseconds
 	scale        float64 // see WithTimeScale
 	cleanupDelay int64
@@ -53,14 +53,14 @@ type vesselCounts struct {
 // free returns how many vessels have no owner, dirty ones included.
 func (c vesselCounts) free() int { return c.total - c.held }
 
-// snapshot takes the state lock once, applies the passage of time like
+// overview takes the state lock once, applies the passage of time like
 // every call, and returns the settings and counts (ErrClosed after Close).
 // read, if not nil, runs under the same lock with the counts, so that what
 // it reads of the seam (subnetRows, accountRows) matches them.
-func (s *Server) snapshot(read func(st *state, c stats)) (snapshot, error) {
-	var out snapshot
+func (s *Server) overview(read func(st *state, c stats)) (overview, error) {
+	var out overview
 	err := s.update(func(st *state, now int64) error {
-		out = snapshot{
+		out = overview{
 			now: now, scale: s.clock.scale, cleanupDelay: st.cleanupDelay, failureRate: st.failRate,
 			seed: st.seed, persistent: s.j != nil, stats: st.stats(),
 		}

@@ -21,7 +21,7 @@ var seamMethods = []string{"stats", "subnetRows", "accountRows"}
 // TestViewsUseReadSeam parses the view files and fails if one of them
 // reads a *state other than through seamMethods, reaches a Server's state
 // (a selector .st) or runs code under the lock itself (update, locked)
-// instead of through Server.snapshot.
+// instead of through Server.overview.
 func TestViewsUseReadSeam(t *testing.T) {
 	t.Parallel()
 	fset := token.NewFileSet()
@@ -57,7 +57,7 @@ func TestViewsUseReadSeam(t *testing.T) {
 			pos := fset.Position(sel.Pos())
 			switch sel.Sel.Name {
 			case "st", "update", "locked":
-				t.Errorf("%s: a view uses .%s; read through Server.snapshot and the seam", pos, sel.Sel.Name)
+				t.Errorf("%s: a view uses .%s; read through Server.overview and the seam", pos, sel.Sel.Name)
 			}
 			if id, ok := sel.X.(*ast.Ident); ok && stateVars[id.Name] && !slices.Contains(seamMethods, sel.Sel.Name) {
 				t.Errorf("%s: a view reads %s.%s; only %v are the read seam", pos, id.Name, sel.Sel.Name, seamMethods)

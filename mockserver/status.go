@@ -20,7 +20,7 @@ import (
 // size and cost stay bounded with 100 000 nodes. It never shows a
 // password, an API key or a private key; the view types below have no
 // field that could carry one. It reads the state only through the read
-// seam (readseam.go): Server.snapshot with state.stats, state.subnetRows
+// seam (readseam.go): Server.overview with state.stats, state.subnetRows
 // and state.accountRows.
 
 const (
@@ -245,14 +245,14 @@ type callView struct {
 }
 
 // gather reads the state through the read seam, under one hold of the
-// lock (Server.snapshot), and formats what it got after releasing it.
+// lock (Server.overview), and formats what it got after releasing it.
 func (p *statusPage) gather(subPage, accPage int) (*statusView, error) {
 	var (
 		subPager, accPager pagerView
 		subnets            []subnetRow
 		accounts           []accountRow
 	)
-	snap, err := p.s.snapshot(func(st *state, c stats) {
+	ov, err := p.s.overview(func(st *state, c stats) {
 		subPager = newPager(c.subnets, statusSubnetsPerPage, subPage)
 		subnets = st.subnetRows(subPager.First-1, statusSubnetsPerPage)
 		accPager = newPager(c.accounts, statusAccountsPerPage, accPage)
@@ -261,17 +261,17 @@ func (p *statusPage) gather(subPage, accPage int) (*statusView, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := snap.stats
+	c := ov.stats
 	v := statusView{SubPager: subPager, AccPager: accPager}
 	wall := p.recent.wall()
 	v.Refresh = statusRefreshSeconds
 	v.Generated = wall.UTC().Format("2006-01-02 15:04:05 UTC")
 	v.Clock = clockView{
-		Date:         toTime(snap.now).Format("2006-01-02"),
-		Time:         toTime(snap.now).Format("15:04:05.000 UTC"),
-		Scale:        formatScale(snap.scale),
-		CleanupDelay: time.Duration(snap.cleanupDelay).String(),
-		FailureRate:  strconv.FormatFloat(snap.failureRate, 'g', -1, 64),
+		Date:         toTime(ov.now).Format("2006-01-02"),
+		Time:         toTime(ov.now).Format("15:04:05.000 UTC"),
+		Scale:        formatScale(ov.scale),
+		CleanupDelay: time.Duration(ov.cleanupDelay).String(),
+		FailureRate:  strconv.FormatFloat(ov.failureRate, 'g', -1, 64),
 	}
 	v.Summary = summaryView{
 		Accounts: c.accounts, BannedAccounts: c.bannedAccounts,
@@ -296,7 +296,7 @@ func (p *statusPage) gather(subPage, accPage int) (*statusView, error) {
 	v.SubPager.link(func(n int) string { return statusURL(n, ap, "subnets") })
 	v.AccPager.link(func(n int) string { return statusURL(sp, n, "accounts") })
 	for _, a := range accounts {
-		v.Accounts = append(v.Accounts, accountViewOf(a, snap.now))
+		v.Accounts = append(v.Accounts, accountViewOf(a, ov.now))
 	}
 	calls, total, faults := p.recent.snapshot()
 	v.CallsTotal, v.CallsFaults, v.CallsKept = total, faults, p.recent.size

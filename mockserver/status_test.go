@@ -692,10 +692,10 @@ func BenchmarkStatusPageLocked(b *testing.B) {
 				st.subnetRows(2*statusSubnetsPerPage, statusSubnetsPerPage)
 				st.accountRows(0, statusAccountsPerPage, statusVesselsPerAccount)
 			}
-			s.snapshot(read) // builds the subnet order
+			s.overview(read) // builds the subnet order
 			b.ReportAllocs()
 			for b.Loop() {
-				s.snapshot(read)
+				s.overview(read)
 			}
 		})
 	}
