@@ -14,7 +14,10 @@ import (
 // HTTP, next to the bare xmlrpc call it makes (same request, same typed
 // decoding) as the baseline: the difference is this package's overhead.
 func BenchmarkGetResourceInfo100(b *testing.B) {
-	mock := mockserver.New(mockserver.WithKeyBits(512), mockserver.WithPopulation(mockserver.PopulationConfig{Nodes: 200, Seed: 3}))
+	mock, err := mockserver.New(mockserver.WithKeyBits(512), mockserver.WithPopulation(mockserver.PopulationConfig{Nodes: 200, Seed: 3}))
+	if err != nil {
+		b.Fatal(err)
+	}
 	acct, err := mock.AddAccount(mockserver.AccountSpec{Username: "bench", Password: "bench password", Affiliation: "Bench", FreeCredits: 100})
 	if err != nil {
 		b.Fatal(err)

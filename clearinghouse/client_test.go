@@ -52,7 +52,11 @@ func newFixture(t *testing.T, opts ...mockserver.Option) *fixture {
 		mockserver.WithKeyBits(512),
 		mockserver.WithPopulation(mockserver.PopulationConfig{Nodes: 120, NATFraction: 0.15, Seed: 7}),
 	}, opts...)
-	f.mock = mockserver.New(opts...)
+	mock, err := mockserver.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mock = mock
 	acct, err := f.mock.AddAccount(mockserver.AccountSpec{Username: "alice", Password: "correct horse", Affiliation: "Test Lab"})
 	if err != nil {
 		t.Fatal(err)

@@ -15,7 +15,10 @@ import (
 // startMock runs an in-process mock clearinghouse with one account and
 // returns its XML-RPC URL, the account and a function to stop it.
 func startMock() (string, mockserver.Account, func()) {
-	mock := mockserver.New(mockserver.WithKeyBits(512))
+	mock, err := mockserver.New(mockserver.WithKeyBits(512))
+	if err != nil {
+		log.Fatal(err)
+	}
 	acct, err := mock.AddAccount(mockserver.AccountSpec{
 		Username: "alice", Password: "correct horse", Affiliation: "Example University",
 	})

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/seattletestbed/clearinghouse-go/conformance"
+	"github.com/seattletestbed/clearinghouse-go/conformance/mockcontrols"
 	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
 )
@@ -200,10 +201,13 @@ func TestBrokenTarget(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no mutation %q", name)
 	}
-	mock := mockserver.New(
+	mock, err := mockserver.New(
 		mockserver.WithPopulation(mockserver.PopulationConfig{Nodes: 40, NATFraction: 0.1, Seed: 5}),
 		mockserver.WithKeyBits(512),
 	)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer mock.Close()
 	srv := httptest.NewServer(&rewriter{next: mock, fn: m.rewrite})
 	defer srv.Close()
@@ -218,7 +222,7 @@ func TestBrokenTarget(t *testing.T) {
 		AllowAcquire: 20,
 		RelaxStrings: m.relax,
 		Mock:         true,
-		Controls:     conformance.InProcessControls(mock),
+		Controls:     mockcontrols.New(mock),
 	})
 }
 

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/conformance"
+	"github.com/seattletestbed/clearinghouse-go/conformance/mockcontrols"
 	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
 )
@@ -26,10 +27,13 @@ import (
 // its Go controls.
 func TestInProcess(t *testing.T) {
 	t.Parallel()
-	mock := mockserver.New(
+	mock, err := mockserver.New(
 		mockserver.WithPopulation(mockserver.PopulationConfig{Nodes: 60, NATFraction: 0.1, Seed: 3}),
 		mockserver.WithKeyBits(512),
 	)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { mock.Close() })
 	srv := httptest.NewServer(mock) // listens on 127.0.0.1
 	t.Cleanup(srv.Close)
@@ -47,7 +51,7 @@ func TestInProcess(t *testing.T) {
 		Accounts:     accounts,
 		AllowAcquire: 100,
 		Mock:         true,
-		Controls:     conformance.InProcessControls(mock),
+		Controls:     mockcontrols.New(mock),
 	})
 }
 

@@ -31,11 +31,12 @@
 // of vessels they hold at once; a read-only target (0) skips them. Checks
 // that need to set the clock, build a node population, create accounts
 // with chosen credits or inject failures need Target.Controls, which only
-// a mock has (InProcessControls, NewHTTPControls). Checks of the contract's
-// mock decisions and of §14 run only when Target.Mock is set. Checks that
-// change an account for good (regenerate_api_key, set_public_key) run on
-// accounts the suite creates when there are Controls, and otherwise only
-// with Target.AllowAccountChanges.
+// a mock has (NewHTTPControls, or package conformance/mockcontrols in
+// process). Checks of the contract's mock decisions and of §14 run only
+// when Target.Mock is set. Checks that change an account for good
+// (regenerate_api_key, set_public_key) run on accounts the suite creates
+// when there are Controls, and otherwise only with
+// Target.AllowAccountChanges.
 //
 // # Live safety
 //

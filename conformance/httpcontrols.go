@@ -31,19 +31,25 @@ func NewHTTPControls(adminURL string, hc *http.Client, opts ...HTTPControlsOptio
 	}
 	c := &httpControls{base: u.String(), hc: hc}
 	for _, opt := range opts {
-		opt(c)
+		if opt.apply == nil {
+			return nil, errors.New("conformance: zero HTTPControlsOption")
+		}
+		opt.apply(c)
 	}
 	return c, nil
 }
 
-// An HTTPControlsOption configures NewHTTPControls.
-type HTTPControlsOption func(*httpControls)
+// An HTTPControlsOption configures NewHTTPControls. A zero
+// HTTPControlsOption makes NewHTTPControls return an error.
+type HTTPControlsOption struct {
+	apply func(*httpControls)
+}
 
 // WithAdminToken sends token as "Authorization: Bearer <token>", for a mock
 // started with -admin-token or -admin-token-file. An empty token sends
 // nothing.
 func WithAdminToken(token string) HTTPControlsOption {
-	return func(c *httpControls) { c.token = token }
+	return HTTPControlsOption{apply: func(c *httpControls) { c.token = token }}
 }
 
 type httpControls struct {

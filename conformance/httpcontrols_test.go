@@ -18,8 +18,11 @@ import (
 func TestHTTPControlsAdminToken(t *testing.T) {
 	// Not parallel: it sets environment variables.
 	const token = "conformance-admin-token"
-	m := mockserver.New(mockserver.WithPopulation(mockserver.PopulationConfig{}), mockserver.WithKeyBits(512),
+	m, err := mockserver.New(mockserver.WithPopulation(mockserver.PopulationConfig{}), mockserver.WithKeyBits(512),
 		mockserver.WithAdmin(true), mockserver.WithAdminToken(token))
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { m.Close() })
 	a, err := m.AddAccount(mockserver.AccountSpec{Username: "demo1", Password: "password1", Affiliation: "Test"})
 	if err != nil {
@@ -78,6 +81,65 @@ func TestHTTPControlsAdminToken(t *testing.T) {
 		}
 		if err != nil && strings.Contains(err.Error(), token) {
 			t.Errorf("%s: the error shows the token: %v", tc.name, err)
+		}
+	}
+}
+
+// TestHTTPControlsFreeCredits checks that AccountSpec.FreeCredits follows
+// mockserver's rule through the admin JSON: 0 is the mock's default,
+// NoFreeCredits none, anything else exact.
+func TestHTTPControlsFreeCredits(t *testing.T) {
+	t.Parallel()
+	m, err := mockserver.New(mockserver.WithPopulation(mockserver.PopulationConfig{}), mockserver.WithKeyBits(512),
+		mockserver.WithAdmin(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	hs := httptest.NewServer(m)
+	t.Cleanup(hs.Close)
+	c, err := NewHTTPControls(hs.URL+"/admin/", hs.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name       string
+		free, want int
+	}{
+		{"zero", 0, mockserver.DefaultFreeCredits},
+		{"none", NoFreeCredits, 0},
+		{"three", 3, 3},
+	} {
+		a, err := c.AddAccount(context.Background(), AccountSpec{Username: "credits_" + tc.name, Password: "password1",
+			Affiliation: "Test", FreeCredits: tc.free})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		acct, err := m.Account(a.Username)
+		if err != nil || acct.FreeCredits != tc.want {
+			t.Errorf("FreeCredits %d: the account has %d free credits (error %v), want %d", tc.free, acct.FreeCredits, err, tc.want)
+		}
+	}
+}
+
+// TestNewHTTPControlsErrors checks the arguments NewHTTPControls refuses:
+// an admin URL that is not an absolute http(s) URL, and a zero option
+// (which must be an error, not a panic).
+func TestNewHTTPControlsErrors(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		url  string
+		opts []HTTPControlsOption
+		want string
+	}{
+		{"relative URL", "/admin/", nil, "conformance: admin URL must be an absolute http or https URL"},
+		{"other scheme", "ftp://127.0.0.1/admin/", nil, "conformance: admin URL must be an absolute http or https URL"},
+		{"zero option", "http://127.0.0.1/admin/", []HTTPControlsOption{WithAdminToken("t"), {}}, "conformance: zero HTTPControlsOption"},
+	} {
+		c, err := NewHTTPControls(tc.url, nil, tc.opts...)
+		if err == nil || err.Error() != tc.want || c != nil {
+			t.Errorf("%s: have %v, %v; want nil and %q", tc.name, c, err, tc.want)
 		}
 	}
 }

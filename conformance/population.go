@@ -15,18 +15,22 @@ import (
 // change is undone, or retired, when the check or its area ends.
 
 // newAccount creates an account with exactly credits free vessel credits
-// and the run's shared key pair.
+// (0 is none) and the run's shared key pair.
 func (s *session) newAccount(t *testing.T, credits int) *acct {
 	t.Helper()
 	pub, priv := s.sharedKeyPair(t)
 	return s.newAccountWithKey(t, credits, pub, priv)
 }
 
-// newAccountWithKey creates an account with the given key pair.
+// newAccountWithKey creates an account with exactly credits free vessel
+// credits (0 is none) and the given key pair.
 func (s *session) newAccountWithKey(t *testing.T, credits int, pub, priv string) *acct {
 	t.Helper()
 	var b [8]byte
 	rand.Read(b[:])
+	if credits == 0 {
+		credits = NoFreeCredits // AccountSpec's 0 is the mock's default
+	}
 	spec := AccountSpec{
 		Username:    s.nextName("cf"),
 		Password:    "pw-" + hex.EncodeToString(b[:]),

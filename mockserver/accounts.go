@@ -1,6 +1,7 @@
 package mockserver
 
 import (
+	"fmt"
 	"log/slog"
 	"math/big"
 	"slices"
@@ -36,8 +37,10 @@ type AccountSpec struct {
 	// from the seeded source.
 	UserPort int
 
-	// FreeCredits is the account's free vessel credits; 0 means
-	// DefaultFreeCredits and NoFreeCredits means none.
+	// FreeCredits is the account's free vessel credits, at most
+	// MaxFreeCredits: 0 means DefaultFreeCredits and NoFreeCredits means
+	// none. (SetFreeCredits, which changes an existing account, takes the
+	// exact number: 0 there is none.)
 	FreeCredits int
 
 	// Inactive creates a banned account, which behaves as if it did not
@@ -46,7 +49,8 @@ type AccountSpec struct {
 }
 
 // NoFreeCredits as AccountSpec.FreeCredits gives an account no free
-// credits: it can then acquire vessels only through donations.
+// credits: it can then acquire vessels only through donations. The admin
+// JSON's free_credits and conformance.AccountSpec follow the same rule.
 const NoFreeCredits = -1
 
 // MaxFreeCredits bounds an account's free credits, so that max_vessels
@@ -54,7 +58,9 @@ const NoFreeCredits = -1
 const MaxFreeCredits = 1 << 30
 
 // Account is a copy of an account's state, credentials included. It is
-// the Go API's view; changing it changes nothing in the server.
+// the Go API's view; changing it changes nothing in the server. Printed or
+// logged (String, GoString, LogValue) it shows no credential: read the
+// fields to get them.
 type Account struct {
 	Username    string
 	Password    string
@@ -73,6 +79,18 @@ type Account struct {
 // LogValue keeps the credentials out of logs: only the username is shown.
 func (a Account) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("username", a.Username))
+}
+
+// String hides the credentials, so that an Account printed by mistake (with
+// %v, %s or inside another value) leaks nothing: it is "account <name>".
+func (a Account) String() string { return "account " + a.Username }
+
+// GoString hides the credentials from %#v: it shows every field but
+// Password, APIKey, PublicKey and PrivateKey.
+func (a Account) GoString() string {
+	return fmt.Sprintf("mockserver.Account{Username: %q, Affiliation: %q, UserPort: %d, FreeCredits: %d, "+
+		"MaxVessels: %d, Donations: %#v, Vessels: %d, Active: %t}",
+		a.Username, a.Affiliation, a.UserPort, a.FreeCredits, a.MaxVessels, a.Donations, a.Vessels, a.Active)
 }
 
 func validUsername(u string) bool {
@@ -171,7 +189,8 @@ func (spec *AccountSpec) validate() error {
 		return invalidf("account %s: user port %d outside %d-%d", spec.Username, spec.UserPort, UserPortMin, UserPortMax)
 	}
 	if spec.FreeCredits < NoFreeCredits || spec.FreeCredits > MaxFreeCredits {
-		return invalidf("account %s: free credits %d outside 0-%d", spec.Username, spec.FreeCredits, MaxFreeCredits)
+		return invalidf("account %s: free credits %d: want 0 (the default), %d (none) or up to %d",
+			spec.Username, spec.FreeCredits, NoFreeCredits, MaxFreeCredits)
 	}
 	if spec.PublicKey != "" {
 		if p := publicKeyProblem(spec.PublicKey); p != "" {
@@ -280,16 +299,19 @@ func (s *Server) Account(username string) (Account, error) {
 }
 
 // Accounts returns copies of every account, in the order they were added.
-func (s *Server) Accounts() []Account {
+func (s *Server) Accounts() ([]Account, error) {
 	var out []Account
-	_ = s.update(func(st *state, now int64) error {
+	err := s.update(func(st *state, now int64) error {
 		out = make([]Account, len(st.accounts))
 		for i := range st.accounts {
 			out[i] = st.exportAccount(int32(i))
 		}
 		return nil
 	})
-	return out
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // SetFreeCredits changes an account's free vessel credits (0 to

@@ -1,7 +1,10 @@
 package mockserver
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"log/slog"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -137,6 +140,83 @@ func TestAddAccountAPIKeyShape(t *testing.T) {
 		}
 		if err != nil && strings.Contains(err.Error(), tt.key) {
 			t.Errorf("the error %q quotes the API key", err)
+		}
+	}
+}
+
+// TestAccountRedacted checks that an Account printed by mistake, with any
+// verb, alone or inside something else, or logged, shows no password, API
+// key or private key, but still names the account.
+func TestAccountRedacted(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	a := addUser(t, s, "alice", func(spec *AccountSpec) { spec.APIKey = "APIKEY-SECRET-0123456789" })
+	secrets := append([]string{a.Password, a.APIKey}, strings.Fields(a.PrivateKey)...)
+	type wrapper struct{ A Account }
+	var logs bytes.Buffer
+	slog.New(slog.NewTextHandler(&logs, nil)).Info("added", "account", a)
+	for _, tc := range []struct {
+		name string
+		text string
+	}{
+		{"%v", fmt.Sprintf("%v", a)},
+		{"%+v", fmt.Sprintf("%+v", a)},
+		{"%#v", fmt.Sprintf("%#v", a)},
+		{"%s", fmt.Sprintf("%s", a)},
+		{"%q", fmt.Sprintf("%q", a)},
+		{"pointer %+v", fmt.Sprintf("%+v", &a)},
+		{"slice %v", fmt.Sprintf("%v", []Account{a})},
+		{"slice %#v", fmt.Sprintf("%#v", []Account{a})},
+		{"struct field %+v", fmt.Sprintf("%+v", wrapper{a})},
+		{"Println", fmt.Sprintln(a)},
+		{"slog", logs.String()},
+	} {
+		for _, secret := range secrets {
+			if strings.Contains(tc.text, secret) {
+				t.Errorf("%s shows a secret", tc.name) // not quoted: it would show it too
+				break
+			}
+		}
+		if !strings.Contains(tc.text, "alice") {
+			t.Errorf("%s does not name the account: %s", tc.name, tc.text)
+		}
+	}
+	if have, want := fmt.Sprintf("%#v", a), `mockserver.Account{Username: "alice", Affiliation: "Test University", UserPort: 63100, `+
+		`FreeCredits: 10, MaxVessels: 10, Donations: []string(nil), Vessels: 0, Active: true}`; have != want {
+		t.Errorf("GoString:\nhave %s\nwant %s", have, want)
+	}
+}
+
+// TestUserPortsCoverRange adds accounts without a chosen port and checks
+// that every port they get is a user port (contract §7) and that every one
+// of the 80 is used. The seed is new on every run (and logged), so that
+// the test keeps sampling the generator rather than one fixed sequence.
+// With ports drawn uniformly, a given port stays unused after n accounts
+// with probability (79/80)^n; for n = 2000 the chance that any of the 80
+// does is below 80 × (79/80)^2000 ≈ 1e-9, the false-alarm rate.
+func TestUserPortsCoverRange(t *testing.T) {
+	t.Parallel()
+	const accounts = 2000
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	s := newTestServer(t, WithSeed(seed))
+	pub := testKeys()[0]
+	used := map[int]int{}
+	for i := range accounts {
+		// A public key alone spares the private key's checks.
+		a, err := s.AddAccount(AccountSpec{Username: fmt.Sprintf("user%04d", i), Password: "secret1",
+			Affiliation: "Test University", PublicKey: pub})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.UserPort < UserPortMin || a.UserPort > UserPortMax {
+			t.Fatalf("account %s got port %d, outside %d-%d", a.Username, a.UserPort, UserPortMin, UserPortMax)
+		}
+		used[a.UserPort]++
+	}
+	for p := UserPortMin; p <= UserPortMax; p++ {
+		if used[p] == 0 {
+			t.Errorf("port %d unused by %d accounts (seed %d)", p, accounts, seed)
 		}
 	}
 }

@@ -19,9 +19,10 @@ import (
 //	GET    /admin/state                          counts, clock, settings
 //	GET    /admin/accounts                       every account, without secrets
 //	POST   /admin/accounts                       add one; the reply holds its credentials
+//	                                             (free_credits absent or 0: the default, -1: none)
 //	GET    /admin/accounts/{username}            one account and the vessels it holds
 //	GET    /admin/accounts/{username}/credentials  password, API key and key pair
-//	POST   /admin/accounts/{username}/credits    {"free_credits": 20}
+//	POST   /admin/accounts/{username}/credits    {"free_credits": 20} (exact: 0 is none)
 //	POST   /admin/accounts/{username}/active     {"active": false}
 //	GET    /admin/nodes?subnet=&nat=&offset=&limit=  nodes, paged (limit 100 by default)
 //	POST   /admin/nodes                          a node spec or an array of them
@@ -274,13 +275,18 @@ func toJSONNode(n Node) jsonNode {
 // Handlers.
 
 func (s *Server) adminState(r *http.Request) (int, any, error) {
+	ov, err := s.overview(nil)
+	if err != nil {
+		return 0, nil, err
+	}
 	type counts struct {
 		Total     int `json:"total"`
 		Owned     int `json:"owned"`
 		Dirty     int `json:"dirty"`
 		Available int `json:"available"`
 	}
-	var out struct {
+	c := ov.stats
+	return http.StatusOK, struct {
 		Now          time.Time `json:"now"`
 		CleanupDelay string    `json:"cleanup_delay"`
 		FailureRate  float64   `json:"failure_rate"`
@@ -290,30 +296,20 @@ func (s *Server) adminState(r *http.Request) (int, any, error) {
 		Subnets      int       `json:"live_subnets"`
 		Vessels      counts    `json:"vessels"`
 		Persistent   bool      `json:"persistent"`
-	}
-	err := s.update(func(st *state, now int64) error {
-		out.Now = toTime(now)
-		out.CleanupDelay = time.Duration(st.cleanupDelay).String()
-		out.FailureRate, out.Seed = st.failRate, st.seed
-		out.Accounts, out.Nodes, out.Subnets = len(st.accounts), len(st.nodes), st.liveSubnets
-		out.Vessels.Total = len(st.vessels)
-		out.Vessels.Owned = len(st.expiry.items)
-		for _, g := range st.groups {
-			out.Vessels.Available += len(g.avail[wanClass]) + len(g.avail[natClass])
-		}
-		for i := range st.vessels {
-			if v := &st.vessels[i]; v.owner == noOne && v.dirty {
-				out.Vessels.Dirty++
-			}
-		}
-		out.Persistent = s.j != nil
-		return nil
-	})
-	return http.StatusOK, out, err
+	}{
+		Now: toTime(ov.now), CleanupDelay: time.Duration(ov.cleanupDelay).String(),
+		FailureRate: ov.failureRate, Seed: ov.seed,
+		Accounts: c.accounts, Nodes: c.nodes, Subnets: c.liveSubnets,
+		Vessels:    counts{Total: c.vessels.total, Owned: c.vessels.held, Dirty: c.vessels.dirty, Available: c.vessels.available},
+		Persistent: ov.persistent,
+	}, nil
 }
 
 func (s *Server) adminListAccounts(r *http.Request) (int, any, error) {
-	accts := s.Accounts()
+	accts, err := s.Accounts()
+	if err != nil {
+		return 0, nil, err
+	}
 	out := make([]jsonAccount, len(accts))
 	for i, a := range accts {
 		out[i] = toJSONAccount(a)
@@ -330,7 +326,7 @@ func (s *Server) adminAddAccount(r *http.Request) (int, any, error) {
 		PublicKey   string `json:"public_key"`
 		PrivateKey  string `json:"private_key"`
 		UserPort    int    `json:"user_port"`
-		FreeCredits *int   `json:"free_credits"`
+		FreeCredits int    `json:"free_credits"` // as AccountSpec.FreeCredits
 		Active      *bool  `json:"active"`
 	}
 	if err := decodeBody(r, &in); err != nil {
@@ -339,17 +335,7 @@ func (s *Server) adminAddAccount(r *http.Request) (int, any, error) {
 	spec := AccountSpec{
 		Username: in.Username, Password: in.Password, Affiliation: in.Affiliation,
 		APIKey: in.APIKey, PublicKey: in.PublicKey, PrivateKey: in.PrivateKey,
-		UserPort: in.UserPort, Inactive: in.Active != nil && !*in.Active,
-	}
-	if in.FreeCredits != nil {
-		switch n := *in.FreeCredits; {
-		case n < 0:
-			return 0, nil, invalidf("free credits %d is negative", n)
-		case n == 0:
-			spec.FreeCredits = NoFreeCredits
-		default:
-			spec.FreeCredits = n
-		}
+		UserPort: in.UserPort, FreeCredits: in.FreeCredits, Inactive: in.Active != nil && !*in.Active,
 	}
 	a, err := s.AddAccount(spec)
 	if err != nil {
@@ -449,7 +435,10 @@ func (s *Server) adminListNodes(r *http.Request) (int, any, error) {
 			return 0, nil, badRequestf("nat %q: want true or false", v)
 		}
 	}
-	nodes, total := s.Nodes(f)
+	nodes, total, err := s.Nodes(f)
+	if err != nil {
+		return 0, nil, err
+	}
 	out := make([]jsonNode, len(nodes))
 	for i, n := range nodes {
 		out[i] = toJSONNode(n)
@@ -617,7 +606,9 @@ func (s *Server) adminFailures(r *http.Request) (int, any, error) {
 	}
 	switch {
 	case in.Clear:
-		s.ClearFailures()
+		if err := s.ClearFailures(); err != nil {
+			return 0, nil, err
+		}
 	case in.Rate != nil:
 		if err := s.SetAcquireFailureRate(*in.Rate); err != nil {
 			return 0, nil, err
@@ -701,7 +692,9 @@ func (s *Server) adminSeed(r *http.Request) (int, any, error) {
 	if in.Seed == nil {
 		return 0, nil, badRequestf(`want {"seed": n}`)
 	}
-	s.Seed(*in.Seed)
+	if err := s.Seed(*in.Seed); err != nil {
+		return 0, nil, err
+	}
 	return http.StatusOK, map[string]any{"seed": *in.Seed}, nil
 }
 

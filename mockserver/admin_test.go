@@ -3,6 +3,7 @@ package mockserver
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -73,7 +74,7 @@ func TestAdminAccounts(t *testing.T) {
 		Credentials jsonCredentials `json:"credentials"`
 	}
 	c.do("POST", "/admin/accounts", `{"username":"alice","password":"secret1","affiliation":"UWash",
-		"user_port":63150,"free_credits":0}`, 201, &created)
+		"user_port":63150,"free_credits":-1}`, 201, &created)
 	if created.Credentials.APIKey == "" || created.Credentials.PrivateKey == "" || created.Credentials.Password != "secret1" {
 		t.Fatalf("credentials %+v", created.Credentials)
 	}
@@ -122,6 +123,41 @@ func TestAdminAccounts(t *testing.T) {
 	c.do("POST", "/admin/accounts/alice/credits", `{"free_credits": -1}`, 400, nil)
 	c.do("GET", "/admin/nothing", "", 404, nil)
 	c.do("DELETE", "/admin/accounts", "", 404, nil)
+}
+
+// TestAdminFreeCreditsRule checks that POST /admin/accounts reads
+// free_credits by the rule of AccountSpec.FreeCredits: absent or 0 is
+// DefaultFreeCredits, NoFreeCredits (-1) is none, anything else is exact.
+func TestAdminFreeCreditsRule(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, WithKeyBits(512))
+	c := newAdmin(t, s)
+	for i, tc := range []struct {
+		field string // the free_credits member, or "" for none
+		code  int
+		want  int
+	}{
+		{"", 201, DefaultFreeCredits},
+		{`, "free_credits": 0`, 201, DefaultFreeCredits},
+		{`, "free_credits": -1`, 201, 0},
+		{`, "free_credits": 25`, 201, 25},
+		{`, "free_credits": -2`, 400, 0},
+		{`, "free_credits": 1073741825`, 400, 0},
+	} {
+		body := fmt.Sprintf(`{"username": "user%d", "password": "secret1", "affiliation": "UWash"%s}`, i, tc.field)
+		var created struct {
+			Account jsonAccount `json:"account"`
+		}
+		var out any
+		if tc.code == 201 {
+			out = &created
+		}
+		c.do("POST", "/admin/accounts", body, tc.code, out)
+		if tc.code == 201 && (created.Account.FreeCredits != tc.want || created.Account.MaxVessels != tc.want) {
+			t.Errorf("free_credits member %q: have free %d, max %d; want %d", tc.field,
+				created.Account.FreeCredits, created.Account.MaxVessels, tc.want)
+		}
+	}
 }
 
 func TestAdminNodesAndVessels(t *testing.T) {

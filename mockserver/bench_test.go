@@ -37,7 +37,10 @@ func BenchmarkStartup(b *testing.B) {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				s := New(WithPopulation(PopulationConfig{Nodes: n, NATFraction: 0.1, Seed: 1}))
+				s, err := New(WithPopulation(PopulationConfig{Nodes: n, NATFraction: 0.1, Seed: 1}))
+				if err != nil {
+					b.Fatal(err)
+				}
 				s.Close()
 			}
 		})
@@ -145,7 +148,10 @@ func BenchmarkMemoryPerVessel(b *testing.B) {
 				var before, after runtime.MemStats
 				runtime.GC()
 				runtime.ReadMemStats(&before)
-				s := New(WithPopulation(PopulationConfig{Nodes: n, NATFraction: 0.1, Seed: 1}))
+				s, err := New(WithPopulation(PopulationConfig{Nodes: n, NATFraction: 0.1, Seed: 1}))
+				if err != nil {
+					b.Fatal(err)
+				}
 				runtime.GC()
 				runtime.ReadMemStats(&after)
 				perVessel = float64(after.HeapAlloc-before.HeapAlloc) / float64(8*n)

@@ -186,6 +186,10 @@ func (s *Server) Advance(d time.Duration) error {
 	})
 }
 
+// TimeScale returns how many times as fast as its source the mock clock
+// runs (see WithTimeScale); 0 means frozen.
+func (s *Server) TimeScale() float64 { return s.cfg.scale }
+
 // SetCleanupDelay sets how long released and expired vessels stay dirty,
 // from 0 to MaxCleanupDelay. It is a setting, not state: it is not saved
 // in the state file.
@@ -208,9 +212,10 @@ func (s *Server) CleanupDelay() time.Duration {
 }
 
 // Seed re-seeds the random source behind selection order, user port
-// assignment and the failure rate.
-func (s *Server) Seed(seed int64) {
-	_ = s.update(func(st *state, now int64) error {
+// assignment and the failure rate. Like every control it fails with
+// ErrClosed after Close.
+func (s *Server) Seed(seed int64) error {
+	return s.update(func(st *state, now int64) error {
 		st.rng = newRand(seed)
 		st.seed = seed
 		return nil

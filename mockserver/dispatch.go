@@ -4,18 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
 
-// Fault codes (contract §2.1).
+// The fault codes the mock answers with (contract §2.1), the same names
+// and values as the clearinghouse package's.
 const (
-	FaultMalformed       = 1
-	FaultInternal        = 100
-	FaultAuth            = 101
-	FaultInvalidRequest  = 102
-	FaultNotEnoughCredit = 103
-	FaultUnableToAcquire = 105
+	CodeMalformed        = 1   // a malformed request or an unknown method
+	CodeInternal         = 100 // wrong arity, a credential or handle that is no string, any unexpected error
+	CodeAuthentication   = 101 // unknown or banned user, wrong API key or password
+	CodeInvalidRequest   = 102 // a bad argument shape or value, an unknown handle
+	CodeNotEnoughCredits = 103 // acquiring beyond the credits, renewing while over them
+	CodeUnableToAcquire  = 105 // acquire_resources cannot be satisfied (and acquires nothing)
 )
 
 // Fixed fault strings.
@@ -32,14 +34,14 @@ func fault(code int, text string) *xmlrpc.Fault {
 	return &xmlrpc.Fault{Code: code, String: text}
 }
 
-func internalFault() *xmlrpc.Fault { return fault(FaultInternal, internalErrorText) }
+func internalFault() *xmlrpc.Fault { return fault(CodeInternal, internalErrorText) }
 
-func invalidRequest(text string) *xmlrpc.Fault { return fault(FaultInvalidRequest, text) }
+func invalidRequest(text string) *xmlrpc.Fault { return fault(CodeInvalidRequest, text) }
 
 // unknownMethodFault is the fault for a method name that is not one of the
 // ten (contract §2 step 2).
 func unknownMethodFault(name string) *xmlrpc.Fault {
-	return fault(FaultMalformed, "<class 'clearinghouse.common.exceptions.InvalidRequestError'>:The requested method '"+
+	return fault(CodeMalformed, "<class 'clearinghouse.common.exceptions.InvalidRequestError'>:The requested method '"+
 		name+"' doesn't exist.")
 }
 
@@ -62,15 +64,18 @@ var methods = map[string]method{
 	"set_public_key":           {2, (*Server).setPublicKey},
 }
 
-// MethodNames are the ten wire methods, in the contract's order, for the
-// code that registers them with an XML-RPC server; read it, do not change
-// it. Dispatch itself goes by the package's own table, so no change to
-// this list can make another name reachable.
-var MethodNames = []string{
+// methodNames are the ten wire methods in the contract's order.
+var methodNames = [...]string{
 	"acquire_resources", "acquire_specific_vessels", "release_resources", "renew_resources",
 	"get_resource_info", "get_account_info", "get_public_key", "get_encrypted_api_key",
 	"regenerate_api_key", "set_public_key",
 }
+
+// MethodNames returns the ten wire methods, in the contract's order, in a
+// new slice each time, for code that registers them with an XML-RPC
+// server. Dispatch goes by the package's own table, so nothing done to the
+// slice can make another name reachable.
+func MethodNames() []string { return slices.Clone(methodNames[:]) }
 
 // call dispatches one decoded XML-RPC call (contract §2 steps 2-4): an
 // unknown name gets fault 1, a wrong number of parameters fault 100 before

@@ -12,7 +12,10 @@
 // In-process tests can skip HTTP and use Server.Call, which runs a method
 // on already-decoded values.
 //
-//	mock := mockserver.New() // 200 generated nodes, clock = wall clock
+//	mock, err := mockserver.New() // 200 generated nodes, clock = wall clock
+//	if err != nil {
+//		log.Fatal(err)
+//	}
 //	acct, err := mock.AddAccount(mockserver.AccountSpec{
 //		Username: "alice", Password: "secret1", Affiliation: "Test U",
 //	})
@@ -27,13 +30,13 @@
 // # Options
 //
 // New and Open take functional options: WithPopulation (the generated
-// nodes; DefaultPopulation otherwise), WithSeed (the random source behind
+// nodes; DefaultPopulation() otherwise), WithSeed (the random source behind
 // selection, user ports and the failure rate), WithClock and WithTimeScale
 // (the time source and how fast the mock clock follows it; scale 0
 // freezes it), WithCleanupDelay (0 by default), WithAcquireFailureRate,
-// WithKeyBits (size of generated key pairs), WithLogger and WithAdmin. New
-// panics on an invalid option; Open returns an error. New never touches
-// the disk. Secrets — API keys, generated key pairs, the padding of
+// WithKeyBits (size of generated key pairs), WithLogger and WithAdmin. An
+// invalid option, or a zero Option, makes New and Open return an error.
+// New never touches the disk. Secrets — API keys, generated key pairs, the padding of
 // get_encrypted_api_key — always come from crypto/rand, never from the
 // seed.
 //
@@ -91,3 +94,40 @@
 // Nothing this package logs or returns as an error contains a password, an
 // API key or a private key.
 package mockserver
+
+// How the package is built (for its maintainers; not part of the API).
+//
+// Three layers, and the named functions by which each reaches the next:
+//
+// The model is the state and its rules, all behind Server.mu:
+// state.go (the account, node and vessel records, leases, expiry and
+// cleanup: state.advance), index.go (the availability index), select.go
+// (lan, wan, nat and random selection), population.go (the generator),
+// clock.go (the mock clock), methods.go and pytype.go (what the ten wire
+// methods check and change, with the contract's fault strings), and the Go
+// controls in accounts.go, nodes.go and controls.go. server.go holds the
+// only way in: Server.update runs a function on the state under the lock,
+// after expiry, and then, with a state file, waits for its journal record;
+// storage is persist.go (records: encodeSnapshot, encodeDelta, replay),
+// journal.go (journal.append, journal.wait, group commit, compaction and
+// rollback) and lock*.go (one process per state file). errors.go and
+// options.go are the model's errors and settings.
+//
+// The views show the model and never read its fields or indexes (test
+// TestViewsUseReadSeam): admin.go, the JSON controls (with adminguard.go,
+// their HTTP defences), translates the exported methods of Server to JSON,
+// plus GET /admin/state; status.go and status.html, the HTML status page.
+// What the exported methods do not give them they get from the read seam,
+// readseam.go: Server.overview takes the lock once and returns the clock,
+// the settings and state.stats, the counts both views show, and lets the
+// status page call state.subnetRows and state.accountRows under the same
+// lock.
+//
+// The wire layer turns HTTP into method calls: http.go (Server.ServeHTTP:
+// /xmlrpc to an xmlrpc.Server, /admin/ and / to the views, the banner, the
+// call log) with limits.go (the caps on a request), and dispatch.go (the
+// method table, arity, panics and unexpected errors as fault 100). Each
+// XML-RPC method registered in http.go calls Server.call, which calls the
+// method's function in methods.go; Server.Call is the same entry without
+// HTTP. The wire layer reaches a view only to hand each finished call to
+// the status page's recentCalls.record.

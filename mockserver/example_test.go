@@ -13,12 +13,15 @@ import (
 // process with Call (or over HTTP, since a Server is an http.Handler).
 func ExampleServer_Call() {
 	start := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	mock := mockserver.New(
+	mock, err := mockserver.New(
 		mockserver.WithPopulation(mockserver.PopulationConfig{}), // no generated nodes
 		mockserver.WithClock(func() time.Time { return start }),
 		mockserver.WithTimeScale(0), // frozen: only Advance moves it
 		mockserver.WithKeyBits(512),
 	)
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer mock.Close()
 	acct, err := mock.AddAccount(mockserver.AccountSpec{
 		Username: "alice", Password: "secret1", Affiliation: "Test U", UserPort: 63100,

@@ -25,6 +25,46 @@ var testKeys = sync.OnceValue(func() [2]string {
 	return [2]string{pub.String(), priv.String()}
 })
 
+// newServer returns New(opts...), closed when the test ends; an error
+// ends the test.
+func newServer(t testing.TB, opts ...Option) *Server {
+	t.Helper()
+	s, err := New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// listNodes returns Nodes(f); an error ends the test.
+func listNodes(t testing.TB, s *Server, f NodeFilter) ([]Node, int) {
+	t.Helper()
+	nodes, total, err := s.Nodes(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nodes, total
+}
+
+// listAccounts returns Accounts(); an error ends the test.
+func listAccounts(t testing.TB, s *Server) []Account {
+	t.Helper()
+	accts, err := s.Accounts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return accts
+}
+
+// must ends the test if err is not nil.
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // newTestServer returns an in-memory server with no population and a
 // clock frozen at t0.
 func newTestServer(t testing.TB, opts ...Option) *Server {
@@ -34,12 +74,7 @@ func newTestServer(t testing.TB, opts ...Option) *Server {
 		WithClock(func() time.Time { return t0 }),
 		WithTimeScale(0),
 	}
-	s, err := Open(context.Background(), "", append(base, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return newServer(t, append(base, opts...)...)
 }
 
 // addUser adds an account named name with the shared test key pair.
@@ -205,7 +240,7 @@ func (st *state) check() error {
 			if _, ok := st.accounts[ves.owner].held[v]; !ok {
 				return fmt.Errorf("vessel %d owned by %d but not in its held set", v, ves.owner)
 			}
-			if ves.heap < 0 || st.expiry.items[ves.heap].v != v || st.expiry.items[ves.heap].key != ves.t2 {
+			if ves.heap < 0 || st.expiry.items[ves.heap].v != v || st.expiry.items[ves.heap].key != ves.expires {
 				return fmt.Errorf("owned vessel %d not in the expiry heap", v)
 			}
 			if ves.pos >= 0 {
@@ -232,6 +267,9 @@ func (st *state) check() error {
 				subCount[[2]int32{int32(ves.group), nd.subnet}]++
 			}
 		}
+	}
+	if freeDirty := countFreeDirty(st); st.freeDirty != freeDirty {
+		return fmt.Errorf("free dirty vessels: counted %d, have %d", st.freeDirty, freeDirty)
 	}
 	for a, acct := range st.accounts {
 		if len(acct.held) != held[a] {
@@ -295,4 +333,15 @@ func (st *state) check() error {
 		}
 	}
 	return nil
+}
+
+// countFreeDirty counts the dirty vessels without an owner, the slow way.
+func countFreeDirty(st *state) int {
+	n := 0
+	for i := range st.vessels {
+		if v := &st.vessels[i]; v.owner == noOne && v.dirty {
+			n++
+		}
+	}
+	return n
 }

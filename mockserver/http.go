@@ -26,7 +26,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) newHandler() http.Handler {
-	recent := newRecentCalls(recentCallsKept)
+	recent := newRecentCalls(recentCallsKept, s.cfg.wall)
 	rpc, err := xmlrpc.NewServer(
 		xmlrpc.WithFaultFunc(s.wireFault),
 		xmlrpc.WithNonPOSTHandler(http.HandlerFunc(serveBanner)),
@@ -41,7 +41,7 @@ func (s *Server) newHandler() http.Handler {
 	if err != nil {
 		panic("mockserver: " + err.Error()) // the options are constants
 	}
-	for _, name := range MethodNames {
+	for _, name := range MethodNames() {
 		if err := rpc.Register(name, func(ctx context.Context, params []any) (any, error) {
 			return s.call(ctx, name, params)
 		}); err != nil {
@@ -104,7 +104,7 @@ func serveBanner(w http.ResponseWriter, r *http.Request) {
 func (s *Server) wireFault(kind xmlrpc.FaultKind, method string, err error) *xmlrpc.Fault {
 	switch kind {
 	case xmlrpc.FaultParse, xmlrpc.FaultInvalidRequest:
-		return fault(FaultMalformed, "<class 'xml.parsers.expat.ExpatError'>:"+malformedDetail(err))
+		return fault(CodeMalformed, "<class 'xml.parsers.expat.ExpatError'>:"+malformedDetail(err))
 	case xmlrpc.FaultMethodNotFound:
 		return unknownMethodFault(method)
 	}

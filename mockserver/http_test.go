@@ -72,7 +72,7 @@ func TestHTTPRouting(t *testing.T) {
 					t.Fatalf("content type %q, length %d for %d bytes", resp.Header.Get("Content-Type"), resp.ContentLength, len(got))
 				}
 				var f *xmlrpc.Fault
-				if err := xmlrpc.DecodeResponse(bytes.NewReader(got), nil); !errors.As(err, &f) || f.Code != FaultInternal {
+				if err := xmlrpc.DecodeResponse(bytes.NewReader(got), nil); !errors.As(err, &f) || f.Code != CodeInternal {
 					t.Fatalf("have %v, want fault 100 for a call with no parameters", err)
 				}
 			}
@@ -141,19 +141,19 @@ func TestHTTPFaults(t *testing.T) {
 		`<methodResponse><params><param><value>1</value></param></params></methodResponse>`,
 	} {
 		f := postFault(t, url, body)
-		if f.Code != FaultMalformed || !strings.HasPrefix(f.String, expat) {
+		if f.Code != CodeMalformed || !strings.HasPrefix(f.String, expat) {
 			t.Errorf("%.40q: have fault %d %q, want 1 with the ExpatError prefix", body, f.Code, f.String)
 		}
 	}
 	for _, name := range []string{"system.listMethods", "system.multicall", "_dispatch", "__init__", "nope"} {
 		f := postFault(t, url, callDoc(name))
 		want := "<class 'clearinghouse.common.exceptions.InvalidRequestError'>:The requested method '" + name + "' doesn't exist."
-		if f.Code != FaultMalformed || f.String != want {
+		if f.Code != CodeMalformed || f.String != want {
 			t.Errorf("%s: have fault %d %q", name, f.Code, f.String)
 		}
 	}
 	f := postFault(t, url, callDoc("get_account_info", "a", "b"))
-	if f.Code != FaultInternal || f.String != "Internal error while handling the xmlrpc request." {
+	if f.Code != CodeInternal || f.String != "Internal error while handling the xmlrpc request." {
 		t.Errorf("wrong arity: have fault %d %q", f.Code, f.String)
 	}
 }

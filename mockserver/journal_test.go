@@ -32,7 +32,7 @@ func newFaultFiles() *faultFiles {
 
 // option installs the wrapper on a server.
 func (ff *faultFiles) option() Option {
-	return func(c *config) error {
+	return option(func(c *config) error {
 		inner := defaultFileOps()
 		c.files = fileOps{
 			create: func(path string, data []byte) (journalFile, error) {
@@ -48,7 +48,7 @@ func (ff *faultFiles) option() Option {
 			adopt: func(f *os.File) journalFile { return &faultFile{inner.adopt(f), ff} },
 		}
 		return nil
-	}
+	})
 }
 
 // set makes op fail with err from now on (err nil: succeed again).

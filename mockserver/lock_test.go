@@ -38,7 +38,7 @@ func TestOpenLockedInProcess(t *testing.T) {
 	}
 	r := openState(t, path)
 	defer r.Close()
-	if n := len(r.Accounts()); n != 2 {
+	if n := len(listAccounts(t, r)); n != 2 {
 		t.Fatalf("after the refused Open: %d accounts, want 2", n)
 	}
 }

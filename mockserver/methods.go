@@ -34,14 +34,14 @@ func (st *state) authenticate(v any, secret string) (int32, error) {
 	}
 	i, ok := st.byName[username]
 	if !ok || !st.accounts[i].active {
-		return 0, fault(FaultAuth, authFailedText)
+		return 0, fault(CodeAuthentication, authFailedText)
 	}
 	want := st.accounts[i].apiKey
 	if secret == "password" {
 		want = st.accounts[i].password
 	}
 	if subtle.ConstantTimeCompare([]byte(want), []byte(given)) != 1 {
-		return 0, fault(FaultAuth, authFailedText)
+		return 0, fault(CodeAuthentication, authFailedText)
 	}
 	return i, nil
 }
@@ -109,11 +109,11 @@ func (s *Server) acquireResources(params []any) (any, error) {
 		}
 		acct := st.accounts[a]
 		if n > int64(st.maxVessels(acct)-len(acct.held)) {
-			return fault(FaultNotEnoughCredit, notEnoughCredits)
+			return fault(CodeNotEnoughCredits, notEnoughCredits)
 		}
 		got, detail, ok := st.acquireByType(a, typ.(string), int(n), now)
 		if !ok {
-			return fault(FaultUnableToAcquire, unableToAcquire+detail)
+			return fault(CodeUnableToAcquire, unableToAcquire+detail)
 		}
 		// Read the clock again, as the historical server did when it
 		// built the reply: a running clock shows 14399.
@@ -162,7 +162,7 @@ func (s *Server) acquireSpecificVessels(params []any) (any, error) {
 		}
 		acct := st.accounts[a]
 		if len(vs) > st.maxVessels(acct)-len(acct.held) {
-			return fault(FaultNotEnoughCredit, notEnoughCredits)
+			return fault(CodeNotEnoughCredits, notEnoughCredits)
 		}
 		got := make([]int32, 0, len(vs))
 		for _, v := range vs {
@@ -237,7 +237,7 @@ func (s *Server) renewResources(params []any) (any, error) {
 		}
 		acct := st.accounts[a]
 		if held, max := len(acct.held), st.maxVessels(acct); held > max {
-			return fault(FaultNotEnoughCredit,
+			return fault(CodeNotEnoughCredits,
 				"Vessels cannot be renewed because you are currently over your vessel credit limit: "+
 					"Requested 0 vessels, already acquired "+strconv.Itoa(held)+", max allowed is "+strconv.Itoa(max))
 		}

@@ -222,11 +222,12 @@ func (st *state) exportVessel(v int32) Vessel {
 	for _, p := range st.groups[ves.group].ports {
 		out.Ports = append(out.Ports, int(p))
 	}
-	if ves.owner != noOne {
+	if start, owned := ves.leaseStart(); owned {
 		out.Owner = st.accounts[ves.owner].name
-		out.Acquired, out.Expires = toTime(ves.t1), toTime(ves.t2)
-	} else if ves.dirty {
-		out.DirtySince = toTime(ves.t1)
+		out.Acquired, out.Expires = toTime(start), toTime(ves.expires)
+	}
+	if at, dirty := ves.dirtySince(); dirty {
+		out.DirtySince = toTime(at)
 	}
 	return out
 }
@@ -255,8 +256,8 @@ type NodeFilter struct {
 
 // Nodes returns copies of the nodes the filter selects, in the order they
 // were added, and the number of nodes that match in all.
-func (s *Server) Nodes(f NodeFilter) (nodes []Node, total int) {
-	_ = s.update(func(st *state, now int64) error {
+func (s *Server) Nodes(f NodeFilter) (nodes []Node, total int, err error) {
+	err = s.update(func(st *state, now int64) error {
 		var match []int32
 		switch {
 		case f.Subnet != "":
@@ -285,7 +286,10 @@ func (s *Server) Nodes(f NodeFilter) (nodes []Node, total int) {
 		}
 		return nil
 	})
-	return nodes, total
+	if err != nil {
+		return nil, 0, err
+	}
+	return nodes, total, nil
 }
 
 func page(total, offset, limit int) (lo, hi int) {
@@ -394,8 +398,8 @@ func (s *Server) InjectFailure(nodeID string, f Failure) error {
 // InjectFailureFunc makes every acquisition attempt for which fail returns
 // true fail; nil removes it. fail runs with the server's lock held and must
 // not call the Server. It is not saved in the state file.
-func (s *Server) InjectFailureFunc(fail func(nodeID, vesselName string) bool) {
-	_ = s.update(func(st *state, now int64) error {
+func (s *Server) InjectFailureFunc(fail func(nodeID, vesselName string) bool) error {
+	return s.update(func(st *state, now int64) error {
 		st.failFunc = fail
 		return nil
 	})
@@ -414,9 +418,10 @@ func (s *Server) SetAcquireFailureRate(p float64) error {
 }
 
 // ClearFailures removes every injected failure: per node, by function and
-// by rate.
-func (s *Server) ClearFailures() {
-	_ = s.update(func(st *state, now int64) error {
+// by rate. With a state file it fails, changing nothing, if the nodes'
+// change cannot be written.
+func (s *Server) ClearFailures() error {
+	return s.update(func(st *state, now int64) error {
 		for n := range st.nodes {
 			if nd := &st.nodes[n]; nd.fail || nd.failNext != 0 {
 				nd.fail, nd.failNext, nd.generated = false, 0, false

@@ -10,9 +10,15 @@ import (
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
 )
 
-// An Option configures a Server made by New or Open. Options that receive
-// an invalid value make Open return an error and New panic.
-type Option func(*config) error
+// An Option configures a Server made by New or Open. An option that
+// receives an invalid value, or a zero Option, makes New or Open return an
+// error.
+type Option struct {
+	apply func(*config) error
+}
+
+// option wraps a function that sets part of the configuration.
+func option(apply func(*config) error) Option { return Option{apply: apply} }
 
 // config is what the options set. It is read only during construction and
 // by Reset.
@@ -29,16 +35,16 @@ type config struct {
 	adminHosts   []string
 	keyBits      int
 	compactBytes int64
-	files        fileOps // the state file's operations (tests replace them)
+	files        fileOps          // the state file's operations (tests replace them)
+	wall         func() time.Time // the status page's wall clock (tests fix it)
 }
 
-// DefaultPopulation is the population a Server starts with when no
-// WithPopulation option is given: the same as the command's defaults. It
-// is informational; changing it changes nothing (the package keeps its own
-// copy, as it keeps no mutable package state).
-var DefaultPopulation = defaultPopulation
-
-var defaultPopulation = PopulationConfig{Nodes: 200, NATFraction: 0.1, Seed: 1}
+// DefaultPopulation returns the population a Server starts with when no
+// WithPopulation option is given: 200 nodes, a tenth of them behind NAT,
+// seed 1 (the command's defaults too).
+func DefaultPopulation() PopulationConfig {
+	return PopulationConfig{Nodes: 200, NATFraction: 0.1, Seed: 1}
+}
 
 // DefaultKeyBits is the size of the RSA keys generated for accounts.
 const DefaultKeyBits = 1024
@@ -51,20 +57,21 @@ func defaultConfig() config {
 		source:       time.Now,
 		scale:        1,
 		seed:         DefaultSeed,
-		population:   defaultPopulation,
+		population:   DefaultPopulation(),
 		keyBits:      DefaultKeyBits,
 		compactBytes: 8 << 20,
 		files:        defaultFileOps(),
+		wall:         time.Now,
 	}
 }
 
 func buildConfig(opts []Option) (config, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
-		if o == nil {
-			continue
+		if o.apply == nil {
+			return config{}, errors.New("mockserver: zero Option")
 		}
-		if err := o(&cfg); err != nil {
+		if err := o.apply(&cfg); err != nil {
 			return config{}, err
 		}
 	}
@@ -78,13 +85,13 @@ func buildConfig(opts []Option) (config, error) {
 // default). A function that always returns the same instant gives a frozen
 // clock that moves only through SetTime and Advance.
 func WithClock(now func() time.Time) Option {
-	return func(c *config) error {
+	return option(func(c *config) error {
 		if now == nil {
 			return errors.New("mockserver: WithClock: nil function")
 		}
 		c.source = now
 		return nil
-	}
+	})
 }
 
 // MaxTimeScale bounds WithTimeScale. At 1000 times real time a 4-hour
@@ -101,13 +108,13 @@ const MaxCleanupDelay = 30 * 24 * time.Hour
 // WithTimeScale makes the mock clock run x times as fast as its source
 // (1 by default), from 0 (a frozen clock) to MaxTimeScale.
 func WithTimeScale(x float64) Option {
-	return func(c *config) error {
+	return option(func(c *config) error {
 		if !(x >= 0 && x <= MaxTimeScale) {
 			return fmt.Errorf("mockserver: time scale %v: must be between 0 and %d", x, MaxTimeScale)
 		}
 		c.scale = x
 		return nil
-	}
+	})
 }
 
 // WithSeed seeds the random source behind selection order, user port
@@ -116,65 +123,65 @@ func WithTimeScale(x float64) Option {
 // passwords' replacements, key pairs, encryption padding) never come from
 // this source.
 func WithSeed(seed int64) Option {
-	return func(c *config) error {
+	return option(func(c *config) error {
 		c.seed = seed
 		return nil
-	}
+	})
 }
 
 // WithPopulation replaces DefaultPopulation. PopulationConfig{} starts with
 // no nodes at all.
 func WithPopulation(p PopulationConfig) Option {
-	return func(c *config) error {
+	return option(func(c *config) error {
 		if err := p.validate(); err != nil {
 			return err
 		}
 		c.population = p
 		return nil
-	}
+	})
 }
 
 // WithCleanupDelay sets how long a released or expired vessel stays dirty
 // before it can be acquired again (0 by default: at once), at most
 // MaxCleanupDelay.
 func WithCleanupDelay(d time.Duration) Option {
-	return func(c *config) error {
+	return option(func(c *config) error {
 		if err := checkCleanupDelay(d); err != nil {
 			return err
 		}
 		c.cleanupDelay = d
 		return nil
-	}
+	})
 }
 
 // WithAcquireFailureRate makes every node acquisition attempt fail with
 // probability p, drawn from the seeded random source (0 by default).
 func WithAcquireFailureRate(p float64) Option {
-	return func(c *config) error {
+	return option(func(c *config) error {
 		if !(p >= 0 && p <= 1) {
 			return fmt.Errorf("mockserver: acquire failure rate %v: must be between 0 and 1", p)
 		}
 		c.failRate = p
 		return nil
-	}
+	})
 }
 
 // WithLogger sets the logger for the server's own events (a discarding
 // logger by default). It never receives a password, API key or private key.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
+	return option(func(c *config) error {
 		c.logger = l
 		return nil
-	}
+	})
 }
 
 // WithAdmin enables the JSON controls under /admin/ on the server's HTTP
 // handler. They are off by default.
 func WithAdmin(enabled bool) Option {
-	return func(c *config) error {
+	return option(func(c *config) error {
 		c.admin = enabled
 		return nil
-	}
+	})
 }
 
 // WithAdminToken makes the JSON controls under /admin/ require the header
@@ -183,7 +190,7 @@ func WithAdmin(enabled bool) Option {
 // ASCII without spaces; it never appears in logs or errors. An empty token
 // means none (the default).
 func WithAdminToken(token string) Option {
-	return func(c *config) error {
+	return option(func(c *config) error {
 		if token != "" {
 			if err := checkAdminToken(token); err != nil {
 				return err
@@ -191,7 +198,7 @@ func WithAdminToken(token string) Option {
 		}
 		c.adminToken = token
 		return nil
-	}
+	})
 }
 
 // WithAdminHosts adds host names under which the JSON controls under
@@ -200,7 +207,7 @@ func WithAdminToken(token string) Option {
 // name here the hosts you reach the mock by otherwise, such as a
 // container's name.
 func WithAdminHosts(names ...string) Option {
-	return func(c *config) error {
+	return option(func(c *config) error {
 		for _, n := range names {
 			if h := normalHost(n); h == "" || strings.ContainsAny(h, "/ \\@?#") {
 				return fmt.Errorf("mockserver: admin host %q is not a host name", n)
@@ -208,20 +215,20 @@ func WithAdminHosts(names ...string) Option {
 		}
 		c.adminHosts = append(c.adminHosts, names...)
 		return nil
-	}
+	})
 }
 
 // WithKeyBits sets the size of the RSA key pairs generated for accounts
 // that are added without one (DefaultKeyBits by default). Tests may use 512
 // to save time; get_encrypted_api_key needs at least 433.
 func WithKeyBits(bits int) Option {
-	return func(c *config) error {
+	return option(func(c *config) error {
 		if bits < seattlersa.MinKeyBits {
 			return fmt.Errorf("mockserver: key size %d is below %d bits", bits, seattlersa.MinKeyBits)
 		}
 		c.keyBits = bits
 		return nil
-	}
+	})
 }
 
 func checkCleanupDelay(d time.Duration) error {

@@ -113,9 +113,11 @@ type vesselDef struct {
 type vesselRecord struct {
 	Index int32  `json:"i"`
 	Owner string `json:"o,omitempty"`
-	T1    int64  `json:"t1,omitempty"`
-	T2    int64  `json:"t2,omitempty"`
-	Dirty bool   `json:"d,omitempty"`
+	// Since and Expires are vessel.since and vessel.expires; the names in
+	// the file are older than the fields'.
+	Since   int64 `json:"t1,omitempty"`
+	Expires int64 `json:"t2,omitempty"`
+	Dirty   bool  `json:"d,omitempty"`
 }
 
 func (st *state) accountRecord(i int32) accountRecord {
@@ -148,7 +150,7 @@ func (st *state) nodeRecord(i int32, withDefinition bool) nodeRecord {
 
 func (st *state) vesselRecord(i int32) vesselRecord {
 	ves := &st.vessels[i]
-	r := vesselRecord{Index: i, T1: ves.t1, T2: ves.t2, Dirty: ves.dirty}
+	r := vesselRecord{Index: i, Since: ves.since, Expires: ves.expires, Dirty: ves.dirty}
 	if ves.owner != noOne {
 		r.Owner = st.accounts[ves.owner].name
 	}
@@ -618,7 +620,7 @@ func (st *state) applyRecord(r *record) error {
 			}
 			ves.owner = a
 		}
-		ves.t1, ves.t2, ves.dirty = v.T1, v.T2, v.Dirty
+		ves.since, ves.expires, ves.dirty = v.Since, v.Expires, v.Dirty
 	}
 	return nil
 }

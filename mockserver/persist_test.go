@@ -20,10 +20,10 @@ import (
 )
 
 func withCompactBytes(n int64) Option {
-	return func(c *config) error {
+	return option(func(c *config) error {
 		c.compactBytes = n
 		return nil
-	}
+	})
 }
 
 // frozen returns options for a clock frozen at t.
@@ -65,12 +65,12 @@ type snapshotView struct {
 
 func view(t *testing.T, s *Server) snapshotView {
 	t.Helper()
-	nodes, _ := s.Nodes(NodeFilter{})
+	nodes, _ := listNodes(t, s, NodeFilter{})
 	vs, _, err := s.Vessels(VesselFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return snapshotView{s.Accounts(), nodes, vs, s.Now()}
+	return snapshotView{listAccounts(t, s), nodes, vs, s.Now()}
 }
 
 func compareViews(t *testing.T, have, want snapshotView) {
@@ -107,7 +107,7 @@ func exercise(t *testing.T, s *Server) {
 	bob := addUser(t, s, "bob", func(a *AccountSpec) { a.PrivateKey = ""; a.UserPort = 63142 })
 	addUser(t, s, "carol", func(a *AccountSpec) { a.Inactive = true })
 	s.AddDonation(ids[0], "bob")
-	gen, _ := s.Nodes(NodeFilter{Limit: 3})
+	gen, _ := listNodes(t, s, NodeFilter{Limit: 3})
 	s.AddDonation(gen[0].ID, "alice")
 	s.SetNodeBroken(gen[1].ID, true)
 	s.SetNodeIP(gen[2].ID, "10.99.99.99")

@@ -16,7 +16,7 @@ import (
 
 func allNodes(t *testing.T, s *Server) []Node {
 	t.Helper()
-	nodes, total := s.Nodes(NodeFilter{})
+	nodes, total := listNodes(t, s, NodeFilter{})
 	if len(nodes) != total {
 		t.Fatalf("Nodes returned %d of %d", len(nodes), total)
 	}
@@ -123,9 +123,8 @@ func TestPopulationShape(t *testing.T) {
 
 func TestDefaultPopulation(t *testing.T) {
 	t.Parallel()
-	s := New(WithKeyBits(512), WithClock(func() time.Time { return t0 }))
-	defer s.Close()
-	if _, total := s.Nodes(NodeFilter{}); total != 200 {
+	s := newServer(t, WithKeyBits(512), WithClock(func() time.Time { return t0 }))
+	if _, total := listNodes(t, s, NodeFilter{}); total != 200 {
 		t.Fatalf("default population: %d nodes", total)
 	}
 	// Both kinds of request work out of the box.
@@ -161,15 +160,25 @@ func TestPopulationOptionErrors(t *testing.T) {
 		WithClock(nil),
 	} {
 		if _, err := Open(context.Background(), "", opt); err == nil {
-			t.Error("invalid option accepted")
+			t.Error("invalid option accepted by Open")
+		}
+		if s, err := New(opt); err == nil || s != nil {
+			t.Errorf("New with an invalid option: have %v, %v; want nil and an error", s, err)
 		}
 	}
-	defer func() {
-		if recover() == nil {
-			t.Error("New did not panic on an invalid option")
-		}
-	}()
-	New(WithTimeScale(-1))
+}
+
+// TestZeroOption checks that a zero Option, which sets nothing, is an
+// error from New and Open rather than a panic or a silent no-op.
+func TestZeroOption(t *testing.T) {
+	t.Parallel()
+	const want = "mockserver: zero Option"
+	if _, err := New(WithKeyBits(512), Option{}); err == nil || err.Error() != want {
+		t.Errorf("New(Option{}): have %v, want %q", err, want)
+	}
+	if _, err := Open(context.Background(), "", Option{}); err == nil || err.Error() != want {
+		t.Errorf("Open(Option{}): have %v, want %q", err, want)
+	}
 }
 
 func TestAccountSpecValidation(t *testing.T) {
@@ -254,7 +263,7 @@ func TestNodeSpecValidation(t *testing.T) {
 	if _, err := s.AddNodes([]NodeSpec{{ID: "dup", IP: "1.2.3.4"}, {ID: "dup", IP: "1.2.3.5"}}); err == nil {
 		t.Error("duplicate ids in one batch accepted")
 	}
-	if _, total := s.Nodes(NodeFilter{}); total != 0 {
+	if _, total := listNodes(t, s, NodeFilter{}); total != 0 {
 		t.Fatalf("a failed AddNodes added %d nodes", total)
 	}
 	n, err := s.AddNode(NodeSpec{IP: "NAT$x", Port: 2888, Vessels: []VesselSpec{}})
@@ -275,14 +284,14 @@ func TestNodeFilters(t *testing.T) {
 	addNodes(t, s, "a", sameSubnet("10.6.6", 5)...)
 	addNodes(t, s, "b", natAddrs(3)...)
 	addNodes(t, s, "c", distinctSubnets(7, 4)...)
-	if nodes, total := s.Nodes(NodeFilter{Subnet: "10.6.6", Offset: 1, Limit: 2}); total != 5 ||
+	if nodes, total := listNodes(t, s, NodeFilter{Subnet: "10.6.6", Offset: 1, Limit: 2}); total != 5 ||
 		len(nodes) != 2 || nodes[0].ID != "a1" || nodes[1].ID != "a2" {
 		t.Fatalf("subnet page: %d %v", total, nodes)
 	}
-	if nodes, total := s.Nodes(NodeFilter{NAT: true}); total != 3 || nodes[2].ID != "b2" {
+	if nodes, total := listNodes(t, s, NodeFilter{NAT: true}); total != 3 || nodes[2].ID != "b2" {
 		t.Fatalf("nat: %d", total)
 	}
-	if nodes, total := s.Nodes(NodeFilter{Offset: 10, Limit: 5}); total != 12 || len(nodes) != 2 {
+	if nodes, total := listNodes(t, s, NodeFilter{Offset: 10, Limit: 5}); total != 12 || len(nodes) != 2 {
 		t.Fatalf("page: %d %d", total, len(nodes))
 	}
 	if err := s.SetNodeIP("a0", "10.6.7.1"); err != nil {
@@ -294,10 +303,10 @@ func TestNodeFilters(t *testing.T) {
 	if err := s.SetNodeIP("a2", "10.6.6"); err == nil {
 		t.Fatal("bad IP accepted")
 	}
-	if _, total := s.Nodes(NodeFilter{Subnet: "10.6.6"}); total != 3 {
+	if _, total := listNodes(t, s, NodeFilter{Subnet: "10.6.6"}); total != 3 {
 		t.Fatalf("after moves: %d in 10.6.6", total)
 	}
-	if _, total := s.Nodes(NodeFilter{NAT: true}); total != 4 {
+	if _, total := listNodes(t, s, NodeFilter{NAT: true}); total != 4 {
 		t.Fatalf("after moves: %d NAT", total)
 	}
 	checkInvariants(t, s)
@@ -335,7 +344,7 @@ func TestOptionRanges(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := defaultConfig()
-			err := tc.opt(&cfg)
+			err := tc.opt.apply(&cfg)
 			if (err == nil) != tc.ok {
 				t.Fatalf("have %v, want ok=%v", err, tc.ok)
 			}
@@ -344,5 +353,34 @@ func TestOptionRanges(t *testing.T) {
 	s := newTestServer(t)
 	if err := s.SetCleanupDelay(MaxCleanupDelay + 1); err == nil {
 		t.Error("SetCleanupDelay accepted a delay above MaxCleanupDelay")
+	}
+}
+
+// TestPackageValuesAreFresh checks that DefaultPopulation and MethodNames
+// hand out new values: what a caller does to one changes neither the next
+// one nor the servers made afterwards.
+func TestPackageValuesAreFresh(t *testing.T) {
+	t.Parallel()
+	p := DefaultPopulation()
+	p.Nodes = 3
+	if have := DefaultPopulation(); have.Nodes != 200 || have.NATFraction != 0.1 || have.Seed != 1 {
+		t.Errorf("DefaultPopulation after a caller changed its copy: %+v", have)
+	}
+	names := MethodNames()
+	names[0] = "system.listMethods"
+	if have := MethodNames(); len(have) != 10 || have[0] != "acquire_resources" {
+		t.Errorf("MethodNames after a caller changed its copy: %q", have)
+	}
+	for _, name := range MethodNames() {
+		if _, ok := methods[name]; !ok {
+			t.Errorf("MethodNames lists %q, which the dispatch table lacks", name)
+		}
+	}
+	if len(methods) != len(MethodNames()) {
+		t.Errorf("the dispatch table has %d methods, MethodNames %d", len(methods), len(MethodNames()))
+	}
+	s := newServer(t, WithKeyBits(512), WithClock(func() time.Time { return t0 }))
+	if _, total := listNodes(t, s, NodeFilter{}); total != 200 {
+		t.Errorf("a server made after DefaultPopulation's copy changed: %d nodes, want 200", total)
 	}
 }

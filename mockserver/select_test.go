@@ -227,7 +227,7 @@ func TestBatchOrder(t *testing.T) {
 		}
 	}
 	log := &attemptLog{fail: func(n string) bool { return failing[n] }}
-	s.InjectFailureFunc(log.hook)
+	must(t, s.InjectFailureFunc(log.hook))
 	got := acquire(t, s, u, "wan", 50)
 	if len(got) != 50 {
 		t.Fatalf("got %d", len(got))
@@ -297,7 +297,7 @@ func TestInjectedFailures(t *testing.T) {
 	if res := mustCall(t, s, "acquire_specific_vessels", auth(u), []any{h(2)}); len(res.([]any)) != 0 {
 		t.Fatal("rate 1 did not fail")
 	}
-	s.ClearFailures()
+	must(t, s.ClearFailures())
 	res := mustCall(t, s, "acquire_specific_vessels", auth(u), []any{h(1), h(2)})
 	if len(res.([]any)) != 2 {
 		t.Fatal("ClearFailures left failures")

@@ -28,14 +28,12 @@ type Server struct {
 }
 
 // New returns an in-memory Server populated per the options
-// (DefaultPopulation unless WithPopulation says otherwise). It does no I/O.
-// It panics if an option is invalid; use Open to get an error instead.
-func New(opts ...Option) *Server {
-	s, err := Open(context.Background(), "", opts...)
-	if err != nil {
-		panic(err)
-	}
-	return s
+// (DefaultPopulation unless WithPopulation says otherwise), or the error of
+// the first invalid option. It does no I/O; it is Open without a state
+// file and without a way to cancel generating the population (which takes
+// seconds only for populations far above the default).
+func New(opts ...Option) (*Server, error) {
+	return Open(context.Background(), "", opts...)
 }
 
 // Open returns a Server backed by the state file at path, or an in-memory

@@ -66,13 +66,22 @@ type node struct {
 }
 
 // vessel is one vessel record, kept small: a population of 100 000 nodes
-// has 800 000 of them.
-// It takes 40 bytes.
+// has 800 000 of them. It takes 40 bytes (TestVesselSize), which is why
+// one field, since, holds the start of whichever state the vessel is in
+// rather than one field per state; read it through leaseStart and
+// dirtySince, and change the times only through lease, makeDirty and
+// makeClean.
 type vessel struct {
-	t1    int64 // owned: date_acquired; unowned and dirty: dirty_since
-	t2    int64 // owned: date_expires
-	node  int32
-	owner int32 // account index, or noOne
+	// since is when the vessel entered its current state: for an owned
+	// vessel the start of its lease (its acquisition or last renewal:
+	// Vessel.Acquired), for a free dirty vessel the instant it became
+	// dirty (Vessel.DirtySince), and 0 for a free clean vessel.
+	since int64
+	// expires is when the lease of an owned vessel runs out
+	// (date_expires); 0 for a free vessel.
+	expires int64
+	node    int32
+	owner   int32 // account index, or noOne
 
 	// Derived.
 	pos  int32 // position in its group's available list, or -1
@@ -91,6 +100,24 @@ const (
 )
 
 func (v *vessel) name() string { return "v" + strconv.Itoa(int(v.num)) }
+
+// leaseStart returns when the lease of an owned vessel began (its
+// acquisition or last renewal), and false for a free vessel.
+func (v *vessel) leaseStart() (int64, bool) { return v.since, v.owner != noOne }
+
+// dirtySince returns when a free dirty vessel became dirty, and false for
+// an owned or a clean one.
+func (v *vessel) dirtySince() (int64, bool) { return v.since, v.owner == noOne && v.dirty }
+
+// lease records a lease from start to end; the caller sets the owner. A
+// dirty vessel taken by acquire_specific_vessels stays dirty.
+func (v *vessel) lease(start, end int64) { v.since, v.expires = start, end }
+
+// makeDirty records that the vessel, now free, became dirty at at.
+func (v *vessel) makeDirty(at int64) { v.since, v.expires, v.dirty = at, 0, true }
+
+// makeClean records that the free vessel has been cleaned.
+func (v *vessel) makeClean() { v.since, v.dirty = 0, false }
 
 // subnet is the set of non-NAT nodes whose IP shares the text before the
 // last '.'.
@@ -140,9 +167,13 @@ type state struct {
 	subnets     []subnet
 	subnetByKey map[string]int32
 	liveSubnets int // subnets with at least one live node
+	// subnetOrder caches the subnets' indexes sorted by address
+	// (subnetsByAddress); it is stale when its length differs.
+	subnetOrder []int32
 
-	expiry  vheap // owned vessels by date_expires
-	cleanup vheap // dirty, unowned vessels on usable nodes by dirty_since
+	expiry    vheap // owned vessels by date_expires
+	cleanup   vheap // dirty, unowned vessels on usable nodes by dirty_since
+	freeDirty int   // vessels without an owner that are dirty
 
 	population PopulationConfig // what the generated nodes came from
 	generated  int              // nodes[:generated] came from the generator
@@ -298,9 +329,13 @@ func (st *state) attach(n int32) {
 		switch {
 		case ves.owner != noOne:
 			st.accounts[ves.owner].held[v] = struct{}{}
-			st.push(&st.expiry, v, ves.t2)
-		case ves.dirty && nd.usable():
-			st.push(&st.cleanup, v, ves.t1)
+			st.push(&st.expiry, v, ves.expires)
+		case ves.dirty:
+			st.freeDirty++
+			if nd.usable() {
+				at, _ := ves.dirtySince()
+				st.push(&st.cleanup, v, at)
+			}
 		}
 		st.index(v)
 	}
@@ -318,6 +353,7 @@ func (st *state) rebuild(ctx context.Context) error {
 		sn.nodes, sn.live, sn.avail = sn.nodes[:0], 0, sn.avail[:0]
 	}
 	st.liveSubnets = 0
+	st.freeDirty = 0
 	st.expiry.items = st.expiry.items[:0]
 	st.cleanup.items = st.cleanup.items[:0]
 	for _, a := range st.accounts {
@@ -354,9 +390,9 @@ func (st *state) updateNode(n int32, change func(nd *node)) {
 	usable := nd.usable()
 	for v := nd.first; v < nd.first+nd.count; v++ {
 		ves := &st.vessels[v]
-		if usable && ves.owner == noOne && ves.dirty && ves.heap < 0 {
+		if at, dirty := ves.dirtySince(); usable && dirty && ves.heap < 0 {
 			// Dirty vessels wait for their node; cleaning resumes now.
-			st.push(&st.cleanup, v, ves.t1)
+			st.push(&st.cleanup, v, at)
 		}
 		st.index(v)
 	}
@@ -368,13 +404,15 @@ func (st *state) updateNode(n int32, change func(nd *node)) {
 func (st *state) take(v, a int32, now int64) {
 	ves := &st.vessels[v]
 	st.unindex(v)
+	if ves.dirty {
+		st.freeDirty-- // a dirty vessel taken by acquire_specific_vessels
+	}
 	if ves.heap >= 0 {
-		st.remove(&st.cleanup, v) // a dirty vessel taken by acquire_specific_vessels
+		st.remove(&st.cleanup, v)
 	}
 	ves.owner = a
-	ves.t1 = now
-	ves.t2 = now + int64(AcquireLease)
-	st.push(&st.expiry, v, ves.t2)
+	ves.lease(now, now+int64(AcquireLease))
+	st.push(&st.expiry, v, ves.expires)
 	st.accounts[a].held[v] = struct{}{}
 	st.touchVessel(v)
 }
@@ -385,8 +423,8 @@ func (st *state) release(v int32, at int64) {
 	delete(st.accounts[ves.owner].held, v)
 	st.remove(&st.expiry, v)
 	ves.owner = noOne
-	ves.t1, ves.t2 = at, 0
-	ves.dirty = true
+	ves.makeDirty(at)
+	st.freeDirty++
 	if st.nodes[ves.node].usable() {
 		st.push(&st.cleanup, v, at)
 	}
@@ -396,9 +434,8 @@ func (st *state) release(v int32, at int64) {
 // renew resets the lease of an owned vessel to now + RenewLease.
 func (st *state) renew(v int32, now int64) {
 	ves := &st.vessels[v]
-	ves.t1 = now
-	ves.t2 = now + int64(RenewLease)
-	st.fix(&st.expiry, v, ves.t2)
+	ves.lease(now, now+int64(RenewLease))
+	st.fix(&st.expiry, v, ves.expires)
 	st.touchVessel(v)
 }
 
@@ -411,7 +448,7 @@ func (st *state) advance(now int64) {
 	defer func() { st.deriving = false }()
 	for len(st.expiry.items) > 0 && st.expiry.items[0].key <= now {
 		v := st.expiry.items[0].v
-		st.release(v, st.vessels[v].t2)
+		st.release(v, st.vessels[v].expires)
 	}
 	for len(st.cleanup.items) > 0 && now-st.cleanup.items[0].key >= st.cleanupDelay {
 		v := st.cleanup.items[0].v
@@ -420,8 +457,8 @@ func (st *state) advance(now int64) {
 		if !st.nodes[ves.node].usable() {
 			continue
 		}
-		ves.dirty = false
-		ves.t1 = 0
+		ves.makeClean()
+		st.freeDirty--
 		st.index(v)
 		st.touchVessel(v)
 	}
@@ -521,7 +558,7 @@ func (st *state) infodict(v int32, now int64) map[string]any {
 		"vessel_id":          name,
 		"handle":             nd.id + ":" + name,
 		"is_active":          nd.active,
-		"expires_in_seconds": floorSeconds(ves.t2 - now),
+		"expires_in_seconds": floorSeconds(ves.expires - now),
 	}
 }
 

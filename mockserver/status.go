@@ -5,13 +5,11 @@ import (
 	_ "embed"
 	"html/template"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
-	"weak"
 
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
@@ -21,7 +19,9 @@ import (
 // development, so it shows summaries and pages rather than everything: its
 // size and cost stay bounded with 100 000 nodes. It never shows a
 // password, an API key or a private key; the view types below have no
-// field that could carry one.
+// field that could carry one. It reads the state only through the read
+// seam (readseam.go): Server.overview with state.stats, state.subnetRows
+// and state.accountRows.
 
 const (
 	statusRefreshSeconds    = 5
@@ -42,10 +42,6 @@ var statusHTML string
 
 var statusTemplate = template.Must(template.New("status").Parse(statusHTML))
 
-// TimeScale returns how many times as fast as its source the mock clock
-// runs (see WithTimeScale); 0 means frozen.
-func (s *Server) TimeScale() float64 { return s.cfg.scale }
-
 // callRecord is one XML-RPC call as the status page lists it. It holds no
 // parameter: those carry API keys and passwords.
 type callRecord struct {
@@ -59,7 +55,8 @@ type callRecord struct {
 
 // recentCalls keeps the last calls answered over HTTP in a ring.
 type recentCalls struct {
-	size int // how many calls are kept; fixed
+	size int              // how many calls are kept; fixed
+	wall func() time.Time // the wall clock
 
 	mu     sync.Mutex
 	ring   []callRecord
@@ -68,8 +65,9 @@ type recentCalls struct {
 	faults uint64
 }
 
-func newRecentCalls(n int) *recentCalls {
-	return &recentCalls{size: n, ring: make([]callRecord, 0, n)}
+// newRecentCalls keeps the last n calls, timed by the wall clock wall.
+func newRecentCalls(n int, wall func() time.Time) *recentCalls {
+	return &recentCalls{size: n, wall: wall, ring: make([]callRecord, 0, n)}
 }
 
 // record adds a call. Only the method, the username (as logCall shows it),
@@ -79,7 +77,7 @@ func (rc *recentCalls) record(info xmlrpc.CallInfo) {
 		method:   clip(info.Method, clipMethod),
 		username: callUsername(info.Method, info.Params),
 		duration: info.Duration,
-		at:       time.Now(),
+		at:       rc.wall(),
 	}
 	if info.Fault != nil {
 		c.failed, c.fault = true, info.Fault.Code
@@ -118,19 +116,6 @@ func (rc *recentCalls) snapshot() (calls []callRecord, total, faults uint64) {
 type statusPage struct {
 	s      *Server
 	recent *recentCalls
-
-	// order caches the subnets sorted by address. It is guarded by s.mu.
-	order subnetOrder
-}
-
-// subnetOrder is the list of a state's subnets sorted by address. Subnets
-// are only ever appended to a state, so the list stays valid while the
-// state and its number of subnets are the same. The weak pointer lets a
-// state that Reset replaced be collected.
-type subnetOrder struct {
-	st  weak.Pointer[state]
-	n   int
-	idx []int32
 }
 
 func (s *Server) newStatusPage(recent *recentCalls) *statusPage {
@@ -259,58 +244,59 @@ type callView struct {
 	Duration string
 }
 
-// statusCopy is what the page needs from the state, copied under the lock.
-type statusCopy struct {
-	now      int64
-	scale    float64
-	delay    int64
-	failure  float64
-	summary  summaryView
-	nat      subnetView
-	subnets  []subnetView
-	subPager pagerView
-	accounts []rawAccount
-	accPager pagerView
-}
-
-// copyState copies what the page shows. The caller holds s.mu.
-func (p *statusPage) copyState(st *state, now int64, subPage, accPage int) statusCopy {
-	c := statusCopy{now: now, scale: p.s.clock.scale, delay: st.cleanupDelay, failure: st.failRate}
-	c.summary, c.nat = st.statusSummary()
-	c.subnets, c.subPager = st.subnetPage(p.sortedSubnets(st), c.summary.Subnets, subPage)
-	c.accounts, c.accPager = st.accountPage(accPage)
-	return c
-}
-
-// gather takes the state lock once to copy what the page shows, and
-// formats it after releasing the lock.
+// gather reads the state through the read seam, under one hold of the
+// lock (Server.overview), and formats what it got after releasing it.
 func (p *statusPage) gather(subPage, accPage int) (*statusView, error) {
-	var c statusCopy
-	err := p.s.update(func(st *state, now int64) error {
-		c = p.copyState(st, now, subPage, accPage)
-		return nil
+	var (
+		subPager, accPager pagerView
+		subnets            []subnetRow
+		accounts           []accountRow
+	)
+	ov, err := p.s.overview(func(st *state, c stats) {
+		subPager = newPager(c.subnets, statusSubnetsPerPage, subPage)
+		subnets = st.subnetRows(subPager.First-1, statusSubnetsPerPage)
+		accPager = newPager(c.accounts, statusAccountsPerPage, accPage)
+		accounts = st.accountRows(accPager.First-1, statusAccountsPerPage, statusVesselsPerAccount)
 	})
 	if err != nil {
 		return nil, err
 	}
-	v := statusView{Summary: c.summary, NAT: c.nat, Subnets: c.subnets, SubPager: c.subPager, AccPager: c.accPager}
-	nowNS := c.now
-	wall := time.Now()
+	c := ov.stats
+	v := statusView{SubPager: subPager, AccPager: accPager}
+	wall := p.recent.wall()
 	v.Refresh = statusRefreshSeconds
 	v.Generated = wall.UTC().Format("2006-01-02 15:04:05 UTC")
 	v.Clock = clockView{
-		Date:         toTime(nowNS).Format("2006-01-02"),
-		Time:         toTime(nowNS).Format("15:04:05.000 UTC"),
-		Scale:        formatScale(c.scale),
-		CleanupDelay: time.Duration(c.delay).String(),
-		FailureRate:  strconv.FormatFloat(c.failure, 'g', -1, 64),
+		Date:         toTime(ov.now).Format("2006-01-02"),
+		Time:         toTime(ov.now).Format("15:04:05.000 UTC"),
+		Scale:        formatScale(ov.scale),
+		CleanupDelay: time.Duration(ov.cleanupDelay).String(),
+		FailureRate:  strconv.FormatFloat(ov.failureRate, 'g', -1, 64),
 	}
-	v.NAT.Name = "behind NAT"
+	v.Summary = summaryView{
+		Accounts: c.accounts, BannedAccounts: c.bannedAccounts,
+		Nodes: c.nodes, LiveNodes: c.liveNodes, Inactive: c.inactiveNodes, Broken: c.brokenNodes, NAT: c.natNodes,
+		Subnets: c.subnets, SubnetsWithAvailable: c.subnetsWithAvailable,
+		Vessels: c.vessels.total, Held: c.vessels.held, Free: c.vessels.free(), Available: c.vessels.available,
+	}
+	if c.vessels.total > 0 {
+		v.Summary.HeldShare = strconv.FormatFloat(100*float64(c.vessels.held)/float64(c.vessels.total), 'f', 2, 64) + "%"
+	}
+	v.NAT = subnetView{
+		Name: "behind NAT", Nodes: c.natNodes, Live: c.natLiveNodes, Vessels: c.natVessels,
+		Held: c.natHeld, Available: c.natAvailable, Free: c.natVessels - c.natHeld,
+	}
+	for _, r := range subnets {
+		v.Subnets = append(v.Subnets, subnetView{
+			Name: r.name + ".0/24", Nodes: r.nodes, Live: r.live, Vessels: r.vessels,
+			Held: r.held, Available: r.avail, Free: r.vessels - r.held,
+		})
+	}
 	sp, ap := v.SubPager.Page, v.AccPager.Page
 	v.SubPager.link(func(n int) string { return statusURL(n, ap, "subnets") })
 	v.AccPager.link(func(n int) string { return statusURL(sp, n, "accounts") })
-	for _, a := range c.accounts {
-		v.Accounts = append(v.Accounts, a.view(nowNS))
+	for _, a := range accounts {
+		v.Accounts = append(v.Accounts, accountViewOf(a, ov.now))
 	}
 	calls, total, faults := p.recent.snapshot()
 	v.CallsTotal, v.CallsFaults, v.CallsKept = total, faults, p.recent.size
@@ -320,237 +306,27 @@ func (p *statusPage) gather(subPage, accPage int) (*statusView, error) {
 	return &v, nil
 }
 
-// statusSummary counts nodes and vessels: one pass over the nodes, one
-// over the held vessels (the expiry heap) and the availability index; no
-// pass over the vessels.
-func (st *state) statusSummary() (summaryView, subnetView) {
-	var sum summaryView
-	var nat subnetView
-	for _, a := range st.accounts {
-		if !a.active {
-			sum.BannedAccounts++
-		}
-	}
-	sum.Accounts = len(st.accounts)
-	sum.Nodes = len(st.nodes)
-	for i := range st.nodes {
-		nd := &st.nodes[i]
-		live := nd.usable()
-		if live {
-			sum.LiveNodes++
-		}
-		if !nd.active {
-			sum.Inactive++
-		}
-		if nd.broken {
-			sum.Broken++
-		}
-		if nd.nat {
-			nat.Nodes++
-			nat.Vessels += int(nd.count)
-			if live {
-				nat.Live++
-			}
-		}
-	}
-	sum.NAT = nat.Nodes
-	sum.Vessels = len(st.vessels)
-	sum.Held = len(st.expiry.items)
-	for _, it := range st.expiry.items {
-		if st.nodes[st.vessels[it.v].node].nat {
-			nat.Held++
-		}
-	}
-	for _, g := range st.groups {
-		sum.Available += len(g.avail[wanClass]) + len(g.avail[natClass])
-		nat.Available += len(g.avail[natClass])
-	}
-	nat.Free = nat.Vessels - nat.Held
-	sum.Free = sum.Vessels - sum.Held
-	for i := range st.subnets {
-		sn := &st.subnets[i]
-		if len(sn.nodes) == 0 {
-			continue
-		}
-		sum.Subnets++
-		if len(sn.avail) > 0 {
-			sum.SubnetsWithAvailable++
-		}
-	}
-	if sum.Vessels > 0 {
-		sum.HeldShare = strconv.FormatFloat(100*float64(sum.Held)/float64(sum.Vessels), 'f', 2, 64) + "%"
-	}
-	return sum, nat
-}
-
-// sortedSubnets returns the state's subnets sorted by address, from the
-// cache when the state has not gained a subnet since it was built. The
-// caller holds s.mu.
-func (p *statusPage) sortedSubnets(st *state) []int32 {
-	o := &p.order
-	if o.st.Value() == st && o.n == len(st.subnets) {
-		return o.idx
-	}
-	keys := make([]uint64, len(st.subnets))
-	for i := range st.subnets {
-		keys[i] = subnetKey(st.subnets[i].name)<<32 | uint64(i)
-	}
-	slices.Sort(keys)
-	idx := make([]int32, len(keys))
-	for i, k := range keys {
-		idx[i] = int32(uint32(k))
-	}
-	*o = subnetOrder{st: weak.Make(st), n: len(st.subnets), idx: idx}
-	return idx
-}
-
-// subnetKey turns "a.b.c" into a number that sorts subnets by address.
-// Names that are not three decimal octets sort last.
-func subnetKey(name string) uint64 {
-	var key uint64
-	parts := 0
-	for part := range strings.SplitSeq(name, ".") {
-		n, err := strconv.ParseUint(part, 10, 8)
-		if err != nil || parts == 3 {
-			return 1 << 31
-		}
-		key = key<<8 | n
-		parts++
-	}
-	if parts != 3 {
-		return 1 << 31
-	}
-	return key
-}
-
-// subnetPage returns the non-empty subnets of the requested page (clamped
-// to the last page), in address order, with their counts. total is the
-// number of non-empty subnets; the walk stops at the end of the page.
-func (st *state) subnetPage(order []int32, total, page int) ([]subnetView, pagerView) {
-	pg := newPager(total, statusSubnetsPerPage, page)
-	var out []subnetView
-	k := 0
-	for _, i := range order {
-		sn := &st.subnets[i]
-		if len(sn.nodes) == 0 {
-			continue
-		}
-		k++
-		if k < pg.First {
-			continue
-		}
-		if k > pg.Last {
-			break
-		}
-		row := subnetView{Name: sn.name + ".0/24", Nodes: len(sn.nodes), Live: int(sn.live)}
-		for _, a := range sn.avail {
-			row.Available += int(a.n)
-		}
-		for _, n := range sn.nodes {
-			nd := &st.nodes[n]
-			row.Vessels += int(nd.count)
-			for v := nd.first; v < nd.first+nd.count; v++ {
-				if st.vessels[v].owner != noOne {
-					row.Held++
-				}
-			}
-		}
-		row.Free = row.Vessels - row.Held
-		out = append(out, row)
-	}
-	return out, pg
-}
-
-// rawAccount is what the page shows of an account, copied under the lock.
-type rawAccount struct {
-	name, affiliation string
-	port              int32
-	used, max         int
-	donations         int
-	banned            bool
-	vessels           []rawVessel // the soonest to expire
-	more              int
-}
-
-type rawVessel struct {
-	nodeID, nodeIP string
-	num            uint16
-	expires        int64
-	online         bool
-}
-
-// accountPage copies the accounts of the requested page, each with the
-// vessels that expire first.
-func (st *state) accountPage(page int) ([]rawAccount, pagerView) {
-	pg := newPager(len(st.accounts), statusAccountsPerPage, page)
-	var out []rawAccount
-	for i := pg.First - 1; i >= 0 && i < pg.Last; i++ {
-		a := st.accounts[i]
-		ra := rawAccount{
-			name: a.name, affiliation: a.affiliation, port: a.port,
-			used: len(a.held), max: st.maxVessels(a), donations: len(a.donations),
-			banned: !a.active,
-		}
-		soonest := st.soonestHeld(a, statusVesselsPerAccount)
-		for _, v := range soonest {
-			ves := &st.vessels[v]
-			nd := &st.nodes[ves.node]
-			ra.vessels = append(ra.vessels, rawVessel{
-				nodeID: nd.id, nodeIP: nd.ip, num: ves.num, expires: ves.t2, online: nd.usable(),
-			})
-		}
-		ra.more = len(a.held) - len(soonest)
-		out = append(out, ra)
-	}
-	return out, pg
-}
-
-// soonestHeld returns up to k of the account's vessels, those that expire
-// first (ties by position), in one pass over its holdings.
-func (st *state) soonestHeld(a *account, k int) []int32 {
-	less := func(x, y int32) bool {
-		tx, ty := st.vessels[x].t2, st.vessels[y].t2
-		return tx < ty || tx == ty && x < y
-	}
-	top := make([]int32, 0, k)
-	for v := range a.held {
-		if len(top) == k && !less(v, top[k-1]) {
-			continue
-		}
-		i := len(top)
-		if i < k {
-			top = append(top, v)
-		} else {
-			i = k - 1
-		}
-		for ; i > 0 && less(v, top[i-1]); i-- {
-			top[i] = top[i-1]
-		}
-		top[i] = v
-	}
-	return top
-}
-
-func (a rawAccount) view(now int64) accountView {
+// accountViewOf formats an account's row for the page at mock time now.
+func accountViewOf(a accountRow, now int64) accountView {
 	out := accountView{
 		Username:    a.name,
 		Affiliation: clip(a.affiliation, clipAffiliation),
-		Port:        int(a.port),
-		Used:        a.used,
+		Port:        a.port,
+		Used:        a.held,
 		Max:         a.max,
-		Full:        a.used >= a.max,
+		Full:        a.held >= a.max,
 		Donations:   a.donations,
 		Banned:      a.banned,
 		More:        a.more,
 	}
-	for _, v := range a.vessels {
+	for _, v := range a.soonest {
 		left := time.Duration(v.expires - now)
 		out.Vessels = append(out.Vessels, vesselView{
-			Handle:     clip(v.nodeID, clipNodeID) + ":v" + strconv.Itoa(int(v.num)),
+			Handle:     clip(v.nodeID, clipNodeID) + ":v" + strconv.Itoa(v.num),
 			NodeIP:     clip(v.nodeIP, clipNodeIP),
 			ExpiresIn:  formatLeft(left),
 			Soon:       left < 30*time.Minute,
-			NodeOnline: v.online,
+			NodeOnline: v.nodeUsable,
 		})
 	}
 	return out
@@ -581,17 +357,17 @@ func (c callRecord) view(wall time.Time) callView {
 // faultName names the fault codes of contract §2.1.
 func faultName(code int) string {
 	switch code {
-	case FaultMalformed:
+	case CodeMalformed:
 		return "malformed"
-	case FaultInternal:
+	case CodeInternal:
 		return "internal"
-	case FaultAuth:
+	case CodeAuthentication:
 		return "auth"
-	case FaultInvalidRequest:
+	case CodeInvalidRequest:
 		return "invalid request"
-	case FaultNotEnoughCredit:
+	case CodeNotEnoughCredits:
 		return "not enough credits"
-	case FaultUnableToAcquire:
+	case CodeUnableToAcquire:
 		return "unable to acquire"
 	}
 	return ""

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -122,11 +123,36 @@ func visibleText(s string) string {
 	return strings.Join(strings.Fields(html.UnescapeString(b.String())), " ")
 }
 
+// wallT0 is the status page's wall clock in the fixture.
+var wallT0 = time.Date(2026, 5, 6, 7, 8, 9, 999_999_999, time.UTC)
+
+// fakeWall is a wall clock for the status page that moves only when told.
+type fakeWall struct{ ns atomic.Int64 }
+
+func newFakeWall(t time.Time) *fakeWall {
+	w := &fakeWall{}
+	w.ns.Store(t.UnixNano())
+	return w
+}
+
+func (w *fakeWall) now() time.Time          { return time.Unix(0, w.ns.Load()).UTC() }
+func (w *fakeWall) advance(d time.Duration) { w.ns.Add(int64(d)) }
+
+// withWallClock replaces the status page's wall clock.
+func withWallClock(now func() time.Time) Option {
+	return option(func(c *config) error {
+		c.wall = now
+		return nil
+	})
+}
+
 // statusFixture is a small server with two subnets, a NAT node, an offline
-// node and an account holding two vessels a minute into their lease.
+// node and an account holding two vessels a minute into their lease. Its
+// status page reads the wall clock wallT0, which stays put, so that two
+// renders of the same state are the same page.
 func statusFixture(t testing.TB) (*Server, Account, Account) {
 	t.Helper()
-	s := newTestServer(t, WithTimeScale(0))
+	s := newTestServer(t, WithTimeScale(0), withWallClock(newFakeWall(wallT0).now))
 	addNodes(t, s, "lan", sameSubnet("10.1.2", 3)...)
 	addNodes(t, s, "one", "10.9.9.1")
 	addNodes(t, s, "nat", "NAT$0001")
@@ -140,6 +166,23 @@ func statusFixture(t testing.TB) (*Server, Account, Account) {
 		t.Fatal(err)
 	}
 	return s, alice, bob
+}
+
+// TestStatusPageWallClock checks that the page shows the time of rendering
+// and the age of each call by its wall clock, and nothing by time.Now.
+func TestStatusPageWallClock(t *testing.T) {
+	t.Parallel()
+	wall := newFakeWall(wallT0)
+	s := newTestServer(t, withWallClock(wall.now))
+	alice := addUser(t, s, "alice")
+	rpcOverHTTP(t, s, "get_account_info", auth(alice))
+	wall.advance(90 * time.Second)
+	page := visibleText(statusPageOf(t, s, "/"))
+	for _, want := range []string{"status at 2026-05-06 07:09:39 UTC", "07:08:09.999 1m30s ago get_account_info alice"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q:\n%s", want, page)
+		}
+	}
 }
 
 func TestStatusPageContent(t *testing.T) {
@@ -275,7 +318,7 @@ func TestStatusPageShowsNoSecrets(t *testing.T) {
 		accounts = append(accounts, a)
 	}
 	page := statusPageOf(t, s, "/")
-	for _, a := range s.Accounts() {
+	for _, a := range listAccounts(t, s) {
 		for _, secret := range []string{a.APIKey, a.Password, a.PrivateKey} {
 			if strings.Contains(page, secret) {
 				t.Errorf("page shows a secret of %s", a.Username)
@@ -297,7 +340,7 @@ func TestStatusPageCountsMatchControls(t *testing.T) {
 	a := addUser(t, s, "alice", func(spec *AccountSpec) { spec.FreeCredits = 100 })
 	handles := acquire(t, s, a, "random", 40)
 	mustCall(t, s, "release_resources", auth(a), anyList(handles[:10])) // dirty for an hour
-	nodes, _ := s.Nodes(NodeFilter{Limit: 20})
+	nodes, _ := listNodes(t, s, NodeFilter{Limit: 20})
 	for i, n := range nodes {
 		var err error
 		if i%2 == 0 {
@@ -328,8 +371,8 @@ func TestStatusPageCountsMatchControls(t *testing.T) {
 		}
 		return strings.Fields(fmt.Sprint(len(nodes), live, vessels, held, vessels-held, avail))
 	}
-	all, _ := s.Nodes(NodeFilter{})
-	natNodes, _ := s.Nodes(NodeFilter{NAT: true})
+	all, _ := listNodes(t, s, NodeFilter{})
+	natNodes, _ := listNodes(t, s, NodeFilter{NAT: true})
 	covered := len(natNodes)
 	prev := uint64(0)
 	for page := 1; ; page++ {
@@ -348,7 +391,7 @@ func TestStatusPageCountsMatchControls(t *testing.T) {
 			} else {
 				prev = key
 			}
-			sub, _ := s.Nodes(NodeFilter{Subnet: name})
+			sub, _ := listNodes(t, s, NodeFilter{Subnet: name})
 			if want := counts(sub); strings.Join(r[1:], " ") != strings.Join(want, " ") {
 				t.Errorf("%s: have %q, want %q", name, r[1:], want)
 			}
@@ -521,11 +564,11 @@ func TestStatusPageAfterClose(t *testing.T) {
 
 func TestRecentCallsRing(t *testing.T) {
 	t.Parallel()
-	rc := newRecentCalls(5)
+	rc := newRecentCalls(5, time.Now)
 	for i := range 12 {
 		info := xmlrpc.CallInfo{Method: "m" + strconv.Itoa(i), Params: []any{map[string]any{"username": "u", "api_key": "SECRET"}}}
 		if i%3 == 0 {
-			info.Fault = &xmlrpc.Fault{Code: FaultAuth}
+			info.Fault = &xmlrpc.Fault{Code: CodeAuthentication}
 		}
 		rc.record(info)
 	}
@@ -645,15 +688,14 @@ func BenchmarkStatusPageLocked(b *testing.B) {
 			for i := range 30 {
 				acquire(b, s, addUser(b, s, fmt.Sprintf("user%02d", i)), "random", 10)
 			}
-			p := s.newStatusPage(newRecentCalls(recentCallsKept))
-			copyState := func(st *state, now int64) error {
-				p.copyState(st, now, 3, 1)
-				return nil
+			read := func(st *state, c stats) {
+				st.subnetRows(2*statusSubnetsPerPage, statusSubnetsPerPage)
+				st.accountRows(0, statusAccountsPerPage, statusVesselsPerAccount)
 			}
-			_ = s.update(copyState) // builds the subnet order
+			s.overview(read) // builds the subnet order
 			b.ReportAllocs()
 			for b.Loop() {
-				_ = s.update(copyState)
+				s.overview(read)
 			}
 		})
 	}

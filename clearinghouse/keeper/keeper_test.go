@@ -35,7 +35,11 @@ var keeperT0 = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 // newMock returns an in-process mock clearinghouse.
 func newMock(t *testing.T, opts ...mockserver.Option) *mockserver.Server {
 	t.Helper()
-	return mockserver.New(opts...)
+	m, err := mockserver.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 // handlerTransport is an http.RoundTripper that serves each request with a
@@ -670,7 +674,10 @@ func TestKeeperRenewalNotExtended(t *testing.T) {
 func overLimitEnv(t *testing.T) (*keeperEnv, *keeperRun, []clearinghouse.Handle, string) {
 	t.Helper()
 	e := newKeeperEnv(t, mockserver.NoFreeCredits)
-	nodes, _ := e.mock.Nodes(mockserver.NodeFilter{Limit: 1})
+	nodes, _, err := e.mock.Nodes(mockserver.NodeFilter{Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
 	donated := nodes[0].ID
 	if err := e.mock.AddDonation(donated, e.acct.Username); err != nil {
 		t.Fatal(err)
@@ -819,7 +826,9 @@ func TestKeeperReplacement(t *testing.T) {
 		}
 		e.mustHold(t, []clearinghouse.Handle{first, hs[1], hs[2]})
 
-		e.mock.InjectFailureFunc(func(string, string) bool { return true })
+		if err := e.mock.InjectFailureFunc(func(string, string) bool { return true }); err != nil {
+			t.Fatal(err)
+		}
 		e.release(t, hs[1])
 		at = r.next(t)
 		evs = drain(r.k)
@@ -835,7 +844,9 @@ func TestKeeperReplacement(t *testing.T) {
 		if evs[0].Retry.Sub(at) != 3*time.Minute {
 			t.Fatalf("second retry after %v, want 2 more minutes", evs[0].Retry.Sub(at))
 		}
-		e.mock.ClearFailures()
+		if err := e.mock.ClearFailures(); err != nil {
+			t.Fatal(err)
+		}
 		r.next(t)
 		evs = drain(r.k)
 		wantEvents(t, evs, EventReplaced)

@@ -1,0 +1,45 @@
+package conformance
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
+)
+
+// TestNoMockDependency checks that the suite does not link the mock: a
+// deployment's test binary that imports conformance must not carry
+// mockserver (the in-process adapter lives in conformance/mockcontrols).
+// It asks the go command, as go list -deps does.
+func TestNoMockDependency(t *testing.T) {
+	t.Parallel()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	if _, err := os.Stat(goTool); err != nil {
+		testskip.Skipf(t, "no go command: %v", err)
+	}
+	const self = "github.com/seattletestbed/clearinghouse-go/conformance"
+	out, err := exec.Command(goTool, "list", "-deps", self).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps: %v\n%s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	if !slices.Contains(deps, self) {
+		t.Fatalf("go list -deps %s does not list the package itself:\n%s", self, out)
+	}
+	for _, forbidden := range []string{
+		"github.com/seattletestbed/clearinghouse-go/mockserver",
+		"github.com/seattletestbed/clearinghouse-go/conformance/mockcontrols",
+	} {
+		if slices.Contains(deps, forbidden) {
+			t.Errorf("conformance depends on %s", forbidden)
+		}
+	}
+}

@@ -1,0 +1,136 @@
+// Package mockcontrols gives the conformance suite the controls of this
+// project's mock running in the same process: New(m) implements
+// conformance.Controls on a *mockserver.Server by calling its methods.
+// It is a package of its own so that package conformance does not import
+// mockserver, and a test binary that runs the suite against a deployment
+// does not link the mock.
+//
+//	mock, err := mockserver.New()
+//	...
+//	conformance.Run(t, conformance.Target{
+//		URL:      srv.URL + "/xmlrpc/",
+//		Accounts: accounts,
+//		Mock:     true,
+//		Controls: mockcontrols.New(mock),
+//	})
+package mockcontrols
+
+import (
+	"context"
+	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/conformance"
+	"github.com/seattletestbed/clearinghouse-go/mockserver"
+)
+
+// New returns Controls that act on m directly, in process.
+func New(m *mockserver.Server) conformance.Controls { return controls{m} }
+
+// controls adapts the Server's methods to conformance.Controls.
+type controls struct{ m *mockserver.Server }
+
+func (c controls) Now(ctx context.Context) (time.Time, error) { return c.m.Now(), nil }
+
+func (c controls) SetTime(ctx context.Context, t time.Time) error { return c.m.SetTime(t) }
+
+func (c controls) Advance(ctx context.Context, d time.Duration) error { return c.m.Advance(d) }
+
+func (c controls) CleanupDelay(ctx context.Context) (time.Duration, error) {
+	return c.m.CleanupDelay(), nil
+}
+
+func (c controls) SetCleanupDelay(ctx context.Context, d time.Duration) error {
+	return c.m.SetCleanupDelay(d)
+}
+
+func (c controls) AddAccount(ctx context.Context, spec conformance.AccountSpec) (conformance.Account, error) {
+	a, err := c.m.AddAccount(mockserver.AccountSpec{
+		Username: spec.Username, Password: spec.Password, Affiliation: spec.Affiliation,
+		FreeCredits: spec.FreeCredits, UserPort: spec.UserPort, PublicKey: spec.PublicKey, PrivateKey: spec.PrivateKey,
+	})
+	if err != nil {
+		return conformance.Account{}, err
+	}
+	return conformance.Account{Username: a.Username, APIKey: a.APIKey, Password: a.Password, PrivateKey: a.PrivateKey}, nil
+}
+
+func (c controls) SetFreeCredits(ctx context.Context, username string, n int) error {
+	return c.m.SetFreeCredits(username, n)
+}
+
+func (c controls) SetAccountActive(ctx context.Context, username string, active bool) error {
+	return c.m.SetAccountActive(username, active)
+}
+
+func (c controls) AddNodes(ctx context.Context, nodes []conformance.NodeSpec) error {
+	specs := make([]mockserver.NodeSpec, len(nodes))
+	for i, n := range nodes {
+		specs[i] = mockserver.NodeSpec{ID: n.ID, IP: n.IP, Inactive: n.Inactive, Broken: n.Broken}
+		if n.Vessels != nil {
+			specs[i].Vessels = []mockserver.VesselSpec{}
+			for _, v := range n.Vessels {
+				specs[i].Vessels = append(specs[i].Vessels, mockserver.VesselSpec{Name: v.Name, Ports: v.Ports})
+			}
+		}
+	}
+	_, err := c.m.AddNodes(specs)
+	return err
+}
+
+func (c controls) Nodes(ctx context.Context) ([]conformance.NodeState, error) {
+	nodes, _, err := c.m.Nodes(mockserver.NodeFilter{})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]conformance.NodeState, len(nodes))
+	for i, n := range nodes {
+		out[i] = conformance.NodeState{ID: n.ID, IP: n.IP, Active: n.Active, Broken: n.Broken}
+	}
+	return out, nil
+}
+
+func (c controls) Node(ctx context.Context, id string) (conformance.NodeState, error) {
+	n, err := c.m.Node(id)
+	if err != nil {
+		return conformance.NodeState{}, err
+	}
+	out := conformance.NodeState{ID: n.ID, IP: n.IP, Active: n.Active, Broken: n.Broken}
+	for _, v := range n.Vessels {
+		out.Vessels = append(out.Vessels, fromMockVessel(v))
+	}
+	return out, nil
+}
+
+func fromMockVessel(v mockserver.Vessel) conformance.VesselState {
+	return conformance.VesselState{Handle: v.Handle, Ports: v.Ports, Owner: v.Owner, Expires: v.Expires, Dirty: v.Dirty, Available: v.Available}
+}
+
+func (c controls) SetNodeActive(ctx context.Context, id string, active bool) error {
+	return c.m.SetNodeActive(id, active)
+}
+
+func (c controls) SetNodeBroken(ctx context.Context, id string, broken bool) error {
+	return c.m.SetNodeBroken(id, broken)
+}
+
+func (c controls) SetNodeIP(ctx context.Context, id, ip string) error { return c.m.SetNodeIP(id, ip) }
+
+func (c controls) AddDonation(ctx context.Context, nodeID, username string) error {
+	return c.m.AddDonation(nodeID, username)
+}
+
+func (c controls) InjectFailure(ctx context.Context, nodeID string, f conformance.Failure) error {
+	return c.m.InjectFailure(nodeID, mockserver.Failure{Always: f.Always, Next: f.Next})
+}
+
+func (c controls) Holdings(ctx context.Context, username string) ([]conformance.VesselState, error) {
+	vs, err := c.m.Holdings(username)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]conformance.VesselState, len(vs))
+	for i, v := range vs {
+		out[i] = fromMockVessel(v)
+	}
+	return out, nil
+}
