@@ -147,9 +147,9 @@ func (f *faultFile) Truncate(size int64) error {
 
 // openFaulty opens a state file whose operations ff controls, with the
 // server's log going to the returned buffer.
-func openFaulty(t *testing.T, path string, ff *faultFiles, opts ...Option) (*Server, *lockedBuffer) {
+func openFaulty(t *testing.T, path string, ff *faultFiles, opts ...Option) (*Server, *syncBuffer) {
 	t.Helper()
-	logs := &lockedBuffer{}
+	logs := &syncBuffer{}
 	opts = append([]Option{ff.option(), WithLogger(slog.New(slog.NewTextHandler(logs, nil)))}, opts...)
 	return openState(t, path, opts...), logs
 }
