@@ -134,11 +134,7 @@ func TestDiskFullTmpfs(t *testing.T) {
 	}
 	held = append(held, acquire(t, s, u, "wan", 2)...)
 	checkHeld(t, s, u, held)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	r := openState(t, path)
-	defer r.Close()
+	r := reopen(t, s, path)
 	checkHeld(t, r, u, held)
 	checkInvariants(t, r)
 }

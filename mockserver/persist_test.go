@@ -40,6 +40,28 @@ func openState(t *testing.T, path string, opts ...Option) *Server {
 	return s
 }
 
+// reopen closes s, which must succeed, and opens its state file at path
+// again. The new server is closed at cleanup.
+func reopen(t *testing.T, s *Server, path string) *Server {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := openState(t, path)
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// reopenSame is reopen that also checks that the new server shows what s
+// showed.
+func reopenSame(t *testing.T, s *Server, path string) *Server {
+	t.Helper()
+	want := view(t, s)
+	r := reopen(t, s, path)
+	compareViews(t, view(t, r), want)
+	return r
+}
+
 // openCopy opens a copy of the state file at path, as a server that was
 // killed would leave it: the file alone must do. (The file itself stays
 // locked by the server that still has it open.)
