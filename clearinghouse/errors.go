@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 
+	"github.com/seattletestbed/clearinghouse-go/internal/textclip"
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
 
@@ -91,7 +92,7 @@ func (e *Error) Error() string {
 		s += " (fault " + strconv.Itoa(e.Code) + ")"
 	}
 	if e.Msg != "" {
-		s += ": " + clip(e.Msg, maxMsgText)
+		s += ": " + textclip.Clip(e.Msg, maxMsgText)
 	}
 	return s
 }

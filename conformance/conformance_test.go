@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -114,10 +113,7 @@ func TestMockBinary(t *testing.T) {
 // test binary has it, so that the build shares the cache of the test build.
 func buildMock(t *testing.T, dir string) string {
 	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
+	goTool := testskip.GoCommand(t, "building cmd/mockclearinghouse")
 	bin := filepath.Join(dir, "mockclearinghouse")
 	args := []string{"build", "-o", bin}
 	if raceEnabled {

@@ -1,10 +1,7 @@
 package conformance
 
 import (
-	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -18,13 +15,7 @@ import (
 // It asks the go command, as go list -deps does.
 func TestNoMockDependency(t *testing.T) {
 	t.Parallel()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	if _, err := os.Stat(goTool); err != nil {
-		testskip.Skipf(t, "no go command: %v", err)
-	}
+	goTool := testskip.GoCommand(t, "the dependency check")
 	const self = "github.com/seattletestbed/clearinghouse-go/conformance"
 	out, err := exec.Command(goTool, "list", "-deps", self).CombinedOutput()
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -79,29 +78,11 @@ func TestStateFileKeySizeCap(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "state")
-			s := openState(t, path)
-			a := addUser(t, s, "alice")
-			if err := s.Close(); err != nil {
-				t.Fatal(err)
-			}
+			a, data := savedState(t, path)
 			rec.Index, rec.Username, rec.Password, rec.APIKey = 0, a.Username, a.Password, a.APIKey
 			rec.Affiliation, rec.Port, rec.Free, rec.Active = a.Affiliation, int32(a.UserPort), a.FreeCredits, true
-			data, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
 			data = appendFrame(data, mustMarshal(record{Type: "delta", Accounts: []accountRecord{rec}}))
-			if err := os.WriteFile(path, data, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			s2, err := Open(t.Context(), path, frozen(t0)...)
-			if err == nil {
-				s2.Close()
-				t.Fatal("Open accepted a state file with a key over the cap")
-			}
-			if !errors.Is(err, ErrCorruptState) {
-				t.Errorf("Open: have %v, want an error matching ErrCorruptState", err)
-			}
+			err := openCorrupt(t, path, data)
 			if strings.Contains(err.Error(), over.String()[:20]) || len(err.Error()) > 300 {
 				t.Errorf("error %.300q quotes the key", err)
 			}

@@ -2,7 +2,6 @@ package mockserver
 
 import (
 	"errors"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -62,9 +61,7 @@ func TestControlsAfterClose(t *testing.T) {
 // that the change is then rolled back like any other.
 func TestClearFailuresReportsJournalError(t *testing.T) {
 	t.Parallel()
-	ff := newFaultFiles()
-	s, _ := openFaulty(t, filepath.Join(t.TempDir(), "state"), ff, WithPopulation(PopulationConfig{}))
-	defer s.Close()
+	s, _, ff, _ := openFaulty(t, 0)
 	addNodes(t, s, "n", "10.0.0.1")
 	if err := s.InjectFailure("n0", Failure{Always: true}); err != nil {
 		t.Fatal(err)

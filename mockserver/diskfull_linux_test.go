@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 
@@ -58,24 +57,6 @@ func fill(t *testing.T, path string) {
 	}
 }
 
-// lockedBuffer is a log sink for one test.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestDiskFullTmpfs really fills the state file's disk: a write must fail
 // with fault 100 and leave no trace, reads must keep working, writes must
 // work again once there is space, and nothing acknowledged may be lost.
@@ -85,7 +66,7 @@ func TestDiskFullTmpfs(t *testing.T) {
 	t.Parallel()
 	dir := mountTinyTmpfs(t, "256k")
 	path := filepath.Join(dir, "state")
-	logs := &lockedBuffer{}
+	logs := &syncBuffer{}
 	s := openState(t, path, WithPopulation(PopulationConfig{Nodes: 40, Seed: 3}), withCompactBytes(1024),
 		WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	defer s.Close()
@@ -153,38 +134,7 @@ func TestDiskFullTmpfs(t *testing.T) {
 	}
 	held = append(held, acquire(t, s, u, "wan", 2)...)
 	checkHeld(t, s, u, held)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	r := openState(t, path)
-	defer r.Close()
+	r := reopen(t, s, path)
 	checkHeld(t, r, u, held)
 	checkInvariants(t, r)
-}
-
-// checkHeld checks that u holds exactly the vessels want, by the wire.
-func checkHeld(t *testing.T, s *Server, u Account, want []string) {
-	t.Helper()
-	res, err := s.Call(t.Context(), "get_resource_info", auth(u))
-	if err != nil {
-		t.Fatalf("get_resource_info: %v", err)
-	}
-	var have []string
-	for _, v := range res.([]any) {
-		have = append(have, v.(map[string]any)["handle"].(string))
-	}
-	want = slices.Clone(want)
-	slices.Sort(have)
-	slices.Sort(want)
-	if !slices.Equal(have, want) {
-		t.Fatalf("holding %d vessels %v, want the %d acknowledged %v", len(have), shortList(have), len(want), shortList(want))
-	}
-}
-
-func shortList(hs []string) []string {
-	out := make([]string, len(hs))
-	for i, h := range hs {
-		out[i] = shorten(h)
-	}
-	return out
 }

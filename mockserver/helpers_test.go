@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -344,4 +345,31 @@ func countFreeDirty(st *state) int {
 		}
 	}
 	return n
+}
+
+// checkHeld checks that u holds exactly the vessels want, by the wire.
+func checkHeld(t *testing.T, s *Server, u Account, want []string) {
+	t.Helper()
+	res, err := s.Call(t.Context(), "get_resource_info", auth(u))
+	if err != nil {
+		t.Fatalf("get_resource_info: %v", err)
+	}
+	var have []string
+	for _, v := range res.([]any) {
+		have = append(have, v.(map[string]any)["handle"].(string))
+	}
+	want = slices.Clone(want)
+	slices.Sort(have)
+	slices.Sort(want)
+	if !slices.Equal(have, want) {
+		t.Fatalf("holding %d vessels %v, want the %d acknowledged %v", len(have), shortList(have), len(want), shortList(want))
+	}
+}
+
+func shortList(hs []string) []string {
+	out := make([]string, len(hs))
+	for i, h := range hs {
+		out[i] = shorten(h)
+	}
+	return out
 }

@@ -145,13 +145,19 @@ func (f *faultFile) Truncate(size int64) error {
 	return f.journalFile.Truncate(size)
 }
 
-// openFaulty opens a state file whose operations ff controls, with the
-// server's log going to the returned buffer.
-func openFaulty(t *testing.T, path string, ff *faultFiles, opts ...Option) (*Server, *lockedBuffer) {
+// openFaulty opens a server with a population of the given number of
+// nodes on a fresh state file, at path, whose operations ff controls, with
+// the server's log going to logs. The server is closed at cleanup.
+func openFaulty(t *testing.T, nodes int, opts ...Option) (s *Server, path string, ff *faultFiles, logs *syncBuffer) {
 	t.Helper()
-	logs := &lockedBuffer{}
-	opts = append([]Option{ff.option(), WithLogger(slog.New(slog.NewTextHandler(logs, nil)))}, opts...)
-	return openState(t, path, opts...), logs
+	path = filepath.Join(t.TempDir(), "state")
+	ff = newFaultFiles()
+	logs = &syncBuffer{}
+	opts = append([]Option{ff.option(), WithLogger(slog.New(slog.NewTextHandler(logs, nil))),
+		WithPopulation(PopulationConfig{Nodes: nodes, Seed: 5})}, opts...)
+	s = openState(t, path, opts...)
+	t.Cleanup(func() { s.Close() })
+	return s, path, ff, logs
 }
 
 // TestJournalWriteFailureRollsBack makes a write or an fsync fail: the
@@ -172,10 +178,7 @@ func TestJournalWriteFailureRollsBack(t *testing.T) {
 	} {
 		t.Run(tc.op, func(t *testing.T) {
 			t.Parallel()
-			path := filepath.Join(t.TempDir(), "state")
-			ff := newFaultFiles()
-			s, logs := openFaulty(t, path, ff, WithPopulation(PopulationConfig{Nodes: 30, Seed: 5}))
-			defer s.Close()
+			s, path, ff, logs := openFaulty(t, 30)
 			u := addUser(t, s, "alice")
 			held := acquire(t, s, u, "wan", 2)
 			before := view(t, s)
@@ -221,14 +224,7 @@ func TestJournalWriteFailureRollsBack(t *testing.T) {
 			ff.set(tc.op, nil)
 			held = append(held, acquire(t, s, u, "wan", 1)...)
 			checkHeld(t, s, u, held)
-			want := view(t, s)
-			if err := s.Close(); err != nil {
-				t.Fatal(err)
-			}
-			r := openState(t, path)
-			defer r.Close()
-			compareViews(t, view(t, r), want)
-			checkInvariants(t, r)
+			checkInvariants(t, reopenSame(t, s, path))
 		})
 	}
 }
@@ -238,10 +234,7 @@ func TestJournalWriteFailureRollsBack(t *testing.T) {
 // an error and none of them leaves a trace.
 func TestJournalFailedBatch(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "state")
-	ff := newFaultFiles()
-	s, _ := openFaulty(t, path, ff, WithPopulation(PopulationConfig{Nodes: 40, Seed: 5}))
-	defer s.Close()
+	s, path, ff, _ := openFaulty(t, 40)
 	var users []Account
 	for i := range 6 {
 		users = append(users, addUser(t, s, fmt.Sprintf("user%d", i)))
@@ -285,80 +278,58 @@ func TestJournalFailedBatch(t *testing.T) {
 
 	ff.set("write", nil)
 	acquire(t, s, users[0], "wan", 1)
-	want := view(t, s)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	r := openState(t, path)
-	defer r.Close()
-	compareViews(t, view(t, r), want)
+	reopenSame(t, s, path)
 }
 
 // TestJournalRollbackFails makes the rollback fail too (its truncation, or
 // its fsync when fsync keeps failing): no call may see the state, reads
-// included, and Close reports it; the file still holds what was
-// acknowledged.
+// included, and the log says so. While the fault stays, Close reports it
+// and the file still holds what was acknowledged; once the fault goes
+// away, the running server recovers by itself.
 func TestJournalRollbackFails(t *testing.T) {
 	t.Parallel()
-	for _, op := range []string{"truncate", "sync"} {
-		t.Run(op, func(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		op       string // the rollback's operation that fails
+		recovers bool   // the fault goes away before Close
+	}{
+		{"truncate", "truncate", false},
+		{"sync", "sync", false},
+		{"truncate, then recovers", "truncate", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			path := filepath.Join(t.TempDir(), "state")
-			ff := newFaultFiles()
-			s, logs := openFaulty(t, path, ff, WithPopulation(PopulationConfig{Nodes: 30, Seed: 5}))
-			defer s.Close()
+			s, path, ff, logs := openFaulty(t, 30)
 			u := addUser(t, s, "alice")
 			held := acquire(t, s, u, "wan", 1)
 
 			ff.setOnce("write", syscall.EIO)
-			ff.set(op, syscall.EIO)
+			ff.set(tc.op, syscall.EIO)
 			_, flt := call(t, s, "acquire_resources", auth(u), rspec("wan", int64(2)))
 			wantFault(t, flt, 100, internalErrorText)
-			for range 3 {
-				_, flt = call(t, s, "get_resource_info", auth(u))
+			for _, method := range []string{"get_resource_info", "get_account_info", "get_resource_info", "get_resource_info"} {
+				_, flt = call(t, s, method, auth(u))
 				wantFault(t, flt, 100, internalErrorText)
-			}
-			if err := s.Close(); err == nil {
-				t.Error("Close succeeded with a state that is not on disk")
 			}
 			if !strings.Contains(logs.String(), "every call fails until") {
 				t.Errorf("the log does not say that calls fail:\n%s", logs.String())
+			}
+
+			if tc.recovers {
+				ff.set(tc.op, nil)
+				checkHeld(t, s, u, held)
+				held = append(held, acquire(t, s, u, "wan", 1)...)
+				checkHeld(t, reopenSame(t, s, path), u, held)
+				return
+			}
+			if err := s.Close(); err == nil {
+				t.Error("Close succeeded with a state that is not on disk")
 			}
 			r := openState(t, path)
 			defer r.Close()
 			checkHeld(t, r, u, held)
 		})
 	}
-}
-
-// TestJournalRecoversAfterBrokenRollback is TestJournalRollbackFails
-// without the Close: the running server recovers by itself.
-func TestJournalRecoversAfterBrokenRollback(t *testing.T) {
-	t.Parallel()
-	path := filepath.Join(t.TempDir(), "state")
-	ff := newFaultFiles()
-	s, _ := openFaulty(t, path, ff, WithPopulation(PopulationConfig{Nodes: 30, Seed: 5}))
-	defer s.Close()
-	u := addUser(t, s, "alice")
-	held := acquire(t, s, u, "wan", 1)
-	ff.set("write", syscall.EIO)
-	ff.set("truncate", syscall.EIO)
-	_, flt := call(t, s, "acquire_resources", auth(u), rspec("wan", int64(2)))
-	wantFault(t, flt, 100, internalErrorText)
-	_, flt = call(t, s, "get_account_info", auth(u))
-	wantFault(t, flt, 100, internalErrorText)
-	ff.set("write", nil)
-	ff.set("truncate", nil)
-	checkHeld(t, s, u, held)
-	held = append(held, acquire(t, s, u, "wan", 1)...)
-	want := view(t, s)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	r := openState(t, path)
-	defer r.Close()
-	compareViews(t, view(t, r), want)
-	checkHeld(t, r, u, held)
 }
 
 // TestJournalRollbackRestoresClock loses an Advance: the clock goes back
@@ -372,10 +343,7 @@ func TestJournalRollbackRestoresClock(t *testing.T) {
 			src := t0
 			var mu sync.Mutex
 			clock := WithClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return src })
-			path := filepath.Join(t.TempDir(), "state")
-			ff := newFaultFiles()
-			s, _ := openFaulty(t, path, ff, clock, WithTimeScale(scale), WithPopulation(PopulationConfig{Nodes: 30, Seed: 5}))
-			defer s.Close()
+			s, _, ff, _ := openFaulty(t, 30, clock, WithTimeScale(scale))
 			u := addUser(t, s, "alice")
 			held := acquire(t, s, u, "wan", 2)
 			mu.Lock()
@@ -400,10 +368,7 @@ func TestJournalRollbackRestoresClock(t *testing.T) {
 // that changes nothing does no I/O.
 func TestJournalSyncBeforeAnswer(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "state")
-	ff := newFaultFiles()
-	s, _ := openFaulty(t, path, ff, WithPopulation(PopulationConfig{Nodes: 30, Seed: 5}))
-	defer s.Close()
+	s, _, ff, _ := openFaulty(t, 30)
 	u := addUser(t, s, "alice")
 	ff.take()
 	acquire(t, s, u, "wan", 1)
@@ -420,11 +385,8 @@ func TestJournalSyncBeforeAnswer(t *testing.T) {
 // on every call but once the journal has grown further or time has passed.
 func TestJournalCompactionBackoff(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "state")
-	ff := newFaultFiles()
 	const threshold = 4096
-	s, logs := openFaulty(t, path, ff, WithPopulation(PopulationConfig{Nodes: 40, Seed: 5}), withCompactBytes(threshold))
-	defer s.Close()
+	s, path, ff, logs := openFaulty(t, 40, withCompactBytes(threshold))
 	var mu sync.Mutex
 	now := time.Now()
 	s.j.mu.Lock()
@@ -494,13 +456,7 @@ func TestJournalCompactionBackoff(t *testing.T) {
 	if n := size(); n != 0 {
 		t.Fatalf("%d bytes after the snapshot after a successful compaction, want 0", n)
 	}
-	want = view(t, s)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	r = openState(t, path)
-	defer r.Close()
-	compareViews(t, view(t, r), want)
+	reopenSame(t, s, path)
 }
 
 // TestOpenRemovesLeftoverTemps leaves the temporary files of a compaction
@@ -525,11 +481,7 @@ func TestOpenRemovesLeftoverTemps(t *testing.T) {
 	if _, err := os.Stat(leftover); err != nil {
 		t.Fatalf("a refused Open removed a temporary file: %v", err)
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	r := openState(t, path)
-	defer r.Close()
+	reopen(t, s, path)
 	if _, err := os.Stat(leftover); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("leftover temporary file still there: %v", err)
 	}

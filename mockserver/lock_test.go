@@ -158,15 +158,7 @@ func TestOpenRefusesSymlinkedState(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	victim := filepath.Join(dir, "victim")
-	v := openState(t, victim, WithPopulation(PopulationConfig{Nodes: 5, Seed: 1}))
-	addUser(t, v, "alice")
-	if err := v.Close(); err != nil {
-		t.Fatal(err)
-	}
-	want, err := os.ReadFile(victim)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, want := savedState(t, victim, WithPopulation(PopulationConfig{Nodes: 5, Seed: 1}))
 	for _, name := range []string{"link", "dangling"} {
 		path := filepath.Join(dir, name)
 		target := victim

@@ -40,6 +40,62 @@ func openState(t *testing.T, path string, opts ...Option) *Server {
 	return s
 }
 
+// reopen closes s, which must succeed, and opens its state file at path
+// again. The new server is closed at cleanup.
+func reopen(t *testing.T, s *Server, path string) *Server {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := openState(t, path)
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// reopenSame is reopen that also checks that the new server shows what s
+// showed.
+func reopenSame(t *testing.T, s *Server, path string) *Server {
+	t.Helper()
+	want := view(t, s)
+	r := reopen(t, s, path)
+	compareViews(t, view(t, r), want)
+	return r
+}
+
+// savedState makes a state file at path holding the account alice,
+// closes it and returns alice and the file's bytes.
+func savedState(t *testing.T, path string, opts ...Option) (Account, []byte) {
+	t.Helper()
+	s := openState(t, path, opts...)
+	a := addUser(t, s, "alice")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, data
+}
+
+// openCorrupt writes data to path and checks that Open refuses it with an
+// error matching ErrCorruptState, which it returns.
+func openCorrupt(t *testing.T, path string, data []byte) error {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(context.Background(), path, frozen(t0)...)
+	if err == nil {
+		s.Close()
+		t.Fatal("Open accepted a corrupt state file")
+	}
+	if !errors.Is(err, ErrCorruptState) {
+		t.Fatalf("Open: have %v, want an error matching ErrCorruptState", err)
+	}
+	return err
+}
+
 // openCopy opens a copy of the state file at path, as a server that was
 // killed would leave it: the file alone must do. (The file itself stays
 // locked by the server that still has it open.)
@@ -255,14 +311,7 @@ func TestPersistClock(t *testing.T) {
 func TestPersistCorrupt(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	good := filepath.Join(dir, "good")
-	s := openState(t, good, WithPopulation(PopulationConfig{Nodes: 10, Seed: 1}))
-	addUser(t, s, "alice")
-	s.Close()
-	data, err := os.ReadFile(good)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, data := savedState(t, filepath.Join(dir, "good"), WithPopulation(PopulationConfig{Nodes: 10, Seed: 1}))
 	snapEnd := len(fileMagic) + strings.IndexByte(string(data[len(fileMagic):]), '\n')
 	tests := []struct {
 		name string
@@ -282,17 +331,7 @@ func TestPersistCorrupt(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "_"))
-			if err := os.WriteFile(path, tt.data, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			s, err := Open(context.Background(), path, frozen(t0)...)
-			if err == nil {
-				s.Close()
-				t.Fatal("opened a corrupt state file")
-			}
-			if !errors.Is(err, ErrCorruptState) {
-				t.Fatalf("error %v does not match ErrCorruptState", err)
-			}
+			err := openCorrupt(t, path, tt.data)
 			if !strings.Contains(err.Error(), path) {
 				t.Errorf("error %q does not name the file", err)
 			}

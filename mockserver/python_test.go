@@ -14,10 +14,7 @@ import (
 // python3 fails the test instead of skipping it (internal/testskip).
 func TestPythonClient(t *testing.T) {
 	t.Parallel()
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		testskip.Skipf(t, "python3 is not on PATH (%v)", err)
-	}
+	python := testskip.LookPath(t, "python3", "the CPython client check")
 	s := newTestServer(t, WithPopulation(PopulationConfig{Nodes: 40, Seed: 5}))
 	u := addUser(t, s, "pyuser")
 	url := startHTTP(t, s) + "/xmlrpc/"

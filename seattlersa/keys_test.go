@@ -55,10 +55,7 @@ func generated(t testing.TB, seed byte, bits int) (*PublicKey, *PrivateKey) {
 // same ground) and fails it under CI (internal/testskip).
 func runPython(t *testing.T, script string, in, out any) {
 	t.Helper()
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		testskip.Skipf(t, "python3 is not on PATH, so the independent cross-check cannot run: %v", err)
-	}
+	py := testskip.LookPath(t, "python3", "the independent cross-check")
 	data, err := json.Marshal(in)
 	if err != nil {
 		t.Fatal(err)

@@ -62,13 +62,14 @@ const (
 // each under the body size limit only. A negative field is an error.
 func WithBodyBudget(b BodyBudget) ServerOption {
 	return func(s *Server) error {
-		for _, f := range []struct {
-			name string
-			v    int64
-		}{{"Bytes", b.Bytes}, {"Small", b.Small}, {"Wait", int64(b.Wait)}, {"RetryAfter", int64(b.RetryAfter)}, {"ReadTimeout", int64(b.ReadTimeout)}} {
-			if f.v < 0 {
-				return errors.New("xmlrpc: WithBodyBudget: negative " + f.name)
-			}
+		if err := checkNonNegative("WithBodyBudget",
+			namedValue{"Bytes", b.Bytes},
+			namedValue{"Small", b.Small},
+			namedValue{"Wait", int64(b.Wait)},
+			namedValue{"RetryAfter", int64(b.RetryAfter)},
+			namedValue{"ReadTimeout", int64(b.ReadTimeout)},
+		); err != nil {
+			return err
 		}
 		s.budgetConfig = &b
 		return nil

@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/seattletestbed/clearinghouse-go/internal/textclip"
 )
 
 // Fault is an XML-RPC fault: the error a server reports in a
@@ -22,7 +23,7 @@ type Fault struct {
 func (f *Fault) Error() string { return "xmlrpc: " + f.detail() }
 
 func (f *Fault) detail() string {
-	return "fault " + strconv.Itoa(f.Code) + ": " + clipText(f.String, maxFaultText)
+	return "fault " + strconv.Itoa(f.Code) + ": " + textclip.Clip(f.String, maxFaultText)
 }
 
 // DecodeError reports a document that is not acceptable XML-RPC.
@@ -44,9 +45,9 @@ func (e *DecodeError) Error() string { return "xmlrpc: " + e.detail() }
 
 func (e *DecodeError) detail() string {
 	if e.Line > 0 {
-		return "line " + strconv.Itoa(e.Line) + ": " + clipText(e.Msg, maxMsgText)
+		return "line " + strconv.Itoa(e.Line) + ": " + textclip.Clip(e.Msg, maxMsgText)
 	}
-	return clipText(e.Msg, maxMsgText)
+	return textclip.Clip(e.Msg, maxMsgText)
 }
 
 // LimitError reports input that exceeds one of the configured Limits. It is
@@ -81,9 +82,9 @@ func (e *TypeError) detail() string {
 	where := ""
 	if e.Path != "" {
 		// A path can hold member names the server chose.
-		where = " at " + clipText(e.Path, maxPathText)
+		where = " at " + textclip.Clip(e.Path, maxPathText)
 	}
-	return "cannot decode " + clipText(e.Value, maxMsgText) + " into Go value of type " + e.Type.String() + where
+	return "cannot decode " + textclip.Clip(e.Value, maxMsgText) + " into Go value of type " + e.Type.String() + where
 }
 
 // HTTPError reports an HTTP response whose status is not 200 OK. That
@@ -105,7 +106,7 @@ type HTTPError struct {
 func (e *HTTPError) Error() string { return "xmlrpc: " + e.detail() }
 
 func (e *HTTPError) detail() string {
-	s := "HTTP status " + clipText(e.Status, maxStatusText)
+	s := "HTTP status " + textclip.Clip(e.Status, maxStatusText)
 	if e.Location != "" {
 		s += ": redirect to " + quoteClipped(e.Location, maxLocationText) + " not followed"
 		if e.refusal != "" {
@@ -126,7 +127,9 @@ type TransportError struct {
 // Error returns the cause's message, of which it shows at most 512 bytes.
 func (e *TransportError) Error() string { return "xmlrpc: " + e.detail() }
 
-func (e *TransportError) detail() string { return "transport: " + clipText(e.Err.Error(), maxMsgText) }
+func (e *TransportError) detail() string {
+	return "transport: " + textclip.Clip(e.Err.Error(), maxMsgText)
+}
 
 // Unwrap returns the underlying error.
 func (e *TransportError) Unwrap() error { return e.Err }
@@ -207,31 +210,11 @@ const (
 	maxPathText     = 256 // TypeError.Path
 )
 
-// clipText returns s cut to at most max bytes on a UTF-8 boundary, with
-// a note of how many bytes were cut, or s itself if it is short enough.
-func clipText(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	cut := max
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "... (" + strconv.Itoa(len(s)-cut) + " more bytes)"
-}
-
 // quoteClipped quotes s for an error message with strconv.QuoteToASCII
 // (so control and non-ASCII characters are escaped), keeping at most max
 // bytes of s and of the quoted form.
 func quoteClipped(s string, max int) string {
-	more := 0
-	if len(s) > max {
-		cut := max
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s, more = s[:cut], len(s)-cut
-	}
+	s, more := textclip.Cut(s, max)
 	q := strconv.QuoteToASCII(s)
 	cut := len(q) > max
 	if cut {

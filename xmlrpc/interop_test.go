@@ -27,11 +27,7 @@ import (
 // interopPython returns the path of python3.
 func interopPython(t *testing.T) string {
 	t.Helper()
-	path, err := exec.LookPath("python3")
-	if err != nil {
-		testskip.Skipf(t, "python3 is not on PATH (%v); CI must provide it for the interop tests", err)
-	}
-	return path
+	return testskip.LookPath(t, "python3", "the interop tests")
 }
 
 // interopBuffer is a bytes.Buffer safe for a process to write while the

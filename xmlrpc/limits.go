@@ -61,17 +61,26 @@ const (
 
 // check returns an error naming option if a field of l is negative.
 func (l Limits) check(option string) error {
-	for _, f := range []struct {
-		name string
-		v    int64
-	}{
-		{"MaxBodyBytes", l.MaxBodyBytes},
-		{"MaxDepth", int64(l.MaxDepth)},
-		{"MaxElements", int64(l.MaxElements)},
-		{"MaxTextBytes", int64(l.MaxTextBytes)},
-		{"MaxMulticall", int64(l.MaxMulticall)},
-		{"MaxMethodBytes", int64(l.MaxMethodBytes)},
-	} {
+	return checkNonNegative(option,
+		namedValue{"MaxBodyBytes", l.MaxBodyBytes},
+		namedValue{"MaxDepth", int64(l.MaxDepth)},
+		namedValue{"MaxElements", int64(l.MaxElements)},
+		namedValue{"MaxTextBytes", int64(l.MaxTextBytes)},
+		namedValue{"MaxMulticall", int64(l.MaxMulticall)},
+		namedValue{"MaxMethodBytes", int64(l.MaxMethodBytes)},
+	)
+}
+
+// namedValue is a field of an option's struct, for checkNonNegative.
+type namedValue struct {
+	name string
+	v    int64
+}
+
+// checkNonNegative returns an error naming option and the first negative
+// field, if any.
+func checkNonNegative(option string, fields ...namedValue) error {
+	for _, f := range fields {
 		if f.v < 0 {
 			return errors.New("xmlrpc: " + option + ": negative " + f.name)
 		}

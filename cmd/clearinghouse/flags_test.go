@@ -5,7 +5,6 @@ import (
 	"flag"
 	"io"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 )
@@ -46,14 +45,8 @@ func TestParseInterspersed(t *testing.T) {
 			fs.SetOutput(io.Discard)
 			g.register(fs)
 			pos, err := parseInterspersed(fs, tc.args)
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("have error %v, want %q", err, tc.err)
-				}
+			if wantErr(t, err, tc.err) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if !slices.Equal(pos, tc.pos) || g.retries != tc.retries || g.timeout != tc.timeout || g.json != tc.json {
 				t.Errorf("have %q retries %d timeout %v json %v; want %q retries %d timeout %v json %v",

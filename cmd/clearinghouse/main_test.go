@@ -231,6 +231,23 @@ func want(t *testing.T, r result, code int, stderrHas ...string) {
 	}
 }
 
+// wantErr checks err against want: an error containing want, or no error
+// if want is "". It reports whether an error was wanted, so that a table
+// case can stop there.
+func wantErr(t *testing.T, err error, want string) bool {
+	t.Helper()
+	if want != "" {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("have error %v, want %q", err, want)
+		}
+		return true
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return false
+}
+
 // golden compares have with testdata/name, or rewrites it with -update.
 func golden(t *testing.T, name, have string) {
 	t.Helper()

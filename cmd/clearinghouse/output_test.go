@@ -92,14 +92,8 @@ func TestSelectHeld(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sel, notHeld, err := selectHeld(tc.args, held)
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("have error %v, want %q", err, tc.err)
-				}
+			if wantErr(t, err, tc.err) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			have := make([]string, len(sel))
 			for i, h := range sel {

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
-	"flag"
 	"io"
 	"log/slog"
 	"net"
@@ -93,15 +91,7 @@ func TestRunAdminFlagErrors(t *testing.T) {
 			t.Errorf("%s: the error shows the token: %v", tc.name, err)
 		}
 	}
-	var help bytes.Buffer
-	if err := run(context.Background(), []string{"-h"}, io.Discard, &help); !errors.Is(err, flag.ErrHelp) {
-		t.Fatalf("-h: %v", err)
-	}
-	for _, name := range []string{"-admin-token", "-admin-token-file", "-admin-host"} {
-		if !strings.Contains(help.String(), name+" ") {
-			t.Errorf("-h does not describe %s", name)
-		}
-	}
+	wantHelp(t, "-admin-token", "-admin-token-file", "-admin-host")
 }
 
 func TestWarnAdminExposure(t *testing.T) {

@@ -241,11 +241,19 @@ func TestRunFlagErrors(t *testing.T) {
 			t.Errorf("%q: no error", args)
 		}
 	}
+	wantHelp(t, "-addr", "-nodes", "-nat-fraction", "-seed", "-accounts", "-creds-out", "-state", "-cleanup-delay",
+		"-time-scale", "-acquire-failure-rate", "-tls", "-tls-cert", "-tls-key", "-admin", "-log-level")
+}
+
+// wantHelp runs the command with -h and checks that the usage it prints
+// describes each of the flags names.
+func wantHelp(t *testing.T, names ...string) {
+	t.Helper()
 	var help bytes.Buffer
 	if err := run(context.Background(), []string{"-h"}, io.Discard, &help); !errors.Is(err, flag.ErrHelp) {
-		t.Errorf("-h: %v", err)
+		t.Fatalf("-h: %v", err)
 	}
-	for _, name := range []string{"-addr", "-nodes", "-nat-fraction", "-seed", "-accounts", "-creds-out", "-state", "-cleanup-delay", "-time-scale", "-acquire-failure-rate", "-tls", "-tls-cert", "-tls-key", "-admin", "-log-level"} {
+	for _, name := range names {
 		if !strings.Contains(help.String(), name+" ") && !strings.Contains(help.String(), name+"\n") {
 			t.Errorf("-h does not describe %s", name)
 		}

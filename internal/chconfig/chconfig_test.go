@@ -56,6 +56,17 @@ func summarize(c *Config) resolved {
 	}
 }
 
+// resolve returns what Resolve makes of flags with env as the environment,
+// failing t on an error.
+func resolve(t *testing.T, flags Flags, env map[string]string) *Config {
+	t.Helper()
+	c, err := Resolve(flags, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // TestResolve is the rule as a table: for each setting, flags beat the
 // CLEARINGHOUSE_* variables, which beat the creds file.
 func TestResolve(t *testing.T) {
@@ -70,6 +81,20 @@ func TestResolve(t *testing.T) {
 	credsCA := filepath.Join(fs.dir, "ca.pem")
 	credsSrc := "creds file " + creds
 	all := "second:KEYSECOND:pw-second,third:4 5 6:"
+	// first is what the creds file alone gives: its first account.
+	first := resolved{url: "http://creds.example/xmlrpc/", urlSrc: credsSrc, ca: credsCA,
+		user: "first", userSrc: "username of account first in " + creds, apiKey: "KEYFIRST", privKey: "1 2 3",
+		keySrc: "api_key of account first in " + creds, password: "pw-first",
+		adminURL: "http://creds.example/admin/", adminToken: "FILETOKEN", others: all}
+	// second is the creds file's account second, picked by --account.
+	second := resolved{url: "http://creds.example/xmlrpc/", urlSrc: credsSrc, ca: credsCA,
+		user: "second", userSrc: "--account in " + creds, apiKey: "KEYSECOND",
+		keySrc: "api_key of account second in " + creds, password: "pw-second",
+		adminURL: "http://creds.example/admin/", adminToken: "FILETOKEN", others: "first:KEYFIRST1 2 3:pw-first,third:4 5 6:"}
+	with := func(r resolved, change func(*resolved)) resolved {
+		change(&r)
+		return r
+	}
 
 	for _, tc := range []struct {
 		name  string
@@ -84,35 +109,23 @@ func TestResolve(t *testing.T) {
 		{
 			name:  "creds file alone: its first account",
 			flags: Flags{CredsFile: creds},
-			want: resolved{url: "http://creds.example/xmlrpc/", urlSrc: credsSrc, ca: credsCA,
-				user: "first", userSrc: "username of account first in " + creds, apiKey: "KEYFIRST", privKey: "1 2 3",
-				keySrc: "api_key of account first in " + creds, password: "pw-first",
-				adminURL: "http://creds.example/admin/", adminToken: "FILETOKEN", others: all},
+			want:  first,
 		},
 		{
 			name: "creds file named by the environment",
 			env:  map[string]string{EnvCredsFile: creds},
-			want: resolved{url: "http://creds.example/xmlrpc/", urlSrc: credsSrc, ca: credsCA,
-				user: "first", userSrc: "username of account first in " + creds, apiKey: "KEYFIRST", privKey: "1 2 3",
-				keySrc: "api_key of account first in " + creds, password: "pw-first",
-				adminURL: "http://creds.example/admin/", adminToken: "FILETOKEN", others: all},
+			want: first,
 		},
 		{
 			name:  "--creds beats CLEARINGHOUSE_CREDS_FILE",
 			flags: Flags{CredsFile: creds},
 			env:   map[string]string{EnvCredsFile: "/nonexistent/creds.json"},
-			want: resolved{url: "http://creds.example/xmlrpc/", urlSrc: credsSrc, ca: credsCA,
-				user: "first", userSrc: "username of account first in " + creds, apiKey: "KEYFIRST", privKey: "1 2 3",
-				keySrc: "api_key of account first in " + creds, password: "pw-first",
-				adminURL: "http://creds.example/admin/", adminToken: "FILETOKEN", others: all},
+			want:  first,
 		},
 		{
 			name:  "--account by name",
 			flags: Flags{CredsFile: creds, Account: "second"},
-			want: resolved{url: "http://creds.example/xmlrpc/", urlSrc: credsSrc, ca: credsCA,
-				user: "second", userSrc: "--account in " + creds, apiKey: "KEYSECOND",
-				keySrc: "api_key of account second in " + creds, password: "pw-second",
-				adminURL: "http://creds.example/admin/", adminToken: "FILETOKEN", others: "first:KEYFIRST1 2 3:pw-first,third:4 5 6:"},
+			want:  second,
 		},
 		{
 			name:  "--account by number, private key only",
@@ -126,18 +139,12 @@ func TestResolve(t *testing.T) {
 			name:  "--account (a flag) beats CLEARINGHOUSE_USERNAME",
 			flags: Flags{CredsFile: creds, Account: "second"},
 			env:   map[string]string{EnvUsername: "first"},
-			want: resolved{url: "http://creds.example/xmlrpc/", urlSrc: credsSrc, ca: credsCA,
-				user: "second", userSrc: "--account in " + creds, apiKey: "KEYSECOND",
-				keySrc: "api_key of account second in " + creds, password: "pw-second",
-				adminURL: "http://creds.example/admin/", adminToken: "FILETOKEN", others: "first:KEYFIRST1 2 3:pw-first,third:4 5 6:"},
+			want:  second,
 		},
 		{
 			name: "CLEARINGHOUSE_USERNAME picks the creds file's account",
 			env:  map[string]string{EnvCredsFile: creds, EnvUsername: "second"},
-			want: resolved{url: "http://creds.example/xmlrpc/", urlSrc: credsSrc, ca: credsCA,
-				user: "second", userSrc: EnvUsername, apiKey: "KEYSECOND",
-				keySrc: "api_key of account second in " + creds, password: "pw-second",
-				adminURL: "http://creds.example/admin/", adminToken: "FILETOKEN", others: "first:KEYFIRST1 2 3:pw-first,third:4 5 6:"},
+			want: with(second, func(r *resolved) { r.userSrc = EnvUsername }),
 		},
 		{
 			name:  "a user the creds file lacks gets no keys or password from it",
@@ -188,18 +195,11 @@ func TestResolve(t *testing.T) {
 		{
 			name: "the environment's second account beats the creds file's others",
 			env:  map[string]string{EnvCredsFile: creds, EnvUsername + SecondSuffix: "bob", EnvAPIKey + SecondSuffix: "KEYB"},
-			want: resolved{url: "http://creds.example/xmlrpc/", urlSrc: credsSrc, ca: credsCA,
-				user: "first", userSrc: "username of account first in " + creds, apiKey: "KEYFIRST", privKey: "1 2 3",
-				keySrc: "api_key of account first in " + creds, password: "pw-first",
-				adminURL: "http://creds.example/admin/", adminToken: "FILETOKEN", others: "bob:KEYB:"},
+			want: with(first, func(r *resolved) { r.others = "bob:KEYB:" }),
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := Resolve(tc.flags, func(k string) string { return tc.env[k] })
-			if err != nil {
-				t.Fatal(err)
-			}
-			if have := summarize(c); have != tc.want {
+			if have := summarize(resolve(t, tc.flags, tc.env)); have != tc.want {
 				t.Errorf("\nhave %+v\nwant %+v", have, tc.want)
 			}
 		})
@@ -273,10 +273,7 @@ func TestResolveWarnings(t *testing.T) {
 		{"missing private key file: no warning here", Flags{User: "a", PrivateKeyFile: "/nonexistent"}, nil, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := Resolve(tc.flags, func(k string) string { return tc.env[k] })
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := resolve(t, tc.flags, tc.env)
 			if !reflect.DeepEqual(c.Warnings, tc.want) {
 				t.Errorf("have warnings %q, want %q", c.Warnings, tc.want)
 			}

@@ -20,6 +20,9 @@ package testskip
 import (
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strconv"
 	"testing"
 )
@@ -55,6 +58,47 @@ func skipf(t testing.TB, ci bool, format string, args ...any) {
 		return
 	}
 	t.Skip(msg)
+}
+
+// LookPath returns the path of the program name on PATH. Without it, it
+// skips t, or fails it under CI (Skipf), saying that what needs the
+// program, purpose, cannot run.
+func LookPath(t testing.TB, name, purpose string) string {
+	t.Helper()
+	return lookPath(t, CI(), exec.LookPath, name, purpose)
+}
+
+func lookPath(t testing.TB, ci bool, look func(string) (string, error), name, purpose string) string {
+	t.Helper()
+	path, err := look(name)
+	if err != nil {
+		skipf(t, ci, "%s is not on PATH, so %s cannot run (%v)", name, purpose, err)
+	}
+	return path
+}
+
+// GoCommand returns the path of the go command: the one on PATH, or else
+// the one in runtime.GOROOT(). Without either, it skips t, or fails it
+// under CI, saying that purpose cannot run.
+func GoCommand(t testing.TB, purpose string) string {
+	t.Helper()
+	return goCommand(t, CI(), exec.LookPath, runtime.GOROOT(), purpose)
+}
+
+func goCommand(t testing.TB, ci bool, look func(string) (string, error), goroot, purpose string) string {
+	t.Helper()
+	if path, err := look("go"); err == nil {
+		return path
+	}
+	exe := ""
+	if runtime.GOOS == "windows" {
+		exe = ".exe"
+	}
+	path := filepath.Join(goroot, "bin", "go"+exe)
+	if _, err := os.Stat(path); err != nil {
+		skipf(t, ci, "no go command on PATH or in GOROOT, so %s cannot run (%v)", purpose, err)
+	}
+	return path
 }
 
 // Exception is a documented reason to skip a test even under CI.

@@ -8,7 +8,9 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,6 +65,72 @@ func TestSkipf(t *testing.T) {
 		skipf(r, tc.ci, "python3 is not on %s", "PATH")
 		if r.skipped != tc.skipped || !strings.HasPrefix(r.failed, tc.failedIn) || (tc.failedIn == "") != (r.failed == "") {
 			t.Errorf("CI %v: have skipped %q, failed %q; want skipped %q, failed starting %q", tc.ci, r.skipped, r.failed, tc.skipped, tc.failedIn)
+		}
+	}
+}
+
+func TestLookPath(t *testing.T) {
+	t.Parallel()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := "testskip-no-such-program"
+	for _, tc := range []struct {
+		name              string
+		ci                bool
+		want              string // the path returned
+		skipped, failedIn string
+	}{
+		{name: self, want: self},
+		{name: self, ci: true, want: self},
+		{name: missing, skipped: missing + " is not on PATH, so the check cannot run"},
+		{name: missing, ci: true, failedIn: missing + " is not on PATH, so the check cannot run"},
+	} {
+		r := &recorder{}
+		have := lookPath(r, tc.ci, exec.LookPath, tc.name, "the check")
+		if have != tc.want || !strings.HasPrefix(r.skipped, tc.skipped) || (tc.skipped == "") != (r.skipped == "") ||
+			!strings.HasPrefix(r.failed, tc.failedIn) || (tc.failedIn == "") != (r.failed == "") {
+			t.Errorf("%s, CI %v: have %q, skipped %q, failed %q; want %q, skipped %q, failed %q",
+				tc.name, tc.ci, have, r.skipped, r.failed, tc.want, tc.skipped, tc.failedIn)
+		}
+	}
+}
+
+func TestGoCommand(t *testing.T) {
+	t.Parallel()
+	found := func(string) (string, error) { return "/path/go", nil }
+	notFound := func(name string) (string, error) { return "", &exec.Error{Name: name, Err: exec.ErrNotFound} }
+	goroot := t.TempDir()
+	inGoroot := filepath.Join(goroot, "bin", "go")
+	if runtime.GOOS == "windows" {
+		inGoroot += ".exe"
+	}
+	if err := os.MkdirAll(filepath.Dir(inGoroot), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(inGoroot, nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name              string
+		look              func(string) (string, error)
+		goroot            string
+		ci                bool
+		want              string
+		skipped, failedIn string
+	}{
+		{name: "on PATH", look: found, goroot: goroot, want: "/path/go"},
+		{name: "in GOROOT", look: notFound, goroot: goroot, want: inGoroot},
+		{name: "nowhere", look: notFound, goroot: t.TempDir(), skipped: "no go command on PATH or in GOROOT, so the check cannot run"},
+		{name: "nowhere under CI", look: notFound, goroot: t.TempDir(), ci: true, failedIn: "no go command on PATH or in GOROOT, so the check cannot run"},
+	} {
+		r := &recorder{}
+		have := goCommand(r, tc.ci, tc.look, tc.goroot, "the check")
+		if have != tc.want && tc.want != "" || !strings.HasPrefix(r.skipped, tc.skipped) || (tc.skipped == "") != (r.skipped == "") ||
+			!strings.HasPrefix(r.failed, tc.failedIn) || (tc.failedIn == "") != (r.failed == "") {
+			t.Errorf("%s: have %q, skipped %q, failed %q; want %q, skipped %q, failed %q",
+				tc.name, have, r.skipped, r.failed, tc.want, tc.skipped, tc.failedIn)
 		}
 	}
 }
