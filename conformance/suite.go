@@ -21,7 +21,7 @@ import (
 type check struct {
 	name string
 	need needs
-	run  func(t *testing.T, s *session)
+	run  func(t T, s *session)
 }
 
 // needs are what a check requires of the target; unmet needs skip it.
@@ -71,6 +71,12 @@ func areas() []area {
 // account, and prints a summary when the test ends.
 func Run(t *testing.T, target Target) {
 	t.Helper()
+	run(&testingT{T: t}, target)
+}
+
+// run is Run on a T.
+func run(t T, target Target) {
+	t.Helper()
 	if target.URL == "" {
 		t.Fatal("conformance: the target has no URL; the suite has no default endpoint")
 	}
@@ -89,10 +95,10 @@ func Run(t *testing.T, target Target) {
 		t.Fatal(s.redact(err.Error()))
 	}
 	for _, a := range areas() {
-		t.Run(a.name, func(t *testing.T) {
+		t.Run(a.name, func(t T) {
 			t.Cleanup(func() { s.areaCleanup(t) })
 			for _, c := range a.checks {
-				t.Run(c.name, func(t *testing.T) { s.runCheck(t, a.name, c) })
+				t.Run(c.name, func(t T) { s.runCheck(t, a.name, c) })
 			}
 		})
 	}
@@ -123,8 +129,8 @@ type session struct {
 	spare    *acct    // a second account, once found or created
 	tallies  map[string]*tally
 	order    []string
-	warnings map[*testing.T]int
-	skipWhy  map[*testing.T]string
+	warnings map[T]int
+	skipWhy  map[T]string
 }
 
 // acct is an account as the suite uses it; the API key may change
@@ -150,8 +156,8 @@ func newSession(tg Target) (*session, error) {
 		mock:     tg.Mock || tg.Controls != nil,
 		ledger:   map[*acct][]string{},
 		tallies:  map[string]*tally{},
-		warnings: map[*testing.T]int{},
-		skipWhy:  map[*testing.T]string{},
+		warnings: map[T]int{},
+		skipWhy:  map[T]string{},
 	}
 	s.slack = 60
 	if s.mock {
@@ -323,24 +329,24 @@ func redactSecrets(text string, secrets []string) string {
 // Reporting. Checks never call t.Error/t.Fatal/t.Log directly: these
 // wrappers redact credentials first.
 
-func (s *session) errorf(t *testing.T, format string, args ...any) {
+func (s *session) errorf(t T, format string, args ...any) {
 	t.Helper()
 	t.Error(s.redact(fmt.Sprintf(format, args...)))
 }
 
-func (s *session) fatalf(t *testing.T, format string, args ...any) {
+func (s *session) fatalf(t T, format string, args ...any) {
 	t.Helper()
 	t.Fatal(s.redact(fmt.Sprintf(format, args...)))
 }
 
-func (s *session) logf(t *testing.T, format string, args ...any) {
+func (s *session) logf(t T, format string, args ...any) {
 	t.Helper()
 	t.Log(s.redact(fmt.Sprintf(format, args...)))
 }
 
 // warnf reports a tolerated difference (RelaxStrings): a WARNING line,
 // counted in the summary.
-func (s *session) warnf(t *testing.T, format string, args ...any) {
+func (s *session) warnf(t T, format string, args ...any) {
 	t.Helper()
 	t.Log("WARNING: " + s.redact(fmt.Sprintf(format, args...)))
 	s.mu.Lock()
@@ -349,7 +355,7 @@ func (s *session) warnf(t *testing.T, format string, args ...any) {
 }
 
 // skipf skips the check and records why, for the summary.
-func (s *session) skipf(t *testing.T, format string, args ...any) {
+func (s *session) skipf(t T, format string, args ...any) {
 	t.Helper()
 	why := s.redact(fmt.Sprintf(format, args...))
 	s.mu.Lock()
@@ -360,7 +366,7 @@ func (s *session) skipf(t *testing.T, format string, args ...any) {
 
 // runCheck runs one leaf: it skips when a need is unmet, and makes sure
 // that whatever the check acquired is released when it ends.
-func (s *session) runCheck(t *testing.T, areaName string, c check) {
+func (s *session) runCheck(t T, areaName string, c check) {
 	t.Cleanup(func() { s.record(t, areaName, c.name) }) // registered first, so it runs last
 	if why := s.unmet(c.need); why != "" {
 		s.skipf(t, "%s", why)
@@ -405,7 +411,7 @@ func (s *session) unmet(n needs) string {
 }
 
 // record adds a finished leaf's outcome to its area's tally.
-func (s *session) record(t *testing.T, areaName, name string) {
+func (s *session) record(t T, areaName, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tl := s.tallies[areaName]
@@ -477,7 +483,7 @@ func (s *session) summary() string {
 // reserve fails the check if holding n more vessels would exceed the
 // budget. Checks declare their needs, so this only trips on a suite bug
 // or a server that hands out more than asked.
-func (s *session) reserve(t *testing.T, n int) {
+func (s *session) reserve(t T, n int) {
 	t.Helper()
 	if n <= 0 {
 		return
@@ -537,7 +543,7 @@ func contains(list []string, x string) bool {
 
 // releaseAll releases every vessel in the ledger. It runs in cleanup,
 // so it uses its own context.
-func (s *session) releaseAll(t *testing.T) {
+func (s *session) releaseAll(t T) {
 	s.mu.Lock()
 	work := map[*acct][]string{}
 	for a, hs := range s.ledger {
@@ -563,19 +569,19 @@ func (s *session) releaseAll(t *testing.T) {
 
 // finalCleanup runs when the whole Run ends: release anything left, and
 // undo population changes.
-func (s *session) finalCleanup(t *testing.T) {
+func (s *session) finalCleanup(t T) {
 	s.releaseAll(t)
 	s.retireOwnNodes(t)
 	s.unisolate(t)
 }
 
 // areaCleanup retires any node an area's checks left active.
-func (s *session) areaCleanup(t *testing.T) {
+func (s *session) areaCleanup(t T) {
 	s.retireOwnNodes(t)
 }
 
 // ctx returns a context for one call made by a check.
-func (s *session) ctx(t *testing.T) context.Context {
+func (s *session) ctx(t T) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), s.timeout)
 	t.Cleanup(cancel)
 	return ctx

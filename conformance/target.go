@@ -7,7 +7,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/internal/chconfig"
@@ -69,7 +68,7 @@ type Target struct {
 	// state, updating *tg (URL, CAFile, HTTPClient, Controls) to reach the
 	// new instance. The Restart area calls it once, mid-run, and then
 	// checks that accounts and holdings survived.
-	Restart func(t *testing.T, tg *Target) error
+	Restart func(t T, tg *Target) error
 
 	// CallTimeout bounds every call the suite makes (default 60 s).
 	CallTimeout time.Duration
