@@ -44,6 +44,7 @@ func (s *session) call(t T, method string, args ...any) (any, error) {
 	t.Helper()
 	var res any
 	err := s.client().Call(s.ctx(t), method, &res, args...)
+	t.record().noteFault(method, err)
 	return res, err
 }
 
@@ -220,7 +221,18 @@ func (s *session) rawCall(t T, doc string) (any, error) {
 	if err != nil && !errors.As(err, &f) {
 		s.fatalf(t, "raw call: undecodable response: %v", err)
 	}
+	t.record().noteFault(rawMethod(doc), err)
 	return res, err
+}
+
+// rawMethod is the methodName of a raw document, for the report.
+func rawMethod(doc string) string {
+	_, rest, ok := strings.Cut(doc, "<methodName>")
+	name, _, ok2 := strings.Cut(rest, "</methodName>")
+	if !ok || !ok2 || len(name) > 64 {
+		return "(raw document)"
+	}
+	return html.UnescapeString(name) + " (raw)"
 }
 
 // xmlDoc builds a methodCall from raw <value> fragments.
