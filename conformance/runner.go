@@ -22,9 +22,10 @@ import (
 // URL, no account, an API key it could not fetch, an option that is
 // wrong) or ctx ended the run early; the Report is then still returned,
 // unless an option was wrong, and tells as much as is known. When ctx
-// ends, the checks running are cut short (their calls fail), no new check
-// starts, and the cleanups still run: every vessel the suite acquired is
-// released, with its own context.
+// ends, the check running goes on to its end (each call is bounded by
+// Target.CallTimeout): cutting an acquisition short could leave a vessel
+// held that the suite does not know of. No new check starts, and the
+// cleanups run: every vessel the suite acquired is released.
 func Check(ctx context.Context, target Target, opts ...CheckOption) (*Report, error) {
 	var cfg checkConfig
 	for _, opt := range opts {
@@ -174,7 +175,10 @@ var _ T = (*runT)(nil)
 
 func (rn *runner) newT(parent *runT, name string, rec *record) *runT {
 	t := &runT{rn: rn, parent: parent, name: name, rec: rec}
-	ctx := rn.ctx
+	// Not canceled with the run's context: a check cut short in the
+	// middle of an acquisition could leave a vessel held that the suite
+	// does not know of. The run's context only stops new tests.
+	ctx := context.WithoutCancel(rn.ctx)
 	if parent != nil {
 		ctx = parent.ctx
 		t.depth = parent.depth + 1
