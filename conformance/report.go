@@ -191,10 +191,10 @@ func (sr *suiteRun) report() *Report {
 	case !running:
 		rep.problem = "could not run"
 		if first := firstError(rep.run); first != "" {
-			rep.problem += ": " + first
+			rep.problem += ": " + brief(first)
 		}
 	case sr.interrupted():
-		rep.problem = "interrupted: checks that were running were cut short, and the rest did not run"
+		rep.problem = "interrupted: the checks after the one running then did not run"
 	}
 	return rep
 }
@@ -206,11 +206,11 @@ func (sr *suiteRun) interrupted() bool {
 	return sr.cut
 }
 
+// firstError is the text of the first error message, or "".
 func firstError(msgs []message) string {
 	for _, m := range msgs {
 		if m.kind == msgError {
-			first, _, _ := strings.Cut(m.text, "\n")
-			return first
+			return m.text
 		}
 	}
 	return ""
@@ -281,8 +281,8 @@ func moduleVersion() string {
 	return "clearinghouse-go " + v + ", " + runtime.Version()
 }
 
-// summary renders the totals per area, the failed and the skipped checks,
-// as text.
+// summary renders the totals per area, the failed checks with their
+// first message and the skipped ones with why, as text.
 func (r *Report) summary() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "conformance summary (%s):\n", r.name)
@@ -303,21 +303,21 @@ func (r *Report) summary() string {
 	var errs, failed, skipped []string
 	for _, m := range r.run {
 		if m.kind == msgError {
-			errs = append(errs, firstLine(m.text))
+			errs = append(errs, brief(m.text))
 		}
 	}
 	for _, a := range r.areas {
 		for _, m := range a.msgs {
 			if m.kind == msgError {
-				errs = append(errs, a.name+": "+firstLine(m.text))
+				errs = append(errs, a.name+": "+brief(m.text))
 			}
 		}
 		for _, c := range a.checks {
 			switch c.status {
 			case statusFailed:
-				failed = append(failed, c.area+"/"+c.name+": "+firstLine(firstError(c.msgs)))
+				failed = append(failed, c.area+"/"+c.name+": "+brief(firstError(c.msgs)))
 			case statusSkipped:
-				why := firstLine(c.skipReason())
+				why := brief(c.skipReason())
 				if why == "" {
 					why = "skipped"
 				}
@@ -349,16 +349,10 @@ func (c checkResult) skipReason() string {
 	return ""
 }
 
-// firstLine is the first line of text, cut to 200 bytes.
-func firstLine(text string) string {
-	first, _, more := strings.Cut(text, "\n")
-	if len(first) > 200 {
-		return clip(first, 200)
-	}
-	if more {
-		first += " …"
-	}
-	return first
+// brief is text on one line (every run of white space made one space),
+// cut to 300 bytes: a message for a list or an attribute.
+func brief(text string) string {
+	return clip(strings.Join(strings.Fields(text), " "), 300)
 }
 
 // WriteSummary writes the summary Run logs: per area the checks passed,

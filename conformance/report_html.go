@@ -61,6 +61,14 @@ type htmlFault struct {
 
 type htmlFailing struct{ Name, ID, First string }
 
+// elapsed is d to the millisecond, or "<1ms".
+func elapsed(d time.Duration) string {
+	if d < time.Millisecond {
+		return "<1ms"
+	}
+	return d.Round(time.Millisecond).String()
+}
+
 func htmlCountsOf(c counts) htmlCounts {
 	return htmlCounts{c.passed, c.failed, c.skipped, c.warned, c.warnings}
 }
@@ -122,7 +130,7 @@ func (r *Report) htmlView() htmlView {
 				ID:         "check-" + c.area + "-" + c.name,
 				Status:     c.status.String(),
 				StatusText: statusText[c.status],
-				Elapsed:    c.elapsed.Round(time.Millisecond).String(),
+				Elapsed:    elapsed(c.elapsed),
 				Msgs:       htmlMsgs(c.msgs),
 				Dropped:    c.dropped,
 				Open:       c.status == statusFailed || c.status == statusWarned,
@@ -131,7 +139,7 @@ func (r *Report) htmlView() htmlView {
 				hc.Faults = append(hc.Faults, htmlFault{f.method, f.code, f.text, f.count})
 			}
 			if c.status == statusFailed {
-				v.Failing = append(v.Failing, htmlFailing{Name: c.area + "/" + c.name, ID: hc.ID, First: firstLine(firstError(c.msgs))})
+				v.Failing = append(v.Failing, htmlFailing{Name: c.area + "/" + c.name, ID: hc.ID, First: brief(firstError(c.msgs))})
 			}
 			ha.Checks = append(ha.Checks, hc)
 		}
@@ -158,7 +166,12 @@ table.grid { border: 1px solid #d0d7de; }
 table.grid th { background: #f6f8fa; border-bottom: 1px solid #d0d7de; }
 table.grid td { border-top: 1px solid #eaeef2; }
 table.grid td.n, table.grid th.n { text-align: right; font-variant-numeric: tabular-nums; }
-table.checks { width: 100%; }
+table.checks { width: 100%; table-layout: fixed; }
+col.result { width: 6.5em; } col.name { width: 15em; } col.time { width: 5.5em; }
+.top { display: flex; flex-wrap: wrap; gap: 1em 4em; align-items: flex-start; }
+.top h2 { margin-top: 0; }
+.top table.meta ~ h2 { margin-top: 1em; }
+.top > div:first-child { max-width: 40em; }
 tr.fail > td { background: #fff5f5; }
 td.bad { color: #cf222e; font-weight: 700; }
 .verdict { display: inline-block; font-weight: 700; padding: .35em .8em; border-radius: 6px; margin: .2em 0 .8em; }
@@ -178,7 +191,9 @@ code { font: 12.5px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; ov
 details summary { cursor: pointer; color: #57606a; }
 table.faults { margin: .3em 0; font-size: .92em; }
 table.faults td { border-top: 1px solid #eaeef2; }
+table.faults td:first-child code { white-space: nowrap; }
 ol.failing li { margin: .2em 0; }
+.nw { white-space: nowrap; }
 footer { margin-top: 2em; color: #57606a; font-size: .9em; }
 a { color: #0969da; }
 </style>
@@ -186,6 +201,8 @@ a { color: #0969da; }
 <body>
 <h1>Clearinghouse conformance report</h1>
 <div class="verdict {{.VerdictClass}}">{{.Verdict}}</div>
+<div class="top">
+<div>
 <table class="meta">
 <tr><th>Target</th><td>{{.Target}}</td></tr>
 <tr><th>URL</th><td><code>{{.URL}}</code></td></tr>
@@ -194,14 +211,24 @@ a { color: #0969da; }
 {{- if .Filter}}
 <tr><th>Checks selected</th><td><code>-run {{.Filter}}</code></td></tr>
 {{- end}}
-<tr><th>Settings</th><td>{{range $i, $s := .Settings}}{{if $i}} · {{end}}{{$s}}{{end}}</td></tr>
+<tr><th>Settings</th><td>{{range $i, $s := .Settings}}{{if $i}} · {{end}}<span class="nw">{{$s}}</span>{{end}}</td></tr>
 <tr><th>Suite</th><td>{{.Version}}</td></tr>
 </table>
+{{- if .Failing}}
+<h2 id="failed">Failed checks</h2>
+<ol class="failing">
+{{- range .Failing}}
+<li><a href="#{{.ID}}">{{.Name}}</a>: {{.First}}</li>
+{{- end}}
+</ol>
+{{- end}}
 {{- if .Run}}
 <h2 id="run">Outside the checks</h2>
 {{range .Run}}<pre class="{{.Kind}}">{{.Label}}{{.Text}}</pre>
 {{end}}
 {{- end}}
+</div>
+<div>
 <h2 id="summary">Summary</h2>
 <table class="grid summary">
 <thead><tr><th>Area</th><th class="n">Passed</th><th class="n">Failed</th><th class="n">Skipped</th><th class="n">Warned</th><th class="n">Warnings</th></tr></thead>
@@ -212,20 +239,15 @@ a { color: #0969da; }
 </tbody>
 <tfoot><tr><th>Total</th><th class="n">{{.Total.Passed}}</th><th class="n">{{.Total.Failed}}</th><th class="n">{{.Total.Skipped}}</th><th class="n">{{.Total.Warned}}</th><th class="n">{{.Total.Warnings}}</th></tr></tfoot>
 </table>
-{{- if .Failing}}
-<h2 id="failed">Failed checks</h2>
-<ol class="failing">
-{{- range .Failing}}
-<li><a href="#{{.ID}}">{{.Name}}</a>: {{.First}}</li>
-{{- end}}
-</ol>
-{{- end}}
+</div>
+</div>
 {{- range .Areas}}
 <section>
 <h2 id="{{.ID}}">{{.Name}}</h2>
 {{range .Msgs}}<pre class="{{.Kind}}">{{.Label}}{{.Text}}</pre>
 {{end}}
 <table class="grid checks">
+<colgroup><col class="result"><col class="name"><col class="time"><col></colgroup>
 <thead><tr><th>Result</th><th>Check</th><th class="n">Time</th><th>Details</th></tr></thead>
 <tbody>
 {{- range .Checks}}

@@ -39,7 +39,7 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 		doc.Suites = append(doc.Suites, junitSuite{
 			Name: "(suite)", Tests: 1, Errors: 1, Time: seconds(0), Timestamp: doc.Timestamp, Properties: props,
 			Cases: []junitCase{{Name: "(suite)", Classname: "conformance", Time: seconds(0),
-				Error: &junitMsg{Message: firstLine(errs[0]), Type: "error", Text: strings.Join(errs, "\n\n")}}},
+				Error: &junitMsg{Message: brief(errs[0]), Type: "error", Text: strings.Join(errs, "\n\n")}}},
 			SystemOut: logText(r.run),
 		})
 	}
@@ -55,11 +55,11 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 				if len(errs) == 0 {
 					errs = []string{"failed"}
 				}
-				jc.Failure = &junitMsg{Message: firstLine(errs[0]), Type: "failure", Text: strings.Join(errs, "\n\n")}
+				jc.Failure = &junitMsg{Message: brief(errs[0]), Type: "failure", Text: strings.Join(errs, "\n\n")}
 				s.Failures++
 			case statusSkipped:
 				why := c.skipReason()
-				jc.Skipped = &junitMsg{Message: firstLine(why), Text: why}
+				jc.Skipped = &junitMsg{Message: brief(why), Text: why}
 				s.Skipped++
 			case statusRunning:
 				jc.Error = &junitMsg{Message: "the check did not finish", Type: "error"}
@@ -69,7 +69,7 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 		}
 		if errs := errorTexts(a.msgs); len(errs) > 0 {
 			s.Cases = append(s.Cases, junitCase{Name: "(cleanup)", Classname: "conformance." + a.name, Time: seconds(0),
-				Error: &junitMsg{Message: firstLine(errs[0]), Type: "error", Text: strings.Join(errs, "\n\n")}})
+				Error: &junitMsg{Message: brief(errs[0]), Type: "error", Text: strings.Join(errs, "\n\n")}})
 			s.Errors++
 		}
 		s.Tests, s.Time = len(s.Cases), seconds(total)
