@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -156,7 +157,8 @@ func TestSuiteDetectsBrokenTargets(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
 			cmd := exec.Command(os.Args[0], "-test.run=^TestBrokenTarget$/^("+m.areas+")$", "-test.v", "-test.count=1")
-			cmd.Env = append(os.Environ(), "CONFORMANCE_BROKEN="+m.name)
+			reports := t.TempDir()
+			cmd.Env = append(os.Environ(), "CONFORMANCE_BROKEN="+m.name, "CONFORMANCE_REPORT_DIR="+reports)
 			out, err := cmd.CombinedOutput()
 			text := string(out)
 			failed := len(m.wantFail) > 0
@@ -180,6 +182,21 @@ func TestSuiteDetectsBrokenTargets(t *testing.T) {
 			}
 			if strings.Contains(text, leakKey) {
 				t.Errorf("the output contains the API key")
+			}
+			// The report Run wrote fails exactly the checks go test failed.
+			html, junit, js := readReportDir(t, reports)
+			var goTestFailed []string
+			for _, m := range regexp.MustCompile(`--- FAIL: TestBrokenTarget/(\w+/\w+) `).FindAllStringSubmatch(text, -1) {
+				goTestFailed = append(goTestFailed, m[1])
+			}
+			slices.Sort(goTestFailed)
+			reportFailed := js.failedCases()
+			slices.Sort(reportFailed)
+			if !slices.Equal(reportFailed, goTestFailed) {
+				t.Errorf("the JUnit file fails %v; go test failed %v", reportFailed, goTestFailed)
+			}
+			if strings.Contains(html+junit, leakKey) {
+				t.Errorf("the report contains the API key")
 			}
 		})
 	}
@@ -223,6 +240,7 @@ func TestBrokenTarget(t *testing.T) {
 		RelaxStrings: m.relax,
 		Mock:         true,
 		Controls:     mockcontrols.New(mock),
+		ReportDir:    os.Getenv("CONFORMANCE_REPORT_DIR"),
 	})
 }
 

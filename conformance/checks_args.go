@@ -3,7 +3,6 @@ package conformance
 import (
 	"fmt"
 	"math"
-	"testing"
 	"time"
 )
 
@@ -39,7 +38,7 @@ type rspecCase struct {
 	mayTake int
 }
 
-func (s *session) rspecFaults(t *testing.T, cases []rspecCase) {
+func (s *session) rspecFaults(t T, cases []rspecCase) {
 	t.Helper()
 	a := s.main()
 	for _, c := range cases {
@@ -52,7 +51,7 @@ func rs(typ, count any) map[string]any {
 	return map[string]any{"rspec_type": typ, "number_of_nodes": count}
 }
 
-func checkRSpecNotStruct(t *testing.T, s *session) {
+func checkRSpecNotStruct(t T, s *session) {
 	var cases []rspecCase
 	for _, c := range append(pyValues, struct {
 		name string
@@ -67,7 +66,7 @@ func checkRSpecNotStruct(t *testing.T, s *session) {
 	s.rspecFaults(t, cases)
 }
 
-func checkRSpecMissing(t *testing.T, s *session) {
+func checkRSpecMissing(t T, s *session) {
 	s.rspecFaults(t, []rspecCase{
 		{"empty", map[string]any{}, msgRSpecNoType, 0},
 		{"only number_of_nodes", map[string]any{"number_of_nodes": int64(10)}, msgRSpecNoType, 0},
@@ -80,7 +79,7 @@ func checkRSpecMissing(t *testing.T, s *session) {
 
 // checkRSpecTypes: rspec_type must be a str and number_of_nodes an int
 // (§5.1 step 4, §1.1), checked before the values.
-func checkRSpecTypes(t *testing.T, s *session) {
+func checkRSpecTypes(t T, s *session) {
 	s.rspecFaults(t, []rspecCase{
 		{"§13 {42, 'a string'}", rs(int64(42), "a string"), msgRSpecTypes, 0},
 		{"int type", rs(int64(1), int64(1)), msgRSpecTypes, 0},
@@ -99,14 +98,14 @@ func checkRSpecTypes(t *testing.T, s *session) {
 
 // checkRSpecCountTypes: a <double> or string count fails the type check
 // (faithful quirk §5.1 step 4), even when it names a whole number.
-func checkRSpecCountTypes(t *testing.T, s *session) {
+func checkRSpecCountTypes(t T, s *session) {
 	s.rspecFaults(t, []rspecCase{
 		{"double count 1.0", rs("random", 1.0), msgRSpecTypes, 1},
 		{"string count '1'", rs("random", "1"), msgRSpecTypes, 1},
 	})
 }
 
-func checkRSpecValues(t *testing.T, s *session) {
+func checkRSpecValues(t T, s *session) {
 	s.rspecFaults(t, []rspecCase{
 		{"§13 {random, -10}", rs("random", int64(-10)), msgRSpecValues, 0},
 		{"§13 {wtf, 1}", rs("wtf", int64(1)), msgRSpecValues, 0},
@@ -120,7 +119,7 @@ func checkRSpecValues(t *testing.T, s *session) {
 
 // checkRSpecTypeNames: only the exact four names pass; "rand", the
 // internal name, is rejected on the wire (§5.1 step 5).
-func checkRSpecTypeNames(t *testing.T, s *session) {
+func checkRSpecTypeNames(t T, s *session) {
 	s.rspecFaults(t, []rspecCase{
 		{"rand", rs("rand", int64(1)), msgRSpecValues, 1},
 		{"WAN", rs("WAN", int64(1)), msgRSpecValues, 1},
@@ -133,7 +132,7 @@ func checkRSpecTypeNames(t *testing.T, s *session) {
 // checkRSpecHugeCount: there is no bound but credits, so huge counts end
 // in 103 (§5.1). No population comes near these counts, so even a server
 // that skipped the credit check could not hand the vessels out.
-func checkRSpecHugeCount(t *testing.T, s *session) {
+func checkRSpecHugeCount(t T, s *session) {
 	a := s.main()
 	for what, n := range map[string]int64{"2^31-1": math.MaxInt32, "2^40 as <i8>": 1 << 40} {
 		_, err := s.acquire(t, a, rs("random", n), 0)
@@ -146,7 +145,7 @@ var handleMethods = []string{"acquire_specific_vessels", "release_resources", "r
 
 // handleCall calls one of the handle methods for the main account. The
 // lists here name no vessel that exists, so nothing can be acquired.
-func (s *session) handleCall(t *testing.T, method string, list any) error {
+func (s *session) handleCall(t T, method string, list any) error {
 	t.Helper()
 	var err error
 	if method == "acquire_specific_vessels" {
@@ -157,7 +156,7 @@ func (s *session) handleCall(t *testing.T, method string, list any) error {
 	return err
 }
 
-func checkHandleListNotArray(t *testing.T, s *session) {
+func checkHandleListNotArray(t T, s *session) {
 	for _, m := range handleMethods {
 		for _, c := range append(pyValues, struct {
 			name string
@@ -175,7 +174,7 @@ func checkHandleListNotArray(t *testing.T, s *session) {
 // checkHandleElementTypes: a handle that is not a string gives 100 for
 // acquire_specific_vessels and release_resources, 102 naming its type for
 // renew_resources (§5.11).
-func checkHandleElementTypes(t *testing.T, s *session) {
+func checkHandleElementTypes(t T, s *session) {
 	for _, c := range pyValues {
 		if c.name == "unicode" {
 			continue
@@ -190,7 +189,7 @@ func checkHandleElementTypes(t *testing.T, s *session) {
 
 // checkHandleTypesBeforeFormat: the whole list is type-checked before any
 // handle is looked at, and in renew the first offender names the type.
-func checkHandleTypesBeforeFormat(t *testing.T, s *session) {
+func checkHandleTypesBeforeFormat(t T, s *session) {
 	bad := []any{"nocolon", int64(5)}
 	for _, m := range handleMethods[:2] {
 		s.wantFault(t, m, s.handleCall(t, m, bad), 100, msgInternal)
@@ -202,7 +201,7 @@ func checkHandleTypesBeforeFormat(t *testing.T, s *session) {
 
 // checkHandleNonASCII: a non-ASCII handle is a handle for acquire and
 // release, a wrong type for renew (§5.11).
-func checkHandleNonASCII(t *testing.T, s *session) {
+func checkHandleNonASCII(t T, s *session) {
 	h := "nödé-" + s.runID + ":v2"
 	for _, m := range handleMethods[:2] {
 		s.wantFault(t, m, s.handleCall(t, m, []any{h}), 102, noVesselMsg(h))
@@ -211,7 +210,7 @@ func checkHandleNonASCII(t *testing.T, s *session) {
 	s.wantFault(t, "renew_resources", s.handleCall(t, "renew_resources", []any{h}), 102, msgBadHandleType+"<type 'unicode'>")
 }
 
-func checkHandleFormat(t *testing.T, s *session) {
+func checkHandleFormat(t T, s *session) {
 	unknown := "conformance-no-such-node-" + s.runID + ":v2"
 	cases := []struct {
 		what string
@@ -235,7 +234,7 @@ func checkHandleFormat(t *testing.T, s *session) {
 	}
 }
 
-func checkHandleEmptyList(t *testing.T, s *session) {
+func checkHandleEmptyList(t T, s *session) {
 	for _, m := range handleMethods {
 		s.wantFault(t, m, s.handleCall(t, m, []any{}), 102, msgEmptyList)
 	}
@@ -243,7 +242,7 @@ func checkHandleEmptyList(t *testing.T, s *session) {
 
 // checkHandleUnknownVessel: a known node with a vessel name it lacks,
 // including the extra vessel v1, is an unknown handle (§4, §5.11).
-func checkHandleUnknownVessel(t *testing.T, s *session) {
+func checkHandleUnknownVessel(t T, s *session) {
 	node := s.someNodeID(t)
 	for _, m := range handleMethods {
 		for _, v := range []string{"v1", "v0", "v99999", ""} {
@@ -256,7 +255,7 @@ func checkHandleUnknownVessel(t *testing.T, s *session) {
 // someNodeID returns the id of a node that exists: from Controls, from a
 // vessel the main account holds, or from a vessel acquired for the
 // purpose (when the budget allows).
-func (s *session) someNodeID(t *testing.T) string {
+func (s *session) someNodeID(t T) string {
 	t.Helper()
 	if c := s.controls(); c != nil {
 		nodes, err := c.Nodes(s.ctx(t))

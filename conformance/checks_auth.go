@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"strings"
-	"testing"
 	"time"
 )
 
@@ -56,7 +55,7 @@ func authChecks() []check {
 	}
 }
 
-func checkAuthNotAStruct(t *testing.T, s *session) {
+func checkAuthNotAStruct(t T, s *session) {
 	all := append([]struct {
 		name string
 		v    any
@@ -75,7 +74,7 @@ func checkAuthNotAStruct(t *testing.T, s *session) {
 	}
 }
 
-func checkAuthMissingMembers(t *testing.T, s *session) {
+func checkAuthMissingMembers(t T, s *session) {
 	a := s.main()
 	cases := map[string]map[string]any{
 		"empty":          {},
@@ -97,7 +96,7 @@ func checkAuthMissingMembers(t *testing.T, s *session) {
 
 // checkAuthNonStringMembers: a username or api_key that is not a string
 // gives fault 100, and that is checked before the user is looked up.
-func checkAuthNonStringMembers(t *testing.T, s *session) {
+func checkAuthNonStringMembers(t T, s *session) {
 	a := s.main()
 	for _, c := range pyValues {
 		if c.name == "unicode" {
@@ -116,7 +115,7 @@ func checkAuthNonStringMembers(t *testing.T, s *session) {
 
 // checkAuthWrongKey: bad auth with any arguments gives 101 on every
 // method (§3, §13): authentication comes before argument validation.
-func checkAuthWrongKey(t *testing.T, s *session) {
+func checkAuthWrongKey(t T, s *session) {
 	a := s.main()
 	for _, m := range authMethods {
 		_, err := s.call(t, m.name, append([]any{s.badAuth(a)}, m.rest...)...)
@@ -135,7 +134,7 @@ func checkAuthWrongKey(t *testing.T, s *session) {
 	}
 }
 
-func checkAuthUnknownUser(t *testing.T, s *session) {
+func checkAuthUnknownUser(t T, s *session) {
 	for what, name := range map[string]string{
 		"an unknown user":          s.nobody(),
 		"a non-ASCII username":     "nöbody_" + s.runID,
@@ -150,7 +149,7 @@ func checkAuthUnknownUser(t *testing.T, s *session) {
 }
 
 // checkAuthKeyExact: the api_key comparison is exact and case-sensitive.
-func checkAuthKeyExact(t *testing.T, s *session) {
+func checkAuthKeyExact(t T, s *session) {
 	a := s.main()
 	key := s.key(a)
 	variants := map[string]string{
@@ -184,7 +183,7 @@ func swapCase(s string) string {
 // checkAuthUsernameCase: the mock's username lookup is exact and
 // case-sensitive (mock decision §3; historically it followed the
 // database's collation).
-func checkAuthUsernameCase(t *testing.T, s *session) {
+func checkAuthUsernameCase(t T, s *session) {
 	a := s.main()
 	variants := map[string]string{"username with a space added": a.name + " "}
 	if swapCase(a.name) != a.name {
@@ -197,7 +196,7 @@ func checkAuthUsernameCase(t *testing.T, s *session) {
 }
 
 // checkAuthExtraMembers: extra struct keys are ignored (§1.1).
-func checkAuthExtraMembers(t *testing.T, s *session) {
+func checkAuthExtraMembers(t T, s *session) {
 	a := s.main()
 	auth := s.auth(a)
 	auth["password"] = "ignored"
@@ -213,7 +212,7 @@ func checkAuthExtraMembers(t *testing.T, s *session) {
 }
 
 // checkAuthUntypedStrings: an untyped <value> is a string (§1.1).
-func checkAuthUntypedStrings(t *testing.T, s *session) {
+func checkAuthUntypedStrings(t T, s *session) {
 	a := s.main()
 	res, err := s.rawCall(t, xmlDoc("get_account_info", xmlStruct("username", xmlUntyped(a.name), "api_key", xmlUntyped(s.key(a)))))
 	if err != nil {
@@ -228,7 +227,7 @@ func checkAuthUntypedStrings(t *testing.T, s *session) {
 // checkPasswordAuth: the pwauth struct of regenerate_api_key and
 // set_public_key (§3). Every call here fails authentication or an
 // earlier step, so nothing changes.
-func checkPasswordAuth(t *testing.T, s *session) {
+func checkPasswordAuth(t T, s *session) {
 	a := s.main()
 	wrong := "conformance-wrong-password-" + s.runID
 	for _, m := range []struct {
@@ -258,7 +257,7 @@ func checkPasswordAuth(t *testing.T, s *session) {
 
 // checkInactiveAccount: an inactive account behaves exactly like a
 // missing one on every path (§3, §5.8).
-func checkInactiveAccount(t *testing.T, s *session) {
+func checkInactiveAccount(t T, s *session) {
 	c := s.controls()
 	a := s.newAccount(t, 1)
 	s.accountInfo(t, a) // works while active
@@ -293,7 +292,7 @@ func accountInfoChecks() []check {
 	}
 }
 
-func checkAccountInfoShape(t *testing.T, s *session) {
+func checkAccountInfoShape(t T, s *session) {
 	for _, a := range s.accounts {
 		info := s.accountInfo(t, a)
 		if info.UserName != a.name {
@@ -308,7 +307,7 @@ func checkAccountInfoShape(t *testing.T, s *session) {
 	}
 }
 
-func checkAccountInfoStable(t *testing.T, s *session) {
+func checkAccountInfoStable(t T, s *session) {
 	a := s.main()
 	first := s.accountInfo(t, a)
 	for range 3 {
@@ -320,7 +319,7 @@ func checkAccountInfoStable(t *testing.T, s *session) {
 
 // checkMaxNotReduced: max_vessels is the total, not reduced by the
 // vessels held (§4.2).
-func checkMaxNotReduced(t *testing.T, s *session) {
+func checkMaxNotReduced(t T, s *session) {
 	a := s.main()
 	before := s.accountInfo(t, a).MaxVessels
 	s.acquireN(t, a, "random", 1)
@@ -331,7 +330,7 @@ func checkMaxNotReduced(t *testing.T, s *session) {
 
 // checkDonationCredits: max_vessels = free credits + 10 per donation on
 // an active, non-broken node (§6).
-func checkDonationCredits(t *testing.T, s *session) {
+func checkDonationCredits(t T, s *session) {
 	c := s.controls()
 	a := s.newAccount(t, 3)
 	want := func(what string, n int64) {
@@ -360,7 +359,7 @@ func checkDonationCredits(t *testing.T, s *session) {
 
 // checkVesselsHaveUserPort: every vessel acquire_resources hands out
 // owns the user's port (§7), seen through Controls.
-func checkVesselsHaveUserPort(t *testing.T, s *session) {
+func checkVesselsHaveUserPort(t T, s *session) {
 	a := s.main()
 	port := s.userPort(t, a)
 	vs := append(s.acquireN(t, a, "random", 1), s.acquireN(t, a, "wan", 1)...)
@@ -393,7 +392,7 @@ func containsInt(list []int, x int) bool {
 
 // checkResourceInfoEmpty: an account without vessels gets an empty array
 // (§5.5), not nil and not a fault.
-func checkResourceInfoEmpty(t *testing.T, s *session) {
+func checkResourceInfoEmpty(t T, s *session) {
 	a := s.newAccount(t, 1)
 	res := s.mustCall(t, "get_resource_info", s.auth(a))
 	if list, ok := res.([]any); !ok || len(list) != 0 {

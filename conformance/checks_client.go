@@ -3,7 +3,6 @@ package conformance
 import (
 	"errors"
 	"strings"
-	"testing"
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
@@ -20,7 +19,7 @@ func clientChecks() []check {
 }
 
 // libClient returns a client library instance for a.
-func (s *session) libClient(t *testing.T, a *acct, key string) *clearinghouse.Client {
+func (s *session) libClient(t T, a *acct, key string) *clearinghouse.Client {
 	t.Helper()
 	c, err := clearinghouse.New(a.name, clearinghouse.WithAPIKey(key),
 		clearinghouse.WithURL(s.url()), clearinghouse.WithHTTPClient(s.httpClient()))
@@ -30,7 +29,7 @@ func (s *session) libClient(t *testing.T, a *acct, key string) *clearinghouse.Cl
 	return c
 }
 
-func checkClientReadOnly(t *testing.T, s *session) {
+func checkClientReadOnly(t T, s *session) {
 	a := s.main()
 	c := s.libClient(t, a, s.key(a))
 	info, err := c.GetAccountInfo(s.ctx(t))
@@ -60,7 +59,7 @@ func checkClientReadOnly(t *testing.T, s *session) {
 
 // checkClientErrors: faults come back as the client's error kinds with
 // code and string (§12.2), and never carry the API key.
-func checkClientErrors(t *testing.T, s *session) {
+func checkClientErrors(t T, s *session) {
 	a := s.main()
 	bad := s.libClient(t, a, "conformance-wrong-key-"+s.runID)
 	_, err := bad.GetAccountInfo(s.ctx(t))
@@ -98,7 +97,7 @@ func checkClientErrors(t *testing.T, s *session) {
 
 // checkClientFlow: the client library's example flow: acquire, renew,
 // list, release.
-func checkClientFlow(t *testing.T, s *session) {
+func checkClientFlow(t T, s *session) {
 	a := s.main()
 	c := s.libClient(t, a, s.key(a))
 	s.reserve(t, 1)
@@ -146,7 +145,7 @@ func checkClientFlow(t *testing.T, s *session) {
 // checkClientAccountChanges: RegenerateAPIKey replaces the client's key;
 // password failures are ErrAuthentication, a bad public key
 // ErrInvalidRequest, and no error message shows the password (§12.2).
-func checkClientAccountChanges(t *testing.T, s *session) {
+func checkClientAccountChanges(t T, s *session) {
 	a := s.newAccount(t, 1)
 	c := s.libClient(t, a, s.key(a))
 	key, err := c.RegenerateAPIKey(s.ctx(t), a.password)

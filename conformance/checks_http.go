@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"testing"
 )
 
 // HTTP: transport behaviour (contract §1).
@@ -25,7 +24,7 @@ func httpChecks() []check {
 }
 
 // wantBanner checks the HTML banner answer of §1; head means no body.
-func (s *session) wantBanner(t *testing.T, what string, resp *http.Response, body []byte, head bool) {
+func (s *session) wantBanner(t T, what string, resp *http.Response, body []byte, head bool) {
 	t.Helper()
 	if resp.StatusCode != http.StatusOK {
 		s.errorf(t, "%s: HTTP status %s, want 200 OK", what, resp.Status)
@@ -46,24 +45,24 @@ func (s *session) wantBanner(t *testing.T, what string, resp *http.Response, bod
 	}
 }
 
-func checkBannerGET(t *testing.T, s *session) {
+func checkBannerGET(t T, s *session) {
 	resp, body := s.do(t, http.MethodGet, "", "", nil)
 	s.wantBanner(t, "GET", resp, body, false)
 }
 
-func checkBannerEmptyPOST(t *testing.T, s *session) {
+func checkBannerEmptyPOST(t T, s *session) {
 	resp, body := s.do(t, http.MethodPost, "", "text/xml", []byte{})
 	s.wantBanner(t, "POST with an empty body", resp, body, false)
 }
 
-func checkBannerOtherMethods(t *testing.T, s *session) {
+func checkBannerOtherMethods(t T, s *session) {
 	for _, m := range []string{http.MethodPut, http.MethodDelete, http.MethodOptions} {
 		resp, body := s.do(t, m, "", "", nil)
 		s.wantBanner(t, m, resp, body, false)
 	}
 }
 
-func checkHEAD(t *testing.T, s *session) {
+func checkHEAD(t T, s *session) {
 	resp, body := s.do(t, http.MethodHead, "", "", nil)
 	s.wantBanner(t, "HEAD", resp, body, true)
 }
@@ -75,7 +74,7 @@ func (s *session) accountInfoDoc(a *acct) string {
 
 // checkContentLength: XML-RPC replies, results and faults alike, are HTTP
 // 200 with an explicit Content-Length (§1).
-func checkContentLength(t *testing.T, s *session) {
+func checkContentLength(t T, s *session) {
 	a := s.main()
 	docs := map[string]string{
 		"a result": s.accountInfoDoc(a),
@@ -94,7 +93,7 @@ func checkContentLength(t *testing.T, s *session) {
 }
 
 // checkAnyContentType: the handler accepts any request content type (§1).
-func checkAnyContentType(t *testing.T, s *session) {
+func checkAnyContentType(t T, s *session) {
 	a := s.main()
 	for _, ct := range []string{"text/xml", "application/xml", "application/x-www-form-urlencoded", "application/octet-stream", ""} {
 		resp, body := s.do(t, http.MethodPost, "", ct, []byte(s.accountInfoDoc(a)))
@@ -106,7 +105,7 @@ func checkAnyContentType(t *testing.T, s *session) {
 }
 
 // checkPathVariants: every path beginning with /xmlrpc reaches the handler (§1).
-func checkPathVariants(t *testing.T, s *session) {
+func checkPathVariants(t T, s *session) {
 	u, err := url.Parse(s.url())
 	if err != nil || (u.Path != "/xmlrpc/" && u.Path != "/xmlrpc") {
 		s.skipf(t, "the target's URL path is not /xmlrpc/, so the variants cannot be derived")
@@ -122,7 +121,7 @@ func checkPathVariants(t *testing.T, s *session) {
 
 // checkMalformedBody: a body that is not a methodCall gets fault 1 (§2
 // step 1); the mock's string starts with the expat class (mock decision).
-func checkMalformedBody(t *testing.T, s *session) {
+func checkMalformedBody(t T, s *session) {
 	for what, doc := range map[string]string{
 		"not XML":                 "this is not XML",
 		"a methodResponse":        `<?xml version="1.0"?><methodResponse><params><param><value><int>1</int></value></param></params></methodResponse>`,
@@ -142,7 +141,7 @@ func checkMalformedBody(t *testing.T, s *session) {
 // checkOtherPaths404: paths outside /xmlrpc answer 404 (mock decision
 // §1). "/" and "/status" are left out: issue 6 puts the mock's status
 // page there, which the contract's text does not foresee yet.
-func checkOtherPaths404(t *testing.T, s *session) {
+func checkOtherPaths404(t T, s *session) {
 	for _, p := range []string{"/RPC2", "/XMLRPC/", "/xml", "/api/xmlrpc/", "/favicon.ico"} {
 		resp, _ := s.do(t, http.MethodGet, p, "", nil)
 		if resp.StatusCode != http.StatusNotFound {
@@ -153,7 +152,7 @@ func checkOtherPaths404(t *testing.T, s *session) {
 
 // checkReplyContentType: XML-RPC replies are text/xml; charset=utf-8
 // (mock decision §1).
-func checkReplyContentType(t *testing.T, s *session) {
+func checkReplyContentType(t T, s *session) {
 	for i, doc := range []string{s.accountInfoDoc(s.main()), xmlDoc("no_such_method")} {
 		resp, _ := s.do(t, http.MethodPost, "", "text/xml", []byte(doc))
 		if ct := resp.Header.Get("Content-Type"); ct != "text/xml; charset=utf-8" {
@@ -173,7 +172,7 @@ func dispatchChecks() []check {
 	}
 }
 
-func checkUnknownMethod(t *testing.T, s *session) {
+func checkUnknownMethod(t T, s *session) {
 	for _, name := range []string{"no_such_method", "acquire_resource", "GET_ACCOUNT_INFO", "getAccountInfo", "get.account.info"} {
 		_, err := s.call(t, name, s.badAuth(s.main()))
 		s.wantFault(t, name, err, 1, unknownMethodMsg(name))
@@ -181,7 +180,7 @@ func checkUnknownMethod(t *testing.T, s *session) {
 }
 
 // checkSystemMethods: no system.* methods exist (§1, §2).
-func checkSystemMethods(t *testing.T, s *session) {
+func checkSystemMethods(t T, s *session) {
 	for name, args := range map[string][]any{
 		"system.listMethods":     nil,
 		"system.methodHelp":      {"get_account_info"},
@@ -195,7 +194,7 @@ func checkSystemMethods(t *testing.T, s *session) {
 }
 
 // checkPrivateNames: only the 10 public names are reachable (§2, §14 item 2).
-func checkPrivateNames(t *testing.T, s *session) {
+func checkPrivateNames(t T, s *session) {
 	for _, name := range []string{"_dispatch", "__init__", "__class__", "_private", "authenticate"} {
 		_, err := s.call(t, name, s.badAuth(s.main()))
 		s.wantFault(t, name, err, 1, unknownMethodMsg(name))
@@ -222,7 +221,7 @@ var methodArity = []struct {
 
 // checkArity: too few or too many parameters give fault 100, before
 // authentication (§2 step 3): every call here carries bad credentials.
-func checkArity(t *testing.T, s *session) {
+func checkArity(t T, s *session) {
 	a := s.main()
 	for _, m := range methodArity {
 		first := any(s.badAuth(a))
@@ -248,7 +247,7 @@ func checkArity(t *testing.T, s *session) {
 
 // checkDecoderLimits: values the mock's decoder rejects get fault 1
 // (§14 item 4), with the expat prefix (mock decision §2).
-func checkDecoderLimits(t *testing.T, s *session) {
+func checkDecoderLimits(t T, s *session) {
 	auth := xmlStruct("username", xmlStr(s.main().name), "api_key", xmlStr(s.key(s.main())))
 	for what, v := range map[string]string{
 		"an integer beyond int64": "<value><i8>99999999999999999999</i8></value>",

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"math/big"
 	"strings"
-	"testing"
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
@@ -36,7 +35,7 @@ func decimalTokens(s string, n int) bool {
 	return true
 }
 
-func checkPublicKey(t *testing.T, s *session) {
+func checkPublicKey(t T, s *session) {
 	a := s.main()
 	res := s.mustCall(t, "get_public_key", s.auth(a))
 	key, ok := res.(string)
@@ -91,7 +90,7 @@ func decryptProblem(priv *seattlersa.PrivateKey, ct, apiKey string) string {
 	return ""
 }
 
-func checkEncryptedAPIKey(t *testing.T, s *session) {
+func checkEncryptedAPIKey(t T, s *session) {
 	a := s.main()
 	priv, err := seattlersa.ParsePrivateKey(a.privateKey)
 	if err != nil {
@@ -114,7 +113,7 @@ func checkEncryptedAPIKey(t *testing.T, s *session) {
 	}
 }
 
-func checkEncryptedAPIKeyFaults(t *testing.T, s *session) {
+func checkEncryptedAPIKeyFaults(t T, s *session) {
 	for _, c := range pyValues {
 		if c.name == "unicode" {
 			continue
@@ -134,7 +133,7 @@ func checkEncryptedAPIKeyFaults(t *testing.T, s *session) {
 
 // checkEncryptedAPIKeyBlockSize: a modulus under 433 bits cannot hold the
 // payload in one block, which is fault 100; 433 bits is enough (§5.8, §10).
-func checkEncryptedAPIKeyBlockSize(t *testing.T, s *session) {
+func checkEncryptedAPIKeyBlockSize(t T, s *session) {
 	for _, bits := range []int{432, 433} {
 		pub, priv, err := seattlersa.GenerateKey(nil, bits)
 		if err != nil {
@@ -160,7 +159,7 @@ func checkEncryptedAPIKeyBlockSize(t *testing.T, s *session) {
 // checkClientPrivateKey: the client library, given only the private key,
 // fetches the API key (§12.2); a key pair that is not the account's is an
 // authentication error.
-func checkClientPrivateKey(t *testing.T, s *session) {
+func checkClientPrivateKey(t T, s *session) {
 	a := s.main()
 	c, err := clearinghouse.New(a.name, clearinghouse.WithPrivateKey(a.privateKey),
 		clearinghouse.WithURL(s.url()), clearinghouse.WithHTTPClient(s.httpClient()))
@@ -197,7 +196,7 @@ func accountChangeChecks() []check {
 
 // changeable returns the account whose key the check may change: a fresh
 // one on a mock, else the main account.
-func (s *session) changeable(t *testing.T) *acct {
+func (s *session) changeable(t T) *acct {
 	t.Helper()
 	if s.controls() != nil {
 		return s.newAccount(t, 1)
@@ -223,7 +222,7 @@ func apiKeyProblem(k string) string {
 	return ""
 }
 
-func checkRegenerateAPIKey(t *testing.T, s *session) {
+func checkRegenerateAPIKey(t T, s *session) {
 	a := s.changeable(t)
 	old := s.key(a)
 	pw := map[string]any{"username": a.name, "password": a.password}
@@ -255,7 +254,7 @@ func checkRegenerateAPIKey(t *testing.T, s *session) {
 	}
 }
 
-func checkSetPublicKey(t *testing.T, s *session) {
+func checkSetPublicKey(t T, s *session) {
 	a := s.changeable(t)
 	pw := map[string]any{"username": a.name, "password": a.password}
 	bad := []struct {

@@ -3,7 +3,6 @@ package conformance
 import (
 	"fmt"
 	"strings"
-	"testing"
 	"time"
 )
 
@@ -27,7 +26,7 @@ func selectionChecks() []check {
 
 // acquireExact acquires n of typ for a (which must succeed) and releases
 // them again unless keep.
-func (s *session) acquireExact(t *testing.T, a *acct, typ string, n int, keep bool) []vinfo {
+func (s *session) acquireExact(t T, a *acct, typ string, n int, keep bool) []vinfo {
 	t.Helper()
 	vs := s.acquireN(t, a, typ, n)
 	s.commonChecks(t, fmt.Sprintf("%s %d", typ, n), vs)
@@ -39,7 +38,7 @@ func (s *session) acquireExact(t *testing.T, a *acct, typ string, n int, keep bo
 
 // checkSelectionMixed: §13: 3 same-subnet + 7 distinct-subnet + 13 NAT
 // nodes: random 23 / 24, wan 8 / 9, nat 13 / 14.
-func checkSelectionMixed(t *testing.T, s *session) {
+func checkSelectionMixed(t T, s *session) {
 	s.withCleanupDelay(t, 0)
 	a := s.newAccount(t, 30)
 	port := s.userPort(t, a)
@@ -69,7 +68,7 @@ func checkSelectionMixed(t *testing.T, s *session) {
 
 // checkSelectionLAN: §13: 29 same-subnet + 7 distinct-subnet nodes: lan 5
 // lands in the big subnet, lan 29 succeeds, lan 30 is 105 (B).
-func checkSelectionLAN(t *testing.T, s *session) {
+func checkSelectionLAN(t T, s *session) {
 	s.withCleanupDelay(t, 0)
 	a := s.newAccount(t, 30)
 	port := s.userPort(t, a)
@@ -89,7 +88,7 @@ func checkSelectionLAN(t *testing.T, s *session) {
 
 // checkSelectionLANNoSubnets: with no active, non-broken, non-NAT node,
 // lan fails with detail (A), even though other kinds of request work.
-func checkSelectionLANNoSubnets(t *testing.T, s *session) {
+func checkSelectionLANNoSubnets(t T, s *session) {
 	a := s.newAccount(t, 5)
 	s.isolate(t)
 	s.addNodes(t, 1, behindNAT)
@@ -105,7 +104,7 @@ func checkSelectionLANNoSubnets(t *testing.T, s *session) {
 
 // checkSelectionLANBatchFails: a subnet that qualifies but whose nodes
 // all fail gives 105 with an empty detail (C).
-func checkSelectionLANBatchFails(t *testing.T, s *session) {
+func checkSelectionLANBatchFails(t T, s *session) {
 	c := s.controls()
 	a := s.newAccount(t, 5)
 	s.isolate(t)
@@ -118,7 +117,7 @@ func checkSelectionLANBatchFails(t *testing.T, s *session) {
 }
 
 // checkSelectionWANSubnets: wan takes one vessel per /24 at most.
-func checkSelectionWANSubnets(t *testing.T, s *session) {
+func checkSelectionWANSubnets(t T, s *session) {
 	s.withCleanupDelay(t, 0)
 	a := s.newAccount(t, 5)
 	port := s.userPort(t, a)
@@ -132,7 +131,7 @@ func checkSelectionWANSubnets(t *testing.T, s *session) {
 }
 
 // checkSelectionNATOnly: NAT nodes serve random and nat, never wan or lan.
-func checkSelectionNATOnly(t *testing.T, s *session) {
+func checkSelectionNATOnly(t T, s *session) {
 	s.withCleanupDelay(t, 0)
 	a := s.newAccount(t, 5)
 	port := s.userPort(t, a)
@@ -148,7 +147,7 @@ func checkSelectionNATOnly(t *testing.T, s *session) {
 
 // checkSelectionEligibility: acquire_resources offers only free, clean
 // vessels with the user's port on active, non-broken nodes (§8).
-func checkSelectionEligibility(t *testing.T, s *session) {
+func checkSelectionEligibility(t T, s *session) {
 	s.withCleanupDelay(t, time.Hour)
 	a, b := s.newAccount(t, 5), s.newAccount(t, 5)
 	port := s.userPort(t, a)
@@ -194,7 +193,7 @@ func checkSelectionEligibility(t *testing.T, s *session) {
 
 // checkSelectionWANFailover: §13: 100 WAN nodes, every other one failing,
 // 4 donations (50 credits): wan 50 succeeds after several rounds (§8.1).
-func checkSelectionWANFailover(t *testing.T, s *session) {
+func checkSelectionWANFailover(t T, s *session) {
 	c := s.controls()
 	a := s.newAccount(t, 10)
 	s.isolate(t)
@@ -226,7 +225,7 @@ func checkSelectionWANFailover(t *testing.T, s *session) {
 // only one does not fail, a request for 1 finds it with probability
 // 12/60; a server that tried every candidate would always succeed. Ten
 // tries of each type all succeeding has a probability of 1e-7.
-func checkSelectionCandidateLimit(t *testing.T, s *session) {
+func checkSelectionCandidateLimit(t T, s *session) {
 	c := s.controls()
 	s.withCleanupDelay(t, 0)
 	a := s.newAccount(t, 1)
@@ -266,7 +265,7 @@ func expiryChecks() []check {
 
 // checkExpiryLease: a vessel vanishes when its 4 hours are up; it no
 // longer counts, and release and renew skip it.
-func checkExpiryLease(t *testing.T, s *session) {
+func checkExpiryLease(t T, s *session) {
 	a := s.newAccount(t, 1)
 	h := s.acquireN(t, a, "random", 1)[0].Handle
 	s.advance(t, acquireLease*time.Second-10*time.Second)
@@ -290,7 +289,7 @@ func checkExpiryLease(t *testing.T, s *session) {
 
 // checkExpiryRenew: renew resets the lease to 7 days from now, however
 // much was left, and the vessel then lasts exactly that long.
-func checkExpiryRenew(t *testing.T, s *session) {
+func checkExpiryRenew(t T, s *session) {
 	a := s.newAccount(t, 1)
 	h := s.acquireN(t, a, "random", 1)[0].Handle
 	s.advance(t, time.Hour)
@@ -312,7 +311,7 @@ func checkExpiryRenew(t *testing.T, s *session) {
 // checkExpiryReacquire: an expired vessel is dirty; acquire_resources
 // offers it again only after the cleanup delay (§9). Also drives the
 // clock with SetTime.
-func checkExpiryReacquire(t *testing.T, s *session) {
+func checkExpiryReacquire(t T, s *session) {
 	c := s.controls()
 	s.withCleanupDelay(t, time.Hour)
 	a := s.newAccount(t, 1)
@@ -338,7 +337,7 @@ func checkExpiryReacquire(t *testing.T, s *session) {
 
 // checkExpirySpecific: an expired vessel is free for
 // acquire_specific_vessels at once, dirty or not (§5.11, §9).
-func checkExpirySpecific(t *testing.T, s *session) {
+func checkExpirySpecific(t T, s *session) {
 	s.withCleanupDelay(t, time.Hour)
 	a := s.newAccount(t, 1)
 	h := s.acquireN(t, a, "random", 1)[0].Handle
@@ -362,7 +361,7 @@ func restartChecks() []check {
 	}
 }
 
-func checkRestart(t *testing.T, s *session) {
+func checkRestart(t T, s *session) {
 	a := s.main()
 	vs := s.acquireN(t, a, "random", 2)
 	s.mustRenew(t, a, vs[0].Handle)
@@ -412,7 +411,7 @@ func checkRestart(t *testing.T, s *session) {
 }
 
 // restart runs the target's Restart hook and reconnects.
-func (s *session) restart(t *testing.T) {
+func (s *session) restart(t T) {
 	t.Helper()
 	s.mu.Lock()
 	tg := s.tg
@@ -431,7 +430,7 @@ func (s *session) restart(t *testing.T) {
 // checkExpiryCleanupWaits: a dirty vessel on a broken node stays dirty
 // past the cleanup delay until the node is repaired, and an owned vessel
 // is never cleaned (§9).
-func checkExpiryCleanupWaits(t *testing.T, s *session) {
+func checkExpiryCleanupWaits(t T, s *session) {
 	c := s.controls()
 	s.withCleanupDelay(t, time.Hour)
 	a := s.newAccount(t, 1)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"testing"
 	"time"
 )
 
@@ -38,7 +37,7 @@ func distinct(vals []string) (dup string, ok bool) {
 
 // commonChecks are what every acquired batch must satisfy: distinct
 // handles, active nodes, and (a mock decision, §7) distinct nodes.
-func (s *session) commonChecks(t *testing.T, what string, vs []vinfo) {
+func (s *session) commonChecks(t T, what string, vs []vinfo) {
 	t.Helper()
 	if dup, ok := distinct(handlesOf(vs)); !ok {
 		s.errorf(t, "%s: the vessel %s appears twice", what, dup)
@@ -58,19 +57,19 @@ func (s *session) commonChecks(t *testing.T, what string, vs []vinfo) {
 	}
 }
 
-func checkAcquireRandom(t *testing.T, s *session) {
+func checkAcquireRandom(t T, s *session) {
 	vs := s.acquireN(t, s.main(), "random", 2)
 	s.commonChecks(t, "random 2", vs)
 }
 
-func checkAcquireWAN(t *testing.T, s *session) {
+func checkAcquireWAN(t T, s *session) {
 	vs := s.acquireN(t, s.main(), "wan", 2)
 	s.commonChecks(t, "wan 2", vs)
 	s.wantWAN(t, "wan 2", vs)
 }
 
 // wantWAN: no NAT, every vessel in another /24 (§8).
-func (s *session) wantWAN(t *testing.T, what string, vs []vinfo) {
+func (s *session) wantWAN(t T, what string, vs []vinfo) {
 	t.Helper()
 	subnets := make([]string, len(vs))
 	for i, v := range vs {
@@ -84,14 +83,14 @@ func (s *session) wantWAN(t *testing.T, what string, vs []vinfo) {
 	}
 }
 
-func checkAcquireLAN(t *testing.T, s *session) {
+func checkAcquireLAN(t T, s *session) {
 	vs := s.acquireN(t, s.main(), "lan", 2)
 	s.commonChecks(t, "lan 2", vs)
 	s.wantLAN(t, "lan 2", vs, "")
 }
 
 // wantLAN: no NAT, all in one /24 (subnet, if given).
-func (s *session) wantLAN(t *testing.T, what string, vs []vinfo, subnet string) {
+func (s *session) wantLAN(t T, what string, vs []vinfo, subnet string) {
 	t.Helper()
 	for _, v := range vs {
 		if strings.HasPrefix(v.NodeIP, "NAT$") {
@@ -106,7 +105,7 @@ func (s *session) wantLAN(t *testing.T, what string, vs []vinfo, subnet string) 
 	}
 }
 
-func checkAcquireNAT(t *testing.T, s *session) {
+func checkAcquireNAT(t T, s *session) {
 	vs := s.acquireN(t, s.main(), "nat", 1)
 	s.commonChecks(t, "nat 1", vs)
 	for _, v := range vs {
@@ -118,7 +117,7 @@ func checkAcquireNAT(t *testing.T, s *session) {
 
 // checkAcquireResourceInfo: what get_resource_info reports matches what
 // the acquisition returned, and released vessels leave it (§5.5).
-func checkAcquireResourceInfo(t *testing.T, s *session) {
+func checkAcquireResourceInfo(t T, s *session) {
 	a := s.main()
 	vs := s.acquireN(t, a, "random", 2)
 	held := s.holdingMap(t, a)
@@ -151,7 +150,7 @@ func checkAcquireResourceInfo(t *testing.T, s *session) {
 
 // checkAcquireBooleanCount: a <boolean> true count is 1 (faithful quirk
 // §5.1 step 4).
-func checkAcquireBooleanCount(t *testing.T, s *session) {
+func checkAcquireBooleanCount(t T, s *session) {
 	res, err := s.acquire(t, s.main(), rs("random", true), 1)
 	if err != nil {
 		if faultCode(err) == 105 && !s.mock {
@@ -164,7 +163,7 @@ func checkAcquireBooleanCount(t *testing.T, s *session) {
 
 // checkAcquireWireTypes: an untyped <value> is a str, and <int>, <i4>
 // and <i8> are all ints (§1.1).
-func checkAcquireWireTypes(t *testing.T, s *session) {
+func checkAcquireWireTypes(t T, s *session) {
 	a := s.main()
 	auth := xmlStruct("username", xmlStr(a.name), "api_key", xmlStr(s.key(a)))
 	for what, rspec := range map[string]string{
@@ -189,7 +188,7 @@ func checkAcquireWireTypes(t *testing.T, s *session) {
 }
 
 // checkAcquireExtraMembers: extra rspec keys are ignored (§1.1).
-func checkAcquireExtraMembers(t *testing.T, s *session) {
+func checkAcquireExtraMembers(t T, s *session) {
 	rspec := rs("random", int64(1))
 	rspec["extra"] = "ignored"
 	rspec["RSPEC_TYPE"] = int64(5)
@@ -205,7 +204,7 @@ func checkAcquireExtraMembers(t *testing.T, s *session) {
 
 // wantNothingHeld checks that a holds none of the vessels (or nothing at
 // all on a created account).
-func (s *session) wantNothingHeld(t *testing.T, what string, a *acct) {
+func (s *session) wantNothingHeld(t T, what string, a *acct) {
 	t.Helper()
 	if held := s.holding(t, a); len(held) != 0 {
 		s.errorf(t, "%s: the account holds %d vessels, want none (all or nothing)", what, len(held))
@@ -217,7 +216,7 @@ func unable(format string, args ...any) string { return msgUnable + fmt.Sprintf(
 
 // checkAllOrNothing: when too few acquisitions succeed, acquire_resources
 // releases what it took (dirty, §8.1 step 3) and fails with 105.
-func checkAllOrNothing(t *testing.T, s *session) {
+func checkAllOrNothing(t T, s *session) {
 	c := s.controls()
 	s.withCleanupDelay(t, time.Hour)
 	a := s.newAccount(t, 10)
@@ -248,7 +247,7 @@ func checkAllOrNothing(t *testing.T, s *session) {
 
 // checkFailNext: a node failing "the next k attempts" fails exactly k
 // attempts, counted over calls (§11, §8.1).
-func checkFailNext(t *testing.T, s *session) {
+func checkFailNext(t T, s *session) {
 	c := s.controls()
 	s.withCleanupDelay(t, 0)
 	a := s.newAccount(t, 10)
@@ -279,7 +278,7 @@ func specificChecks() []check {
 
 // freeHandles acquires n vessels for a and releases them again, returning
 // their handles: vessels that are known to exist and (for a moment) free.
-func (s *session) freeHandles(t *testing.T, a *acct, n int) []string {
+func (s *session) freeHandles(t T, a *acct, n int) []string {
 	t.Helper()
 	hs := handlesOf(s.acquireN(t, a, "random", n))
 	s.mustRelease(t, a, hs...)
@@ -288,14 +287,14 @@ func (s *session) freeHandles(t *testing.T, a *acct, n int) []string {
 
 // takenMeanwhile skips a check against a deployment when another user
 // took a vessel the suite had just released.
-func (s *session) takenMeanwhile(t *testing.T, got, want int) {
+func (s *session) takenMeanwhile(t T, got, want int) {
 	t.Helper()
 	if got < want && !s.mock {
 		s.skipf(t, "only %d of %d just-released vessels could be taken back; another user may have acquired them", got, want)
 	}
 }
 
-func checkSpecificBasic(t *testing.T, s *session) {
+func checkSpecificBasic(t T, s *session) {
 	a := s.main()
 	hs := s.freeHandles(t, a, 2)
 	req := []string{hs[1], hs[0]}
@@ -321,7 +320,7 @@ func checkSpecificBasic(t *testing.T, s *session) {
 }
 
 // checkSpecificDuplicates: the list is de-duplicated (§5.2 step 3).
-func checkSpecificDuplicates(t *testing.T, s *session) {
+func checkSpecificDuplicates(t T, s *session) {
 	a := s.main()
 	h := s.freeHandles(t, a, 1)[0]
 	res, err := s.specific(t, a, handleArgs(h, h, h), 1)
@@ -337,7 +336,7 @@ func checkSpecificDuplicates(t *testing.T, s *session) {
 
 // checkSpecificHeld: a vessel the caller holds is skipped, not an error,
 // and the result is an empty array (§5.2 steps 8-9).
-func checkSpecificHeld(t *testing.T, s *session) {
+func checkSpecificHeld(t T, s *session) {
 	a := s.main()
 	h := s.acquireN(t, a, "random", 1)[0].Handle
 	res, err := s.specific(t, a, handleArgs(h), 0)
@@ -353,7 +352,7 @@ func checkSpecificHeld(t *testing.T, s *session) {
 }
 
 // checkSpecificForeign: another user's vessel is skipped (§5.11).
-func checkSpecificForeign(t *testing.T, s *session) {
+func checkSpecificForeign(t T, s *session) {
 	a, b := s.main(), s.second(t)
 	h := s.acquireN(t, b, "random", 1)[0].Handle
 	res, err := s.specific(t, a, handleArgs(h), 0)
@@ -372,7 +371,7 @@ func checkSpecificForeign(t *testing.T, s *session) {
 }
 
 // checkSpecificOneBad: one bad handle fails the whole call (§5.2 step 5).
-func checkSpecificOneBad(t *testing.T, s *session) {
+func checkSpecificOneBad(t T, s *session) {
 	a := s.main()
 	h := s.freeHandles(t, a, 1)[0]
 	_, err := s.specific(t, a, handleArgs(h, "nocolon"), 1)
@@ -386,7 +385,7 @@ func checkSpecificOneBad(t *testing.T, s *session) {
 // inactive nodes and vessels whose node fails, never with 105, but takes
 // vessels on broken nodes, without the user's port, and dirty ones, which
 // stay dirty (§5.2 step 8, faithful quirks).
-func checkSpecificNodeStates(t *testing.T, s *session) {
+func checkSpecificNodeStates(t T, s *session) {
 	c := s.controls()
 	s.withCleanupDelay(t, time.Hour)
 	a := s.newAccount(t, 10)
@@ -447,7 +446,7 @@ func releaseChecks() []check {
 	}
 }
 
-func checkReleaseFrees(t *testing.T, s *session) {
+func checkReleaseFrees(t T, s *session) {
 	a := s.main()
 	vs := s.acquireN(t, a, "random", 2)
 	s.mustRelease(t, a, vs[0].Handle) // checks the int 0
@@ -461,7 +460,7 @@ func checkReleaseFrees(t *testing.T, s *session) {
 }
 
 // checkReleaseDuplicates: duplicates are processed again, harmlessly.
-func checkReleaseDuplicates(t *testing.T, s *session) {
+func checkReleaseDuplicates(t T, s *session) {
 	a := s.main()
 	h := s.acquireN(t, a, "random", 1)[0].Handle
 	s.mustRelease(t, a, h, h, h)
@@ -471,13 +470,13 @@ func checkReleaseDuplicates(t *testing.T, s *session) {
 }
 
 // checkReleaseNotHeld: a vessel the caller does not hold is skipped.
-func checkReleaseNotHeld(t *testing.T, s *session) {
+func checkReleaseNotHeld(t T, s *session) {
 	a := s.main()
 	h := s.freeHandles(t, a, 1)[0]
 	s.mustRelease(t, a, h)
 }
 
-func checkReleaseForeign(t *testing.T, s *session) {
+func checkReleaseForeign(t T, s *session) {
 	a, b := s.main(), s.second(t)
 	h := s.acquireN(t, b, "random", 1)[0].Handle
 	res, err := s.call(t, "release_resources", s.auth(a), handleArgs(h))
@@ -490,7 +489,7 @@ func checkReleaseForeign(t *testing.T, s *session) {
 	}
 }
 
-func checkReleaseOneBad(t *testing.T, s *session) {
+func checkReleaseOneBad(t T, s *session) {
 	a := s.main()
 	h := s.acquireN(t, a, "random", 1)[0].Handle
 	_, err := s.call(t, "release_resources", s.auth(a), handleArgs(h, "nocolon"))
@@ -501,7 +500,7 @@ func checkReleaseOneBad(t *testing.T, s *session) {
 }
 
 // checkReleaseFreesCredits: released vessels stop counting (§6).
-func checkReleaseFreesCredits(t *testing.T, s *session) {
+func checkReleaseFreesCredits(t T, s *session) {
 	a := s.newAccount(t, 1)
 	h := s.acquireN(t, a, "random", 1)[0].Handle
 	_, err := s.acquire(t, a, rs("random", int64(1)), 1)
@@ -512,7 +511,7 @@ func checkReleaseFreesCredits(t *testing.T, s *session) {
 
 // checkReleaseInactiveNode: vessels on inactive nodes are listed with
 // is_active false and can be released (§5.3, §5.5).
-func checkReleaseInactiveNode(t *testing.T, s *session) {
+func checkReleaseInactiveNode(t T, s *session) {
 	c := s.controls()
 	a := s.newAccount(t, 1)
 	node := s.addNodes(t, 1, ownSubnets)[0]
@@ -535,7 +534,7 @@ func checkReleaseInactiveNode(t *testing.T, s *session) {
 
 // checkReleaseDirty: a released vessel is dirty and not offered again
 // until the cleanup delay has passed (§5.3, §9).
-func checkReleaseDirty(t *testing.T, s *session) {
+func checkReleaseDirty(t T, s *session) {
 	s.withCleanupDelay(t, time.Hour)
 	a := s.newAccount(t, 1)
 	port := s.userPort(t, a)
@@ -567,7 +566,7 @@ func renewChecks() []check {
 	}
 }
 
-func checkRenewSevenDays(t *testing.T, s *session) {
+func checkRenewSevenDays(t T, s *session) {
 	a := s.main()
 	h := s.acquireN(t, a, "random", 1)[0].Handle
 	s.mustRenew(t, a, h) // checks the int 0
@@ -576,7 +575,7 @@ func checkRenewSevenDays(t *testing.T, s *session) {
 
 // checkRenewReset: renewing again resets to 7 days, it does not add 7
 // more (§15).
-func checkRenewReset(t *testing.T, s *session) {
+func checkRenewReset(t T, s *session) {
 	a := s.main()
 	h := s.acquireN(t, a, "random", 1)[0].Handle
 	for range 3 {
@@ -585,7 +584,7 @@ func checkRenewReset(t *testing.T, s *session) {
 	s.checkLease(t, "after three renewals", []vinfo{s.holdingMap(t, a)[h]}, renewLease)
 }
 
-func checkRenewDuplicates(t *testing.T, s *session) {
+func checkRenewDuplicates(t T, s *session) {
 	a := s.main()
 	h := s.acquireN(t, a, "random", 1)[0].Handle
 	s.mustRenew(t, a, h, h, h)
@@ -594,7 +593,7 @@ func checkRenewDuplicates(t *testing.T, s *session) {
 
 // checkRenewPartial: only the listed vessels the caller holds are
 // renewed; foreign and released ones keep their dates (§13).
-func checkRenewPartial(t *testing.T, s *session) {
+func checkRenewPartial(t T, s *session) {
 	a, b := s.main(), s.second(t)
 	vs := s.acquireN(t, a, "random", 3)
 	s.mustRelease(t, a, vs[2].Handle)
@@ -613,7 +612,7 @@ func checkRenewPartial(t *testing.T, s *session) {
 	}
 }
 
-func checkRenewOneBad(t *testing.T, s *session) {
+func checkRenewOneBad(t T, s *session) {
 	a := s.main()
 	h := s.acquireN(t, a, "random", 1)[0].Handle
 	err := s.renew(t, a, h, "nocolon")
@@ -626,7 +625,7 @@ func checkRenewOneBad(t *testing.T, s *session) {
 // checkRenewOverLimit: an account over its credit limit (its donation
 // went offline) gets 103 with its numbers on renew and on acquire; at the
 // limit, renew works (§5.4 step 6, §6).
-func checkRenewOverLimit(t *testing.T, s *session) {
+func checkRenewOverLimit(t T, s *session) {
 	c := s.controls()
 	a := s.newAccount(t, 1)
 	donated := s.addNodes(t, 1, ownSubnets)[0]
@@ -666,7 +665,7 @@ func creditChecks() []check {
 // checkCreditBoundary: on the main account, one vessel more than the
 // credits left gives 103; all of them succeed, and then one more is 103.
 // Against a deployment this needs a budget of credits-left + 1.
-func checkCreditBoundary(t *testing.T, s *session) {
+func checkCreditBoundary(t T, s *session) {
 	a := s.main()
 	left := int(s.accountInfo(t, a).MaxVessels) - len(s.holding(t, a))
 	if left < 0 {
@@ -686,7 +685,7 @@ func checkCreditBoundary(t *testing.T, s *session) {
 
 // checkCreditLimitScenario: §13: with 10 credits, 11 of any type is 103;
 // 1 then 9 of one type both succeed; then 1 more is 103.
-func checkCreditLimitScenario(t *testing.T, s *session) {
+func checkCreditLimitScenario(t T, s *session) {
 	a := s.newAccount(t, 10)
 	for _, typ := range []string{"random", "wan", "lan", "nat"} {
 		_, err := s.acquire(t, a, rs(typ, int64(11)), 11)
@@ -702,7 +701,7 @@ func checkCreditLimitScenario(t *testing.T, s *session) {
 
 // checkCreditSpecificScenario: §13: acquire 4, then request 6 handles
 // including the 4: 2 are returned; then 10-6+1 handles give 103.
-func checkCreditSpecificScenario(t *testing.T, s *session) {
+func checkCreditSpecificScenario(t T, s *session) {
 	a := s.newAccount(t, 10)
 	six := handlesOf(s.acquireN(t, a, "random", 6))
 	s.mustRelease(t, a, six[4:]...)
@@ -720,7 +719,7 @@ func checkCreditSpecificScenario(t *testing.T, s *session) {
 
 // checkCreditHeldCountedAgain: handles the caller holds count again in
 // acquire_specific_vessels (faithful quirk §5.2 step 7).
-func checkCreditHeldCountedAgain(t *testing.T, s *session) {
+func checkCreditHeldCountedAgain(t T, s *session) {
 	a := s.newAccount(t, 2)
 	hs := handlesOf(s.acquireN(t, a, "random", 2))
 	_, err := s.specific(t, a, handleArgs(hs[0]), 0)
@@ -728,7 +727,7 @@ func checkCreditHeldCountedAgain(t *testing.T, s *session) {
 }
 
 // checkCreditDuplicatesOnce: the de-duplicated list is what counts.
-func checkCreditDuplicatesOnce(t *testing.T, s *session) {
+func checkCreditDuplicatesOnce(t T, s *session) {
 	a := s.newAccount(t, 1)
 	h := s.freeHandles(t, a, 1)[0]
 	res, err := s.specific(t, a, handleArgs(h, h), 1)
@@ -740,7 +739,7 @@ func checkCreditDuplicatesOnce(t *testing.T, s *session) {
 
 // checkCreditZero: no free credits and no donation: nothing; a donation
 // brings 10 (§6).
-func checkCreditZero(t *testing.T, s *session) {
+func checkCreditZero(t T, s *session) {
 	a := s.newAccount(t, 0)
 	if m := s.accountInfo(t, a).MaxVessels; m != 0 {
 		s.errorf(t, "max_vessels %d, want 0", m)
@@ -758,7 +757,7 @@ func checkCreditZero(t *testing.T, s *session) {
 // checkValidationBeforeCredits: on an account without credits, argument
 // faults still come first (§5.1 steps 2-5 before 6, §5.2 steps 2-6
 // before 7).
-func checkValidationBeforeCredits(t *testing.T, s *session) {
+func checkValidationBeforeCredits(t T, s *session) {
 	a := s.newAccount(t, 0)
 	for what, rspec := range map[string]any{
 		"an rspec of another type": "x",

@@ -198,7 +198,7 @@ func (p *mockProcess) stop() error {
 // restart is the Target's Restart hook: SIGTERM, then start again on the
 // same state file and, if it is free, the same port. The new instance has
 // a new CA certificate, so the target is rebuilt from the new creds file.
-func (p *mockProcess) restart(t *testing.T, tg *conformance.Target) error {
+func (p *mockProcess) restart(t conformance.T, tg *conformance.Target) error {
 	u, err := url.Parse(tg.URL)
 	if err != nil {
 		return err

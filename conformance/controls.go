@@ -101,3 +101,12 @@ type Failure struct {
 	Always bool
 	Next   int
 }
+
+// controlSecrets returns the secrets Controls hold (the admin token of
+// NewHTTPControls), for redaction.
+func controlSecrets(c Controls) []string {
+	if sc, ok := c.(interface{ secrets() []string }); ok {
+		return sc.secrets()
+	}
+	return nil
+}

@@ -20,8 +20,26 @@
 // HTTP, Dispatch, Auth, AccountInfo, Keys, Faults, Acquire, Specific,
 // Release, Renew, Credits, Client, Restart, Selection, Expiry and
 // AccountChanges. At the end it logs a summary: passed, failed, skipped and
-// warned checks per area, and why each skipped check was skipped. go test
-// -json remains the machine-readable report.
+// warned checks per area, the failed checks, and why each skipped check was
+// skipped.
+//
+// # Reports, and runs without go test
+//
+// A run can also leave a report to hand on (Report): one self-contained
+// HTML page (the target, every check with its result and why, the fault
+// codes and strings the target answered each check with, the totals) and
+// a JUnit XML file for CI systems. Under go test, set Target.ReportDir
+// (CLEARINGHOUSE_REPORT_DIR for TargetFromEnv) and Run writes both there.
+//
+// Check runs the same checks without go test and returns the Report; the
+// command cmd/conformance is built on it:
+//
+//	go run github.com/seattletestbed/clearinghouse-go/cmd/conformance@latest -html report.html -junit report.xml
+//
+// The checks are written against T, the part of *testing.T they use: Run
+// hands them the test's *testing.T through an adapter, Check its own
+// runner, which gives FailNow, SkipNow, Cleanup, Context and subtests the
+// meaning package testing gives them.
 //
 // # What runs where
 //
@@ -44,8 +62,9 @@
 // Every vessel it acquires is recorded as it is returned, and released
 // again when its check ends (even when the check fails), and at the end of
 // the run; it never releases a vessel it did not get from its own
-// acquisition. It never prints an API key, password or private key: every
-// message is redacted before it is logged.
+// acquisition. It never prints an API key, password, private key or admin
+// token: every message is redacted before it is logged, and every text of
+// a Report, whatever the server sent, before it is written.
 //
 // # Fault strings
 //

@@ -58,6 +58,9 @@ type httpControls struct {
 	token string // never in an error
 }
 
+// secrets are what the suite must never print: the admin token.
+func (c *httpControls) secrets() []string { return []string{c.token} }
+
 // do sends a JSON request to path (relative to the admin root) and
 // decodes the JSON reply into out (if not nil).
 func (c *httpControls) do(ctx context.Context, method, path string, in, out any) error {

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"testing"
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
@@ -16,7 +15,7 @@ import (
 
 // newAccount creates an account with exactly credits free vessel credits
 // (0 is none) and the run's shared key pair.
-func (s *session) newAccount(t *testing.T, credits int) *acct {
+func (s *session) newAccount(t T, credits int) *acct {
 	t.Helper()
 	pub, priv := s.sharedKeyPair(t)
 	return s.newAccountWithKey(t, credits, pub, priv)
@@ -24,7 +23,7 @@ func (s *session) newAccount(t *testing.T, credits int) *acct {
 
 // newAccountWithKey creates an account with exactly credits free vessel
 // credits (0 is none) and the given key pair.
-func (s *session) newAccountWithKey(t *testing.T, credits int, pub, priv string) *acct {
+func (s *session) newAccountWithKey(t T, credits int, pub, priv string) *acct {
 	t.Helper()
 	var b [8]byte
 	rand.Read(b[:])
@@ -58,7 +57,7 @@ func (s *session) newAccountWithKey(t *testing.T, credits int, pub, priv string)
 
 // sharedKeyPair returns a 512-bit key pair made once per run, for the
 // accounts the suite creates (sparing the mock a key generation each).
-func (s *session) sharedKeyPair(t *testing.T) (pub, priv string) {
+func (s *session) sharedKeyPair(t T) (pub, priv string) {
 	t.Helper()
 	s.mu.Lock()
 	kp := s.keyPair
@@ -80,7 +79,7 @@ func (s *session) sharedKeyPair(t *testing.T) (pub, priv string) {
 
 // second returns another account than the main one: the target's second
 // account, or one created through Controls (10 credits).
-func (s *session) second(t *testing.T) *acct {
+func (s *session) second(t T) *acct {
 	t.Helper()
 	s.mu.Lock()
 	sp := s.spare
@@ -100,7 +99,7 @@ func (s *session) second(t *testing.T) *acct {
 }
 
 // userPort returns a's port from get_account_info.
-func (s *session) userPort(t *testing.T, a *acct) int {
+func (s *session) userPort(t T, a *acct) int {
 	t.Helper()
 	return int(s.accountInfo(t, a).UserPort)
 }
@@ -108,7 +107,7 @@ func (s *session) userPort(t *testing.T, a *acct) int {
 // isolate deactivates every active node the suite did not add in this
 // check, so that the check's own nodes are the whole usable population.
 // The nodes come back when the area ends.
-func (s *session) isolate(t *testing.T) {
+func (s *session) isolate(t T) {
 	t.Helper()
 	c := s.controls()
 	nodes, err := c.Nodes(s.ctx(t))
@@ -128,7 +127,7 @@ func (s *session) isolate(t *testing.T) {
 }
 
 // unisolate reactivates the nodes isolate deactivated.
-func (s *session) unisolate(t *testing.T) {
+func (s *session) unisolate(t T) {
 	s.mu.Lock()
 	ids := s.isolated
 	s.isolated = nil
@@ -143,7 +142,7 @@ func (s *session) unisolate(t *testing.T) {
 
 // retireOwnNodes deactivates the nodes the check added (there is no way
 // to remove a node), so that they stay out of later checks.
-func (s *session) retireOwnNodes(t *testing.T) {
+func (s *session) retireOwnNodes(t T) {
 	s.mu.Lock()
 	ids := s.ownNodes
 	s.ownNodes = nil
@@ -184,7 +183,7 @@ const (
 
 // addNodes adds count nodes of the kind with the default vessel template
 // (one vessel for each user port) and returns their ids.
-func (s *session) addNodes(t *testing.T, count int, kind nodeKind) []string {
+func (s *session) addNodes(t T, count int, kind nodeKind) []string {
 	t.Helper()
 	specs := make([]NodeSpec, count)
 	shared := s.subnet()
@@ -205,7 +204,7 @@ func (s *session) addNodes(t *testing.T, count int, kind nodeKind) []string {
 }
 
 // addNodeSpecs adds nodes and remembers them for retirement.
-func (s *session) addNodeSpecs(t *testing.T, specs []NodeSpec) []string {
+func (s *session) addNodeSpecs(t T, specs []NodeSpec) []string {
 	t.Helper()
 	s.must(t, "AddNodes", s.controls().AddNodes(s.ctx(t), specs))
 	ids := make([]string, len(specs))
@@ -220,7 +219,7 @@ func (s *session) addNodeSpecs(t *testing.T, specs []NodeSpec) []string {
 
 // vesselFor returns the handle of node's vessel that owns port (the
 // default template has exactly one).
-func (s *session) vesselFor(t *testing.T, nodeID string, port int) string {
+func (s *session) vesselFor(t T, nodeID string, port int) string {
 	t.Helper()
 	n, err := s.controls().Node(s.ctx(t), nodeID)
 	s.must(t, "Node", err)
@@ -236,7 +235,7 @@ func (s *session) vesselFor(t *testing.T, nodeID string, port int) string {
 }
 
 // vesselState returns what Controls say of the vessel with the handle.
-func (s *session) vesselState(t *testing.T, handle string) VesselState {
+func (s *session) vesselState(t T, handle string) VesselState {
 	t.Helper()
 	node, _, _ := cutHandle(handle)
 	n, err := s.controls().Node(s.ctx(t), node)
@@ -261,7 +260,7 @@ func cutHandle(h string) (node, vessel string, ok bool) {
 
 // withCleanupDelay sets the mock's cleanup delay for the rest of the
 // check, and restores the previous one afterwards.
-func (s *session) withCleanupDelay(t *testing.T, d time.Duration) {
+func (s *session) withCleanupDelay(t T, d time.Duration) {
 	t.Helper()
 	c := s.controls()
 	old, err := c.CleanupDelay(s.ctx(t))
@@ -275,7 +274,7 @@ func (s *session) withCleanupDelay(t *testing.T, d time.Duration) {
 }
 
 // advance moves the mock clock.
-func (s *session) advance(t *testing.T, d time.Duration) {
+func (s *session) advance(t T, d time.Duration) {
 	t.Helper()
 	s.must(t, "Advance", s.controls().Advance(s.ctx(t), d))
 }

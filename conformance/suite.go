@@ -21,7 +21,7 @@ import (
 type check struct {
 	name string
 	need needs
-	run  func(t *testing.T, s *session)
+	run  func(t T, s *session)
 }
 
 // needs are what a check requires of the target; unmet needs skip it.
@@ -68,9 +68,54 @@ func areas() []area {
 
 // Run checks the target against the contract, as a tree of subtests
 // Area/Check. It fails the test at once if the target has no URL or no
-// account, and prints a summary when the test ends.
+// account, and logs a summary when the test ends. With Target.ReportDir
+// it also writes the report there (see Target.ReportDir).
 func Run(t *testing.T, target Target) {
 	t.Helper()
+	sr := newSuiteRun(target, "")
+	// Registered first, so it runs last: after the final cleanup, whose
+	// failures the report lists too.
+	t.Cleanup(func() {
+		rep := sr.report()
+		if sr.session() != nil {
+			t.Log(rep.summary())
+		}
+		if target.ReportDir != "" {
+			if err := rep.writeDir(target.ReportDir, t.Name()); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	sr.run(&testingT{T: t, rec: sr.root})
+}
+
+// suiteRun is one run of the suite, by Run or by Check.
+type suiteRun struct {
+	target  Target
+	filter  string // Check's -run pattern, for the report
+	started time.Time
+	root    *record // the run's own messages: setup, final cleanup
+
+	mu      sync.Mutex
+	s       *session
+	running bool // the areas have started: setup succeeded
+	cut     bool // Check's context ended the run early
+}
+
+func newSuiteRun(target Target, filter string) *suiteRun {
+	return &suiteRun{target: target, filter: filter, started: time.Now(), root: newRecord("", "")}
+}
+
+func (sr *suiteRun) session() *session {
+	sr.mu.Lock()
+	defer sr.mu.Unlock()
+	return sr.s
+}
+
+// run is the suite, whichever way it is run: t is the root.
+func (sr *suiteRun) run(t T) {
+	t.Helper()
+	target := sr.target
 	if target.URL == "" {
 		t.Fatal("conformance: the target has no URL; the suite has no default endpoint")
 	}
@@ -78,21 +123,26 @@ func Run(t *testing.T, target Target) {
 		t.Fatal("conformance: the target has no account")
 	}
 	s, err := newSession(target)
+	sr.root.setRedact(s.redact)
+	sr.mu.Lock()
+	sr.s = s
+	sr.mu.Unlock()
 	if err != nil {
 		t.Fatal(s.redact(err.Error()))
 	}
-	t.Cleanup(func() {
-		s.finalCleanup(t)
-		t.Log(s.summary())
-	})
+	t.Cleanup(func() { s.finalCleanup(t) })
 	if err := s.fetchMissingKeys(); err != nil {
 		t.Fatal(s.redact(err.Error()))
 	}
+	sr.mu.Lock()
+	sr.running = true
+	sr.mu.Unlock()
 	for _, a := range areas() {
-		t.Run(a.name, func(t *testing.T) {
+		t.Run(a.name, func(t T) {
+			t.setRecord(s.newRecord(a.name, ""))
 			t.Cleanup(func() { s.areaCleanup(t) })
 			for _, c := range a.checks {
-				t.Run(c.name, func(t *testing.T) { s.runCheck(t, a.name, c) })
+				t.Run(c.name, func(t T) { s.runCheck(t, a.name, c) })
 			}
 		})
 	}
@@ -118,13 +168,10 @@ type session struct {
 	subnets  int
 	keyPair  [2]string // a key pair for created accounts, made once
 
-	isolated []string // population nodes deactivated by isolate, to reactivate
-	ownNodes []string // nodes the suite added and has not deactivated yet
-	spare    *acct    // a second account, once found or created
-	tallies  map[string]*tally
-	order    []string
-	warnings map[*testing.T]int
-	skipWhy  map[*testing.T]string
+	isolated []string  // population nodes deactivated by isolate, to reactivate
+	ownNodes []string  // nodes the suite added and has not deactivated yet
+	spare    *acct     // a second account, once found or created
+	records  []*record // of the areas and checks, in the order they started
 }
 
 // acct is an account as the suite uses it; the API key may change
@@ -137,21 +184,13 @@ type acct struct {
 	created    bool // made by the suite through Controls
 }
 
-type tally struct {
-	passed, failed, skipped, warned, warnings int
-	skips                                     []string
-}
-
 func newSession(tg Target) (*session, error) {
 	s := &session{
-		tg:       tg,
-		budget:   tg.AllowAcquire,
-		relax:    tg.RelaxStrings,
-		mock:     tg.Mock || tg.Controls != nil,
-		ledger:   map[*acct][]string{},
-		tallies:  map[string]*tally{},
-		warnings: map[*testing.T]int{},
-		skipWhy:  map[*testing.T]string{},
+		tg:     tg,
+		budget: tg.AllowAcquire,
+		relax:  tg.RelaxStrings,
+		mock:   tg.Mock || tg.Controls != nil,
+		ledger: map[*acct][]string{},
 	}
 	s.slack = 60
 	if s.mock {
@@ -164,6 +203,7 @@ func newSession(tg Target) (*session, error) {
 		s.accounts = append(s.accounts, &acct{name: a.Username, apiKey: a.APIKey, password: a.Password, privateKey: a.PrivateKey})
 		s.addSecrets(a.APIKey, a.Password, a.PrivateKey)
 	}
+	s.addSecrets(controlSecrets(tg.Controls)...)
 	s.timeout = tg.CallTimeout
 	if s.timeout <= 0 {
 		s.timeout = 60 * time.Second
@@ -323,45 +363,40 @@ func redactSecrets(text string, secrets []string) string {
 // Reporting. Checks never call t.Error/t.Fatal/t.Log directly: these
 // wrappers redact credentials first.
 
-func (s *session) errorf(t *testing.T, format string, args ...any) {
+func (s *session) errorf(t T, format string, args ...any) {
 	t.Helper()
 	t.Error(s.redact(fmt.Sprintf(format, args...)))
 }
 
-func (s *session) fatalf(t *testing.T, format string, args ...any) {
+func (s *session) fatalf(t T, format string, args ...any) {
 	t.Helper()
 	t.Fatal(s.redact(fmt.Sprintf(format, args...)))
 }
 
-func (s *session) logf(t *testing.T, format string, args ...any) {
+func (s *session) logf(t T, format string, args ...any) {
 	t.Helper()
 	t.Log(s.redact(fmt.Sprintf(format, args...)))
 }
 
 // warnf reports a tolerated difference (RelaxStrings): a WARNING line,
-// counted in the summary.
-func (s *session) warnf(t *testing.T, format string, args ...any) {
+// which the check's record counts as a warning.
+func (s *session) warnf(t T, format string, args ...any) {
 	t.Helper()
-	t.Log("WARNING: " + s.redact(fmt.Sprintf(format, args...)))
-	s.mu.Lock()
-	s.warnings[t]++
-	s.mu.Unlock()
+	t.Log(warningPrefix + s.redact(fmt.Sprintf(format, args...)))
 }
 
-// skipf skips the check and records why, for the summary.
-func (s *session) skipf(t *testing.T, format string, args ...any) {
+// skipf skips the check; the record keeps why, for the summary.
+func (s *session) skipf(t T, format string, args ...any) {
 	t.Helper()
-	why := s.redact(fmt.Sprintf(format, args...))
-	s.mu.Lock()
-	s.skipWhy[t] = why
-	s.mu.Unlock()
-	t.Skip(why)
+	t.Skip(s.redact(fmt.Sprintf(format, args...)))
 }
 
 // runCheck runs one leaf: it skips when a need is unmet, and makes sure
 // that whatever the check acquired is released when it ends.
-func (s *session) runCheck(t *testing.T, areaName string, c check) {
-	t.Cleanup(func() { s.record(t, areaName, c.name) }) // registered first, so it runs last
+func (s *session) runCheck(t T, areaName string, c check) {
+	rec := s.newRecord(areaName, c.name)
+	t.setRecord(rec)
+	t.Cleanup(func() { s.finishCheck(t, rec) }) // registered first, so it runs last
 	if why := s.unmet(c.need); why != "" {
 		s.skipf(t, "%s", why)
 	}
@@ -404,71 +439,28 @@ func (s *session) unmet(n needs) string {
 	return ""
 }
 
-// record adds a finished leaf's outcome to its area's tally.
-func (s *session) record(t *testing.T, areaName, name string) {
+// newRecord starts the record of an area or a check.
+func (s *session) newRecord(area, name string) *record {
+	r := newRecord(area, name)
+	r.redact = s.redact
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	tl := s.tallies[areaName]
-	if tl == nil {
-		tl = &tally{}
-		s.tallies[areaName] = tl
-		s.order = append(s.order, areaName)
-	}
-	w := s.warnings[t]
-	switch {
-	case t.Failed():
-		tl.failed++
-	case t.Skipped():
-		tl.skipped++
-		why := s.skipWhy[t]
-		if why == "" {
-			why = "skipped"
-		}
-		tl.skips = append(tl.skips, areaName+"/"+name+": "+why)
-	case w > 0:
-		tl.warned++
-	default:
-		tl.passed++
-	}
-	tl.warnings += w
-	delete(s.warnings, t)
-	delete(s.skipWhy, t)
+	s.records = append(s.records, r)
+	s.mu.Unlock()
+	return r
 }
 
-// summary renders the tallies.
-func (s *session) summary() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var b strings.Builder
-	name := s.tg.Name
-	if name == "" {
-		name = "target"
+// finishCheck sets a finished check's outcome.
+func (s *session) finishCheck(t T, r *record) {
+	switch {
+	case t.Failed():
+		r.finish(statusFailed)
+	case t.Skipped():
+		r.finish(statusSkipped)
+	case r.warnings() > 0:
+		r.finish(statusWarned)
+	default:
+		r.finish(statusPassed)
 	}
-	fmt.Fprintf(&b, "conformance summary (%s):\n", name)
-	fmt.Fprintf(&b, "  %-16s %6s %6s %7s %6s %8s\n", "area", "passed", "failed", "skipped", "warned", "warnings")
-	var total tally
-	var skips []string
-	for _, a := range s.order {
-		tl := s.tallies[a]
-		fmt.Fprintf(&b, "  %-16s %6d %6d %7d %6d %8d\n", a, tl.passed, tl.failed, tl.skipped, tl.warned, tl.warnings)
-		total.passed += tl.passed
-		total.failed += tl.failed
-		total.skipped += tl.skipped
-		total.warned += tl.warned
-		total.warnings += tl.warnings
-		skips = append(skips, tl.skips...)
-	}
-	fmt.Fprintf(&b, "  %-16s %6d %6d %7d %6d %8d\n", "total", total.passed, total.failed, total.skipped, total.warned, total.warnings)
-	if total.warnings > 0 {
-		b.WriteString("  warned: fault strings differed from the contract (RelaxStrings); these checks did not pass\n")
-	}
-	if len(skips) > 0 {
-		b.WriteString("  skipped:\n")
-		for _, sk := range skips {
-			b.WriteString("    " + sk + "\n")
-		}
-	}
-	return strings.TrimRight(b.String(), "\n")
 }
 
 // Vessel bookkeeping. Every vessel any acquiring call returns goes into
@@ -477,7 +469,7 @@ func (s *session) summary() string {
 // reserve fails the check if holding n more vessels would exceed the
 // budget. Checks declare their needs, so this only trips on a suite bug
 // or a server that hands out more than asked.
-func (s *session) reserve(t *testing.T, n int) {
+func (s *session) reserve(t T, n int) {
 	t.Helper()
 	if n <= 0 {
 		return
@@ -537,7 +529,7 @@ func contains(list []string, x string) bool {
 
 // releaseAll releases every vessel in the ledger. It runs in cleanup,
 // so it uses its own context.
-func (s *session) releaseAll(t *testing.T) {
+func (s *session) releaseAll(t T) {
 	s.mu.Lock()
 	work := map[*acct][]string{}
 	for a, hs := range s.ledger {
@@ -563,19 +555,19 @@ func (s *session) releaseAll(t *testing.T) {
 
 // finalCleanup runs when the whole Run ends: release anything left, and
 // undo population changes.
-func (s *session) finalCleanup(t *testing.T) {
+func (s *session) finalCleanup(t T) {
 	s.releaseAll(t)
 	s.retireOwnNodes(t)
 	s.unisolate(t)
 }
 
 // areaCleanup retires any node an area's checks left active.
-func (s *session) areaCleanup(t *testing.T) {
+func (s *session) areaCleanup(t T) {
 	s.retireOwnNodes(t)
 }
 
 // ctx returns a context for one call made by a check.
-func (s *session) ctx(t *testing.T) context.Context {
+func (s *session) ctx(t T) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), s.timeout)
 	t.Cleanup(cancel)
 	return ctx

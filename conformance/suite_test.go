@@ -1,12 +1,15 @@
 package conformance
 
 import (
+	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
@@ -233,22 +236,49 @@ func TestUnmet(t *testing.T) {
 
 func TestSummary(t *testing.T) {
 	t.Parallel()
-	s := &session{tg: Target{Name: "demo"}, tallies: map[string]*tally{}}
-	s.tallies["Auth"] = &tally{passed: 3, warned: 1, warnings: 2}
-	s.tallies["Expiry"] = &tally{skipped: 1, skips: []string{"Expiry/LeaseRunsOut: needs Controls"}}
-	s.order = []string{"Auth", "Expiry"}
-	out := s.summary()
-	for _, want := range []string{"conformance summary (demo)", "Auth", "total", "Expiry/LeaseRunsOut: needs Controls", "warned: fault strings differed"} {
+	sr := summaryFixture()
+	out := sr.report().summary()
+	for _, want := range []string{
+		"conformance summary (demo)",
+		"  Auth                  3      1       0      1        2",
+		"  total                 3      1       1      1        2",
+		"Expiry/LeaseRunsOut: needs Controls",
+		"warned: fault strings differed",
+		"failed:\n    Auth/WrongKey: have fault 100, want 101",
+	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the summary lacks %q:\n%s", want, out)
 		}
 	}
 }
 
+// summaryFixture is a finished run with a check of each outcome.
+func summaryFixture() *suiteRun {
+	s := &session{tg: Target{Name: "demo"}}
+	sr := newSuiteRun(s.tg, "")
+	sr.s, sr.running = s, true
+	check := func(area, name string, st status, msgs ...message) {
+		r := s.newRecord(area, name)
+		for _, m := range msgs {
+			r.addMsg(m.kind, m.text)
+		}
+		r.finish(st)
+	}
+	s.newRecord("Auth", "")
+	for _, name := range []string{"NotAStruct", "MissingMembers", "UnknownUser"} {
+		check("Auth", name, statusPassed)
+	}
+	check("Auth", "KeyExact", statusWarned, message{msgWarning, "a"}, message{msgWarning, "b"})
+	check("Auth", "WrongKey", statusFailed, message{msgError, "have fault 100, want 101\nmore"})
+	s.newRecord("Expiry", "")
+	check("Expiry", "LeaseRunsOut", statusSkipped, message{msgSkip, "needs Controls"})
+	return sr
+}
+
 func TestTargetFromEnv(t *testing.T) {
 	// Not parallel: it sets environment variables.
 	for _, name := range []string{EnvURL, EnvUsername, EnvAPIKey, EnvPrivateKeyFile, EnvPassword, EnvCAFile,
-		EnvAllowAcquire, EnvAllowAccountChanges, EnvAdminURL, EnvCredsFile, EnvRelaxStrings, EnvMock,
+		EnvAllowAcquire, EnvAllowAccountChanges, EnvAdminURL, EnvCredsFile, EnvRelaxStrings, EnvMock, EnvReportDir,
 		EnvUsername + "_2", EnvAPIKey + "_2", EnvPrivateKeyFile + "_2", EnvPassword + "_2"} {
 		t.Setenv(name, "")
 	}
@@ -267,12 +297,13 @@ func TestTargetFromEnv(t *testing.T) {
 	t.Setenv(EnvAPIKey, "KEY")
 	t.Setenv(EnvAllowAcquire, "7")
 	t.Setenv(EnvRelaxStrings, "1")
+	t.Setenv(EnvReportDir, "reports")
 	tg, ok, err := TargetFromEnv()
 	if !ok || err != nil {
 		t.Fatalf("ok %v err %v", ok, err)
 	}
 	if tg.URL != "https://example.invalid/xmlrpc/" || len(tg.Accounts) != 1 || tg.Accounts[0].APIKey != "KEY" ||
-		tg.AllowAcquire != 7 || !tg.RelaxStrings || tg.Mock || tg.Controls != nil {
+		tg.AllowAcquire != 7 || !tg.RelaxStrings || tg.Mock || tg.Controls != nil || tg.ReportDir != "reports" {
 		t.Fatalf("target %+v", tg)
 	}
 	t.Setenv(EnvAllowAcquire, "-1")
@@ -316,5 +347,40 @@ func TestTargetFromEnv(t *testing.T) {
 	}
 	if _, _, err := TargetFromEnv(); err == nil || strings.Contains(err.Error(), "SECRET") {
 		t.Fatalf("a broken creds file: %v", err)
+	}
+}
+
+// TestReportWellFormed: texts no XML-RPC response can carry (control
+// characters, invalid UTF-8, markup) still give a well-formed JUnit file
+// and an HTML page that shows them as text.
+func TestReportWellFormed(t *testing.T) {
+	t.Parallel()
+	sr := summaryFixture()
+	r := sr.s.newRecord("Auth", "Odd")
+	r.addError("nul \x00 esc \x1b[31m bad \xff\xfe <b>bold</b> ]]> end")
+	r.noteFault("get_account_info", &xmlrpc.Fault{Code: 101, String: "\x07<i>"})
+	r.finish(statusFailed)
+	rep := sr.report()
+	var j, h strings.Builder
+	if err := rep.WriteJUnit(&j); err != nil {
+		t.Fatal(err)
+	}
+	dec := xml.NewDecoder(strings.NewReader(j.String()))
+	dec.Strict = true
+	for {
+		if _, err := dec.Token(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("the JUnit file is not well-formed: %v\n%s", err, j.String())
+		}
+	}
+	if err := rep.WriteHTML(&h); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(h.String(), "<b>") || strings.Contains(h.String(), "<i>") || !strings.Contains(h.String(), "&lt;b&gt;bold&lt;/b&gt;") {
+		t.Errorf("the HTML page does not show the markup as text")
+	}
+	if !utf8.ValidString(h.String()) || !utf8.ValidString(j.String()) {
+		t.Errorf("invalid UTF-8 in the report")
 	}
 }

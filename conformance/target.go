@@ -7,7 +7,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/internal/chconfig"
@@ -68,8 +67,17 @@ type Target struct {
 	// Restart, when set, stops the target and starts it again on the same
 	// state, updating *tg (URL, CAFile, HTTPClient, Controls) to reach the
 	// new instance. The Restart area calls it once, mid-run, and then
-	// checks that accounts and holdings survived.
-	Restart func(t *testing.T, tg *Target) error
+	// checks that accounts and holdings survived. t is the check's (a
+	// *testing.T under Run).
+	Restart func(t T, tg *Target) error
+
+	// ReportDir, when set, makes Run write its report into this
+	// directory (made if need be) when the test ends: the HTML page and
+	// the JUnit XML file of Report.WriteHTML and Report.WriteJUnit, named
+	// after the test, such as TestDeployment.html and
+	// TestDeployment.junit.xml. TargetFromEnv sets it from
+	// CLEARINGHOUSE_REPORT_DIR. Check ignores it: it returns the Report.
+	ReportDir string
 
 	// CallTimeout bounds every call the suite makes (default 60 s).
 	CallTimeout time.Duration
@@ -111,6 +119,7 @@ const (
 	EnvCredsFile           = chconfig.EnvCredsFile  // CLEARINGHOUSE_CREDS_FILE
 	EnvRelaxStrings        = "CLEARINGHOUSE_RELAX_STRINGS"
 	EnvMock                = "CLEARINGHOUSE_MOCK"
+	EnvReportDir           = "CLEARINGHOUSE_REPORT_DIR"
 )
 
 // credsFileAllowAcquire is the default vessel budget for a target read
@@ -138,8 +147,9 @@ const credsFileAllowAcquire = 100
 // and the /admin/ controls its admin_url names, if any. Suite settings,
 // which have no creds-file counterpart: CLEARINGHOUSE_ALLOW_ACQUIRE
 // (default 0, read-only, without a creds file),
-// CLEARINGHOUSE_ALLOW_ACCOUNT_CHANGES=1, CLEARINGHOUSE_MOCK=1 and
-// CLEARINGHOUSE_RELAX_STRINGS=1.
+// CLEARINGHOUSE_ALLOW_ACCOUNT_CHANGES=1, CLEARINGHOUSE_MOCK=1,
+// CLEARINGHOUSE_RELAX_STRINGS=1 and CLEARINGHOUSE_REPORT_DIR (see
+// Target.ReportDir).
 //
 // TargetFromEnv reads files but makes no network call; a wrong admin URL
 // or token shows up as failing checks when the suite runs.
@@ -252,6 +262,7 @@ func suiteSettingsFromEnv(tg *Target) error {
 		return err
 	}
 	tg.Mock = tg.Mock || mock
+	tg.ReportDir = os.Getenv(EnvReportDir)
 	return nil
 }
 

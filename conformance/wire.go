@@ -13,7 +13,6 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"testing"
 
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
@@ -41,15 +40,16 @@ func httpClientFor(caFile string) (*http.Client, error) {
 
 // call makes one XML-RPC call and returns the decoded result (canonical Go
 // types: int64, bool, string, float64, []any, map[string]any, ...).
-func (s *session) call(t *testing.T, method string, args ...any) (any, error) {
+func (s *session) call(t T, method string, args ...any) (any, error) {
 	t.Helper()
 	var res any
 	err := s.client().Call(s.ctx(t), method, &res, args...)
+	t.record().noteFault(method, err)
 	return res, err
 }
 
 // mustCall is call for calls that must succeed.
-func (s *session) mustCall(t *testing.T, method string, args ...any) any {
+func (s *session) mustCall(t T, method string, args ...any) any {
 	t.Helper()
 	res, err := s.call(t, method, args...)
 	if err != nil {
@@ -88,18 +88,18 @@ func faultProblem(err error, code int, want string, prefix bool) (problem string
 
 // wantFault checks that err is the fault code with exactly the string
 // want ("" for any string).
-func (s *session) wantFault(t *testing.T, what string, err error, code int, want string) {
+func (s *session) wantFault(t T, what string, err error, code int, want string) {
 	t.Helper()
 	s.judgeFault(t, what, err, code, want, false)
 }
 
 // wantFaultPrefix checks the code and that the string starts with prefix.
-func (s *session) wantFaultPrefix(t *testing.T, what string, err error, code int, prefix string) {
+func (s *session) wantFaultPrefix(t T, what string, err error, code int, prefix string) {
 	t.Helper()
 	s.judgeFault(t, what, err, code, prefix, true)
 }
 
-func (s *session) judgeFault(t *testing.T, what string, err error, code int, want string, prefix bool) {
+func (s *session) judgeFault(t T, what string, err error, code int, want string, prefix bool) {
 	t.Helper()
 	problem, stringOnly := faultProblem(err, code, want, prefix)
 	switch {
@@ -163,7 +163,7 @@ func noVesselMsg(handle string) string {
 
 // do sends an HTTP request to the target's URL with path replacing the
 // URL's path when not empty, and returns the response with its body.
-func (s *session) do(t *testing.T, method, path, contentType string, body []byte) (*http.Response, []byte) {
+func (s *session) do(t T, method, path, contentType string, body []byte) (*http.Response, []byte) {
 	t.Helper()
 	u := s.url()
 	if path != "" {
@@ -209,7 +209,7 @@ func withPath(u, path string) string {
 }
 
 // rawCall posts an XML-RPC document as is and decodes the response.
-func (s *session) rawCall(t *testing.T, doc string) (any, error) {
+func (s *session) rawCall(t T, doc string) (any, error) {
 	t.Helper()
 	resp, body := s.do(t, http.MethodPost, "", "text/xml", []byte(doc))
 	if resp.StatusCode != http.StatusOK {
@@ -221,7 +221,18 @@ func (s *session) rawCall(t *testing.T, doc string) (any, error) {
 	if err != nil && !errors.As(err, &f) {
 		s.fatalf(t, "raw call: undecodable response: %v", err)
 	}
+	t.record().noteFault(rawMethod(doc), err)
 	return res, err
+}
+
+// rawMethod is the methodName of a raw document, for the report.
+func rawMethod(doc string) string {
+	_, rest, ok := strings.Cut(doc, "<methodName>")
+	name, _, ok2 := strings.Cut(rest, "</methodName>")
+	if !ok || !ok2 || len(name) > 64 {
+		return "(raw document)"
+	}
+	return html.UnescapeString(name) + " (raw)"
 }
 
 // xmlDoc builds a methodCall from raw <value> fragments.
@@ -367,7 +378,7 @@ func typeName(v any) string {
 
 // infodicts parses a result that must be infodicts, reporting shape
 // problems as failures, and checks the count when n >= 0.
-func (s *session) infodicts(t *testing.T, what string, res any, n int) []vinfo {
+func (s *session) infodicts(t T, what string, res any, n int) []vinfo {
 	t.Helper()
 	vs, problems := parseInfodicts(res)
 	for _, p := range problems {
@@ -417,7 +428,7 @@ func handlesIn(res any) []string {
 // acquire calls acquire_resources for a with rspec, after checking that
 // the mayTake vessels a (wrong) success could bring fit the budget. Any
 // vessels it returns go into the ledger.
-func (s *session) acquire(t *testing.T, a *acct, rspec any, mayTake int) (any, error) {
+func (s *session) acquire(t T, a *acct, rspec any, mayTake int) (any, error) {
 	t.Helper()
 	s.reserve(t, mayTake)
 	res, err := s.call(t, "acquire_resources", s.auth(a), rspec)
@@ -430,7 +441,7 @@ func (s *session) acquire(t *testing.T, a *acct, rspec any, mayTake int) (any, e
 // acquireN acquires n vessels of typ for a and checks the result's shape,
 // count and lease. Against a target that is not the mock, a 105 (the
 // deployment cannot satisfy the request right now) skips the check.
-func (s *session) acquireN(t *testing.T, a *acct, typ string, n int) []vinfo {
+func (s *session) acquireN(t T, a *acct, typ string, n int) []vinfo {
 	t.Helper()
 	what := fmt.Sprintf("acquire_resources(%s, %d)", typ, n)
 	res, err := s.acquire(t, a, map[string]any{"rspec_type": typ, "number_of_nodes": n}, n)
@@ -454,7 +465,7 @@ const (
 
 // checkLease checks that every vessel's expires_in_seconds is a fresh
 // lease of the given length: at most it, and at least it minus the slack.
-func (s *session) checkLease(t *testing.T, what string, vs []vinfo, lease int64) {
+func (s *session) checkLease(t T, what string, vs []vinfo, lease int64) {
 	t.Helper()
 	for _, v := range vs {
 		if v.Expires > lease || v.Expires < lease-s.slack {
@@ -465,7 +476,7 @@ func (s *session) checkLease(t *testing.T, what string, vs []vinfo, lease int64)
 
 // specific calls acquire_specific_vessels; returned vessels go into the
 // ledger.
-func (s *session) specific(t *testing.T, a *acct, list any, mayTake int) (any, error) {
+func (s *session) specific(t T, a *acct, list any, mayTake int) (any, error) {
 	t.Helper()
 	s.reserve(t, mayTake)
 	res, err := s.call(t, "acquire_specific_vessels", s.auth(a), list)
@@ -477,7 +488,7 @@ func (s *session) specific(t *testing.T, a *acct, list any, mayTake int) (any, e
 
 // release calls release_resources with the handles; on success the ledger
 // forgets them.
-func (s *session) release(t *testing.T, a *acct, hs ...string) error {
+func (s *session) release(t T, a *acct, hs ...string) error {
 	t.Helper()
 	res, err := s.call(t, "release_resources", s.auth(a), handleArgs(hs...))
 	if err == nil {
@@ -487,14 +498,14 @@ func (s *session) release(t *testing.T, a *acct, hs ...string) error {
 	return err
 }
 
-func (s *session) mustRelease(t *testing.T, a *acct, hs ...string) {
+func (s *session) mustRelease(t T, a *acct, hs ...string) {
 	t.Helper()
 	if err := s.release(t, a, hs...); err != nil {
 		s.fatalf(t, "release_resources: %v", err)
 	}
 }
 
-func (s *session) renew(t *testing.T, a *acct, hs ...string) error {
+func (s *session) renew(t T, a *acct, hs ...string) error {
 	t.Helper()
 	res, err := s.call(t, "renew_resources", s.auth(a), handleArgs(hs...))
 	if err == nil {
@@ -503,7 +514,7 @@ func (s *session) renew(t *testing.T, a *acct, hs ...string) error {
 	return err
 }
 
-func (s *session) mustRenew(t *testing.T, a *acct, hs ...string) {
+func (s *session) mustRenew(t T, a *acct, hs ...string) {
 	t.Helper()
 	if err := s.renew(t, a, hs...); err != nil {
 		s.fatalf(t, "renew_resources: %v", err)
@@ -512,7 +523,7 @@ func (s *session) mustRenew(t *testing.T, a *acct, hs ...string) {
 
 // wantIntZero checks the "returns nothing" result: the int 0, never nil
 // (contract §1, §15).
-func (s *session) wantIntZero(t *testing.T, what string, res any) {
+func (s *session) wantIntZero(t T, what string, res any) {
 	t.Helper()
 	if n, ok := res.(int64); !ok || n != 0 {
 		s.errorf(t, "%s returned %s %v, want the int 0", what, typeName(res), res)
@@ -520,14 +531,14 @@ func (s *session) wantIntZero(t *testing.T, what string, res any) {
 }
 
 // holding returns a's vessels from get_resource_info.
-func (s *session) holding(t *testing.T, a *acct) []vinfo {
+func (s *session) holding(t T, a *acct) []vinfo {
 	t.Helper()
 	res := s.mustCall(t, "get_resource_info", s.auth(a))
 	return s.infodicts(t, "get_resource_info", res, -1)
 }
 
 // holdingMap is holding keyed by handle.
-func (s *session) holdingMap(t *testing.T, a *acct) map[string]vinfo {
+func (s *session) holdingMap(t T, a *acct) map[string]vinfo {
 	t.Helper()
 	m := map[string]vinfo{}
 	for _, v := range s.holding(t, a) {
@@ -542,7 +553,7 @@ type acctInfo struct {
 	UserName, Affil      string
 }
 
-func (s *session) accountInfo(t *testing.T, a *acct) acctInfo {
+func (s *session) accountInfo(t T, a *acct) acctInfo {
 	t.Helper()
 	res := s.mustCall(t, "get_account_info", s.auth(a))
 	info, problems := parseAccountInfo(res)
@@ -587,7 +598,7 @@ func subnetOf(ip string) string {
 }
 
 // must fails the check on a control error.
-func (s *session) must(t *testing.T, what string, err error) {
+func (s *session) must(t T, what string, err error) {
 	t.Helper()
 	if err != nil {
 		s.fatalf(t, "control %s: %v", what, err)

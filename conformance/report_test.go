@@ -1,0 +1,397 @@
+package conformance_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/seattletestbed/clearinghouse-go/conformance"
+	"github.com/seattletestbed/clearinghouse-go/conformance/mockcontrols"
+	"github.com/seattletestbed/clearinghouse-go/mockserver"
+)
+
+// reportTarget is an in-process mock with an account, behind rewrite
+// (nil: none), with its Go controls.
+func reportTarget(t *testing.T, rewrite func(string, []byte, int, []byte) (int, []byte), opts ...mockserver.Option) (conformance.Target, *mockserver.Server) {
+	t.Helper()
+	mock, err := mockserver.New(append([]mockserver.Option{
+		mockserver.WithPopulation(mockserver.PopulationConfig{Nodes: 40, NATFraction: 0.1, Seed: 5}),
+		mockserver.WithKeyBits(512),
+	}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mock.Close() })
+	var h http.Handler = mock
+	if rewrite != nil {
+		h = &rewriter{next: mock, fn: rewrite}
+	}
+	srv := httptest.NewServer(h) // 127.0.0.1
+	t.Cleanup(srv.Close)
+	a, err := mock.AddAccount(mockserver.AccountSpec{Username: "dave", Password: "password-of-dave-0123", Affiliation: "Report U"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conformance.Target{
+		Name:         "report test mock",
+		URL:          srv.URL + "/xmlrpc/",
+		Accounts:     []conformance.Account{{Username: a.Username, APIKey: a.APIKey, Password: a.Password, PrivateKey: a.PrivateKey}},
+		AllowAcquire: 100,
+		Mock:         true,
+		Controls:     mockcontrols.New(mock),
+	}, mock
+}
+
+// rendered is a report in all three forms.
+type rendered struct {
+	html, junit, summary string
+	suites               junitSuites
+}
+
+func render(t *testing.T, rep *conformance.Report) rendered {
+	t.Helper()
+	var h, j, s bytes.Buffer
+	if err := rep.WriteHTML(&h); err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.WriteJUnit(&j); err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.WriteSummary(&s); err != nil {
+		t.Fatal(err)
+	}
+	r := rendered{html: h.String(), junit: j.String(), summary: s.String()}
+	r.suites = parseJUnit(t, j.Bytes())
+	return r
+}
+
+// junitSuites is what the tests read back from a JUnit file.
+type junitSuites struct {
+	XMLName  xml.Name `xml:"testsuites"`
+	Tests    int      `xml:"tests,attr"`
+	Failures int      `xml:"failures,attr"`
+	Errors   int      `xml:"errors,attr"`
+	Skipped  int      `xml:"skipped,attr"`
+	Suites   []struct {
+		Name     string `xml:"name,attr"`
+		Tests    int    `xml:"tests,attr"`
+		Failures int    `xml:"failures,attr"`
+		Cases    []struct {
+			Name      string `xml:"name,attr"`
+			Classname string `xml:"classname,attr"`
+			Failure   *struct {
+				Message string `xml:"message,attr"`
+				Text    string `xml:",chardata"`
+			} `xml:"failure"`
+			Error *struct {
+				Message string `xml:"message,attr"`
+			} `xml:"error"`
+			Skipped *struct {
+				Message string `xml:"message,attr"`
+			} `xml:"skipped"`
+			SystemOut string `xml:"system-out"`
+		} `xml:"testcase"`
+	} `xml:"testsuite"`
+}
+
+// parseJUnit reads a JUnit file back with a strict decoder, and checks
+// that its totals add up.
+func parseJUnit(t *testing.T, data []byte) junitSuites {
+	t.Helper()
+	var js junitSuites
+	dec := xml.NewDecoder(bytes.NewReader(data))
+	dec.Strict = true
+	if err := dec.Decode(&js); err != nil {
+		t.Fatalf("the JUnit file does not parse: %v\n%s", err, data)
+	}
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if cd, ok := tok.(xml.CharData); err != nil || !ok || len(bytes.TrimSpace(cd)) > 0 {
+			t.Fatalf("the JUnit file goes on after </testsuites>: %v %v", tok, err)
+		}
+	}
+	tests, failures := 0, 0
+	for _, s := range js.Suites {
+		if s.Tests != len(s.Cases) {
+			t.Errorf("testsuite %s: tests=%d, %d testcases", s.Name, s.Tests, len(s.Cases))
+		}
+		tests += s.Tests
+		failures += s.Failures
+	}
+	if tests != js.Tests || failures != js.Failures {
+		t.Errorf("testsuites: tests=%d failures=%d; the testsuites add up to %d and %d", js.Tests, js.Failures, tests, failures)
+	}
+	return js
+}
+
+// failedCases lists the testcases with a failure, as Area/Check.
+func (js junitSuites) failedCases() []string {
+	var out []string
+	for _, s := range js.Suites {
+		for _, c := range s.Cases {
+			if c.Failure != nil {
+				out = append(out, s.Name+"/"+c.Name)
+			}
+		}
+	}
+	return out
+}
+
+func TestCheckPassesOnTheMock(t *testing.T) {
+	t.Parallel()
+	tg, _ := reportTarget(t, nil)
+	var log bytes.Buffer
+	rep, err := conformance.Check(context.Background(), tg, conformance.WithLog(&log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := render(t, rep)
+	if rep.Failed() {
+		t.Fatalf("the mock fails:\n%s", r.summary)
+	}
+	areas := []string{"HTTP", "Dispatch", "Auth", "AccountInfo", "Keys", "Faults", "Acquire", "Specific", "Release",
+		"Renew", "Credits", "Client", "Restart", "Selection", "Expiry", "AccountChanges"}
+	var names []string
+	for _, s := range r.suites.Suites {
+		names = append(names, s.Name)
+	}
+	if !slices.Equal(names, areas) {
+		t.Errorf("JUnit testsuites %v, want %v", names, areas)
+	}
+	if r.suites.Tests < 100 || r.suites.Failures != 0 || r.suites.Skipped != 1 {
+		t.Errorf("JUnit: %d tests, %d failures, %d skipped; want 100 or more, 0 and 1 (Restart)", r.suites.Tests, r.suites.Failures, r.suites.Skipped)
+	}
+	for _, want := range []string{"PASSED: ", `id="area-Auth"`, "report test mock", "Restart/StateSurvives: needs a Restart hook"} {
+		if !strings.Contains(r.html+r.summary, want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+	for _, want := range []string{"=== RUN   Auth/WrongKey", "--- PASS: Auth/WrongKey (", "--- SKIP: Restart/StateSurvives ("} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("the log lacks %q", want)
+		}
+	}
+	// The faults a check saw are listed with it.
+	if !strings.Contains(r.html, "<td><code>get_account_info</code></td><td class=\"n\">101</td><td><code>User auth failed.</code></td>") {
+		t.Errorf("the report does not list fault 101 of get_account_info")
+	}
+}
+
+func TestCheckReportsABrokenTarget(t *testing.T) {
+	t.Parallel()
+	tg, _ := reportTarget(t, replaceInBody("User auth failed.", "Authentication failed."))
+	rep, err := conformance.Check(context.Background(), tg, conformance.WithMatch("^Auth$"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := render(t, rep)
+	if !rep.Failed() {
+		t.Fatalf("the reworded fault string passed:\n%s", r.summary)
+	}
+	failed := r.suites.failedCases()
+	for _, leaf := range []string{"Auth/WrongKey", "Auth/UnknownUser", "Auth/KeyExact"} {
+		if !slices.Contains(failed, leaf) {
+			t.Errorf("JUnit: %s has no failure (failed: %v)", leaf, failed)
+		}
+		if !strings.Contains(r.summary, "    "+leaf+": ") {
+			t.Errorf("the summary does not list %s as failed:\n%s", leaf, r.summary)
+		}
+		if !strings.Contains(r.html, `<a href="#check-`+strings.ReplaceAll(leaf, "/", "-")+`">`+leaf+`</a>`) {
+			t.Errorf("the HTML report does not list %s as failed", leaf)
+		}
+	}
+	if slices.Contains(failed, "Auth/NotAStruct") || len(r.suites.Suites) != 1 {
+		t.Errorf("JUnit: failed %v in %d testsuites; want only Auth's, and NotAStruct passing", failed, len(r.suites.Suites))
+	}
+	for _, want := range []string{"FAILED: ", "Authentication failed.", "User auth failed."} {
+		if !strings.Contains(r.html, want) {
+			t.Errorf("the HTML report lacks %q", want)
+		}
+	}
+	// The JUnit failure carries the message.
+	for _, s := range r.suites.Suites {
+		for _, c := range s.Cases {
+			if c.Name == "WrongKey" && (c.Failure == nil || !strings.Contains(c.Failure.Text, `have "Authentication failed."`)) {
+				t.Errorf("the WrongKey failure: %+v", c.Failure)
+			}
+		}
+	}
+}
+
+// TestReportHidesSecrets plants every kind of secret where a server can
+// put it (fault strings, results) and checks that no form of the report,
+// nor the log, carries any of them.
+func TestReportHidesSecrets(t *testing.T) {
+	t.Parallel()
+	const adminToken = "ADMIN-TOKEN-0123456789abcdef"
+	var secrets []string
+	echo := func(method string, req []byte, status int, body []byte) (int, []byte) {
+		planted := "echo " + strings.Join(secrets, " | ")
+		body = bytes.ReplaceAll(body, []byte("User auth failed."), []byte("User auth failed. "+planted))
+		body = bytes.ReplaceAll(body, []byte("<name>user_name</name><value><string>dave"), []byte("<name>user_name</name><value><string>dave "+planted))
+		return status, body
+	}
+	tg, _ := reportTarget(t, echo, mockserver.WithAdmin(true), mockserver.WithAdminToken(adminToken))
+	a := tg.Accounts[0]
+	secrets = []string{a.APIKey, a.Password, a.PrivateKey, adminToken}
+	// The admin controls over HTTP, with the token.
+	c, err := conformance.NewHTTPControls(strings.TrimSuffix(tg.URL, "xmlrpc/")+"admin/", nil, conformance.WithAdminToken(adminToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg.Controls = c
+	tg.URL = strings.Replace(tg.URL, "http://", "http://operator:"+a.Password+"@", 1) + "?token=" + adminToken
+	var log bytes.Buffer
+	rep, err := conformance.Check(context.Background(), tg, conformance.WithMatch("^(Auth|AccountInfo|Keys)$"), conformance.WithLog(&log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := render(t, rep)
+	if !rep.Failed() {
+		t.Fatal("the echoing target passed")
+	}
+	parts := slices.Clone(secrets)
+	parts = append(parts, strings.Fields(a.PrivateKey)...) // d, p and q on their own
+	for form, text := range map[string]string{"HTML": r.html, "JUnit": r.junit, "summary": r.summary, "log": log.String()} {
+		for _, sec := range parts {
+			if strings.Contains(text, sec) {
+				t.Errorf("the %s contains a secret (%d bytes)", form, len(sec))
+			}
+		}
+		if form != "summary" && !strings.Contains(text, "echo [REDACTED] | [REDACTED] | [REDACTED] | [REDACTED]") {
+			t.Errorf("the %s does not show the redacted echo", form)
+		}
+	}
+	if strings.Contains(r.html, "operator") || !strings.Contains(r.html, "?token=REDACTED") {
+		t.Errorf("the URL is not shown without its credentials")
+	}
+}
+
+// TestReportEscapes: markup from the server stays text in the HTML
+// report. (An XML-RPC fault cannot carry a control character: the
+// decoder refuses it. TestReportWellFormed covers them.)
+func TestReportEscapes(t *testing.T) {
+	t.Parallel()
+	tg, _ := reportTarget(t, replaceInBody("User auth failed.", "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;&amp;amp;"))
+	rep, err := conformance.Check(context.Background(), tg, conformance.WithMatch("^Auth$/^WrongKey$"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := render(t, rep)
+	if !rep.Failed() {
+		t.Fatalf("the target passed:\n%s", r.summary)
+	}
+	low := strings.ToLower(r.html)
+	for _, bad := range []string{"<script", "<img", "<link", "src=\"http", "href=\"http"} {
+		if strings.Contains(low, bad) {
+			t.Errorf("the HTML report contains %q", bad)
+		}
+	}
+	if !strings.Contains(r.html, "<td><code>&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;&amp;amp;</code></td>") {
+		t.Errorf("the fault string is not shown escaped")
+	}
+	if !strings.Contains(r.html, `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`) {
+		t.Errorf("the HTML report has no Content-Security-Policy")
+	}
+}
+
+func TestCheckCouldNotRun(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name string
+		tg   conformance.Target
+		want string
+	}{
+		{"no URL", conformance.Target{Accounts: []conformance.Account{{Username: "a", APIKey: "k"}}}, "no URL"},
+		{"no account", conformance.Target{URL: "http://127.0.0.1:1/xmlrpc/"}, "no account"},
+		{"no key to fetch", conformance.Target{URL: "http://127.0.0.1:1/xmlrpc/", Accounts: []conformance.Account{{Username: "a", PrivateKey: "SECRET-PRIVATE"}}}, "does not parse"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			rep, err := conformance.Check(context.Background(), c.tg)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err %v, want one saying %q", err, c.want)
+			}
+			r := render(t, rep)
+			if !rep.Failed() || !strings.Contains(r.html, "DID NOT COMPLETE: could not run") || r.suites.Errors != 1 {
+				t.Errorf("the report does not say the suite could not run:\n%s\n%s", r.summary, r.junit)
+			}
+			if strings.Contains(r.html+r.junit+r.summary+err.Error(), "SECRET") {
+				t.Errorf("a secret in the report or the error")
+			}
+		})
+	}
+}
+
+func TestCheckInterrupted(t *testing.T) {
+	t.Parallel()
+	tg, mock := reportTarget(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	// Cancel once the suite holds vessels; the cleanups must still
+	// release them.
+	tg.Controls = cancelOnAcquire{Controls: tg.Controls, cancel: cancel}
+	rep, err := conformance.Check(ctx, tg)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v, want context.Canceled", err)
+	}
+	r := render(t, rep)
+	if !strings.Contains(r.html, "DID NOT COMPLETE: interrupted") || strings.Contains(r.summary, "AccountChanges") {
+		t.Errorf("the report does not show an interrupted run:\n%s", r.summary)
+	}
+	// Every vessel is free again: the cleanups ran.
+	c := mockcontrols.New(mock)
+	nodes, err := c.Nodes(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes {
+		full, err := c.Node(context.Background(), n.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range full.Vessels {
+			if v.Owner != "" {
+				t.Errorf("vessel %s is still held by %s", v.Handle, v.Owner)
+			}
+		}
+	}
+}
+
+// cancelOnAcquire cancels the run when the suite first adds nodes, which
+// is mid-run (Acquire and later areas).
+type cancelOnAcquire struct {
+	conformance.Controls
+	cancel context.CancelFunc
+}
+
+func (c cancelOnAcquire) AddNodes(ctx context.Context, nodes []conformance.NodeSpec) error {
+	c.cancel()
+	return c.Controls.AddNodes(ctx, nodes)
+}
+
+// readReportDir reads the report Run wrote into Target.ReportDir for
+// TestBrokenTarget (see TestSuiteDetectsBrokenTargets).
+func readReportDir(t *testing.T, dir string) (html, junit string, js junitSuites) {
+	t.Helper()
+	h, err := os.ReadFile(filepath.Join(dir, "TestBrokenTarget.html"))
+	if err != nil {
+		t.Fatalf("Run wrote no HTML report: %v", err)
+	}
+	j, err := os.ReadFile(filepath.Join(dir, "TestBrokenTarget.junit.xml"))
+	if err != nil {
+		t.Fatalf("Run wrote no JUnit file: %v", err)
+	}
+	return string(h), string(j), parseJUnit(t, j)
+}
