@@ -255,13 +255,13 @@ func checkSelectionCandidateLimit(t *testing.T, s *session) {
 
 // Expiry: leases, renewal and cleanup with the mock clock (contract §9).
 func expiryChecks() []check {
-	return []check{
+	return append([]check{
 		{"LeaseRunsOut", needs{controls: true, vessels: 2}, checkExpiryLease},
 		{"RenewResets", needs{controls: true, vessels: 1}, checkExpiryRenew},
 		{"ReacquireAfterCleanupDelay", needs{controls: true, isolated: true, vessels: 1}, checkExpiryReacquire},
 		{"ExpiredThenSpecific", needs{controls: true, vessels: 1}, checkExpirySpecific},
 		{"CleanupWaitsForNode", needs{controls: true, vessels: 1}, checkExpiryCleanupWaits},
-	}
+	}, exactChecks()...)
 }
 
 // checkExpiryLease: a vessel vanishes when its 4 hours are up; it no
