@@ -357,9 +357,9 @@ func checkExpirySpecific(t *testing.T, s *session) {
 // Restart: the target stops and starts again on its state; accounts,
 // keys and holdings survive.
 func restartChecks() []check {
-	return []check{
+	return append([]check{
 		{"StateSurvives", needs{restart: true, vessels: 3}, checkRestart},
-	}
+	}, durabilityChecks()...)
 }
 
 func checkRestart(t *testing.T, s *session) {
@@ -415,17 +415,9 @@ func checkRestart(t *testing.T, s *session) {
 func (s *session) restart(t *testing.T) {
 	t.Helper()
 	s.mu.Lock()
-	tg := s.tg
+	hook := s.tg.Restart
 	s.mu.Unlock()
-	if err := tg.Restart(t, &tg); err != nil {
-		s.fatalf(t, "restarting the target: %v", err)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.tg = tg
-	if err := s.connect(); err != nil {
-		t.Fatal(redactSecrets(err.Error(), s.secrets))
-	}
+	s.relaunch(t, "restarting", hook)
 }
 
 // checkExpiryCleanupWaits: a dirty vessel on a broken node stays dirty

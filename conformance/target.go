@@ -71,6 +71,17 @@ type Target struct {
 	// checks that accounts and holdings survived.
 	Restart func(t *testing.T, tg *Target) error
 
+	// Kill, when set, ends the target abruptly, as a crash or a power cut
+	// would, and starts it again on the same state, updating *tg like
+	// Restart. For a process that is SIGKILL: no shutdown code runs, so
+	// only what the target made durable before answering survives. The
+	// checks Restart/Kill... make one kind of change each (an
+	// acquisition, a renewal, a new API key, a donation, ...), call Kill,
+	// and check that the change survived (contract §11: every change is
+	// on disk before it is answered). They are skipped without it; a
+	// deployment has neither Kill nor Restart.
+	Kill func(t *testing.T, tg *Target) error
+
 	// CallTimeout bounds every call the suite makes (default 60 s).
 	CallTimeout time.Duration
 }
