@@ -22,6 +22,8 @@ func selectionChecks() []check {
 		{"Eligibility", iso(2), checkSelectionEligibility},
 		{"WANFailover", iso(50), checkSelectionWANFailover},
 		{"CandidateLimit", iso(1), checkSelectionCandidateLimit},
+		{"CandidateCount", iso(10), checkSelectionCandidateCount},
+		{"LANSubnetLimit", iso(10), checkSelectionLANSubnetLimit},
 	}
 }
 

@@ -65,6 +65,7 @@ func areas() []area {
 		{"Selection", selectionChecks()},
 		{"Expiry", expiryChecks()},
 		{"AccountChanges", accountChangeChecks()},
+		{"Sampling", samplingChecks()},
 	}
 }
 
