@@ -31,6 +31,7 @@ func durabilityChecks() []check {
 		{"KillAfterNodeChanges", kill(needs{controls: true}), checkKillAfterNodeChanges},
 		{"KillAfterDonation", kill(needs{controls: true}), checkKillAfterDonation},
 		{"KillAfterFailureUsed", kill(needs{controls: true, vessels: 1}), checkKillAfterFailureUsed},
+		{"KillAfterInjectFailure", kill(needs{controls: true, vessels: 1}), checkKillAfterInjectFailure},
 		{"KillAfterClockChange", kill(needs{controls: true}), checkKillAfterClockChange},
 	}
 }
@@ -350,6 +351,22 @@ func checkKillAfterFailureUsed(t *testing.T, s *session) {
 	}
 	if vs := s.infodicts(t, "acquire_specific_vessels after the kill", res, -1); len(vs) != 1 {
 		s.errorf(t, "after the kill acquire_specific_vessels took %d vessels, want 1: the injected failure was used up before the kill", len(vs))
+	}
+}
+
+// checkKillAfterInjectFailure: an injected failure is node state (§11):
+// a node set to fail every attempt still fails after a kill.
+func checkKillAfterInjectFailure(t *testing.T, s *session) {
+	a := s.newAccount(t, 1)
+	node := s.addNodes(t, 1, ownSubnets)[0]
+	s.must(t, "InjectFailure", s.controls().InjectFailure(s.ctx(t), node, Failure{Always: true}))
+	s.kill(t)
+	res, err := s.specific(t, a, handleArgs(node+":v2"), 1)
+	if err != nil {
+		s.fatalf(t, "acquire_specific_vessels after the kill: %v", err)
+	}
+	if vs := s.infodicts(t, "acquire_specific_vessels after the kill", res, -1); len(vs) != 0 {
+		s.errorf(t, "after the kill acquire_specific_vessels took a vessel of a node set to fail every attempt before it")
 	}
 }
 

@@ -72,6 +72,15 @@ func (s *session) wantTime(t *testing.T, what string, have, want time.Time) {
 	}
 }
 
+// wantNoDates checks that a free vessel has no lease dates: release and
+// expiry clear the owner and the dates (§5.3, §9).
+func (s *session) wantNoDates(t *testing.T, what string, v VesselState) {
+	t.Helper()
+	if !v.Acquired.IsZero() || !v.Expires.IsZero() {
+		s.errorf(t, "%s: the free vessel still has date_acquired %s and date_expires %s; want them cleared with the owner", what, stamp(v.Acquired), stamp(v.Expires))
+	}
+}
+
 func stamp(at time.Time) string {
 	if at.IsZero() {
 		return "no time"
@@ -150,6 +159,7 @@ func checkExactLease(t *testing.T, s *session) {
 	if v.Owner != "" || !v.Dirty {
 		s.errorf(t, "at date_expires: owner %q, dirty %v; want free and dirty (§9)", v.Owner, v.Dirty)
 	}
+	s.wantNoDates(t, "the vessel whose lease ended", v)
 	s.wantTime(t, "dirty_since of the vessel whose lease ended", v.DirtySince, end)
 	// The expired vessel no longer counts: the one credit is free again.
 	s.acquireN(t, a, "random", 1)
@@ -207,6 +217,7 @@ func checkExactCleanup(t *testing.T, s *session) {
 	if v.Owner != "" || !v.Dirty || v.Available {
 		s.errorf(t, "after release: owner %q, dirty %v, available %v; want free, dirty and unavailable", v.Owner, v.Dirty, v.Available)
 	}
+	s.wantNoDates(t, "after release_resources", v)
 	s.wantTime(t, "dirty_since after release_resources", v.DirtySince, t1)
 
 	s.setTime(t, t1.Add(delay-time.Second))
