@@ -200,17 +200,23 @@ func checkEncryptedAPIKeyPadding(t *testing.T, s *session) {
 	}
 }
 
-// usedFailures counts the nodes whose injected "fail the next attempt"
-// has been used up: it tries to take the vessel with the user's port on
-// every node through acquire_specific_vessels (an attempt, which uses up
-// a failure still pending) and counts those it gets, then releases them.
-// a needs at least 10 credits.
-func (s *session) usedFailures(t *testing.T, a *acct, nodes []string, port int) int {
+// portVessels returns the handle of the vessel with port on each node.
+func (s *session) portVessels(t *testing.T, nodes []string, port int) []string {
 	t.Helper()
 	handles := make([]string, len(nodes))
 	for i, n := range nodes {
 		handles[i] = s.vesselFor(t, n, port)
 	}
+	return handles
+}
+
+// usedFailures counts the vessels whose node's injected "fail the next
+// attempt" has been used up: it tries to take each through
+// acquire_specific_vessels (an attempt, which uses up a failure still
+// pending), counts those it gets, and releases them. a needs at least 10
+// credits.
+func (s *session) usedFailures(t *testing.T, a *acct, handles []string) int {
+	t.Helper()
 	used := 0
 	for len(handles) > 0 {
 		chunk := handles[:min(10, len(handles))]
@@ -230,7 +236,7 @@ func (s *session) usedFailures(t *testing.T, a *acct, nodes []string, port int) 
 
 // checkSelectionCandidateCount: random and wan try exactly the first
 // K = 2n + 10 candidates of their random list, every one of them when all
-// fail (§8, §8.1). Each of 40 nodes fails its next attempt; after a
+// fail (§8, §8.1). Each of 30 nodes fails its next attempt; after a
 // failed request exactly K of those failures are used up.
 func checkSelectionCandidateCount(t *testing.T, s *session) {
 	c := s.controls()
@@ -238,7 +244,8 @@ func checkSelectionCandidateCount(t *testing.T, s *session) {
 	a := s.newAccount(t, 10)
 	port := s.userPort(t, a)
 	s.isolate(t)
-	nodes := s.addNodes(t, 40, ownSubnets)
+	nodes := s.addNodes(t, 30, ownSubnets)
+	handles := s.portVessels(t, nodes, port)
 	for _, req := range []struct {
 		typ string
 		n   int
@@ -249,8 +256,8 @@ func checkSelectionCandidateCount(t *testing.T, s *session) {
 		what := fmt.Sprintf("%s %d with every node failing once", req.typ, req.n)
 		_, err := s.acquire(t, a, rs(req.typ, int64(req.n)), req.n)
 		s.wantFault(t, what, err, 105, unable(msgBatchFailed))
-		if used, k := s.usedFailures(t, a, nodes, port), 2*req.n+10; used != k {
-			s.errorf(t, "%s tried %d of the 40 nodes, want exactly K = 2n+10 = %d (§8)", what, used, k)
+		if used, k := s.usedFailures(t, a, handles), 2*req.n+10; used != k {
+			s.errorf(t, "%s tried %d of the 30 nodes, want exactly K = 2n+10 = %d (§8)", what, used, k)
 		}
 	}
 }
@@ -270,7 +277,7 @@ func checkSelectionLANSubnetLimit(t *testing.T, s *session) {
 	}
 	_, err := s.acquire(t, a, rs("lan", int64(1)), 1)
 	s.wantFault(t, "lan 1 with 12 subnets all failing once", err, 105, msgUnable)
-	if used := s.usedFailures(t, a, nodes, port); used != 10 {
+	if used := s.usedFailures(t, a, s.portVessels(t, nodes, port)); used != 10 {
 		s.errorf(t, "lan 1 over 12 qualifying subnets tried %d of them, want exactly 10 (§8)", used)
 	}
 }
