@@ -54,6 +54,10 @@ func WithAdminToken(token string) HTTPControlsOption {
 
 var _ TimeScaler = (*httpControls)(nil)
 
+// errNoScale is TimeScale's error for an admin endpoint whose clock has
+// no scale: one that cannot freeze the clock.
+var errNoScale = errors.New("conformance: admin GET clock: the reply has no scale")
+
 type httpControls struct {
 	base  string // ends in "/"
 	hc    *http.Client
@@ -133,7 +137,7 @@ func (c *httpControls) TimeScale(ctx context.Context) (float64, error) {
 		return 0, err
 	}
 	if out.Scale == nil {
-		return 0, errors.New("conformance: admin GET clock: the reply has no scale")
+		return 0, errNoScale
 	}
 	return *out.Scale, nil
 }
