@@ -111,6 +111,24 @@ var mutations = []mutation{
 		},
 	},
 	{
+		name:     "expires-rounded-up",
+		areas:    "Expiry",
+		wantFail: []string{"Expiry/ExactLease", "Expiry/ExactRenewal"},
+		wantPass: []string{"Expiry/ExactCleanup", "Expiry/CleanupWaitsForNode"},
+		// A server that rounds up says 14400 and 604800 half a second
+		// into a lease or a renewal, where the floor is 14399 and 604799.
+		rewrite: func(method string, req []byte, status int, body []byte) (int, []byte) {
+			body = bytes.ReplaceAll(body, []byte("<int>14399</int>"), []byte("<int>14400</int>"))
+			return status, bytes.ReplaceAll(body, []byte("<int>604799</int>"), []byte("<int>604800</int>"))
+		},
+	},
+	{
+		name:     "never-port-63179",
+		areas:    "Sampling",
+		wantFail: []string{"Sampling/UserPorts"},
+		rewrite:  replaceInBody("<name>user_port</name><value><int>63179</int>", "<name>user_port</name><value><int>63178</int>"),
+	},
+	{
 		name:     "python-type-names",
 		areas:    "Faults",
 		wantFail: []string{"Faults/HandleElementTypes", "Faults/HandleNonASCII"},

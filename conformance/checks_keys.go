@@ -17,6 +17,7 @@ func keyChecks() []check {
 		{"EncryptedAPIKeyFaults", needs{}, checkEncryptedAPIKeyFaults},
 		{"EncryptedAPIKeyBlockSize", needs{controls: true}, checkEncryptedAPIKeyBlockSize},
 		{"ClientPrivateKey", needs{privateKey: true}, checkClientPrivateKey},
+		{"EncryptedAPIKeyPadding", needs{privateKey: true}, checkEncryptedAPIKeyPadding},
 	}
 }
 
@@ -191,6 +192,7 @@ func accountChangeChecks() []check {
 	return []check{
 		{"RegenerateAPIKey", needs{changes: true}, checkRegenerateAPIKey},
 		{"SetPublicKey", needs{changes: true}, checkSetPublicKey},
+		{"APIKeyAlphabet", needs{controls: true}, checkAPIKeyAlphabet},
 	}
 }
 

@@ -21,6 +21,8 @@ func selectionChecks() []check {
 		{"Eligibility", iso(2), checkSelectionEligibility},
 		{"WANFailover", iso(50), checkSelectionWANFailover},
 		{"CandidateLimit", iso(1), checkSelectionCandidateLimit},
+		{"CandidateCount", iso(10), checkSelectionCandidateCount},
+		{"LANSubnetLimit", iso(10), checkSelectionLANSubnetLimit},
 	}
 }
 
@@ -254,13 +256,13 @@ func checkSelectionCandidateLimit(t T, s *session) {
 
 // Expiry: leases, renewal and cleanup with the mock clock (contract §9).
 func expiryChecks() []check {
-	return []check{
+	return append([]check{
 		{"LeaseRunsOut", needs{controls: true, vessels: 2}, checkExpiryLease},
 		{"RenewResets", needs{controls: true, vessels: 1}, checkExpiryRenew},
 		{"ReacquireAfterCleanupDelay", needs{controls: true, isolated: true, vessels: 1}, checkExpiryReacquire},
 		{"ExpiredThenSpecific", needs{controls: true, vessels: 1}, checkExpirySpecific},
 		{"CleanupWaitsForNode", needs{controls: true, vessels: 1}, checkExpiryCleanupWaits},
-	}
+	}, exactChecks()...)
 }
 
 // checkExpiryLease: a vessel vanishes when its 4 hours are up; it no
@@ -356,9 +358,9 @@ func checkExpirySpecific(t T, s *session) {
 // Restart: the target stops and starts again on its state; accounts,
 // keys and holdings survive.
 func restartChecks() []check {
-	return []check{
+	return append([]check{
 		{"StateSurvives", needs{restart: true, vessels: 3}, checkRestart},
-	}
+	}, durabilityChecks()...)
 }
 
 func checkRestart(t T, s *session) {
@@ -414,17 +416,9 @@ func checkRestart(t T, s *session) {
 func (s *session) restart(t T) {
 	t.Helper()
 	s.mu.Lock()
-	tg := s.tg
+	hook := s.tg.Restart
 	s.mu.Unlock()
-	if err := tg.Restart(t, &tg); err != nil {
-		s.fatalf(t, "restarting the target: %v", err)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.tg = tg
-	if err := s.connect(); err != nil {
-		t.Fatal(redactSecrets(err.Error(), s.secrets))
-	}
+	s.relaunch(t, "restarting", hook)
 }
 
 // checkExpiryCleanupWaits: a dirty vessel on a broken node stays dirty

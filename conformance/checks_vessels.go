@@ -273,6 +273,7 @@ func specificChecks() []check {
 		{"Foreign", needs{second: true, vessels: 1}, checkSpecificForeign},
 		{"OneBadHandleFailsAll", needs{vessels: 1}, checkSpecificOneBad},
 		{"NodeStates", needs{controls: true, vessels: 3}, checkSpecificNodeStates},
+		{"BrokenNodeIsActive", needs{controls: true, vessels: 1}, checkSpecificBrokenNodeIsActive},
 	}
 }
 

@@ -2,6 +2,7 @@ package conformance_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -71,7 +72,8 @@ func TestDeployment(t *testing.T) {
 
 // TestMockBinary runs the suite against the mockclearinghouse command,
 // built and started as a separate process over TLS with a state file and
-// its /admin/ controls, and restarted once mid-run.
+// its /admin/ controls, restarted gracefully (SIGTERM) and killed
+// (SIGKILL) and started again mid-run.
 func TestMockBinary(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
@@ -106,6 +108,7 @@ func TestMockBinary(t *testing.T) {
 	}
 	tg.Name = "mockclearinghouse binary"
 	tg.Restart = p.restart
+	tg.Kill = p.kill
 	conformance.Run(t, tg)
 }
 
@@ -136,13 +139,16 @@ type mockProcess struct {
 	cmd    *exec.Cmd
 	exited chan struct{}
 	stderr *bytes.Buffer
+	// cleanupDelay is the -cleanup-delay of the next start: a setting,
+	// not state, so a restart passes on the one the suite last set.
+	cleanupDelay time.Duration
 }
 
 // start runs the mock on addr and waits for its creds file.
 func (p *mockProcess) start(addr string) error {
 	os.Remove(p.creds)
 	cmd := exec.Command(p.bin, "-addr", addr, "-tls", "-state", p.state, "-admin", "-admin-token-file", p.adminToken,
-		"-creds-out", p.creds, "-nodes", "60", "-accounts", "2", "-cleanup-delay", "0", "-log-level", "warn")
+		"-creds-out", p.creds, "-nodes", "60", "-accounts", "2", "-cleanup-delay", p.cleanupDelay.String(), "-log-level", "warn")
 	// The command prints the demo credentials on stdout: never show them.
 	cmd.Stdout = io.Discard
 	stderr := &bytes.Buffer{}
@@ -195,15 +201,55 @@ func (p *mockProcess) stop() error {
 	}
 }
 
+// sigkill ends the process with SIGKILL: nothing is flushed or compacted.
+func (p *mockProcess) sigkill() error {
+	p.mu.Lock()
+	cmd, exited := p.cmd, p.exited
+	p.mu.Unlock()
+	if cmd == nil {
+		return nil
+	}
+	if err := cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return err
+	}
+	<-exited
+	return nil
+}
+
 // restart is the Target's Restart hook: SIGTERM, then start again on the
-// same state file and, if it is free, the same port. The new instance has
-// a new CA certificate, so the target is rebuilt from the new creds file.
+// same state file (see relaunch).
 func (p *mockProcess) restart(t conformance.T, tg *conformance.Target) error {
+	return p.relaunch(t, tg, p.stop)
+}
+
+// kill is the Target's Kill hook: SIGKILL, then start again on the same
+// state file (see relaunch).
+func (p *mockProcess) kill(t conformance.T, tg *conformance.Target) error {
+	return p.relaunch(t, tg, p.sigkill)
+}
+
+// relaunch ends the process with end and starts it again on the same
+// state file, with the cleanup delay the suite last set and, if it is
+// free, on the same port. The new instance has a new CA certificate, so
+// the target is rebuilt from the new creds file.
+func (p *mockProcess) relaunch(t conformance.T, tg *conformance.Target, end func() error) error {
 	u, err := url.Parse(tg.URL)
 	if err != nil {
 		return err
 	}
-	if err := p.stop(); err != nil {
+	if tg.Controls != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		delay, err := tg.Controls.CleanupDelay(ctx)
+		cancel()
+		if err != nil {
+			// The mock may have died already; start it with the last
+			// delay known rather than give up.
+			t.Logf("reading the cleanup delay before the restart: %v", err)
+		} else {
+			p.cleanupDelay = delay
+		}
+	}
+	if err := end(); err != nil {
 		return err
 	}
 	if err := p.start(u.Host); err != nil {

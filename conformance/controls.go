@@ -41,6 +41,18 @@ type Controls interface {
 	Holdings(ctx context.Context, username string) ([]VesselState, error)
 }
 
+// TimeScaler is implemented by Controls that can also change how fast the
+// mock clock runs: 0 freezes it, so that only SetTime and Advance move it,
+// and 1 makes it follow the wall clock. The checks of exact instants
+// (expires_in_seconds, the end of a lease, the end of the cleanup delay:
+// contract §4.1, §9) freeze the clock through it for their duration, and
+// are skipped with Controls that lack it. NewHTTPControls and package
+// conformance/mockcontrols implement it.
+type TimeScaler interface {
+	TimeScale(ctx context.Context) (float64, error)
+	SetTimeScale(ctx context.Context, x float64) error
+}
+
 // AccountSpec describes an account for Controls.AddAccount. FreeCredits
 // follows mockserver.AccountSpec: 0 means the mock's default (10),
 // NoFreeCredits means none, any other number is exact. PublicKey and
@@ -85,14 +97,20 @@ type NodeState struct {
 	Vessels []VesselState // only from Controls.Node
 }
 
-// VesselState is what Controls report about a vessel.
+// VesselState is what Controls report about a vessel. Acquired and
+// Expires are date_acquired and date_expires of an owned vessel (the start
+// of its lease, by acquisition or the last renewal, and its end), zero for
+// a free one; DirtySince is when a free dirty vessel became dirty (its
+// release, or the end of its lease), zero otherwise (contract §9, §11).
 type VesselState struct {
-	Handle    string
-	Ports     []int
-	Owner     string
-	Expires   time.Time
-	Dirty     bool
-	Available bool
+	Handle     string
+	Ports      []int
+	Owner      string
+	Acquired   time.Time
+	Expires    time.Time
+	Dirty      bool
+	DirtySince time.Time
+	Available  bool
 }
 
 // Failure is an injected acquisition failure: every attempt on the node

@@ -18,8 +18,8 @@
 // Run builds a stable tree of subtests, Area/Check, so that go test -run
 // selects parts of it (-run 'TestDeployment/Auth/' or '.../Acquire/WAN'):
 // HTTP, Dispatch, Auth, AccountInfo, Keys, Faults, Acquire, Specific,
-// Release, Renew, Credits, Client, Restart, Selection, Expiry and
-// AccountChanges. At the end it logs a summary: passed, failed, skipped and
+// Release, Renew, Credits, Client, Restart, Selection, Expiry,
+// AccountChanges and Sampling. At the end it logs a summary: passed, failed, skipped and
 // warned checks per area, the failed checks, and why each skipped check was
 // skipped.
 //
@@ -55,6 +55,16 @@
 // (regenerate_api_key, set_public_key) run on accounts the suite creates
 // when there are Controls, and otherwise only with
 // Target.AllowAccountChanges.
+//
+// With Controls that can freeze the clock (TimeScaler) the Expiry/Exact...
+// checks stop it and check leases, expires_in_seconds and the cleanup
+// delay to the second, at their boundaries. With Target.Restart and
+// Target.Kill the Restart area restarts the target gracefully and kills
+// it (SIGKILL for a process) after each kind of change, checking that
+// every change survived. Properties that one sample cannot show (the
+// range of user ports, the alphabets of API keys and of the encrypted
+// key's padding) are checked over enough samples that a conforming
+// server fails with a probability each check states, at most 5e-7.
 //
 // # Live safety
 //

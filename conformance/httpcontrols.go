@@ -52,6 +52,12 @@ func WithAdminToken(token string) HTTPControlsOption {
 	return HTTPControlsOption{apply: func(c *httpControls) { c.token = token }}
 }
 
+var _ TimeScaler = (*httpControls)(nil)
+
+// errNoScale is TimeScale's error for an admin endpoint whose clock has
+// no scale: one that cannot freeze the clock.
+var errNoScale = errors.New("conformance: admin GET clock: the reply has no scale")
+
 type httpControls struct {
 	base  string // ends in "/"
 	hc    *http.Client
@@ -123,6 +129,24 @@ func (c *httpControls) SetTime(ctx context.Context, t time.Time) error {
 
 func (c *httpControls) Advance(ctx context.Context, d time.Duration) error {
 	return c.do(ctx, http.MethodPost, "clock", map[string]string{"advance": d.String()}, nil)
+}
+
+// TimeScale and SetTimeScale make httpControls a TimeScaler.
+func (c *httpControls) TimeScale(ctx context.Context) (float64, error) {
+	var out struct {
+		Scale *float64 `json:"scale"`
+	}
+	if err := c.do(ctx, http.MethodGet, "clock", nil, &out); err != nil {
+		return 0, err
+	}
+	if out.Scale == nil {
+		return 0, errNoScale
+	}
+	return *out.Scale, nil
+}
+
+func (c *httpControls) SetTimeScale(ctx context.Context, x float64) error {
+	return c.do(ctx, http.MethodPost, "clock", map[string]float64{"scale": x}, nil)
 }
 
 func (c *httpControls) CleanupDelay(ctx context.Context) (time.Duration, error) {
@@ -209,18 +233,25 @@ type jsonNode struct {
 }
 
 type jsonVessel struct {
-	Handle    string     `json:"handle"`
-	Ports     []int      `json:"ports"`
-	Owner     string     `json:"owner"`
-	Expires   *time.Time `json:"expires"`
-	Dirty     bool       `json:"dirty"`
-	Available bool       `json:"available"`
+	Handle     string     `json:"handle"`
+	Ports      []int      `json:"ports"`
+	Owner      string     `json:"owner"`
+	Acquired   *time.Time `json:"acquired"`
+	Expires    *time.Time `json:"expires"`
+	Dirty      bool       `json:"dirty"`
+	DirtySince *time.Time `json:"dirty_since"`
+	Available  bool       `json:"available"`
 }
 
 func (v jsonVessel) state() VesselState {
 	out := VesselState{Handle: v.Handle, Ports: v.Ports, Owner: v.Owner, Dirty: v.Dirty, Available: v.Available}
-	if v.Expires != nil {
-		out.Expires = *v.Expires
+	for _, f := range []struct {
+		from *time.Time
+		to   *time.Time
+	}{{v.Acquired, &out.Acquired}, {v.Expires, &out.Expires}, {v.DirtySince, &out.DirtySince}} {
+		if f.from != nil {
+			*f.to = f.from.UTC()
+		}
 	}
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/internal/credsfile"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
@@ -140,6 +141,80 @@ func TestNewHTTPControlsErrors(t *testing.T) {
 		c, err := NewHTTPControls(tc.url, nil, tc.opts...)
 		if err == nil || err.Error() != tc.want || c != nil {
 			t.Errorf("%s: have %v, %v; want nil and %q", tc.name, c, err, tc.want)
+		}
+	}
+}
+
+// TestHTTPControlsTimesAndScale checks what the checks of exact instants
+// read through the admin JSON: the lease and dirty times of a vessel, to
+// the nanosecond, and the clock's scale, which they set to 0 and back.
+func TestHTTPControlsTimesAndScale(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC)
+	m, err := mockserver.New(mockserver.WithPopulation(mockserver.PopulationConfig{}), mockserver.WithKeyBits(512),
+		mockserver.WithAdmin(true), mockserver.WithClock(func() time.Time { return t0 }), mockserver.WithCleanupDelay(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	hs := httptest.NewServer(m)
+	t.Cleanup(hs.Close)
+	c, err := NewHTTPControls(hs.URL+"/admin/", hs.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, ok := c.(TimeScaler)
+	if !ok {
+		t.Fatal("NewHTTPControls does not return a TimeScaler")
+	}
+	ctx := context.Background()
+	if x, err := ts.TimeScale(ctx); err != nil || x != 1 {
+		t.Fatalf("TimeScale: %v, %v; want 1", x, err)
+	}
+	if err := ts.SetTimeScale(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if x, err := ts.TimeScale(ctx); err != nil || x != 0 || m.TimeScale() != 0 {
+		t.Fatalf("after SetTimeScale(0): TimeScale %v, %v, the mock's %v; want 0", x, err, m.TimeScale())
+	}
+	if err := ts.SetTimeScale(ctx, -1); err == nil {
+		t.Errorf("SetTimeScale(-1) succeeded")
+	}
+
+	if err := c.AddNodes(ctx, []NodeSpec{{ID: "n1", IP: "10.0.0.1"}}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := c.AddAccount(ctx, AccountSpec{Username: "times", Password: "password1", Affiliation: "Test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := map[string]any{"username": a.Username, "api_key": a.APIKey}
+	if _, err := m.Call(ctx, "acquire_specific_vessels", auth, []any{"n1:v2"}); err != nil {
+		t.Fatal(err)
+	}
+	held, err := c.Holdings(ctx, a.Username)
+	if err != nil || len(held) != 1 {
+		t.Fatalf("Holdings: %+v, %v", held, err)
+	}
+	if v := held[0]; !v.Acquired.Equal(t0) || !v.Expires.Equal(t0.Add(4*time.Hour)) || v.Dirty || !v.DirtySince.IsZero() {
+		t.Errorf("a vessel acquired at %v: %+v", t0, v)
+	}
+	if err := c.Advance(ctx, time.Hour+time.Nanosecond); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Call(ctx, "release_resources", auth, []any{"n1:v2"}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := c.Node(ctx, "n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range n.Vessels {
+		if v.Handle != "n1:v2" {
+			continue
+		}
+		if want := t0.Add(time.Hour + time.Nanosecond); !v.Dirty || !v.DirtySince.Equal(want) || !v.Acquired.IsZero() || !v.Expires.IsZero() {
+			t.Errorf("a vessel released at %v: %+v", want, v)
 		}
 	}
 }

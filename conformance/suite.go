@@ -34,6 +34,8 @@ type needs struct {
 	password   bool // the main account's password
 	changes    bool // changes an account for good (see Target.AllowAccountChanges)
 	restart    bool // Target.Restart
+	kill       bool // Target.Kill
+	frozen     bool // Controls that are a TimeScaler: the clock can be frozen
 	isolated   bool // calls isolate: consecutive such checks share one isolation
 }
 
@@ -63,6 +65,7 @@ func areas() []area {
 		{"Selection", selectionChecks()},
 		{"Expiry", expiryChecks()},
 		{"AccountChanges", accountChangeChecks()},
+		{"Sampling", samplingChecks()},
 	}
 }
 
@@ -420,6 +423,10 @@ func (s *session) unmet(n needs) string {
 		return "checks a mock decision or a §14 difference, which only this project's mock must follow (set Target.Mock)"
 	case n.restart && tg.Restart == nil:
 		return "needs a Restart hook; only the out-of-process mock target has one"
+	case n.kill && tg.Kill == nil:
+		return "needs a Kill hook (an unclean restart); only the out-of-process mock target has one"
+	case n.frozen && !isTimeScaler(tg.Controls):
+		return "needs Controls that can freeze the clock (conformance.TimeScaler) to check exact instants"
 	case n.changes && tg.Controls == nil && !tg.AllowAccountChanges:
 		return "changes an account for good; runs only against a mock with Controls, or with AllowAccountChanges (" + EnvAllowAccountChanges + "=1)"
 	case n.changes && tg.Controls == nil && s.main().password == "":

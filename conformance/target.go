@@ -68,7 +68,7 @@ type Target struct {
 	// state, updating *tg (URL, CAFile, HTTPClient, Controls) to reach the
 	// new instance. The Restart area calls it once, mid-run, and then
 	// checks that accounts and holdings survived. t is the check's (a
-	// *testing.T under Run).
+	// T under Run).
 	Restart func(t T, tg *Target) error
 
 	// ReportDir, when set, makes Run write its report into this
@@ -78,6 +78,17 @@ type Target struct {
 	// TestDeployment.junit.xml. TargetFromEnv sets it from
 	// CLEARINGHOUSE_REPORT_DIR. Check ignores it: it returns the Report.
 	ReportDir string
+
+	// Kill, when set, ends the target abruptly, as a crash or a power cut
+	// would, and starts it again on the same state, updating *tg like
+	// Restart. For a process that is SIGKILL: no shutdown code runs, so
+	// only what the target made durable before answering survives. The
+	// checks Restart/Kill... make one kind of change each (an
+	// acquisition, a renewal, a new API key, a donation, ...), call Kill,
+	// and check that the change survived (contract §11: every change is
+	// on disk before it is answered). They are skipped without it; a
+	// deployment has neither Kill nor Restart.
+	Kill func(t T, tg *Target) error
 
 	// CallTimeout bounds every call the suite makes (default 60 s).
 	CallTimeout time.Duration

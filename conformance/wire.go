@@ -21,6 +21,10 @@ import (
 // CA certificates in caFile (if any).
 func httpClientFor(caFile string) (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
+	// Keep a connection per concurrent caller (Sampling/UserPorts uses 8):
+	// with the default 2, the others are closed after every call and each
+	// new one costs a TLS handshake.
+	tr.MaxIdleConnsPerHost = 8
 	if caFile != "" {
 		pem, err := os.ReadFile(caFile)
 		if err != nil {

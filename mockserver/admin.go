@@ -35,8 +35,9 @@ import (
 //	GET    /admin/vessels?owner=&node=&state=&offset=&limit=  vessels, paged
 //	POST   /admin/failures                       {"node_id": "...", "always": true, "next": 3},
 //	                                             {"rate": 0.2} or {"clear": true}
-//	GET    /admin/clock                          {"now": RFC 3339}
-//	POST   /admin/clock                          {"set": "2030-01-01T00:00:00Z"} or {"advance": "4h"}
+//	GET    /admin/clock                          {"now": RFC 3339, "scale": 1}
+//	POST   /admin/clock                          {"set": "2030-01-01T00:00:00Z"}, {"advance": "4h"}
+//	                                             or {"scale": 0} (0 freezes the clock)
 //	GET    /admin/cleanup-delay                  {"delay": "5s"}
 //	POST   /admin/cleanup-delay                  {"delay": "5s"}
 //	POST   /admin/seed                           {"seed": 42}
@@ -625,20 +626,28 @@ func (s *Server) adminFailures(r *http.Request) (int, any, error) {
 }
 
 func (s *Server) adminGetClock(r *http.Request) (int, any, error) {
-	return http.StatusOK, map[string]any{"now": s.Now()}, nil
+	s.mu.Lock()
+	now, scale := toTime(s.clock.now()), s.clock.scale
+	s.mu.Unlock()
+	return http.StatusOK, map[string]any{"now": now, "scale": scale}, nil
 }
 
 func (s *Server) adminSetClock(r *http.Request) (int, any, error) {
 	var in struct {
-		Set     string `json:"set"`
-		Advance string `json:"advance"`
+		Set     string   `json:"set"`
+		Advance string   `json:"advance"`
+		Scale   *float64 `json:"scale"`
 	}
 	if err := decodeBody(r, &in); err != nil {
 		return 0, nil, err
 	}
 	switch {
-	case in.Set != "" && in.Advance != "":
-		return 0, nil, badRequestf(`give either "set" or "advance", not both`)
+	case btoi(in.Set != "")+btoi(in.Advance != "")+btoi(in.Scale != nil) > 1:
+		return 0, nil, badRequestf(`give one of "set", "advance" and "scale"`)
+	case in.Scale != nil:
+		if err := s.SetTimeScale(*in.Scale); err != nil {
+			return 0, nil, err
+		}
 	case in.Set != "":
 		t, err := time.Parse(time.RFC3339Nano, in.Set)
 		if err != nil {
@@ -656,7 +665,7 @@ func (s *Server) adminSetClock(r *http.Request) (int, any, error) {
 			return 0, nil, err
 		}
 	default:
-		return 0, nil, badRequestf(`want {"set": time} or {"advance": duration}`)
+		return 0, nil, badRequestf(`want {"set": time}, {"advance": duration} or {"scale": number}`)
 	}
 	return s.adminGetClock(r)
 }
@@ -703,4 +712,11 @@ func (s *Server) adminReset(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	return s.adminState(r)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -293,6 +293,22 @@ func TestAdminControls(t *testing.T) {
 	c.do("POST", "/admin/clock", `{"advance":"1 hour"}`, 400, nil)
 	c.do("POST", "/admin/clock", `{}`, 400, nil)
 	c.do("POST", "/admin/clock", `{"set":"2031-05-06T07:08:09Z","advance":"1h"}`, 400, nil)
+	var scaled struct {
+		Now   time.Time `json:"now"`
+		Scale float64   `json:"scale"`
+	}
+	c.do("POST", "/admin/clock", `{"scale":2.5}`, 200, &scaled)
+	if scaled.Scale != 2.5 || s.TimeScale() != 2.5 {
+		t.Fatalf("after scale 2.5: the reply says %v, TimeScale %v", scaled.Scale, s.TimeScale())
+	}
+	c.do("POST", "/admin/clock", `{"scale":0}`, 200, &scaled)
+	if scaled.Scale != 0 || !scaled.Now.Equal(time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)) {
+		t.Fatalf("after scale 0: %+v", scaled)
+	}
+	c.do("POST", "/admin/clock", `{"scale":-1}`, 400, nil)
+	c.do("POST", "/admin/clock", `{"scale":1001}`, 400, nil)
+	c.do("POST", "/admin/clock", `{"scale":"fast"}`, 400, nil)
+	c.do("POST", "/admin/clock", `{"scale":0,"advance":"1h"}`, 400, nil)
 
 	var delay struct {
 		Delay string `json:"delay"`

@@ -29,8 +29,11 @@ func newClock(source func() time.Time, scale float64) clock {
 }
 
 // now returns the current mock time.
-func (c *clock) now() int64 {
-	elapsed := c.source().UnixNano() - c.sourceAnchor
+func (c *clock) now() int64 { return c.nowAt(c.source().UnixNano()) }
+
+// nowAt returns the mock time when the source reads src.
+func (c *clock) nowAt(src int64) int64 {
+	elapsed := src - c.sourceAnchor
 	switch c.scale {
 	case 1:
 		return addSat(c.mockAnchor, elapsed)
@@ -62,6 +65,13 @@ func addSat(a, b int64) int64 {
 func (c *clock) set(t int64) {
 	c.sourceAnchor = c.source().UnixNano()
 	c.mockAnchor = t
+}
+
+// rescale makes the clock run x times as fast as its source from its
+// current reading on; 0 stops it there.
+func (c *clock) rescale(x float64) {
+	src := c.source().UnixNano()
+	c.mockAnchor, c.sourceAnchor, c.scale = c.nowAt(src), src, x
 }
 
 // advance moves the clock by d (which may be negative).

@@ -187,8 +187,27 @@ func (s *Server) Advance(d time.Duration) error {
 }
 
 // TimeScale returns how many times as fast as its source the mock clock
-// runs (see WithTimeScale); 0 means frozen.
-func (s *Server) TimeScale() float64 { return s.cfg.scale }
+// runs (see WithTimeScale and SetTimeScale); 0 means frozen.
+func (s *Server) TimeScale() float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.clock.scale
+}
+
+// SetTimeScale makes the mock clock run x times as fast as its source from
+// its current reading on, x from 0 (frozen: only SetTime and Advance move
+// it) to MaxTimeScale. Like the cleanup delay it is a setting, not state:
+// the state file does not keep it, and a server opened again runs at the
+// scale it was given (WithTimeScale).
+func (s *Server) SetTimeScale(x float64) error {
+	if !(x >= 0 && x <= MaxTimeScale) {
+		return invalidf("time scale %v: must be between 0 and %d", x, MaxTimeScale)
+	}
+	return s.update(func(st *state, now int64) error {
+		s.clock.rescale(x)
+		return nil
+	})
+}
 
 // SetCleanupDelay sets how long released and expired vessels stay dirty,
 // from 0 to MaxCleanupDelay. It is a setting, not state: it is not saved

@@ -1,6 +1,8 @@
 package mockserver
 
 import (
+	"errors"
+	"math"
 	"slices"
 	"sync"
 	"testing"
@@ -222,6 +224,44 @@ func TestTimeScale(t *testing.T) {
 	s.Advance(time.Hour)
 	if d := s.Now().Sub(t0); d != time.Minute {
 		t.Fatalf("after Advance: %v", d)
+	}
+}
+
+// TestSetTimeScale: the scale changes from the clock's current reading
+// on; 0 freezes it exactly there, and out-of-range scales are refused.
+func TestSetTimeScale(t *testing.T) {
+	t.Parallel()
+	c := &steppingClock{now: t0}
+	s := newTestServer(t, WithClock(c.read), WithTimeScale(1))
+	c.now = c.now.Add(time.Second)
+	if err := s.SetTimeScale(0); err != nil {
+		t.Fatal(err)
+	}
+	frozen := s.Now()
+	if !frozen.Equal(t0.Add(time.Second)) {
+		t.Fatalf("frozen at %v, want %v", frozen, t0.Add(time.Second))
+	}
+	c.now = c.now.Add(time.Hour)
+	if have := s.Now(); !have.Equal(frozen) || s.TimeScale() != 0 {
+		t.Fatalf("scale 0: an hour of the source later the clock reads %v (scale %v), want %v", have, s.TimeScale(), frozen)
+	}
+	if err := s.Advance(time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetTimeScale(10); err != nil {
+		t.Fatal(err)
+	}
+	c.now = c.now.Add(time.Second)
+	if have, want := s.Now(), frozen.Add(time.Minute+10*time.Second); !have.Equal(want) {
+		t.Fatalf("scale 10 after a frozen minute: %v, want %v", have, want)
+	}
+	for _, x := range []float64{-1, MaxTimeScale + 1, math.NaN(), math.Inf(1)} {
+		if err := s.SetTimeScale(x); !errors.Is(err, ErrInvalid) {
+			t.Errorf("SetTimeScale(%v): %v, want ErrInvalid", x, err)
+		}
+	}
+	if s.TimeScale() != 10 {
+		t.Errorf("a refused scale changed it to %v", s.TimeScale())
 	}
 }
 

@@ -288,7 +288,7 @@ func (js junitSuites) failed() []string {
 }
 
 var allAreas = []string{"HTTP", "Dispatch", "Auth", "AccountInfo", "Keys", "Faults", "Acquire", "Specific", "Release",
-	"Renew", "Credits", "Client", "Restart", "Selection", "Expiry", "AccountChanges"}
+	"Renew", "Credits", "Client", "Restart", "Selection", "Expiry", "AccountChanges", "Sampling"}
 
 // TestPassesOnTheMockBinary runs the whole suite against the mock binary:
 // it passes, and the reports say so, in a browser too.

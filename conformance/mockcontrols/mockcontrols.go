@@ -23,8 +23,11 @@ import (
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
 )
 
-// New returns Controls that act on m directly, in process.
+// New returns Controls that act on m directly, in process. They also
+// implement conformance.TimeScaler.
 func New(m *mockserver.Server) conformance.Controls { return controls{m} }
+
+var _ conformance.TimeScaler = controls{}
 
 // controls adapts the Server's methods to conformance.Controls.
 type controls struct{ m *mockserver.Server }
@@ -34,6 +37,10 @@ func (c controls) Now(ctx context.Context) (time.Time, error) { return c.m.Now()
 func (c controls) SetTime(ctx context.Context, t time.Time) error { return c.m.SetTime(t) }
 
 func (c controls) Advance(ctx context.Context, d time.Duration) error { return c.m.Advance(d) }
+
+func (c controls) TimeScale(ctx context.Context) (float64, error) { return c.m.TimeScale(), nil }
+
+func (c controls) SetTimeScale(ctx context.Context, x float64) error { return c.m.SetTimeScale(x) }
 
 func (c controls) CleanupDelay(ctx context.Context) (time.Duration, error) {
 	return c.m.CleanupDelay(), nil
@@ -102,7 +109,8 @@ func (c controls) Node(ctx context.Context, id string) (conformance.NodeState, e
 }
 
 func fromMockVessel(v mockserver.Vessel) conformance.VesselState {
-	return conformance.VesselState{Handle: v.Handle, Ports: v.Ports, Owner: v.Owner, Expires: v.Expires, Dirty: v.Dirty, Available: v.Available}
+	return conformance.VesselState{Handle: v.Handle, Ports: v.Ports, Owner: v.Owner, Acquired: v.Acquired,
+		Expires: v.Expires, Dirty: v.Dirty, DirtySince: v.DirtySince, Available: v.Available}
 }
 
 func (c controls) SetNodeActive(ctx context.Context, id string, active bool) error {

@@ -131,8 +131,34 @@ func TestControls(t *testing.T) {
 	}
 	held, err := c.Holdings(ctx, "alice")
 	must("Holdings", err)
-	if len(held) != 1 || held[0].Handle != "n2:v7" || held[0].Owner != "alice" || !held[0].Expires.Equal(later.Add(4*time.Hour)) {
+	if len(held) != 1 || held[0].Handle != "n2:v7" || held[0].Owner != "alice" || !held[0].Acquired.Equal(later) ||
+		!held[0].Expires.Equal(later.Add(4*time.Hour)) || held[0].Dirty || !held[0].DirtySince.IsZero() {
 		t.Errorf("Holdings: %+v", held)
+	}
+	must("Advance", c.Advance(ctx, time.Minute))
+	if _, err := m.Call(ctx, "release_resources", map[string]any{"username": "alice", "api_key": a.APIKey},
+		[]any{"n2:v7"}); err != nil {
+		t.Fatal(err)
+	}
+	n2, err = c.Node(ctx, "n2")
+	must("Node", err)
+	if v := n2.Vessels[0]; !v.Dirty || !v.DirtySince.Equal(later.Add(time.Minute)) || !v.Acquired.IsZero() || v.Owner != "" {
+		t.Errorf("Node(n2) after the release: %+v, want dirty since %v", v, later.Add(time.Minute))
+	}
+
+	ts, ok := c.(conformance.TimeScaler)
+	if !ok {
+		t.Fatal("mockcontrols.New does not return a TimeScaler")
+	}
+	if x, err := ts.TimeScale(ctx); err != nil || x != 0 {
+		t.Errorf("TimeScale: %v, %v; want 0, the mock's", x, err)
+	}
+	must("SetTimeScale", ts.SetTimeScale(ctx, 2))
+	if x := m.TimeScale(); x != 2 {
+		t.Errorf("after SetTimeScale(2) the mock's scale is %v", x)
+	}
+	if err := ts.SetTimeScale(ctx, -1); !errors.Is(err, mockserver.ErrInvalid) {
+		t.Errorf("SetTimeScale(-1): %v, want mockserver.ErrInvalid", err)
 	}
 
 	if _, err := c.Node(ctx, "nowhere"); !errors.Is(err, mockserver.ErrNotFound) {
