@@ -570,11 +570,15 @@ func TestRecentCallsRing(t *testing.T) {
 		if i%3 == 0 {
 			info.Fault = &xmlrpc.Fault{Code: CodeAuthentication}
 		}
-		rc.record(info)
+		var d *faultDecision
+		if i%4 == 0 {
+			d = &faultDecision{kind: FaultResetAfter}
+		}
+		rc.record(info, d)
 	}
-	calls, total, faults := rc.snapshot()
-	if total != 12 || faults != 4 {
-		t.Errorf("have %d calls and %d faults, want 12 and 4", total, faults)
+	calls, total, faults, injected := rc.snapshot()
+	if total != 12 || faults != 4 || injected != 3 {
+		t.Errorf("have %d calls, %d faults and %d injected, want 12, 4 and 3", total, faults, injected)
 	}
 	var methods []string
 	for _, c := range calls {
