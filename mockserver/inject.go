@@ -69,47 +69,57 @@ func (s *Server) serveInjected(w http.ResponseWriter, r *http.Request, rpc http.
 		}
 		return
 	}
-	delivered := s.deliver(w, r, buf, d)
-	info := xmlrpc.CallInfo{Method: in.method}
-	if in.info != nil {
-		info = *in.info
+	// The call is logged and recorded before the client can see its end
+	// (a reset, a close, the last piece of the answer), so that a client
+	// that calls again at once is recorded after it.
+	note := func(clientGone bool) {
+		info := xmlrpc.CallInfo{Method: in.method}
+		if in.info != nil {
+			info = *in.info
+		}
+		info.Duration = time.Since(start)
+		if d.kind.beforeApply() {
+			info.Fault = nil // the fault in the buffer answered a call that never happened
+		}
+		attrs := []any{"method", in.method, "fault", d.label(), "rule", d.rule + 1, "applied", !d.kind.beforeApply()}
+		if in.username != "" {
+			attrs = append(attrs, "username", in.username)
+		}
+		if clientGone {
+			attrs = append(attrs, "client_gone", true)
+		}
+		s.log.InfoContext(r.Context(), "injected fault", attrs...)
+		s.observeCall(r, info, d, recent)
 	}
-	info.Duration = time.Since(start)
-	if d.kind.beforeApply() {
-		info.Fault = nil // the fault in the buffer answered a call that never happened
-	}
-	attrs := []any{"method", in.method, "fault", d.label(), "rule", d.rule + 1, "applied", !d.kind.beforeApply()}
-	if in.username != "" {
-		attrs = append(attrs, "username", in.username)
-	}
-	if !delivered {
-		attrs = append(attrs, "client_gone", true)
-	}
-	s.log.InfoContext(r.Context(), "injected fault", attrs...)
-	s.observeCall(r, info, d, recent)
+	deliver(w, r, buf, d, note)
 }
 
-// deliver applies decision d to the buffered answer. It reports false if
-// the client went away during an injected delay.
-func (s *Server) deliver(w http.ResponseWriter, r *http.Request, buf *bufferedResponse, d *faultDecision) bool {
+// deliver applies decision d to the buffered answer, calling note once,
+// just before the client can see the end of the exchange; note's argument
+// says the client went away during an injected delay.
+func deliver(w http.ResponseWriter, r *http.Request, buf *bufferedResponse, d *faultDecision, note func(clientGone bool)) {
 	budget := MaxFaultDelay
 	if !sleepFor(r.Context(), d.stop, d.delay) {
+		note(true)
 		resetConn(w)
-		return false
+		return
 	}
 	budget -= d.delay
 	switch d.kind {
 	case FaultResetBefore, FaultResetAfter:
+		note(false)
 		resetConn(w)
-		return true
+		return
 	case FaultUnavailable:
 		secs := int64((d.retryAfter + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 		http.Error(w, "mockserver: injected fault: service unavailable", http.StatusServiceUnavailable)
-		return true
+		note(false) // the answer is buffered until the handler returns
+		return
 	case FaultServerError:
 		http.Error(w, "mockserver: injected fault: internal server error", http.StatusInternalServerError)
-		return true
+		note(false)
+		return
 	}
 	body := buf.body.Bytes()
 	if d.kind == FaultTruncate {
@@ -119,45 +129,48 @@ func (s *Server) deliver(w http.ResponseWriter, r *http.Request, buf *bufferedRe
 		w.Header()[k] = v
 	}
 	w.WriteHeader(buf.code)
-	ok := true
 	if d.dripBytes > 0 {
-		ok = drip(r.Context(), w, body, d, budget)
+		drip(r.Context(), w, body, d, budget, note)
 	} else {
-		_, err := w.Write(body)
-		ok = err == nil
+		note(false)
+		w.Write(body)
 	}
 	if d.kind == FaultTruncate {
 		closeConn(w)
 	}
-	return ok
 }
 
 // drip writes body in pieces with pauses, within budget; once the budget
-// is spent, or the profile is replaced, the rest goes out at once.
-func drip(ctx context.Context, w http.ResponseWriter, body []byte, d *faultDecision, budget time.Duration) bool {
+// is spent, or the profile is replaced, the rest goes out at once. It
+// calls note before the last write, or when the client has gone.
+func drip(ctx context.Context, w http.ResponseWriter, body []byte, d *faultDecision, budget time.Duration, note func(clientGone bool)) {
 	rc := http.NewResponseController(w)
-	for len(body) > 0 {
-		n := min(d.dripBytes, len(body))
-		if _, err := w.Write(body[:n]); err != nil {
-			return false
+	for {
+		if len(body) <= d.dripBytes || budget < d.dripPause {
+			note(false)
+			w.Write(body)
+			return
 		}
-		body = body[n:]
-		if len(body) == 0 {
-			break
+		if _, err := w.Write(body[:d.dripBytes]); err != nil {
+			note(true)
+			return
 		}
+		body = body[d.dripBytes:]
 		if err := rc.Flush(); err != nil {
-			return false
-		}
-		if budget < d.dripPause {
-			_, err := w.Write(body)
-			return err == nil
+			note(true)
+			return
 		}
 		if !sleepFor(ctx, d.stop, d.dripPause) {
-			return false
+			note(true)
+			return
 		}
 		budget -= d.dripPause
+		select {
+		case <-d.stop: // the profile was replaced: no more pauses
+			budget = 0
+		default:
+		}
 	}
-	return true
 }
 
 // sleepFor waits d, or less if stop is closed. It reports false if ctx

@@ -256,8 +256,15 @@ func TestDripBudget(t *testing.T) {
 	body := bytes.Repeat([]byte("x"), 1000)
 	d := &faultDecision{dripBytes: 1, dripPause: 20 * time.Millisecond, stop: make(chan struct{})}
 	start := time.Now()
-	if !drip(t.Context(), rec, body, d, 100*time.Millisecond) {
-		t.Fatal("drip failed")
+	notes := 0
+	drip(t.Context(), rec, body, d, 100*time.Millisecond, func(gone bool) {
+		if gone {
+			t.Error("drip says the client has gone")
+		}
+		notes++
+	})
+	if notes != 1 {
+		t.Errorf("note called %d times, want once", notes)
 	}
 	// 1000 pieces at 20 ms would take 20 s; the budget allows 5 pauses.
 	if elapsed := time.Since(start); elapsed > 2*time.Second {
