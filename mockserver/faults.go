@@ -398,10 +398,10 @@ func (p FaultProfile) MarshalJSON() ([]byte, error) {
 	return json.Marshal(out)
 }
 
-// UnmarshalJSON reads the form MarshalJSON writes. Unknown fields, a
-// duration that is not a Go duration string and a probability of 0 (which
-// would never fire) are errors; the profile is not otherwise checked
-// until it is used (WithFaults, Server.SetFaults).
+// UnmarshalJSON reads the form MarshalJSON writes and checks the profile
+// as SetFaults does. Unknown fields, a duration that is not a Go duration
+// string and a probability of 0 (which would never fire) are errors too;
+// all match ErrInvalid.
 func (p *FaultProfile) UnmarshalJSON(data []byte) error {
 	var in jsonFaultProfile
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -440,7 +440,11 @@ func (p *FaultProfile) UnmarshalJSON(data []byte) error {
 		}
 		out.Rules = append(out.Rules, r)
 	}
-	*p = out
+	n, err := out.normalized()
+	if err != nil {
+		return err
+	}
+	*p = n
 	return nil
 }
 

@@ -137,6 +137,8 @@ func TestFaultProfileJSONErrors(t *testing.T) {
 		{`{"rules": [{"method": "*", "latency": "100"}]}`, "latency \"100\": want a Go duration"},
 		{`{"rules": [{"method": "*", "fault": "reset_after", "probability": 0}]}`, "probability 0 never fires"},
 		{`[]`, "cannot unmarshal"},
+		{`{"rules": [{"method": "*", "fault": "explode"}]}`, `rule 1: fault "explode"`},
+		{`{"rules": [{"method": "*"}]}`, "does nothing"},
 	} {
 		var p FaultProfile
 		err := json.Unmarshal([]byte(tc.json), &p)
@@ -144,11 +146,8 @@ func TestFaultProfileJSONErrors(t *testing.T) {
 			t.Errorf("%s: have %v, want an error containing %q", tc.json, err, tc.err)
 		}
 	}
-	// A profile that parses is still checked when it is used.
-	var p FaultProfile
-	if err := json.Unmarshal([]byte(`{"rules": [{"method": "*", "fault": "explode"}]}`), &p); err != nil {
-		t.Fatal(err)
-	}
+	// A profile made in Go is checked when it is used.
+	p := FaultProfile{Rules: []FaultRule{{Fault: "explode"}}}
 	if _, err := New(WithFaults(p)); err == nil || !strings.Contains(err.Error(), `fault "explode"`) {
 		t.Errorf("New(WithFaults(bad)): have %v", err)
 	}

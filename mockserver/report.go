@@ -170,7 +170,7 @@ func (c *conduct) findings(name string) []Finding {
 			})
 		}
 		f.Message = fmt.Sprintf("let %s run out while making calls within %v before and after (first: %s at %s)",
-			plural(c.nMissed, "lease"), MissedRenewalWindow, c.missed[0].handle, stamp(c.missed[0].expired))
+			plural(c.nMissed, "lease"), MissedRenewalWindow, shortHandle(c.missed[0].handle), stamp(c.missed[0].expired))
 		out = append(out, f)
 	}
 	if c.nStorms > 0 {
@@ -182,7 +182,7 @@ func (c *conduct) findings(name string) []Finding {
 		}
 		s := c.storms[0]
 		f.Message = fmt.Sprintf("renewed a vessel more than %d times within %v, %s (first: %s, %d renewals from %s to %s)",
-			StormRenewals, StormWindow, plural(c.nStorms, "time"), s.handle, s.renewals, stamp(s.first), stamp(s.last))
+			StormRenewals, StormWindow, plural(c.nStorms, "time"), shortHandle(s.handle), s.renewals, stamp(s.first), stamp(s.last))
 		out = append(out, f)
 	}
 	if c.nDups > 0 {
@@ -231,8 +231,9 @@ func (c *conduct) findings(name string) []Finding {
 	return out
 }
 
-// WriteText writes the report for a person: one line per finding, then
-// its evidence, or a line saying there is nothing to report.
+// WriteText writes the report for a person: a line per finding, then its
+// evidence, with node ids shortened as on the status page (the JSON form
+// has them whole).
 func (r Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Behaviour report at %s (mock clock): %s\n", r.Taken.Format(time.RFC3339), plural(len(r.Findings), "finding"))
@@ -243,7 +244,7 @@ func (r Report) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintf(&b, "  %s %s: %s\n", f.Kind, account, f.Message)
 		for _, v := range f.Evidence.Vessels {
-			b.WriteString("      " + v.Handle)
+			b.WriteString("      " + shortHandle(v.Handle))
 			for _, part := range []struct {
 				name string
 				t    time.Time
@@ -279,3 +280,13 @@ func plural(n int, noun string) string {
 }
 
 func stamp(ns int64) string { return toTime(ns).Format(time.RFC3339) }
+
+// shortHandle shortens the node id of a handle for a person to read, as
+// the status page does.
+func shortHandle(h string) string {
+	i := strings.LastIndexByte(h, ':')
+	if i < 0 {
+		return clip(h, clipNodeID)
+	}
+	return clip(h[:i], clipNodeID) + h[i:]
+}

@@ -487,3 +487,17 @@ func TestReportOnStatusPage(t *testing.T) {
 		t.Errorf("the section does not count: %s", visibleText(sec))
 	}
 }
+
+func TestShortHandle(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("7", 300)
+	for _, tc := range []struct{ in, want string }{
+		{"n1:v2", "n1:v2"},
+		{long + ":v10", "777777777777777777…777777777:v10"},
+		{"no colon", "no colon"},
+	} {
+		if have := shortHandle(tc.in); have != tc.want {
+			t.Errorf("shortHandle(%.40q) = %q, want %q", tc.in, have, tc.want)
+		}
+	}
+}
