@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -518,5 +519,54 @@ func TestInjectIsLoggedCountedAndShown(t *testing.T) {
 		if !strings.Contains(faults, want) {
 			t.Errorf("the faults card lacks %q: %s", want, faults)
 		}
+	}
+}
+
+// TestInjectOverTLSAndHTTP2 checks the faults that end a connection over
+// TLS, where the TCP connection under it is reset or closed, and over
+// HTTP/2, where the connection cannot be taken over and the stream is
+// aborted instead.
+func TestInjectOverTLSAndHTTP2(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		spec  string
+		http2 bool
+		reset bool // the client sees ECONNRESET (on Linux)
+	}{
+		{"acquire_resources:reset_after", false, true},
+		{"acquire_resources:truncate", false, false},
+		{"acquire_resources:reset_after", true, false},
+		{"acquire_resources:truncate", true, false},
+	} {
+		t.Run(fmt.Sprintf("%s http2=%v", tc.spec, tc.http2), func(t *testing.T) {
+			t.Parallel()
+			p, _ := ParseFaultSpec(tc.spec)
+			s := newTestServer(t, WithFaults(p))
+			addNodes(t, s, "n", distinctSubnets(10, 5)...)
+			u := addUser(t, s, "alice")
+			srv := httptest.NewUnstartedServer(s)
+			srv.EnableHTTP2 = tc.http2
+			srv.StartTLS()
+			t.Cleanup(srv.Close)
+			c, err := xmlrpc.NewClient(srv.URL+"/xmlrpc/", xmlrpc.WithHTTPClient(srv.Client()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.Call(t.Context(), "acquire_resources", nil, auth(u), rspec("wan", int64(2)))
+			var te *xmlrpc.TransportError
+			if !errors.As(err, &te) {
+				t.Fatalf("have %v, want a transport error", err)
+			}
+			if tc.reset && runtime.GOOS == "linux" && !errors.Is(err, syscall.ECONNRESET) {
+				t.Errorf("have %v, want ECONNRESET", err)
+			}
+			if n := heldCount(t, s, u); n != 2 {
+				t.Errorf("holding %d, want 2", n)
+			}
+			// The server goes on serving.
+			if err := c.Call(t.Context(), "get_account_info", nil, auth(u)); err != nil {
+				t.Errorf("the next call: %v", err)
+			}
+		})
 	}
 }

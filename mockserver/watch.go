@@ -222,7 +222,9 @@ func (w *watch) acquired(name string, vs []int32, handle func(int32) string, hel
 		clear(c.unseen)
 	}
 	for _, v := range vs {
-		if _, ok := c.acquired[v]; !ok && w.room() {
+		if _, ok := c.acquired[v]; ok {
+			c.acquired[v] = now // left over from a state a failed write rolled back
+		} else if w.room() {
 			c.acquired[v] = now
 			w.vessels++
 		}
