@@ -570,3 +570,32 @@ func TestInjectOverTLSAndHTTP2(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkInjectedPath compares get_resource_info (10 vessels) over HTTP
+// without a fault profile and with one in force whose only rule never
+// matches: the cost of buffering the answer and asking the engine.
+func BenchmarkInjectedPath(b *testing.B) {
+	url, a, s := benchHTTP(b)
+	body := callDoc("get_resource_info", a)
+	run := func(b *testing.B) {
+		hc := keepAliveClient(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			resp, err := hc.Post(url, "text/xml", strings.NewReader(body))
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}
+	b.Run("no profile", run)
+	p, err := ParseFaultSpec("set_public_key:reset_before")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.SetFaults(p); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("profile, no rule fires", run)
+}
