@@ -42,6 +42,11 @@ import (
 //	POST   /admin/cleanup-delay                  {"delay": "5s"}
 //	POST   /admin/seed                           {"seed": 42}
 //	POST   /admin/reset                          back to the generated population
+//	GET    /admin/faults                         the fault profile in force, per-rule and per-kind counts
+//	POST   /admin/faults                         put a profile in force: {"seed": 7, "rules": [...]}
+//	                                             or {"spec": "seed=7;acquire_resources:reset_after,next=1"}
+//	DELETE /admin/faults                         no profile: inject nothing
+//	GET    /admin/report                         the behaviour report (see Report)
 //
 // Secrets leave the server only in the reply to POST /admin/accounts and
 // from the credentials endpoint. Errors are {"error": "..."} with status
@@ -91,6 +96,10 @@ func (s *Server) AdminHandler() http.Handler {
 	h("POST /admin/cleanup-delay", s.adminSetCleanupDelay)
 	h("POST /admin/seed", s.adminSeed)
 	h("POST /admin/reset", s.adminReset)
+	h("GET /admin/faults", s.adminGetFaults)
+	h("POST /admin/faults", s.adminSetFaults)
+	h("DELETE /admin/faults", s.adminClearFaults)
+	h("GET /admin/report", s.adminReport)
 	h("/admin/", func(r *http.Request) (int, any, error) {
 		return 0, nil, notFoundf("no admin endpoint %s %s", r.Method, r.URL.Path)
 	})
@@ -297,12 +306,14 @@ func (s *Server) adminState(r *http.Request) (int, any, error) {
 		Subnets      int       `json:"live_subnets"`
 		Vessels      counts    `json:"vessels"`
 		Persistent   bool      `json:"persistent"`
+		// Injected faults per kind since the server started.
+		FaultsInjected map[FaultKind]uint64 `json:"faults_injected"`
 	}{
 		Now: toTime(ov.now), CleanupDelay: time.Duration(ov.cleanupDelay).String(),
 		FailureRate: ov.failureRate, Seed: ov.seed,
 		Accounts: c.accounts, Nodes: c.nodes, Subnets: c.liveSubnets,
 		Vessels:    counts{Total: c.vessels.total, Owned: c.vessels.held, Dirty: c.vessels.dirty, Available: c.vessels.available},
-		Persistent: ov.persistent,
+		Persistent: ov.persistent, FaultsInjected: s.Faults().Injected,
 	}, nil
 }
 
@@ -719,4 +730,56 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// jsonFaultStatus is the reply of the /admin/faults endpoints.
+type jsonFaultStatus struct {
+	Profile  FaultProfile         `json:"profile"`
+	Fired    []uint64             `json:"fired"`
+	Injected map[FaultKind]uint64 `json:"injected"`
+}
+
+func (s *Server) adminGetFaults(r *http.Request) (int, any, error) {
+	fs := s.Faults()
+	return http.StatusOK, jsonFaultStatus{Profile: fs.Profile, Fired: fs.Fired, Injected: fs.Injected}, nil
+}
+
+// adminSetFaults takes a profile in its JSON form, or in the compact form
+// as {"spec": "..."}.
+func (s *Server) adminSetFaults(r *http.Request) (int, any, error) {
+	var raw json.RawMessage
+	if err := decodeBody(r, &raw); err != nil {
+		return 0, nil, err
+	}
+	var spec struct {
+		Spec *string `json:"spec"`
+	}
+	var p FaultProfile
+	if strictUnmarshal(raw, &spec) == nil && spec.Spec != nil {
+		var err error
+		if p, err = ParseFaultSpec(*spec.Spec); err != nil {
+			return 0, nil, err
+		}
+	} else if err := strictUnmarshal(raw, &p); err != nil {
+		return 0, nil, err
+	}
+	if err := s.SetFaults(p); err != nil {
+		return 0, nil, err
+	}
+	return s.adminGetFaults(r)
+}
+
+func (s *Server) adminClearFaults(r *http.Request) (int, any, error) {
+	if err := s.SetFaults(FaultProfile{}); err != nil {
+		return 0, nil, err
+	}
+	return s.adminGetFaults(r)
+}
+
+func (s *Server) adminReport(r *http.Request) (int, any, error) {
+	rep, err := s.Report()
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, rep, nil
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -351,4 +352,76 @@ func TestAdminControls(t *testing.T) {
 	// A body larger than 1 MiB is refused.
 	big := bytes.Repeat([]byte(" "), 1<<20+10)
 	c.do("POST", "/admin/seed", string(big)+`{"seed":1}`, 400, nil)
+}
+
+func TestAdminFaults(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	c := newAdmin(t, s)
+	type status struct {
+		Profile  json.RawMessage   `json:"profile"`
+		Fired    []uint64          `json:"fired"`
+		Injected map[string]uint64 `json:"injected"`
+	}
+	var st status
+	c.do("GET", "/admin/faults", "", 200, &st)
+	if string(st.Profile) != `{"seed":0,"rules":[]}` || len(st.Fired) != 0 || len(st.Injected) != 7 {
+		t.Errorf("no profile: %s %v %v", st.Profile, st.Fired, st.Injected)
+	}
+
+	c.do("POST", "/admin/faults", docProfileJSON, 200, &st)
+	if fs := s.Faults(); !reflect.DeepEqual(fs.Profile, docProfile) {
+		t.Errorf("after POST of the JSON form: %+v", fs.Profile)
+	}
+	var p FaultProfile
+	if err := json.Unmarshal(st.Profile, &p); err != nil || !reflect.DeepEqual(p, docProfile) || len(st.Fired) != 5 {
+		t.Errorf("the reply's profile %s (%v), fired %v", st.Profile, err, st.Fired)
+	}
+
+	c.do("POST", "/admin/faults", `{"spec": "seed=3;release_resources:truncate,next=2"}`, 200, &st)
+	if fs := s.Faults(); fs.Profile.String() != "seed=3;release_resources:truncate,next=2" {
+		t.Errorf("after POST of the compact form: %s", fs.Profile)
+	}
+
+	for _, bad := range []string{
+		`{"spec": "*:explode"}`,
+		`{"rules": [{"method": "*", "fault": "explode"}]}`,
+		`{"rules": [{"method": "*", "latency": "1h"}]}`,
+		`{"spec": "*:reset_after", "rules": []}`,
+		`{"rulez": []}`,
+		`[1]`,
+	} {
+		c.do("POST", "/admin/faults", bad, 400, nil)
+	}
+	if fs := s.Faults(); fs.Profile.String() != "seed=3;release_resources:truncate,next=2" {
+		t.Errorf("a refused POST changed the profile: %s", fs.Profile)
+	}
+
+	c.do("DELETE", "/admin/faults", "", 200, &st)
+	if string(st.Profile) != `{"seed":0,"rules":[]}` || s.faults.on.Load() {
+		t.Errorf("after DELETE: %s", st.Profile)
+	}
+}
+
+// TestAdminFaultsGuarded checks that the admin guard covers the new
+// endpoints: a token is required, and a cross-site request is refused.
+func TestAdminFaultsGuarded(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, WithAdmin(true), WithAdminToken("tok-123"))
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	for _, gr := range []guardRequest{
+		{name: "no token", method: "POST", path: "/admin/faults", contentType: "application/json", body: `{"spec": "*:reset_before"}`, status: 401},
+		{name: "no token, report", method: "GET", path: "/admin/report", status: 401},
+		{name: "cross-site", method: "DELETE", path: "/admin/faults", header: map[string]string{"Authorization": "Bearer tok-123", "Sec-Fetch-Site": "cross-site"}, status: 403},
+		{name: "not JSON", method: "POST", path: "/admin/faults", contentType: "text/plain", body: `{"spec": "*:reset_before"}`, header: map[string]string{"Authorization": "Bearer tok-123"}, status: 415},
+		{name: "with token", method: "GET", path: "/admin/report", header: map[string]string{"Authorization": "Bearer tok-123"}, status: 200},
+	} {
+		if code, _, body := gr.do(t, srv); code != gr.status {
+			t.Errorf("%s: status %d, want %d: %s", gr.name, code, gr.status, body)
+		}
+	}
+	if s.faults.on.Load() {
+		t.Error("a refused request set a profile")
+	}
 }

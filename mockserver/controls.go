@@ -242,10 +242,11 @@ func (s *Server) Seed(seed int64) error {
 }
 
 // Reset discards every account, donation, vessel holding, node change and
-// injected failure, and regenerates the population the state started from
-// (with a state file: the one stored in it). The clock, the cleanup delay,
-// the failure rate and the seed are kept; the random source restarts from
-// the seed.
+// injected failure, and what the behaviour report has seen, and
+// regenerates the population the state started from (with a state file:
+// the one stored in it). The clock, the cleanup delay, the failure rate,
+// the seed and the fault profile are kept; the random source restarts
+// from the seed.
 func (s *Server) Reset() error {
 	return s.update(func(st *state, now int64) error {
 		fresh := newState(st.seed)
@@ -259,6 +260,7 @@ func (s *Server) Reset() error {
 			fresh.changes.full = true
 		}
 		s.st = fresh
+		s.watch = newWatch()
 		return nil
 	})
 }

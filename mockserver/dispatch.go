@@ -38,6 +38,17 @@ func internalFault() *xmlrpc.Fault { return fault(CodeInternal, internalErrorTex
 
 func invalidRequest(text string) *xmlrpc.Fault { return fault(CodeInvalidRequest, text) }
 
+// argumentError marks a fault 100 that argument validation raised (a
+// credential or handle that is no string), as opposed to one from a
+// failure of the mock's own, for the behaviour report.
+type argumentError struct{ f *xmlrpc.Fault }
+
+func (e *argumentError) Error() string { return e.f.Error() }
+func (e *argumentError) Unwrap() error { return e.f }
+
+// badArgument is fault 100 for an argument of the wrong type.
+func badArgument() error { return &argumentError{internalFault()} }
+
 // unknownMethodFault is the fault for a method name that is not one of the
 // ten (contract §2 step 2).
 func unknownMethodFault(name string) *xmlrpc.Fault {
@@ -47,7 +58,7 @@ func unknownMethodFault(name string) *xmlrpc.Fault {
 
 type method struct {
 	arity int
-	fn    func(s *Server, params []any) (any, error)
+	fn    func(s *Server, ctx context.Context, params []any) (any, error)
 }
 
 // methods are the only names reachable on the wire (contract §5).
@@ -91,6 +102,7 @@ func (s *Server) call(ctx context.Context, name string, params []any) (result an
 		return nil, unknownMethodFault(name)
 	}
 	if len(params) != m.arity {
+		s.noteRefused(name, params, CodeInternal)
 		return nil, internalFault()
 	}
 	defer func() {
@@ -99,16 +111,29 @@ func (s *Server) call(ctx context.Context, name string, params []any) (result an
 			result, err = nil, internalFault()
 		}
 	}()
-	res, err := m.fn(s, params)
+	res, err := m.fn(s, ctx, params)
 	if err != nil {
 		var f *xmlrpc.Fault
 		if errors.As(err, &f) {
+			var ae *argumentError
+			if f.Code == CodeAuthentication || f.Code == CodeInvalidRequest || errors.As(err, &ae) {
+				s.noteRefused(name, params, f.Code)
+			}
 			return nil, f
 		}
 		s.log.ErrorContext(ctx, "mockserver: method failed", "method", name, "err", err)
 		return nil, internalFault()
 	}
 	return res, nil
+}
+
+// noteRefused tells the behaviour report of a call refused for its
+// credentials or its arguments, under the username it names ("" if none
+// the log could show).
+func (s *Server) noteRefused(method string, params []any, code int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.watch.refused(callUsername(method, params), method, code, s.clock.now())
 }
 
 // Call runs one wire method in process, exactly as the XML-RPC endpoint

@@ -34,7 +34,8 @@
 // selection, user ports and the failure rate), WithClock and WithTimeScale
 // (the time source and how fast the mock clock follows it; scale 0
 // freezes it), WithCleanupDelay (0 by default), WithAcquireFailureRate,
-// WithKeyBits (size of generated key pairs), WithLogger and WithAdmin. An
+// WithKeyBits (size of generated key pairs), WithLogger, WithAdmin and
+// WithFaults (a fault profile, below). An
 // invalid option, or a zero Option, makes New and Open return an error.
 // New never touches the disk. Secrets — API keys, generated key pairs, the padding of
 // get_encrypted_api_key — always come from crypto/rand, never from the
@@ -61,7 +62,82 @@
 // SetTime, Advance and SetCleanupDelay drive time; Seed re-seeds and Reset
 // starts over. Account, Accounts, Node, Nodes, Vessels and Holdings return
 // copies: nothing a caller does to them reaches the server. None of the
-// controls changes what the ten methods do on the wire.
+// controls changes what the ten methods do on the wire; a fault profile
+// (below) changes only whether a call over HTTP is applied and how its
+// answer travels.
+//
+// # Fault profiles
+//
+// A fault profile makes the XML-RPC endpoint misbehave the way networks
+// and servers do, for clients to prove they cope: a late answer, an
+// answer that trickles in, a connection reset before the call is applied
+// (nothing changed) or after it (the change is made, durably with a state
+// file, and the answer is lost: the case every client must handle for
+// acquire and release), HTTP 503 with Retry-After or 500 (not applied),
+// and a truncated answer (applied; the body stops short of its
+// Content-Length). Set it with WithFaults, Server.SetFaults, POST
+// /admin/faults or the command's -faults and -faults-spec flags. In JSON:
+//
+//	{
+//	  "seed": 7,
+//	  "rules": [
+//	    {"method": "acquire_resources", "fault": "reset_after", "next": 1},
+//	    {"method": "renew_resources", "fault": "unavailable", "retry_after": "5s", "probability": 0.1},
+//	    {"method": "get_resource_info", "fault": "truncate", "skip": 3, "next": 1},
+//	    {"method": "*", "username": "alice", "latency": "200ms", "jitter": "300ms", "probability": 0.5},
+//	    {"method": "get_resource_info", "drip_bytes": 64, "drip_pause": "50ms"}
+//	  ]
+//	}
+//
+// and the same in the compact form that ParseFaultSpec reads and
+// FaultProfile.String writes (one line; items separated by ';'):
+//
+//	seed=7;acquire_resources:reset_after,next=1;renew_resources:unavailable,retry_after=5s,p=0.1;
+//	get_resource_info:truncate,skip=3,next=1;*@alice:latency=200ms,jitter=300ms,p=0.5;
+//	get_resource_info:drip=64/50ms
+//
+// A rule matches a call by method ("*" for all ten) and, optionally,
+// username. "fault" is one of reset_before, reset_after, unavailable,
+// server_error and truncate, or absent for delays only; "latency" plus a
+// uniform draw below "jitter" delays the answer (after the call is
+// applied); "drip_bytes" and "drip_pause" write it in pieces. A rule
+// fires for every matching call, for a "probability" of them, or for
+// exactly the "next" k of them, after letting "skip" of them pass. For
+// each call the rules are tried in order and the first that fires is
+// applied, alone. Durations are Go duration strings. The seed drives the
+// probabilities and the jitter, so the same sequence of calls meets the
+// same faults; setting a profile restarts its counters and its random
+// source.
+//
+// Bounds: the delays of one call, latency and drip pauses together, never
+// exceed MaxFaultDelay (30 s; past it a drip writes the rest at once); a
+// profile holds at most MaxFaultRules rules; replacing or clearing the
+// profile, or Close, ends every delay in progress. Faults apply only over
+// HTTP, only to calls that decode to one of the ten methods, never to
+// Server.Call (which has no connection to reset), and never change what a
+// call does once applied. A reset closes the TCP connection with
+// SO_LINGER 0, so the client gets a RST; where the connection cannot be
+// taken over (HTTP/2) the stream is aborted. Every injected fault is
+// logged ("injected fault" with method, username, fault kind, rule and
+// whether the call was applied), marked in the status page's recent
+// calls, and counted per kind in Server.Faults and GET /admin/state.
+//
+// # Behaviour report
+//
+// Server.Report (GET /admin/report, the status page, the command's
+// -report-out and -report-strict) says what clients did wrong, per
+// account, from what the mock saw: vessels held when the report is taken
+// (leak), leases that ran out while the account was making calls within
+// MissedRenewalWindow before and after (missed_renewal), more than
+// StormRenewals renewals of one vessel within StormWindow
+// (renewal_storm), vessels acquired again, before looking, after an
+// acquire whose answer a reset_after or truncate lost
+// (duplicate_acquire), AuthFailureThreshold faults 101 within
+// AuthFailureWindow (auth_failures), and calls refused for their
+// arguments (malformed_arguments). The FindingKind constants define each
+// precisely. The report holds no secret, covers the calls since the
+// server started or was Reset (in process and over HTTP alike), and keeps
+// bounded state.
 //
 // # Persistence
 //
@@ -131,3 +207,18 @@ package mockserver
 // method's function in methods.go; Server.Call is the same entry without
 // HTTP. The wire layer reaches a view only to hand each finished call to
 // the status page's recentCalls.record.
+//
+// Fault injection belongs to the wire layer: faults.go (the profile, its
+// text forms, and faultEngine.decide, under the engine's own mutex) and
+// inject.go (Server.serveInjected: the answer is buffered, the method
+// handler of http.go asks the engine once the call is decoded, and
+// Server.deliver applies the decision to the connection). A call whose
+// answer will be lost carries that in its context (withLostAnswer), which
+// is all the model learns of faults.
+//
+// The behaviour report belongs to the model: watch.go is the per-account
+// record, under Server.mu, fed by Server.locked (an authenticated call),
+// state.advance (a lease that ran out), the wire methods and Server.call
+// (calls refused for their credentials or arguments); report.go turns it,
+// with the state's holdings, into Server.Report. The views show it and
+// the fault status through the exported Report and Faults.

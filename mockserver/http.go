@@ -31,8 +31,11 @@ func (s *Server) newHandler() http.Handler {
 		xmlrpc.WithFaultFunc(s.wireFault),
 		xmlrpc.WithNonPOSTHandler(http.HandlerFunc(serveBanner)),
 		xmlrpc.WithObserver(func(r *http.Request, info xmlrpc.CallInfo) {
-			s.logCall(r, info)
-			recent.record(info)
+			if in := injectionOf(r.Context()); in != nil {
+				in.info = &info // serveInjected records it once the fault is delivered
+				return
+			}
+			s.observeCall(r, info, nil, recent)
 		}),
 		xmlrpc.WithLogger(s.log),
 		xmlrpc.WithServerLimits(wireLimits()),
@@ -43,6 +46,14 @@ func (s *Server) newHandler() http.Handler {
 	}
 	for _, name := range MethodNames() {
 		if err := rpc.Register(name, func(ctx context.Context, params []any) (any, error) {
+			if in := injectionOf(ctx); in != nil {
+				if !in.decide(s.faults, name, params) {
+					return nil, errNotApplied
+				}
+				if in.d != nil && in.d.kind.losesAnswer() {
+					ctx = withLostAnswer(ctx)
+				}
+			}
 			return s.call(ctx, name, params)
 		}); err != nil {
 			panic("mockserver: " + err.Error()) // the names are constants
@@ -58,6 +69,10 @@ func (s *Server) newHandler() http.Handler {
 		case strings.HasPrefix(r.URL.Path, "/xmlrpc"):
 			if r.Method == http.MethodPost && emptyBody(r) {
 				serveBanner(w, r)
+				return
+			}
+			if s.faults.on.Load() {
+				s.serveInjected(w, r, rpc, recent)
 				return
 			}
 			rpc.ServeHTTP(w, r)
@@ -128,9 +143,17 @@ func malformedDetail(err error) string {
 	return "malformed request"
 }
 
-// logCall writes one line per call: method, username, duration and fault
-// code. Parameters are never logged, as they carry API keys and passwords.
-func (s *Server) logCall(r *http.Request, info xmlrpc.CallInfo) {
+// observeCall logs a finished call and adds it to the status page's
+// recent calls; d is what was injected into it (nil for nothing).
+func (s *Server) observeCall(r *http.Request, info xmlrpc.CallInfo, d *faultDecision, recent *recentCalls) {
+	s.logCall(r, info, d)
+	recent.record(info, d)
+}
+
+// logCall writes one line per call: method, username, duration, fault
+// code and injected faults. Parameters are never logged, as they carry
+// API keys and passwords.
+func (s *Server) logCall(r *http.Request, info xmlrpc.CallInfo, d *faultDecision) {
 	if !s.log.Enabled(r.Context(), slog.LevelInfo) {
 		return
 	}
@@ -140,6 +163,9 @@ func (s *Server) logCall(r *http.Request, info xmlrpc.CallInfo) {
 	}
 	if info.Fault != nil {
 		attrs = append(attrs, "fault", info.Fault.Code)
+	}
+	if d != nil {
+		attrs = append(attrs, "injected", d.label())
 	}
 	s.log.InfoContext(r.Context(), "call", attrs...)
 }

@@ -1,6 +1,7 @@
 package mockserver
 
 import (
+	"context"
 	"crypto/subtle"
 	"strconv"
 	"strings"
@@ -30,7 +31,7 @@ func (st *state) authenticate(v any, secret string) (int32, error) {
 	username, ok1 := user.(string)
 	given, ok2 := key.(string)
 	if !ok1 || !ok2 {
-		return 0, internalFault()
+		return 0, badArgument()
 	}
 	i, ok := st.byName[username]
 	if !ok || !st.accounts[i].active {
@@ -43,6 +44,7 @@ func (st *state) authenticate(v any, secret string) (int32, error) {
 	if subtle.ConstantTimeCompare([]byte(want), []byte(given)) != 1 {
 		return 0, fault(CodeAuthentication, authFailedText)
 	}
+	st.authed = i
 	return i, nil
 }
 
@@ -76,7 +78,7 @@ func (st *state) infodicts(vs []int32, now int64) []any {
 }
 
 // acquireResources is acquire_resources(auth, rspec) (contract §5.1).
-func (s *Server) acquireResources(params []any) (any, error) {
+func (s *Server) acquireResources(ctx context.Context, params []any) (any, error) {
 	var out any
 	err := s.update(func(st *state, now int64) error {
 		a, err := st.authenticate(params[0], "api_key")
@@ -115,6 +117,7 @@ func (s *Server) acquireResources(params []any) (any, error) {
 		if !ok {
 			return fault(CodeUnableToAcquire, unableToAcquire+detail)
 		}
+		s.watch.acquired(acct.name, got, st.handle, len(acct.held), now, answerLost(ctx))
 		// Read the clock again, as the historical server did when it
 		// built the reply: a running clock shows 14399.
 		out = st.infodicts(got, s.clock.now())
@@ -125,7 +128,7 @@ func (s *Server) acquireResources(params []any) (any, error) {
 
 // acquireSpecificVessels is acquire_specific_vessels(auth, handles)
 // (contract §5.2).
-func (s *Server) acquireSpecificVessels(params []any) (any, error) {
+func (s *Server) acquireSpecificVessels(ctx context.Context, params []any) (any, error) {
 	var out any
 	err := s.update(func(st *state, now int64) error {
 		a, err := st.authenticate(params[0], "api_key")
@@ -150,7 +153,7 @@ func (s *Server) acquireSpecificVessels(params []any) (any, error) {
 		}
 		for _, h := range handles {
 			if !isString(h) {
-				return internalFault()
+				return badArgument()
 			}
 		}
 		vs, err := st.resolveHandles(handles)
@@ -170,6 +173,7 @@ func (s *Server) acquireSpecificVessels(params []any) (any, error) {
 				got = append(got, v)
 			}
 		}
+		s.watch.acquired(acct.name, got, st.handle, len(acct.held), now, answerLost(ctx))
 		out = st.infodicts(got, s.clock.now())
 		return nil
 	})
@@ -177,7 +181,7 @@ func (s *Server) acquireSpecificVessels(params []any) (any, error) {
 }
 
 // releaseResources is release_resources(auth, handles) (contract §5.3).
-func (s *Server) releaseResources(params []any) (any, error) {
+func (s *Server) releaseResources(ctx context.Context, params []any) (any, error) {
 	err := s.update(func(st *state, now int64) error {
 		a, err := st.authenticate(params[0], "api_key")
 		if err != nil {
@@ -189,7 +193,7 @@ func (s *Server) releaseResources(params []any) (any, error) {
 		}
 		for _, h := range list {
 			if !isString(h) {
-				return internalFault()
+				return badArgument()
 			}
 		}
 		vs, err := st.resolveHandles(list)
@@ -202,6 +206,7 @@ func (s *Server) releaseResources(params []any) (any, error) {
 		for _, v := range vs {
 			if st.vessels[v].owner == a {
 				st.release(v, now)
+				s.watch.released(st.accounts[a].name, v)
 			}
 		}
 		return nil
@@ -213,7 +218,7 @@ func (s *Server) releaseResources(params []any) (any, error) {
 }
 
 // renewResources is renew_resources(auth, handles) (contract §5.4).
-func (s *Server) renewResources(params []any) (any, error) {
+func (s *Server) renewResources(ctx context.Context, params []any) (any, error) {
 	err := s.update(func(st *state, now int64) error {
 		a, err := st.authenticate(params[0], "api_key")
 		if err != nil {
@@ -244,6 +249,7 @@ func (s *Server) renewResources(params []any) (any, error) {
 		for _, v := range vs {
 			if st.vessels[v].owner == a {
 				st.renew(v, now)
+				s.watch.renewed(acct.name, v, st.handle(v), now)
 			}
 		}
 		return nil
@@ -256,7 +262,7 @@ func (s *Server) renewResources(params []any) (any, error) {
 
 // getResourceInfo is get_resource_info(auth) (contract §5.5): the caller's
 // vessels, ascending by handle.
-func (s *Server) getResourceInfo(params []any) (any, error) {
+func (s *Server) getResourceInfo(ctx context.Context, params []any) (any, error) {
 	var out any
 	err := s.update(func(st *state, now int64) error {
 		a, err := st.authenticate(params[0], "api_key")
@@ -264,13 +270,16 @@ func (s *Server) getResourceInfo(params []any) (any, error) {
 			return err
 		}
 		out = st.infodicts(st.heldSorted(a), now)
+		if !answerLost(ctx) {
+			s.watch.looked(st.accounts[a].name)
+		}
 		return nil
 	})
 	return out, err
 }
 
 // getAccountInfo is get_account_info(auth) (contract §5.6).
-func (s *Server) getAccountInfo(params []any) (any, error) {
+func (s *Server) getAccountInfo(ctx context.Context, params []any) (any, error) {
 	var out any
 	err := s.update(func(st *state, now int64) error {
 		a, err := st.authenticate(params[0], "api_key")
@@ -290,7 +299,7 @@ func (s *Server) getAccountInfo(params []any) (any, error) {
 }
 
 // getPublicKey is get_public_key(auth) (contract §5.7).
-func (s *Server) getPublicKey(params []any) (any, error) {
+func (s *Server) getPublicKey(ctx context.Context, params []any) (any, error) {
 	var out any
 	err := s.update(func(st *state, now int64) error {
 		a, err := st.authenticate(params[0], "api_key")
@@ -307,7 +316,7 @@ func (s *Server) getPublicKey(params []any) (any, error) {
 // The encryption runs after the state lock is released, and its cost is
 // bounded: seattlersa refuses keys over MaxModulusBits (a stored key that
 // large, which set_public_key and AddAccount no longer accept, gives 100).
-func (s *Server) getEncryptedAPIKey(params []any) (any, error) {
+func (s *Server) getEncryptedAPIKey(ctx context.Context, params []any) (any, error) {
 	username, ok := params[0].(string)
 	if !ok {
 		return nil, invalidRequest("Username must be a string.")
@@ -336,7 +345,7 @@ func (s *Server) getEncryptedAPIKey(params []any) (any, error) {
 }
 
 // regenerateAPIKey is regenerate_api_key(pwauth) (contract §5.9).
-func (s *Server) regenerateAPIKey(params []any) (any, error) {
+func (s *Server) regenerateAPIKey(ctx context.Context, params []any) (any, error) {
 	key := seattlersa.NewAPIKey(nil)
 	err := s.update(func(st *state, now int64) error {
 		a, err := st.authenticate(params[0], "password")
@@ -357,7 +366,7 @@ func (s *Server) regenerateAPIKey(params []any) (any, error) {
 // The key is checked before the state lock is taken (the check needs no
 // state); its result is reported after authentication, in the contract's
 // order.
-func (s *Server) setPublicKey(params []any) (any, error) {
+func (s *Server) setPublicKey(ctx context.Context, params []any) (any, error) {
 	key, isString := params[1].(string)
 	problem := ""
 	if isString {

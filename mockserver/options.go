@@ -37,6 +37,7 @@ type config struct {
 	compactBytes int64
 	files        fileOps          // the state file's operations (tests replace them)
 	wall         func() time.Time // the status page's wall clock (tests fix it)
+	faults       FaultProfile     // normalized by WithFaults
 }
 
 // DefaultPopulation returns the population a Server starts with when no

@@ -21,6 +21,9 @@ type Server struct {
 	j      *journal   // nil without a state file
 	lock   *stateLock // nil without a state file
 	closed bool
+	watch  *watch // the behaviour report's record; guarded by mu
+
+	faults *faultEngine // the fault profile (faults.go), wire layer
 
 	// Reserved for the XML-RPC endpoint (http.go), built on first use.
 	httpOnce    sync.Once
@@ -74,7 +77,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Server, error) {
 		log:   cfg.logger,
 		admin: cfg.admin,
 		clock: newClock(cfg.source, cfg.scale),
+		watch: newWatch(),
 	}
+	s.faults = newFaultEngine(cfg.faults)
 	if path == "" {
 		if s.st, err = s.freshState(ctx); err != nil {
 			return nil, err
@@ -114,6 +119,7 @@ func (s *Server) Close() error {
 	s.closed = true
 	j := s.j
 	s.mu.Unlock()
+	s.faults.close()
 	if j == nil {
 		return nil
 	}
@@ -167,13 +173,19 @@ func (s *Server) locked(fn func(st *state, now int64) error) (e *entry, err erro
 		}
 	}
 	now := s.clock.now()
-	s.st.advance(now)
+	st := s.st
+	st.watch, st.authed = s.watch, noOne
+	st.advance(now)
 	defer func() {
+		if st.authed != noOne {
+			s.watch.activity(st.accounts[st.authed].name, now)
+			st.authed = noOne
+		}
 		// Even a failed call (or a panicking one) may have changed the
 		// state, such as vessels left dirty by an acquisition rollback.
 		e = s.commitLocked(now)
 	}()
-	return nil, fn(s.st, now)
+	return nil, fn(st, now)
 }
 
 // commitLocked appends a journal record for the changes made under the

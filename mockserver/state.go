@@ -186,6 +186,12 @@ type state struct {
 
 	changes  *changes
 	deriving bool // changes follow from the clock: not journaled
+
+	// The behaviour report's hooks (watch.go), set by Server.locked:
+	// watch hears of leases that run out, and authed is the account the
+	// call in progress authenticated as, or noOne.
+	watch  *watch
+	authed int32
 }
 
 func newState(seed int64) *state {
@@ -196,6 +202,7 @@ func newState(seed int64) *state {
 		subnetByKey: map[string]int32{},
 		rng:         newRand(seed),
 		seed:        seed,
+		authed:      noOne,
 	}
 }
 
@@ -448,7 +455,11 @@ func (st *state) advance(now int64) {
 	defer func() { st.deriving = false }()
 	for len(st.expiry.items) > 0 && st.expiry.items[0].key <= now {
 		v := st.expiry.items[0].v
-		st.release(v, st.vessels[v].expires)
+		ves := &st.vessels[v]
+		if st.watch != nil {
+			st.watch.lapsed(st.accounts[ves.owner].name, v, st.handle(v), ves.expires)
+		}
+		st.release(v, ves.expires)
 	}
 	for len(st.cleanup.items) > 0 && now-st.cleanup.items[0].key >= st.cleanupDelay {
 		v := st.cleanup.items[0].v

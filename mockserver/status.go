@@ -29,6 +29,7 @@ const (
 	statusVesselsPerAccount = 8
 	statusSubnetsPerPage    = 50
 	recentCallsKept         = 50
+	statusFindingsShown     = 50
 
 	// Display limits for free text, in runes.
 	clipAffiliation = 120
@@ -51,6 +52,8 @@ type callRecord struct {
 	failed   bool
 	duration time.Duration
 	at       time.Time // wall clock
+	injected string    // the injected faults, as faultDecision.label gives them; "" for none
+	skipped  bool      // an injected fault kept the call from being applied
 }
 
 // recentCalls keeps the last calls answered over HTTP in a ring.
@@ -58,11 +61,12 @@ type recentCalls struct {
 	size int              // how many calls are kept; fixed
 	wall func() time.Time // the wall clock
 
-	mu     sync.Mutex
-	ring   []callRecord
-	next   int // where the next record goes
-	total  uint64
-	faults uint64
+	mu       sync.Mutex
+	ring     []callRecord
+	next     int // where the next record goes
+	total    uint64
+	faults   uint64
+	injected uint64 // calls with an injected fault
 }
 
 // newRecentCalls keeps the last n calls, timed by the wall clock wall.
@@ -70,9 +74,10 @@ func newRecentCalls(n int, wall func() time.Time) *recentCalls {
 	return &recentCalls{size: n, wall: wall, ring: make([]callRecord, 0, n)}
 }
 
-// record adds a call. Only the method, the username (as logCall shows it),
-// the fault code and the duration are kept.
-func (rc *recentCalls) record(info xmlrpc.CallInfo) {
+// record adds a call and what was injected into it (d, nil for nothing).
+// Only the method, the username (as logCall shows it), the fault code, the
+// duration and the kinds of injected fault are kept.
+func (rc *recentCalls) record(info xmlrpc.CallInfo, d *faultDecision) {
 	c := callRecord{
 		method:   clip(info.Method, clipMethod),
 		username: callUsername(info.Method, info.Params),
@@ -82,11 +87,17 @@ func (rc *recentCalls) record(info xmlrpc.CallInfo) {
 	if info.Fault != nil {
 		c.failed, c.fault = true, info.Fault.Code
 	}
+	if d != nil {
+		c.injected, c.skipped = d.label(), d.kind.beforeApply()
+	}
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	rc.total++
 	if c.failed {
 		rc.faults++
+	}
+	if c.injected != "" {
+		rc.injected++
 	}
 	if len(rc.ring) < rc.size {
 		rc.ring = append(rc.ring, c)
@@ -97,8 +108,8 @@ func (rc *recentCalls) record(info xmlrpc.CallInfo) {
 }
 
 // snapshot returns the kept calls, newest first, and the counts since the
-// server started.
-func (rc *recentCalls) snapshot() (calls []callRecord, total, faults uint64) {
+// server started: calls, faults and calls with an injected fault.
+func (rc *recentCalls) snapshot() (calls []callRecord, total, faults, injected uint64) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	calls = make([]callRecord, 0, len(rc.ring))
@@ -109,7 +120,7 @@ func (rc *recentCalls) snapshot() (calls []callRecord, total, faults uint64) {
 		}
 		calls = append(calls, rc.ring[j])
 	}
-	return calls, rc.total, rc.faults
+	return calls, rc.total, rc.faults, rc.injected
 }
 
 // statusPage is the handler of the status page.
@@ -179,10 +190,37 @@ type statusView struct {
 	Subnets  []subnetView
 	SubPager pagerView
 
-	Calls       []callView
-	CallsTotal  uint64
-	CallsFaults uint64
-	CallsKept   int
+	Calls         []callView
+	CallsTotal    uint64
+	CallsFaults   uint64
+	CallsInjected uint64
+	CallsKept     int
+
+	Faults        faultsView
+	Findings      []findingView
+	FindingsTotal int
+}
+
+// faultsView is the fault profile in force and what it has injected.
+type faultsView struct {
+	Seed   int64
+	Rules  []faultRuleView
+	Counts []kindCount // kinds injected at least once since the start
+}
+
+type faultRuleView struct {
+	Text  string // the rule in the compact form of ParseFaultSpec
+	Fired uint64
+}
+
+type kindCount struct {
+	Kind string
+	N    uint64
+}
+
+// findingView is one finding of the behaviour report.
+type findingView struct {
+	Kind, Account, Message string
 }
 
 type clockView struct {
@@ -242,6 +280,7 @@ type callView struct {
 	Result   string
 	Fault    bool
 	Duration string
+	Injected string // the injected faults, "" for none
 }
 
 // gather reads the state through the read seam, under one hold of the
@@ -298,12 +337,41 @@ func (p *statusPage) gather(subPage, accPage int) (*statusView, error) {
 	for _, a := range accounts {
 		v.Accounts = append(v.Accounts, accountViewOf(a, ov.now))
 	}
-	calls, total, faults := p.recent.snapshot()
-	v.CallsTotal, v.CallsFaults, v.CallsKept = total, faults, p.recent.size
+	calls, total, faults, injected := p.recent.snapshot()
+	v.CallsTotal, v.CallsFaults, v.CallsInjected, v.CallsKept = total, faults, injected, p.recent.size
 	for _, c := range calls {
 		v.Calls = append(v.Calls, c.view(wall))
 	}
+	v.Faults = faultsViewOf(p.s.Faults())
+	report, err := p.s.Report()
+	if err != nil {
+		return nil, err
+	}
+	v.FindingsTotal = len(report.Findings)
+	for _, f := range report.Findings[:min(len(report.Findings), statusFindingsShown)] {
+		account := f.Account
+		if account == "" {
+			account = "(no username)"
+		}
+		v.Findings = append(v.Findings, findingView{
+			Kind: string(f.Kind), Account: clip(account, clipMethod), Message: f.Message,
+		})
+	}
 	return &v, nil
+}
+
+// faultsViewOf formats the fault status for the page.
+func faultsViewOf(fs FaultStatus) faultsView {
+	out := faultsView{Seed: fs.Profile.Seed}
+	for i, r := range fs.Profile.Rules {
+		out.Rules = append(out.Rules, faultRuleView{Text: r.String(), Fired: fs.Fired[i]})
+	}
+	for _, k := range faultKinds {
+		if n := fs.Injected[k]; n > 0 {
+			out.Counts = append(out.Counts, kindCount{Kind: string(k), N: n})
+		}
+	}
+	return out
 }
 
 // accountViewOf formats an account's row for the page at mock time now.
@@ -350,6 +418,10 @@ func (c callRecord) view(wall time.Time) callView {
 		if name := faultName(c.fault); name != "" {
 			out.Result += " " + name
 		}
+	}
+	out.Injected = c.injected
+	if c.skipped {
+		out.Fault, out.Result = true, "not applied"
 	}
 	return out
 }

@@ -114,6 +114,14 @@ func browserFixture(t *testing.T) *Server {
 	rpcOverHTTP(t, s, "acquire_resources", auth(carol), rspec("random", int64(3)))
 	rpcOverHTTP(t, s, "acquire_resources", auth(bob), rspec("wan", int64(12)))
 	rpcOverHTTP(t, s, "get_account_info", map[string]any{"username": "mallory", "api_key": "wrong"})
+	p, err := ParseFaultSpec("seed=5;get_public_key:unavailable,next=1;get_account_info@carol:latency=1ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, s.SetFaults(p))
+	if rec := serve(t, s, "POST", "/xmlrpc/", callDoc("get_public_key", auth(alice))); rec.Code != 503 {
+		t.Fatalf("injected unavailable: status %d", rec.Code)
+	}
 	return s
 }
 
@@ -152,6 +160,11 @@ func TestStatusPageInBrowser(t *testing.T) {
 			"acquire_resources bob fault 103 not enough credits",
 			"get_account_info mallory fault 101 auth",
 			"get_resource_info alice ok",
+			"get_public_key alice not applied unavailable",
+			"Injected faults 2 rules get_public_key:unavailable,next=1 fired 1 get_account_info@carol:latency=1ms fired 0 seed 5 unavailable 1",
+			"Client behaviour 3 findings;",
+			"leak alice holds 7 vessels never released",
+			"leak carol holds 3 vessels never released",
 		} {
 			if !strings.Contains(text, want) {
 				t.Errorf("the page does not show %q", want)

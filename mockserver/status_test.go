@@ -296,7 +296,7 @@ func TestStatusPageEscapes(t *testing.T) {
 
 func TestStatusPageShowsNoSecrets(t *testing.T) {
 	t.Parallel()
-	s := newTestServer(t, WithKeyBits(512))
+	s := newTestServer(t, WithKeyBits(512), WithAdmin(true), WithFaults(FaultProfile{Rules: []FaultRule{{Latency: time.Millisecond}}}))
 	addNodes(t, s, "n", distinctSubnets(20, 30)...)
 	var accounts []Account
 	for i := range 3 {
@@ -315,19 +315,38 @@ func TestStatusPageShowsNoSecrets(t *testing.T) {
 		rpcOverHTTP(t, s, "get_account_info", auth(a))
 		rpcOverHTTP(t, s, "regenerate_api_key", pwauth(a))
 		rpcOverHTTP(t, s, "get_encrypted_api_key", a.Username)
+		// Calls the behaviour report records: the old API key, five
+		// times, and secrets where a handle should be.
+		for range 5 {
+			rpcOverHTTP(t, s, "get_account_info", auth(a))
+		}
+		cur, err := s.Account(a.Username)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rpcOverHTTP(t, s, "release_resources", auth(cur), []any{cur.Password, cur.APIKey})
 		accounts = append(accounts, a)
 	}
 	page := statusPageOf(t, s, "/")
+	report := newAdmin(t, s).do("GET", "/admin/report", "", 200, nil)
+	for _, f := range []string{"auth_failures user0", "malformed_arguments user0", "latency"} {
+		if !strings.Contains(visibleText(page), f) {
+			t.Errorf("the fixture lacks %q on the page", f)
+		}
+	}
 	for _, a := range listAccounts(t, s) {
 		for _, secret := range []string{a.APIKey, a.Password, a.PrivateKey} {
 			if strings.Contains(page, secret) {
 				t.Errorf("page shows a secret of %s", a.Username)
 			}
+			if strings.Contains(report, secret) {
+				t.Errorf("the report shows a secret of %s", a.Username)
+			}
 		}
 	}
 	for _, a := range accounts { // the API keys before regeneration
-		if strings.Contains(page, a.APIKey) {
-			t.Errorf("page shows an old API key of %s", a.Username)
+		if strings.Contains(page, a.APIKey) || strings.Contains(report, a.APIKey) {
+			t.Errorf("page or report shows an old API key of %s", a.Username)
 		}
 	}
 }
@@ -570,11 +589,15 @@ func TestRecentCallsRing(t *testing.T) {
 		if i%3 == 0 {
 			info.Fault = &xmlrpc.Fault{Code: CodeAuthentication}
 		}
-		rc.record(info)
+		var d *faultDecision
+		if i%4 == 0 {
+			d = &faultDecision{kind: FaultResetAfter}
+		}
+		rc.record(info, d)
 	}
-	calls, total, faults := rc.snapshot()
-	if total != 12 || faults != 4 {
-		t.Errorf("have %d calls and %d faults, want 12 and 4", total, faults)
+	calls, total, faults, injected := rc.snapshot()
+	if total != 12 || faults != 4 || injected != 3 {
+		t.Errorf("have %d calls, %d faults and %d injected, want 12, 4 and 3", total, faults, injected)
 	}
 	var methods []string
 	for _, c := range calls {

@@ -11,10 +11,18 @@
 // start-up (building a large population, creating demo accounts) stops it
 // too.
 //
+// With -faults or -faults-spec it injects faults into XML-RPC calls (see
+// the mockserver package documentation for the profile format). On
+// shutdown it prints the behaviour report — leaked vessels, missed
+// renewals, renewal storms, duplicate acquisitions, repeated
+// authentication failures, malformed arguments — to stderr, and with
+// -report-out writes it as JSON.
+//
 // Exit status: 0 after a signal while serving, or -h; 2 for a usage error
-// (an unknown flag, a value out of range: the message names the flag, the
-// value and the range); 1 for any other failure, including a signal during
-// start-up.
+// (an unknown flag, a value out of range, a bad fault profile: the message
+// names the flag); 3 at shutdown when -report-strict is given and the
+// behaviour report has findings (so that a CI job fails on a leak); 1 for
+// any other failure, including a signal during start-up.
 package main
 
 import (
@@ -51,6 +59,9 @@ func main() {
 	case isUsageError(err):
 		fmt.Fprintln(os.Stderr, "mockclearinghouse:", err)
 		os.Exit(2)
+	case isFindingsError(err):
+		fmt.Fprintln(os.Stderr, "mockclearinghouse:", err)
+		os.Exit(exitFindings)
 	default:
 		fmt.Fprintln(os.Stderr, "mockclearinghouse:", err)
 		os.Exit(1)
@@ -99,6 +110,13 @@ type options struct {
 	adminToken     string
 	adminTokenFile string
 	adminHosts     string
+
+	// Faults and the behaviour report (report.go).
+	faultsFile   string
+	faultsSpec   string
+	reportOut    string
+	reportStrict bool
+	faults       mockserver.FaultProfile
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -121,6 +139,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.admin, "admin", false, "enable the JSON controls under /admin/")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
 	adminFlags(fs, o)
+	faultFlags(fs, o)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
@@ -136,6 +155,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, usagef("-tls generates a certificate; do not combine it with -tls-cert")
 	}
 	if err := o.checkRanges(); err != nil {
+		return nil, err
+	}
+	var err error
+	if o.faults, err = o.faultProfile(); err != nil {
 		return nil, err
 	}
 	return o, nil
@@ -201,6 +224,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		mockserver.WithLogger(logger),
 		mockserver.WithAdminToken(adminToken),
 		mockserver.WithAdminHosts(adminHosts...),
+		mockserver.WithFaults(o.faults),
 	)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -276,12 +300,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")
+	// End injected delays, which Shutdown would otherwise wait for.
+	_ = mock.SetFaults(mockserver.FaultProfile{}) // fails only after Close
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return err
 	}
-	return mock.Close()
+	rerr := finishReport(mock, o, stderr)
+	if err := mock.Close(); err != nil {
+		return err
+	}
+	return rerr
 }
 
 // demoPrefix names the demo accounts: demo1, demo2, ...
@@ -345,6 +375,9 @@ func printBanner(w io.Writer, c credsfile.File, o *options) {
 	}
 	if o.credsOut != "" {
 		fmt.Fprintf(w, "Credentials written to %s\n", o.credsOut)
+	}
+	if p := o.faults.String(); p != "" {
+		fmt.Fprintf(w, "Injecting faults: %s\n", p)
 	}
 	fmt.Fprintln(w, "Demo accounts (this is a mock; these are not real credentials):")
 	for _, a := range c.Accounts {

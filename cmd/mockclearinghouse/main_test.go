@@ -64,12 +64,18 @@ func (b *syncBuffer) String() string {
 // the credentials it wrote.
 func startRun(t *testing.T, args ...string) (credsfile.File, *syncBuffer, func() error) {
 	t.Helper()
+	return startRunStderr(t, io.Discard, args...)
+}
+
+// startRunStderr is startRun with the command's stderr going to stderr.
+func startRunStderr(t *testing.T, stderr io.Writer, args ...string) (credsfile.File, *syncBuffer, func() error) {
+	t.Helper()
 	credsPath := filepath.Join(t.TempDir(), "creds.json")
 	args = append([]string{"-addr", "127.0.0.1:0", "-creds-out", credsPath, "-cleanup-delay", "0"}, args...)
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, args, out, io.Discard) }()
+	go func() { done <- run(ctx, args, out, stderr) }()
 	stop := func() error {
 		cancel()
 		select {
@@ -531,6 +537,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"-no-such-flag"}, 2, "flag provided but not defined: -no-such-flag"},
 		{[]string{"-tls-cert", "/nonexistent.pem", "-tls-key", "/nonexistent.key"}, 1, "/nonexistent.pem"},
 		{[]string{"-h"}, 0, "-time-scale"},
+		{[]string{"-faults-spec", "*:explode"}, 2, `-faults-spec: mockserver: fault spec: rule 1 ("*:explode"): field "explode": want a fault kind`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -1,0 +1,503 @@
+package mockserver
+
+import (
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
+)
+
+// reportFixture is a server with 20 nodes in distinct subnets and the
+// accounts alice and bob, its clock frozen at t0.
+func reportFixture(t *testing.T, opts ...Option) (*Server, Account, Account) {
+	t.Helper()
+	s := newTestServer(t, opts...)
+	addNodes(t, s, "n", distinctSubnets(10, 20)...)
+	return s, addUser(t, s, "alice"), addUser(t, s, "bob")
+}
+
+// report returns the server's report; an error ends the test.
+func report(t *testing.T, s *Server) Report {
+	t.Helper()
+	r, err := s.Report()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// kinds lists a report's findings as "kind account", in order.
+func kinds(r Report) []string {
+	out := []string{}
+	for _, f := range r.Findings {
+		out = append(out, string(f.Kind)+" "+f.Account)
+	}
+	return out
+}
+
+// finding returns the report's finding of kind for account.
+func finding(t *testing.T, r Report, kind FindingKind, account string) Finding {
+	t.Helper()
+	for _, f := range r.Findings {
+		if f.Kind == kind && f.Account == account {
+			return f
+		}
+	}
+	t.Fatalf("no %s finding for %q in %v", kind, account, kinds(r))
+	return Finding{}
+}
+
+func wantKinds(t *testing.T, r Report, want ...string) {
+	t.Helper()
+	if want == nil {
+		want = []string{}
+	}
+	if have := kinds(r); !slices.Equal(have, want) {
+		t.Errorf("findings %q, want %q", have, want)
+	}
+}
+
+func advance(t *testing.T, s *Server, d time.Duration) {
+	t.Helper()
+	must(t, s.Advance(d))
+}
+
+func TestReportLeak(t *testing.T) {
+	t.Parallel()
+	t.Run("careless", func(t *testing.T) {
+		t.Parallel()
+		s, alice, _ := reportFixture(t)
+		handles := acquire(t, s, alice, "wan", 3)
+		advance(t, s, time.Hour)
+		mustCall(t, s, "renew_resources", auth(alice), anyList(handles[:1]))
+		r := report(t, s)
+		wantKinds(t, r, "leak alice")
+		f := finding(t, r, FindingLeak, "alice")
+		slices.Sort(handles)
+		if f.Evidence.Count != 3 || len(f.Evidence.Vessels) != 3 {
+			t.Fatalf("evidence %+v, want 3 vessels", f.Evidence)
+		}
+		for i, v := range f.Evidence.Vessels {
+			if v.Handle != handles[i] {
+				t.Errorf("vessel %d: %s, want %s (sorted by handle)", i, v.Handle, handles[i])
+			}
+			if !v.Acquired.Equal(t0) {
+				t.Errorf("%s acquired %v, want %v (the acquisition, not the renewal)", v.Handle, v.Acquired, t0)
+			}
+		}
+		if !strings.HasPrefix(f.Message, "holds 3 vessels never released") {
+			t.Errorf("message %q", f.Message)
+		}
+	})
+	t.Run("careful", func(t *testing.T) {
+		t.Parallel()
+		s, alice, _ := reportFixture(t)
+		handles := acquire(t, s, alice, "wan", 3)
+		mustCall(t, s, "release_resources", auth(alice), anyList(handles))
+		wantKinds(t, report(t, s))
+	})
+}
+
+// TestReportLeakExpiry checks the expiry the leak evidence shows for a
+// renewed vessel and one that was not.
+func TestReportLeakExpiry(t *testing.T) {
+	t.Parallel()
+	s, alice, _ := reportFixture(t)
+	handles := acquire(t, s, alice, "wan", 2)
+	advance(t, s, time.Hour)
+	mustCall(t, s, "renew_resources", auth(alice), anyList(handles[:1]))
+	want := map[string]time.Time{handles[0]: t0.Add(time.Hour + RenewLease), handles[1]: t0.Add(AcquireLease)}
+	for _, v := range finding(t, report(t, s), FindingLeak, "alice").Evidence.Vessels {
+		if !v.Expires.Equal(want[v.Handle]) {
+			t.Errorf("%s expires %v, want %v", v.Handle, v.Expires, want[v.Handle])
+		}
+	}
+}
+
+func TestReportMissedRenewal(t *testing.T) {
+	t.Parallel()
+	type step struct {
+		advance time.Duration
+		who     string // "alice", "bob" or "renew" (alice renews)
+	}
+	tests := []struct {
+		name   string
+		steps  []step
+		missed bool
+	}{
+		{"careless: polls but never renews", []step{{3*time.Hour + 30*time.Minute, "alice"}, {time.Hour, "alice"}}, true},
+		{"careless: another account's call finds the lapse", []step{{3*time.Hour + 30*time.Minute, "alice"}, {40 * time.Minute, "bob"}, {10 * time.Minute, "alice"}}, true},
+		{"careless: a call exactly at the end of the window", []step{{3 * time.Hour, "alice"}, {2 * time.Hour, "alice"}}, true},
+		{"careful: renews in time", []step{{3*time.Hour + 30*time.Minute, "renew"}, {time.Hour, "alice"}}, false},
+		{"idle before the end", []step{{2*time.Hour + 59*time.Minute, "alice"}, {2 * time.Hour, "alice"}}, false},
+		{"idle after the end", []step{{3*time.Hour + 30*time.Minute, "alice"}, {time.Hour + 31*time.Minute, "alice"}}, false},
+		{"no call after the end yet", []step{{3*time.Hour + 30*time.Minute, "alice"}, {40 * time.Minute, "bob"}}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s, alice, bob := reportFixture(t)
+			handles := acquire(t, s, alice, "wan", 1)
+			for _, st := range tc.steps {
+				advance(t, s, st.advance)
+				switch st.who {
+				case "alice":
+					mustCall(t, s, "get_resource_info", auth(alice))
+				case "bob":
+					mustCall(t, s, "get_account_info", auth(bob))
+				case "renew":
+					mustCall(t, s, "renew_resources", auth(alice), anyList(handles))
+				}
+			}
+			r := report(t, s)
+			if !tc.missed {
+				for _, f := range r.Findings {
+					if f.Kind == FindingMissedRenewal {
+						t.Errorf("unexpected finding: %s", f.Message)
+					}
+				}
+				return
+			}
+			f := finding(t, r, FindingMissedRenewal, "alice")
+			want := []VesselEvidence{{Handle: handles[0], Acquired: t0, Expires: t0.Add(AcquireLease)}}
+			if f.Evidence.Count != 1 || !reflect.DeepEqual(f.Evidence.Vessels, want) {
+				t.Errorf("evidence %+v, want %+v", f.Evidence, want)
+			}
+		})
+	}
+}
+
+func TestReportRenewalStorm(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		renewals int
+		every    time.Duration
+		storm    bool
+	}{
+		{"careless: 11 renewals in 50 minutes", 11, 5 * time.Minute, true},
+		{"careless: 13 renewals at once", 13, 0, true},
+		{"10 renewals at once is the threshold", 10, 0, false},
+		{"careful: 11 renewals spanning an hour", 11, 6 * time.Minute, false},
+		{"careful: hourly for two days", 48, time.Hour, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s, alice, _ := reportFixture(t)
+			handles := acquire(t, s, alice, "wan", 2)
+			for i := range tc.renewals {
+				if i > 0 {
+					advance(t, s, tc.every)
+				}
+				mustCall(t, s, "renew_resources", auth(alice), anyList(handles))
+			}
+			r := report(t, s)
+			if !tc.storm {
+				wantKinds(t, r, "leak alice")
+				return
+			}
+			f := finding(t, r, FindingRenewalStorm, "alice")
+			if f.Evidence.Count != 2 || len(f.Evidence.Vessels) != 2 {
+				t.Fatalf("evidence %+v, want both vessels", f.Evidence)
+			}
+			for _, v := range f.Evidence.Vessels {
+				first, last := t0, t0.Add(time.Duration(tc.renewals-1)*tc.every)
+				if v.Renewals != tc.renewals || !v.First.Equal(first) || !v.Last.Equal(last) {
+					t.Errorf("%s: %d renewals from %v to %v, want %d from %v to %v",
+						v.Handle, v.Renewals, v.First, v.Last, tc.renewals, first, last)
+				}
+			}
+		})
+	}
+}
+
+// TestReportDuplicateAcquire drives acquisitions over HTTP, where an
+// injected reset_after loses the answer of an applied acquire.
+func TestReportDuplicateAcquire(t *testing.T) {
+	t.Parallel()
+	const lose = "acquire_resources:reset_after,next=1"
+	tests := []struct {
+		name   string
+		spec   string
+		script []string // the calls after the first acquire, whose answer is lost
+		dup    bool
+	}{
+		{"careless: retries at once", lose, []string{"acquire"}, true},
+		{"careless: looks, but that answer is lost too", lose + ";get_resource_info:truncate,next=1", []string{"look", "acquire"}, true},
+		{"careless: other calls do not count as looking", lose, []string{"account", "acquire"}, true},
+		{"careful: looks before acquiring again", lose, []string{"look", "acquire"}, false},
+		{"careful: looks and is content", lose, []string{"look"}, false},
+		{"no fault: two acquisitions", "", []string{"acquire"}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s, url, u := faultFixture(t, tc.spec)
+			c, err := xmlrpc.NewClient(url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var lost []any
+			err = c.Call(t.Context(), "acquire_resources", &lost, auth(u), rspec("wan", int64(2)))
+			if (err != nil) != (tc.spec != "") {
+				t.Fatalf("the first acquire: %v", err)
+			}
+			for _, step := range tc.script {
+				var m string
+				var params []any
+				switch step {
+				case "acquire":
+					m, params = "acquire_resources", []any{auth(u), rspec("wan", int64(2))}
+				case "look":
+					m, params = "get_resource_info", []any{auth(u)}
+				case "account":
+					m, params = "get_account_info", []any{auth(u)}
+				}
+				c.Call(t.Context(), m, nil, params...) // a lost answer is an error; the report sees it
+			}
+			r := report(t, s)
+			if !tc.dup {
+				for _, f := range r.Findings {
+					if f.Kind == FindingDuplicateAcquire {
+						t.Errorf("unexpected finding: %s", f.Message)
+					}
+				}
+				return
+			}
+			f := finding(t, r, FindingDuplicateAcquire, "alice")
+			if f.Evidence.Count != 1 || f.Evidence.Held != 4 || f.Evidence.Target != 2 {
+				t.Errorf("evidence %+v, want 1 episode, held 4, target 2", f.Evidence)
+			}
+			unseen := 0
+			for _, v := range f.Evidence.Vessels {
+				if v.Unseen {
+					unseen++
+				}
+			}
+			if len(f.Evidence.Vessels) != 4 || unseen != 2 {
+				t.Errorf("vessels %+v: want 2 unseen and 2 retried", f.Evidence.Vessels)
+			}
+			if !strings.Contains(f.Message, "held 4, its calls asked for 2") {
+				t.Errorf("message %q", f.Message)
+			}
+		})
+	}
+}
+
+func TestReportAuthFailures(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		user     string
+		failures int
+		every    time.Duration
+		finding  bool
+	}{
+		{"careless: five wrong keys in eight minutes", "alice", 5, 2 * time.Minute, true},
+		{"careless: an unknown user, at once", "mallory", 7, 0, true},
+		{"four wrong keys", "alice", 4, 0, false},
+		{"five wrong keys in twelve minutes", "alice", 5, 3 * time.Minute, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s, alice, _ := reportFixture(t)
+			for i := range tc.failures {
+				if i > 0 {
+					advance(t, s, tc.every)
+				}
+				_, f := call(t, s, "get_account_info", map[string]any{"username": tc.user, "api_key": "wrong"})
+				wantFault(t, f, CodeAuthentication, authFailedText)
+			}
+			mustCall(t, s, "get_account_info", auth(alice)) // a success does not clear it
+			r := report(t, s)
+			if !tc.finding {
+				wantKinds(t, r)
+				return
+			}
+			wantKinds(t, r, "auth_failures "+tc.user)
+			f := finding(t, r, FindingAuthFailures, tc.user)
+			if f.Evidence.Count != tc.failures || len(f.Evidence.Times) != AuthFailureThreshold ||
+				!reflect.DeepEqual(f.Evidence.Methods, map[string]int{"get_account_info": tc.failures}) {
+				t.Errorf("evidence %+v", f.Evidence)
+			}
+			if strings.Contains(fmt.Sprint(r), "wrong") {
+				t.Error("the report holds the API key sent")
+			}
+		})
+	}
+}
+
+func TestReportMalformedArguments(t *testing.T) {
+	t.Parallel()
+	s, alice, bob := reportFixture(t)
+	// Careless alice.
+	call(t, s, "acquire_resources", auth(alice), rspec("everywhere", int64(1))) // 102
+	call(t, s, "acquire_resources", auth(alice), "not an rspec")                // 102
+	call(t, s, "release_resources", auth(alice), []any{int64(7)})               // 100, a handle that is no string
+	call(t, s, "renew_resources", auth(alice))                                  // 100, wrong arity
+	call(t, s, "get_account_info", map[string]any{"username": "alice", "api_key": int64(1)})
+	// Careful bob: only faults that are not about arguments.
+	mustCall(t, s, "get_account_info", auth(bob))
+	call(t, s, "acquire_resources", auth(bob), rspec("wan", int64(11))) // 103
+	call(t, s, "acquire_resources", auth(bob), rspec("lan", int64(5)))  // 105
+
+	r := report(t, s)
+	wantKinds(t, r, "malformed_arguments alice")
+	f := finding(t, r, FindingMalformedArguments, "alice")
+	wantMethods := map[string]int{"acquire_resources": 2, "release_resources": 1, "renew_resources": 1, "get_account_info": 1}
+	if f.Evidence.Count != 5 || !maps.Equal(f.Evidence.Methods, wantMethods) ||
+		!maps.Equal(f.Evidence.Codes, map[int]int{100: 3, 102: 2}) {
+		t.Errorf("evidence %+v", f.Evidence)
+	}
+	if want := "made 5 calls with malformed arguments (faults 100/102): acquire_resources 2, get_account_info 1, release_resources 1, renew_resources 1"; f.Message != want {
+		t.Errorf("message\nhave %q\nwant %q", f.Message, want)
+	}
+}
+
+// TestReportCarefulClient runs a well-behaved client through a week: it
+// acquires, renews once a day, looks at its holdings and releases at the
+// end. The report must be empty.
+func TestReportCarefulClient(t *testing.T) {
+	t.Parallel()
+	s, alice, _ := reportFixture(t)
+	handles := acquire(t, s, alice, "wan", 5)
+	for range 7 {
+		advance(t, s, 3*time.Hour)
+		mustCall(t, s, "renew_resources", auth(alice), anyList(handles))
+		mustCall(t, s, "get_resource_info", auth(alice))
+		advance(t, s, 21*time.Hour)
+		mustCall(t, s, "get_account_info", auth(alice))
+	}
+	mustCall(t, s, "release_resources", auth(alice), anyList(handles))
+	wantKinds(t, report(t, s))
+}
+
+func TestReportJSONTextAndReset(t *testing.T) {
+	t.Parallel()
+	s, alice, _ := reportFixture(t, WithAdmin(true))
+	acquire(t, s, alice, "wan", 1)
+	call(t, s, "acquire_resources", auth(alice), rspec("wan", int64(0)))
+
+	var got struct {
+		Taken    time.Time `json:"taken"`
+		Findings []struct {
+			Kind     string         `json:"kind"`
+			Account  string         `json:"account"`
+			Message  string         `json:"message"`
+			Evidence map[string]any `json:"evidence"`
+		} `json:"findings"`
+		Untracked int `json:"untracked"`
+	}
+	raw := newAdmin(t, s).do("GET", "/admin/report", "", 200, &got)
+	if !got.Taken.Equal(t0) || len(got.Findings) != 2 || got.Findings[0].Kind != "leak" || got.Findings[1].Kind != "malformed_arguments" {
+		t.Fatalf("GET /admin/report: %s", raw)
+	}
+	leak := got.Findings[0].Evidence
+	v := leak["vessels"].([]any)[0].(map[string]any)
+	if leak["count"] != 1.0 || v["acquired"] != "2030-01-02T03:04:05Z" || v["expires"] != "2030-01-02T07:04:05Z" {
+		t.Errorf("leak evidence %v", leak)
+	}
+	if _, ok := v["renewals"]; ok {
+		t.Errorf("zero fields are not left out: %v", v)
+	}
+	if codes := got.Findings[1].Evidence["codes"]; !reflect.DeepEqual(codes, map[string]any{"102": 1.0}) {
+		t.Errorf("codes %v", codes)
+	}
+
+	var text strings.Builder
+	if err := report(t, s).WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"Behaviour report at 2030-01-02T03:04:05Z (mock clock): 2 findings\n",
+		"  leak alice: holds 1 vessel never released (the first runs out at 2030-01-02T07:04:05Z)\n",
+		"  acquired 2030-01-02T03:04:05Z  expires 2030-01-02T07:04:05Z\n",
+		"  malformed_arguments alice: made 1 call with malformed arguments (faults 100/102): acquire_resources 1\n",
+	} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("the text lacks %q:\n%s", want, text.String())
+		}
+	}
+
+	must(t, s.Reset())
+	wantKinds(t, report(t, s))
+	var empty strings.Builder
+	report(t, s).WriteText(&empty)
+	if have := empty.String(); have != "Behaviour report at 2030-01-02T03:04:05Z (mock clock): 0 findings\n" {
+		t.Errorf("empty report text %q", have)
+	}
+}
+
+// TestReportBounded checks that the report keeps at most maxWatchedNames
+// usernames and says when it dropped events.
+func TestReportBounded(t *testing.T) {
+	t.Parallel()
+	s, _, _ := reportFixture(t)
+	for i := range maxWatchedNames + 10 {
+		call(t, s, "get_account_info", map[string]any{"username": fmt.Sprintf("u%d", i), "api_key": "x"})
+	}
+	r := report(t, s)
+	if r.Untracked != 10 || len(s.watch.accounts) != maxWatchedNames {
+		t.Errorf("untracked %d, %d names kept; want 10 and %d", r.Untracked, len(s.watch.accounts), maxWatchedNames)
+	}
+	var text strings.Builder
+	r.WriteText(&text)
+	if !strings.Contains(text.String(), "10 events were not tracked") {
+		t.Errorf("the text does not say events were dropped")
+	}
+}
+
+// TestReportAfterClose checks the error.
+func TestReportAfterClose(t *testing.T) {
+	t.Parallel()
+	s, _, _ := reportFixture(t)
+	s.Close()
+	if _, err := s.Report(); err != ErrClosed {
+		t.Errorf("have %v, want ErrClosed", err)
+	}
+}
+
+// TestReportOnStatusPage checks the page's section.
+func TestReportOnStatusPage(t *testing.T) {
+	t.Parallel()
+	s, alice, _ := reportFixture(t)
+	if sec := visibleText(section(t, statusPageOf(t, s, "/"), "report")); !strings.Contains(sec, "No findings") {
+		t.Errorf("empty report section: %s", sec)
+	}
+	acquire(t, s, alice, "wan", 2)
+	for range 5 {
+		call(t, s, "get_account_info", map[string]any{"username": "<mallory>", "api_key": "x"})
+	}
+	sec := section(t, statusPageOf(t, s, "/"), "report")
+	rows := tableRows(sec)
+	if len(rows) != 2 || rows[0][0] != "auth_failures" || rows[0][1] != "<mallory>" || rows[1][0] != "leak" || rows[1][1] != "alice" {
+		t.Errorf("rows %q", rows)
+	}
+	if !strings.Contains(sec, "&lt;mallory&gt;") {
+		t.Error("the username is not escaped")
+	}
+	if !strings.Contains(visibleText(sec), "2 findings;") {
+		t.Errorf("the section does not count: %s", visibleText(sec))
+	}
+}
+
+func TestShortHandle(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("7", 300)
+	for _, tc := range []struct{ in, want string }{
+		{"n1:v2", "n1:v2"},
+		{long + ":v10", "777777777777777777…777777777:v10"},
+		{"no colon", "no colon"},
+	} {
+		if have := shortHandle(tc.in); have != tc.want {
+			t.Errorf("shortHandle(%.40q) = %q, want %q", tc.in, have, tc.want)
+		}
+	}
+}

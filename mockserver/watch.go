@@ -1,0 +1,326 @@
+package mockserver
+
+import (
+	"context"
+	"slices"
+	"time"
+)
+
+// The watch: what the mock remembers of each account's conduct, for the
+// behaviour report (report.go). It is part of the model, guarded by
+// Server.mu, and fed by hooks: Server.locked (an authenticated call),
+// state.advance (a lease that ran out), the wire methods (acquisitions,
+// releases, renewals, a look at get_resource_info) and Server.call (calls
+// refused for their credentials or arguments). It holds no secret, and
+// its size is bounded: at most maxWatchedNames names, maxWatchedVessels
+// per-vessel entries over all of them, maxEvidence items of evidence per
+// finding; what falls beyond is counted, not kept (Report.Untracked).
+// Reset clears it; it is not kept in the state file.
+
+// Thresholds of the behaviour report's findings; see Report.
+const (
+	// MissedRenewalWindow is how close to a lease's end the account must
+	// have made calls, before and after, for the lapse to count as a
+	// missed renewal.
+	MissedRenewalWindow = time.Hour
+	// StormRenewals and StormWindow define a renewal storm: more than
+	// StormRenewals renewals of one vessel within StormWindow, when a
+	// renewal buys RenewLease (7 days).
+	StormRenewals = 10
+	StormWindow   = time.Hour
+	// AuthFailureThreshold and AuthFailureWindow define repeated
+	// authentication failures: that many faults 101 for one username
+	// within that window.
+	AuthFailureThreshold = 5
+	AuthFailureWindow    = 10 * time.Minute
+)
+
+const (
+	maxWatchedNames   = 10_000
+	maxWatchedVessels = 1 << 20
+	maxEvidence       = 20
+	maxPendingLapses  = 1000 // per account
+)
+
+// watch is the per-account conduct, by username.
+type watch struct {
+	accounts  map[string]*conduct
+	vessels   int // entries in the accounts' per-vessel maps
+	untracked int // events not kept because a bound was reached
+}
+
+// conduct is one username's record.
+type conduct struct {
+	active     bool  // has made an authenticated call
+	lastActive int64 // when it last did
+
+	acquired map[int32]int64     // held vessel → when this account acquired it
+	renewals map[int32]*renewLog // held vessel → its recent renewals
+	unseen   map[int32]string    // held vessel → handle, acquired in a call whose answer was lost
+	pending  []lapse             // lapses that need a call after them to count
+
+	missed   []lapse
+	nMissed  int
+	storms   []storm
+	nStorms  int
+	dups     []dupAcquire
+	nDups    int
+	auth     []int64 // the last AuthFailureThreshold faults 101, oldest first
+	nAuth    int
+	burst    []int64 // the first AuthFailureThreshold faults 101 within AuthFailureWindow
+	authBy   map[string]int
+	badArgs  map[string]int // method → calls refused for their arguments
+	badCodes map[int]int    // fault code → calls
+	nBadArgs int
+}
+
+// lapse is a lease that ran out.
+type lapse struct {
+	handle            string
+	acquired, expired int64
+}
+
+// renewLog is a ring of a vessel's last StormRenewals+1 renewals.
+type renewLog struct {
+	times [StormRenewals + 1]int64
+	n     int
+	storm int // index into conduct.storms of the storm in progress, or -1
+}
+
+// storm is a burst of renewals of one vessel.
+type storm struct {
+	handle      string
+	first, last int64
+	renewals    int
+}
+
+// dupAcquire is an acquisition made while vessels from a lost answer
+// were still held.
+type dupAcquire struct {
+	at      int64
+	unseen  []string // the vessels whose acquisition the account never saw
+	retried []string // what the later acquisition added
+	held    int      // vessels held after it
+}
+
+func newWatch() *watch { return &watch{accounts: map[string]*conduct{}} }
+
+// of returns the record for name, creating it unless the bound on names is
+// reached (then nil, counted).
+func (w *watch) of(name string) *conduct {
+	if c, ok := w.accounts[name]; ok {
+		return c
+	}
+	if len(w.accounts) >= maxWatchedNames {
+		w.untracked++
+		return nil
+	}
+	c := &conduct{
+		acquired: map[int32]int64{}, renewals: map[int32]*renewLog{}, unseen: map[int32]string{},
+		authBy: map[string]int{}, badArgs: map[string]int{}, badCodes: map[int]int{},
+	}
+	w.accounts[name] = c
+	return c
+}
+
+// room reports whether one more per-vessel entry may be kept.
+func (w *watch) room() bool {
+	if w.vessels >= maxWatchedVessels {
+		w.untracked++
+		return false
+	}
+	return true
+}
+
+// forget drops a vessel that the account no longer holds.
+func (w *watch) forget(c *conduct, v int32) {
+	for _, had := range []bool{deleteKey(c.acquired, v), deleteKey(c.renewals, v), deleteKey(c.unseen, v)} {
+		if had {
+			w.vessels--
+		}
+	}
+}
+
+func deleteKey[V any](m map[int32]V, k int32) bool {
+	_, ok := m[k]
+	delete(m, k)
+	return ok
+}
+
+// activity records an authenticated call by name at now, and settles the
+// lapses waiting for one.
+func (w *watch) activity(name string, now int64) {
+	c := w.of(name)
+	if c == nil {
+		return
+	}
+	keep := c.pending[:0]
+	for _, l := range c.pending {
+		switch {
+		case now < l.expired: // the clock was set back: still waiting
+			keep = append(keep, l)
+		case now-l.expired <= int64(MissedRenewalWindow):
+			c.nMissed++
+			if len(c.missed) < maxEvidence {
+				c.missed = append(c.missed, l)
+			}
+		}
+	}
+	c.pending = keep
+	c.active, c.lastActive = true, now
+}
+
+// lapsed records that vessel v of name ran out at expired. It is pending
+// (a missed renewal once a call follows within MissedRenewalWindow) if
+// the account made a call within MissedRenewalWindow before.
+func (w *watch) lapsed(name string, v int32, handle string, expired int64) {
+	c := w.accounts[name]
+	if c == nil {
+		return
+	}
+	acquired, known := c.acquired[v]
+	w.forget(c, v)
+	if !c.active || expired-c.lastActive > int64(MissedRenewalWindow) {
+		return
+	}
+	if len(c.pending) >= maxPendingLapses {
+		w.untracked++
+		return
+	}
+	if !known {
+		acquired = 0
+	}
+	c.pending = append(c.pending, lapse{handle: handle, acquired: acquired, expired: expired})
+}
+
+// acquired records that name acquired vs at now and then held held
+// vessels; lost says the answer never reached the client whole. An
+// acquisition of anything while vessels from a lost answer are still held
+// is a duplicate: the account asked for more without having looked.
+func (w *watch) acquired(name string, vs []int32, handle func(int32) string, held int, now int64, lost bool) {
+	c := w.of(name)
+	if c == nil || len(vs) == 0 {
+		return
+	}
+	if len(c.unseen) > 0 {
+		c.nDups++
+		if len(c.dups) < maxEvidence {
+			d := dupAcquire{at: now, held: held}
+			for _, h := range c.unseen {
+				d.unseen = append(d.unseen, h)
+			}
+			slices.Sort(d.unseen)
+			for _, v := range vs {
+				d.retried = append(d.retried, handle(v))
+			}
+			slices.Sort(d.retried)
+			c.dups = append(c.dups, d)
+		}
+		// One finding per lost answer: from here on the account has
+		// been told what it holds or has ignored it.
+		w.vessels -= len(c.unseen)
+		clear(c.unseen)
+	}
+	for _, v := range vs {
+		if _, ok := c.acquired[v]; ok {
+			c.acquired[v] = now // left over from a state a failed write rolled back
+		} else if w.room() {
+			c.acquired[v] = now
+			w.vessels++
+		}
+		if lost && w.room() {
+			c.unseen[v] = handle(v)
+			w.vessels++
+		}
+	}
+}
+
+// released records that name released vessel v.
+func (w *watch) released(name string, v int32) {
+	if c := w.accounts[name]; c != nil {
+		w.forget(c, v)
+	}
+}
+
+// looked records that name saw its holdings (get_resource_info answered).
+func (w *watch) looked(name string) {
+	if c := w.accounts[name]; c != nil {
+		w.vessels -= len(c.unseen)
+		clear(c.unseen)
+	}
+}
+
+// renewed records that name renewed vessel v at now.
+func (w *watch) renewed(name string, v int32, handle string, now int64) {
+	c := w.of(name)
+	if c == nil {
+		return
+	}
+	r := c.renewals[v]
+	if r == nil {
+		if !w.room() {
+			return
+		}
+		r = &renewLog{storm: -1}
+		c.renewals[v] = r
+		w.vessels++
+	}
+	const ring = StormRenewals + 1
+	r.times[r.n%ring] = now
+	r.n++
+	if r.n < ring {
+		return
+	}
+	oldest := r.times[r.n%ring]
+	if now-oldest >= int64(StormWindow) {
+		r.storm = -1 // the burst, if any, is over
+		return
+	}
+	if r.storm >= 0 {
+		s := &c.storms[r.storm]
+		s.last, s.renewals = now, s.renewals+1
+		return
+	}
+	c.nStorms++
+	if len(c.storms) < maxEvidence {
+		r.storm = len(c.storms)
+		c.storms = append(c.storms, storm{handle: handle, first: oldest, last: now, renewals: ring})
+	}
+}
+
+// refused records a call naming name that got fault code for its
+// credentials (101) or its arguments (102, or 100 from validation).
+func (w *watch) refused(name, method string, code int, now int64) {
+	c := w.of(name)
+	if c == nil {
+		return
+	}
+	if code != CodeAuthentication {
+		c.nBadArgs++
+		c.badArgs[method]++
+		c.badCodes[code]++
+		return
+	}
+	c.nAuth++
+	c.authBy[method]++
+	c.auth = append(c.auth, now)
+	if len(c.auth) > AuthFailureThreshold {
+		c.auth = c.auth[1:]
+	}
+	if c.burst == nil && len(c.auth) == AuthFailureThreshold && now-c.auth[0] <= int64(AuthFailureWindow) {
+		c.burst = append([]int64(nil), c.auth...)
+	}
+}
+
+// lostAnswerKey marks a call whose answer will not reach the client
+// whole (an injected reset_after or truncate).
+type lostAnswerKey struct{}
+
+func withLostAnswer(ctx context.Context) context.Context {
+	return context.WithValue(ctx, lostAnswerKey{}, true)
+}
+
+func answerLost(ctx context.Context) bool {
+	lost, _ := ctx.Value(lostAnswerKey{}).(bool)
+	return lost
+}
