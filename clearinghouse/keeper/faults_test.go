@@ -223,3 +223,72 @@ func TestKeeperMonthUnderFaults(t *testing.T) {
 	})
 	t.Logf("%s; real time %v", figures, time.Since(realStart).Round(time.Millisecond))
 }
+
+// replaceFaults is monthFaults with half of the acquisitions applied and
+// their answers lost, so that replacement meets the ambiguous failure
+// often.
+const replaceFaults = "seed=31;acquire_resources:reset_after,p=0.5;*:reset_after,p=0.1;" +
+	"*:unavailable,retry_after=1s,p=0.05;*:latency=300ms,jitter=2s,drip=96/200ms,p=0.2"
+
+// TestKeeperReplacementUnderFaults: for 12 simulated days another
+// program of alice's releases one of the keeper's four vessels every
+// day, and the keeper replaces it through replaceFaults. When an
+// acquisition's answer is lost the keeper must look before acquiring
+// again and take the vessels it got: alice never holds more than four
+// (checked every 10 simulated minutes), the keeper ends with four that
+// the mock holds, and the behaviour report finds no duplicate
+// acquisition, no missed renewal (a vessel nobody renews running out)
+// and, once the test releases them, no leak.
+func TestKeeperReplacementUnderFaults(t *testing.T) {
+	t.Parallel()
+	realStart := time.Now()
+	var figures string
+	synctest.Test(t, func(t *testing.T) {
+		e := newFaultEnv(t, replaceFaults)
+		const target = 4
+		hs := e.acquire(t, "random", target)
+		k := mustNew(t, e.client, hs, WithReplacement(clearinghouse.Random))
+		events := collect(k)
+		r := startKeeper(t, k)
+		start := time.Now()
+		taken := 0
+		for day := range 12 {
+			// Another program releases a vessel the keeper holds (in
+			// process: no fault).
+			if vs := k.Snapshot().Vessels; len(vs) > 0 {
+				e.call(t, "release_resources", []any{string(vs[day%len(vs)].Handle)})
+				taken++
+			}
+			for range 24 * 6 {
+				time.Sleep(10 * time.Minute)
+				synctest.Wait()
+				if n := len(e.held(t)); n > target {
+					t.Fatalf("after %v alice holds %d vessels, want at most %d", time.Since(start), n, target)
+				}
+			}
+		}
+		if err := r.stop(t); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		<-events.done
+
+		snap := k.Snapshot()
+		kept := clearinghouse.Handles(vesselsOf(snap.Vessels))
+		if have := slices.Sorted(maps.Keys(e.held(t))); !slices.Equal(have, kept) || len(kept) != target {
+			t.Fatalf("the keeper keeps %v, alice holds %v; want the same %d", kept, have, target)
+		}
+		if snap.Lost != taken || snap.Replaced != taken {
+			t.Errorf("snapshot: %d lost, %d replaced; want %d of each", snap.Lost, snap.Replaced, taken)
+		}
+		if lost := e.mock.Faults().Fired[0]; lost < 3 {
+			t.Errorf("%d acquisitions lost their answer, want at least 3 for the test to prove anything", lost)
+		}
+		evs := events.counts()
+		figures = fmt.Sprintf("%v simulated, %d vessels taken away, %d acquisitions' answers lost; %s; keeper: %d replaced, %d error events",
+			time.Since(start).Round(time.Hour), taken, e.mock.Faults().Fired[0], e.faultFigures(), snap.Replaced, evs[EventError])
+
+		e.releaseCarefully(t)
+		e.wantNoFindings(t)
+	})
+	t.Logf("%s; real time %v", figures, time.Since(realStart).Round(time.Millisecond))
+}
