@@ -80,11 +80,21 @@
 // With WithReplacement, vessels found lost are replaced by acquiring as
 // many of the given type (all or nothing), reported as EventReplaced; a
 // failed acquisition (ErrUnableToAcquire, ErrNotEnoughCredits, ...) is
-// reported and retried with the backoff. After a communication failure the
-// outcome of an acquisition is unknown: vessels a lost response acquired
-// are not adopted (the keeper cannot tell them from the account's other
-// vessels), count against the credits until they run out four hours
-// later, and the keeper tries again after the backoff.
+// reported and retried with the backoff. The keeper acquires only right
+// after a successful get_resource_info (it makes one first if it has not
+// just looked), and remembers what the account held then. When an
+// acquisition fails without a fault from the clearinghouse (a reset, a
+// timeout, an HTTP error, an answer cut short), it may have been applied
+// with its answer lost: the keeper then acquires nothing more until
+// get_resource_info succeeds again, and if exactly as many vessels as it
+// asked for have appeared since, it keeps them as the replacements
+// (EventReplaced) instead of acquiring again. If a different number has
+// appeared, another program acquired for the account meanwhile and the
+// keeper cannot tell which are its own: it adopts none, reports them in
+// an EventError, and acquires again; vessels its lost answer acquired
+// then run out four hours later. The keeper assumes no other program
+// acquires vessels of the account in the moment between its look and its
+// acquisition.
 //
 // # Errors
 //
@@ -92,5 +102,7 @@
 // clearinghouse.ErrInvalidArgument and start with "keeper: ". Every other
 // error the keeper reports, in an Event or from Run, is the
 // *clearinghouse.Error of the call that failed, except the keeper's own
-// report of a renewal that succeeded without extending a lease.
+// reports, which start with "keeper: ", of a renewal that succeeded
+// without extending a lease and of vessels it could not attribute after
+// an acquisition whose answer was lost.
 package keeper

@@ -78,6 +78,19 @@ type Keeper struct {
 	checkFails   int
 	renewFails   int
 	replaceFails int
+	lookTries    int                           // get_resource_info calls
+	looks        int                           // and those that succeeded
+	holdings     map[clearinghouse.Handle]bool // everything the account held at the last of them
+	unsure       *unsureAcquire                // an acquisition whose answer was lost, if any
+}
+
+// unsureAcquire is an acquisition whose outcome the keeper does not know:
+// the call failed without an answer from the clearinghouse (a reset, a
+// timeout, an HTTP error, an answer cut short), so the vessels may have
+// been acquired. The next successful get_resource_info settles it.
+type unsureAcquire struct {
+	before map[clearinghouse.Handle]bool // the account's holdings when it was sent
+	n      int                           // vessels asked for
 }
 
 // keptState is a kept vessel as the keeper knows it.
@@ -170,13 +183,17 @@ func (k EventKind) String() string {
 type Event struct {
 	Kind EventKind
 	Time time.Time // when the call that found it was sent
-	// Handles are the vessels concerned: renewed, lost, acquired, or
-	// those a failed renewal was for (none for other failures).
+	// Handles are the vessels concerned: renewed, lost, acquired, those
+	// a failed renewal was for, or those the keeper could not attribute
+	// after an acquisition whose answer was lost (none for other
+	// failures).
 	Handles []clearinghouse.Handle
 	// Err is the failure of an EventError: a *clearinghouse.Error
 	// (errors.Is works with its sentinels, clearinghouse.ErrNotEnoughCredits
-	// above all), or an error of the keeper's own when a renewal succeeded
-	// but did not extend a lease.
+	// above all), or an error of the keeper's own, starting "keeper: ",
+	// when a renewal succeeded but did not extend a lease, or when vessels
+	// appeared that it could not attribute after an acquisition whose
+	// answer was lost (see the package documentation, Replacement).
 	Err error
 	// Retry is when the failed work of an EventError is tried again;
 	// zero when Run is returning.
@@ -435,6 +452,7 @@ func (k *Keeper) Run(ctx context.Context) error {
 // stop: an unrecoverable failure or the context's end.
 func (k *Keeper) step(ctx context.Context) error {
 	now := time.Now()
+	tries, looks := k.lookTries, k.looks
 	if k.checkDue(now) || k.renewDue(now) {
 		if err := k.refresh(ctx); err != nil {
 			return err
@@ -446,7 +464,7 @@ func (k *Keeper) step(ctx context.Context) error {
 		}
 	}
 	if k.replaceDue(time.Now()) {
-		if err := k.replace(ctx); err != nil {
+		if err := k.replace(ctx, k.lookTries > tries, k.looks > looks); err != nil {
 			return err
 		}
 	}
@@ -561,10 +579,20 @@ func (k *Keeper) renewWait(now, expiry time.Time, backoff time.Duration) time.Du
 // fatal reports whether err must end Run.
 func fatal(err error) bool { return errors.Is(err, clearinghouse.ErrAuthentication) }
 
+// answered reports whether err is the clearinghouse's answer (a fault),
+// so that the call was not applied. Any other failure — a reset, a
+// timeout, an HTTP error, an answer cut short or undecodable — leaves the
+// outcome unknown.
+func answered(err error) bool {
+	var ce *clearinghouse.Error
+	return errors.As(err, &ce) && ce.Code != 0
+}
+
 // refresh learns the kept vessels' state from get_resource_info and
 // reports those that are gone.
 func (k *Keeper) refresh(ctx context.Context) error {
 	sent := time.Now()
+	k.lookTries++
 	cctx, cancel := k.callContext(ctx)
 	vs, err := k.client.GetResourceInfo(cctx)
 	cancel()
@@ -588,8 +616,11 @@ func (k *Keeper) refresh(ctx context.Context) error {
 	}
 
 	held := make(map[clearinghouse.Handle]clearinghouse.Vessel, len(vs))
+	k.looks++
+	k.holdings = make(map[clearinghouse.Handle]bool, len(vs))
 	for _, v := range vs {
 		held[v.Handle] = v
+		k.holdings[v.Handle] = true
 	}
 	var lost []clearinghouse.Handle
 	k.mu.Lock()
@@ -615,7 +646,53 @@ func (k *Keeper) refresh(ctx context.Context) error {
 		slices.Sort(lost)
 		k.emit(Event{Kind: EventLost, Time: sent, Handles: lost})
 	}
+	if u := k.unsure; u != nil {
+		k.unsure = nil
+		k.settle(u, held, sent)
+	}
 	return nil
+}
+
+// settle decides, from the account's holdings seen at sent, what an
+// acquisition whose answer was lost did. Acquisitions are all or
+// nothing: if exactly as many vessels as it asked for have appeared since
+// it was sent, they are its own and the keeper keeps them; if none have,
+// it was not applied. Any other number means another program acquired
+// for the account meanwhile; the keeper cannot tell which vessels are
+// its own, adopts none and reports it.
+func (k *Keeper) settle(u *unsureAcquire, held map[clearinghouse.Handle]clearinghouse.Vessel, sent time.Time) {
+	var fresh []clearinghouse.Handle
+	k.mu.Lock()
+	for h := range held {
+		if !u.before[h] && k.kept[h] == nil {
+			fresh = append(fresh, h)
+		}
+	}
+	slices.Sort(fresh)
+	adopt := len(fresh) == u.n && len(k.kept)+len(fresh) <= k.target
+	if adopt {
+		for _, h := range fresh {
+			v := held[h]
+			v.ExpiresAt = sent.Add(v.ExpiresIn)
+			k.kept[h] = &keptState{v: Vessel{Vessel: v, Replacement: true}, known: true}
+		}
+		k.replaced += len(fresh)
+	}
+	k.mu.Unlock()
+	switch {
+	case len(fresh) == 0:
+	case adopt:
+		k.replaceFails = 0
+		k.replaceAt = time.Time{}
+		k.emit(Event{Kind: EventReplaced, Time: sent, Handles: fresh})
+	default:
+		retry := sent // the acquisition goes ahead as soon as replacement is due
+		if k.replaceAt.After(sent) {
+			retry = k.replaceAt
+		}
+		k.emitError(sent, fresh, fmt.Errorf("keeper: %d vessel(s) appeared after an acquisition of %d whose answer was lost; "+
+			"not adopted, since another program must have acquired some of them", len(fresh), u.n), retry)
+	}
 }
 
 // renew renews, in one call, every kept vessel that is due or falls due
@@ -723,9 +800,30 @@ func (k *Keeper) renew(ctx context.Context) error {
 	return nil
 }
 
-// replace acquires vessels to make up for lost ones.
-func (k *Keeper) replace(ctx context.Context) error {
+// replace acquires vessels to make up for lost ones. It needs a look at
+// the account's holdings in the same step: the look settles an earlier
+// acquisition whose answer was lost, and is what the outcome of this one
+// is judged against if its answer is lost too. tried and looked say
+// whether the step has called get_resource_info and whether a call
+// succeeded; if none was made, replace makes one; if it failed, the
+// acquisition waits for the next look, which refresh has planned.
+func (k *Keeper) replace(ctx context.Context, tried, looked bool) error {
+	if !looked && !tried {
+		looks := k.looks
+		if err := k.refresh(ctx); err != nil {
+			return err
+		}
+		looked = k.looks > looks
+	}
+	if !looked {
+		k.replaceAt = k.nextCheck
+		return nil
+	}
 	n := k.deficit()
+	if n <= 0 { // settled: the lost answer's vessels were adopted
+		return nil
+	}
+	before := k.holdings
 	sent := time.Now()
 	cctx, cancel := k.callContext(ctx)
 	vs, err := k.client.AcquireResources(cctx, k.cfg.replacement, n)
@@ -737,6 +835,9 @@ func (k *Keeper) replace(ctx context.Context) error {
 		if fatal(err) {
 			k.emitError(sent, nil, err, time.Time{})
 			return err
+		}
+		if !answered(err) {
+			k.unsure = &unsureAcquire{before: before, n: n}
 		}
 		k.replaceFails++
 		k.replaceAt = sent.Add(k.backoff(k.replaceFails))

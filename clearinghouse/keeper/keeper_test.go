@@ -168,6 +168,12 @@ func (e *keeperEnv) RoundTrip(r *http.Request) (*http.Response, error) {
 	if call.fault == "drop" {
 		return nil, errDropped
 	}
+	if call.fault == "lost" { // applied, and the answer never arrives
+		r = r.Clone(r.Context())
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		handlerTransport(e.mock.ServeHTTP).RoundTrip(r)
+		return nil, errDropped
+	}
 	r = r.Clone(r.Context())
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	return handlerTransport(func(w http.ResponseWriter, r *http.Request) {
@@ -191,6 +197,7 @@ func (e *keeperEnv) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // failNext makes the keeper's next calls of method fail, one mode each:
 // "500" (an HTTP error), "drop" (the connection is closed unanswered),
+// "lost" (the call is applied, then the connection is closed unanswered),
 // "fault" (fault 100), "ok" (success claimed, nothing done) or "empty" (an
 // empty list of vessels).
 func (e *keeperEnv) failNext(method string, modes ...string) {
@@ -864,6 +871,120 @@ func TestKeeperReplacement(t *testing.T) {
 			r.next(t)
 		}
 		e.mustHold(t, clearinghouse.Handles(vesselsOf(r.k.Snapshot().Vessels)))
+	})
+}
+
+// TestKeeperReplacementLostAnswer: an acquisition whose answer is lost
+// may have been applied. The keeper must look at the account's holdings
+// before it acquires again, and keep what the lost answer acquired, or
+// not acquire again if nothing was; it must never hold more than its
+// target. The case where another program acquires meanwhile, so that the
+// keeper cannot tell its vessels from the other's, is reported and
+// nothing is adopted.
+func TestKeeperReplacementLostAnswer(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		mode    string // how the first acquisition fails
+		other   bool   // another program acquires a vessel before the retry
+		acquire int    // acquisitions the keeper makes in all
+		held    int    // what alice holds at the end
+	}{
+		{name: "applied", mode: "lost", acquire: 1, held: 3},
+		{name: "not applied", mode: "drop", acquire: 2, held: 3},
+		{name: "HTTP error", mode: "500", acquire: 2, held: 3},
+		{name: "another program", mode: "lost", other: true, acquire: 2, held: 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				e := newKeeperEnv(t, 0)
+				hs := e.acquire(t, 3)
+				e.release(t, hs[0])
+				e.failNext("acquire_resources", tc.mode)
+				r := e.start(t, hs, WithReplacement(clearinghouse.Random), WithBackoff(time.Minute, time.Hour))
+				r.idle()
+				evs := drain(r.k)
+				wantEvents(t, evs, EventLost, EventError)
+				if !errors.Is(evs[1].Err, clearinghouse.ErrCommunication) || !evs[1].Retry.Equal(keeperT0.Add(time.Minute)) {
+					t.Fatalf("event %v, want clearinghouse.ErrCommunication retried in 1m", evs[1])
+				}
+				var other []clearinghouse.Handle
+				if tc.other {
+					other = e.acquire(t, 1)
+				}
+				r.next(t)
+				evs = drain(r.k)
+				acqs := e.keeperCalls("acquire_resources")
+				if len(acqs) != tc.acquire {
+					t.Fatalf("%d acquisitions, want %d", len(acqs), tc.acquire)
+				}
+				// Before acquiring again, the keeper looked.
+				if len(acqs) == 2 {
+					looked := false
+					for _, c := range e.keeperCalls("get_resource_info") {
+						looked = looked || c.at.After(acqs[0].at) && !c.at.After(acqs[1].at)
+					}
+					if !looked {
+						t.Fatal("the keeper acquired again without calling get_resource_info in between")
+					}
+				}
+				snap := r.k.Snapshot()
+				kept := clearinghouse.Handles(vesselsOf(snap.Vessels))
+				if len(kept) != 3 || snap.Replaced != 1 {
+					t.Fatalf("snapshot %+v, want 3 vessels, 1 replaced", snap)
+				}
+				e.mustHold(t, kept)
+				if n := len(e.held(t)); n != tc.held {
+					t.Fatalf("alice holds %d vessels, want %d", n, tc.held)
+				}
+				switch {
+				case tc.other:
+					wantEvents(t, evs, EventError, EventReplaced)
+					if !strings.Contains(evs[0].Err.Error(), "keeper: 2 vessel(s) appeared after an acquisition of 1 whose answer was lost; not adopted") ||
+						len(evs[0].Handles) != 2 || !slices.Contains(evs[0].Handles, other[0]) {
+						t.Fatalf("event %v (handles %v), want the keeper's report of 2 vessels it cannot place", evs[0], evs[0].Handles)
+					}
+					if !evs[0].Retry.Equal(keeperT0.Add(time.Minute)) {
+						t.Fatalf("event %v: retry at %v, want at once (1m)", evs[0], evs[0].Retry.Sub(keeperT0))
+					}
+					if slices.Contains(kept, other[0]) {
+						t.Fatalf("the keeper took the other program's vessel %s", other[0])
+					}
+				default:
+					wantEvents(t, evs, EventReplaced)
+				}
+			})
+		})
+	}
+}
+
+// TestKeeperReplacementLookFails: while the look that must come before an
+// acquisition fails, the keeper does not acquire; it looks again after
+// the backoff.
+func TestKeeperReplacementLookFails(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		e := newKeeperEnv(t, 0)
+		hs := e.acquire(t, 2)
+		e.release(t, hs[0])
+		e.failNext("acquire_resources", "lost")
+		r := e.start(t, hs, WithReplacement(clearinghouse.Random), WithBackoff(time.Minute, time.Hour))
+		r.idle()
+		wantEvents(t, drain(r.k), EventLost, EventError)
+		e.failNext("get_resource_info", "500", "drop")
+		for i, want := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute} {
+			if at := r.next(t); at.Sub(keeperT0) != want {
+				t.Fatalf("wake-up %d after %v, want %v", i+1, at.Sub(keeperT0), want)
+			}
+			if n := len(e.keeperCalls("acquire_resources")); n != 1 {
+				t.Fatalf("wake-up %d: %d acquisitions, want 1", i+1, n)
+			}
+		}
+		evs := drain(r.k)
+		wantEvents(t, evs, EventError, EventError, EventReplaced)
+		if snap := r.k.Snapshot(); len(snap.Vessels) != 2 || snap.Replaced != 1 || len(e.held(t)) != 2 {
+			t.Fatalf("snapshot %+v, alice holds %d; want 2 vessels, 1 replaced", snap, len(e.held(t)))
+		}
 	})
 }
 

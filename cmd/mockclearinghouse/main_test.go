@@ -92,7 +92,23 @@ func startRunStderr(t *testing.T, stderr io.Writer, args ...string) (credsfile.F
 		}
 	})
 	creds := waitForCreds(t, credsPath, done)
+	waitForBanner(t, out, len(creds.Accounts))
 	return creds, out, func() error { stopped = true; return stop() }
+}
+
+// waitForBanner waits until the command has printed its whole banner,
+// which ends with a line per demo account. The command writes the creds
+// file first, so a test that reads the banner as soon as the file exists
+// can see only part of it.
+func waitForBanner(t *testing.T, out *syncBuffer, accounts int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		s := out.String()
+		if i := strings.Index(s, "Demo accounts"); i >= 0 && strings.Count(s[i:], "\n  username ") == accounts {
+			return
+		}
+	}
+	t.Fatalf("no complete banner after 10s:\n%s", out)
 }
 
 func waitForCreds(t *testing.T, path string, done <-chan error) credsfile.File {
