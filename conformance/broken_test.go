@@ -208,7 +208,7 @@ func TestSuiteDetectsBrokenTargets(t *testing.T) {
 				goTestFailed = append(goTestFailed, m[1])
 			}
 			slices.Sort(goTestFailed)
-			reportFailed := js.failedCases()
+			reportFailed := js.Failed()
 			slices.Sort(reportFailed)
 			if !slices.Equal(reportFailed, goTestFailed) {
 				t.Errorf("the JUnit file fails %v; go test failed %v", reportFailed, goTestFailed)

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/xml"
 	"errors"
 	"io"
 	"net/http"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/seattletestbed/clearinghouse-go/conformance"
 	"github.com/seattletestbed/clearinghouse-go/conformance/mockcontrols"
+	"github.com/seattletestbed/clearinghouse-go/internal/conformancetest"
 	"github.com/seattletestbed/clearinghouse-go/internal/credsfile"
 	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
@@ -205,7 +205,7 @@ type outcome struct {
 	err            error
 	stdout, stderr string
 	html, junit    string
-	suites         junitSuites
+	suites         conformancetest.JUnit
 }
 
 // runCommand runs the command in this process with -html and -junit into
@@ -223,7 +223,7 @@ func runCommand(t *testing.T, args ...string) outcome {
 		t.Fatalf("the command wrote no report (%v, %v); it returned %v\n%s%s", herr, jerr, err, o.stdout, o.stderr)
 	}
 	o.html, o.junit = string(h), string(j)
-	o.suites = parseJUnit(t, j)
+	o.suites = conformancetest.ReadJUnit(t, j)
 	return o
 }
 
@@ -239,57 +239,6 @@ func (o outcome) noSecrets(t *testing.T, secrets []string) {
 	}
 }
 
-// junitSuites is what the tests read back from a JUnit file.
-type junitSuites struct {
-	Tests    int `xml:"tests,attr"`
-	Failures int `xml:"failures,attr"`
-	Skipped  int `xml:"skipped,attr"`
-	Suites   []struct {
-		Name  string `xml:"name,attr"`
-		Cases []struct {
-			Name    string `xml:"name,attr"`
-			Failure *struct {
-				Message string `xml:"message,attr"`
-				Text    string `xml:",chardata"`
-			} `xml:"failure"`
-		} `xml:"testcase"`
-	} `xml:"testsuite"`
-}
-
-func parseJUnit(t *testing.T, data []byte) junitSuites {
-	t.Helper()
-	var js junitSuites
-	dec := xml.NewDecoder(bytes.NewReader(data))
-	dec.Strict = true
-	if err := dec.Decode(&js); err != nil {
-		t.Fatalf("the JUnit report does not parse: %v\n%s", err, data)
-	}
-	return js
-}
-
-func (js junitSuites) names() []string {
-	var out []string
-	for _, s := range js.Suites {
-		out = append(out, s.Name)
-	}
-	return out
-}
-
-func (js junitSuites) failed() []string {
-	var out []string
-	for _, s := range js.Suites {
-		for _, c := range s.Cases {
-			if c.Failure != nil {
-				out = append(out, s.Name+"/"+c.Name)
-			}
-		}
-	}
-	return out
-}
-
-var allAreas = []string{"HTTP", "Dispatch", "Auth", "AccountInfo", "Keys", "Faults", "Acquire", "Specific", "Release",
-	"Renew", "Credits", "Client", "Restart", "Selection", "Expiry", "AccountChanges", "Sampling"}
-
 // TestPassesOnTheMockBinary runs the whole suite against the mock binary:
 // it passes, and the reports say so, in a browser too.
 func TestPassesOnTheMockBinary(t *testing.T) {
@@ -302,9 +251,9 @@ func TestPassesOnTheMockBinary(t *testing.T) {
 	if o.err != nil || exitCode(o.err) != exitPassed {
 		t.Fatalf("the command returned %v, want success\n%s%s", o.err, o.stdout, o.stderr)
 	}
-	if !slices.Equal(o.suites.names(), allAreas) || o.suites.Tests < 100 || o.suites.Failures != 0 {
+	if !slices.Equal(o.suites.Names(), conformancetest.Areas()) || o.suites.Tests < 100 || o.suites.Failures != 0 {
 		t.Errorf("JUnit: testsuites %v, %d tests, %d failures; want every area, 100 tests or more, none failed",
-			o.suites.names(), o.suites.Tests, o.suites.Failures)
+			o.suites.Names(), o.suites.Tests, o.suites.Failures)
 	}
 	for _, want := range []string{"conformance summary (mockclearinghouse on 127.0.0.1)", "  total   ", "HTML report: ", "JUnit report: ", "\nPASS\n"} {
 		if !strings.Contains(o.stdout, want) {
@@ -334,7 +283,7 @@ func TestReportsFailures(t *testing.T) {
 	if !errors.Is(o.err, errFailed) || exitCode(o.err) != exitFailed {
 		t.Fatalf("the command returned %v (exit %d), want the failure (exit 1)\n%s", o.err, exitCode(o.err), o.stdout)
 	}
-	failed := o.suites.failed()
+	failed := o.suites.Failed()
 	for _, leaf := range []string{"Auth/WrongKey", "Auth/UnknownUser", "Auth/KeyExact"} {
 		if !slices.Contains(failed, leaf) {
 			t.Errorf("JUnit: %s did not fail (failed: %v)", leaf, failed)
@@ -343,8 +292,8 @@ func TestReportsFailures(t *testing.T) {
 			t.Errorf("the summary does not list %s as failed", leaf)
 		}
 	}
-	if slices.Contains(failed, "HTTP/BannerGET") || !slices.Equal(o.suites.names(), []string{"HTTP", "Auth", "AccountInfo"}) {
-		t.Errorf("JUnit: testsuites %v, failed %v", o.suites.names(), failed)
+	if slices.Contains(failed, "HTTP/BannerGET") || !slices.Equal(o.suites.Names(), []string{"HTTP", "Auth", "AccountInfo"}) {
+		t.Errorf("JUnit: testsuites %v, failed %v", o.suites.Names(), failed)
 	}
 	if !strings.Contains(o.stdout, "\nFAIL\n") || !strings.Contains(o.stderr, "--- FAIL: Auth/WrongKey (") {
 		t.Errorf("stdout or the -v log on stderr does not show the failure:\n%s\n%s", o.stdout, o.stderr)
@@ -498,20 +447,5 @@ func TestInterrupted(t *testing.T) {
 	if err != nil || !strings.Contains(string(h), "DID NOT COMPLETE: interrupted") {
 		t.Errorf("the HTML report does not say the run was interrupted (%v)", err)
 	}
-	c := mockcontrols.New(tg.mock)
-	nodes, err := c.Nodes(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range nodes {
-		full, err := c.Node(context.Background(), n.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, v := range full.Vessels {
-			if v.Owner != "" {
-				t.Errorf("vessel %s is still held by %s", v.Handle, v.Owner)
-			}
-		}
-	}
+	conformancetest.NoVesselHeld(t, mockcontrols.New(tg.mock))
 }

@@ -1,0 +1,136 @@
+// Package conformancetest is what the tests of conformance and of
+// cmd/conformance share to check a run of the suite from outside: its
+// JUnit report read back independently of the code that wrote it, the
+// areas every full run reports, and that a run left no vessel held.
+package conformancetest
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"io"
+	"testing"
+
+	"github.com/seattletestbed/clearinghouse-go/conformance"
+)
+
+// Areas returns the suite's areas, in the order a full run reports them.
+func Areas() []string {
+	return []string{"HTTP", "Dispatch", "Auth", "AccountInfo", "Keys", "Faults", "Acquire", "Specific", "Release",
+		"Renew", "Credits", "Client", "Restart", "Selection", "Expiry", "AccountChanges", "Sampling"}
+}
+
+// JUnit is what the tests read back from a JUnit file: one testsuite per
+// area, one testcase per check.
+type JUnit struct {
+	XMLName  xml.Name `xml:"testsuites"`
+	Tests    int      `xml:"tests,attr"`
+	Failures int      `xml:"failures,attr"`
+	Errors   int      `xml:"errors,attr"`
+	Skipped  int      `xml:"skipped,attr"`
+	Suites   []Suite  `xml:"testsuite"`
+}
+
+// Suite is a testsuite of a JUnit file: an area.
+type Suite struct {
+	Name     string `xml:"name,attr"`
+	Tests    int    `xml:"tests,attr"`
+	Failures int    `xml:"failures,attr"`
+	Cases    []Case `xml:"testcase"`
+}
+
+// Case is a testcase of a JUnit file: a check.
+type Case struct {
+	Name      string `xml:"name,attr"`
+	Classname string `xml:"classname,attr"`
+	Failure   *struct {
+		Message string `xml:"message,attr"`
+		Text    string `xml:",chardata"`
+	} `xml:"failure"`
+	Error *struct {
+		Message string `xml:"message,attr"`
+	} `xml:"error"`
+	Skipped *struct {
+		Message string `xml:"message,attr"`
+	} `xml:"skipped"`
+	SystemOut string `xml:"system-out"`
+}
+
+// ReadJUnit reads a JUnit file back with a strict decoder, and checks that
+// nothing follows the document and that its totals add up; a file that
+// does not parse ends the test.
+func ReadJUnit(t testing.TB, data []byte) JUnit {
+	t.Helper()
+	var js JUnit
+	dec := xml.NewDecoder(bytes.NewReader(data))
+	dec.Strict = true
+	if err := dec.Decode(&js); err != nil {
+		t.Fatalf("the JUnit file does not parse: %v\n%s", err, data)
+	}
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if cd, ok := tok.(xml.CharData); err != nil || !ok || len(bytes.TrimSpace(cd)) > 0 {
+			t.Fatalf("the JUnit file goes on after </testsuites>: %v %v", tok, err)
+		}
+	}
+	tests, failures := 0, 0
+	for _, s := range js.Suites {
+		if s.Tests != len(s.Cases) {
+			t.Errorf("testsuite %s: tests=%d, %d testcases", s.Name, s.Tests, len(s.Cases))
+		}
+		tests += s.Tests
+		failures += s.Failures
+	}
+	if tests != js.Tests || failures != js.Failures {
+		t.Errorf("testsuites: tests=%d failures=%d; the testsuites add up to %d and %d", js.Tests, js.Failures, tests, failures)
+	}
+	return js
+}
+
+// Names lists the testsuites, in order.
+func (js JUnit) Names() []string {
+	var out []string
+	for _, s := range js.Suites {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+// Failed lists the testcases with a failure, as Area/Check.
+func (js JUnit) Failed() []string {
+	var out []string
+	for _, s := range js.Suites {
+		for _, c := range s.Cases {
+			if c.Failure != nil {
+				out = append(out, s.Name+"/"+c.Name)
+			}
+		}
+	}
+	return out
+}
+
+// NoVesselHeld fails t for each vessel of the target c that someone
+// holds: a run of the suite, finished or interrupted, releases what it
+// acquired.
+func NoVesselHeld(t testing.TB, c conformance.Controls) {
+	t.Helper()
+	ctx := context.Background()
+	nodes, err := c.Nodes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes {
+		full, err := c.Node(ctx, n.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range full.Vessels {
+			if v.Owner != "" {
+				t.Errorf("vessel %s is still held by %s", v.Handle, v.Owner)
+			}
+		}
+	}
+}
