@@ -26,6 +26,7 @@ import (
 	"github.com/seattletestbed/clearinghouse-go/conformance/mockcontrols"
 	"github.com/seattletestbed/clearinghouse-go/internal/conformancetest"
 	"github.com/seattletestbed/clearinghouse-go/internal/credsfile"
+	"github.com/seattletestbed/clearinghouse-go/internal/syncbuf"
 	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
@@ -152,8 +153,8 @@ func mockBinaryTarget(t *testing.T) *testTarget {
 	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-tls", "-state", filepath.Join(dir, "mock.state"), "-admin", "-admin-token-file", tokenFile,
 		"-creds-out", tg.creds, "-nodes", "60", "-accounts", "2", "-cleanup-delay", "0", "-log-level", "warn")
 	cmd.Stdout = io.Discard // the demo credentials
-	var stderr bytes.Buffer
-	cmd.Stderr = &lockedWriter{w: &stderr}
+	var stderr syncbuf.Buffer
+	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -187,17 +188,6 @@ func mockBinaryTarget(t *testing.T) *testTarget {
 			t.Fatal("the mock wrote no creds file within 60 s")
 		}
 	}
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
 }
 
 // outcome is what one run of the command left.

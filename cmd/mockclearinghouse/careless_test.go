@@ -18,6 +18,7 @@ import (
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
 	"github.com/seattletestbed/clearinghouse-go/internal/credsfile"
+	"github.com/seattletestbed/clearinghouse-go/internal/syncbuf"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
@@ -41,7 +42,7 @@ func TestCarelessClient(t *testing.T) {
 		"-faults-spec", "seed=1;acquire_resources:reset_after,next=1",
 		"-report-out", reportPath, "-report-strict")
 	cmd.Env = append(os.Environ(), "MOCKCLEARINGHOUSE_MAIN=1")
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
 	"github.com/seattletestbed/clearinghouse-go/internal/credsfile"
+	"github.com/seattletestbed/clearinghouse-go/internal/syncbuf"
 	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
 )
@@ -42,38 +43,20 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// syncBuffer is an io.Writer safe for the command and the test to share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // startRun runs the command in process until the test ends, and returns
 // the credentials it wrote.
-func startRun(t *testing.T, args ...string) (credsfile.File, *syncBuffer, func() error) {
+func startRun(t *testing.T, args ...string) (credsfile.File, *syncbuf.Buffer, func() error) {
 	t.Helper()
 	return startRunStderr(t, io.Discard, args...)
 }
 
 // startRunStderr is startRun with the command's stderr going to stderr.
-func startRunStderr(t *testing.T, stderr io.Writer, args ...string) (credsfile.File, *syncBuffer, func() error) {
+func startRunStderr(t *testing.T, stderr io.Writer, args ...string) (credsfile.File, *syncbuf.Buffer, func() error) {
 	t.Helper()
 	credsPath := filepath.Join(t.TempDir(), "creds.json")
 	args = append([]string{"-addr", "127.0.0.1:0", "-creds-out", credsPath, "-cleanup-delay", "0"}, args...)
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, args, out, stderr) }()
 	stop := func() error {
@@ -100,7 +83,7 @@ func startRunStderr(t *testing.T, stderr io.Writer, args ...string) (credsfile.F
 // which ends with a line per demo account. The command writes the creds
 // file first, so a test that reads the banner as soon as the file exists
 // can see only part of it.
-func waitForBanner(t *testing.T, out *syncBuffer, accounts int) {
+func waitForBanner(t *testing.T, out *syncbuf.Buffer, accounts int) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		s := out.String()
@@ -588,7 +571,7 @@ func TestSignalDuringStartup(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$", "--", "-addr", "127.0.0.1:0", "-nodes", "1000000")
 	cmd.Env = append(os.Environ(), "MOCKCLEARINGHOUSE_MAIN=1")
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

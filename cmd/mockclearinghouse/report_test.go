@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
+	"github.com/seattletestbed/clearinghouse-go/internal/syncbuf"
 )
 
 func TestRunFaultFlagErrors(t *testing.T) {
@@ -60,7 +61,7 @@ func TestRunFaultFlagErrors(t *testing.T) {
 func TestRunReport(t *testing.T) {
 	t.Parallel()
 	reportPath := filepath.Join(t.TempDir(), "report.json")
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	creds, out, stop := startRunStderr(t, &stderr, "-nodes", "30", "-report-out", reportPath, "-report-strict",
 		"-faults-spec", "seed=2;acquire_resources:reset_after,next=1")
 	if !strings.Contains(out.String(), "Injecting faults: seed=2;acquire_resources:reset_after,next=1\n") {
@@ -117,7 +118,7 @@ func TestRunReport(t *testing.T) {
 func TestRunReportCareful(t *testing.T) {
 	t.Parallel()
 	reportPath := filepath.Join(t.TempDir(), "report.json")
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	creds, _, stop := startRunStderr(t, &stderr, "-nodes", "30", "-report-out", reportPath, "-report-strict")
 	c := clientFor(t, creds, 0)
 	vs, err := c.AcquireWAN(t.Context(), 3)
@@ -160,7 +161,7 @@ func TestExitCodeReportStrict(t *testing.T) {
 			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$", "--", "-addr", "127.0.0.1:0", "-nodes", "20",
 				"-creds-out", credsPath, "-report-strict")
 			cmd.Env = append(os.Environ(), "MOCKCLEARINGHOUSE_MAIN=1")
-			var stderr syncBuffer
+			var stderr syncbuf.Buffer
 			cmd.Stderr = &stderr
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
