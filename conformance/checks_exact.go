@@ -208,16 +208,7 @@ func checkExactRenewal(t T, s *session) {
 // earlier (§5.3, §9).
 func checkExactCleanup(t T, s *session) {
 	const delay = time.Hour
-	s.withCleanupDelay(t, delay)
-	a := s.newAccount(t, 1)
-	port := s.userPort(t, a)
-	s.isolate(t)
-	node := s.addNodes(t, 1, ownSubnets)[0]
-	h := s.vesselFor(t, node, port)
-	s.freeze(t)
-	if got := s.acquireN(t, a, "random", 1)[0].Handle; got != h {
-		s.fatalf(t, "random 1 gave %s, want %s, the only vessel with the user's port", got, h)
-	}
+	a, port, h, _ := s.soleVessel(t, delay)
 	s.advance(t, 30*time.Minute)
 	t1 := s.now(t)
 	s.mustRelease(t, a, h)
@@ -229,20 +220,13 @@ func checkExactCleanup(t T, s *session) {
 	s.wantTime(t, "dirty_since after release_resources", v.DirtySince, t1)
 
 	s.setTime(t, t1.Add(delay-time.Second))
-	if v := s.vesselState(t, h); !v.Dirty || v.Available {
-		s.errorf(t, "one second before the cleanup delay has passed: dirty %v, available %v; want dirty", v.Dirty, v.Available)
-	}
+	s.wantDirty(t, "one second before the cleanup delay has passed", h)
 	_, err := s.acquire(t, a, rs("random", int64(1)), 1)
 	s.wantFault(t, "random 1 one second before the cleanup delay has passed", err, 105,
 		unable("Requested 1 rand vessels, but we only have 0 vessels with port %d available.", port))
 
 	s.setTime(t, t1.Add(delay))
-	if v := s.vesselState(t, h); v.Dirty || !v.Available {
-		s.errorf(t, "when the cleanup delay has passed: dirty %v, available %v; want clean and available", v.Dirty, v.Available)
-	}
-	if got := s.acquireN(t, a, "random", 1)[0].Handle; got != h {
-		s.errorf(t, "when the cleanup delay has passed, random 1 gave %s, want the cleaned %s", got, h)
-	}
+	s.wantCleaned(t, "when the cleanup delay has passed", a, h)
 }
 
 // checkExactExpiredCleanup: a vessel whose lease ended at E counts as
@@ -251,16 +235,7 @@ func checkExactCleanup(t T, s *session) {
 // decision).
 func checkExactExpiredCleanup(t T, s *session) {
 	const delay = time.Hour
-	s.withCleanupDelay(t, delay)
-	a := s.newAccount(t, 1)
-	port := s.userPort(t, a)
-	s.isolate(t)
-	node := s.addNodes(t, 1, ownSubnets)[0]
-	h := s.vesselFor(t, node, port)
-	t0 := s.freeze(t)
-	if got := s.acquireN(t, a, "random", 1)[0].Handle; got != h {
-		s.fatalf(t, "random 1 gave %s, want %s, the only vessel with the user's port", got, h)
-	}
+	a, _, h, t0 := s.soleVessel(t, delay)
 	end := t0.Add(acquireLease * time.Second)
 
 	s.setTime(t, end.Add(delay/2))
@@ -271,14 +246,48 @@ func checkExactExpiredCleanup(t T, s *session) {
 	s.wantTime(t, "dirty_since of a vessel whose lease ended while the clock jumped past it", v.DirtySince, end)
 
 	s.setTime(t, end.Add(delay-time.Second))
-	if v := s.vesselState(t, h); !v.Dirty || v.Available {
-		s.errorf(t, "one second before date_expires + the cleanup delay: dirty %v, available %v; want dirty", v.Dirty, v.Available)
-	}
+	s.wantDirty(t, "one second before date_expires + the cleanup delay", h)
 	s.setTime(t, end.Add(delay))
+	s.wantCleaned(t, "at date_expires + the cleanup delay", a, h)
+}
+
+// soleVessel sets up a check of one vessel's cleanup: the cleanup delay
+// set to delay, a new account with 1 credit, the target isolated with one
+// node of its own, and the vessel of that node with the account's port
+// acquired by the account on a frozen clock. It returns the account, its
+// user port, the vessel and the clock's reading at the acquisition.
+func (s *session) soleVessel(t T, delay time.Duration) (a *acct, port int, h string, t0 time.Time) {
+	t.Helper()
+	s.withCleanupDelay(t, delay)
+	a = s.newAccount(t, 1)
+	port = s.userPort(t, a)
+	s.isolate(t)
+	node := s.addNodes(t, 1, ownSubnets)[0]
+	h = s.vesselFor(t, node, port)
+	t0 = s.freeze(t)
+	if got := s.acquireN(t, a, "random", 1)[0].Handle; got != h {
+		s.fatalf(t, "random 1 gave %s, want %s, the only vessel with the user's port", got, h)
+	}
+	return a, port, h, t0
+}
+
+// wantDirty checks that the free vessel h is still dirty, so not
+// available (§9).
+func (s *session) wantDirty(t T, what string, h string) {
+	t.Helper()
+	if v := s.vesselState(t, h); !v.Dirty || v.Available {
+		s.errorf(t, "%s: dirty %v, available %v; want dirty", what, v.Dirty, v.Available)
+	}
+}
+
+// wantCleaned checks that the free vessel h is clean and available again,
+// and that a's random 1 gets it, the only vessel with a's port (§9).
+func (s *session) wantCleaned(t T, what string, a *acct, h string) {
+	t.Helper()
 	if v := s.vesselState(t, h); v.Dirty || !v.Available {
-		s.errorf(t, "at date_expires + the cleanup delay: dirty %v, available %v; want clean and available", v.Dirty, v.Available)
+		s.errorf(t, "%s: dirty %v, available %v; want clean and available", what, v.Dirty, v.Available)
 	}
 	if got := s.acquireN(t, a, "random", 1)[0].Handle; got != h {
-		s.errorf(t, "random 1 gave %s, want the cleaned %s", got, h)
+		s.errorf(t, "%s, random 1 gave %s, want the cleaned %s", what, got, h)
 	}
 }
