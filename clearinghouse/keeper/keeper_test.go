@@ -78,8 +78,7 @@ var errDropped = errors.New("keeper test: connection closed without an answer")
 // (acting behind the keeper's back) uses /xmlrpc/. It must be made at the
 // start of a synctest bubble.
 type keeperEnv struct {
-	mock   *mockserver.Server
-	acct   mockserver.Account
+	mockAccount
 	hc     *http.Client
 	client *clearinghouse.Client // the keeper's
 	direct *clearinghouse.Client // the test's own
@@ -100,6 +99,26 @@ const (
 	keeperURL = "http://clearinghouse.test/xmlrpc/keeper"
 	directURL = "http://clearinghouse.test/xmlrpc/"
 )
+
+// mockAccount is a mock clearinghouse and the account a test acts as.
+type mockAccount struct {
+	mock *mockserver.Server
+	acct mockserver.Account
+}
+
+// held returns what the mock says the account holds, by handle.
+func (m *mockAccount) held(t *testing.T) map[clearinghouse.Handle]mockserver.Vessel {
+	t.Helper()
+	vs, err := m.mock.Holdings(m.acct.Username)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := make(map[clearinghouse.Handle]mockserver.Vessel, len(vs))
+	for _, v := range vs {
+		held[clearinghouse.Handle(v.Handle)] = v
+	}
+	return held
+}
 
 // newKeeperEnv starts the mock with the account alice, who has the given
 // free credits (0 for the default).
@@ -235,20 +254,6 @@ func (e *keeperEnv) release(t *testing.T, hs ...clearinghouse.Handle) {
 	if err := e.direct.ReleaseResources(context.Background(), hs); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// held returns what the mock says the account holds.
-func (e *keeperEnv) held(t *testing.T) map[clearinghouse.Handle]mockserver.Vessel {
-	t.Helper()
-	vs, err := e.mock.Holdings(e.acct.Username)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := make(map[clearinghouse.Handle]mockserver.Vessel, len(vs))
-	for _, v := range vs {
-		m[clearinghouse.Handle(v.Handle)] = v
-	}
-	return m
 }
 
 // mustHold fails unless the mock holds every handle with time left.
