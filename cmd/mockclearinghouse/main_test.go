@@ -129,6 +129,55 @@ func clientFor(t *testing.T, c credsfile.File, i int, opts ...clearinghouse.Opti
 	return cl
 }
 
+// childCommand is the command as a child process: the test binary, which
+// runs main with args (see TestMain).
+func childCommand(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, os.Args[0], append([]string{"-test.run=^$", "--"}, args...)...)
+	cmd.Env = append(os.Environ(), "MOCKCLEARINGHOUSE_MAIN=1")
+	return cmd
+}
+
+// startProcess runs the command as a child process on 127.0.0.1 with
+// args, for at most timeout, and waits for the creds file it writes. It
+// returns the process, its stderr, the result of its Wait and the
+// credentials. When the test ends the process is killed if it still runs.
+func startProcess(t *testing.T, timeout time.Duration, args ...string) (*exec.Cmd, *syncbuf.Buffer, <-chan error, credsfile.File) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	credsPath := filepath.Join(t.TempDir(), "creds.json")
+	cmd := childCommand(ctx, append([]string{"-addr", "127.0.0.1:0", "-creds-out", credsPath}, args...)...)
+	stderr := &syncbuf.Buffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done, exited := make(chan error, 1), make(chan struct{})
+	go func() {
+		done <- cmd.Wait()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		cancel() // kills the process if the test ended before it did
+		<-exited
+	})
+	return cmd, stderr, done, waitForCreds(t, credsPath, done)
+}
+
+// exitCode is the exit status of a child process whose Wait returned err;
+// an error other than an *exec.ExitError ends the test.
+func exitCode(t *testing.T, err error) int {
+	t.Helper()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return 0
+}
+
 func TestRunServesAndStops(t *testing.T) {
 	t.Parallel()
 	creds, out, stop := startRun(t, "-accounts", "2", "-nodes", "50", "-admin")
@@ -273,9 +322,8 @@ func TestKilledMidStream(t *testing.T) {
 	dir := t.TempDir()
 	state := filepath.Join(dir, "mock.state")
 	credsPath := filepath.Join(dir, "creds.json")
-	cmd := exec.Command(os.Args[0], "-test.run=^$", "--", "-addr", "127.0.0.1:0", "-state", state,
+	cmd := childCommand(context.Background(), "-addr", "127.0.0.1:0", "-state", state,
 		"-creds-out", credsPath, "-nodes", "80", "-cleanup-delay", "0", "-log-level", "error")
-	cmd.Env = append(os.Environ(), "MOCKCLEARINGHOUSE_MAIN=1")
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -541,22 +589,14 @@ func TestExitCodes(t *testing.T) {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, os.Args[0], append([]string{"-test.run=^$", "--", "-addr", "127.0.0.1:0", "-nodes", "5"}, tc.args...)...)
-			cmd.Env = append(os.Environ(), "MOCKCLEARINGHOUSE_MAIN=1")
+			cmd := childCommand(ctx, append([]string{"-addr", "127.0.0.1:0", "-nodes", "5"}, tc.args...)...)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			err := cmd.Run()
 			if ctx.Err() != nil {
 				t.Fatalf("the command did not exit within 20s; stderr:\n%s", stderr.String())
 			}
-			code := 0
-			var ee *exec.ExitError
-			if errors.As(err, &ee) {
-				code = ee.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
-			}
-			if code != tc.code || !strings.Contains(stderr.String(), tc.want) {
+			if code := exitCode(t, err); code != tc.code || !strings.Contains(stderr.String(), tc.want) {
 				t.Errorf("exit code %d, stderr:\n%s\nwant exit code %d and %q", code, stderr.String(), tc.code, tc.want)
 			}
 		})
@@ -569,8 +609,7 @@ func TestSignalDuringStartup(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$", "--", "-addr", "127.0.0.1:0", "-nodes", "1000000")
-	cmd.Env = append(os.Environ(), "MOCKCLEARINGHOUSE_MAIN=1")
+	cmd := childCommand(ctx, "-addr", "127.0.0.1:0", "-nodes", "1000000")
 	var stderr syncbuf.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
