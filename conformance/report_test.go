@@ -73,15 +73,22 @@ func render(t *testing.T, rep *conformance.Report) rendered {
 	return r
 }
 
+// checkTarget runs the suite against tg with opts, which must run to the
+// end, and renders its report.
+func checkTarget(t *testing.T, tg conformance.Target, opts ...conformance.CheckOption) (*conformance.Report, rendered) {
+	t.Helper()
+	rep, err := conformance.Check(context.Background(), tg, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep, render(t, rep)
+}
+
 func TestCheckPassesOnTheMock(t *testing.T) {
 	t.Parallel()
 	tg, _ := reportTarget(t, nil)
 	var log bytes.Buffer
-	rep, err := conformance.Check(context.Background(), tg, conformance.WithLog(&log))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := render(t, rep)
+	rep, r := checkTarget(t, tg, conformance.WithLog(&log))
 	if rep.Failed() {
 		t.Fatalf("the mock fails:\n%s", r.summary)
 	}
@@ -121,11 +128,7 @@ func TestCheckPassesOnTheMock(t *testing.T) {
 func TestCheckReportsABrokenTarget(t *testing.T) {
 	t.Parallel()
 	tg, _ := reportTarget(t, replaceInBody("User auth failed.", "Authentication failed."))
-	rep, err := conformance.Check(context.Background(), tg, conformance.WithMatch("^Auth$"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := render(t, rep)
+	rep, r := checkTarget(t, tg, conformance.WithMatch("^Auth$"))
 	if !rep.Failed() {
 		t.Fatalf("the reworded fault string passed:\n%s", r.summary)
 	}
@@ -183,11 +186,7 @@ func TestReportHidesSecrets(t *testing.T) {
 	tg.Controls = c
 	tg.URL = strings.Replace(tg.URL, "http://", "http://operator:"+a.Password+"@", 1) + "?token=" + adminToken
 	var log bytes.Buffer
-	rep, err := conformance.Check(context.Background(), tg, conformance.WithMatch("^(Auth|AccountInfo|Keys)$"), conformance.WithLog(&log))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := render(t, rep)
+	rep, r := checkTarget(t, tg, conformance.WithMatch("^(Auth|AccountInfo|Keys)$"), conformance.WithLog(&log))
 	if !rep.Failed() {
 		t.Fatal("the echoing target passed")
 	}
@@ -214,11 +213,7 @@ func TestReportHidesSecrets(t *testing.T) {
 func TestReportEscapes(t *testing.T) {
 	t.Parallel()
 	tg, _ := reportTarget(t, replaceInBody("User auth failed.", "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;&amp;amp;"))
-	rep, err := conformance.Check(context.Background(), tg, conformance.WithMatch("^Auth$/^WrongKey$"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := render(t, rep)
+	rep, r := checkTarget(t, tg, conformance.WithMatch("^Auth$/^WrongKey$"))
 	if !rep.Failed() {
 		t.Fatalf("the target passed:\n%s", r.summary)
 	}
