@@ -18,6 +18,7 @@ import (
 
 	"github.com/seattletestbed/clearinghouse-go/conformance"
 	"github.com/seattletestbed/clearinghouse-go/conformance/mockcontrols"
+	"github.com/seattletestbed/clearinghouse-go/internal/conformancetest"
 	"github.com/seattletestbed/clearinghouse-go/internal/syncbuf"
 	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
@@ -81,7 +82,7 @@ func TestMockBinary(t *testing.T) {
 	}
 	dir := t.TempDir()
 	p := &mockProcess{
-		bin:        buildMock(t, dir),
+		bin:        conformancetest.BuildMock(t, dir),
 		state:      filepath.Join(dir, "mock.state"),
 		creds:      filepath.Join(dir, "creds.json"),
 		adminToken: filepath.Join(dir, "admin-token"),
@@ -110,24 +111,6 @@ func TestMockBinary(t *testing.T) {
 	tg.Restart = p.restart
 	tg.Kill = p.kill
 	conformance.Run(t, tg)
-}
-
-// buildMock builds cmd/mockclearinghouse into dir, with -race when this
-// test binary has it, so that the build shares the cache of the test build.
-func buildMock(t *testing.T, dir string) string {
-	t.Helper()
-	goTool := testskip.GoCommand(t, "building cmd/mockclearinghouse")
-	bin := filepath.Join(dir, "mockclearinghouse")
-	args := []string{"build", "-o", bin}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	args = append(args, "github.com/seattletestbed/clearinghouse-go/cmd/mockclearinghouse")
-	cmd := exec.Command(goTool, args...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // mockProcess is the mock command running as a child process.

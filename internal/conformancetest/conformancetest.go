@@ -1,7 +1,8 @@
 // Package conformancetest is what the tests of conformance and of
-// cmd/conformance share to check a run of the suite from outside: its
-// JUnit report read back independently of the code that wrote it, the
-// areas every full run reports, and that a run left no vessel held.
+// cmd/conformance share to run the suite and check a run from outside:
+// the mock binary built for them, the run's JUnit report read back
+// independently of the code that wrote it, the areas every full run
+// reports, and that a run left no vessel held.
 package conformancetest
 
 import (
@@ -9,10 +10,32 @@ import (
 	"context"
 	"encoding/xml"
 	"io"
+	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/seattletestbed/clearinghouse-go/conformance"
+	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 )
+
+// BuildMock builds cmd/mockclearinghouse into dir and returns the path of
+// the binary. It builds with -race when the test binary has it, so that
+// the build shares the test build's cache. Without a go command it skips
+// t, or fails it under CI.
+func BuildMock(t testing.TB, dir string) string {
+	t.Helper()
+	goTool := testskip.GoCommand(t, "building cmd/mockclearinghouse")
+	bin := filepath.Join(dir, "mockclearinghouse")
+	args := []string{"build", "-o", bin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	args = append(args, "github.com/seattletestbed/clearinghouse-go/cmd/mockclearinghouse")
+	if out, err := exec.Command(goTool, args...).CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
 
 // Areas returns the suite's areas, in the order a full run reports them.
 func Areas() []string {
