@@ -32,7 +32,7 @@ func reportTarget(t *testing.T, rewrite func(string, []byte, int, []byte) (int, 
 	t.Cleanup(func() { mock.Close() })
 	var h http.Handler = mock
 	if rewrite != nil {
-		h = &rewriter{next: mock, fn: rewrite}
+		h = &conformancetest.Rewriter{Next: mock, Rewrite: rewrite}
 	}
 	srv := httptest.NewServer(h) // 127.0.0.1
 	t.Cleanup(srv.Close)
@@ -127,7 +127,7 @@ func TestCheckPassesOnTheMock(t *testing.T) {
 
 func TestCheckReportsABrokenTarget(t *testing.T) {
 	t.Parallel()
-	tg, _ := reportTarget(t, replaceInBody("User auth failed.", "Authentication failed."))
+	tg, _ := reportTarget(t, conformancetest.ReplaceInBody("User auth failed.", "Authentication failed."))
 	rep, r := checkTarget(t, tg, conformance.WithMatch("^Auth$"))
 	if !rep.Failed() {
 		t.Fatalf("the reworded fault string passed:\n%s", r.summary)
@@ -212,7 +212,7 @@ func TestReportHidesSecrets(t *testing.T) {
 // decoder refuses it. TestReportWellFormed covers them.)
 func TestReportEscapes(t *testing.T) {
 	t.Parallel()
-	tg, _ := reportTarget(t, replaceInBody("User auth failed.", "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;&amp;amp;"))
+	tg, _ := reportTarget(t, conformancetest.ReplaceInBody("User auth failed.", "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;&amp;amp;"))
 	rep, r := checkTarget(t, tg, conformance.WithMatch("^Auth$/^WrongKey$"))
 	if !rep.Failed() {
 		t.Fatalf("the target passed:\n%s", r.summary)

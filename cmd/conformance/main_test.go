@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -57,8 +56,8 @@ type testTarget struct {
 }
 
 // inProcessTarget serves an in-process mock with its /admin/ controls
-// (behind an admin token) on 127.0.0.1, behind rewrite (nil: none), and
-// writes a creds file for it.
+// (behind an admin token) on 127.0.0.1, with rewrite (nil: none)
+// rewriting the answer to each POST, and writes a creds file for it.
 func inProcessTarget(t *testing.T, rewrite func(req, body []byte) []byte) *testTarget {
 	t.Helper()
 	token := "admin-token-" + rand.Text()
@@ -74,7 +73,12 @@ func inProcessTarget(t *testing.T, rewrite func(req, body []byte) []byte) *testT
 	t.Cleanup(func() { mock.Close() })
 	var h http.Handler = mock
 	if rewrite != nil {
-		h = rewriter{mock, rewrite}
+		h = &conformancetest.Rewriter{Next: mock, Rewrite: func(method string, req []byte, status int, body []byte) (int, []byte) {
+			if method != http.MethodPost {
+				return status, body
+			}
+			return status, rewrite(req, body)
+		}}
 	}
 	srv := httptest.NewServer(h) // 127.0.0.1
 	t.Cleanup(srv.Close)
@@ -93,29 +97,6 @@ func inProcessTarget(t *testing.T, rewrite func(req, body []byte) []byte) *testT
 		t.Fatal(err)
 	}
 	return tg
-}
-
-// rewriter lets fn rewrite each XML-RPC response body.
-type rewriter struct {
-	next http.Handler
-	fn   func(req, body []byte) []byte
-}
-
-func (rw rewriter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	req, _ := io.ReadAll(r.Body)
-	r.Body = io.NopCloser(bytes.NewReader(req))
-	rec := httptest.NewRecorder()
-	rw.next.ServeHTTP(rec, r)
-	for k, v := range rec.Header() {
-		w.Header()[k] = v
-	}
-	body := rec.Body.Bytes()
-	if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/xmlrpc") {
-		body = rw.fn(req, body)
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	}
-	w.WriteHeader(rec.Code)
-	w.Write(body) // nothing for HEAD
 }
 
 // rewordAndEcho breaks the target: fault 101's string is reworded, and

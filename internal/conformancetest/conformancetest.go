@@ -1,6 +1,7 @@
 // Package conformancetest is what the tests of conformance and of
 // cmd/conformance share to run the suite and check a run from outside:
-// the mock binary built for them, the run's JUnit report read back
+// the mock binary built for them, a target that rewrites the mock's
+// answers, the run's JUnit report read back
 // independently of the code that wrote it, the areas every full run
 // reports, and that a run left no vessel held.
 package conformancetest
@@ -10,8 +11,11 @@ import (
 	"context"
 	"encoding/xml"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/seattletestbed/clearinghouse-go/conformance"
@@ -35,6 +39,41 @@ func BuildMock(t testing.TB, dir string) string {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
+}
+
+// Rewriter is an http.Handler that passes each request to Next and lets
+// Rewrite change the answer: its status and body, given the request's
+// HTTP method and body. The headers are Next's, with the Content-Length
+// of the new body (but for a HEAD request whose status is unchanged).
+type Rewriter struct {
+	Next    http.Handler
+	Rewrite func(method string, req []byte, status int, body []byte) (int, []byte)
+}
+
+// ServeHTTP serves r through Next and writes the rewritten answer.
+func (rw *Rewriter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	req, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(req))
+	rec := httptest.NewRecorder()
+	rw.Next.ServeHTTP(rec, r)
+	status, body := rw.Rewrite(r.Method, req, rec.Code, rec.Body.Bytes())
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	if r.Method == http.MethodHead && status == rec.Code {
+		w.WriteHeader(status)
+		return
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// ReplaceInBody is a Rewrite that replaces old with new in every body.
+func ReplaceInBody(old, new string) func(method string, req []byte, status int, body []byte) (int, []byte) {
+	return func(method string, req []byte, status int, body []byte) (int, []byte) {
+		return status, bytes.ReplaceAll(body, []byte(old), []byte(new))
+	}
 }
 
 // Areas returns the suite's areas, in the order a full run reports them.

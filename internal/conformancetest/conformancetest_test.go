@@ -2,9 +2,14 @@ package conformancetest
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -80,5 +85,51 @@ func TestReadJUnit(t *testing.T) {
 		if r.fatal != tc.fatal || len(r.errs) == 0 || !strings.Contains(r.errs[0], tc.want) {
 			t.Errorf("%s: have fatal %v, %q; want fatal %v and %q", tc.name, r.fatal, r.errs, tc.fatal, tc.want)
 		}
+	}
+}
+
+func TestRewriter(t *testing.T) {
+	t.Parallel()
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("X-Next", "kept")
+		w.Header().Set("Content-Length", strconv.Itoa(len("old: ")+len(body)))
+		w.WriteHeader(http.StatusTeapot)
+		if r.Method != http.MethodHead {
+			io.WriteString(w, "old: "+string(body))
+		}
+	})
+	var mu sync.Mutex
+	var seen []string
+	srv := httptest.NewServer(&Rewriter{Next: next, Rewrite: func(method string, req []byte, status int, body []byte) (int, []byte) {
+		mu.Lock()
+		seen = append(seen, method+" "+string(req))
+		mu.Unlock()
+		return ReplaceInBody("old", "a longer new")(method, req, status, body)
+	}})
+	t.Cleanup(srv.Close)
+
+	resp, err := http.Post(srv.URL, "text/plain", strings.NewReader("request"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "a longer new: request" || resp.StatusCode != http.StatusTeapot ||
+		resp.Header.Get("X-Next") != "kept" || resp.ContentLength != int64(len(body)) {
+		t.Errorf("POST: status %d, headers %v, body %q; want 418, X-Next kept, the rewritten body with its length", resp.StatusCode, resp.Header, body)
+	}
+	resp, err = http.Head(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTeapot || resp.ContentLength != int64(len("old: ")) {
+		t.Errorf("HEAD: status %d, length %d; want Next's 418 and length %d", resp.StatusCode, resp.ContentLength, len("old: "))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(seen, []string{"POST request", "HEAD "}) {
+		t.Errorf("Rewrite saw %q, want the POST with its body, then the HEAD", seen)
 	}
 }
