@@ -2,7 +2,6 @@ package conformance_test
 
 import (
 	"bytes"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/seattletestbed/clearinghouse-go/conformance"
 	"github.com/seattletestbed/clearinghouse-go/conformance/mockcontrols"
+	"github.com/seattletestbed/clearinghouse-go/internal/conformancetest"
 	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
 )
@@ -44,7 +44,7 @@ var mutations = []mutation{
 		areas:    "Auth",
 		wantFail: []string{"Auth/WrongKey", "Auth/UnknownUser", "Auth/KeyExact", "Auth/PasswordAuth", "Auth/InactiveAccount"},
 		wantPass: []string{"Auth/NotAStruct", "Auth/MissingMembers"},
-		rewrite:  replaceInBody("User auth failed.", "Authentication failed."),
+		rewrite:  conformancetest.ReplaceInBody("User auth failed.", "Authentication failed."),
 	},
 	{
 		name:     "reworded-auth-relaxed",
@@ -52,7 +52,7 @@ var mutations = []mutation{
 		relax:    true,
 		wantPass: []string{"Auth/WrongKey", "Auth/UnknownUser", "Auth/NotAStruct"},
 		wantOut:  []string{"WARNING: ", "warned: fault strings differed"},
-		rewrite:  replaceInBody("User auth failed.", "Authentication failed."),
+		rewrite:  conformancetest.ReplaceInBody("User auth failed.", "Authentication failed."),
 	},
 	{
 		name:     "wrong-code-relaxed",
@@ -79,7 +79,7 @@ var mutations = []mutation{
 		name:     "extra-infodict-member",
 		areas:    "Acquire",
 		wantFail: []string{"Acquire/Random", "Acquire/WAN"},
-		rewrite: replaceInBody("<member><name>handle</name>",
+		rewrite: conformancetest.ReplaceInBody("<member><name>handle</name>",
 			"<member><name>extra</name><value><string>x</string></value></member><member><name>handle</name>"),
 	},
 	{
@@ -126,14 +126,14 @@ var mutations = []mutation{
 		name:     "never-port-63179",
 		areas:    "Sampling",
 		wantFail: []string{"Sampling/UserPorts"},
-		rewrite:  replaceInBody("<name>user_port</name><value><int>63179</int>", "<name>user_port</name><value><int>63178</int>"),
+		rewrite:  conformancetest.ReplaceInBody("<name>user_port</name><value><int>63179</int>", "<name>user_port</name><value><int>63178</int>"),
 	},
 	{
 		name:     "python-type-names",
 		areas:    "Faults",
 		wantFail: []string{"Faults/HandleElementTypes", "Faults/HandleNonASCII"},
 		wantPass: []string{"Faults/HandleFormat"},
-		rewrite:  replaceInBody("&lt;type '", "&lt;class '"),
+		rewrite:  conformancetest.ReplaceInBody("&lt;type '", "&lt;class '"),
 	},
 	{
 		name:     "auth-before-arity",
@@ -160,12 +160,6 @@ var mutations = []mutation{
 			return status, re.ReplaceAll(body, []byte("${1}leaked "+leakKey))
 		},
 	},
-}
-
-func replaceInBody(old, new string) func(string, []byte, int, []byte) (int, []byte) {
-	return func(method string, req []byte, status int, body []byte) (int, []byte) {
-		return status, bytes.ReplaceAll(body, []byte(old), []byte(new))
-	}
 }
 
 // TestSuiteDetectsBrokenTargets runs each mutation in a child process.
@@ -208,7 +202,7 @@ func TestSuiteDetectsBrokenTargets(t *testing.T) {
 				goTestFailed = append(goTestFailed, m[1])
 			}
 			slices.Sort(goTestFailed)
-			reportFailed := js.failedCases()
+			reportFailed := js.Failed()
 			slices.Sort(reportFailed)
 			if !slices.Equal(reportFailed, goTestFailed) {
 				t.Errorf("the JUnit file fails %v; go test failed %v", reportFailed, goTestFailed)
@@ -244,7 +238,7 @@ func TestBrokenTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer mock.Close()
-	srv := httptest.NewServer(&rewriter{next: mock, fn: m.rewrite})
+	srv := httptest.NewServer(&conformancetest.Rewriter{Next: mock, Rewrite: m.rewrite})
 	defer srv.Close()
 	a, err := mock.AddAccount(mockserver.AccountSpec{Username: "carol", Password: "password-carol", Affiliation: "Broken U", APIKey: leakKey})
 	if err != nil {
@@ -260,28 +254,4 @@ func TestBrokenTarget(t *testing.T) {
 		Controls:     mockcontrols.New(mock),
 		ReportDir:    os.Getenv("CONFORMANCE_REPORT_DIR"),
 	})
-}
-
-// rewriter passes requests to next and lets fn rewrite each response.
-type rewriter struct {
-	next http.Handler
-	fn   func(method string, req []byte, status int, body []byte) (int, []byte)
-}
-
-func (rw *rewriter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	req, _ := io.ReadAll(r.Body)
-	r.Body = io.NopCloser(bytes.NewReader(req))
-	rec := httptest.NewRecorder()
-	rw.next.ServeHTTP(rec, r)
-	status, body := rw.fn(r.Method, req, rec.Code, rec.Body.Bytes())
-	for k, v := range rec.Header() {
-		w.Header()[k] = v
-	}
-	if r.Method == http.MethodHead && status == rec.Code {
-		w.WriteHeader(status)
-		return
-	}
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	w.Write(body)
 }

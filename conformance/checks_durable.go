@@ -181,23 +181,12 @@ func checkKillAfterRenew(t T, s *session) {
 func checkKillAfterRegenerate(t T, s *session) {
 	a := s.changeable(t)
 	old := s.key(a)
-	res, err := s.call(t, "regenerate_api_key", map[string]any{"username": a.name, "password": a.password})
-	if err != nil {
-		s.fatalf(t, "regenerate_api_key: %v", err)
-	}
-	key, ok := res.(string)
-	if !ok {
-		s.fatalf(t, "regenerate_api_key returned %s, want a string", typeName(res))
-	}
-	s.setKey(a, key)
-	if !a.created {
-		s.logf(t, "note: the API key of %s has been replaced; fetch the new one with the account's private key", a.name)
-	}
+	s.regenerateKey(t, a)
 	s.kill(t)
 	if _, err := s.call(t, "get_account_info", s.auth(a)); err != nil {
 		s.errorf(t, "after the kill the new API key does not work: %v", err)
 	}
-	_, err = s.call(t, "get_account_info", map[string]any{"username": a.name, "api_key": old})
+	_, err := s.call(t, "get_account_info", map[string]any{"username": a.name, "api_key": old})
 	s.wantFault(t, "after the kill the old API key", err, 101, msgAuthFailed)
 }
 

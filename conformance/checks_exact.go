@@ -124,6 +124,28 @@ func (s *session) wantGone(t T, what string, a *acct, h string) {
 	}
 }
 
+// wantLease checks the lease of secs seconds that what (the acquisition,
+// the renewal) gave a's vessel h at start, on the frozen clock: the
+// Controls report date_acquired start and date_expires start + secs, and
+// get_resource_info lists h with exactly secs seconds left at once, one
+// second fewer half a second later, and 1 one second before date_expires.
+// It leaves the clock there and returns date_expires.
+func (s *session) wantLease(t T, what string, a *acct, h string, start time.Time, secs int64) time.Time {
+	t.Helper()
+	end := start.Add(time.Duration(secs) * time.Second)
+	v := s.vesselState(t, h)
+	s.wantTime(t, "date_acquired after "+what, v.Acquired, start)
+	s.wantTime(t, "date_expires after "+what, v.Expires, end)
+	s.wantListed(t, "get_resource_info right after "+what, a, h, secs)
+
+	s.advance(t, 500*time.Millisecond)
+	s.wantListed(t, "half a second after "+what, a, h, secs-1)
+
+	s.setTime(t, end.Add(-time.Second))
+	s.wantListed(t, "one second before date_expires, after "+what, a, h, 1)
+	return end
+}
+
 // checkExactLease: an acquisition at T0 holds the vessel until exactly
 // T0 + 4 h: date_acquired T0, date_expires T0 + 4 h, expires_in_seconds
 // 14400 at once and rounded down after that, listed and counted until
@@ -141,20 +163,11 @@ func checkExactLease(t T, s *session) {
 	if len(vs) != 1 {
 		return
 	}
-	h, end := vs[0].Handle, t0.Add(acquireLease*time.Second)
+	h := vs[0].Handle
 	if vs[0].Expires != acquireLease {
 		s.errorf(t, "acquire_resources on a frozen clock: expires_in_seconds %d, want exactly %d (§4.1)", vs[0].Expires, acquireLease)
 	}
-	v := s.vesselState(t, h)
-	s.wantTime(t, "date_acquired after the acquisition", v.Acquired, t0)
-	s.wantTime(t, "date_expires after the acquisition", v.Expires, end)
-	s.wantListed(t, "get_resource_info right after the acquisition", a, h, acquireLease)
-
-	s.advance(t, 500*time.Millisecond)
-	s.wantListed(t, "half a second later", a, h, acquireLease-1)
-
-	s.setTime(t, end.Add(-time.Second))
-	s.wantListed(t, "one second before date_expires", a, h, 1)
+	end := s.wantLease(t, "the acquisition", a, h, t0, acquireLease)
 	_, err = s.acquire(t, a, rs("random", int64(1)), 1)
 	s.wantFault(t, "random 1 on 1 credit, one second before the lease ends", err, 103, msgNotEnough)
 
@@ -163,7 +176,7 @@ func checkExactLease(t T, s *session) {
 
 	s.setTime(t, end)
 	s.wantGone(t, "at date_expires", a, h)
-	v = s.vesselState(t, h)
+	v := s.vesselState(t, h)
 	if v.Owner != "" || !v.Dirty {
 		s.errorf(t, "at date_expires: owner %q, dirty %v; want free and dirty (§9)", v.Owner, v.Dirty)
 	}
@@ -186,17 +199,7 @@ func checkExactRenewal(t T, s *session) {
 	s.advance(t, time.Hour+250*time.Millisecond)
 	t1 := s.now(t)
 	s.mustRenew(t, a, h)
-	end := t1.Add(renewLease * time.Second)
-	v := s.vesselState(t, h)
-	s.wantTime(t, "date_acquired after the renewal", v.Acquired, t1)
-	s.wantTime(t, "date_expires after the renewal", v.Expires, end)
-	s.wantListed(t, "get_resource_info right after the renewal", a, h, renewLease)
-
-	s.advance(t, 500*time.Millisecond)
-	s.wantListed(t, "half a second after the renewal", a, h, renewLease-1)
-
-	s.setTime(t, end.Add(-time.Second))
-	s.wantListed(t, "one second before the renewed lease ends", a, h, 1)
+	end := s.wantLease(t, "the renewal", a, h, t1, renewLease)
 	s.setTime(t, end)
 	s.wantGone(t, "when the renewed lease ends", a, h)
 	s.setTime(t, end.Add(time.Second))
@@ -208,16 +211,7 @@ func checkExactRenewal(t T, s *session) {
 // earlier (§5.3, §9).
 func checkExactCleanup(t T, s *session) {
 	const delay = time.Hour
-	s.withCleanupDelay(t, delay)
-	a := s.newAccount(t, 1)
-	port := s.userPort(t, a)
-	s.isolate(t)
-	node := s.addNodes(t, 1, ownSubnets)[0]
-	h := s.vesselFor(t, node, port)
-	s.freeze(t)
-	if got := s.acquireN(t, a, "random", 1)[0].Handle; got != h {
-		s.fatalf(t, "random 1 gave %s, want %s, the only vessel with the user's port", got, h)
-	}
+	a, port, h, _ := s.soleVessel(t, delay)
 	s.advance(t, 30*time.Minute)
 	t1 := s.now(t)
 	s.mustRelease(t, a, h)
@@ -229,20 +223,13 @@ func checkExactCleanup(t T, s *session) {
 	s.wantTime(t, "dirty_since after release_resources", v.DirtySince, t1)
 
 	s.setTime(t, t1.Add(delay-time.Second))
-	if v := s.vesselState(t, h); !v.Dirty || v.Available {
-		s.errorf(t, "one second before the cleanup delay has passed: dirty %v, available %v; want dirty", v.Dirty, v.Available)
-	}
+	s.wantDirty(t, "one second before the cleanup delay has passed", h)
 	_, err := s.acquire(t, a, rs("random", int64(1)), 1)
 	s.wantFault(t, "random 1 one second before the cleanup delay has passed", err, 105,
 		unable("Requested 1 rand vessels, but we only have 0 vessels with port %d available.", port))
 
 	s.setTime(t, t1.Add(delay))
-	if v := s.vesselState(t, h); v.Dirty || !v.Available {
-		s.errorf(t, "when the cleanup delay has passed: dirty %v, available %v; want clean and available", v.Dirty, v.Available)
-	}
-	if got := s.acquireN(t, a, "random", 1)[0].Handle; got != h {
-		s.errorf(t, "when the cleanup delay has passed, random 1 gave %s, want the cleaned %s", got, h)
-	}
+	s.wantCleaned(t, "when the cleanup delay has passed", a, h)
 }
 
 // checkExactExpiredCleanup: a vessel whose lease ended at E counts as
@@ -251,16 +238,7 @@ func checkExactCleanup(t T, s *session) {
 // decision).
 func checkExactExpiredCleanup(t T, s *session) {
 	const delay = time.Hour
-	s.withCleanupDelay(t, delay)
-	a := s.newAccount(t, 1)
-	port := s.userPort(t, a)
-	s.isolate(t)
-	node := s.addNodes(t, 1, ownSubnets)[0]
-	h := s.vesselFor(t, node, port)
-	t0 := s.freeze(t)
-	if got := s.acquireN(t, a, "random", 1)[0].Handle; got != h {
-		s.fatalf(t, "random 1 gave %s, want %s, the only vessel with the user's port", got, h)
-	}
+	a, _, h, t0 := s.soleVessel(t, delay)
 	end := t0.Add(acquireLease * time.Second)
 
 	s.setTime(t, end.Add(delay/2))
@@ -271,14 +249,48 @@ func checkExactExpiredCleanup(t T, s *session) {
 	s.wantTime(t, "dirty_since of a vessel whose lease ended while the clock jumped past it", v.DirtySince, end)
 
 	s.setTime(t, end.Add(delay-time.Second))
-	if v := s.vesselState(t, h); !v.Dirty || v.Available {
-		s.errorf(t, "one second before date_expires + the cleanup delay: dirty %v, available %v; want dirty", v.Dirty, v.Available)
-	}
+	s.wantDirty(t, "one second before date_expires + the cleanup delay", h)
 	s.setTime(t, end.Add(delay))
+	s.wantCleaned(t, "at date_expires + the cleanup delay", a, h)
+}
+
+// soleVessel sets up a check of one vessel's cleanup: the cleanup delay
+// set to delay, a new account with 1 credit, the target isolated with one
+// node of its own, and the vessel of that node with the account's port
+// acquired by the account on a frozen clock. It returns the account, its
+// user port, the vessel and the clock's reading at the acquisition.
+func (s *session) soleVessel(t T, delay time.Duration) (a *acct, port int, h string, t0 time.Time) {
+	t.Helper()
+	s.withCleanupDelay(t, delay)
+	a = s.newAccount(t, 1)
+	port = s.userPort(t, a)
+	s.isolate(t)
+	node := s.addNodes(t, 1, ownSubnets)[0]
+	h = s.vesselFor(t, node, port)
+	t0 = s.freeze(t)
+	if got := s.acquireN(t, a, "random", 1)[0].Handle; got != h {
+		s.fatalf(t, "random 1 gave %s, want %s, the only vessel with the user's port", got, h)
+	}
+	return a, port, h, t0
+}
+
+// wantDirty checks that the free vessel h is still dirty, so not
+// available (§9).
+func (s *session) wantDirty(t T, what string, h string) {
+	t.Helper()
+	if v := s.vesselState(t, h); !v.Dirty || v.Available {
+		s.errorf(t, "%s: dirty %v, available %v; want dirty", what, v.Dirty, v.Available)
+	}
+}
+
+// wantCleaned checks that the free vessel h is clean and available again,
+// and that a's random 1 gets it, the only vessel with a's port (§9).
+func (s *session) wantCleaned(t T, what string, a *acct, h string) {
+	t.Helper()
 	if v := s.vesselState(t, h); v.Dirty || !v.Available {
-		s.errorf(t, "at date_expires + the cleanup delay: dirty %v, available %v; want clean and available", v.Dirty, v.Available)
+		s.errorf(t, "%s: dirty %v, available %v; want clean and available", what, v.Dirty, v.Available)
 	}
 	if got := s.acquireN(t, a, "random", 1)[0].Handle; got != h {
-		s.errorf(t, "random 1 gave %s, want the cleaned %s", got, h)
+		s.errorf(t, "%s, random 1 gave %s, want the cleaned %s", what, got, h)
 	}
 }

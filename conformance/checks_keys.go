@@ -224,30 +224,38 @@ func apiKeyProblem(k string) string {
 	return ""
 }
 
+// regenerateKey calls regenerate_api_key for a with its password and
+// returns the new key, which the session uses for a from then on. For an
+// account the suite did not create it notes that the key was replaced.
+func (s *session) regenerateKey(t T, a *acct) string {
+	t.Helper()
+	res, err := s.call(t, "regenerate_api_key", map[string]any{"username": a.name, "password": a.password})
+	if err != nil {
+		s.fatalf(t, "regenerate_api_key: %v", err)
+	}
+	key, ok := res.(string)
+	if !ok {
+		s.fatalf(t, "regenerate_api_key returned %s, want a string", typeName(res))
+	}
+	s.setKey(a, key)
+	if !a.created {
+		s.logf(t, "note: the API key of %s has been replaced; fetch the new one with the account's private key", a.name)
+	}
+	return key
+}
+
 func checkRegenerateAPIKey(t T, s *session) {
 	a := s.changeable(t)
 	old := s.key(a)
-	pw := map[string]any{"username": a.name, "password": a.password}
 	for i := range 2 {
-		res, err := s.call(t, "regenerate_api_key", pw)
-		if err != nil {
-			s.fatalf(t, "regenerate_api_key: %v", err)
-		}
-		key, ok := res.(string)
-		if !ok {
-			s.fatalf(t, "regenerate_api_key returned %s, want a string", typeName(res))
-		}
-		s.setKey(a, key)
-		if !a.created {
-			s.logf(t, "note: the API key of %s has been replaced; fetch the new one with the account's private key", a.name)
-		}
+		key := s.regenerateKey(t, a)
 		if p := apiKeyProblem(key); p != "" {
 			s.errorf(t, "regenerate_api_key (%d): %s", i+1, p)
 		}
 		if key == old {
 			s.errorf(t, "regenerate_api_key (%d) returned the old key", i+1)
 		}
-		_, err = s.call(t, "get_account_info", map[string]any{"username": a.name, "api_key": old})
+		_, err := s.call(t, "get_account_info", map[string]any{"username": a.name, "api_key": old})
 		s.wantFault(t, "the old key", err, 101, msgAuthFailed)
 		if info := s.accountInfo(t, a); info.UserName != a.name {
 			s.errorf(t, "the new key: user_name %q, want %q", info.UserName, a.name)

@@ -211,6 +211,29 @@ func (s *session) portVessels(t T, nodes []string, port int) []string {
 	return handles
 }
 
+// candidates sets up a count of the candidates a request tries: no
+// cleanup delay, a new account with 10 credits (as usedFailures needs),
+// and the target isolated with n nodes, each in a subnet of its own. It
+// returns the account, the nodes and their vessels with the account's
+// port, the only ones it can take.
+func (s *session) candidates(t T, n int) (a *acct, nodes, handles []string) {
+	t.Helper()
+	s.withCleanupDelay(t, 0)
+	a = s.newAccount(t, 10)
+	port := s.userPort(t, a)
+	s.isolate(t)
+	nodes = s.addNodes(t, n, ownSubnets)
+	return a, nodes, s.portVessels(t, nodes, port)
+}
+
+// failOnce makes each of nodes fail its next attempt.
+func (s *session) failOnce(t T, nodes []string) {
+	t.Helper()
+	for _, n := range nodes {
+		s.must(t, "InjectFailure", s.controls().InjectFailure(s.ctx(t), n, Failure{Next: 1}))
+	}
+}
+
 // usedFailures counts the vessels whose node's injected "fail the next
 // attempt" has been used up: it tries to take each through
 // acquire_specific_vessels (an attempt, which uses up a failure still
@@ -240,20 +263,12 @@ func (s *session) usedFailures(t T, a *acct, handles []string) int {
 // fail (§8, §8.1). Each of 30 nodes fails its next attempt; after a
 // failed request exactly K of those failures are used up.
 func checkSelectionCandidateCount(t T, s *session) {
-	c := s.controls()
-	s.withCleanupDelay(t, 0)
-	a := s.newAccount(t, 10)
-	port := s.userPort(t, a)
-	s.isolate(t)
-	nodes := s.addNodes(t, 30, ownSubnets)
-	handles := s.portVessels(t, nodes, port)
+	a, nodes, handles := s.candidates(t, 30)
 	for _, req := range []struct {
 		typ string
 		n   int
 	}{{"random", 1}, {"wan", 3}} {
-		for _, n := range nodes {
-			s.must(t, "InjectFailure", c.InjectFailure(s.ctx(t), n, Failure{Next: 1}))
-		}
+		s.failOnce(t, nodes)
 		what := fmt.Sprintf("%s %d with every node failing once", req.typ, req.n)
 		_, err := s.acquire(t, a, rs(req.typ, int64(req.n)), req.n)
 		s.wantFault(t, what, err, 105, unable(msgBatchFailed))
@@ -267,18 +282,11 @@ func checkSelectionCandidateCount(t T, s *session) {
 // of 12 one-node subnets fails its next attempt; after a failed lan 1
 // exactly 10 of those failures are used up.
 func checkSelectionLANSubnetLimit(t T, s *session) {
-	c := s.controls()
-	s.withCleanupDelay(t, 0)
-	a := s.newAccount(t, 10)
-	port := s.userPort(t, a)
-	s.isolate(t)
-	nodes := s.addNodes(t, 12, ownSubnets)
-	for _, n := range nodes {
-		s.must(t, "InjectFailure", c.InjectFailure(s.ctx(t), n, Failure{Next: 1}))
-	}
+	a, nodes, handles := s.candidates(t, 12)
+	s.failOnce(t, nodes)
 	_, err := s.acquire(t, a, rs("lan", int64(1)), 1)
 	s.wantFault(t, "lan 1 with 12 subnets all failing once", err, 105, msgUnable)
-	if used := s.usedFailures(t, a, s.portVessels(t, nodes, port)); used != 10 {
+	if used := s.usedFailures(t, a, handles); used != 10 {
 		s.errorf(t, "lan 1 over 12 qualifying subnets tried %d of them, want exactly 10 (§8)", used)
 	}
 }

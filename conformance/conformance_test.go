@@ -1,7 +1,6 @@
 package conformance_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -19,6 +18,8 @@ import (
 
 	"github.com/seattletestbed/clearinghouse-go/conformance"
 	"github.com/seattletestbed/clearinghouse-go/conformance/mockcontrols"
+	"github.com/seattletestbed/clearinghouse-go/internal/conformancetest"
+	"github.com/seattletestbed/clearinghouse-go/internal/syncbuf"
 	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
 )
@@ -81,7 +82,7 @@ func TestMockBinary(t *testing.T) {
 	}
 	dir := t.TempDir()
 	p := &mockProcess{
-		bin:        buildMock(t, dir),
+		bin:        conformancetest.BuildMock(t, dir),
 		state:      filepath.Join(dir, "mock.state"),
 		creds:      filepath.Join(dir, "creds.json"),
 		adminToken: filepath.Join(dir, "admin-token"),
@@ -112,24 +113,6 @@ func TestMockBinary(t *testing.T) {
 	conformance.Run(t, tg)
 }
 
-// buildMock builds cmd/mockclearinghouse into dir, with -race when this
-// test binary has it, so that the build shares the cache of the test build.
-func buildMock(t *testing.T, dir string) string {
-	t.Helper()
-	goTool := testskip.GoCommand(t, "building cmd/mockclearinghouse")
-	bin := filepath.Join(dir, "mockclearinghouse")
-	args := []string{"build", "-o", bin}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	args = append(args, "github.com/seattletestbed/clearinghouse-go/cmd/mockclearinghouse")
-	cmd := exec.Command(goTool, args...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // mockProcess is the mock command running as a child process.
 type mockProcess struct {
 	bin, state, creds string
@@ -138,7 +121,7 @@ type mockProcess struct {
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{}
-	stderr *bytes.Buffer
+	stderr *syncbuf.Buffer
 	// cleanupDelay is the -cleanup-delay of the next start: a setting,
 	// not state, so a restart passes on the one the suite last set.
 	cleanupDelay time.Duration
@@ -151,8 +134,8 @@ func (p *mockProcess) start(addr string) error {
 		"-creds-out", p.creds, "-nodes", "60", "-accounts", "2", "-cleanup-delay", p.cleanupDelay.String(), "-log-level", "warn")
 	// The command prints the demo credentials on stdout: never show them.
 	cmd.Stdout = io.Discard
-	stderr := &bytes.Buffer{}
-	cmd.Stderr = &lockedWriter{w: stderr}
+	stderr := &syncbuf.Buffer{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -272,16 +255,4 @@ func (p *mockProcess) relaunch(t conformance.T, tg *conformance.Target, end func
 	}
 	tg.URL, tg.CAFile, tg.Controls = fresh.URL, fresh.CAFile, fresh.Controls
 	return nil
-}
-
-// lockedWriter serialises writes from the process pipe copier.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
 }

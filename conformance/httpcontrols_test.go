@@ -12,6 +12,33 @@ import (
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
 )
 
+// adminMock is a mock with no population, 512-bit keys, its /admin/
+// endpoint on and opts, served on 127.0.0.1 until the test ends.
+func adminMock(t *testing.T, opts ...mockserver.Option) (*mockserver.Server, *httptest.Server) {
+	t.Helper()
+	m, err := mockserver.New(append([]mockserver.Option{mockserver.WithPopulation(mockserver.PopulationConfig{}),
+		mockserver.WithKeyBits(512), mockserver.WithAdmin(true)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	hs := httptest.NewServer(m)
+	t.Cleanup(hs.Close)
+	return m, hs
+}
+
+// adminControls is adminMock with the HTTP controls of its /admin/
+// endpoint.
+func adminControls(t *testing.T, opts ...mockserver.Option) (*mockserver.Server, Controls) {
+	t.Helper()
+	m, hs := adminMock(t, opts...)
+	c, err := NewHTTPControls(hs.URL+"/admin/", hs.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, c
+}
+
 // TestHTTPControlsAdminToken checks that both ways of finding a mock's
 // admin controls carry its token: the creds file's admin_url with its
 // admin_token, and CLEARINGHOUSE_ADMIN_TOKEN beside
@@ -19,18 +46,11 @@ import (
 func TestHTTPControlsAdminToken(t *testing.T) {
 	// Not parallel: it sets environment variables.
 	const token = "conformance-admin-token"
-	m, err := mockserver.New(mockserver.WithPopulation(mockserver.PopulationConfig{}), mockserver.WithKeyBits(512),
-		mockserver.WithAdmin(true), mockserver.WithAdminToken(token))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
+	m, hs := adminMock(t, mockserver.WithAdminToken(token))
 	a, err := m.AddAccount(mockserver.AccountSpec{Username: "demo1", Password: "password1", Affiliation: "Test"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(m)
-	t.Cleanup(hs.Close)
 	ctx := context.Background()
 
 	writeCreds := func(token string) string {
@@ -91,18 +111,7 @@ func TestHTTPControlsAdminToken(t *testing.T) {
 // NoFreeCredits none, anything else exact.
 func TestHTTPControlsFreeCredits(t *testing.T) {
 	t.Parallel()
-	m, err := mockserver.New(mockserver.WithPopulation(mockserver.PopulationConfig{}), mockserver.WithKeyBits(512),
-		mockserver.WithAdmin(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	hs := httptest.NewServer(m)
-	t.Cleanup(hs.Close)
-	c, err := NewHTTPControls(hs.URL+"/admin/", hs.Client())
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, c := adminControls(t)
 	for _, tc := range []struct {
 		name       string
 		free, want int
@@ -151,18 +160,7 @@ func TestNewHTTPControlsErrors(t *testing.T) {
 func TestHTTPControlsTimesAndScale(t *testing.T) {
 	t.Parallel()
 	t0 := time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC)
-	m, err := mockserver.New(mockserver.WithPopulation(mockserver.PopulationConfig{}), mockserver.WithKeyBits(512),
-		mockserver.WithAdmin(true), mockserver.WithClock(func() time.Time { return t0 }), mockserver.WithCleanupDelay(time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	hs := httptest.NewServer(m)
-	t.Cleanup(hs.Close)
-	c, err := NewHTTPControls(hs.URL+"/admin/", hs.Client())
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, c := adminControls(t, mockserver.WithClock(func() time.Time { return t0 }), mockserver.WithCleanupDelay(time.Hour))
 	ts, ok := c.(TimeScaler)
 	if !ok {
 		t.Fatal("NewHTTPControls does not return a TimeScaler")

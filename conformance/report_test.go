@@ -3,9 +3,7 @@ package conformance_test
 import (
 	"bytes"
 	"context"
-	"encoding/xml"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/seattletestbed/clearinghouse-go/conformance"
 	"github.com/seattletestbed/clearinghouse-go/conformance/mockcontrols"
+	"github.com/seattletestbed/clearinghouse-go/internal/conformancetest"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
 )
 
@@ -33,7 +32,7 @@ func reportTarget(t *testing.T, rewrite func(string, []byte, int, []byte) (int, 
 	t.Cleanup(func() { mock.Close() })
 	var h http.Handler = mock
 	if rewrite != nil {
-		h = &rewriter{next: mock, fn: rewrite}
+		h = &conformancetest.Rewriter{Next: mock, Rewrite: rewrite}
 	}
 	srv := httptest.NewServer(h) // 127.0.0.1
 	t.Cleanup(srv.Close)
@@ -54,7 +53,7 @@ func reportTarget(t *testing.T, rewrite func(string, []byte, int, []byte) (int, 
 // rendered is a report in all three forms.
 type rendered struct {
 	html, junit, summary string
-	suites               junitSuites
+	suites               conformancetest.JUnit
 }
 
 func render(t *testing.T, rep *conformance.Report) rendered {
@@ -70,103 +69,30 @@ func render(t *testing.T, rep *conformance.Report) rendered {
 		t.Fatal(err)
 	}
 	r := rendered{html: h.String(), junit: j.String(), summary: s.String()}
-	r.suites = parseJUnit(t, j.Bytes())
+	r.suites = conformancetest.ReadJUnit(t, j.Bytes())
 	return r
 }
 
-// junitSuites is what the tests read back from a JUnit file.
-type junitSuites struct {
-	XMLName  xml.Name `xml:"testsuites"`
-	Tests    int      `xml:"tests,attr"`
-	Failures int      `xml:"failures,attr"`
-	Errors   int      `xml:"errors,attr"`
-	Skipped  int      `xml:"skipped,attr"`
-	Suites   []struct {
-		Name     string `xml:"name,attr"`
-		Tests    int    `xml:"tests,attr"`
-		Failures int    `xml:"failures,attr"`
-		Cases    []struct {
-			Name      string `xml:"name,attr"`
-			Classname string `xml:"classname,attr"`
-			Failure   *struct {
-				Message string `xml:"message,attr"`
-				Text    string `xml:",chardata"`
-			} `xml:"failure"`
-			Error *struct {
-				Message string `xml:"message,attr"`
-			} `xml:"error"`
-			Skipped *struct {
-				Message string `xml:"message,attr"`
-			} `xml:"skipped"`
-			SystemOut string `xml:"system-out"`
-		} `xml:"testcase"`
-	} `xml:"testsuite"`
-}
-
-// parseJUnit reads a JUnit file back with a strict decoder, and checks
-// that its totals add up.
-func parseJUnit(t *testing.T, data []byte) junitSuites {
+// checkTarget runs the suite against tg with opts, which must run to the
+// end, and renders its report.
+func checkTarget(t *testing.T, tg conformance.Target, opts ...conformance.CheckOption) (*conformance.Report, rendered) {
 	t.Helper()
-	var js junitSuites
-	dec := xml.NewDecoder(bytes.NewReader(data))
-	dec.Strict = true
-	if err := dec.Decode(&js); err != nil {
-		t.Fatalf("the JUnit file does not parse: %v\n%s", err, data)
+	rep, err := conformance.Check(context.Background(), tg, opts...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			break
-		}
-		if cd, ok := tok.(xml.CharData); err != nil || !ok || len(bytes.TrimSpace(cd)) > 0 {
-			t.Fatalf("the JUnit file goes on after </testsuites>: %v %v", tok, err)
-		}
-	}
-	tests, failures := 0, 0
-	for _, s := range js.Suites {
-		if s.Tests != len(s.Cases) {
-			t.Errorf("testsuite %s: tests=%d, %d testcases", s.Name, s.Tests, len(s.Cases))
-		}
-		tests += s.Tests
-		failures += s.Failures
-	}
-	if tests != js.Tests || failures != js.Failures {
-		t.Errorf("testsuites: tests=%d failures=%d; the testsuites add up to %d and %d", js.Tests, js.Failures, tests, failures)
-	}
-	return js
-}
-
-// failedCases lists the testcases with a failure, as Area/Check.
-func (js junitSuites) failedCases() []string {
-	var out []string
-	for _, s := range js.Suites {
-		for _, c := range s.Cases {
-			if c.Failure != nil {
-				out = append(out, s.Name+"/"+c.Name)
-			}
-		}
-	}
-	return out
+	return rep, render(t, rep)
 }
 
 func TestCheckPassesOnTheMock(t *testing.T) {
 	t.Parallel()
 	tg, _ := reportTarget(t, nil)
 	var log bytes.Buffer
-	rep, err := conformance.Check(context.Background(), tg, conformance.WithLog(&log))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := render(t, rep)
+	rep, r := checkTarget(t, tg, conformance.WithLog(&log))
 	if rep.Failed() {
 		t.Fatalf("the mock fails:\n%s", r.summary)
 	}
-	areas := []string{"HTTP", "Dispatch", "Auth", "AccountInfo", "Keys", "Faults", "Acquire", "Specific", "Release",
-		"Renew", "Credits", "Client", "Restart", "Selection", "Expiry", "AccountChanges", "Sampling"}
-	var names []string
-	for _, s := range r.suites.Suites {
-		names = append(names, s.Name)
-	}
+	names, areas := r.suites.Names(), conformancetest.Areas()
 	if !slices.Equal(names, areas) {
 		t.Errorf("JUnit testsuites %v, want %v", names, areas)
 	}
@@ -201,16 +127,12 @@ func TestCheckPassesOnTheMock(t *testing.T) {
 
 func TestCheckReportsABrokenTarget(t *testing.T) {
 	t.Parallel()
-	tg, _ := reportTarget(t, replaceInBody("User auth failed.", "Authentication failed."))
-	rep, err := conformance.Check(context.Background(), tg, conformance.WithMatch("^Auth$"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := render(t, rep)
+	tg, _ := reportTarget(t, conformancetest.ReplaceInBody("User auth failed.", "Authentication failed."))
+	rep, r := checkTarget(t, tg, conformance.WithMatch("^Auth$"))
 	if !rep.Failed() {
 		t.Fatalf("the reworded fault string passed:\n%s", r.summary)
 	}
-	failed := r.suites.failedCases()
+	failed := r.suites.Failed()
 	for _, leaf := range []string{"Auth/WrongKey", "Auth/UnknownUser", "Auth/KeyExact"} {
 		if !slices.Contains(failed, leaf) {
 			t.Errorf("JUnit: %s has no failure (failed: %v)", leaf, failed)
@@ -264,11 +186,7 @@ func TestReportHidesSecrets(t *testing.T) {
 	tg.Controls = c
 	tg.URL = strings.Replace(tg.URL, "http://", "http://operator:"+a.Password+"@", 1) + "?token=" + adminToken
 	var log bytes.Buffer
-	rep, err := conformance.Check(context.Background(), tg, conformance.WithMatch("^(Auth|AccountInfo|Keys)$"), conformance.WithLog(&log))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := render(t, rep)
+	rep, r := checkTarget(t, tg, conformance.WithMatch("^(Auth|AccountInfo|Keys)$"), conformance.WithLog(&log))
 	if !rep.Failed() {
 		t.Fatal("the echoing target passed")
 	}
@@ -294,12 +212,8 @@ func TestReportHidesSecrets(t *testing.T) {
 // decoder refuses it. TestReportWellFormed covers them.)
 func TestReportEscapes(t *testing.T) {
 	t.Parallel()
-	tg, _ := reportTarget(t, replaceInBody("User auth failed.", "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;&amp;amp;"))
-	rep, err := conformance.Check(context.Background(), tg, conformance.WithMatch("^Auth$/^WrongKey$"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := render(t, rep)
+	tg, _ := reportTarget(t, conformancetest.ReplaceInBody("User auth failed.", "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;&amp;amp;"))
+	rep, r := checkTarget(t, tg, conformance.WithMatch("^Auth$/^WrongKey$"))
 	if !rep.Failed() {
 		t.Fatalf("the target passed:\n%s", r.summary)
 	}
@@ -361,22 +275,7 @@ func TestCheckInterrupted(t *testing.T) {
 		t.Errorf("the report does not show an interrupted run:\n%s", r.summary)
 	}
 	// Every vessel is free again: the cleanups ran.
-	c := mockcontrols.New(mock)
-	nodes, err := c.Nodes(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range nodes {
-		full, err := c.Node(context.Background(), n.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, v := range full.Vessels {
-			if v.Owner != "" {
-				t.Errorf("vessel %s is still held by %s", v.Handle, v.Owner)
-			}
-		}
-	}
+	conformancetest.NoVesselHeld(t, mockcontrols.New(mock))
 }
 
 // cancelOnAcquire cancels the run when the suite first adds nodes, which
@@ -393,7 +292,7 @@ func (c cancelOnAcquire) AddNodes(ctx context.Context, nodes []conformance.NodeS
 
 // readReportDir reads the report Run wrote into Target.ReportDir for
 // TestBrokenTarget (see TestSuiteDetectsBrokenTargets).
-func readReportDir(t *testing.T, dir string) (html, junit string, js junitSuites) {
+func readReportDir(t *testing.T, dir string) (html, junit string, js conformancetest.JUnit) {
 	t.Helper()
 	h, err := os.ReadFile(filepath.Join(dir, "TestBrokenTarget.html"))
 	if err != nil {
@@ -403,5 +302,5 @@ func readReportDir(t *testing.T, dir string) (html, junit string, js junitSuites
 	if err != nil {
 		t.Fatalf("Run wrote no JUnit file: %v", err)
 	}
-	return string(h), string(j), parseJUnit(t, j)
+	return string(h), string(j), conformancetest.ReadJUnit(t, j)
 }

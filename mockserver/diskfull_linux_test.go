@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/seattletestbed/clearinghouse-go/internal/syncbuf"
 	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 )
 
@@ -66,7 +67,7 @@ func TestDiskFullTmpfs(t *testing.T) {
 	t.Parallel()
 	dir := mountTinyTmpfs(t, "256k")
 	path := filepath.Join(dir, "state")
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	s := openState(t, path, WithPopulation(PopulationConfig{Nodes: 40, Seed: 3}), withCompactBytes(1024),
 		WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	defer s.Close()

@@ -10,9 +10,9 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/seattletestbed/clearinghouse-go/internal/syncbuf"
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
 
@@ -160,7 +160,7 @@ func TestHTTPFaults(t *testing.T) {
 
 func TestHTTPLogsOneLinePerCallWithoutSecrets(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	s := newTestServer(t, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	u := addUser(t, s, "carol")
 	url := startHTTP(t, s) + "/xmlrpc/"
@@ -286,22 +286,4 @@ func BenchmarkHTTPAcquireRelease(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-// syncBuffer is a log destination safe for concurrent handlers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seattletestbed/clearinghouse-go/internal/syncbuf"
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
 
@@ -328,7 +329,7 @@ func waitFor(t *testing.T, cond func() bool) {
 // during an injected delay frees the handler at once.
 func TestInjectClientGoneDuringDelay(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	s, url, u := faultFixture(t, "get_account_info:latency=25s",
 		WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
@@ -466,7 +467,7 @@ func TestInjectUnmatchedIsUnchanged(t *testing.T) {
 // GET /admin/state and the status page's recent calls.
 func TestInjectIsLoggedCountedAndShown(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	s, url, u := faultFixture(t, "acquire_resources:latency=1ms,reset_after;get_account_info@alice:unavailable",
 		WithLogger(slog.New(slog.NewTextHandler(&logs, nil))), WithAdmin(true),
 		withWallClock(newFakeWall(wallT0).now))

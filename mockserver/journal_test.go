@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/internal/syncbuf"
 )
 
 // faultFiles wraps the journal's file operations: it can make any of them
@@ -148,11 +150,11 @@ func (f *faultFile) Truncate(size int64) error {
 // openFaulty opens a server with a population of the given number of
 // nodes on a fresh state file, at path, whose operations ff controls, with
 // the server's log going to logs. The server is closed at cleanup.
-func openFaulty(t *testing.T, nodes int, opts ...Option) (s *Server, path string, ff *faultFiles, logs *syncBuffer) {
+func openFaulty(t *testing.T, nodes int, opts ...Option) (s *Server, path string, ff *faultFiles, logs *syncbuf.Buffer) {
 	t.Helper()
 	path = filepath.Join(t.TempDir(), "state")
 	ff = newFaultFiles()
-	logs = &syncBuffer{}
+	logs = &syncbuf.Buffer{}
 	opts = append([]Option{ff.option(), WithLogger(slog.New(slog.NewTextHandler(logs, nil))),
 		WithPopulation(PopulationConfig{Nodes: nodes, Seed: 5})}, opts...)
 	s = openState(t, path, opts...)

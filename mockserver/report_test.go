@@ -52,6 +52,16 @@ func finding(t *testing.T, r Report, kind FindingKind, account string) Finding {
 	return Finding{}
 }
 
+// noFinding fails the test for each finding of kind in the report.
+func noFinding(t *testing.T, r Report, kind FindingKind) {
+	t.Helper()
+	for _, f := range r.Findings {
+		if f.Kind == kind {
+			t.Errorf("unexpected finding: %s", f.Message)
+		}
+	}
+}
+
 func wantKinds(t *testing.T, r Report, want ...string) {
 	t.Helper()
 	if want == nil {
@@ -156,11 +166,7 @@ func TestReportMissedRenewal(t *testing.T) {
 			}
 			r := report(t, s)
 			if !tc.missed {
-				for _, f := range r.Findings {
-					if f.Kind == FindingMissedRenewal {
-						t.Errorf("unexpected finding: %s", f.Message)
-					}
-				}
+				noFinding(t, r, FindingMissedRenewal)
 				return
 			}
 			f := finding(t, r, FindingMissedRenewal, "alice")
@@ -263,11 +269,7 @@ func TestReportDuplicateAcquire(t *testing.T) {
 			}
 			r := report(t, s)
 			if !tc.dup {
-				for _, f := range r.Findings {
-					if f.Kind == FindingDuplicateAcquire {
-						t.Errorf("unexpected finding: %s", f.Message)
-					}
-				}
+				noFinding(t, r, FindingDuplicateAcquire)
 				return
 			}
 			f := finding(t, r, FindingDuplicateAcquire, "alice")

@@ -3,89 +3,20 @@
 package mockserver
 
 import (
-	"bytes"
-	"context"
-	"image"
-	"image/png"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
+	"github.com/seattletestbed/clearinghouse-go/internal/browsertest"
 )
 
 // The browser test loads the status page in headless Chromium, as a person
-// would, and saves a screenshot. It needs Chromium: without it the test is
+// would, and saves a screenshot (internal/browsertest). It needs Chromium: without it the test is
 // skipped, unless the environment variable CI is set (CI installs it).
 // With UPDATE_SCREENSHOT=1 the screenshot also replaces
 // docs/status-page.png, the one the README shows.
-
-const (
-	browserTimeout   = 60 * time.Second
-	screenshotWidth  = 1280
-	screenshotHeight = 900
-)
-
-// findChromium returns the path of a Chromium or Chrome binary, or "".
-func findChromium() string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	return ""
-}
-
-// runChromium runs headless Chromium with a fresh profile and the given
-// arguments, and returns what it printed on standard output. The whole
-// process group is killed when it is done or takes too long.
-func runChromium(t *testing.T, bin string, args ...string) []byte {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), browserTimeout)
-	defer cancel()
-	base := []string{
-		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--no-default-browser-check", "--disable-background-networking",
-		"--disable-component-update", "--disable-sync", "--disable-extensions",
-		"--disable-dev-shm-usage", "--mute-audio", "--hide-scrollbars",
-		"--user-data-dir=" + t.TempDir(),
-	}
-	cmd := exec.CommandContext(ctx, bin, append(base, args...)...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	if cmd.Process != nil {
-		// Chromium's helpers (zygote, crash handler) may outlive it.
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	}
-	if ctx.Err() != nil {
-		t.Fatalf("chromium %s: no answer within %v\n%s", strings.Join(args, " "), browserTimeout, tail(stderr.String()))
-	}
-	if err != nil {
-		t.Fatalf("chromium %s: %v\n%s", strings.Join(args, " "), err, tail(stderr.String()))
-	}
-	return stdout.Bytes()
-}
-
-// tail keeps the end of a long error output.
-func tail(s string) string {
-	const keep = 2000
-	if len(s) > keep {
-		return "..." + s[len(s)-keep:]
-	}
-	return s
-}
 
 // browserFixture is a mock with a little of everything: a population,
 // accounts with vessels (one renewed), an affiliation that needs escaping
@@ -126,10 +57,7 @@ func browserFixture(t *testing.T) *Server {
 }
 
 func TestStatusPageInBrowser(t *testing.T) {
-	bin := findChromium()
-	if bin == "" {
-		testskip.Skipf(t, "no Chromium on PATH or at /usr/bin/chromium; install it to run this test (.ci/run installs it with apt-get install chromium)")
-	}
+	chromium := browsertest.FindChromium(t)
 	t.Parallel()
 	s := browserFixture(t)
 	srv := httptest.NewServer(s) // listens on 127.0.0.1
@@ -137,9 +65,9 @@ func TestStatusPageInBrowser(t *testing.T) {
 	url := srv.URL + "/"
 
 	t.Run("what a person sees", func(t *testing.T) {
-		dom := string(runChromium(t, bin, "--dump-dom", url))
+		dom := chromium.DOM(t, url)
 		if !strings.Contains(dom, "<table") {
-			t.Fatalf("the browser did not render the page:\n%s", tail(dom))
+			t.Fatalf("the browser did not render the page:\n%s", browsertest.Tail(dom))
 		}
 		// No element but the page's own: the affiliation stayed text.
 		if strings.Contains(strings.ToLower(dom), "<script") || strings.Contains(dom, "<r&d>") {
@@ -176,47 +104,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 	})
 
 	t.Run("screenshot", func(t *testing.T) {
-		file := filepath.Join(t.TempDir(), "status-page.png")
-		runChromium(t, bin, "--screenshot="+file, "--window-size=1280,900", url)
-		data, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatalf("no screenshot: %v", err)
-		}
-		img, err := png.Decode(bytes.NewReader(data))
-		if err != nil {
-			t.Fatalf("the screenshot is not a PNG: %v", err)
-		}
-		if b := img.Bounds(); b.Dx() != screenshotWidth || b.Dy() != screenshotHeight {
-			t.Errorf("screenshot is %dx%d, want %dx%d", b.Dx(), b.Dy(), screenshotWidth, screenshotHeight)
-		}
-		if n := colors(img, 64); n < 64 {
-			t.Errorf("screenshot has %d colors: blank or nearly", n)
-		}
-		if os.Getenv("UPDATE_SCREENSHOT") == "1" {
-			dst := filepath.Join("..", "docs", "status-page.png")
-			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(dst, data, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("wrote %s", dst)
-		}
+		data := chromium.Screenshot(t, url, 64)
+		browsertest.UpdateScreenshot(t, data, filepath.Join("..", "docs", "status-page.png"))
 	})
-}
-
-// colors counts the distinct colors of an image, stopping at limit.
-func colors(img image.Image, limit int) int {
-	seen := map[[4]uint32]bool{}
-	b := img.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, a := img.At(x, y).RGBA()
-			seen[[4]uint32{r, g, bl, a}] = true
-			if len(seen) >= limit {
-				return len(seen)
-			}
-		}
-	}
-	return len(seen)
 }

@@ -2,7 +2,6 @@ package mockserver
 
 import (
 	"fmt"
-	"html"
 	"html/template"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seattletestbed/clearinghouse-go/internal/browsertest"
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
 
@@ -102,26 +102,9 @@ func rowWith(t testing.TB, rows [][]string, key string) []string {
 	return nil
 }
 
-// visibleText strips the tags from a piece of HTML, decodes its entities
-// and collapses white space.
-func visibleText(s string) string {
-	var b strings.Builder
-	for {
-		i := strings.IndexByte(s, '<')
-		if i < 0 {
-			b.WriteString(s)
-			break
-		}
-		b.WriteString(s[:i])
-		b.WriteByte(' ')
-		j := strings.IndexByte(s[i:], '>')
-		if j < 0 {
-			break
-		}
-		s = s[i+j+1:]
-	}
-	return strings.Join(strings.Fields(html.UnescapeString(b.String())), " ")
-}
+// visibleText is the text of a piece of HTML as the page shows it: tags
+// stripped, entities decoded, white space collapsed.
+func visibleText(s string) string { return browsertest.Text(s) }
 
 // wallT0 is the status page's wall clock in the fixture.
 var wallT0 = time.Date(2026, 5, 6, 7, 8, 9, 999_999_999, time.UTC)

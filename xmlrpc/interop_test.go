@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seattletestbed/clearinghouse-go/internal/syncbuf"
 	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 )
 
@@ -28,25 +29,6 @@ import (
 func interopPython(t *testing.T) string {
 	t.Helper()
 	return testskip.LookPath(t, "python3", "the interop tests")
-}
-
-// interopBuffer is a bytes.Buffer safe for a process to write while the
-// test reads it.
-type interopBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *interopBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *interopBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // interopFirstLine hands the first line written to it to a channel and
@@ -83,7 +65,7 @@ func startPythonServer(t *testing.T) string {
 		t.Fatalf("pyserver.py: %v", err)
 	}
 	out := &interopFirstLine{line: make(chan string, 1)}
-	stderr := &interopBuffer{}
+	stderr := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, stderr
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {

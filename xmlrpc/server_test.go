@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/internal/syncbuf"
 )
 
 // startHTTP serves h on 127.0.0.1 until the test ends.
@@ -144,25 +146,6 @@ func expectFault(t *testing.T, err error, code int, want string, prefix bool) *F
 	return f
 }
 
-// syncBuffer is a log destination that handlers may write to while the
-// test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // testMethods are handlers for every outcome a handler can have.
 var testMethods = map[string]HandlerFunc{
 	"echo": func(_ context.Context, params []any) (any, error) { return params, nil },
@@ -216,7 +199,7 @@ func callDoc(method string, values ...string) string {
 
 func TestServerAnswers(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	srv := mustServer(t, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	registerTestMethods(t, srv)
 	_, hs := startRPC(t, srv)
@@ -299,7 +282,7 @@ func TestServerAnswers(t *testing.T) {
 
 func TestServerPanicIsLoggedAndServingContinues(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	srv := mustServer(t, WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
 	registerTestMethods(t, srv)
 	c, _ := startRPC(t, srv)
@@ -723,7 +706,7 @@ func TestServerSystemMethodsOptIn(t *testing.T) {
 
 func TestServerMulticall(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	var orderMu sync.Mutex
 	var order []string
 	srv := mustServer(t, WithMulticall(), WithServerLimits(Limits{MaxMulticall: 20}), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))

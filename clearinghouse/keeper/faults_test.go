@@ -102,6 +102,42 @@ func (e *faultEnv) releaseCarefully(t *testing.T) {
 	t.Fatalf("alice still holds %d vessels after 20 rounds of releasing", len(e.held(t)))
 }
 
+// underFaults runs body in a synctest bubble, with a faultEnv for the
+// fault profile spec. Then it releases all alice holds through the
+// faults, checks that the mock's behaviour report has no finding, and
+// logs the figures body returned with the real time the test took.
+func underFaults(t *testing.T, spec string, body func(t *testing.T, e *faultEnv) (figures string)) {
+	t.Helper()
+	realStart := time.Now()
+	var figures string
+	synctest.Test(t, func(t *testing.T) {
+		e := newFaultEnv(t, spec)
+		figures = body(t, e)
+		e.releaseCarefully(t)
+		e.wantNoFindings(t)
+	})
+	t.Logf("%s; real time %v", figures, time.Since(realStart).Round(time.Millisecond))
+}
+
+// keep runs a keeper of hs through the faulty endpoint, replacing lost
+// vessels with random ones. It returns the keeper and a function that
+// stops it (an error from Run ends the test) and returns the events it
+// sent, per kind.
+func (e *faultEnv) keep(t *testing.T, hs []clearinghouse.Handle) (*Keeper, func() map[EventKind]int) {
+	t.Helper()
+	k := mustNew(t, e.client, hs, WithReplacement(clearinghouse.Random))
+	events := collect(k)
+	r := startKeeper(t, k)
+	return k, func() map[EventKind]int {
+		t.Helper()
+		if err := r.stop(t); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		<-events.done
+		return events.counts()
+	}
+}
+
 // wantNoFindings fails the test if the mock's behaviour report has a
 // finding, or lost track of events.
 func (e *faultEnv) wantNoFindings(t *testing.T) {
@@ -150,10 +186,7 @@ func (e *faultEnv) faultFigures() string {
 // renewal storm from retries, no leak.
 func TestKeeperMonthUnderFaults(t *testing.T) {
 	t.Parallel()
-	realStart := time.Now()
-	var figures string
-	synctest.Test(t, func(t *testing.T) {
-		e := newFaultEnv(t, monthFaults)
+	underFaults(t, monthFaults, func(t *testing.T, e *faultEnv) string {
 		// Three groups, acquired apart so that they fall due apart.
 		a := e.acquire(t, "wan", 3)
 		time.Sleep(70 * time.Minute)
@@ -162,9 +195,7 @@ func TestKeeperMonthUnderFaults(t *testing.T) {
 		c := e.acquire(t, "random", 1)
 		all := sortedHandles(a, b, c)
 
-		k := mustNew(t, e.client, all, WithReplacement(clearinghouse.Random))
-		events := collect(k)
-		r := startKeeper(t, k)
+		k, stop := e.keep(t, all)
 		start := time.Now()
 		end := start.Add(30 * 24 * time.Hour)
 		checks, minLeft := 0, 7*24*time.Hour
@@ -184,10 +215,7 @@ func TestKeeperMonthUnderFaults(t *testing.T) {
 				}
 			}
 		}
-		if err := r.stop(t); err != nil {
-			t.Fatalf("Run: %v", err)
-		}
-		<-events.done
+		evs := stop()
 
 		snap := k.Snapshot()
 		if snap.Lost != 0 || snap.Replaced != 0 || len(snap.Vessels) != len(all) {
@@ -214,14 +242,9 @@ func TestKeeperMonthUnderFaults(t *testing.T) {
 		if n := e.callCounts()["acquire_resources"]; n != 0 {
 			t.Errorf("the keeper acquired %d times, want never: nothing was lost", n)
 		}
-		evs := events.counts()
-		figures = fmt.Sprintf("%v simulated, %d checks, least lease left %v; %s; keeper: %d renewals, %d error events, %d dropped",
+		return fmt.Sprintf("%v simulated, %d checks, least lease left %v; %s; keeper: %d renewals, %d error events, %d dropped",
 			time.Since(start).Round(time.Hour), checks, minLeft.Round(time.Second), e.faultFigures(), snap.Renewals, evs[EventError], snap.DroppedEvents)
-
-		e.releaseCarefully(t)
-		e.wantNoFindings(t)
 	})
-	t.Logf("%s; real time %v", figures, time.Since(realStart).Round(time.Millisecond))
 }
 
 // replaceFaults is monthFaults with half of the acquisitions applied and
@@ -241,15 +264,9 @@ const replaceFaults = "seed=31;acquire_resources:reset_after,p=0.5;*:reset_after
 // and, once the test releases them, no leak.
 func TestKeeperReplacementUnderFaults(t *testing.T) {
 	t.Parallel()
-	realStart := time.Now()
-	var figures string
-	synctest.Test(t, func(t *testing.T) {
-		e := newFaultEnv(t, replaceFaults)
+	underFaults(t, replaceFaults, func(t *testing.T, e *faultEnv) string {
 		const target = 4
-		hs := e.acquire(t, "random", target)
-		k := mustNew(t, e.client, hs, WithReplacement(clearinghouse.Random))
-		events := collect(k)
-		r := startKeeper(t, k)
+		k, stop := e.keep(t, e.acquire(t, "random", target))
 		start := time.Now()
 		taken := 0
 		for day := range 12 {
@@ -267,10 +284,7 @@ func TestKeeperReplacementUnderFaults(t *testing.T) {
 				}
 			}
 		}
-		if err := r.stop(t); err != nil {
-			t.Fatalf("Run: %v", err)
-		}
-		<-events.done
+		evs := stop()
 
 		snap := k.Snapshot()
 		kept := clearinghouse.Handles(vesselsOf(snap.Vessels))
@@ -283,12 +297,7 @@ func TestKeeperReplacementUnderFaults(t *testing.T) {
 		if lost := e.mock.Faults().Fired[0]; lost < 3 {
 			t.Errorf("%d acquisitions lost their answer, want at least 3 for the test to prove anything", lost)
 		}
-		evs := events.counts()
-		figures = fmt.Sprintf("%v simulated, %d vessels taken away, %d acquisitions' answers lost; %s; keeper: %d replaced, %d error events",
+		return fmt.Sprintf("%v simulated, %d vessels taken away, %d acquisitions' answers lost; %s; keeper: %d replaced, %d error events",
 			time.Since(start).Round(time.Hour), taken, e.mock.Faults().Fired[0], e.faultFigures(), snap.Replaced, evs[EventError])
-
-		e.releaseCarefully(t)
-		e.wantNoFindings(t)
 	})
-	t.Logf("%s; real time %v", figures, time.Since(realStart).Round(time.Millisecond))
 }

@@ -78,8 +78,7 @@ var errDropped = errors.New("keeper test: connection closed without an answer")
 // (acting behind the keeper's back) uses /xmlrpc/. It must be made at the
 // start of a synctest bubble.
 type keeperEnv struct {
-	mock   *mockserver.Server
-	acct   mockserver.Account
+	mockAccount
 	hc     *http.Client
 	client *clearinghouse.Client // the keeper's
 	direct *clearinghouse.Client // the test's own
@@ -100,6 +99,26 @@ const (
 	keeperURL = "http://clearinghouse.test/xmlrpc/keeper"
 	directURL = "http://clearinghouse.test/xmlrpc/"
 )
+
+// mockAccount is a mock clearinghouse and the account a test acts as.
+type mockAccount struct {
+	mock *mockserver.Server
+	acct mockserver.Account
+}
+
+// held returns what the mock says the account holds, by handle.
+func (m *mockAccount) held(t *testing.T) map[clearinghouse.Handle]mockserver.Vessel {
+	t.Helper()
+	vs, err := m.mock.Holdings(m.acct.Username)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := make(map[clearinghouse.Handle]mockserver.Vessel, len(vs))
+	for _, v := range vs {
+		held[clearinghouse.Handle(v.Handle)] = v
+	}
+	return held
+}
 
 // newKeeperEnv starts the mock with the account alice, who has the given
 // free credits (0 for the default).
@@ -237,20 +256,6 @@ func (e *keeperEnv) release(t *testing.T, hs ...clearinghouse.Handle) {
 	}
 }
 
-// held returns what the mock says the account holds.
-func (e *keeperEnv) held(t *testing.T) map[clearinghouse.Handle]mockserver.Vessel {
-	t.Helper()
-	vs, err := e.mock.Holdings(e.acct.Username)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := make(map[clearinghouse.Handle]mockserver.Vessel, len(vs))
-	for _, v := range vs {
-		m[clearinghouse.Handle(v.Handle)] = v
-	}
-	return m
-}
-
 // mustHold fails unless the mock holds every handle with time left.
 func (e *keeperEnv) mustHold(t *testing.T, hs []clearinghouse.Handle) {
 	t.Helper()
@@ -290,6 +295,21 @@ func mustNew(t *testing.T, c *clearinghouse.Client, hs []clearinghouse.Handle, o
 func (e *keeperEnv) start(t *testing.T, hs []clearinghouse.Handle, opts ...Option) *keeperRun {
 	t.Helper()
 	return startKeeper(t, mustNew(t, e.client, hs, opts...))
+}
+
+// startAfterLoss starts a keeper of n of alice's vessels, the one at
+// index lost already released behind its back, so that the keeper finds
+// it lost and replaces it with typ, backing off from a minute to an hour;
+// the keeper's first acquisition fails with mode (see failNext). It
+// returns once the keeper is idle.
+func (e *keeperEnv) startAfterLoss(t *testing.T, n, lost int, mode string, typ clearinghouse.ResourceType) *keeperRun {
+	t.Helper()
+	hs := e.acquire(t, n)
+	e.release(t, hs[lost])
+	e.failNext("acquire_resources", mode)
+	r := e.start(t, hs, WithReplacement(typ), WithBackoff(time.Minute, time.Hour))
+	r.idle()
+	return r
 }
 
 func startKeeper(t *testing.T, k *Keeper) *keeperRun {
@@ -898,11 +918,7 @@ func TestKeeperReplacementLostAnswer(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				e := newKeeperEnv(t, 0)
-				hs := e.acquire(t, 3)
-				e.release(t, hs[0])
-				e.failNext("acquire_resources", tc.mode)
-				r := e.start(t, hs, WithReplacement(clearinghouse.Random), WithBackoff(time.Minute, time.Hour))
-				r.idle()
+				r := e.startAfterLoss(t, 3, 0, tc.mode, clearinghouse.Random)
 				evs := drain(r.k)
 				wantEvents(t, evs, EventLost, EventError)
 				if !errors.Is(evs[1].Err, clearinghouse.ErrCommunication) || !evs[1].Retry.Equal(keeperT0.Add(time.Minute)) {
@@ -965,11 +981,7 @@ func TestKeeperReplacementLookFails(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		e := newKeeperEnv(t, 0)
-		hs := e.acquire(t, 2)
-		e.release(t, hs[0])
-		e.failNext("acquire_resources", "lost")
-		r := e.start(t, hs, WithReplacement(clearinghouse.Random), WithBackoff(time.Minute, time.Hour))
-		r.idle()
+		r := e.startAfterLoss(t, 2, 0, "lost", clearinghouse.Random)
 		wantEvents(t, drain(r.k), EventLost, EventError)
 		e.failNext("get_resource_info", "500", "drop")
 		for i, want := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute} {
@@ -994,11 +1006,7 @@ func TestKeeperReplacementShortAnswer(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		e := newKeeperEnv(t, 0)
-		hs := e.acquire(t, 2)
-		e.release(t, hs[1])
-		e.failNext("acquire_resources", "empty")
-		r := e.start(t, hs, WithReplacement(clearinghouse.LAN), WithBackoff(time.Minute, time.Hour))
-		r.idle()
+		r := e.startAfterLoss(t, 2, 1, "empty", clearinghouse.LAN)
 		wantEvents(t, drain(r.k), EventLost)
 		if at := r.next(t); !at.Equal(keeperT0.Add(time.Minute)) {
 			t.Fatalf("asked again after %v, want 1m", at.Sub(keeperT0))

@@ -84,9 +84,8 @@ func (p *pipeNet) DialContext(ctx context.Context, _, _ string) (net.Conn, error
 // at the start of a synctest bubble; its cleanup stops the server and
 // closes every connection, so that the bubble can end.
 type faultEnv struct {
-	mock   *mockserver.Server
-	acct   mockserver.Account
-	client *clearinghouse.Client // the keeper's, over HTTP with faults
+	mockAccount                       // the mock and alice
+	client      *clearinghouse.Client // the keeper's, over HTTP with faults
 
 	mu    sync.Mutex
 	calls map[string]int // wire calls sent by the keeper's client, per method
@@ -183,20 +182,6 @@ func (e *faultEnv) call(t *testing.T, method string, args ...any) any {
 		t.Fatalf("%s: %v", method, err)
 	}
 	return res
-}
-
-// held returns what the mock says alice holds, by handle.
-func (e *faultEnv) held(t *testing.T) map[clearinghouse.Handle]mockserver.Vessel {
-	t.Helper()
-	vs, err := e.mock.Holdings(e.acct.Username)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := make(map[clearinghouse.Handle]mockserver.Vessel, len(vs))
-	for _, v := range vs {
-		m[clearinghouse.Handle(v.Handle)] = v
-	}
-	return m
 }
 
 // TestPipeNetReset checks the premise of the fault tests: over pipes, the

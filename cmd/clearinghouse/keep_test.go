@@ -8,16 +8,17 @@ import (
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/internal/chconfig"
+	"github.com/seattletestbed/clearinghouse-go/internal/syncbuf"
 )
 
 // startKeep runs keep in the background as alice. It returns the live
 // stdout, a function to stop it (cancel the context) and the channel
 // with the result.
-func (f *fixture) startKeep(t *testing.T, inv invocation, args ...string) (*syncBuffer, context.CancelFunc, <-chan result) {
+func (f *fixture) startKeep(t *testing.T, inv invocation, args ...string) (*syncbuf.Buffer, context.CancelFunc, <-chan result) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	t.Cleanup(cancel)
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	inv.ctx, inv.stdout = ctx, out
 	done := make(chan result, 1)
 	go func() {
@@ -27,7 +28,7 @@ func (f *fixture) startKeep(t *testing.T, inv invocation, args ...string) (*sync
 }
 
 // waitFor waits until out contains s.
-func waitFor(t *testing.T, out *syncBuffer, s string) {
+func waitFor(t *testing.T, out *syncbuf.Buffer, s string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(out.String(), s) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/internal/credsfile"
+	"github.com/seattletestbed/clearinghouse-go/internal/syncbuf"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
 )
@@ -130,25 +130,6 @@ func (f *fixture) writeFile(t *testing.T, name, content string) string {
 	return path
 }
 
-// syncBuffer is a bytes.Buffer safe for the concurrent reads of a test
-// watching a running command.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // invocation describes one run of the command in a test.
 type invocation struct {
 	ctx    context.Context
@@ -181,7 +162,7 @@ func exec(t *testing.T, inv invocation, args ...string) result {
 	if stdin == nil {
 		stdin = strings.NewReader("")
 	}
-	var stdout, stderr syncBuffer
+	var stdout, stderr syncbuf.Buffer
 	var out io.Writer = &stdout
 	if inv.stdout != nil {
 		out = inv.stdout

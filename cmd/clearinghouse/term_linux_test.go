@@ -10,6 +10,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/seattletestbed/clearinghouse-go/internal/syncbuf"
 	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 )
 
@@ -68,7 +69,7 @@ func TestPasswordFromTerminal(t *testing.T) {
 		t.Fatal("the new terminal should echo")
 	}
 	f := newFixture(t)
-	stderr := &syncBuffer{}
+	stderr := &syncbuf.Buffer{}
 	done := make(chan result, 1)
 	go func() {
 		done <- exec(t, invocation{stdin: slave, stderr: stderr}, "--creds", f.creds, "regenerate-api-key")
@@ -103,7 +104,7 @@ func TestPasswordInterrupted(t *testing.T) {
 	t.Parallel()
 	_, slave := openPTY(t)
 	f := newFixture(t)
-	stderr := &syncBuffer{}
+	stderr := &syncbuf.Buffer{}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan result, 1)
 	go func() {

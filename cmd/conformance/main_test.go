@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/xml"
 	"errors"
 	"io"
 	"net/http"
@@ -14,9 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -25,7 +22,9 @@ import (
 
 	"github.com/seattletestbed/clearinghouse-go/conformance"
 	"github.com/seattletestbed/clearinghouse-go/conformance/mockcontrols"
+	"github.com/seattletestbed/clearinghouse-go/internal/conformancetest"
 	"github.com/seattletestbed/clearinghouse-go/internal/credsfile"
+	"github.com/seattletestbed/clearinghouse-go/internal/syncbuf"
 	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
@@ -57,8 +56,8 @@ type testTarget struct {
 }
 
 // inProcessTarget serves an in-process mock with its /admin/ controls
-// (behind an admin token) on 127.0.0.1, behind rewrite (nil: none), and
-// writes a creds file for it.
+// (behind an admin token) on 127.0.0.1, with rewrite (nil: none)
+// rewriting the answer to each POST, and writes a creds file for it.
 func inProcessTarget(t *testing.T, rewrite func(req, body []byte) []byte) *testTarget {
 	t.Helper()
 	token := "admin-token-" + rand.Text()
@@ -74,7 +73,12 @@ func inProcessTarget(t *testing.T, rewrite func(req, body []byte) []byte) *testT
 	t.Cleanup(func() { mock.Close() })
 	var h http.Handler = mock
 	if rewrite != nil {
-		h = rewriter{mock, rewrite}
+		h = &conformancetest.Rewriter{Next: mock, Rewrite: func(method string, req []byte, status int, body []byte) (int, []byte) {
+			if method != http.MethodPost {
+				return status, body
+			}
+			return status, rewrite(req, body)
+		}}
 	}
 	srv := httptest.NewServer(h) // 127.0.0.1
 	t.Cleanup(srv.Close)
@@ -95,29 +99,6 @@ func inProcessTarget(t *testing.T, rewrite func(req, body []byte) []byte) *testT
 	return tg
 }
 
-// rewriter lets fn rewrite each XML-RPC response body.
-type rewriter struct {
-	next http.Handler
-	fn   func(req, body []byte) []byte
-}
-
-func (rw rewriter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	req, _ := io.ReadAll(r.Body)
-	r.Body = io.NopCloser(bytes.NewReader(req))
-	rec := httptest.NewRecorder()
-	rw.next.ServeHTTP(rec, r)
-	for k, v := range rec.Header() {
-		w.Header()[k] = v
-	}
-	body := rec.Body.Bytes()
-	if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/xmlrpc") {
-		body = rw.fn(req, body)
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	}
-	w.WriteHeader(rec.Code)
-	w.Write(body) // nothing for HEAD
-}
-
 // rewordAndEcho breaks the target: fault 101's string is reworded, and
 // carries every secret (which the reports must hide).
 func rewordAndEcho(secrets []string) func(req, body []byte) []byte {
@@ -131,19 +112,7 @@ func rewordAndEcho(secrets []string) func(req, body []byte) []byte {
 func mockBinaryTarget(t *testing.T) *testTarget {
 	t.Helper()
 	dir := t.TempDir()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	bin := filepath.Join(dir, "mockclearinghouse")
-	args := []string{"build", "-o", bin}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	args = append(args, "github.com/seattletestbed/clearinghouse-go/cmd/mockclearinghouse")
-	if out, err := exec.Command(goTool, args...).CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := conformancetest.BuildMock(t, dir)
 	tokenFile := filepath.Join(dir, "admin-token")
 	if err := os.WriteFile(tokenFile, []byte(rand.Text()+"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -152,8 +121,8 @@ func mockBinaryTarget(t *testing.T) *testTarget {
 	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-tls", "-state", filepath.Join(dir, "mock.state"), "-admin", "-admin-token-file", tokenFile,
 		"-creds-out", tg.creds, "-nodes", "60", "-accounts", "2", "-cleanup-delay", "0", "-log-level", "warn")
 	cmd.Stdout = io.Discard // the demo credentials
-	var stderr bytes.Buffer
-	cmd.Stderr = &lockedWriter{w: &stderr}
+	var stderr syncbuf.Buffer
+	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -189,23 +158,12 @@ func mockBinaryTarget(t *testing.T) *testTarget {
 	}
 }
 
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
-}
-
 // outcome is what one run of the command left.
 type outcome struct {
 	err            error
 	stdout, stderr string
 	html, junit    string
-	suites         junitSuites
+	suites         conformancetest.JUnit
 }
 
 // runCommand runs the command in this process with -html and -junit into
@@ -223,7 +181,7 @@ func runCommand(t *testing.T, args ...string) outcome {
 		t.Fatalf("the command wrote no report (%v, %v); it returned %v\n%s%s", herr, jerr, err, o.stdout, o.stderr)
 	}
 	o.html, o.junit = string(h), string(j)
-	o.suites = parseJUnit(t, j)
+	o.suites = conformancetest.ReadJUnit(t, j)
 	return o
 }
 
@@ -239,57 +197,6 @@ func (o outcome) noSecrets(t *testing.T, secrets []string) {
 	}
 }
 
-// junitSuites is what the tests read back from a JUnit file.
-type junitSuites struct {
-	Tests    int `xml:"tests,attr"`
-	Failures int `xml:"failures,attr"`
-	Skipped  int `xml:"skipped,attr"`
-	Suites   []struct {
-		Name  string `xml:"name,attr"`
-		Cases []struct {
-			Name    string `xml:"name,attr"`
-			Failure *struct {
-				Message string `xml:"message,attr"`
-				Text    string `xml:",chardata"`
-			} `xml:"failure"`
-		} `xml:"testcase"`
-	} `xml:"testsuite"`
-}
-
-func parseJUnit(t *testing.T, data []byte) junitSuites {
-	t.Helper()
-	var js junitSuites
-	dec := xml.NewDecoder(bytes.NewReader(data))
-	dec.Strict = true
-	if err := dec.Decode(&js); err != nil {
-		t.Fatalf("the JUnit report does not parse: %v\n%s", err, data)
-	}
-	return js
-}
-
-func (js junitSuites) names() []string {
-	var out []string
-	for _, s := range js.Suites {
-		out = append(out, s.Name)
-	}
-	return out
-}
-
-func (js junitSuites) failed() []string {
-	var out []string
-	for _, s := range js.Suites {
-		for _, c := range s.Cases {
-			if c.Failure != nil {
-				out = append(out, s.Name+"/"+c.Name)
-			}
-		}
-	}
-	return out
-}
-
-var allAreas = []string{"HTTP", "Dispatch", "Auth", "AccountInfo", "Keys", "Faults", "Acquire", "Specific", "Release",
-	"Renew", "Credits", "Client", "Restart", "Selection", "Expiry", "AccountChanges", "Sampling"}
-
 // TestPassesOnTheMockBinary runs the whole suite against the mock binary:
 // it passes, and the reports say so, in a browser too.
 func TestPassesOnTheMockBinary(t *testing.T) {
@@ -302,9 +209,9 @@ func TestPassesOnTheMockBinary(t *testing.T) {
 	if o.err != nil || exitCode(o.err) != exitPassed {
 		t.Fatalf("the command returned %v, want success\n%s%s", o.err, o.stdout, o.stderr)
 	}
-	if !slices.Equal(o.suites.names(), allAreas) || o.suites.Tests < 100 || o.suites.Failures != 0 {
+	if !slices.Equal(o.suites.Names(), conformancetest.Areas()) || o.suites.Tests < 100 || o.suites.Failures != 0 {
 		t.Errorf("JUnit: testsuites %v, %d tests, %d failures; want every area, 100 tests or more, none failed",
-			o.suites.names(), o.suites.Tests, o.suites.Failures)
+			o.suites.Names(), o.suites.Tests, o.suites.Failures)
 	}
 	for _, want := range []string{"conformance summary (mockclearinghouse on 127.0.0.1)", "  total   ", "HTML report: ", "JUnit report: ", "\nPASS\n"} {
 		if !strings.Contains(o.stdout, want) {
@@ -334,7 +241,7 @@ func TestReportsFailures(t *testing.T) {
 	if !errors.Is(o.err, errFailed) || exitCode(o.err) != exitFailed {
 		t.Fatalf("the command returned %v (exit %d), want the failure (exit 1)\n%s", o.err, exitCode(o.err), o.stdout)
 	}
-	failed := o.suites.failed()
+	failed := o.suites.Failed()
 	for _, leaf := range []string{"Auth/WrongKey", "Auth/UnknownUser", "Auth/KeyExact"} {
 		if !slices.Contains(failed, leaf) {
 			t.Errorf("JUnit: %s did not fail (failed: %v)", leaf, failed)
@@ -343,8 +250,8 @@ func TestReportsFailures(t *testing.T) {
 			t.Errorf("the summary does not list %s as failed", leaf)
 		}
 	}
-	if slices.Contains(failed, "HTTP/BannerGET") || !slices.Equal(o.suites.names(), []string{"HTTP", "Auth", "AccountInfo"}) {
-		t.Errorf("JUnit: testsuites %v, failed %v", o.suites.names(), failed)
+	if slices.Contains(failed, "HTTP/BannerGET") || !slices.Equal(o.suites.Names(), []string{"HTTP", "Auth", "AccountInfo"}) {
+		t.Errorf("JUnit: testsuites %v, failed %v", o.suites.Names(), failed)
 	}
 	if !strings.Contains(o.stdout, "\nFAIL\n") || !strings.Contains(o.stderr, "--- FAIL: Auth/WrongKey (") {
 		t.Errorf("stdout or the -v log on stderr does not show the failure:\n%s\n%s", o.stdout, o.stderr)
@@ -498,20 +405,5 @@ func TestInterrupted(t *testing.T) {
 	if err != nil || !strings.Contains(string(h), "DID NOT COMPLETE: interrupted") {
 		t.Errorf("the HTML report does not say the run was interrupted (%v)", err)
 	}
-	c := mockcontrols.New(tg.mock)
-	nodes, err := c.Nodes(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range nodes {
-		full, err := c.Node(context.Background(), n.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, v := range full.Vessels {
-			if v.Owner != "" {
-				t.Errorf("vessel %s is still held by %s", v.Handle, v.Owner)
-			}
-		}
-	}
+	conformancetest.NoVesselHeld(t, mockcontrols.New(tg.mock))
 }

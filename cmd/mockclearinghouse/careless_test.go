@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -31,31 +30,13 @@ import (
 // what it did.
 func TestCarelessClient(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	credsPath := filepath.Join(dir, "creds.json")
-	reportPath := filepath.Join(dir, "report.json")
+	reportPath := filepath.Join(t.TempDir(), "report.json")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$", "--", "-addr", "127.0.0.1:0", "-nodes", "40",
-		"-creds-out", credsPath, "-admin", "-time-scale", "0", "-cleanup-delay", "0",
+	cmd, stderr, done, creds := startProcess(t, time.Minute, "-nodes", "40",
+		"-admin", "-time-scale", "0", "-cleanup-delay", "0",
 		"-faults-spec", "seed=1;acquire_resources:reset_after,next=1",
 		"-report-out", reportPath, "-report-strict")
-	cmd.Env = append(os.Environ(), "MOCKCLEARINGHOUSE_MAIN=1")
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done, exited := make(chan error, 1), make(chan struct{})
-	go func() {
-		done <- cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill() // if the test failed before SIGTERM
-		<-exited
-	})
-	creds := waitForCreds(t, credsPath, done)
 	cl := &careless{t: t, creds: creds, c: clientFor(t, creds, 0)}
 	user := creds.Accounts[0].Username
 	t0 := cl.clock()
@@ -135,9 +116,7 @@ func TestCarelessClient(t *testing.T) {
 	// The report over HTTP while the command runs, then at shutdown.
 	live := cl.report()
 	cmd.Process.Signal(syscall.SIGTERM)
-	err = <-done
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != exitFindings {
+	if err := <-done; exitCode(t, err) != exitFindings {
 		t.Fatalf("the command ended with %v, want exit status %d; stderr:\n%s", err, exitFindings, stderr.String())
 	}
 	data, err := os.ReadFile(reportPath)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
 	"github.com/seattletestbed/clearinghouse-go/internal/credsfile"
+	"github.com/seattletestbed/clearinghouse-go/internal/syncbuf"
 	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
 )
@@ -42,38 +43,20 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// syncBuffer is an io.Writer safe for the command and the test to share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // startRun runs the command in process until the test ends, and returns
 // the credentials it wrote.
-func startRun(t *testing.T, args ...string) (credsfile.File, *syncBuffer, func() error) {
+func startRun(t *testing.T, args ...string) (credsfile.File, *syncbuf.Buffer, func() error) {
 	t.Helper()
 	return startRunStderr(t, io.Discard, args...)
 }
 
 // startRunStderr is startRun with the command's stderr going to stderr.
-func startRunStderr(t *testing.T, stderr io.Writer, args ...string) (credsfile.File, *syncBuffer, func() error) {
+func startRunStderr(t *testing.T, stderr io.Writer, args ...string) (credsfile.File, *syncbuf.Buffer, func() error) {
 	t.Helper()
 	credsPath := filepath.Join(t.TempDir(), "creds.json")
 	args = append([]string{"-addr", "127.0.0.1:0", "-creds-out", credsPath, "-cleanup-delay", "0"}, args...)
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, args, out, stderr) }()
 	stop := func() error {
@@ -100,7 +83,7 @@ func startRunStderr(t *testing.T, stderr io.Writer, args ...string) (credsfile.F
 // which ends with a line per demo account. The command writes the creds
 // file first, so a test that reads the banner as soon as the file exists
 // can see only part of it.
-func waitForBanner(t *testing.T, out *syncBuffer, accounts int) {
+func waitForBanner(t *testing.T, out *syncbuf.Buffer, accounts int) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		s := out.String()
@@ -144,6 +127,55 @@ func clientFor(t *testing.T, c credsfile.File, i int, opts ...clearinghouse.Opti
 		t.Fatal(err)
 	}
 	return cl
+}
+
+// childCommand is the command as a child process: the test binary, which
+// runs main with args (see TestMain).
+func childCommand(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, os.Args[0], append([]string{"-test.run=^$", "--"}, args...)...)
+	cmd.Env = append(os.Environ(), "MOCKCLEARINGHOUSE_MAIN=1")
+	return cmd
+}
+
+// startProcess runs the command as a child process on 127.0.0.1 with
+// args, for at most timeout, and waits for the creds file it writes. It
+// returns the process, its stderr, the result of its Wait and the
+// credentials. When the test ends the process is killed if it still runs.
+func startProcess(t *testing.T, timeout time.Duration, args ...string) (*exec.Cmd, *syncbuf.Buffer, <-chan error, credsfile.File) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	credsPath := filepath.Join(t.TempDir(), "creds.json")
+	cmd := childCommand(ctx, append([]string{"-addr", "127.0.0.1:0", "-creds-out", credsPath}, args...)...)
+	stderr := &syncbuf.Buffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done, exited := make(chan error, 1), make(chan struct{})
+	go func() {
+		done <- cmd.Wait()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		cancel() // kills the process if the test ended before it did
+		<-exited
+	})
+	return cmd, stderr, done, waitForCreds(t, credsPath, done)
+}
+
+// exitCode is the exit status of a child process whose Wait returned err;
+// an error other than an *exec.ExitError ends the test.
+func exitCode(t *testing.T, err error) int {
+	t.Helper()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return 0
 }
 
 func TestRunServesAndStops(t *testing.T) {
@@ -290,9 +322,8 @@ func TestKilledMidStream(t *testing.T) {
 	dir := t.TempDir()
 	state := filepath.Join(dir, "mock.state")
 	credsPath := filepath.Join(dir, "creds.json")
-	cmd := exec.Command(os.Args[0], "-test.run=^$", "--", "-addr", "127.0.0.1:0", "-state", state,
+	cmd := childCommand(context.Background(), "-addr", "127.0.0.1:0", "-state", state,
 		"-creds-out", credsPath, "-nodes", "80", "-cleanup-delay", "0", "-log-level", "error")
-	cmd.Env = append(os.Environ(), "MOCKCLEARINGHOUSE_MAIN=1")
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -558,22 +589,14 @@ func TestExitCodes(t *testing.T) {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, os.Args[0], append([]string{"-test.run=^$", "--", "-addr", "127.0.0.1:0", "-nodes", "5"}, tc.args...)...)
-			cmd.Env = append(os.Environ(), "MOCKCLEARINGHOUSE_MAIN=1")
+			cmd := childCommand(ctx, append([]string{"-addr", "127.0.0.1:0", "-nodes", "5"}, tc.args...)...)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			err := cmd.Run()
 			if ctx.Err() != nil {
 				t.Fatalf("the command did not exit within 20s; stderr:\n%s", stderr.String())
 			}
-			code := 0
-			var ee *exec.ExitError
-			if errors.As(err, &ee) {
-				code = ee.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
-			}
-			if code != tc.code || !strings.Contains(stderr.String(), tc.want) {
+			if code := exitCode(t, err); code != tc.code || !strings.Contains(stderr.String(), tc.want) {
 				t.Errorf("exit code %d, stderr:\n%s\nwant exit code %d and %q", code, stderr.String(), tc.code, tc.want)
 			}
 		})
@@ -586,9 +609,8 @@ func TestSignalDuringStartup(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$", "--", "-addr", "127.0.0.1:0", "-nodes", "1000000")
-	cmd.Env = append(os.Environ(), "MOCKCLEARINGHOUSE_MAIN=1")
-	var stderr syncBuffer
+	cmd := childCommand(ctx, "-addr", "127.0.0.1:0", "-nodes", "1000000")
+	var stderr syncbuf.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

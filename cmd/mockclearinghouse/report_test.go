@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
+	"github.com/seattletestbed/clearinghouse-go/internal/syncbuf"
 )
 
 func TestRunFaultFlagErrors(t *testing.T) {
@@ -60,7 +60,7 @@ func TestRunFaultFlagErrors(t *testing.T) {
 func TestRunReport(t *testing.T) {
 	t.Parallel()
 	reportPath := filepath.Join(t.TempDir(), "report.json")
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	creds, out, stop := startRunStderr(t, &stderr, "-nodes", "30", "-report-out", reportPath, "-report-strict",
 		"-faults-spec", "seed=2;acquire_resources:reset_after,next=1")
 	if !strings.Contains(out.String(), "Injecting faults: seed=2;acquire_resources:reset_after,next=1\n") {
@@ -117,7 +117,7 @@ func TestRunReport(t *testing.T) {
 func TestRunReportCareful(t *testing.T) {
 	t.Parallel()
 	reportPath := filepath.Join(t.TempDir(), "report.json")
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	creds, _, stop := startRunStderr(t, &stderr, "-nodes", "30", "-report-out", reportPath, "-report-strict")
 	c := clientFor(t, creds, 0)
 	vs, err := c.AcquireWAN(t.Context(), 3)
@@ -154,20 +154,7 @@ func TestExitCodeReportStrict(t *testing.T) {
 	}{{"leak", false, exitFindings}, {"careful", true, 0}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			credsPath := filepath.Join(t.TempDir(), "creds.json")
-			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$", "--", "-addr", "127.0.0.1:0", "-nodes", "20",
-				"-creds-out", credsPath, "-report-strict")
-			cmd.Env = append(os.Environ(), "MOCKCLEARINGHOUSE_MAIN=1")
-			var stderr syncBuffer
-			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			creds := waitForCreds(t, credsPath, done)
+			cmd, stderr, done, creds := startProcess(t, 30*time.Second, "-nodes", "20", "-report-strict")
 			c := clientFor(t, creds, 0)
 			vs, err := c.AcquireWAN(t.Context(), 1)
 			if err != nil {
@@ -179,15 +166,7 @@ func TestExitCodeReportStrict(t *testing.T) {
 				}
 			}
 			cmd.Process.Signal(syscall.SIGTERM)
-			err = <-done
-			code := 0
-			var ee *exec.ExitError
-			if errors.As(err, &ee) {
-				code = ee.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
-			}
-			if code != tc.code {
+			if code := exitCode(t, <-done); code != tc.code {
 				t.Errorf("exit code %d, want %d; stderr:\n%s", code, tc.code, stderr.String())
 			}
 			if tc.code == exitFindings && !strings.Contains(stderr.String(), "mockclearinghouse: -report-strict: the behaviour report has 1 finding") {

@@ -1,7 +1,0 @@
-//go:build race
-
-package conformance_test
-
-// raceEnabled says the test binary was built with -race, so the mock
-// binary is built the same way and shares the build cache.
-const raceEnabled = true
