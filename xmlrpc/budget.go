@@ -172,13 +172,6 @@ func (b *budget) grantLocked() {
 	}
 }
 
-// inUse returns the bytes currently charged, for tests.
-func (b *budget) inUse() int64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.used
-}
-
 // errBusy means a request could not get its charge in time.
 var errBusy = errors.New("xmlrpc: server busy")
 
