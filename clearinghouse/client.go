@@ -338,6 +338,7 @@ func (c *Client) call(ctx context.Context, method string, readOnly bool, result 
 	}
 	wait := c.backoff
 	var err error
+	var te *xmlrpc.TransportError // err's, when a retry follows
 	for i := 0; i < attempts; i++ {
 		if i > 0 {
 			t := time.NewTimer(wait)
@@ -348,17 +349,14 @@ func (c *Client) call(ctx context.Context, method string, readOnly bool, result 
 				// context.Canceled or DeadlineExceeded as it would
 				// for a call cancelled in flight.
 				t.Stop()
-				var te *xmlrpc.TransportError
-				errors.As(err, &te) // only transport errors are retried
 				return c.wrap(method, &xmlrpc.TransportError{Err: fmt.Errorf("%w; then, waiting to retry: %w", te.Err, ctx.Err())})
 			case <-t.C:
 			}
 			wait *= 2
 		}
 		err = c.once(ctx, method, result, args)
-		var te *xmlrpc.TransportError
 		if err == nil || !errors.As(err, &te) || ctx.Err() != nil {
-			break
+			break // only transport errors are retried
 		}
 	}
 	return c.wrap(method, err)

@@ -172,13 +172,6 @@ func (b *budget) grantLocked() {
 	}
 }
 
-// inUse returns the bytes currently charged, for tests.
-func (b *budget) inUse() int64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.used
-}
-
 // errBusy means a request could not get its charge in time.
 var errBusy = errors.New("xmlrpc: server busy")
 
@@ -247,37 +240,8 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, body io.Reader
 	}
 
 	limit := s.limits.MaxBodyBytes
-	buf := make([]byte, 0, min(smallBodyCap, limit))
-	for {
-		if len(buf) == cap(buf) {
-			if int64(len(buf)) >= limit {
-				var one [1]byte
-				switch n, err := io.ReadFull(body, one[:]); {
-				case n > 0:
-					return rb, &LimitError{Limit: LimitBodySize, Max: limit}
-				case err == io.EOF:
-					rb.data = buf
-					return rb, nil
-				default:
-					return rb, &transportFailure{err: err}
-				}
-			}
-			grown := min(2*int64(cap(buf)), limit)
-			if err := charge(grown); err != nil {
-				return rb, err
-			}
-			buf = append(make([]byte, 0, grown), buf...)
-		}
-		n, err := body.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			rb.data = buf
-			return rb, nil
-		}
-		if err != nil {
-			return rb, &transportFailure{err: err}
-		}
-	}
+	rb.data, err = readLimited(&transportReader{r: body}, make([]byte, 0, min(smallBodyCap, limit)), limit, charge)
+	return rb, err
 }
 
 // refuseBusy answers a request that could not get its charge in time. The

@@ -57,6 +57,14 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// inUse returns the bytes currently charged.
+func (b *budget) inUse() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.used
+}
+
+// waiting returns the number of requests waiting for their charge.
 func (b *budget) waiting() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -88,7 +88,7 @@ func (d *Decoder) withDocument(fn func(*parser) error) error {
 			readBufPool.Put(bp)
 		}
 	}()
-	raw, err := readLimited(d.r, (*bp)[:0], d.limits.MaxBodyBytes)
+	raw, err := readLimited(d.r, (*bp)[:0], d.limits.MaxBodyBytes, nil)
 	*bp = raw
 	if err != nil {
 		return err
@@ -119,31 +119,41 @@ func (d *Decoder) decodeCallBytes(raw []byte) (method string, params []any, err 
 }
 
 // readLimited appends all of r to buf and fails with a *LimitError when
-// it holds more than limit bytes.
-func readLimited(r io.Reader, buf []byte, limit int64) ([]byte, error) {
+// there is more than limit bytes; a body of exactly limit bytes is read
+// whole, and buf never grows past limit bytes (one more byte is read on its
+// own, to tell the end from an excess). grow, if not nil, is called with
+// the new capacity before buf grows, and an error it returns is returned.
+func readLimited(r io.Reader, buf []byte, limit int64, grow func(capacity int64) error) ([]byte, error) {
 	if n, ok := knownLen(r); ok && int64(n) > limit {
 		return buf, &LimitError{Limit: LimitBodySize, Max: limit}
 	} else if ok && cap(buf) < n+1 {
-		buf = make([]byte, 0, n+1)
+		buf = make([]byte, 0, n+1) // room to see the end without growing
 	}
 	for {
+		if int64(len(buf)) >= limit {
+			var one [1]byte
+			switch n, err := io.ReadFull(r, one[:]); {
+			case n > 0:
+				return buf, &LimitError{Limit: LimitBodySize, Max: limit}
+			case err == io.EOF:
+				return buf, nil
+			default:
+				return buf, err
+			}
+		}
 		if len(buf) == cap(buf) {
 			// Grow geometrically from 4 KiB, but never past the limit.
-			grown := max(2*cap(buf), 4<<10)
-			if int64(grown) > limit+1 {
-				grown = int(limit + 1)
+			grown := min(int64(max(2*cap(buf), 4<<10)), limit)
+			if grow != nil {
+				if err := grow(grown); err != nil {
+					return buf, err
+				}
 			}
 			buf = append(make([]byte, 0, grown), buf...)
 		}
-		room := int64(cap(buf) - len(buf))
-		if left := limit + 1 - int64(len(buf)); room > left {
-			room = left
-		}
+		room := min(int64(cap(buf)-len(buf)), limit-int64(len(buf)))
 		n, err := r.Read(buf[len(buf) : len(buf)+int(room)])
 		buf = buf[:len(buf)+n]
-		if int64(len(buf)) > limit {
-			return buf, &LimitError{Limit: LimitBodySize, Max: limit}
-		}
 		if err == io.EOF {
 			return buf, nil
 		}

@@ -55,8 +55,10 @@
 //
 // Limits bound one request; WithBodyBudget bounds them all together: the
 // server then holds at most a given number of request body bytes at once
-// and answers the excess with 503 Service Unavailable and Retry-After,
-// before reading it, while small calls pass without waiting.
+// and answers the excess with 503 Service Unavailable and Retry-After
+// (before reading any of a body whose length is declared, part way
+// through one whose length is not), while small calls pass without
+// waiting.
 //
 // # Errors
 //

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -84,8 +83,7 @@ func TestClientErrorTextBounded(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := httptest.NewServer(tt.handler)
-			t.Cleanup(srv.Close)
+			srv := startHTTP(t, tt.handler)
 			c, err := NewClient(srv.URL)
 			if err != nil {
 				t.Fatal(err)

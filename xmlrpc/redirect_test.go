@@ -26,14 +26,13 @@ type recorder struct {
 func newRecorder(t *testing.T) *recorder {
 	t.Helper()
 	r := &recorder{}
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	r.srv = startHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
 		r.mu.Lock()
 		r.bodies = append(r.bodies, req.Method+" "+req.URL.Path+" "+string(body))
 		r.mu.Unlock()
 		io.WriteString(w, okResponse("<string>answer from "+req.URL.Path+"</string>"))
 	}))
-	t.Cleanup(r.srv.Close)
 	return r
 }
 
@@ -98,8 +97,7 @@ func TestRedirectToAnotherOriginRefused(t *testing.T) {
 		{"WithSameOriginRedirects", func() []ClientOption { return []ClientOption{WithSameOriginRedirects(5)} }},
 	}
 	for _, status := range []int{301, 302, 303, 307, 308} {
-		srv := httptest.NewServer(redirectTo(status, target))
-		t.Cleanup(srv.Close)
+		srv := startHTTP(t, redirectTo(status, target))
 		for _, cfg := range configs {
 			t.Run(strconv.Itoa(status)+"/"+cfg.name, func(t *testing.T) {
 				c, err := NewClient(srv.URL+"/xmlrpc/", cfg.opts()...)
@@ -137,8 +135,7 @@ func TestRedirectSameOrigin(t *testing.T) {
 		mu.Unlock()
 		io.WriteString(w, okResponse("<string>final</string>"))
 	})
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
+	srv := startHTTP(t, mux)
 	finals := func() []string {
 		mu.Lock()
 		defer mu.Unlock()
@@ -198,8 +195,7 @@ func TestRedirectSameOrigin(t *testing.T) {
 	// http to https on the same host changes the origin: refused before
 	// any connection is made.
 	https := strings.Replace(srv.URL, "http://", "https://", 1) + "/final"
-	up := httptest.NewServer(redirectTo(307, https))
-	t.Cleanup(up.Close)
+	up := startHTTP(t, redirectTo(307, https))
 	c, err := NewClient(up.URL, WithSameOriginRedirects(5))
 	if err != nil {
 		t.Fatal(err)
@@ -227,8 +223,7 @@ func TestRedirectKeepsCallersHTTPClient(t *testing.T) {
 	own := func(*http.Request, []*http.Request) error { followed++; return nil }
 	hc := &http.Client{CheckRedirect: own}
 	other := newRecorder(t)
-	srv := httptest.NewServer(redirectTo(307, other.srv.URL))
-	t.Cleanup(srv.Close)
+	srv := startHTTP(t, redirectTo(307, other.srv.URL))
 	c, err := NewClient(srv.URL, WithHTTPClient(hc))
 	if err != nil {
 		t.Fatal(err)

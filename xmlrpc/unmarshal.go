@@ -72,7 +72,8 @@ func UnmarshalParams(params []any, targets ...any) error {
 		return &ParamsError{Msg: "want " + strconv.Itoa(len(targets)) + " parameters, got " + strconv.Itoa(len(params))}
 	}
 	for i, p := range params {
-		if err := Unmarshal(p, targets[i]); err != nil {
+		// The targets were checked above.
+		if err := unmarshalValue(p, reflect.ValueOf(targets[i]).Elem(), 0, DefaultMaxDepth); err != nil {
 			return &ParamsError{Msg: "parameter " + strconv.Itoa(i+1) + ": " + errorDetail(err), Err: err}
 		}
 	}

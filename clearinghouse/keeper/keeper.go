@@ -78,19 +78,23 @@ type Keeper struct {
 	checkFails   int
 	renewFails   int
 	replaceFails int
-	lookTries    int                           // get_resource_info calls
-	looks        int                           // and those that succeeded
-	holdings     map[clearinghouse.Handle]bool // everything the account held at the last of them
-	unsure       *unsureAcquire                // an acquisition whose answer was lost, if any
+	lookTries    int            // get_resource_info calls
+	looks        int            // and those that succeeded
+	holdings     holdings       // everything the account held at the last of them
+	unsure       *unsureAcquire // an acquisition whose answer was lost, if any
 }
+
+// holdings is what get_resource_info reported the account to hold, by
+// handle. A refresh makes a new one, so an older one stays as it was.
+type holdings map[clearinghouse.Handle]clearinghouse.Vessel
 
 // unsureAcquire is an acquisition whose outcome the keeper does not know:
 // the call failed without an answer from the clearinghouse (a reset, a
 // timeout, an HTTP error, an answer cut short), so the vessels may have
 // been acquired. The next successful get_resource_info settles it.
 type unsureAcquire struct {
-	before map[clearinghouse.Handle]bool // the account's holdings when it was sent
-	n      int                           // vessels asked for
+	before holdings // the account's holdings when it was sent
+	n      int      // vessels asked for
 }
 
 // keptState is a kept vessel as the keeper knows it.
@@ -615,13 +619,12 @@ func (k *Keeper) refresh(ctx context.Context) error {
 		k.nextCheck = sent.Add(k.cfg.checkInterval)
 	}
 
-	held := make(map[clearinghouse.Handle]clearinghouse.Vessel, len(vs))
-	k.looks++
-	k.holdings = make(map[clearinghouse.Handle]bool, len(vs))
+	held := make(holdings, len(vs))
 	for _, v := range vs {
 		held[v.Handle] = v
-		k.holdings[v.Handle] = true
 	}
+	k.looks++
+	k.holdings = held
 	var lost []clearinghouse.Handle
 	k.mu.Lock()
 	for h, ks := range k.kept {
@@ -660,11 +663,11 @@ func (k *Keeper) refresh(ctx context.Context) error {
 // it was not applied. Any other number means another program acquired
 // for the account meanwhile; the keeper cannot tell which vessels are
 // its own, adopts none and reports it.
-func (k *Keeper) settle(u *unsureAcquire, held map[clearinghouse.Handle]clearinghouse.Vessel, sent time.Time) {
+func (k *Keeper) settle(u *unsureAcquire, held holdings, sent time.Time) {
 	var fresh []clearinghouse.Handle
 	k.mu.Lock()
 	for h := range held {
-		if !u.before[h] && k.kept[h] == nil {
+		if _, had := u.before[h]; !had && k.kept[h] == nil {
 			fresh = append(fresh, h)
 		}
 	}

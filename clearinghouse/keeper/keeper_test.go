@@ -69,6 +69,22 @@ func (h handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return rec.Result(), nil
 }
 
+// peekCall reads the XML-RPC call a client is sending in r and returns
+// its method and parameters (empty if it does not decode), with a copy of
+// r to send on, whose body is the call again.
+func peekCall(r *http.Request) (*http.Request, string, []any, error) {
+	body, err := io.ReadAll(r.Body)
+	r.Body.Close()
+	if err != nil {
+		return nil, "", nil, err
+	}
+	method, params, _ := xmlrpc.DecodeCall(bytes.NewReader(body))
+	r = r.Clone(r.Context())
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	return r, method, params, nil
+}
+
 // errDropped is a transport failure: the connection closed unanswered.
 var errDropped = errors.New("keeper test: connection closed without an answer")
 
@@ -164,12 +180,10 @@ func (e *keeperEnv) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.URL.Path != "/xmlrpc/keeper" {
 		return handlerTransport(e.mock.ServeHTTP).RoundTrip(r)
 	}
-	body, err := io.ReadAll(r.Body)
-	r.Body.Close()
+	r, method, params, err := peekCall(r)
 	if err != nil {
 		return nil, err
 	}
-	method, params, _ := xmlrpc.DecodeCall(bytes.NewReader(body))
 	call := keeperCall{method: method, at: time.Now()}
 	if method == "renew_resources" && len(params) == 2 {
 		list, _ := params[1].([]any)
@@ -188,13 +202,9 @@ func (e *keeperEnv) RoundTrip(r *http.Request) (*http.Response, error) {
 		return nil, errDropped
 	}
 	if call.fault == "lost" { // applied, and the answer never arrives
-		r = r.Clone(r.Context())
-		r.Body = io.NopCloser(bytes.NewReader(body))
 		handlerTransport(e.mock.ServeHTTP).RoundTrip(r)
 		return nil, errDropped
 	}
-	r = r.Clone(r.Context())
-	r.Body = io.NopCloser(bytes.NewReader(body))
 	return handlerTransport(func(w http.ResponseWriter, r *http.Request) {
 		switch call.fault {
 		case "500":

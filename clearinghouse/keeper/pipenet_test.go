@@ -1,10 +1,9 @@
 package keeper
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
+	"maps"
 	"net"
 	"net/http"
 	"sync"
@@ -147,18 +146,13 @@ type countingTransport struct {
 }
 
 func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	body, err := io.ReadAll(r.Body)
-	r.Body.Close()
+	r, method, _, err := peekCall(r)
 	if err != nil {
 		return nil, err
 	}
-	method, _, _ := xmlrpc.DecodeCall(bytes.NewReader(body))
 	c.e.mu.Lock()
 	c.e.calls[method]++
 	c.e.mu.Unlock()
-	r = r.Clone(r.Context())
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	r.ContentLength = int64(len(body))
 	return c.next.RoundTrip(r)
 }
 
@@ -166,11 +160,7 @@ func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 func (e *faultEnv) callCounts() map[string]int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	out := make(map[string]int, len(e.calls))
-	for k, v := range e.calls {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(e.calls)
 }
 
 // call runs method in process (no HTTP, so no fault) as alice.
