@@ -104,10 +104,7 @@ func (sr *suiteRun) report() *Report {
 		// The run ended before the session: redact with what the target
 		// holds.
 		s = &session{}
-		for _, a := range sr.target.Accounts {
-			s.addSecrets(a.APIKey, a.Password, a.PrivateKey)
-		}
-		s.addSecrets(controlSecrets(sr.target.Controls)...)
+		s.addTargetSecrets(sr.target)
 	}
 	red := func(text string) string { return strings.ToValidUTF8(s.redact(text), "\uFFFD") }
 	tg := sr.target
