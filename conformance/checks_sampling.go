@@ -245,11 +245,7 @@ func (s *session) usedFailures(t T, a *acct, handles []string) int {
 	for len(handles) > 0 {
 		chunk := handles[:min(10, len(handles))]
 		handles = handles[len(chunk):]
-		res, err := s.specific(t, a, handleArgs(chunk...), len(chunk))
-		if err != nil {
-			s.fatalf(t, "acquire_specific_vessels: %v", err)
-		}
-		got := handlesOf(s.infodicts(t, "acquire_specific_vessels", res, -1))
+		got := handlesOf(s.mustSpecific(t, "acquire_specific_vessels", a, len(chunk), -1, chunk...))
 		used += len(got)
 		if len(got) > 0 {
 			s.mustRelease(t, a, got...)
@@ -298,11 +294,7 @@ func checkSpecificBrokenNodeIsActive(t T, s *session) {
 	a := s.newAccount(t, 1)
 	ids := s.addNodeSpecs(t, []NodeSpec{{ID: s.nextName("cfnode"), IP: s.subnet() + ".1", Broken: true}})
 	h := ids[0] + ":v2"
-	res, err := s.specific(t, a, handleArgs(h), 1)
-	if err != nil {
-		s.fatalf(t, "acquire_specific_vessels on a broken node: %v", err)
-	}
-	for _, v := range s.infodicts(t, "acquire_specific_vessels on a broken node", res, 1) {
+	for _, v := range s.mustSpecific(t, "acquire_specific_vessels on a broken node", a, 1, 1, h) {
 		if !v.Active {
 			s.errorf(t, "acquire_specific_vessels on a broken, active node: is_active false, want true")
 		}
