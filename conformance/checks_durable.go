@@ -56,10 +56,13 @@ func (s *session) relaunch(t T, what string, hook func(T, *Target) error) {
 		s.fatalf(t, "%s the target: %v", what, err)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.tg = tg
-	if err := s.connect(); err != nil {
-		t.Fatal(redactSecrets(err.Error(), s.secrets))
+	err := s.connect()
+	s.mu.Unlock()
+	if err != nil {
+		// Not under s.mu: reporting redacts through the session, which
+		// takes it.
+		s.fatalf(t, "%v", err)
 	}
 }
 
