@@ -133,15 +133,9 @@ const apiKeySamples = 10
 // every one of the 35 symbols of §4 appears (and nothing else).
 func checkAPIKeyAlphabet(t T, s *session) {
 	a := s.newAccount(t, 1)
-	pw := map[string]any{"username": a.name, "password": a.password}
 	seen := map[rune]bool{}
 	for i := range apiKeySamples {
-		res, err := s.call(t, "regenerate_api_key", pw)
-		if err != nil {
-			s.fatalf(t, "regenerate_api_key: %v", err)
-		}
-		key, _ := res.(string)
-		s.setKey(a, key)
+		key := s.regenerateKey(t, a)
 		if p := apiKeyProblem(key); p != "" {
 			s.errorf(t, "regenerate_api_key (%d): %s", i+1, p)
 		}
