@@ -279,20 +279,3 @@ func checkSelectionLANSubnetLimit(t T, s *session) {
 		s.errorf(t, "lan 1 over 12 qualifying subnets tried %d of them, want exactly 10 (§8)", used)
 	}
 }
-
-// checkSpecificBrokenNodeIsActive: is_active tells whether the node is
-// active, whether or not it is broken (§4.1; acquire_specific_vessels
-// takes vessels on broken nodes, §5.2).
-func checkSpecificBrokenNodeIsActive(t T, s *session) {
-	a := s.newAccount(t, 1)
-	ids := s.addNodeSpecs(t, []NodeSpec{{ID: s.nextName("cfnode"), IP: s.subnet() + ".1", Broken: true}})
-	h := ids[0] + ":v2"
-	for _, v := range s.mustSpecific(t, "acquire_specific_vessels on a broken node", a, 1, 1, h) {
-		if !v.Active {
-			s.errorf(t, "acquire_specific_vessels on a broken, active node: is_active false, want true")
-		}
-	}
-	if v, ok := s.holdingMap(t, a)[h]; !ok || !v.Active {
-		s.errorf(t, "get_resource_info for a vessel on a broken, active node: listed %v, is_active %v; want listed with is_active true", ok, v.Active)
-	}
-}

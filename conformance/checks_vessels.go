@@ -421,6 +421,23 @@ func checkSpecificNodeStates(t T, s *session) {
 	}
 }
 
+// checkSpecificBrokenNodeIsActive: is_active tells whether the node is
+// active, whether or not it is broken (§4.1; acquire_specific_vessels
+// takes vessels on broken nodes, §5.2).
+func checkSpecificBrokenNodeIsActive(t T, s *session) {
+	a := s.newAccount(t, 1)
+	ids := s.addNodeSpecs(t, []NodeSpec{{ID: s.nextName("cfnode"), IP: s.subnet() + ".1", Broken: true}})
+	h := ids[0] + ":v2"
+	for _, v := range s.mustSpecific(t, "acquire_specific_vessels on a broken node", a, 1, 1, h) {
+		if !v.Active {
+			s.errorf(t, "acquire_specific_vessels on a broken, active node: is_active false, want true")
+		}
+	}
+	if v, ok := s.holdingMap(t, a)[h]; !ok || !v.Active {
+		s.errorf(t, "get_resource_info for a vessel on a broken, active node: listed %v, is_active %v; want listed with is_active true", ok, v.Active)
+	}
+}
+
 // Release: release_resources (contract §5.3).
 func releaseChecks() []check {
 	return []check{
