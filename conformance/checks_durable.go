@@ -56,10 +56,13 @@ func (s *session) relaunch(t T, what string, hook func(T, *Target) error) {
 		s.fatalf(t, "%s the target: %v", what, err)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.tg = tg
-	if err := s.connect(); err != nil {
-		t.Fatal(redactSecrets(err.Error(), s.secrets))
+	err := s.connect()
+	s.mu.Unlock()
+	if err != nil {
+		// Not under s.mu: reporting redacts through the session, which
+		// takes it.
+		s.fatalf(t, "%v", err)
 	}
 }
 
@@ -127,11 +130,7 @@ func checkKillAfterAcquire(t T, s *session) {
 func checkKillAfterSpecific(t T, s *session) {
 	a := s.durableAccount(t, 1)
 	h := s.freeHandles(t, a, 1)[0]
-	res, err := s.specific(t, a, handleArgs(h), 1)
-	if err != nil {
-		s.fatalf(t, "acquire_specific_vessels: %v", err)
-	}
-	vs := s.infodicts(t, "acquire_specific_vessels", res, -1)
+	vs := s.mustSpecific(t, "acquire_specific_vessels", a, 1, -1, h)
 	s.takenMeanwhile(t, len(vs), 1)
 	if len(vs) != 1 {
 		s.fatalf(t, "acquire_specific_vessels of a free vessel returned %d vessels, want 1", len(vs))
@@ -272,11 +271,7 @@ func checkKillAfterAddNodes(t T, s *session) {
 		}
 	}
 	a := s.newAccount(t, 1)
-	res, err := s.specific(t, a, handleArgs(nodes[0]+":v2"), 1)
-	if err != nil {
-		s.fatalf(t, "after the kill acquire_specific_vessels of a vessel of an added node: %v", err)
-	}
-	s.infodicts(t, "acquire_specific_vessels after the kill", res, 1)
+	s.mustSpecific(t, "after the kill acquire_specific_vessels of a vessel of an added node", a, 1, 1, nodes[0]+":v2")
 }
 
 // checkKillAfterNodeChanges: a node taken offline, one broken and one
@@ -325,19 +320,11 @@ func checkKillAfterFailureUsed(t T, s *session) {
 	node := s.addNodes(t, 1, ownSubnets)[0]
 	h := node + ":v2"
 	s.must(t, "InjectFailure", s.controls().InjectFailure(s.ctx(t), node, Failure{Next: 1}))
-	res, err := s.specific(t, a, handleArgs(h), 1)
-	if err != nil {
-		s.fatalf(t, "acquire_specific_vessels: %v", err)
-	}
-	if vs := s.infodicts(t, "acquire_specific_vessels on a node failing once", res, -1); len(vs) != 0 {
+	if vs := s.mustSpecific(t, "acquire_specific_vessels on a node failing once", a, 1, -1, h); len(vs) != 0 {
 		s.fatalf(t, "acquire_specific_vessels on a node failing once took %v", handlesOf(vs))
 	}
 	s.kill(t)
-	res, err = s.specific(t, a, handleArgs(h), 1)
-	if err != nil {
-		s.fatalf(t, "acquire_specific_vessels after the kill: %v", err)
-	}
-	if vs := s.infodicts(t, "acquire_specific_vessels after the kill", res, -1); len(vs) != 1 {
+	if vs := s.mustSpecific(t, "acquire_specific_vessels after the kill", a, 1, -1, h); len(vs) != 1 {
 		s.errorf(t, "after the kill acquire_specific_vessels took %d vessels, want 1: the injected failure was used up before the kill", len(vs))
 	}
 }
@@ -349,11 +336,7 @@ func checkKillAfterInjectFailure(t T, s *session) {
 	node := s.addNodes(t, 1, ownSubnets)[0]
 	s.must(t, "InjectFailure", s.controls().InjectFailure(s.ctx(t), node, Failure{Always: true}))
 	s.kill(t)
-	res, err := s.specific(t, a, handleArgs(node+":v2"), 1)
-	if err != nil {
-		s.fatalf(t, "acquire_specific_vessels after the kill: %v", err)
-	}
-	if vs := s.infodicts(t, "acquire_specific_vessels after the kill", res, -1); len(vs) != 0 {
+	if vs := s.mustSpecific(t, "acquire_specific_vessels after the kill", a, 1, -1, node+":v2"); len(vs) != 0 {
 		s.errorf(t, "after the kill acquire_specific_vessels took a vessel of a node set to fail every attempt before it")
 	}
 }
@@ -388,11 +371,7 @@ func checkTimersSurvive(t T, s *session) {
 	a := s.newAccount(t, 2)
 	nodes := s.addNodes(t, 2, ownSubnets)
 	held, dirty := nodes[0]+":v2", nodes[1]+":v2"
-	res, err := s.specific(t, a, handleArgs(held, dirty), 2)
-	if err != nil {
-		s.fatalf(t, "acquire_specific_vessels: %v", err)
-	}
-	s.infodicts(t, "acquire_specific_vessels", res, 2)
+	s.mustSpecific(t, "acquire_specific_vessels", a, 2, 2, held, dirty)
 	s.mustRelease(t, a, dirty)
 	s.restart(t)
 	s.advance(t, time.Hour+time.Second)

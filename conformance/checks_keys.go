@@ -64,31 +64,38 @@ func checkPublicKey(t T, s *session) {
 // decryptProblem decrypts a get_encrypted_api_key result and checks the
 // §10 payload: R (20 distinct characters of A-Z a-z 0-9), "!", the key.
 func decryptProblem(priv *seattlersa.PrivateKey, ct, apiKey string) string {
+	_, problem := decryptPadding(priv, ct, apiKey)
+	return problem
+}
+
+// decryptPadding is decryptProblem that also returns the padding R of a
+// payload without a problem.
+func decryptPadding(priv *seattlersa.PrivateKey, ct, apiKey string) (r, problem string) {
 	if ct != strings.TrimSpace(ct) || !decimalTokens(ct, 1) {
-		return "the ciphertext is not one decimal number without surrounding white space"
+		return "", "the ciphertext is not one decimal number without surrounding white space"
 	}
 	plain, err := seattlersa.Decrypt(priv, ct)
 	if err != nil {
-		return "the ciphertext does not decrypt: " + err.Error()
+		return "", "the ciphertext does not decrypt: " + err.Error()
 	}
 	r, key, ok := strings.Cut(string(plain), "!")
 	if !ok || strings.Contains(key, "!") {
-		return "the plaintext is not <R>!<api key>"
+		return "", "the plaintext is not <R>!<api key>"
 	}
 	if len(r) != 20 {
-		return "the padding R does not have 20 characters"
+		return "", "the padding R does not have 20 characters"
 	}
 	seen := map[rune]bool{}
 	for _, c := range r {
 		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9') || seen[c] {
-			return "the padding R is not 20 distinct characters of A-Z, a-z and 0-9"
+			return "", "the padding R is not 20 distinct characters of A-Z, a-z and 0-9"
 		}
 		seen[c] = true
 	}
 	if key != apiKey {
-		return "the decrypted API key is not the account's"
+		return "", "the decrypted API key is not the account's"
 	}
-	return ""
+	return r, ""
 }
 
 func checkEncryptedAPIKey(t T, s *session) {

@@ -172,11 +172,7 @@ func checkSelectionEligibility(t T, s *session) {
 	held := s.vesselFor(t, ids[5], port)
 	// Make one vessel dirty and another held by someone else.
 	for _, h := range []string{dirty, held} {
-		res, err := s.specific(t, b, handleArgs(h), 1)
-		if err != nil {
-			s.fatalf(t, "acquire_specific_vessels for the other account: %v", err)
-		}
-		s.infodicts(t, "acquire_specific_vessels for the other account", res, 1)
+		s.mustSpecific(t, "acquire_specific_vessels for the other account", b, 1, 1, h)
 	}
 	s.mustRelease(t, b, dirty)
 
@@ -344,11 +340,7 @@ func checkExpirySpecific(t T, s *session) {
 	a := s.newAccount(t, 1)
 	h := s.acquireN(t, a, "random", 1)[0].Handle
 	s.advance(t, acquireLease*time.Second+time.Second)
-	res, err := s.specific(t, a, handleArgs(h), 1)
-	if err != nil {
-		s.fatalf(t, "acquire_specific_vessels of the expired vessel: %v", err)
-	}
-	vs := s.infodicts(t, "acquire_specific_vessels of the expired vessel", res, 1)
+	vs := s.mustSpecific(t, "acquire_specific_vessels of the expired vessel", a, 1, 1, h)
 	s.checkLease(t, "the vessel taken again", vs, acquireLease)
 	if v := s.vesselState(t, h); v.Owner != a.name || !v.Dirty {
 		s.errorf(t, "the expired vessel taken again: owner %q dirty %v, want owned and still dirty", v.Owner, v.Dirty)
@@ -432,11 +424,7 @@ func checkExpiryCleanupWaits(t T, s *session) {
 	h := node + ":v2"
 	take := func() {
 		t.Helper()
-		res, err := s.specific(t, a, handleArgs(h), 1)
-		if err != nil {
-			s.fatalf(t, "acquire_specific_vessels: %v", err)
-		}
-		s.infodicts(t, "acquire_specific_vessels", res, 1)
+		s.mustSpecific(t, "acquire_specific_vessels", a, 1, 1, h)
 	}
 	take()
 	s.mustRelease(t, a, h)

@@ -133,15 +133,9 @@ const apiKeySamples = 10
 // every one of the 35 symbols of §4 appears (and nothing else).
 func checkAPIKeyAlphabet(t T, s *session) {
 	a := s.newAccount(t, 1)
-	pw := map[string]any{"username": a.name, "password": a.password}
 	seen := map[rune]bool{}
 	for i := range apiKeySamples {
-		res, err := s.call(t, "regenerate_api_key", pw)
-		if err != nil {
-			s.fatalf(t, "regenerate_api_key: %v", err)
-		}
-		key, _ := res.(string)
-		s.setKey(a, key)
+		key := s.regenerateKey(t, a)
 		if p := apiKeyProblem(key); p != "" {
 			s.errorf(t, "regenerate_api_key (%d): %s", i+1, p)
 		}
@@ -180,11 +174,10 @@ func checkEncryptedAPIKeyPadding(t T, s *session) {
 	seen := map[rune]bool{}
 	for range paddingSamples {
 		ct, _ := s.mustCall(t, "get_encrypted_api_key", a.name).(string)
-		if p := decryptProblem(priv, ct, s.key(a)); p != "" {
+		r, p := decryptPadding(priv, ct, s.key(a))
+		if p != "" {
 			s.fatalf(t, "get_encrypted_api_key: %s", p)
 		}
-		plain, _ := seattlersa.Decrypt(priv, ct)
-		r, _, _ := strings.Cut(string(plain), "!")
 		for _, c := range r {
 			seen[c] = true
 		}
@@ -245,11 +238,7 @@ func (s *session) usedFailures(t T, a *acct, handles []string) int {
 	for len(handles) > 0 {
 		chunk := handles[:min(10, len(handles))]
 		handles = handles[len(chunk):]
-		res, err := s.specific(t, a, handleArgs(chunk...), len(chunk))
-		if err != nil {
-			s.fatalf(t, "acquire_specific_vessels: %v", err)
-		}
-		got := handlesOf(s.infodicts(t, "acquire_specific_vessels", res, -1))
+		got := handlesOf(s.mustSpecific(t, "acquire_specific_vessels", a, len(chunk), -1, chunk...))
 		used += len(got)
 		if len(got) > 0 {
 			s.mustRelease(t, a, got...)
@@ -288,26 +277,5 @@ func checkSelectionLANSubnetLimit(t T, s *session) {
 	s.wantFault(t, "lan 1 with 12 subnets all failing once", err, 105, msgUnable)
 	if used := s.usedFailures(t, a, handles); used != 10 {
 		s.errorf(t, "lan 1 over 12 qualifying subnets tried %d of them, want exactly 10 (§8)", used)
-	}
-}
-
-// checkSpecificBrokenNodeIsActive: is_active tells whether the node is
-// active, whether or not it is broken (§4.1; acquire_specific_vessels
-// takes vessels on broken nodes, §5.2).
-func checkSpecificBrokenNodeIsActive(t T, s *session) {
-	a := s.newAccount(t, 1)
-	ids := s.addNodeSpecs(t, []NodeSpec{{ID: s.nextName("cfnode"), IP: s.subnet() + ".1", Broken: true}})
-	h := ids[0] + ":v2"
-	res, err := s.specific(t, a, handleArgs(h), 1)
-	if err != nil {
-		s.fatalf(t, "acquire_specific_vessels on a broken node: %v", err)
-	}
-	for _, v := range s.infodicts(t, "acquire_specific_vessels on a broken node", res, 1) {
-		if !v.Active {
-			s.errorf(t, "acquire_specific_vessels on a broken, active node: is_active false, want true")
-		}
-	}
-	if v, ok := s.holdingMap(t, a)[h]; !ok || !v.Active {
-		s.errorf(t, "get_resource_info for a vessel on a broken, active node: listed %v, is_active %v; want listed with is_active true", ok, v.Active)
 	}
 }

@@ -299,11 +299,7 @@ func checkSpecificBasic(t T, s *session) {
 	a := s.main()
 	hs := s.freeHandles(t, a, 2)
 	req := []string{hs[1], hs[0]}
-	res, err := s.specific(t, a, handleArgs(req...), 2)
-	if err != nil {
-		s.fatalf(t, "acquire_specific_vessels: %v", err)
-	}
-	vs := s.infodicts(t, "acquire_specific_vessels", res, -1)
+	vs := s.mustSpecific(t, "acquire_specific_vessels", a, 2, -1, req...)
 	s.takenMeanwhile(t, len(vs), 2)
 	if len(vs) != 2 {
 		s.fatalf(t, "acquire_specific_vessels returned %d vessels, want 2", len(vs))
@@ -324,11 +320,7 @@ func checkSpecificBasic(t T, s *session) {
 func checkSpecificDuplicates(t T, s *session) {
 	a := s.main()
 	h := s.freeHandles(t, a, 1)[0]
-	res, err := s.specific(t, a, handleArgs(h, h, h), 1)
-	if err != nil {
-		s.fatalf(t, "acquire_specific_vessels([h, h, h]): %v", err)
-	}
-	vs := s.infodicts(t, "acquire_specific_vessels([h, h, h])", res, -1)
+	vs := s.mustSpecific(t, "acquire_specific_vessels([h, h, h])", a, 1, -1, h, h, h)
 	s.takenMeanwhile(t, len(vs), 1)
 	if len(vs) != 1 || vs[0].Handle != h {
 		s.errorf(t, "acquire_specific_vessels([h, h, h]) returned %v, want [h] once", handlesOf(vs))
@@ -356,11 +348,7 @@ func checkSpecificHeld(t T, s *session) {
 func checkSpecificForeign(t T, s *session) {
 	a, b := s.main(), s.second(t)
 	h := s.acquireN(t, b, "random", 1)[0].Handle
-	res, err := s.specific(t, a, handleArgs(h), 0)
-	if err != nil {
-		s.fatalf(t, "acquire_specific_vessels of a foreign vessel: %v", err)
-	}
-	if vs := s.infodicts(t, "acquire_specific_vessels of a foreign vessel", res, -1); len(vs) != 0 {
+	if vs := s.mustSpecific(t, "acquire_specific_vessels of a foreign vessel", a, 0, -1, h); len(vs) != 0 {
 		s.errorf(t, "acquire_specific_vessels took %v from another user", handlesOf(vs))
 	}
 	if _, ok := s.holdingMap(t, b)[h]; !ok {
@@ -430,6 +418,23 @@ func checkSpecificNodeStates(t T, s *session) {
 	take("a dirty vessel", dirty, true)
 	if v := s.vesselState(t, dirty); !v.Dirty || v.Owner != a.name {
 		s.errorf(t, "a dirty vessel taken by acquire_specific_vessels: dirty %v owner %q, want it owned and still dirty", v.Dirty, v.Owner)
+	}
+}
+
+// checkSpecificBrokenNodeIsActive: is_active tells whether the node is
+// active, whether or not it is broken (§4.1; acquire_specific_vessels
+// takes vessels on broken nodes, §5.2).
+func checkSpecificBrokenNodeIsActive(t T, s *session) {
+	a := s.newAccount(t, 1)
+	ids := s.addNodeSpecs(t, []NodeSpec{{ID: s.nextName("cfnode"), IP: s.subnet() + ".1", Broken: true}})
+	h := ids[0] + ":v2"
+	for _, v := range s.mustSpecific(t, "acquire_specific_vessels on a broken node", a, 1, 1, h) {
+		if !v.Active {
+			s.errorf(t, "acquire_specific_vessels on a broken, active node: is_active false, want true")
+		}
+	}
+	if v, ok := s.holdingMap(t, a)[h]; !ok || !v.Active {
+		s.errorf(t, "get_resource_info for a vessel on a broken, active node: listed %v, is_active %v; want listed with is_active true", ok, v.Active)
 	}
 }
 
@@ -517,11 +522,7 @@ func checkReleaseInactiveNode(t T, s *session) {
 	a := s.newAccount(t, 1)
 	node := s.addNodes(t, 1, ownSubnets)[0]
 	h := node + ":v2"
-	res, err := s.specific(t, a, handleArgs(h), 1)
-	if err != nil {
-		s.fatalf(t, "acquire_specific_vessels: %v", err)
-	}
-	s.infodicts(t, "acquire_specific_vessels", res, 1)
+	s.mustSpecific(t, "acquire_specific_vessels", a, 1, 1, h)
 	s.must(t, "SetNodeActive", c.SetNodeActive(s.ctx(t), node, false))
 	held := s.holdingMap(t, a)
 	if v, ok := held[h]; !ok || v.Active {
@@ -706,15 +707,11 @@ func checkCreditSpecificScenario(t T, s *session) {
 	a := s.newAccount(t, 10)
 	six := handlesOf(s.acquireN(t, a, "random", 6))
 	s.mustRelease(t, a, six[4:]...)
-	res, err := s.specific(t, a, handleArgs(six...), 2)
-	if err != nil {
-		s.fatalf(t, "acquire_specific_vessels(6 handles, 4 held): %v", err)
-	}
-	if vs := s.infodicts(t, "acquire_specific_vessels(6 handles, 4 held)", res, 2); len(vs) == 2 &&
+	if vs := s.mustSpecific(t, "acquire_specific_vessels(6 handles, 4 held)", a, 2, 2, six...); len(vs) == 2 &&
 		(vs[0].Handle != six[4] || vs[1].Handle != six[5]) {
 		s.errorf(t, "returned %v, want the 2 that were free", handlesOf(vs))
 	}
-	_, err = s.specific(t, a, handleArgs(six[:5]...), 0)
+	_, err := s.specific(t, a, handleArgs(six[:5]...), 0)
 	s.wantFault(t, "acquire_specific_vessels(5 handles) holding 6 of 10", err, 103, msgNotEnough)
 }
 
@@ -731,11 +728,7 @@ func checkCreditHeldCountedAgain(t T, s *session) {
 func checkCreditDuplicatesOnce(t T, s *session) {
 	a := s.newAccount(t, 1)
 	h := s.freeHandles(t, a, 1)[0]
-	res, err := s.specific(t, a, handleArgs(h, h), 1)
-	if err != nil {
-		s.fatalf(t, "acquire_specific_vessels([h, h]) on 1 credit: %v", err)
-	}
-	s.infodicts(t, "acquire_specific_vessels([h, h]) on 1 credit", res, 1)
+	s.mustSpecific(t, "acquire_specific_vessels([h, h]) on 1 credit", a, 1, 1, h, h)
 }
 
 // checkCreditZero: no free credits and no donation: nothing; a donation

@@ -5,21 +5,17 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/conformance"
 	"github.com/seattletestbed/clearinghouse-go/conformance/mockcontrols"
 	"github.com/seattletestbed/clearinghouse-go/internal/conformancetest"
-	"github.com/seattletestbed/clearinghouse-go/internal/syncbuf"
 	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
 )
@@ -113,15 +109,14 @@ func TestMockBinary(t *testing.T) {
 	conformance.Run(t, tg)
 }
 
-// mockProcess is the mock command running as a child process.
+// mockProcess is the mock command running as a child process, started
+// again on the same state file by the Restart and Kill hooks.
 type mockProcess struct {
 	bin, state, creds string
 	adminToken        string // the -admin-token-file
 
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan struct{}
-	stderr *syncbuf.Buffer
+	mu   sync.Mutex
+	proc *conformancetest.MockProcess
 	// cleanupDelay is the -cleanup-delay of the next start: a setting,
 	// not state, so a restart passes on the one the suite last set.
 	cleanupDelay time.Duration
@@ -129,74 +124,37 @@ type mockProcess struct {
 
 // start runs the mock on addr and waits for its creds file.
 func (p *mockProcess) start(addr string) error {
-	os.Remove(p.creds)
-	cmd := exec.Command(p.bin, "-addr", addr, "-tls", "-state", p.state, "-admin", "-admin-token-file", p.adminToken,
-		"-creds-out", p.creds, "-nodes", "60", "-accounts", "2", "-cleanup-delay", p.cleanupDelay.String(), "-log-level", "warn")
-	// The command prints the demo credentials on stdout: never show them.
-	cmd.Stdout = io.Discard
-	stderr := &syncbuf.Buffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
+	proc, err := conformancetest.StartMock(p.bin, p.creds, "-addr", addr, "-tls", "-state", p.state, "-admin", "-admin-token-file", p.adminToken,
+		"-nodes", "60", "-accounts", "2", "-cleanup-delay", p.cleanupDelay.String(), "-log-level", "warn")
+	if err != nil {
 		return err
 	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
 	p.mu.Lock()
-	p.cmd, p.exited, p.stderr = cmd, exited, stderr
+	p.proc = proc
 	p.mu.Unlock()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			return fmt.Errorf("the mock exited during start-up: %v\n%s", cmd.ProcessState, stderr)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if _, err := os.Stat(p.creds); err == nil {
-			return nil
-		}
-	}
-	cmd.Process.Kill()
-	<-exited
-	return errors.New("the mock wrote no creds file within 60 s")
+	return nil
 }
 
 // stop ends the process with SIGTERM, and SIGKILL if it lingers.
 func (p *mockProcess) stop() error {
 	p.mu.Lock()
-	cmd, exited := p.cmd, p.exited
+	proc := p.proc
 	p.mu.Unlock()
-	if cmd == nil {
+	if proc == nil {
 		return nil
 	}
-	select {
-	case <-exited:
-		return nil
-	default:
-	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-exited:
-		return nil
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		<-exited
-		return errors.New("the mock did not stop within 30 s of SIGTERM")
-	}
+	return proc.Stop()
 }
 
 // sigkill ends the process with SIGKILL: nothing is flushed or compacted.
 func (p *mockProcess) sigkill() error {
 	p.mu.Lock()
-	cmd, exited := p.cmd, p.exited
+	proc := p.proc
 	p.mu.Unlock()
-	if cmd == nil {
+	if proc == nil {
 		return nil
 	}
-	if err := cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return err
-	}
-	<-exited
-	return nil
+	return proc.Kill()
 }
 
 // restart is the Target's Restart hook: SIGTERM, then start again on the

@@ -64,7 +64,7 @@
 // every change survived. Properties that one sample cannot show (the
 // range of user ports, the alphabets of API keys and of the encrypted
 // key's padding) are checked over enough samples that a conforming
-// server fails with a probability each check states, at most 5e-7.
+// server fails with a probability each check states, at most 5.1e-7.
 //
 // # Live safety
 //

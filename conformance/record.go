@@ -170,18 +170,6 @@ func (r *record) warnings() int {
 	return n
 }
 
-// skipReason is the first skip message.
-func (r *record) skipReason() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, m := range r.msgs {
-		if m.kind == msgSkip {
-			return m.text
-		}
-	}
-	return ""
-}
-
 // clip cuts text to at most n bytes (on a rune boundary), saying how much
 // was cut.
 func clip(text string, n int) string {

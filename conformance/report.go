@@ -104,10 +104,7 @@ func (sr *suiteRun) report() *Report {
 		// The run ended before the session: redact with what the target
 		// holds.
 		s = &session{}
-		for _, a := range sr.target.Accounts {
-			s.addSecrets(a.APIKey, a.Password, a.PrivateKey)
-		}
-		s.addSecrets(controlSecrets(sr.target.Controls)...)
+		s.addTargetSecrets(sr.target)
 	}
 	red := func(text string) string { return strings.ToValidUTF8(s.redact(text), "\uFFFD") }
 	tg := sr.target
@@ -190,7 +187,7 @@ func (sr *suiteRun) report() *Report {
 	switch {
 	case !running:
 		rep.problem = "could not run"
-		if first := firstError(rep.run); first != "" {
+		if first := firstText(rep.run, msgError); first != "" {
 			rep.problem += ": " + brief(first)
 		}
 	case sr.interrupted():
@@ -206,10 +203,11 @@ func (sr *suiteRun) interrupted() bool {
 	return sr.cut
 }
 
-// firstError is the text of the first error message, or "".
-func firstError(msgs []message) string {
+// firstText is the text of the first message of the kind, or "": the
+// first error of a failed check, the reason of a skipped one.
+func firstText(msgs []message, kind msgKind) string {
 	for _, m := range msgs {
-		if m.kind == msgError {
+		if m.kind == kind {
 			return m.text
 		}
 	}
@@ -315,9 +313,9 @@ func (r *Report) summary() string {
 		for _, c := range a.checks {
 			switch c.status {
 			case statusFailed:
-				failed = append(failed, c.area+"/"+c.name+": "+brief(firstError(c.msgs)))
+				failed = append(failed, c.area+"/"+c.name+": "+brief(firstText(c.msgs, msgError)))
 			case statusSkipped:
-				why := brief(c.skipReason())
+				why := brief(firstText(c.msgs, msgSkip))
 				if why == "" {
 					why = "skipped"
 				}
@@ -338,15 +336,6 @@ func (r *Report) summary() string {
 		}
 	}
 	return strings.TrimRight(b.String(), "\n")
-}
-
-func (c checkResult) skipReason() string {
-	for _, m := range c.msgs {
-		if m.kind == msgSkip {
-			return m.text
-		}
-	}
-	return ""
 }
 
 // brief is text on one line (every run of white space made one space),

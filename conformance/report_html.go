@@ -139,7 +139,7 @@ func (r *Report) htmlView() htmlView {
 				hc.Faults = append(hc.Faults, htmlFault{f.method, f.code, f.text, f.count})
 			}
 			if c.status == statusFailed {
-				v.Failing = append(v.Failing, htmlFailing{Name: c.area + "/" + c.name, ID: hc.ID, First: brief(firstError(c.msgs))})
+				v.Failing = append(v.Failing, htmlFailing{Name: c.area + "/" + c.name, ID: hc.ID, First: brief(firstText(c.msgs, msgError))})
 			}
 			ha.Checks = append(ha.Checks, hc)
 		}

@@ -58,7 +58,7 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 				jc.Failure = &junitMsg{Message: brief(errs[0]), Type: "failure", Text: strings.Join(errs, "\n\n")}
 				s.Failures++
 			case statusSkipped:
-				why := c.skipReason()
+				why := firstText(c.msgs, msgSkip)
 				jc.Skipped = &junitMsg{Message: brief(why), Text: why}
 				s.Skipped++
 			case statusRunning:

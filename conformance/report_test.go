@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/conformance"
 	"github.com/seattletestbed/clearinghouse-go/conformance/mockcontrols"
@@ -303,4 +304,40 @@ func readReportDir(t *testing.T, dir string) (html, junit string, js conformance
 		t.Fatalf("Run wrote no JUnit file: %v", err)
 	}
 	return string(h), string(j), conformancetest.ReadJUnit(t, j)
+}
+
+// TestRestartThatCannotReconnect: when the suite cannot reach the target
+// a Restart hook describes (here the hook names a CA file that does not
+// exist), the check fails saying why, and the run goes on to its end.
+func TestRestartThatCannotReconnect(t *testing.T) {
+	t.Parallel()
+	tg, mock := reportTarget(t, nil)
+	missing := filepath.Join(t.TempDir(), "gone-ca.pem")
+	tg.Restart = func(t conformance.T, tg *conformance.Target) error {
+		tg.CAFile = missing
+		return nil
+	}
+	type result struct {
+		rep *conformance.Report
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		rep, err := conformance.Check(context.Background(), tg, conformance.WithMatch("^Restart$/^StateSurvives$"))
+		done <- result{rep, err}
+	}()
+	var res result
+	select {
+	case res = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Check has not returned 30 s after the Restart hook: the suite hangs when it cannot reconnect")
+	}
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	r := render(t, res.rep)
+	if failed := r.suites.Failed(); !slices.Equal(failed, []string{"Restart/StateSurvives"}) || !strings.Contains(r.summary, "gone-ca.pem") {
+		t.Errorf("failed %v, want Restart/StateSurvives failing with the missing CA file:\n%s", failed, r.summary)
+	}
+	conformancetest.NoVesselHeld(t, mockcontrols.New(mock))
 }

@@ -3,8 +3,10 @@ package conformance
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -68,7 +70,7 @@ func TestRunnerBehavesLikeTesting(t *testing.T) {
 			name: "a failing subtest fails its parent, which goes on",
 			body: func(t T, ev func(string)) {
 				ok := t.Run("sub", func(t T) { t.Fatal("inner") })
-				ev("ok " + strconvBool(ok) + ", failed " + strconvBool(t.Failed()))
+				ev("ok " + strconv.FormatBool(ok) + ", failed " + strconv.FormatBool(t.Failed()))
 			},
 			want: outcome{failed: true, events: []string{"ok false, failed true"}, msgs: []string{"error: inner"}},
 		},
@@ -84,8 +86,8 @@ func TestRunnerBehavesLikeTesting(t *testing.T) {
 			name: "the context ends before the cleanups",
 			body: func(t T, ev func(string)) {
 				ctx := t.Context()
-				t.Cleanup(func() { ev("in cleanup: " + errString(ctx.Err())) })
-				ev("in body: " + errString(ctx.Err()))
+				t.Cleanup(func() { ev("in cleanup: " + fmt.Sprint(ctx.Err())) })
+				ev("in body: " + fmt.Sprint(ctx.Err()))
 			},
 			want: outcome{events: []string{"in body: <nil>", "in cleanup: context canceled"}},
 		},
@@ -109,7 +111,7 @@ func TestRunnerBehavesLikeTesting(t *testing.T) {
 					wg.Go(func() { t.Error("concurrent") })
 				}
 				wg.Wait()
-				ev("failed " + strconvBool(t.Failed()))
+				ev("failed " + strconv.FormatBool(t.Failed()))
 			},
 			want: outcome{failed: true, events: []string{"failed true"}, msgs: slices.Repeat([]string{"error: concurrent"}, 4)},
 		},
@@ -150,20 +152,6 @@ func TestRunnerBehavesLikeTesting(t *testing.T) {
 			}
 		})
 	}
-}
-
-func strconvBool(b bool) string {
-	if b {
-		return "true"
-	}
-	return "false"
-}
-
-func errString(err error) string {
-	if err == nil {
-		return "<nil>"
-	}
-	return err.Error()
 }
 
 // TestRunnerMatch checks WithMatch against the names go test -run would

@@ -204,9 +204,8 @@ func newSession(tg Target) (*session, error) {
 	s.runID = hex.EncodeToString(b[:])
 	for _, a := range tg.Accounts {
 		s.accounts = append(s.accounts, &acct{name: a.Username, apiKey: a.APIKey, password: a.Password, privateKey: a.PrivateKey})
-		s.addSecrets(a.APIKey, a.Password, a.PrivateKey)
 	}
-	s.addSecrets(controlSecrets(tg.Controls)...)
+	s.addTargetSecrets(tg)
 	s.timeout = tg.CallTimeout
 	if s.timeout <= 0 {
 		s.timeout = 60 * time.Second
@@ -339,6 +338,15 @@ func (s *session) addSecrets(vals ...string) {
 			}
 		}
 	}
+}
+
+// addTargetSecrets registers the secrets tg holds: its accounts' keys and
+// passwords, and its Controls' admin token.
+func (s *session) addTargetSecrets(tg Target) {
+	for _, a := range tg.Accounts {
+		s.addSecrets(a.APIKey, a.Password, a.PrivateKey)
+	}
+	s.addSecrets(controlSecrets(tg.Controls)...)
 }
 
 // redact replaces every registered secret in text.

@@ -66,9 +66,11 @@ type Target struct {
 
 	// Restart, when set, stops the target and starts it again on the same
 	// state, updating *tg (URL, CAFile, HTTPClient, Controls) to reach the
-	// new instance. The Restart area calls it once, mid-run, and then
-	// checks that accounts and holdings survived. t is the check's (a
-	// T under Run).
+	// new instance. Two checks of the Restart area call it mid-run:
+	// StateSurvives, which then checks that accounts and holdings
+	// survived, and TimersSurvive, which checks that leases still end and
+	// dirty vessels are still cleaned on time. t is the check's (a T
+	// under Run).
 	Restart func(t T, tg *Target) error
 
 	// ReportDir, when set, makes Run write its report into this

@@ -490,6 +490,18 @@ func (s *session) specific(t T, a *acct, list any, mayTake int) (any, error) {
 	return res, err
 }
 
+// mustSpecific is specific for a call that must succeed: it fails the
+// check on a fault, and returns the vessels, checking their count when
+// n >= 0 (as infodicts does). what names the call in messages.
+func (s *session) mustSpecific(t T, what string, a *acct, mayTake, n int, hs ...string) []vinfo {
+	t.Helper()
+	res, err := s.specific(t, a, handleArgs(hs...), mayTake)
+	if err != nil {
+		s.fatalf(t, "%s: %v", what, err)
+	}
+	return s.infodicts(t, what, res, n)
+}
+
 // release calls release_resources with the handles; on success the ledger
 // forgets them.
 func (s *session) release(t T, a *acct, hs ...string) error {

@@ -38,10 +38,11 @@
 // The conformance suite (conformance.TargetFromEnv) reads the same
 // variables and creds files by the same rule. The API key and the private
 // key are taken together from the first level that has either, so
-// --private-key-file is not overridden by an API key in the environment. Without an API key, the client fetches it with the
-// private key (get_encrypted_api_key). Without any URL the public
-// clearinghouse, clearinghouse.DefaultURL, is used. -v says on stderr
-// where each setting came from.
+// --private-key-file is not overridden by an API key in the environment.
+// Without an API key, the client fetches it with the private key
+// (get_encrypted_api_key). Without any URL the public clearinghouse,
+// clearinghouse.DefaultURL, is used. -v says on stderr where each setting
+// came from.
 //
 // There is no --api-key flag: a flag's value is in the process list, which
 // every user of the machine can read. CLEARINGHOUSE_API_KEY (readable only

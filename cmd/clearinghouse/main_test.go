@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"io"
 	"math/rand/v2"
@@ -109,12 +108,8 @@ func (f *fixture) writeCreds(t *testing.T, name, caFile string, accts ...mockser
 	for _, a := range accts {
 		cf.Accounts = append(cf.Accounts, credsfile.Account{Username: a.Username, Password: a.Password, APIKey: a.APIKey, PublicKey: a.PublicKey, PrivateKey: a.PrivateKey})
 	}
-	data, err := json.MarshalIndent(cf, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
 	path := filepath.Join(f.dir, name)
-	if err := os.WriteFile(path, data, 0o600); err != nil {
+	if err := credsfile.Write(path, &cf); err != nil {
 		t.Fatal(err)
 	}
 	return path

@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,7 +15,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,7 +22,6 @@ import (
 	"github.com/seattletestbed/clearinghouse-go/conformance/mockcontrols"
 	"github.com/seattletestbed/clearinghouse-go/internal/conformancetest"
 	"github.com/seattletestbed/clearinghouse-go/internal/credsfile"
-	"github.com/seattletestbed/clearinghouse-go/internal/syncbuf"
 	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
@@ -118,44 +115,26 @@ func mockBinaryTarget(t *testing.T) *testTarget {
 		t.Fatal(err)
 	}
 	tg := &testTarget{creds: filepath.Join(dir, "creds.json")}
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-tls", "-state", filepath.Join(dir, "mock.state"), "-admin", "-admin-token-file", tokenFile,
-		"-creds-out", tg.creds, "-nodes", "60", "-accounts", "2", "-cleanup-delay", "0", "-log-level", "warn")
-	cmd.Stdout = io.Discard // the demo credentials
-	var stderr syncbuf.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
+	mock, err := conformancetest.StartMock(bin, tg.creds, "-addr", "127.0.0.1:0", "-tls", "-state", filepath.Join(dir, "mock.state"),
+		"-admin", "-admin-token-file", tokenFile, "-nodes", "60", "-accounts", "2", "-cleanup-delay", "0", "-log-level", "warn")
+	if err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-			t.Error("the mock did not stop within 30 s of SIGTERM")
+		if err := mock.Stop(); err != nil {
+			t.Error(err)
 		}
 	})
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		if f, err := credsfile.Read(tg.creds); err == nil {
-			tg.secrets = append(tg.secrets, f.AdminToken)
-			for _, a := range f.Accounts {
-				tg.secrets = append(tg.secrets, a.APIKey, a.Password, a.PrivateKey)
-				tg.secrets = append(tg.secrets, strings.Fields(a.PrivateKey)...)
-			}
-			return tg
-		}
-		select {
-		case <-exited:
-			t.Fatalf("the mock exited during start-up\n%s", stderr.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the mock wrote no creds file within 60 s")
-		}
+	f, err := credsfile.Read(tg.creds)
+	if err != nil {
+		t.Fatal(err)
 	}
+	tg.secrets = append(tg.secrets, f.AdminToken)
+	for _, a := range f.Accounts {
+		tg.secrets = append(tg.secrets, a.APIKey, a.Password, a.PrivateKey)
+		tg.secrets = append(tg.secrets, strings.Fields(a.PrivateKey)...)
+	}
+	return tg
 }
 
 // outcome is what one run of the command left.

@@ -1,7 +1,7 @@
 // Package conformancetest is what the tests of conformance and of
 // cmd/conformance share to run the suite and check a run from outside:
-// the mock binary built for them, a target that rewrites the mock's
-// answers, the run's JUnit report read back
+// the mock binary built for them and run as a child process, a target
+// that rewrites the mock's answers, the run's JUnit report read back
 // independently of the code that wrote it, the areas every full run
 // reports, and that a run left no vessel held.
 package conformancetest
