@@ -207,12 +207,17 @@ func TestHTTPControlsTimesAndScale(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	found := false
 	for _, v := range n.Vessels {
 		if v.Handle != "n1:v2" {
 			continue
 		}
+		found = true
 		if want := t0.Add(time.Hour + time.Nanosecond); !v.Dirty || !v.DirtySince.Equal(want) || !v.Acquired.IsZero() || !v.Expires.IsZero() {
 			t.Errorf("a vessel released at %v: %+v", want, v)
 		}
+	}
+	if !found {
+		t.Errorf("node n1 has no vessel n1:v2 among %d: nothing was checked", len(n.Vessels))
 	}
 }
