@@ -610,31 +610,18 @@ func (e *faultEngine) decide(method, username string) *faultDecision {
 }
 
 // status returns a copy of the profile, the rules' counts and the counts
-// per kind.
+// per kind since the server started, every kind present.
 func (e *faultEngine) status() FaultStatus {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	out := FaultStatus{Profile: e.profile, Injected: e.injectedLocked()}
+	out := FaultStatus{Profile: e.profile, Injected: make(map[FaultKind]uint64, len(faultKinds))}
 	out.Profile.Rules = slices.Clone(e.profile.Rules)
 	out.Fired = make([]uint64, len(e.rules))
 	for i, st := range e.rules {
 		out.Fired[i] = st.fired
 	}
-	return out
-}
-
-// injectedCounts returns the counts per kind since the server started,
-// every kind present.
-func (e *faultEngine) injectedCounts() map[FaultKind]uint64 {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.injectedLocked()
-}
-
-func (e *faultEngine) injectedLocked() map[FaultKind]uint64 {
-	out := make(map[FaultKind]uint64, len(faultKinds))
 	for i, k := range faultKinds {
-		out[k] = e.injected[i]
+		out.Injected[k] = e.injected[i]
 	}
 	return out
 }
