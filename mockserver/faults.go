@@ -172,7 +172,7 @@ func (r *FaultRule) check() error {
 	switch {
 	case r.Method != "*" && methods[r.Method].fn == nil:
 		return fmt.Errorf("method %q is not one of the ten", clip(r.Method, 64))
-	case r.Username != "" && callUsername("", []any{map[string]any{"username": r.Username}}) != r.Username:
+	case r.Username != "" && !printableName(r.Username):
 		return fmt.Errorf("username must be 1 to 64 printable ASCII characters without spaces")
 	case r.Fault != "" && !r.Fault.terminal():
 		return fmt.Errorf("fault %q: want reset_before, reset_after, unavailable, server_error or truncate", clip(string(r.Fault), 64))
