@@ -457,7 +457,7 @@ func (st *state) advance(now int64) {
 		v := st.expiry.items[0].v
 		ves := &st.vessels[v]
 		if st.watch != nil {
-			st.watch.lapsed(st.accounts[ves.owner].name, v, st.handle(v), ves.expires)
+			st.watch.lapsed(st.accounts[ves.owner].name, v, st.handle, ves.expires)
 		}
 		st.release(v, ves.expires)
 	}
