@@ -19,8 +19,8 @@
 // -report-out writes it as JSON.
 //
 // Exit status: 0 after a signal while serving, or -h; 2 for a usage error
-// (an unknown flag, a value out of range, a bad fault profile: the message
-// names the flag); 3 at shutdown when -report-strict is given and the
+// (an unknown flag, a value out of range, flags that do not go together, a
+// bad fault profile: the message names the flag); 3 at shutdown when -report-strict is given and the
 // behaviour report has findings (so that a CI job fails on a leak); 1 for
 // any other failure, including a signal during start-up.
 package main
