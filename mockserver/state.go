@@ -136,7 +136,8 @@ type changes struct {
 	accounts map[int32]struct{}
 	// full asks for a snapshot record instead of a delta: after Reset,
 	// and after the clock is set or advanced (expiries it caused are not
-	// journaled and might not be derivable again on load).
+	// journaled and might not be derivable again on load) or rescaled
+	// (so that a record holds the clock a rollback returns to).
 	full bool
 }
 
