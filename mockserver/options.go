@@ -20,8 +20,10 @@ type Option struct {
 // option wraps a function that sets part of the configuration.
 func option(apply func(*config) error) Option { return Option{apply: apply} }
 
-// config is what the options set. It is read only during construction and
-// by Reset.
+// config is what the options set. Nothing changes it after construction;
+// what a control can change at run time (the clock, the cleanup delay, the
+// failure rate, the seed, the fault profile) lives in the clock, the state
+// and the fault engine, which start from it.
 type config struct {
 	source       func() time.Time
 	scale        float64

@@ -284,7 +284,9 @@ type callView struct {
 }
 
 // gather reads the state through the read seam, under one hold of the
-// lock (Server.overview), and formats what it got after releasing it.
+// lock (Server.overview), and formats what it got after releasing it. The
+// fault status and the behaviour report come from the exported Faults and
+// Report, the report under a second hold of the lock.
 func (p *statusPage) gather(subPage, accPage int) (*statusView, error) {
 	var (
 		subPager, accPager pagerView
