@@ -369,10 +369,8 @@ func (st *state) rebuild(ctx context.Context) error {
 		a.donations = nil
 	}
 	for n := range st.nodes {
-		if n%ctxCheckEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
+		if err := stopped(ctx, n); err != nil {
+			return err
 		}
 		st.attach(int32(n))
 	}
