@@ -351,12 +351,8 @@ func (p *statusPage) gather(subPage, accPage int) (*statusView, error) {
 	}
 	v.FindingsTotal = len(report.Findings)
 	for _, f := range report.Findings[:min(len(report.Findings), statusFindingsShown)] {
-		account := f.Account
-		if account == "" {
-			account = "(no username)"
-		}
 		v.Findings = append(v.Findings, findingView{
-			Kind: string(f.Kind), Account: clip(account, clipMethod), Message: f.Message,
+			Kind: string(f.Kind), Account: clip(f.accountLabel(), clipMethod), Message: f.Message,
 		})
 	}
 	return &v, nil
