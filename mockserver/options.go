@@ -222,12 +222,14 @@ func WithAdminHosts(names ...string) Option {
 }
 
 // WithKeyBits sets the size of the RSA key pairs generated for accounts
-// that are added without one (DefaultKeyBits by default). Tests may use 512
-// to save time; get_encrypted_api_key needs at least 433.
+// that are added without one (DefaultKeyBits by default), from
+// seattlersa.MinKeyBits to seattlersa.MaxModulusBits. Tests may use 512 to
+// save time; get_encrypted_api_key needs at least 433.
 func WithKeyBits(bits int) Option {
 	return option(func(c *config) error {
-		if bits < seattlersa.MinKeyBits {
-			return fmt.Errorf("mockserver: key size %d is below %d bits", bits, seattlersa.MinKeyBits)
+		if bits < seattlersa.MinKeyBits || bits > seattlersa.MaxModulusBits {
+			return fmt.Errorf("mockserver: key size %d bits: must be between %d and %d",
+				bits, seattlersa.MinKeyBits, seattlersa.MaxModulusBits)
 		}
 		c.keyBits = bits
 		return nil
