@@ -22,8 +22,8 @@ type AccountSpec struct {
 
 	// APIKey is accepted verbatim if a client could recover it through
 	// get_encrypted_api_key (seattlersa.ValidAPIKey: at most 100 printable
-	// ASCII characters other than '!'); when empty a fresh 32-character key
-	// is generated.
+	// ASCII characters other than '!' and space); when empty a fresh
+	// 32-character key is generated.
 	APIKey string
 
 	// PublicKey ("<e> <n>") and PrivateKey ("<d> <p> <q>") are the

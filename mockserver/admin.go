@@ -637,10 +637,7 @@ func (s *Server) adminFailures(r *http.Request) (int, any, error) {
 }
 
 func (s *Server) adminGetClock(r *http.Request) (int, any, error) {
-	s.mu.Lock()
-	now, scale := toTime(s.clock.now()), s.clock.scale
-	s.mu.Unlock()
-	return http.StatusOK, map[string]any{"now": now, "scale": scale}, nil
+	return http.StatusOK, map[string]any{"now": s.Now(), "scale": s.TimeScale()}, nil
 }
 
 func (s *Server) adminSetClock(r *http.Request) (int, any, error) {

@@ -79,14 +79,23 @@ func (c *clock) advance(d time.Duration) {
 	c.mockAnchor = addSat(c.mockAnchor, int64(d))
 }
 
-// clockAnchors are what SetTime and Advance change in a clock.
-type clockAnchors struct{ mock, source int64 }
+// clockAnchors are what SetTime, Advance and SetTimeScale change in a
+// clock: its anchors and its scale, which together say how it reads from
+// then on.
+type clockAnchors struct {
+	mock, source int64
+	scale        float64
+}
 
-func (c *clock) anchors() clockAnchors { return clockAnchors{c.mockAnchor, c.sourceAnchor} }
+func (c *clock) anchors() clockAnchors {
+	return clockAnchors{c.mockAnchor, c.sourceAnchor, c.scale}
+}
 
 // restore puts back anchors taken earlier: the clock reads as if no
-// SetTime or Advance had happened since.
-func (c *clock) restore(a clockAnchors) { c.mockAnchor, c.sourceAnchor = a.mock, a.source }
+// SetTime, Advance or SetTimeScale had happened since.
+func (c *clock) restore(a clockAnchors) {
+	c.mockAnchor, c.sourceAnchor, c.scale = a.mock, a.source, a.scale
+}
 
 // offset returns how far the mock clock is ahead of its source. With
 // scale 1 this stays constant while the clock runs, which is what a state

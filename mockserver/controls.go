@@ -198,13 +198,18 @@ func (s *Server) TimeScale() float64 {
 // its current reading on, x from 0 (frozen: only SetTime and Advance move
 // it) to MaxTimeScale. Like the cleanup delay it is a setting, not state:
 // the state file does not keep it, and a server opened again runs at the
-// scale it was given (WithTimeScale).
+// scale it was given (WithTimeScale). With a state file the change is
+// still written, as SetTime's is, so that the clock a failed write rolls
+// back to includes it; if that write fails, SetTimeScale changes nothing.
 func (s *Server) SetTimeScale(x float64) error {
 	if !(x >= 0 && x <= MaxTimeScale) {
 		return invalidf("time scale %v: must be between 0 and %d", x, MaxTimeScale)
 	}
 	return s.update(func(st *state, now int64) error {
 		s.clock.rescale(x)
+		if st.changes != nil {
+			st.changes.full = true
+		}
 		return nil
 	})
 }

@@ -34,11 +34,12 @@
 // selection, user ports and the failure rate), WithClock and WithTimeScale
 // (the time source and how fast the mock clock follows it; scale 0
 // freezes it), WithCleanupDelay (0 by default), WithAcquireFailureRate,
-// WithKeyBits (size of generated key pairs), WithLogger, WithAdmin and
-// WithFaults (a fault profile, below). An
-// invalid option, or a zero Option, makes New and Open return an error.
-// New never touches the disk. Secrets — API keys, generated key pairs, the padding of
-// get_encrypted_api_key — always come from crypto/rand, never from the
+// WithKeyBits (size of generated key pairs), WithLogger, WithAdmin,
+// WithAdminToken and WithAdminHosts (the JSON controls and their guard,
+// see AdminHandler) and WithFaults (a fault profile, below). An invalid
+// option, or a zero Option, makes New and Open return an error. New never
+// touches the disk. Secrets — API keys, generated key pairs, the padding
+// of get_encrypted_api_key — always come from crypto/rand, never from the
 // seed.
 //
 // # State and concurrency
@@ -59,8 +60,8 @@
 // or the next k attempts), InjectFailureFunc (by predicate) and
 // SetAcquireFailureRate make node acquisitions fail, so that the
 // all-or-nothing rollback of acquire_resources can be exercised; Now,
-// SetTime, Advance and SetCleanupDelay drive time; Seed re-seeds and Reset
-// starts over. Account, Accounts, Node, Nodes, Vessels and Holdings return
+// SetTime, Advance, SetTimeScale and SetCleanupDelay drive time; Seed
+// re-seeds and Reset starts over. Account, Accounts, Node, Nodes, Vessels and Holdings return
 // copies: nothing a caller does to them reaches the server. None of the
 // controls changes what the ten methods do on the wire; a fault profile
 // (below) changes only whether a call over HTTP is applied and how its

@@ -172,7 +172,7 @@ func (r *FaultRule) check() error {
 	switch {
 	case r.Method != "*" && methods[r.Method].fn == nil:
 		return fmt.Errorf("method %q is not one of the ten", clip(r.Method, 64))
-	case r.Username != "" && callUsername("", []any{map[string]any{"username": r.Username}}) != r.Username:
+	case r.Username != "" && !printableName(r.Username):
 		return fmt.Errorf("username must be 1 to 64 printable ASCII characters without spaces")
 	case r.Fault != "" && !r.Fault.terminal():
 		return fmt.Errorf("fault %q: want reset_before, reset_after, unavailable, server_error or truncate", clip(string(r.Fault), 64))
@@ -610,31 +610,18 @@ func (e *faultEngine) decide(method, username string) *faultDecision {
 }
 
 // status returns a copy of the profile, the rules' counts and the counts
-// per kind.
+// per kind since the server started, every kind present.
 func (e *faultEngine) status() FaultStatus {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	out := FaultStatus{Profile: e.profile, Injected: e.injectedLocked()}
+	out := FaultStatus{Profile: e.profile, Injected: make(map[FaultKind]uint64, len(faultKinds))}
 	out.Profile.Rules = slices.Clone(e.profile.Rules)
 	out.Fired = make([]uint64, len(e.rules))
 	for i, st := range e.rules {
 		out.Fired[i] = st.fired
 	}
-	return out
-}
-
-// injectedCounts returns the counts per kind since the server started,
-// every kind present.
-func (e *faultEngine) injectedCounts() map[FaultKind]uint64 {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.injectedLocked()
-}
-
-func (e *faultEngine) injectedLocked() map[FaultKind]uint64 {
-	out := make(map[FaultKind]uint64, len(faultKinds))
 	for i, k := range faultKinds {
-		out[k] = e.injected[i]
+		out.Injected[k] = e.injected[i]
 	}
 	return out
 }

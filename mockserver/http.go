@@ -172,7 +172,7 @@ func (s *Server) logCall(r *http.Request, info xmlrpc.CallInfo, d *faultDecision
 
 // callUsername finds the username a call names: in the auth struct, or
 // the plain first parameter of get_encrypted_api_key. Names that are not
-// printable ASCII of a sane length are left out of the log.
+// printableName are left out of the log: it returns "" for them.
 func callUsername(method string, params []any) string {
 	if len(params) == 0 {
 		return ""
@@ -186,13 +186,23 @@ func callUsername(method string, params []any) string {
 			u = p
 		}
 	}
-	if len(u) > 64 {
+	if !printableName(u) {
 		return ""
+	}
+	return u
+}
+
+// printableName reports whether u is at most 64 printable ASCII
+// characters without spaces: a name that logs, the status page and the
+// behaviour report may show as it is.
+func printableName(u string) bool {
+	if len(u) > 64 {
+		return false
 	}
 	for i := 0; i < len(u); i++ {
 		if u[i] < 0x21 || u[i] > 0x7e {
-			return ""
+			return false
 		}
 	}
-	return u
+	return true
 }

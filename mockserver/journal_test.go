@@ -365,6 +365,49 @@ func TestJournalRollbackRestoresClock(t *testing.T) {
 	}
 }
 
+// TestJournalRollbackKeepsTimeScale changes the time scale and then loses
+// a write: the rollback must not run the time since the last durable
+// record again at the new scale. A change of scale whose own write is lost
+// is undone.
+func TestJournalRollbackKeepsTimeScale(t *testing.T) {
+	t.Parallel()
+	src := t0
+	var mu sync.Mutex
+	clock := WithClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return src })
+	s, _, ff, _ := openFaulty(t, 30, clock)
+	u := addUser(t, s, "alice")
+	held := acquire(t, s, u, "wan", 2)
+	mu.Lock()
+	src = src.Add(time.Hour)
+	mu.Unlock()
+	must(t, s.SetTimeScale(MaxTimeScale))
+	want := s.Now()
+	ff.set("write", syscall.ENOSPC)
+	_, flt := call(t, s, "acquire_resources", auth(u), rspec("wan", int64(1)))
+	wantFault(t, flt, 100, internalErrorText)
+	ff.set("write", nil)
+	if have := s.Now(); !have.Equal(want) {
+		t.Errorf("clock after the rollback: have %v, want %v", have, want)
+	}
+	if have := s.TimeScale(); have != MaxTimeScale {
+		t.Errorf("time scale after the rollback: have %v, want %v", have, MaxTimeScale)
+	}
+	checkHeld(t, s, u, held)
+
+	// A change of scale whose own write fails is undone with it.
+	ff.set("write", syscall.ENOSPC)
+	if err := s.SetTimeScale(1); !errors.Is(err, syscall.ENOSPC) {
+		t.Errorf("SetTimeScale through a failed write: have %v, want ENOSPC", err)
+	}
+	ff.set("write", nil)
+	if have := s.TimeScale(); have != MaxTimeScale {
+		t.Errorf("time scale after a lost SetTimeScale: have %v, want %v", have, MaxTimeScale)
+	}
+	if have := s.Now(); !have.Equal(want) {
+		t.Errorf("clock after a lost SetTimeScale: have %v, want %v", have, want)
+	}
+}
+
 // TestJournalSyncBeforeAnswer records the file operations of a mutating
 // call: its record is written and fsynced before the call answers. A call
 // that changes nothing does no I/O.

@@ -249,7 +249,7 @@ func (s *Server) renewResources(ctx context.Context, params []any) (any, error) 
 		for _, v := range vs {
 			if st.vessels[v].owner == a {
 				st.renew(v, now)
-				s.watch.renewed(acct.name, v, st.handle(v), now)
+				s.watch.renewed(acct.name, v, st.handle, now)
 			}
 		}
 		return nil

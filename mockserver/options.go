@@ -20,8 +20,10 @@ type Option struct {
 // option wraps a function that sets part of the configuration.
 func option(apply func(*config) error) Option { return Option{apply: apply} }
 
-// config is what the options set. It is read only during construction and
-// by Reset.
+// config is what the options set. Nothing changes it after construction;
+// what a control can change at run time (the clock, the cleanup delay, the
+// failure rate, the seed, the fault profile) lives in the clock, the state
+// and the fault engine, which start from it.
 type config struct {
 	source       func() time.Time
 	scale        float64
@@ -220,12 +222,14 @@ func WithAdminHosts(names ...string) Option {
 }
 
 // WithKeyBits sets the size of the RSA key pairs generated for accounts
-// that are added without one (DefaultKeyBits by default). Tests may use 512
-// to save time; get_encrypted_api_key needs at least 433.
+// that are added without one (DefaultKeyBits by default), from
+// seattlersa.MinKeyBits to seattlersa.MaxModulusBits. Tests may use 512 to
+// save time; get_encrypted_api_key needs at least 433.
 func WithKeyBits(bits int) Option {
 	return option(func(c *config) error {
-		if bits < seattlersa.MinKeyBits {
-			return fmt.Errorf("mockserver: key size %d is below %d bits", bits, seattlersa.MinKeyBits)
+		if bits < seattlersa.MinKeyBits || bits > seattlersa.MaxModulusBits {
+			return fmt.Errorf("mockserver: key size %d bits: must be between %d and %d",
+				bits, seattlersa.MinKeyBits, seattlersa.MaxModulusBits)
 		}
 		c.keyBits = bits
 		return nil

@@ -37,6 +37,16 @@ const MaxPopulation = 1_000_000
 // looks at its context.
 const ctxCheckEvery = 4096
 
+// stopped returns ctx's error when i, a long loop's count of nodes, is a
+// multiple of ctxCheckEvery and ctx is done, and nil otherwise: the loop
+// calls it on every round and looks at ctx only every ctxCheckEvery nodes.
+func stopped(ctx context.Context, i int) error {
+	if i%ctxCheckEvery != 0 {
+		return nil
+	}
+	return ctx.Err()
+}
+
 func (p PopulationConfig) validate() error {
 	if p.Nodes < 0 || p.Nodes > MaxPopulation {
 		return fmt.Errorf("mockserver: population of %d nodes: must be between 0 and %d", p.Nodes, MaxPopulation)
@@ -169,10 +179,8 @@ func (st *state) generatePopulationRaw(ctx context.Context, p PopulationConfig) 
 	// from rng, so the population does not depend on them.
 	clustered := 0
 	for target, k := wan/4, 0; target-clustered >= 8; k++ {
-		if k%(ctxCheckEvery/8) == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
+		if err := stopped(ctx, 8*k); err != nil { // a cluster has 8 to 16 nodes
+			return err
 		}
 		size := min(8+rng.IntN(9), target-clustered)
 		pre := prefix()
@@ -183,18 +191,14 @@ func (st *state) generatePopulationRaw(ctx context.Context, p PopulationConfig) 
 		clustered += size
 	}
 	for i := range wan - clustered {
-		if i%ctxCheckEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
+		if err := stopped(ctx, i); err != nil {
+			return err
 		}
 		ips = append(ips, prefix()+strconv.Itoa(1+rng.IntN(254)))
 	}
 	for i := range nat {
-		if i%ctxCheckEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
+		if err := stopped(ctx, i); err != nil {
+			return err
 		}
 		ips = append(ips, natPrefix+fmt.Sprintf("%016x", rng.Uint64()))
 	}
@@ -205,7 +209,7 @@ func (st *state) generatePopulationRaw(ctx context.Context, p PopulationConfig) 
 		if cancelled {
 			return
 		}
-		if swaps++; swaps%ctxCheckEvery == 0 && ctx.Err() != nil {
+		if swaps++; stopped(ctx, swaps) != nil {
 			cancelled = true
 			return
 		}
@@ -222,10 +226,8 @@ func (st *state) generatePopulationRaw(ctx context.Context, p PopulationConfig) 
 	st.nodes = make([]node, 0, len(ips))
 	digits := make([]byte, 0, 320)
 	for i, ip := range ips {
-		if i%ctxCheckEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
+		if err := stopped(ctx, i); err != nil {
+			return err
 		}
 		var id string
 		for {

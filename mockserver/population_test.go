@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/seattletestbed/clearinghouse-go/seattlersa"
 )
 
 func allNodes(t *testing.T, s *Server) []Node {
@@ -157,6 +159,7 @@ func TestPopulationOptionErrors(t *testing.T) {
 		WithCleanupDelay(-time.Second),
 		WithAcquireFailureRate(2),
 		WithKeyBits(64),
+		WithKeyBits(seattlersa.MaxModulusBits + 1), // GenerateKey refuses it
 		WithClock(nil),
 	} {
 		if _, err := Open(context.Background(), "", opt); err == nil {

@@ -82,15 +82,13 @@ func isASCII(s string) bool {
 	return true
 }
 
-// pySplit splits s on runs of white space like Python 2's split() with no
-// argument: ASCII white space for a str, and for a unicode string every
+// pySplitN splits s on runs of white space like Python 2's split() with
+// no argument: ASCII white space for a str, and for a unicode string every
 // character Python 2.7 counted as space (which adds the information
-// separators U+001C-U+001F and U+180E to Go's unicode.IsSpace).
-func pySplit(s string) []string { return pySplitN(s, -1) }
-
-// pySplitN is pySplit that stops after n fields when n >= 0, so that a
-// caller that only needs to know whether there are more than n-1 need not
-// split a long string in full.
+// separators U+001C-U+001F and U+180E to Go's unicode.IsSpace). It stops
+// after n fields when n >= 0, so that a caller that only needs to know
+// whether there are more than n-1 need not split a long string in full; a
+// negative n splits all of s.
 func pySplitN(s string, n int) []string {
 	ascii := isASCII(s)
 	space := func(r rune) bool {

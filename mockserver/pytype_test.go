@@ -65,8 +65,8 @@ func TestPySplit(t *testing.T) {
 		{"\u00e9 \u3000x", []string{"\u00e9", "x"}},
 	}
 	for _, tt := range tests {
-		if have := pySplit(tt.in); !slices.Equal(have, tt.want) {
-			t.Errorf("pySplit(%q): have %q, want %q", tt.in, have, tt.want)
+		if have := pySplitN(tt.in, -1); !slices.Equal(have, tt.want) {
+			t.Errorf("pySplitN(%q, -1): have %q, want %q", tt.in, have, tt.want)
 		}
 		// pySplitN(s, 2) is the first two fields, with the same rules.
 		want := tt.want[:min(2, len(tt.want))]

@@ -238,11 +238,7 @@ func (r Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Behaviour report at %s (mock clock): %s\n", r.Taken.Format(time.RFC3339), plural(len(r.Findings), "finding"))
 	for _, f := range r.Findings {
-		account := f.Account
-		if account == "" {
-			account = "(no username)"
-		}
-		fmt.Fprintf(&b, "  %s %s: %s\n", f.Kind, account, f.Message)
+		fmt.Fprintf(&b, "  %s %s: %s\n", f.Kind, f.accountLabel(), f.Message)
 		for _, v := range f.Evidence.Vessels {
 			b.WriteString("      " + shortHandle(v.Handle))
 			for _, part := range []struct {
@@ -270,6 +266,15 @@ func (r Report) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// accountLabel is the finding's account as a person reads it: calls that
+// named no username (or none the log could show) are "(no username)".
+func (f Finding) accountLabel() string {
+	if f.Account == "" {
+		return "(no username)"
+	}
+	return f.Account
 }
 
 func plural(n int, noun string) string {

@@ -136,7 +136,8 @@ type changes struct {
 	accounts map[int32]struct{}
 	// full asks for a snapshot record instead of a delta: after Reset,
 	// and after the clock is set or advanced (expiries it caused are not
-	// journaled and might not be derivable again on load).
+	// journaled and might not be derivable again on load) or rescaled
+	// (so that a record holds the clock a rollback returns to).
 	full bool
 }
 
@@ -368,10 +369,8 @@ func (st *state) rebuild(ctx context.Context) error {
 		a.donations = nil
 	}
 	for n := range st.nodes {
-		if n%ctxCheckEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
+		if err := stopped(ctx, n); err != nil {
+			return err
 		}
 		st.attach(int32(n))
 	}
@@ -457,7 +456,7 @@ func (st *state) advance(now int64) {
 		v := st.expiry.items[0].v
 		ves := &st.vessels[v]
 		if st.watch != nil {
-			st.watch.lapsed(st.accounts[ves.owner].name, v, st.handle(v), ves.expires)
+			st.watch.lapsed(st.accounts[ves.owner].name, v, st.handle, ves.expires)
 		}
 		st.release(v, ves.expires)
 	}

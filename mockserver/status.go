@@ -284,7 +284,9 @@ type callView struct {
 }
 
 // gather reads the state through the read seam, under one hold of the
-// lock (Server.overview), and formats what it got after releasing it.
+// lock (Server.overview), and formats what it got after releasing it. The
+// fault status and the behaviour report come from the exported Faults and
+// Report, the report under a second hold of the lock.
 func (p *statusPage) gather(subPage, accPage int) (*statusView, error) {
 	var (
 		subPager, accPager pagerView
@@ -349,12 +351,8 @@ func (p *statusPage) gather(subPage, accPage int) (*statusView, error) {
 	}
 	v.FindingsTotal = len(report.Findings)
 	for _, f := range report.Findings[:min(len(report.Findings), statusFindingsShown)] {
-		account := f.Account
-		if account == "" {
-			account = "(no username)"
-		}
 		v.Findings = append(v.Findings, findingView{
-			Kind: string(f.Kind), Account: clip(account, clipMethod), Message: f.Message,
+			Kind: string(f.Kind), Account: clip(f.accountLabel(), clipMethod), Message: f.Message,
 		})
 	}
 	return &v, nil

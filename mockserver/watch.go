@@ -172,8 +172,9 @@ func (w *watch) activity(name string, now int64) {
 
 // lapsed records that vessel v of name ran out at expired. It is pending
 // (a missed renewal once a call follows within MissedRenewalWindow) if
-// the account made a call within MissedRenewalWindow before.
-func (w *watch) lapsed(name string, v int32, handle string, expired int64) {
+// the account made a call within MissedRenewalWindow before. handle names
+// v; it is called only for a lapse that is kept.
+func (w *watch) lapsed(name string, v int32, handle func(int32) string, expired int64) {
 	c := w.accounts[name]
 	if c == nil {
 		return
@@ -190,7 +191,7 @@ func (w *watch) lapsed(name string, v int32, handle string, expired int64) {
 	if !known {
 		acquired = 0
 	}
-	c.pending = append(c.pending, lapse{handle: handle, acquired: acquired, expired: expired})
+	c.pending = append(c.pending, lapse{handle: handle(v), acquired: acquired, expired: expired})
 }
 
 // acquired records that name acquired vs at now and then held held
@@ -250,8 +251,9 @@ func (w *watch) looked(name string) {
 	}
 }
 
-// renewed records that name renewed vessel v at now.
-func (w *watch) renewed(name string, v int32, handle string, now int64) {
+// renewed records that name renewed vessel v at now. handle names v; it
+// is called only when a storm begins.
+func (w *watch) renewed(name string, v int32, handle func(int32) string, now int64) {
 	c := w.of(name)
 	if c == nil {
 		return
@@ -284,7 +286,7 @@ func (w *watch) renewed(name string, v int32, handle string, now int64) {
 	c.nStorms++
 	if len(c.storms) < maxEvidence {
 		r.storm = len(c.storms)
-		c.storms = append(c.storms, storm{handle: handle, first: oldest, last: now, renewals: ring})
+		c.storms = append(c.storms, storm{handle: handle(v), first: oldest, last: now, renewals: ring})
 	}
 }
 

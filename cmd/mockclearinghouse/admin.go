@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,13 +18,14 @@ func adminFlags(fs *flag.FlagSet, o *options) {
 }
 
 // adminSettings checks the admin flags and returns the token (empty for
-// none) and the extra host names. Errors never quote the token.
+// none) and the extra host names. A combination of flags that does not go
+// together is a usage error. Errors never quote the token.
 func (o *options) adminSettings() (token string, hosts []string, err error) {
 	if !o.admin && (o.adminToken != "" || o.adminTokenFile != "" || o.adminHosts != "") {
-		return "", nil, errors.New("-admin-token, -admin-token-file and -admin-host need -admin")
+		return "", nil, usagef("-admin-token, -admin-token-file and -admin-host need -admin")
 	}
 	if o.adminToken != "" && o.adminTokenFile != "" {
-		return "", nil, errors.New("give -admin-token or -admin-token-file, not both")
+		return "", nil, usagef("give -admin-token or -admin-token-file, not both")
 	}
 	token = o.adminToken
 	if o.adminTokenFile != "" {

@@ -19,8 +19,8 @@
 // -report-out writes it as JSON.
 //
 // Exit status: 0 after a signal while serving, or -h; 2 for a usage error
-// (an unknown flag, a value out of range, a bad fault profile: the message
-// names the flag); 3 at shutdown when -report-strict is given and the
+// (an unknown flag, a value out of range, flags that do not go together, a
+// bad fault profile: the message names the flag); 3 at shutdown when -report-strict is given and the
 // behaviour report has findings (so that a CI job fails on a leak); 1 for
 // any other failure, including a signal during start-up.
 package main
@@ -53,19 +53,23 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
+	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return
-	case isUsageError(err):
-		fmt.Fprintln(os.Stderr, "mockclearinghouse:", err)
-		os.Exit(2)
-	case isFindingsError(err):
-		fmt.Fprintln(os.Stderr, "mockclearinghouse:", err)
-		os.Exit(exitFindings)
-	default:
-		fmt.Fprintln(os.Stderr, "mockclearinghouse:", err)
-		os.Exit(1)
 	}
+	fmt.Fprintln(os.Stderr, "mockclearinghouse:", err)
+	os.Exit(exitStatus(err))
+}
+
+// exitStatus is the exit status for an error of run (see the package
+// documentation).
+func exitStatus(err error) int {
+	switch {
+	case isUsageError(err):
+		return 2
+	case isFindingsError(err):
+		return exitFindings
+	}
+	return 1
 }
 
 // maxAccounts bounds -accounts. Each demo account gets a fresh 1024-bit

@@ -585,6 +585,8 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"-tls-cert", "/nonexistent.pem", "-tls-key", "/nonexistent.key"}, 1, "/nonexistent.pem"},
 		{[]string{"-h"}, 0, "-time-scale"},
 		{[]string{"-faults-spec", "*:explode"}, 2, `-faults-spec: mockserver: fault spec: rule 1 ("*:explode"): field "explode": want a fault kind`},
+		{[]string{"-admin-host", "mock.internal"}, 2, "-admin-token, -admin-token-file and -admin-host need -admin"},
+		{[]string{"-admin", "-admin-token", "tok", "-admin-token-file", "/nonexistent"}, 2, "give -admin-token or -admin-token-file, not both"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
