@@ -645,3 +645,27 @@ func TestOpenCancelled(t *testing.T) {
 		l.release()
 	}
 }
+
+// TestPersistClockMovedLast moves a frozen clock with the last call
+// before the server dies: the state file must give the moved clock back,
+// not the reading from before the move.
+func TestPersistClockMovedLast(t *testing.T) {
+	t.Parallel()
+	for name, move := range map[string]func(s *Server) error{
+		"Advance": func(s *Server) error { return s.Advance(time.Hour) },
+		"SetTime": func(s *Server) error { return s.SetTime(t0.Add(time.Hour)) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "state")
+			s := openState(t, path, WithPopulation(PopulationConfig{Nodes: 5, Seed: 1}))
+			t.Cleanup(func() { s.Close() })
+			must(t, move(s))
+			r := openCopy(t, path) // as a killed server leaves the file
+			defer r.Close()
+			if have, want := r.Now(), t0.Add(time.Hour); !have.Equal(want) {
+				t.Fatalf("clock after a restart: have %v, want %v", have, want)
+			}
+		})
+	}
+}

@@ -183,7 +183,9 @@ func (s *Server) locked(fn func(st *state, now int64) error) (e *entry, err erro
 		}
 		// Even a failed call (or a panicking one) may have changed the
 		// state, such as vessels left dirty by an acquisition rollback.
-		e = s.commitLocked(now)
+		// The record carries the clock as fn left it: Advance and SetTime
+		// move it.
+		e = s.commitLocked(s.clock.now())
 	}()
 	return nil, fn(st, now)
 }
