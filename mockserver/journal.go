@@ -111,6 +111,7 @@ type journal struct {
 	now  func() time.Time // real time, for the compaction back-off
 
 	compactBytes int64
+	version      int // the file's format (persist.go); compaction writes format 2
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -131,8 +132,8 @@ type journal struct {
 func newJournal(s *Server, path string, f journalFile, size int64) *journal {
 	j := &journal{
 		path: path, srv: s, ops: s.cfg.files, log: s.log, now: time.Now,
-		compactBytes: s.cfg.compactBytes,
-		f:            f, size: size, base: size,
+		compactBytes: s.cfg.compactBytes, version: 2,
+		f: f, size: size, base: size,
 	}
 	j.cond = sync.NewCond(&j.mu)
 	return j
@@ -214,7 +215,11 @@ func (j *journal) flushLocked() error {
 	j.mu.Unlock()
 	var buf []byte
 	for _, e := range batch {
-		buf = appendFrame(buf, e.data)
+		if j.version == 1 {
+			buf = appendFrameV1(buf, e.data)
+		} else {
+			buf = appendFrame(buf, e.data)
+		}
 	}
 	_, err := j.f.WriteAt(buf, off)
 	if err != nil {
@@ -346,6 +351,7 @@ func (j *journal) compact(s *Server, always bool) error {
 	}
 	old := j.f
 	j.f = f
+	j.version = 2
 	j.size, j.base = int64(len(buf)), int64(len(buf))
 	j.clock = clock
 	j.retrySize, j.retryAt = 0, time.Time{}

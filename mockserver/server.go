@@ -48,8 +48,10 @@ func New(opts ...Option) (*Server, error) {
 // population options are ignored. With a time scale of 1 the clock is the
 // (offset-adjusted) wall clock, so leases keep running out while the server
 // is down; with any other scale it resumes from the reading last saved. A
-// corrupt or truncated file is an error; only an incomplete final record, a
-// write cut short by a crash and therefore never acknowledged, is dropped.
+// damaged file is an error matching ErrCorruptState that names the record
+// and its byte offset, and the file is left exactly as it was; only what a
+// crash leaves after the last acknowledged record (the start of a record
+// whose write it cut short, and zero bytes) is dropped.
 //
 // Every mutating call on a file-backed server is durable before it returns.
 // Close flushes and compacts the file.

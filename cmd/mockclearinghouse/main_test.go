@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -417,6 +418,114 @@ func TestKilledMidStream(t *testing.T) {
 		t.Errorf("%d vessels held that no acknowledged call explains", extra)
 	}
 	t.Logf("%d acknowledged calls before SIGKILL; %d vessels held after restart", calls, len(after))
+}
+
+// recordStarts returns the byte offsets at which the records of a
+// well-formed state file start, read without the mockserver package: a
+// header line, then records whose header line opens with the decimal
+// length of the payload that follows it (and a newline after that).
+func recordStarts(t *testing.T, data []byte) []int {
+	t.Helper()
+	var starts []int
+	pos := bytes.IndexByte(data, '\n') + 1
+	for pos < len(data) {
+		nl, sp := bytes.IndexByte(data[pos:], '\n'), bytes.IndexByte(data[pos:], ' ')
+		if nl < 0 || sp < 0 || sp > nl {
+			t.Fatalf("no record header at byte %d", pos)
+		}
+		n, err := strconv.Atoi(string(data[pos : pos+sp]))
+		if err != nil {
+			t.Fatalf("record header at byte %d: %v", pos, err)
+		}
+		starts = append(starts, pos)
+		pos += nl + 1 + n + 1
+	}
+	return starts
+}
+
+// TestRunRefusesDamagedState is the scenario with real processes:
+// five acknowledged acquisitions, SIGKILL, then one digit of the length of
+// a record in the middle of the state file raised. The next start must
+// fail (status 1) with a message that names the file, the record and its
+// byte offset, and leave the file as it was, instead of dropping every
+// record from the damaged one on.
+func TestRunRefusesDamagedState(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" {
+		testskip.Platform.Skipf(t, "needs SIGKILL")
+	}
+	t.Parallel()
+	state := filepath.Join(t.TempDir(), "mock.state")
+	cmd, _, done, creds := startProcess(t, 2*time.Minute, "-state", state, "-nodes", "40", "-accounts", "1", "-log-level", "error")
+	c := clientFor(t, creds, 0)
+	for range 5 {
+		if _, err := c.AcquireWAN(context.Background(), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	data, err := os.ReadFile(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	starts := recordStarts(t, data)
+	if len(starts) < 7 {
+		t.Fatalf("%d records in the state file, want at least 7 (snapshot, account, five acquisitions)", len(starts))
+	}
+	rec := len(starts) - 2 // an acquisition with two more records after it
+	off := starts[rec-1]
+	if data[off] == '9' {
+		data[off] = '8'
+	} else {
+		data[off] = '9'
+	}
+	if err := os.WriteFile(state, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	credsPath := filepath.Join(t.TempDir(), "creds.json")
+	again := childCommand(ctx, "-addr", "127.0.0.1:0", "-state", state, "-nodes", "40", "-accounts", "1", "-creds-out", credsPath)
+	stderr := &syncbuf.Buffer{}
+	again.Stderr = stderr
+	if err := again.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- again.Wait() }()
+	var werr error
+wait:
+	for {
+		select {
+		case werr = <-exited:
+			break wait
+		case <-time.After(10 * time.Millisecond):
+		}
+		if _, err := os.Stat(credsPath); err == nil {
+			again.Process.Kill()
+			<-exited
+			t.Fatalf("the mock started on a state file whose record %d has a damaged length; stderr:\n%s", rec, stderr)
+		}
+		if ctx.Err() != nil {
+			<-exited
+			t.Fatalf("the mock neither served nor exited within a minute; stderr:\n%s", stderr)
+		}
+	}
+	if code := exitCode(t, werr); code != 1 {
+		t.Errorf("exit status %d, want 1; stderr:\n%s", code, stderr)
+	}
+	msg := stderr.String()
+	for _, want := range []string{"corrupt state file", state, fmt.Sprint("record ", rec), fmt.Sprint("byte offset ", off)} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("stderr does not say %q:\n%s", want, msg)
+		}
+	}
+	if after, err := os.ReadFile(state); err != nil || !bytes.Equal(after, data) {
+		t.Errorf("the refused state file was changed (%d bytes, were %d) %v", len(after), len(data), err)
+	}
 }
 
 // TestRunTLSPlantedSymlinks plants symbolic links where the command writes
