@@ -162,7 +162,8 @@
 // injected failures are node state and are kept). The file
 // holds passwords, API keys and private keys and is created with mode 0600.
 // Close writes a final snapshot. A state file is locked while a Server has
-// it open (ErrStateLocked), and a symbolic link is refused as a state file.
+// it open, under whatever name, hard links included (ErrStateLocked; see
+// Open for the platforms), and a symbolic link is refused as a state file.
 //
 // A write that fails (a full disk, an I/O error) is never acknowledged: the
 // calls it carried, and any queued behind them, fail with fault 100, and

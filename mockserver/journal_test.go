@@ -37,11 +37,11 @@ func (ff *faultFiles) option() Option {
 	return option(func(c *config) error {
 		inner := defaultFileOps()
 		c.files = fileOps{
-			create: func(path string, data []byte) (journalFile, error) {
+			create: func(path string, data []byte, replace bool) (journalFile, error) {
 				if err := ff.event("create"); err != nil {
 					return nil, &os.PathError{Op: "open", Path: filepath.Join(filepath.Dir(path), ".state.tmp123"), Err: err}
 				}
-				f, err := inner.create(path, data)
+				f, err := inner.create(path, data, replace)
 				if err != nil {
 					return nil, err
 				}

@@ -493,16 +493,56 @@ func validPartialHeader(b []byte, version int) bool {
 
 // openFile locks the state file at path, then loads it, or creates it with
 // a fresh state.
-func (s *Server) openFile(ctx context.Context, path string) (err error) {
-	lock, err := lockState(path)
-	if err != nil {
-		return err
-	}
-	defer func() {
+func (s *Server) openFile(ctx context.Context, path string) error {
+	// A new file is linked into place only if there is still none: if
+	// another server created one meanwhile, open that one instead. Each
+	// attempt after the first follows such a creation.
+	for attempt := 1; ; attempt++ {
+		lock, f, err := lockState(path)
+		if err != nil {
+			return err
+		}
+		if f != nil {
+			err = s.loadFile(ctx, path, lock, f)
+		} else {
+			err = s.createFile(ctx, path, lock)
+			if errors.Is(err, fs.ErrExist) && attempt < 3 {
+				lock.release()
+				continue
+			}
+		}
 		if err != nil {
 			lock.release()
 		}
-	}()
+		return err
+	}
+}
+
+// createFile creates the state file at path, which must not exist, with a
+// fresh state.
+func (s *Server) createFile(ctx context.Context, path string, lock *stateLock) error {
+	if s.st == nil {
+		st, err := s.freshState(ctx)
+		if err != nil {
+			return err
+		}
+		s.st = st
+	}
+	buf := appendFrame([]byte(fileMagic), encodeSnapshot(s.st, s.clock.now(), s.clock.offset()))
+	jf, err := s.cfg.files.create(path, buf, false)
+	if err != nil {
+		return fileErr("creating", path, err)
+	}
+	s.j, s.lock = newJournal(s, path, jf, int64(len(buf))), lock
+	s.j.clock = s.clock.anchors()
+	s.st.changes = newChanges()
+	return nil
+}
+
+// loadFile loads the state file f, open and locked, found at path. It
+// closes f if it fails.
+func (s *Server) loadFile(ctx context.Context, path string, lock *stateLock, f *os.File) error {
+	jf := s.cfg.files.adopt(f)
 	// Only now, holding the lock, is no one else compacting this file: a
 	// temporary file beside it is a leftover of a writer that died.
 	removed, err := atomicfile.RemoveTemps(path)
@@ -512,27 +552,6 @@ func (s *Server) openFile(ctx context.Context, path string) (err error) {
 	if err != nil {
 		s.log.Warn("mockserver: removing leftover temporary files", "err", err)
 	}
-
-	f, err := openStateFile(path)
-	if err != nil {
-		return err
-	}
-	if f == nil {
-		if s.st, err = s.freshState(ctx); err != nil {
-			return err
-		}
-		now := s.clock.now()
-		buf := appendFrame([]byte(fileMagic), encodeSnapshot(s.st, now, s.clock.offset()))
-		jf, err := s.cfg.files.create(path, buf)
-		if err != nil {
-			return fileErr("creating", path, err)
-		}
-		s.j, s.lock = newJournal(s, path, jf, int64(len(buf))), lock
-		s.j.clock = s.clock.anchors()
-		s.st.changes = newChanges()
-		return nil
-	}
-	jf := s.cfg.files.adopt(f)
 	data, err := io.ReadAll(f)
 	if err != nil {
 		jf.Close()
@@ -549,8 +568,8 @@ func (s *Server) openFile(ctx context.Context, path string) (err error) {
 	}
 	good := sf.good
 	if good < len(data) {
-		s.log.Warn("mockserver: dropping an incomplete final record from the state file",
-			"path", path, "bytes", len(data)-good)
+		s.log.Warn("mockserver: dropping an incomplete final record, which a crash cut short, from the state file",
+			"path", path, "offset", good, "bytes", len(data)-good)
 		if err := jf.Truncate(int64(good)); err != nil {
 			jf.Close()
 			return fileErr("truncating", path, err)

@@ -648,9 +648,12 @@ func TestOpenCancelled(t *testing.T) {
 		} else if path != existing && !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s was created: %v", path, err)
 		}
-		l, err := lockState(path)
+		l, f, err := lockState(path)
 		if err != nil {
 			t.Fatalf("%s: the cancelled Open kept the lock: %v", path, err)
+		}
+		if f != nil {
+			f.Close()
 		}
 		l.release()
 	}

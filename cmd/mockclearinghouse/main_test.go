@@ -420,6 +420,41 @@ func TestKilledMidStream(t *testing.T) {
 	t.Logf("%d acknowledged calls before SIGKILL; %d vessels held after restart", calls, len(after))
 }
 
+// runRefused runs the command as a child process with args, expecting it
+// to refuse to start: it returns the exit status and stderr. If the
+// command serves instead (it writes its creds file) or runs for a minute,
+// it is killed and the test ends.
+func runRefused(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	credsPath := filepath.Join(t.TempDir(), "creds.json")
+	cmd := childCommand(ctx, append([]string{"-addr", "127.0.0.1:0", "-creds-out", credsPath}, args...)...)
+	stderr := &syncbuf.Buffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	for {
+		select {
+		case err := <-exited:
+			return exitCode(t, err), stderr.String()
+		case <-time.After(10 * time.Millisecond):
+		}
+		if _, err := os.Stat(credsPath); err == nil {
+			cmd.Process.Kill()
+			<-exited
+			t.Fatalf("the command served with %q; stderr:\n%s", args, stderr)
+		}
+		if ctx.Err() != nil {
+			<-exited
+			t.Fatalf("the command neither served nor exited within a minute; stderr:\n%s", stderr)
+		}
+	}
+}
+
 // recordStarts returns the byte offsets at which the records of a
 // well-formed state file start, read without the mockserver package: a
 // header line, then records whose header line opens with the decimal
@@ -450,9 +485,6 @@ func recordStarts(t *testing.T, data []byte) []int {
 // byte offset, and leave the file as it was, instead of dropping every
 // record from the damaged one on.
 func TestRunRefusesDamagedState(t *testing.T) {
-	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" {
-		testskip.Platform.Skipf(t, "needs SIGKILL")
-	}
 	t.Parallel()
 	state := filepath.Join(t.TempDir(), "mock.state")
 	cmd, _, done, creds := startProcess(t, 2*time.Minute, "-state", state, "-nodes", "40", "-accounts", "1", "-log-level", "error")
@@ -462,7 +494,7 @@ func TestRunRefusesDamagedState(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := cmd.Process.Kill(); err != nil { // SIGKILL on Unix
 		t.Fatal(err)
 	}
 	<-done
@@ -485,39 +517,10 @@ func TestRunRefusesDamagedState(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	credsPath := filepath.Join(t.TempDir(), "creds.json")
-	again := childCommand(ctx, "-addr", "127.0.0.1:0", "-state", state, "-nodes", "40", "-accounts", "1", "-creds-out", credsPath)
-	stderr := &syncbuf.Buffer{}
-	again.Stderr = stderr
-	if err := again.Start(); err != nil {
-		t.Fatal(err)
+	code, msg := runRefused(t, "-state", state, "-nodes", "40", "-accounts", "1")
+	if code != 1 {
+		t.Errorf("exit status %d, want 1; stderr:\n%s", code, msg)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- again.Wait() }()
-	var werr error
-wait:
-	for {
-		select {
-		case werr = <-exited:
-			break wait
-		case <-time.After(10 * time.Millisecond):
-		}
-		if _, err := os.Stat(credsPath); err == nil {
-			again.Process.Kill()
-			<-exited
-			t.Fatalf("the mock started on a state file whose record %d has a damaged length; stderr:\n%s", rec, stderr)
-		}
-		if ctx.Err() != nil {
-			<-exited
-			t.Fatalf("the mock neither served nor exited within a minute; stderr:\n%s", stderr)
-		}
-	}
-	if code := exitCode(t, werr); code != 1 {
-		t.Errorf("exit status %d, want 1; stderr:\n%s", code, stderr)
-	}
-	msg := stderr.String()
 	for _, want := range []string{"corrupt state file", state, fmt.Sprint("record ", rec), fmt.Sprint("byte offset ", off)} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("stderr does not say %q:\n%s", want, msg)
@@ -590,6 +593,61 @@ func TestRunStateLocked(t *testing.T) {
 	if !errors.Is(err, mockserver.ErrStateLocked) || !strings.Contains(err.Error(), state) {
 		t.Fatalf("have %v, want an error matching mockserver.ErrStateLocked that names %s", err, state)
 	}
+}
+
+// TestRunStateLockedThroughHardLink runs the command as two processes on
+// one state file under two names (hard links, made after the first
+// started and before it started): the second must exit with status 1,
+// naming its path and the first's process ID, and the file must survive
+// SIGKILL of the holder with every acknowledged acquisition.
+func TestRunStateLockedThroughHardLink(t *testing.T) {
+	switch runtime.GOOS {
+	case "linux", "darwin", "freebsd", "netbsd", "openbsd", "dragonfly":
+	default:
+		testskip.Platform.Skipf(t, "the state file's lock is on its name here, not on the file (no flock)")
+	}
+	t.Parallel()
+	dir := t.TempDir()
+	state := filepath.Join(dir, "s.state")
+	holder, _, done, creds := startProcess(t, 2*time.Minute, "-state", state, "-nodes", "20", "-accounts", "1", "-log-level", "error")
+	held, err := clientFor(t, creds, 0).AcquireWAN(context.Background(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := func(path string, pid int) {
+		t.Helper()
+		code, stderr := runRefused(t, "-state", path, "-nodes", "20", "-accounts", "1")
+		if code != 1 {
+			t.Errorf("%s: exit status %d, want 1; stderr:\n%s", filepath.Base(path), code, stderr)
+		}
+		for _, want := range []string{"state file in use", path, fmt.Sprint("process ", pid)} {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("%s: stderr does not say %q:\n%s", filepath.Base(path), want, stderr)
+			}
+		}
+	}
+	linked := filepath.Join(dir, "hard.state")
+	if err := os.Link(state, linked); err != nil {
+		t.Fatal(err)
+	}
+	refused(linked, holder.Process.Pid)
+
+	// The holder dies; another one starts on the link, made before it.
+	if err := holder.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	again, _, done, creds := startProcess(t, 2*time.Minute, "-state", linked, "-nodes", "20", "-accounts", "1", "-log-level", "error")
+	refused(state, again.Process.Pid)
+	have, err := clientFor(t, creds, 0).GetResourceInfo(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(clearinghouse.Handles(have)) != fmt.Sprint(sortedHandles(held)) {
+		t.Errorf("after SIGKILL and a start through the link: holding %v, want %v", clearinghouse.Handles(have), sortedHandles(held))
+	}
+	again.Process.Kill()
+	<-done
 }
 
 // TestFlagRanges gives each numeric flag a value out of its range: the
