@@ -121,6 +121,8 @@ type journal struct {
 	// Compaction back-off after a failure.
 	retrySize int64
 	retryAt   time.Time
+
+	onAppend func() // for tests: runs after each append, with mu held
 }
 
 func newJournal(s *Server, path string, f journalFile, size int64) *journal {
@@ -153,6 +155,9 @@ func (j *journal) append(data []byte, clock clockAnchors) *entry {
 	e := &entry{seq: j.seq, data: data, clock: clock}
 	j.pending = append(j.pending, e)
 	j.tail = e
+	if j.onAppend != nil {
+		j.onAppend()
+	}
 	return e
 }
 

@@ -508,6 +508,10 @@ func TestPersistKilled(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// A test that fails leaves no helper running, and a helper that hangs
+	// is killed, which ends the read below: the package cannot hang.
+	watchdog := time.AfterFunc(2*time.Minute, func() { cmd.Process.Kill() })
+	t.Cleanup(func() { watchdog.Stop(); cmd.Process.Kill(); cmd.Wait() })
 	// The helper releases its oldest vessel every third call; queue
 	// mirrors its list, so the parent knows what an unacknowledged call in
 	// flight at the kill could have changed.
