@@ -22,7 +22,10 @@
 // (an unknown flag, a value out of range, flags that do not go together, a
 // bad fault profile: the message names the flag); 3 at shutdown when -report-strict is given and the
 // behaviour report has findings (so that a CI job fails on a leak); 1 for
-// any other failure, including a signal during start-up.
+// any other failure, including a signal during start-up, a state file
+// that another mock holds (under any name: the message gives its process
+// ID where the system tells), and a damaged state file (the message names
+// the record and its byte offset; the file is left as it is).
 package main
 
 import (
