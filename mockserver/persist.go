@@ -355,13 +355,13 @@ func parseRecord(b []byte, version int) (payload []byte, n int, problem string) 
 	nl := bytes.IndexByte(b, '\n')
 	if nl < 0 || nl > maxHeaderLen {
 		if nl < 0 && len(b) <= maxHeaderLen {
-			return nil, 0, "the file ends inside the record's header"
+			return nil, 0, "the file ends inside the record's header line"
 		}
-		return nil, 0, "bad record header (no line end)"
+		return nil, 0, "the record's header line is malformed (no line end where one belongs)"
 	}
-	size, sum, ok := parseHeader(b[:nl], version)
+	size, sum, ok, problem := parseHeader(b[:nl], version)
 	if !ok {
-		return nil, 0, "bad record header"
+		return nil, 0, problem
 	}
 	body := b[nl+1:]
 	if size >= int64(len(body)) {
@@ -378,38 +378,43 @@ func parseRecord(b []byte, version int) (payload []byte, n int, problem string) 
 }
 
 // parseHeader reads a record's header line, without its newline, and
-// checks the header's own checksum (format 2).
-func parseHeader(h []byte, version int) (size int64, sum uint32, ok bool) {
+// checks the header's own checksum (format 2). ok is false if anything is
+// wrong, and problem then says what.
+func parseHeader(h []byte, version int) (size int64, sum uint32, ok bool, problem string) {
+	const malformed = "the record's header line is malformed"
 	sp := bytes.IndexByte(h, ' ')
 	if sp <= 0 || sp > 19 {
-		return 0, 0, false
+		return 0, 0, false, malformed
 	}
 	for i, c := range h[:sp] {
 		if c < '0' || c > '9' || i == 0 && c == '0' && sp > 1 {
-			return 0, 0, false
+			return 0, 0, false, malformed
 		}
 		size = size*10 + int64(c-'0')
 	}
 	if size < 0 {
-		return 0, 0, false // 19 digits can overflow
+		return 0, 0, false, malformed // 19 digits can overflow
 	}
 	rest := h[sp+1:]
-	switch version {
-	case 1:
+	if version == 1 {
 		sum, ok = parseHex32(rest)
-		return size, sum, ok
-	case 2:
-		if len(rest) != 17 || rest[8] != ' ' {
-			return 0, 0, false
+		if !ok {
+			return 0, 0, false, malformed
 		}
-		hsum, ok := parseHex32(rest[9:])
-		if !ok || crc32.Checksum(h[:sp+9], crcTable) != hsum {
-			return 0, 0, false
-		}
-		sum, ok = parseHex32(rest[:8])
-		return size, sum, ok
+		return size, sum, true, ""
 	}
-	return 0, 0, false
+	if len(rest) != 17 || rest[8] != ' ' {
+		return 0, 0, false, malformed
+	}
+	sum, ok1 := parseHex32(rest[:8])
+	hsum, ok2 := parseHex32(rest[9:])
+	if !ok1 || !ok2 {
+		return 0, 0, false, malformed
+	}
+	if crc32.Checksum(h[:sp+9], crcTable) != hsum {
+		return 0, 0, false, "the record's header line is damaged (its checksum does not match)"
+	}
+	return size, sum, true, ""
 }
 
 // parseHex32 reads exactly 8 lowercase hex digits, as appendHex32 writes
@@ -458,7 +463,7 @@ func tornTail(rest []byte, version int) bool {
 	if nl > maxHeaderLen {
 		return false
 	}
-	size, _, ok := parseHeader(written[:nl], version)
+	size, _, ok, _ := parseHeader(written[:nl], version)
 	if !ok || size < int64(len(rest)-nl-1) {
 		return false // the whole record is in the file
 	}
