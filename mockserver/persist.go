@@ -52,8 +52,11 @@ import (
 // succeeds (a full disk) the journal goes on appending format-1 records.
 //
 // Vessel expiry and cleanup are not journaled when they happen: they follow
-// from the stored expiry times and the clock, and are recomputed on load
-// (any such change is also written with the next record).
+// from the stored expiry times and the clock, and are recomputed on load (a
+// later record that touches such a vessel carries its new state). Cleaning
+// waits while a vessel's node is unusable, so a record that changes a node
+// carries all of the node's vessels: a replay sees the node only as it
+// ends up.
 //
 // Snapshots stay small with a large generated population: generated nodes
 // are stored as the generator's parameters, plus records for the nodes a

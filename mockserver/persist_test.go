@@ -782,3 +782,25 @@ func TestPersistClockMovedLast(t *testing.T) {
 		})
 	}
 }
+
+// TestPersistCleanupThenNodeBroken: a released vessel is cleaned as the
+// clock passes its cleanup time (not journaled: the file keeps the times),
+// and then its node breaks, which stops cleaning on it. A restart must
+// show the vessel clean, as the server did, not dirty because the node is
+// broken when the file is replayed.
+func TestPersistCleanupThenNodeBroken(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "state")
+	s := openState(t, path, WithPopulation(PopulationConfig{Nodes: 5, Seed: 1}))
+	t.Cleanup(func() { s.Close() })
+	u := addUser(t, s, "alice")
+	got := acquire(t, s, u, "wan", 1)
+	mustCall(t, s, "release_resources", auth(u), []any{got[0]})
+	mustCall(t, s, "get_account_info", auth(u)) // cleans it: the cleanup delay is 0
+	node, _, _ := strings.Cut(got[0], ":v")
+	must(t, s.SetNodeBroken(node, true))
+	want := view(t, s)
+	r := openCopy(t, path) // as a killed server leaves the file
+	defer r.Close()
+	compareViews(t, view(t, r), want)
+}
