@@ -55,6 +55,8 @@ func smallJournal(t testing.TB, path string, step func(s *Server, records int)) 
 		records++
 	}
 	done()
+	must(t, s.Advance(time.Hour)) // a snapshot, small while there are no accounts
+	done()
 	tiny := func(a *AccountSpec) { a.PublicKey, a.PrivateKey = "3 55", "" }
 	alice := addUser(t, s, "alice", tiny)
 	done()
@@ -65,8 +67,6 @@ func smallJournal(t testing.TB, path string, step func(s *Server, records int)) 
 	acquire(t, s, bob, "random", 1)
 	done()
 	mustCall(t, s, "release_resources", auth(alice), []any{got[0]})
-	done()
-	must(t, s.Advance(time.Hour))
 	done()
 	mustCall(t, s, "renew_resources", auth(alice), []any{got[1]})
 	done()
