@@ -551,15 +551,6 @@ func (s *Server) createFile(ctx context.Context, path string, lock *stateLock) e
 // closes f if it fails.
 func (s *Server) loadFile(ctx context.Context, path string, lock *stateLock, f *os.File) error {
 	jf := s.cfg.files.adopt(f)
-	// Only now, holding the lock, is no one else compacting this file: a
-	// temporary file beside it is a leftover of a writer that died.
-	removed, err := atomicfile.RemoveTemps(path)
-	for _, p := range removed {
-		s.log.Warn("mockserver: removed a temporary file an interrupted compaction left", "path", p)
-	}
-	if err != nil {
-		s.log.Warn("mockserver: removing leftover temporary files", "err", err)
-	}
 	data, err := io.ReadAll(f)
 	if err != nil {
 		jf.Close()
@@ -573,6 +564,17 @@ func (s *Server) loadFile(ctx context.Context, path string, lock *stateLock, f *
 	if err != nil {
 		jf.Close()
 		return fmt.Errorf("%w; the file is left as it was", withPath(err, path))
+	}
+	// Only now, holding the lock, is no one else compacting this file: a
+	// temporary file beside it is a leftover of a writer that died. (Not
+	// before the file is known to be good: beside a damaged one, it is
+	// left for whoever looks into the damage.)
+	removed, err := atomicfile.RemoveTemps(path)
+	for _, p := range removed {
+		s.log.Warn("mockserver: removed a temporary file an interrupted compaction left", "path", p)
+	}
+	if err != nil {
+		s.log.Warn("mockserver: removing leftover temporary files", "err", err)
 	}
 	good := sf.good
 	if good < len(data) {

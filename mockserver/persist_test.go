@@ -727,6 +727,11 @@ func TestPersistDamagedLengthRefused(t *testing.T) {
 			if err := os.WriteFile(p, damaged, 0o600); err != nil {
 				t.Fatal(err)
 			}
+			// A compaction's leftover may be what repairs the damage.
+			leftover := filepath.Join(dir, fmt.Sprintf(".damaged%d.tmp1", rec))
+			if err := os.WriteFile(leftover, []byte("a snapshot"), 0o600); err != nil {
+				t.Fatal(err)
+			}
 			before, err := os.Stat(p)
 			if err != nil {
 				t.Fatal(err)
@@ -754,6 +759,9 @@ func TestPersistDamagedLengthRefused(t *testing.T) {
 			}
 			if fi, err := os.Stat(p); err != nil || !fi.ModTime().Equal(before.ModTime()) || !os.SameFile(fi, before) {
 				t.Errorf("the refused file was rewritten or touched: %v", err)
+			}
+			if _, err := os.Stat(leftover); err != nil {
+				t.Errorf("a temporary file beside the refused file was removed: %v", err)
 			}
 		})
 	}
