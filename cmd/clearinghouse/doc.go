@@ -77,8 +77,10 @@
 // user_port, max_vessels, vessels_held, free_credits (negative when over
 // the limit), next_expiry_in_seconds and url; release prints
 // {"released": [...]}; keep prints one JSON object per line, each with an
-// "event" (started, renewed, lost, replaced, error, summary). Notes and
-// errors go to stderr; each error comes with a hint of what to do next.
+// "event" (started, renewed, lost, found, replaced, error, summary); its
+// summary counts as "kept" only the vessels a final look listed, and as
+// "unknown" the others ("unknown_handles"). Notes and errors go to
+// stderr; each error comes with a hint of what to do next.
 //
 // # Exit codes
 //
@@ -95,7 +97,8 @@
 //
 // acquire-specific exits with 5 when it acquired none of the vessels, and
 // with 0 when it acquired some (the others are named on stderr). keep exits
-// with 0 when interrupted, after a summary; the vessels stay held.
+// with 0 when interrupted, after one more look and a summary; the vessels
+// stay held.
 //
 // # A session against the mock
 //
