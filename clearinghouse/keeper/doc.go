@@ -116,11 +116,13 @@
 // given to New that the account does not hold when Run starts). If the
 // second call fails, the vessel stays kept, is looked for at the next look
 // (planned within the minimum backoff), and counts as kept: it is not
-// replaced meanwhile. A vessel reported lost that a later answer lists
-// again is kept again (EventFound) if the keeper holds fewer than its
-// target; otherwise its replacement already fills the target, and the
-// keeper reports it once (an EventError) and leaves it alone: it runs out
-// unless something else renews or releases it.
+// replaced meanwhile. Without replacement, a vessel reported lost that a
+// later answer lists again is kept again (EventFound). With replacement,
+// lost vessels are released before their replacements are acquired
+// (Replacement), so they cannot come back; should one be listed again all
+// the same (its release failed when Run stopped, say), it is kept again
+// if the keeper holds fewer than its target, and otherwise reported once
+// (an EventError) and left alone.
 //
 // # Guarantees
 //
@@ -142,7 +144,9 @@
 // suspend, while leases keep running out). It needs one successful
 // get_resource_info to learn the expiry times before its first renewal.
 // Renewals only ever reset a lease to 7 days; there is no way to make it
-// longer. Run never releases vessels, not even when it returns.
+// longer. Run never releases a vessel it keeps, not even when it returns;
+// with WithReplacement it releases the vessels it has declared lost, and
+// only those (Replacement).
 //
 // # What the keeper claims
 //
@@ -165,7 +169,15 @@
 // reported and retried with the backoff. A vessel missing from one
 // answer is not replaced: the keeper never acquires while it is not sure
 // a vessel is lost, and never holds more than its target because of a
-// replacement of its own. The keeper acquires only right after a
+// replacement of its own. Two answers in a row can still hide a vessel
+// the account holds (a proxy that drops the same entry twice): before it
+// acquires, the keeper releases the vessels it declared lost, in one
+// release_resources call (releasing a vessel the account no longer holds
+// does nothing). Until that call succeeds nothing is acquired; a call
+// whose outcome is unknown is retried with the backoff, and a list the
+// clearinghouse refuses as invalid is released one handle at a time, a
+// handle refused on its own naming no vessel the account could hold.
+// The keeper acquires only right after a
 // successful get_resource_info (it makes one first if it has not just
 // looked), and remembers what the account held then. When an acquisition
 // fails without a fault from the clearinghouse (a reset, a timeout, an

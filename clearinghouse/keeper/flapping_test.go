@@ -198,9 +198,9 @@ func callTimes(calls []keeperCall) []time.Duration {
 
 // TestKeeperLostThenFound: a vessel missing from two answers in a row is
 // lost (and not Held); without replacement, when it is listed again the
-// keeper keeps it again and says so. With replacement, its replacement
-// fills the target: the keeper reports the vessel once and leaves it
-// alone.
+// keeper keeps it again and says so. With replacement, the keeper releases
+// the lost vessel before it acquires the replacement: a listing that hid
+// a vessel still held must not leave alice holding more than the target.
 func TestKeeperLostThenFound(t *testing.T) {
 	t.Parallel()
 	for _, replace := range []bool{false, true} {
@@ -208,6 +208,7 @@ func TestKeeperLostThenFound(t *testing.T) {
 			t.Parallel()
 			synctest.Test(t, func(t *testing.T) {
 				e := newKeeperEnv(t, 0)
+				watch := e.watchAccount(t)
 				hs := e.acquire(t, 2)
 				e.listing = hiding(hs[1], 1, 3) // both looks of the first periodic check
 				opts := []Option{WithCheckInterval(30 * time.Minute)}
@@ -236,16 +237,21 @@ func TestKeeperLostThenFound(t *testing.T) {
 					}
 					return
 				}
-				wantEvents(t, evs, EventError)
-				if !strings.Contains(evs[0].Err.Error(), "keeper: 1 vessel(s) reported lost are listed again; not kept") || !slices.Equal(evs[0].Handles, hs[1:]) {
-					t.Fatalf("event %v, want the keeper's report of %s", evs[0], brief(hs[1]))
+				if len(evs) != 0 {
+					t.Fatalf("events %v after the lost vessel was released and replaced, want none", evs)
 				}
 				if len(snap.Vessels) != 2 || snap.Found != 0 || slices.Contains(clearinghouse.Handles(vesselsOf(snap.Vessels)), hs[1]) {
 					t.Fatalf("snapshot %+v, want 2 kept without %s", snap, brief(hs[1]))
 				}
-				r.next(t)
-				if evs := drain(r.k); len(evs) != 0 {
-					t.Fatalf("events %v, want the vessel reported once", evs)
+				held := e.held(t)
+				if _, ok := held[hs[1]]; ok || len(held) != 2 {
+					t.Fatalf("alice holds %d vessels, %s among them; want the 2 kept, the lost one released", len(held), brief(hs[1]))
+				}
+				if watch.most > 2 {
+					t.Fatalf("alice held %d vessels at one point, more than the target 2", watch.most)
+				}
+				if rel := e.keeperCalls("release_resources"); len(rel) != 1 {
+					t.Fatalf("%d release_resources calls, want 1 (the lost vessel, before its replacement)", len(rel))
 				}
 			})
 		})
@@ -291,4 +297,80 @@ func TestKeeperVerify(t *testing.T) {
 			t.Fatalf("%d looks, want 1 by Run, 1 failed and 2 by the last Verify", n)
 		}
 	})
+}
+
+// TestKeeperReleaseBeforeReplace: the lost vessels are released before
+// their replacements are acquired. A release whose outcome is unknown
+// holds the acquisition back until a release succeeds; a list the
+// clearinghouse refuses is released one handle at a time, and a handle
+// refused on its own is taken as not held.
+func TestKeeperReleaseBeforeReplace(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		// gone: hs[2] is released by another program after the keeper's
+		// first look; hs[1:] are hidden from the looks numbered 1 to 4.
+		gone     bool
+		faults   []string
+		releases int // release_resources calls in all
+		errors   int // EventErrors before the replacement
+	}{
+		// The release of both is lost, unapplied: no acquisition until
+		// the retry has released them.
+		{"dropped once", false, []string{"drop"}, 2, 1},
+		// The list is refused, hs[1] is released alone, and hs[2], really
+		// gone, is refused alone: taken as not held.
+		{"list refused", true, []string{"invalid", "", "invalid"}, 3, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				e := newKeeperEnv(t, 0)
+				watch := e.watchAccount(t)
+				hs := e.acquire(t, 3)
+				e.listing = func(n int, vessels []any) []any {
+					return hiding(hs[2], 1, 5)(n, hiding(hs[1], 1, 5)(n, vessels))
+				}
+				e.failNext("release_resources", tc.faults...)
+				r := e.start(t, hs, WithReplacement(clearinghouse.Random), WithCheckInterval(30*time.Minute))
+				r.idle()
+				if tc.gone {
+					e.release(t, hs[2])
+				}
+				var evs []Event
+				for range 20 {
+					r.next(t)
+					evs = append(evs, drain(r.k)...)
+					if slices.Contains(eventKinds(evs), EventReplaced) {
+						break
+					}
+				}
+				kinds := eventKinds(evs)
+				if kinds[0] != EventLost || kinds[len(kinds)-1] != EventReplaced {
+					t.Fatalf("events %v, want lost ... replaced", kinds)
+				}
+				if n := len(kinds) - 2; n != tc.errors {
+					t.Fatalf("events %v, want %d errors between lost and replaced", kinds, tc.errors)
+				}
+				for _, ev := range evs {
+					if ev.Kind == EventError && !slices.Equal(ev.Handles, hs[1:]) {
+						t.Fatalf("error event %v, want it to name the lost vessels", ev)
+					}
+				}
+				if n := len(e.keeperCalls("release_resources")); n != tc.releases {
+					t.Fatalf("%d release_resources calls, want %d", n, tc.releases)
+				}
+				if watch.most > 3 {
+					t.Fatalf("alice held %d vessels at one point, more than the target 3", watch.most)
+				}
+				held := e.held(t)
+				if len(held) != 3 {
+					t.Fatalf("alice holds %d vessels, want the target 3", len(held))
+				}
+				if err := r.stop(t); err != nil {
+					t.Fatal(err)
+				}
+			})
+		})
+	}
 }

@@ -1132,6 +1132,9 @@ func (k *Keeper) replace(ctx context.Context, tried, looked bool) error {
 	if n <= 0 { // settled: the lost answer's vessels were adopted
 		return nil
 	}
+	if done, err := k.releaseGone(ctx); !done || err != nil {
+		return err
+	}
 	before := make(map[clearinghouse.Handle]bool)
 	for h := range k.lookRecords[1].held {
 		before[h] = true
@@ -1191,6 +1194,63 @@ func (k *Keeper) replace(ctx context.Context, tried, looked bool) error {
 		k.emit(Event{Kind: EventReplaced, Time: sent, Handles: added})
 	}
 	return nil
+}
+
+// releaseGone releases the vessels declared lost, before replace acquires
+// their replacements. A vessel is declared lost when two answers in a row
+// leave it out; a listing that hid one still held would otherwise leave
+// the account holding more than the target once the replacement comes.
+// Releasing a vessel the account no longer holds does nothing (§5.3), so
+// this costs one call and changes nothing when the vessels are really
+// gone. done is false when the release failed and the acquisition must
+// wait for the retry it planned; err is set only when Run must stop.
+func (k *Keeper) releaseGone(ctx context.Context) (done bool, err error) {
+	if len(k.gone) == 0 {
+		return true, nil
+	}
+	handles := slices.Sorted(maps.Keys(k.gone))
+	sent := time.Now()
+	err = k.release(ctx, handles)
+	if err != nil && len(handles) > 1 && errors.Is(err, clearinghouse.ErrInvalidRequest) {
+		// The clearinghouse refused the list, for one handle that no
+		// longer names a vessel (§5.3 step 4), perhaps: one at a time.
+		err = nil
+		for _, h := range handles {
+			if err = k.release(ctx, []clearinghouse.Handle{h}); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		if fatal(err) {
+			k.emitError(sent, handles, err, time.Time{})
+			return false, err
+		}
+		k.replaceFails++
+		k.replaceAt = sent.Add(k.backoff(k.replaceFails))
+		k.emitError(sent, handles, err, k.replaceAt)
+		return false, nil
+	}
+	for _, h := range handles {
+		delete(k.gone, h)
+	}
+	return true, nil
+}
+
+// release makes one release_resources call for handles. A single handle
+// the clearinghouse refuses as invalid names no vessel the account could
+// hold: that is a success for releaseGone.
+func (k *Keeper) release(ctx context.Context, handles []clearinghouse.Handle) error {
+	cctx, cancel := k.callContext(ctx)
+	defer cancel()
+	err := k.client.ReleaseResources(cctx, handles)
+	if len(handles) == 1 && errors.Is(err, clearinghouse.ErrInvalidRequest) && answered(err) {
+		return nil
+	}
+	return err
 }
 
 func (k *Keeper) emitError(at time.Time, handles []clearinghouse.Handle, err error, retry time.Time) {

@@ -237,6 +237,9 @@ func (e *keeperEnv) RoundTrip(r *http.Request) (*http.Response, error) {
 		case "ok": // claims success without doing anything
 			w.Header().Set("Content-Type", "text/xml")
 			xmlrpc.EncodeResponse(w, 0)
+		case "invalid": // the clearinghouse refuses an argument (fault 102)
+			w.Header().Set("Content-Type", "text/xml")
+			xmlrpc.EncodeFault(w, &xmlrpc.Fault{Code: clearinghouse.CodeInvalidRequest, String: "injected invalid request"})
 		case "empty": // an empty list, for a call that should return vessels
 			w.Header().Set("Content-Type", "text/xml")
 			xmlrpc.EncodeResponse(w, []any{})
