@@ -42,19 +42,23 @@ func acquiringMethod(method string) bool {
 	return method == "acquire_resources" || method == "acquire_specific_vessels"
 }
 
-// claim reserves n vessels of budget for one call that may acquire, and
-// returns the function that gives the claim back once the call's outcome
-// is settled (owned, adopted, or known to be nothing). It ends the check:
-// skipped when the run acquires no more vessels, failed when n more would
-// exceed the budget (checks declare what they hold, so that points to a
-// suite bug).
-func (s *session) claim(t T, n int) (done func()) {
+// claim reserves n vessels of budget for one call that may acquire for a,
+// and returns the function that gives the claim back once the call's
+// outcome is settled (owned, adopted, or known to be nothing). It ends
+// the check: skipped when the run acquires no more vessels, or none for
+// an account the suite could not list before the run; failed when n more
+// would exceed the budget (checks declare what they hold, so that points
+// to a suite bug).
+func (s *session) claim(t T, a *acct, n int) (done func()) {
 	t.Helper()
 	if n <= 0 {
 		return func() {}
 	}
 	s.mu.Lock()
 	why := s.noAcquire
+	if why == "" && a != nil {
+		why = s.unlisted[a]
+	}
 	held := s.heldLocked() + s.pending
 	ok := why == "" && held+n <= s.budget
 	if ok {
@@ -165,8 +169,8 @@ func (s *session) markUnsure(a *acct, why string) {
 
 // snapshot notes the vessels each of the target's accounts holds before
 // the run: they are never the suite's. An account it cannot list has no
-// baseline: the suite never adopts a vessel of it, and acquires nothing in
-// the run (it could not tell its vessels from the account's own). When the
+// baseline: the suite never adopts a vessel of it, and acquires none for
+// it (it could not tell its vessels from the account's own). When the
 // target does not answer at all, it returns why.
 func (s *session) snapshot() error {
 	s.mu.Lock()
@@ -180,7 +184,9 @@ func (s *session) snapshot() error {
 			if h := s.haltErr(); h != nil {
 				return fmt.Errorf("conformance: %v", h)
 			}
-			s.stopAcquiring(fmt.Sprintf("listing the vessels %s held before the run failed (%v), so the suite could not tell them from its own", a.name, err))
+			s.mu.Lock()
+			s.unlisted[a] = fmt.Sprintf("listing the vessels %s held before the run failed (%v), so the suite acquires none for it: it could not tell them from its own", a.name, err)
+			s.mu.Unlock()
 			continue
 		}
 		set := map[string]bool{}
@@ -296,7 +302,7 @@ func rspecCount(rspec any) int {
 func (s *session) acquiring(t T, method string, args []any, mayTake int, expectFault bool) (any, error) {
 	t.Helper()
 	a, _ := s.accountIn(args)
-	done := s.claim(t, mayTake)
+	done := s.claim(t, a, mayTake)
 	defer done()
 	var res any
 	err := s.client().Call(s.ctx(t), method, &res, args...)
@@ -404,6 +410,12 @@ func (s *session) lost(t T, a *acct, what, cause string) {
 	ctx, cancel := s.callCtx()
 	_, adopted, err := s.look(ctx, a, true)
 	cancel()
+	if err != nil && s.stopping() {
+		s.markUnsure(a, fmt.Sprintf("the answer to %s was lost as the run stopped", what))
+		s.logf(t, "%s: the answer was lost (%s), and the run stopped while the suite looked; the cleanup looks at the vessels of %s and releases any that appeared",
+			what, cause, a.name)
+		return
+	}
 	if err != nil {
 		s.markUnsure(a, fmt.Sprintf("after the answer to %s was lost, get_resource_info failed too (%v): %s may hold vessels the suite cannot see, so it acquires no more",
 			what, err, a.name))

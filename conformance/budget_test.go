@@ -319,3 +319,32 @@ func TestLenientServer(t *testing.T) {
 		})
 	}
 }
+
+// TestUnlistedAccountAcquiresNothing: when the suite cannot list what an
+// account holds before the run, it cannot tell the account's vessels
+// from its own, so it acquires none for it, and says why.
+func TestUnlistedAccountAcquiresNothing(t *testing.T) {
+	t.Parallel()
+	r := newBudgetRig(t, "", 2, 1)
+	var mu sync.Mutex
+	failed := false
+	r.meter.Decide = func(c conformancetest.Call) conformancetest.Action {
+		mu.Lock()
+		defer mu.Unlock()
+		if c.Method == "get_resource_info" && !failed {
+			failed = true
+			return conformancetest.Fail500
+		}
+		return conformancetest.Pass
+	}
+	rep, log := r.run(t)
+	r.verify(t, 2, log)
+	if _, authentic := r.meter.Calls("acquire_resources"); authentic > 0 {
+		t.Errorf("the suite made %d acquire_resources calls for an account it could not list", authentic)
+	}
+	var sum bytes.Buffer
+	rep.WriteSummary(&sum)
+	if !strings.Contains(sum.String(), "Acquire/Random: not run: listing the vessels erin held before the run failed") {
+		t.Errorf("the summary does not say why the acquiring checks did not run:\n%s", sum.String())
+	}
+}

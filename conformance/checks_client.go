@@ -120,7 +120,7 @@ func checkClientAcquireErrors(t T, s *session) {
 // (expectFault), gives back at once what a wrong success gave.
 func (s *session) libAcquire(t T, a *acct, what string, mayTake int, expectFault bool, call func(ctx context.Context) ([]clearinghouse.Vessel, error)) ([]clearinghouse.Vessel, error) {
 	t.Helper()
-	done := s.claim(t, mayTake)
+	done := s.claim(t, a, mayTake)
 	defer done()
 	vs, err := call(s.ctx(t))
 	hs := make([]string, len(vs))

@@ -39,6 +39,7 @@ func Check(ctx context.Context, target Target, opts ...CheckOption) (*Report, er
 		}
 	}
 	sr := newSuiteRun(ctx, target, cfg.pattern)
+	defer sr.end()
 	rn := &runner{ctx: sr.stop, match: cfg.match, log: cfg.log}
 	rn.redact = func(text string) string {
 		if s := sr.session(); s != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -82,6 +83,7 @@ func Run(t *testing.T, target Target) {
 	// Registered first, so it runs last: after the final cleanup, whose
 	// failures the report lists too.
 	t.Cleanup(func() {
+		defer sr.end()
 		rep := sr.finalReport()
 		if sr.session() != nil {
 			t.Log(rep.summary())
@@ -123,6 +125,12 @@ func newSuiteRun(ctx context.Context, target Target, filter string) *suiteRun {
 	sr.grace = grace
 	return sr
 }
+
+// end releases the run's contexts once its report is built.
+func (sr *suiteRun) end() { sr.halt(errRunEnded) }
+
+// errRunEnded ends the run's contexts when it is over.
+var errRunEnded = errors.New("conformance: the run ended")
 
 func (sr *suiteRun) session() *session {
 	sr.mu.Lock()
@@ -221,6 +229,7 @@ type session struct {
 	pending   int                       // vessels claimed by calls in flight
 	baseline  map[*acct]map[string]bool // what each account held before the run
 	unsure    map[*acct]bool            // accounts that may hold vessels the suite has not seen
+	unlisted  map[*acct]string          // accounts it could not list before the run: why
 	noAcquire string                    // why the run acquires no more vessels, or ""
 
 	// The target's answers (stop.go).
@@ -256,6 +265,7 @@ func newSession(tg Target, stop context.Context, halt context.CancelCauseFunc, g
 		ledger:   map[*acct][]string{},
 		baseline: map[*acct]map[string]bool{},
 		unsure:   map[*acct]bool{},
+		unlisted: map[*acct]string{},
 	}
 	s.slack = 60
 	if s.mock {

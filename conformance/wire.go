@@ -242,7 +242,7 @@ func (s *session) rawCall(t T, doc string) (any, error) {
 // the call must fail (expectFault), gives back what a wrong success gave.
 func (s *session) rawAcquire(t T, a *acct, mayTake int, expectFault bool, doc string) (any, error) {
 	t.Helper()
-	done := s.claim(t, mayTake)
+	done := s.claim(t, a, mayTake)
 	defer done()
 	what := rawMethod(doc)
 	res, err, problem := s.rawExchange(t, doc)
