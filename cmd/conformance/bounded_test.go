@@ -99,7 +99,8 @@ func TestUnreachableTarget(t *testing.T) {
 	url := "http://" + l.Addr().String() + "/xmlrpc/"
 	l.Close()
 	c := startMain(t, time.Minute, deploymentEnv(url))
-	code, _ := c.wait(t)
+	code, took := c.wait(t)
+	t.Logf("the run ended after %v", took)
 	errLines := lines(c.stderr.String())
 	if code != exitNotRun || len(errLines) != 1 || !strings.Contains(errLines[0], "the target did not answer: "+url) ||
 		!strings.Contains(errLines[0], "connection refused") {
@@ -149,6 +150,7 @@ func TestTarpit(t *testing.T) {
 	url := tarpit(t)
 	c := startMain(t, time.Minute, deploymentEnv(url), "-call-timeout", "500ms")
 	code, took := c.wait(t)
+	t.Logf("the run ended after %v", took)
 	errLines := lines(c.stderr.String())
 	if code != exitNotRun || len(errLines) != 1 || !strings.Contains(errLines[0], "the target did not answer: "+url+": no answer within 500ms") {
 		t.Errorf("exit status %d, stderr %q; want 3 and one line saying the target did not answer within 500ms", code, errLines)
@@ -226,6 +228,7 @@ func TestTargetStopsAnswering(t *testing.T) {
 	creds, _ := meterTarget(t, &conformancetest.Meter{Decide: silentAfter(12)})
 	c := startMain(t, time.Minute, []string{conformance.EnvCredsFile + "=" + creds, conformance.EnvAllowAcquire + "=2"}, "-call-timeout", "500ms")
 	code, took := c.wait(t)
+	t.Logf("the run ended after %v", took)
 	errLines := lines(c.stderr.String())
 	if code != exitNotRun || len(errLines) != 1 || !strings.Contains(errLines[0], "the target did not answer: ") ||
 		!strings.Contains(errLines[0], "no answer within 500ms (3 calls in a row)") {
@@ -246,6 +249,7 @@ func TestDeadline(t *testing.T) {
 	creds, _ := meterTarget(t, &conformancetest.Meter{Decide: silentAfter(12)})
 	c := startMain(t, time.Minute, []string{conformance.EnvCredsFile + "=" + creds}, "-call-timeout", "1m", "-timeout", "2s")
 	code, took := c.wait(t)
+	t.Logf("the run ended after %v", took)
 	if code != exitNotRun || !strings.Contains(c.stderr.String(), "interrupted: the run's deadline (-timeout 2s) passed") {
 		t.Errorf("exit status %d, stderr %q; want 3 and the deadline", code, c.stderr.String())
 	}
@@ -296,6 +300,7 @@ func TestSIGTERMMidCall(t *testing.T) {
 	}
 	code, _ := c.wait(t)
 	took := time.Since(signaled)
+	t.Logf("the command ended %v after SIGTERM", took)
 	if code != exitNotRun || !strings.Contains(c.stderr.String(), "interrupted: terminated signal received") {
 		t.Errorf("exit status %d, stderr %q; want 3 and the signal", code, c.stderr.String())
 	}
