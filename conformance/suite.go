@@ -458,8 +458,13 @@ func (s *session) errorf(t T, format string, args ...any) {
 	t.Error(s.redact(fmt.Sprintf(format, args...)))
 }
 
+// fatalf ends the check, failed; once the run is stopping, skipped: the
+// failure is most likely the stop's (a call abandoned), not the target's.
 func (s *session) fatalf(t T, format string, args ...any) {
 	t.Helper()
+	if s.stopping() {
+		s.skipf(t, "not finished: %s (then: %s)", s.stopReason(), fmt.Sprintf(format, args...))
+	}
 	t.Fatal(s.redact(fmt.Sprintf(format, args...)))
 }
 
