@@ -348,3 +348,27 @@ func TestUnlistedAccountAcquiresNothing(t *testing.T) {
 		t.Errorf("the summary does not say why the acquiring checks did not run:\n%s", sum.String())
 	}
 }
+
+// TestGreedyServer: a server that hands out 5 vessels for a request of 1
+// exceeds the budget for as long as that answer takes; the suite then
+// gives them back at once, fails the check, and never adds to them.
+func TestGreedyServer(t *testing.T) {
+	t.Parallel()
+	r := newBudgetRig(t, "", 2, 0)
+	r.meter.Rewrite = func(method string, body []byte) []byte {
+		if method != "acquire_resources" {
+			return body
+		}
+		return bytes.ReplaceAll(body, []byte("<name>number_of_nodes</name><value><int>1</int>"), []byte("<name>number_of_nodes</name><value><int>5</int>"))
+	}
+	rep, log := r.run(t)
+	if peak := r.meter.Peak(); peak > 5 {
+		t.Errorf("the account held %d vessels at once: the suite added to the 5 a greedy answer gave", peak)
+	}
+	if have := r.holdings(t); len(have) != 0 {
+		t.Errorf("after the run the account holds %d vessels", len(have))
+	}
+	if !strings.Contains(log, "the target handed out 5 vessels, more than the suite asked for") || !rep.Failed() {
+		t.Errorf("the run does not fail the greedy acquisitions")
+	}
+}

@@ -312,6 +312,65 @@ func TestSIGTERMMidCall(t *testing.T) {
 	}
 }
 
+// TestSIGTERMMidAcquire: SIGTERM while an acquisition the server applied
+// waits for its answer: the outcome is unknown, so the cleanup looks at
+// the account's vessels and releases the one that appeared, and the
+// command still ends within 2 seconds.
+func TestSIGTERMMidAcquire(t *testing.T) {
+	t.Parallel()
+	hanging := make(chan struct{}) // closed once the acquisition is applied and its answer held back
+	var mu sync.Mutex
+	hung := 0 // the number of the acquire_resources call held back
+	m := &conformancetest.Meter{
+		Decide: func(c conformancetest.Call) conformancetest.Action {
+			mu.Lock()
+			defer mu.Unlock()
+			if hung == 0 && c.Method == "acquire_resources" && c.Authentic &&
+				bytes.Contains(c.Body, []byte("<name>rspec_type</name><value><string>random</string>")) &&
+				bytes.Contains(c.Body, []byte("<value><int>1</int>")) {
+				hung = c.N
+				return conformancetest.HangAfter
+			}
+			return conformancetest.Pass
+		},
+		Applied: func(c conformancetest.Call) {
+			mu.Lock()
+			defer mu.Unlock()
+			if c.Method == "acquire_resources" && c.N == hung {
+				close(hanging)
+			}
+		},
+	}
+	creds, mock := meterTarget(t, m)
+	c := startMain(t, time.Minute, []string{conformance.EnvCredsFile + "=" + creds, conformance.EnvAllowAcquire + "=2"}, "-v")
+	select {
+	case <-hanging:
+	case <-time.After(45 * time.Second):
+		t.Fatalf("no acquisition hung within 45 s\nstdout:\n%s\nstderr:\n%s", c.stdout.String(), c.stderr.String())
+	}
+	if n := held(t, mock); n != 1 {
+		t.Fatalf("the account holds %d vessels as the acquisition hangs, want 1", n)
+	}
+	signaled := time.Now()
+	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	code, _ := c.wait(t)
+	took := time.Since(signaled)
+	t.Logf("the command ended %v after SIGTERM", took)
+	if code != exitNotRun || took > 2*time.Second {
+		t.Errorf("exit status %d %v after SIGTERM; want 3 within 2 s\n%s", code, took, c.stderr.String())
+	}
+	if n := held(t, mock); n != 0 {
+		t.Errorf("after SIGTERM the account still holds %d vessels", n)
+	}
+	for _, want := range []string{"the answer was lost (", "as the run stopped", "cleanup: gail held 1 vessel the suite had not seen"} {
+		if !strings.Contains(c.stderr.String(), want) {
+			t.Errorf("the log lacks %q:\n%s", want, c.stderr.String())
+		}
+	}
+}
+
 // TestLossyTargetKeepsTheBudget is the scenario of issue 15: a mock that
 // loses 30% of the answers to acquire_resources after applying the call,
 // checked with CLEARINGHOUSE_ALLOW_ACQUIRE=2. The command never holds

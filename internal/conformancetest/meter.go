@@ -33,6 +33,11 @@ type Meter struct {
 
 	Decide  func(c Call) Action
 	Rewrite func(method string, body []byte) []byte
+	// Applied, when set, is told of each XML-RPC call Next has handled,
+	// after Held was read for a call that may acquire, before any other
+	// holdings-changing call starts and before an answer is lost or held
+	// back: a test's signal that the call is in.
+	Applied func(c Call)
 
 	serial sync.Mutex // one holdings-changing call at a time, with its reading
 
@@ -139,18 +144,29 @@ func (m *Meter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	unlock := func() {
 		if changesHoldings[method] && !unlocked {
 			unlocked = true
-			if mayAcquire[method] {
-				m.read()
-			}
 			m.serial.Unlock()
 		}
 	}
 	defer unlock() // also when Next aborts the handler to reset the connection
 	if act == Pass {
+		defer func() {
+			if mayAcquire[method] {
+				m.read()
+			}
+			if m.Applied != nil {
+				m.Applied(c)
+			}
+		}()
 		m.Next.ServeHTTP(w, r)
 		return
 	}
 	m.Next.ServeHTTP(httptest.NewRecorder(), r) // applied; the answer is dropped
+	if mayAcquire[method] {
+		m.read()
+	}
+	if m.Applied != nil {
+		m.Applied(c)
+	}
 	unlock()
 	switch act {
 	case ResetAfter:

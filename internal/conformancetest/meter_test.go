@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -41,7 +42,15 @@ func TestMeter(t *testing.T) {
 		actions[n] = a
 		mu.Unlock()
 	}
+	var applied []int // the acquire_resources calls Next handled
 	m := &Meter{Next: mock, Held: held, User: a.Username, Key: a.APIKey,
+		Applied: func(c Call) {
+			mu.Lock()
+			defer mu.Unlock()
+			if c.Method == "acquire_resources" {
+				applied = append(applied, c.N)
+			}
+		},
 		Decide: func(c Call) Action {
 			mu.Lock()
 			defer mu.Unlock()
@@ -125,5 +134,10 @@ func TestMeter(t *testing.T) {
 	}
 	if all, authentic := m.Calls("acquire_resources"); all != 6 || authentic != 5 {
 		t.Errorf("Calls after a wrong key: %d, %d authenticated; want 6 and 5", all, authentic)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(applied, []int{1, 2, 5, 6}) {
+		t.Errorf("Applied was told of the acquire_resources calls %v, want 1, 2, 5 and 6 (not the ones held or failed before)", applied)
 	}
 }
