@@ -119,7 +119,7 @@
 // nothing within the call timeout), the run does not start; when it stops
 // answering later, NoAnswerLimit calls in a row, the run stops, and the
 // error says "the target did not answer" with its URL and the cause. When
-// Check's context ends, or the run stops so, the calls in flight are
+// the run stops so, or Check's context ends, the calls in flight are
 // abandoned at once and no other check starts; the cleanups then look at
 // what an abandoned acquisition may have taken and release what the suite
 // holds, within the call timeout per call and 5 s in all.

@@ -138,13 +138,16 @@ func (sr *suiteRun) session() *session {
 	return sr.s
 }
 
-// finalReport is the run's report; one the target stopped says why.
+// finalReport is the run's report; one that stopped early says why.
 func (sr *suiteRun) finalReport() *Report {
 	rep := sr.report()
-	if s := sr.session(); s != nil && rep.problem == "" {
-		if err := s.haltErr(); err != nil {
-			rep.problem = "stopped: " + s.redact(err.Error())
-		}
+	s := sr.session()
+	switch {
+	case s == nil || !strings.HasPrefix(rep.problem, "interrupted") && rep.problem != "":
+	case sr.interrupted():
+		rep.problem = "interrupted (" + s.redact(context.Cause(sr.stop).Error()) + "): the check running was stopped, and no check after it ran"
+	case s.haltErr() != nil:
+		rep.problem = "stopped: " + s.redact(s.haltErr().Error()) + "; no check after it ran"
 	}
 	return rep
 }
