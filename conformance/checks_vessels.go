@@ -670,7 +670,7 @@ func checkCreditBoundary(t T, s *session) {
 		s.skipf(t, "the main account is over its credit limit")
 	}
 	if left+1 > s.budget-s.heldCount() {
-		s.skipf(t, "needs a budget of %d vessels (the account's credits left + 1); AllowAcquire allows %d (%s)", left+1, s.budget, EnvAllowAcquire)
+		s.skipf(t, "needs a budget of %d vessels (the account's credits left + 1), and the budget is %d: set %s=%d or more to run it", left+1, s.budget, EnvAllowAcquire, left+1)
 	}
 	err := s.acquireFault(t, a, rs("random", int64(left+1)), left+1)
 	s.wantFault(t, fmt.Sprintf("random %d with %d credits left", left+1, left), err, 103, msgNotEnough)
