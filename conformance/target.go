@@ -33,9 +33,15 @@ type Target struct {
 	HTTPClient *http.Client
 
 	// AllowAcquire is the largest number of vessels the suite may hold at
-	// any one moment, over all accounts; 0 makes the run read-only. A
-	// check that would need more is skipped. Every vessel the suite
-	// acquires is released again in cleanup, and nothing else is.
+	// any one moment, over all accounts, on the server; 0 makes the run
+	// read-only: no acquire_resources call with an account's credentials
+	// is made at all. A check that would need more is skipped. Every call
+	// that may acquire claims what it asks for first (at least one vessel
+	// for any acquire_resources call, whatever its rspec); after a call
+	// whose answer was lost the suite looks (get_resource_info) and counts
+	// whatever appeared. Every vessel the suite acquires is released again
+	// in cleanup, and nothing else is: not the vessels the accounts held
+	// before the run. See the package documentation for the limits.
 	AllowAcquire int
 
 	// AllowAccountChanges lets the checks that change an account for
@@ -92,7 +98,10 @@ type Target struct {
 	// deployment has neither Kill nor Restart.
 	Kill func(t T, tg *Target) error
 
-	// CallTimeout bounds every call the suite makes (default 60 s).
+	// CallTimeout bounds every call the suite makes (default
+	// DefaultCallTimeout, 30 s). A call that gets no answer within it
+	// counts as unanswered: NoAnswerLimit of them in a row (one, before
+	// the target has ever answered) stop the run.
 	CallTimeout time.Duration
 }
 
