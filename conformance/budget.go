@@ -216,8 +216,11 @@ func (s *session) list(ctx context.Context, a *acct) ([]string, error) {
 
 // look lists a's vessels. With adopt, every one that is neither in the
 // ledger nor in a's baseline goes into the ledger: it appeared after the
-// suite's own acquisitions, whose answers were lost. Baseline vessels no
-// longer listed are forgotten.
+// suite's own acquisitions, whose answers were lost. A baseline vessel
+// missing from a listing stays in the baseline: a listing may leave an
+// entry out (a proxy, a flaky front end), and a vessel the account held
+// before the run must never become the suite's to release. Only an
+// answer of the suite's own acquisitions takes a vessel out of it (own).
 func (s *session) look(ctx context.Context, a *acct, adopt bool) (listed, adopted []string, err error) {
 	listed, err = s.list(ctx, a)
 	if err != nil {
@@ -225,11 +228,6 @@ func (s *session) look(ctx context.Context, a *acct, adopt bool) (listed, adopte
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for h := range s.baseline[a] {
-		if !contains(listed, h) {
-			delete(s.baseline[a], h)
-		}
-	}
 	base, known := s.baseline[a]
 	if !adopt || !known {
 		// Without a baseline the suite cannot tell its vessels from the
@@ -491,9 +489,12 @@ func (s *session) releaseAll(t T) {
 	}
 }
 
-// releaseFor looks at a's vessels and releases those of the ledger a
-// still holds (a vessel no longer listed was released by a call whose
-// answer was lost, or ran out).
+// releaseFor looks at a's vessels and releases those of the ledger. The
+// ledger's vessels the listing shows are released first, in one call; those
+// it does not show (released by a call whose answer was lost, run out, or
+// left out by a listing that drops entries) in a second one, since
+// releasing a vessel the account no longer holds does nothing (§5.3) and
+// a vessel a listing hid must not be left held.
 func (s *session) releaseFor(t T, a *acct) {
 	ctx, cancel := s.cleanupCtx()
 	defer cancel()
@@ -510,25 +511,33 @@ func (s *session) releaseFor(t T, a *acct) {
 	s.mu.Lock()
 	hs := append([]string(nil), s.ledger[a]...)
 	s.mu.Unlock()
+	var unlisted []string
 	if lookErr == nil {
-		var gone, held []string
+		var held []string
 		for _, h := range hs {
 			if contains(listed, h) {
 				held = append(held, h)
 			} else {
-				gone = append(gone, h)
+				unlisted = append(unlisted, h)
 			}
 		}
-		s.disown(a, gone...)
 		hs = held
 	}
-	if len(hs) == 0 {
-		return
+	if len(hs) > 0 {
+		var res any
+		if err := s.client().Call(ctx, "release_resources", &res, s.auth(a), handleArgs(hs...)); err != nil {
+			s.errorf(t, "cleanup: releasing the %s the suite acquired for %s failed: %v", vessels(len(hs)), a.name, err)
+			return
+		}
+		s.disown(a, hs...)
 	}
-	var res any
-	if err := s.client().Call(ctx, "release_resources", &res, s.auth(a), handleArgs(hs...)); err != nil {
-		s.errorf(t, "cleanup: releasing the %s the suite acquired for %s failed: %v", vessels(len(hs)), a.name, err)
-		return
+	if len(unlisted) > 0 {
+		var res any
+		if err := s.client().Call(ctx, "release_resources", &res, s.auth(a), handleArgs(unlisted...)); err != nil {
+			s.errorf(t, "cleanup: releasing the %s the suite acquired for %s that get_resource_info no longer listed failed (%v): if the listing left them out, they are still held",
+				vessels(len(unlisted)), a.name, err)
+			return
+		}
+		s.disown(a, unlisted...)
 	}
-	s.disown(a, hs...)
 }

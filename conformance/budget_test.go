@@ -3,6 +3,8 @@ package conformance_test
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	"github.com/seattletestbed/clearinghouse-go/internal/conformancetest"
 	"github.com/seattletestbed/clearinghouse-go/internal/syncbuf"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
 
 // The budget (Target.AllowAcquire) is a promise to an operator about
@@ -370,5 +373,70 @@ func TestGreedyServer(t *testing.T) {
 	}
 	if !strings.Contains(log, "the target handed out 5 vessels, more than the suite asked for") || !rep.Failed() {
 		t.Errorf("the run does not fail the greedy acquisitions")
+	}
+}
+
+// flappingListing is an http.Handler in front of next that leaves one
+// vessel out of every second get_resource_info answer, a different one
+// each time, as a proxy or a flaky front end might.
+type flappingListing struct {
+	next http.Handler
+	mu   sync.Mutex
+	n    int
+}
+
+func (f *flappingListing) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if !bytes.Contains(body, []byte("<methodName>get_resource_info</methodName>")) {
+		f.next.ServeHTTP(w, r)
+		return
+	}
+	rec := httptest.NewRecorder()
+	f.next.ServeHTTP(rec, r)
+	var list []any
+	if err := xmlrpc.DecodeResponse(bytes.NewReader(rec.Body.Bytes()), &list); err != nil || len(list) == 0 {
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+		return
+	}
+	f.mu.Lock()
+	n := f.n
+	f.n++
+	f.mu.Unlock()
+	if n%2 == 1 {
+		drop := (n / 2) % len(list)
+		list = slices.Delete(list, drop, drop+1)
+	}
+	w.Header().Set("Content-Type", "text/xml")
+	xmlrpc.EncodeResponse(w, list)
+}
+
+// TestFlappingListing: a listing that leaves out a different vessel from
+// every second answer must neither make the suite release a vessel the
+// account held before the run (one missing entry does not make it the
+// suite's when it is listed again) nor make it forget one of its own at
+// cleanup.
+func TestFlappingListing(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name   string
+		spec   string
+		budget int
+	}{
+		{"lossy", "seed=5;acquire_resources:reset_after,p=0.3", 2},
+		{"lossless", "", 3},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			r := newBudgetRig(t, c.spec, c.budget, 2)
+			r.meter.Next = &flappingListing{next: r.mock}
+			_, log := r.run(t)
+			r.verify(t, c.budget, log)
+		})
 	}
 }

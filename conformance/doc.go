@@ -100,8 +100,11 @@
 //     cleanup.
 //   - The vessels each account held before the run are listed at the
 //     start and never counted, adopted or released: the suite releases
-//     only what it acquired itself. If it cannot list an account at the
-//     start, it acquires nothing for that account.
+//     only what it acquired itself. A later listing that leaves one out
+//     does not change that (listings may drop entries), and at cleanup
+//     the suite also releases its own vessels that the last listing left
+//     out. If it cannot list an account at the start, it acquires nothing
+//     for that account.
 //
 // The bound is on what the suite asks for. A server that hands out more
 // than it was asked (five vessels for a request of one), or acts on a call
