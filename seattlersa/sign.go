@@ -211,15 +211,14 @@ func VerifyLax(pub *PublicKey, msg []byte, sig string) error {
 	if err := checkPublicKey(pub); err != nil {
 		return err
 	}
-	tokens := asciiFields(sig)
-	for i, tok := range tokens {
-		if !isDecimal(tok) {
-			return fmt.Errorf("%w: token %d is not a decimal integer", ErrMalformedSignature, i+1)
-		}
+	count, bad := scanLaxTokens(sig)
+	if bad > 0 {
+		return fmt.Errorf("%w: token %d is not a decimal integer", ErrMalformedSignature, bad)
 	}
-	if limit := maxLaxTokens(pub); len(tokens) > limit {
+	if limit := maxLaxTokens(pub); count > limit {
 		return fmt.Errorf("%w: more than %d integers", ErrBadSignature, limit)
 	}
+	tokens := asciiFields(sig)
 	digest := sha1.Sum(msg)
 	recovered := make([]byte, 0, DigestSize)
 	for i, tok := range tokens {
@@ -239,6 +238,30 @@ func VerifyLax(pub *PublicKey, msg []byte, sig string) error {
 		return ErrBadSignature
 	}
 	return nil
+}
+
+// scanLaxTokens counts the white-space separated tokens of sig and
+// checks, without allocating, that each is an optionally signed decimal
+// integer; bad is the number of the first token that is not (0 if none).
+func scanLaxTokens(sig string) (count, bad int) {
+	for i := 0; i < len(sig); {
+		if isASCIISpace(sig[i]) {
+			i++
+			continue
+		}
+		count++
+		if sig[i] == '+' || sig[i] == '-' {
+			i++
+		}
+		digits := i
+		for i < len(sig) && sig[i] >= '0' && sig[i] <= '9' {
+			i++
+		}
+		if i == digits || (i < len(sig) && !isASCIISpace(sig[i])) {
+			return count, count
+		}
+	}
+	return count, 0
 }
 
 // maxLaxTokens is the most integers VerifyLax reads for pub: twice the
