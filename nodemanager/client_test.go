@@ -734,6 +734,9 @@ func TestResourcesPorts(t *testing.T) {
 	if !slices.Equal(r.ConnPorts, []int{12, 40, 99, 12}) || !slices.Equal(r.MessPorts, []int{40, 12}) || !slices.Equal(r.Ports(), []int{12, 40}) {
 		t.Errorf("parseResources = %+v, Ports %v", r, r.Ports())
 	}
+	if r := parseResources("resource connport 7" + strings.Repeat(" 1", 1<<20) + "\nresource messport 7\n"); len(r.ConnPorts) != 0 {
+		t.Errorf("an overlong line was read: %v", r.ConnPorts)
+	}
 	if p := parseResources("").Ports(); len(p) != 0 {
 		t.Errorf("no ports: %v", p)
 	}

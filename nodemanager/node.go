@@ -231,8 +231,13 @@ func (r *Resources) Ports() []int {
 
 func parseResources(text string) *Resources {
 	r := &Resources{Text: text}
-	for _, line := range strings.Split(text, "\n") {
+	for rest := text; rest != ""; {
+		var line string
+		line, rest, _ = strings.Cut(rest, "\n")
 		line, _, _ = strings.Cut(line, "#")
+		if len(line) > 256 {
+			continue // no resource line is that long
+		}
 		f := strings.Fields(line)
 		if len(f) < 3 || f[0] != "resource" {
 			continue

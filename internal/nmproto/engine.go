@@ -286,13 +286,11 @@ func (e *Engine) verify(rawKey, signedPart, signature string) (bool, error) {
 	if key.e.Cmp(key.n) >= 0 {
 		return false, errInternal // "Invalid public key" from the key object
 	}
-	tokens := fields(signature)
-	for _, t := range tokens {
-		if !isPyLong(t) {
-			return false, errInternal
-		}
+	tokens, ok := longTokens(signature)
+	if !ok {
+		return false, errInternal
 	}
-	if len(tokens) > 0 && key.e.Sign() < 0 {
+	if tokens > 0 && key.e.Sign() < 0 {
 		return false, errInternal // pow() with a negative exponent
 	}
 	if key.e.Sign() == 0 || key.n.BitLen() > seattlersa.MaxModulusBits {
@@ -350,10 +348,15 @@ func (e *Engine) comments(f signedFields) []string {
 		return nil
 	}
 	if e.NodeKey != "" {
-		for _, d := range strings.Split(f.dest, ":") {
+		for rest := f.dest; ; {
+			d, more, found := strings.Cut(rest, ":")
 			if d == e.NodeKey {
 				return nil
 			}
+			if !found {
+				break
+			}
+			rest = more
 		}
 	}
 	return []string{ReasonNotDestined}
@@ -439,8 +442,8 @@ type pubKey struct{ e, n *big.Int }
 // parseKey reads "e n": exactly two white-space separated integers.
 // Integers with more than maxKeyDigits significant digits give errTooLong.
 func parseKey(s string) (pubKey, error) {
-	f := fields(s)
-	if len(f) != 2 {
+	f, ok := fieldsAtMost(s, 2)
+	if !ok || len(f) != 2 {
 		return pubKey{}, errNotANumber
 	}
 	e, err := parsePyLong(f[0], maxKeyDigits)

@@ -1,9 +1,11 @@
 package nmproto
 
 import (
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
 )
@@ -342,5 +344,60 @@ func BenchmarkDecideBaseline(b *testing.B) {
 		if err := seattlersa.VerifyLax(pub, msg, sig); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestEngineBoundedCost: requests built to make the engine allocate or
+// compute in proportion to their length (millions of signature tokens,
+// key tokens, destinations) are answered quickly and with little memory
+// beyond the request itself.
+func TestEngineBoundedCost(t *testing.T) {
+	privA := privateKey(t, "A")
+	valid := signRaw(t, "ReadVesselLog|v2", trailerA(t), privA)
+	head := valid[:strings.LastIndexByte(valid, '!')+1]
+	manyDest := trailerA(t)
+	manyDest.Destination = strings.Repeat(":", 4<<20) + "x"
+	tests := []struct {
+		name, req, want string
+	}{
+		{"4 million signature integers", head + strings.Repeat(" 1", 4<<20), "Bad Signature"},
+		{"4 million key integers", "ReadVesselLog|v2\n!" + strings.Repeat("1 ", 4<<20) + "!" + t0 + "!" + exp + "!None!None! 1", TextInternalError},
+		{"4 million destinations", signRaw(t, "ReadVesselLog|v2", manyDest, privA), TextSignatureProblemPrefix + ReasonNotDestined},
+	}
+	for _, tt := range tests {
+		node := newVectorNode(t)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		start := time.Now()
+		d := node.engine.Decide(tt.req, now, node)
+		took := time.Since(start)
+		runtime.ReadMemStats(&after)
+		if tt.want == "Bad Signature" {
+			if !strings.HasPrefix(d.Reply.Body, TextBadSignaturePrefix) {
+				t.Errorf("%s: %.80q", tt.name, d.Reply.Body)
+			}
+		} else if d.Reply.Body != tt.want {
+			t.Errorf("%s: %.80q, want %q", tt.name, d.Reply.Body, tt.want)
+		}
+		// One copy of the request (the bytes the SHA-1 runs over) and
+		// little else.
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > uint64(len(tt.req))+1<<20 {
+			t.Errorf("%s: allocated %d KiB for a %d KiB request", tt.name, grew>>10, len(tt.req)>>10)
+		}
+		if took > 5*time.Second {
+			t.Errorf("%s: took %v", tt.name, took)
+		}
+	}
+	var before, after runtime.MemStats
+	body := gvHead + strings.Repeat("\n", 8<<20)
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	if n, err := ParseGetVessels(body); err != nil || len(n.Vessels) != 0 {
+		t.Errorf("8 MiB of empty lines: %v", err)
+	}
+	runtime.ReadMemStats(&after)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
+		t.Errorf("ParseGetVessels allocated %d KiB for 8 MiB of empty lines", grew>>10)
 	}
 }

@@ -78,7 +78,9 @@ func ParseGetVessels(body string) (*NodeInfo, error) {
 		n.Vessels = append(n.Vessels, *cur)
 		return nil
 	}
-	for _, line := range strings.Split(body, "\n") {
+	for rest := body; rest != ""; {
+		var line string
+		line, rest, _ = strings.Cut(rest, "\n")
 		if line == "" {
 			continue
 		}
@@ -173,8 +175,8 @@ func bad(format string, args ...any) error {
 // isKeyString reports whether s is two decimal integers separated by
 // white space, the shape the original client's key parser accepted.
 func isKeyString(s string) bool {
-	f := fields(s)
-	if len(f) != 2 {
+	f, ok := fieldsAtMost(s, 2)
+	if !ok || len(f) != 2 {
 		return false
 	}
 	return isPyLong(f[0]) && isPyLong(f[1])

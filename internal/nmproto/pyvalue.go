@@ -35,24 +35,47 @@ func trimSpace(s string) string {
 	return s
 }
 
-// fields splits s around runs of ASCII white space (Python 2's split()).
-func fields(s string) []string {
-	var out []string
-	start := -1
-	for i := 0; i < len(s); i++ {
+// fieldsAtMost is fields(s) when s has at most max fields; otherwise it
+// returns ok false having allocated nothing beyond max fields, so that a
+// long run of tokens costs no memory.
+func fieldsAtMost(s string, max int) (out []string, ok bool) {
+	for i := 0; i < len(s); {
 		if isSpace(s[i]) {
-			if start >= 0 {
-				out = append(out, s[start:i])
-				start = -1
-			}
-		} else if start < 0 {
-			start = i
+			i++
+			continue
 		}
+		j := i
+		for j < len(s) && !isSpace(s[j]) {
+			j++
+		}
+		if len(out) == max {
+			return nil, false
+		}
+		out = append(out, s[i:j])
+		i = j
 	}
-	if start >= 0 {
-		out = append(out, s[start:])
+	return out, true
+}
+
+// longTokens reports whether every white-space separated token of s is
+// what parsePyLong reads, and how many there are, without allocating.
+func longTokens(s string) (count int, ok bool) {
+	for i := 0; i < len(s); {
+		if isSpace(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && !isSpace(s[j]) {
+			j++
+		}
+		if !isPyLong(s[i:j]) {
+			return count, false
+		}
+		count++
+		i = j
 	}
-	return out
+	return count, true
 }
 
 // rsplit is Python's s.rsplit(sep, n): at most n cuts, made from the

@@ -195,7 +195,16 @@ func TestRsplitAndFields(t *testing.T) {
 			t.Errorf("rsplit(%q, %d) = %q, want %q", tt.s, tt.n, have, tt.want)
 		}
 	}
-	if have := fields(" a\t\nb \v\f\rc\u00a0d "); strings.Join(have, "|") != "a|b|c\u00a0d" {
-		t.Errorf("fields = %q", have)
+	if have, ok := fieldsAtMost(" a\t\nb \v\f\rc\u00a0d ", 3); !ok || strings.Join(have, "|") != "a|b|c\u00a0d" {
+		t.Errorf("fieldsAtMost = %q, %v", have, ok)
+	}
+	if have, ok := fieldsAtMost("a b c d", 3); ok || have != nil {
+		t.Errorf("fieldsAtMost(four, 3) = %q, %v", have, ok)
+	}
+	if n, ok := longTokens(" 1 -2\t+03 "); !ok || n != 3 {
+		t.Errorf("longTokens = %d, %v", n, ok)
+	}
+	if n, ok := longTokens(" 1 x 2"); ok || n != 1 {
+		t.Errorf("longTokens(bad second) = %d, %v", n, ok)
 	}
 }
