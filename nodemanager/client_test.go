@@ -520,6 +520,12 @@ func TestCommunicationFailures(t *testing.T) {
 	if _, err = v.ReadLog(ctx); !is(err, ErrCommunication) || !strings.Contains(err.Error(), "malformed reply") {
 		t.Errorf("a reply without a status: %v", err)
 	}
+	if _, err = v.Node().GetOffcutResources(ctx); !is(err, ErrCommunication) {
+		t.Errorf("GetOffcutResources, a reply without a status: %v", err)
+	}
+	if _, err = v.Resources(ctx); !is(err, ErrCommunication) {
+		t.Errorf("Resources, a reply without a status: %v", err)
+	}
 	n.SetMode(nmtest.Normal)
 	big := newClient(t, "user", WithMaxReplySize(1000))
 	bv := vesselOn(t, big, n, "v1")
