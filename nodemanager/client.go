@@ -45,6 +45,7 @@ type Client struct {
 	dialer     Dialer
 	timeout    time.Duration
 	maxReply   int64
+	maxListed  int // the most file names ListFiles keeps; maxListedFiles but in tests
 	expiration time.Duration
 	retries    int
 	backoff    time.Duration
@@ -65,6 +66,7 @@ type config struct {
 	dialer     Dialer
 	timeout    time.Duration
 	maxReply   int64
+	maxListed  int // the most file names ListFiles keeps; maxListedFiles but in tests
 	expiration time.Duration
 	retries    int
 	backoff    time.Duration
@@ -204,7 +206,7 @@ func New(opts ...Option) (*Client, error) {
 	}
 	c := &Client{
 		priv: cfg.priv, dialer: cfg.dialer, timeout: cfg.timeout, maxReply: cfg.maxReply,
-		expiration: cfg.expiration, retries: cfg.retries, backoff: cfg.backoff,
+		maxListed: maxListedFiles, expiration: cfg.expiration, retries: cfg.retries, backoff: cfg.backoff,
 		clock: func() float64 { return nmproto.NTPTime(time.Now()) }, form: nmproto.FullForm,
 		vessels: map[string]chan struct{}{},
 	}

@@ -821,3 +821,30 @@ func TestExpiration(t *testing.T) {
 		t.Errorf("Info without an answer: %v", err)
 	}
 }
+
+// TestListFilesBounded: a node that lists more names than the client
+// keeps is refused with ErrReplyTooLarge: a 32 MiB reply of one-letter
+// names would otherwise become 16 million strings (256 MB of headers).
+func TestListFilesBounded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	n := startNode(t)
+	c := newClient(t, "user")
+	c.maxListed = 3
+	v := vesselOn(t, c, n, "v1")
+	for i, name := range []string{"a", "b", "c"} {
+		if err := v.AddFile(ctx, name, []byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if files, err := v.ListFiles(ctx); err != nil || len(files) != 3 {
+		t.Fatalf("ListFiles at the bound = %q, %v", files, err)
+	}
+	if err := v.AddFile(ctx, "d", nil); err != nil {
+		t.Fatal(err)
+	}
+	files, err := v.ListFiles(ctx)
+	if !is(err, ErrReplyTooLarge) || files != nil || !strings.Contains(err.Error(), "more than 3 file names") {
+		t.Fatalf("ListFiles over the bound = %q, %v; want ErrReplyTooLarge", files, err)
+	}
+}

@@ -2,6 +2,7 @@ package nodemanager
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -126,14 +127,29 @@ func (v *Vessel) AddFile(ctx context.Context, name string, data []byte) error {
 	return err
 }
 
+// maxListedFiles bounds the names ListFiles returns: a reply of
+// one-letter names within the reply cap would otherwise become millions
+// of strings, eight times the reply's size in string headers alone.
+const maxListedFiles = 1 << 20
+
 // ListFiles returns the names of the vessel's files, sorted
-// (ListFilesInVessel).
+// (ListFilesInVessel). A reply of more than 1 048 576 names fails with
+// ErrReplyTooLarge.
 func (v *Vessel) ListFiles(ctx context.Context) ([]string, error) {
 	body, err := v.call(ctx, nmproto.ListFilesInVessel)
 	if err != nil {
 		return nil, err
 	}
-	return strings.Fields(body), nil
+	limit := v.node.c.maxListed
+	var names []string
+	for name := range strings.FieldsSeq(body) {
+		if len(names) == limit {
+			cause := fmt.Errorf("the node listed more than %d file names", limit)
+			return nil, failure(ctx, nmproto.ListFilesInVessel, v.node.addr, v.name, ErrReplyTooLarge, cause, v.node.c.redact)
+		}
+		names = append(names, name)
+	}
+	return names, nil
 }
 
 // RetrieveFile returns the content of the vessel's file name
