@@ -582,7 +582,9 @@ func TestExitCodes(t *testing.T) {
 	}{
 		{[]string{"-time-scale", "1e12"}, 2, "-time-scale 1e+12: must be between 0 and 1000"},
 		{[]string{"-no-such-flag"}, 2, "flag provided but not defined: -no-such-flag"},
-		{[]string{"-tls-cert", "/nonexistent.pem", "-tls-key", "/nonexistent.key"}, 1, "/nonexistent.pem"},
+		{[]string{"-tls-cert", "/nonexistent.pem", "-tls-key", "/nonexistent.key"}, 2, "-tls-cert: open /nonexistent.pem: no such file or directory"},
+		{[]string{"-admin", "-admin-token-file", "/nonexistent"}, 2, "-admin-token-file: open /nonexistent: no such file or directory"},
+		{[]string{"-state", "/dev/null"}, 2, "-state /dev/null: not a regular file (a character device)"},
 		{[]string{"-h"}, 0, "-time-scale"},
 		{[]string{"-faults-spec", "*:explode"}, 2, `-faults-spec: mockserver: fault spec: rule 1 ("*:explode"): field "explode": want a fault kind`},
 		{[]string{"-admin-host", "mock.internal"}, 2, "-admin-token, -admin-token-file and -admin-host need -admin"},

@@ -47,6 +47,11 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 	// all (opening some devices does something).
 	fi, err := os.Stat(path)
 	if err != nil {
+		// As os.ReadFile says it: "open PATH: no such file or directory".
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			pe.Op = "open"
+		}
 		return nil, err
 	}
 	if err := checkRegular(path, fi); err != nil {
@@ -86,15 +91,16 @@ func checkRegular(path string, fi fs.FileInfo) error {
 	if fi.Mode().IsRegular() {
 		return nil
 	}
-	return &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w (%s)", ErrNotRegular, kind(fi.Mode()))}
+	return &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w (%s)", ErrNotRegular, Kind(fi.Mode()))}
 }
 
 func tooLarge(path string, limit int64) error {
 	return &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w (the limit is %s)", ErrTooLarge, size(limit))}
 }
 
-// kind names the type of a file that is not a regular file.
-func kind(m fs.FileMode) string {
+// Kind names the type of a file that is not a regular file, for a
+// message: "a directory", "a named pipe", "a character device"...
+func Kind(m fs.FileMode) string {
 	switch {
 	case m&fs.ModeDir != 0:
 		return "a directory"

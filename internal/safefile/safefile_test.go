@@ -115,8 +115,12 @@ func TestReadFileDirectory(t *testing.T) {
 func TestReadFileMissing(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "none")
-	if data, err := readWithin(t, path, MaxKey); !errors.Is(err, fs.ErrNotExist) || data != nil {
+	data, err := readWithin(t, path, MaxKey)
+	if !errors.Is(err, fs.ErrNotExist) || data != nil {
 		t.Fatalf("have %q, %v; want fs.ErrNotExist", data, err)
+	}
+	if want := "open " + path + ": no such file or directory"; err.Error() != want {
+		t.Errorf("have %q, want %q, as os.ReadFile says it", err, want)
 	}
 }
 
