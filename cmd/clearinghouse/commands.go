@@ -5,12 +5,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
 	"github.com/seattletestbed/clearinghouse-go/internal/chconfig"
+	"github.com/seattletestbed/clearinghouse-go/internal/safefile"
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
 )
 
@@ -637,9 +637,9 @@ func (a *app) runSetPublicKey(ctx context.Context, args []string) error {
 		}
 		key = data
 	case a.o.file != "":
-		data, err := os.ReadFile(a.o.file)
+		data, err := safefile.ReadFile(a.o.file, safefile.MaxKey)
 		if err != nil {
-			return usageErr("", "reading the public key: %v", err)
+			return usageErr("", "reading the public key (--file): %v", err)
 		}
 		key = string(data)
 	default:
