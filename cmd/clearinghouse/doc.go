@@ -57,7 +57,8 @@
 // a named pipe or a device such as /dev/zero, and within a limit for its
 // kind: a key 64 KiB, CA certificates 4 MiB, a creds file 16 MiB.
 // Otherwise the command exits at once with status 2, naming the flag or
-// variable and the path.
+// variable and the path. What is read from stdin is bounded too: a key or
+// a password 64 KiB, the handles of "-" 4 MiB.
 //
 // # Passwords
 //
