@@ -240,6 +240,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	// ctx is the signals': a SIGINT or SIGTERM while the population is
 	// built, the state file replayed or the accounts created stops it.
+	// (Tests wait for these debug lines before they signal.)
+	logger.Debug("starting up", "nodes", o.nodes, "state", o.state)
 	mock, err := mockserver.Open(ctx, o.state,
 		mockserver.WithPopulation(mockserver.PopulationConfig{Nodes: o.nodes, NATFraction: o.natFraction, Seed: o.seed}),
 		mockserver.WithSeed(o.seed),
@@ -259,6 +261,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer mock.Close()
+	logger.Debug("creating demo accounts", "accounts", o.accounts)
 	if err := ensureDemoAccounts(ctx, mock, o.accounts); err != nil {
 		return err
 	}
