@@ -9,10 +9,10 @@ import (
 	"html"
 	"io"
 	"net/http"
-	"os"
 	"regexp"
 	"strings"
 
+	"github.com/seattletestbed/clearinghouse-go/internal/safefile"
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
 
@@ -25,9 +25,9 @@ func httpClientFor(caFile string) (*http.Client, error) {
 	// new one costs a TLS handshake.
 	tr.MaxIdleConnsPerHost = 8
 	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
+		pem, err := safefile.ReadFile(caFile, safefile.MaxCerts)
 		if err != nil {
-			return nil, fmt.Errorf("conformance: CA file: %v", err)
+			return nil, fmt.Errorf("conformance: CA file: %w", err)
 		}
 		pool, err := x509.SystemCertPool()
 		if err != nil {

@@ -51,6 +51,15 @@
 // certificates are verified unless --insecure is given; --ca-file adds a
 // CA (the mock's, for example) to the system's.
 //
+// Every file named by a flag or a variable (--api-key-file,
+// --private-key-file, --ca-file, --creds, set-public-key --file, and their
+// CLEARINGHOUSE_* counterparts) must be a regular file, not a directory,
+// a named pipe or a device such as /dev/zero, and within a limit for its
+// kind: a key 64 KiB, CA certificates 4 MiB, a creds file 16 MiB.
+// Otherwise the command exits at once with status 2, naming the flag or
+// variable and the path. What is read from stdin is bounded too: a key or
+// a password 64 KiB, the handles of "-" 4 MiB.
+//
 // # Passwords
 //
 // regenerate-api-key and set-public-key authenticate with the account's

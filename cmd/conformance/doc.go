@@ -61,9 +61,13 @@
 //	0  every check that ran passed (skipped and warned checks do not fail a run)
 //	1  the suite ran and found failures: a check failed, or a cleanup did
 //	2  the command line is wrong: an unknown flag, an argument, a -run
-//	   pattern that does not compile
+//	   pattern that does not compile; or a file named by -creds or a
+//	   CLEARINGHOUSE_* variable is not a regular file (a directory, a
+//	   named pipe, a device such as /dev/zero) or is over its limit (a
+//	   creds file 16 MiB, a key 64 KiB, CA certificates 4 MiB), refused
+//	   before the suite starts
 //	3  the suite could not run or did not finish: no target configured, a
-//	   creds file or key it could not read, an API key it could not fetch,
-//	   a target that did not answer, -timeout, a signal; or a report could
-//	   not be written
+//	   creds file or key it could not read (missing, say), an API key it
+//	   could not fetch, a target that did not answer, -timeout, a signal;
+//	   or a report could not be written
 package main

@@ -15,6 +15,7 @@ import (
 
 	"github.com/seattletestbed/clearinghouse-go/conformance"
 	"github.com/seattletestbed/clearinghouse-go/internal/atomicfile"
+	"github.com/seattletestbed/clearinghouse-go/internal/safefile"
 )
 
 // Exit statuses (see the package documentation).
@@ -72,6 +73,9 @@ func exitCode(err error) int {
 	case errors.Is(err, errFailed):
 		return exitFailed
 	case errors.As(err, &ue):
+		return exitUsage
+	case errors.Is(err, safefile.ErrNotRegular), errors.Is(err, safefile.ErrTooLarge):
+		// A file named by -creds or a variable is not one to read.
 		return exitUsage
 	default:
 		return exitNotRun
