@@ -430,37 +430,36 @@ func TestKilledMidStream(t *testing.T) {
 
 // runRefused runs the command as a child process with args, expecting it
 // to refuse to start: it returns the exit status and stderr. If the
-// command serves instead (it writes its creds file) or runs for a minute,
-// it is killed and the test ends.
+// command serves instead (it prints where it listens) or runs for a
+// minute, it is killed and the test ends.
 func runRefused(t *testing.T, args ...string) (int, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	credsPath := filepath.Join(t.TempDir(), "creds.json")
-	cmd := childCommand(ctx, append([]string{"-addr", "127.0.0.1:0", "-creds-out", credsPath}, args...)...)
-	stderr := &syncbuf.Buffer{}
-	cmd.Stderr = stderr
+	cmd := childCommand(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
+	stdout, stderr := &syncbuf.Buffer{}, &syncbuf.Buffer{}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	for {
-		select {
-		case err := <-exited:
-			return exitCode(t, err), stderr.String()
-		case <-time.After(10 * time.Millisecond):
-		}
-		if _, err := os.Stat(credsPath); err == nil {
-			cmd.Process.Kill()
-			<-exited
-			t.Fatalf("the command served with %q; stderr:\n%s", args, stderr)
-		}
-		if ctx.Err() != nil {
-			<-exited
+	served := make(chan error, 1)
+	go func() {
+		served <- stdout.WaitFor(ctx, func(out string) bool { return strings.Contains(out, "listening at") })
+	}()
+	select {
+	case err := <-exited:
+		return exitCode(t, err), stderr.String()
+	case err := <-served:
+		cmd.Process.Kill() // ends ctx's wait too, if it was what ended
+		<-exited
+		if err != nil {
 			t.Fatalf("the command neither served nor exited within a minute; stderr:\n%s", stderr)
 		}
+		t.Fatalf("the command served with %q; stderr:\n%s", args, stderr)
 	}
+	return 0, ""
 }
 
 // recordStarts returns the byte offsets at which the records of a
