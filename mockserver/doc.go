@@ -155,14 +155,18 @@
 // authoritative (population options are ignored); absolute expiry times are
 // kept, and with time scale 1 leases run out while the server is down, with
 // any other scale the clock resumes where it stopped. A missing file starts
-// fresh; a corrupt or truncated one is an error matching ErrCorruptState,
-// except an incomplete final record (a write a crash cut short, never
-// acknowledged), which is dropped. Settings — cleanup delay, failure rate,
+// fresh. A damaged one is an error matching ErrCorruptState that names the
+// file, the record and its byte offset, and Open leaves the file exactly
+// as it was; the only thing dropped is what a crash leaves after the last
+// acknowledged record (the start of a record whose write it cut short,
+// zeros). Each record's header carries a checksum of its own, so a damaged
+// length is told from a record cut short. Settings — cleanup delay, failure rate,
 // failure predicate, seed — come from the options, not the file (per-node
 // injected failures are node state and are kept). The file
 // holds passwords, API keys and private keys and is created with mode 0600.
 // Close writes a final snapshot. A state file is locked while a Server has
-// it open (ErrStateLocked), and a symbolic link is refused as a state file.
+// it open, under whatever name, hard links included (ErrStateLocked; see
+// Open for the platforms), and a symbolic link is refused as a state file.
 //
 // A write that fails (a full disk, an I/O error) is never acknowledged: the
 // calls it carried, and any queued behind them, fail with fault 100, and

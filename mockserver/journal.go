@@ -8,8 +8,6 @@ import (
 	"os"
 	"sync"
 	"time"
-
-	"github.com/seattletestbed/clearinghouse-go/internal/atomicfile"
 )
 
 // The journal appends records to the state file (format: persist.go).
@@ -46,12 +44,14 @@ import (
 // it is tried again.
 const compactRetryDelay = time.Minute
 
-// journalFile is what the journal needs of its open state file.
+// journalFile is what the journal needs of its open state file. Its
+// Close releases the file's lock (lock_flock.go).
 type journalFile interface {
 	WriteAt(p []byte, off int64) (int, error)
 	ReadAt(p []byte, off int64) (int, error)
 	Sync() error
 	Truncate(size int64) error
+	Stat() (fs.FileInfo, error)
 	Close() error
 }
 
@@ -59,24 +59,17 @@ type journalFile interface {
 // failures (ENOSPC, EIO) and to record the order of writes, fsyncs and
 // answers.
 type fileOps struct {
-	// create atomically replaces the file at path with one holding data,
-	// and returns it open for appending.
-	create func(path string, data []byte) (journalFile, error)
-	// adopt wraps a state file that Open found and opened.
+	// create atomically puts a new file holding data, locked, at path,
+	// replacing the file there or, unless replace, failing with an error
+	// matching fs.ErrExist if there is one; and returns it open for
+	// appending.
+	create func(path string, data []byte, replace bool) (journalFile, error)
+	// adopt wraps a state file that Open found, opened and locked.
 	adopt func(f *os.File) journalFile
 }
 
 func defaultFileOps() fileOps {
-	return fileOps{
-		create: func(path string, data []byte) (journalFile, error) {
-			f, err := atomicfile.Create(path, data, 0o600)
-			if err != nil {
-				return nil, err
-			}
-			return f, nil
-		},
-		adopt: func(f *os.File) journalFile { return f },
-	}
+	return fileOps{create: createStateFile, adopt: adoptStateFile}
 }
 
 // entry is one record on its way to the disk.
@@ -111,10 +104,12 @@ type journal struct {
 	now  func() time.Time // real time, for the compaction back-off
 
 	compactBytes int64
+	version      int // the file's format (persist.go); compaction writes format 2
 
 	mu      sync.Mutex
 	cond    *sync.Cond
 	f       journalFile
+	retired []journalFile // files compaction replaced, kept for their locks (retire)
 	pending []*entry
 	seq     uint64 // last record appended
 	tail    *entry // last record appended
@@ -126,13 +121,15 @@ type journal struct {
 	// Compaction back-off after a failure.
 	retrySize int64
 	retryAt   time.Time
+
+	onAppend func() // for tests: runs after each append, with mu held
 }
 
 func newJournal(s *Server, path string, f journalFile, size int64) *journal {
 	j := &journal{
 		path: path, srv: s, ops: s.cfg.files, log: s.log, now: time.Now,
-		compactBytes: s.cfg.compactBytes,
-		f:            f, size: size, base: size,
+		compactBytes: s.cfg.compactBytes, version: 2,
+		f: f, size: size, base: size,
 	}
 	j.cond = sync.NewCond(&j.mu)
 	return j
@@ -158,6 +155,9 @@ func (j *journal) append(data []byte, clock clockAnchors) *entry {
 	e := &entry{seq: j.seq, data: data, clock: clock}
 	j.pending = append(j.pending, e)
 	j.tail = e
+	if j.onAppend != nil {
+		j.onAppend()
+	}
 	return e
 }
 
@@ -214,7 +214,11 @@ func (j *journal) flushLocked() error {
 	j.mu.Unlock()
 	var buf []byte
 	for _, e := range batch {
-		buf = appendFrame(buf, e.data)
+		if j.version == 1 {
+			buf = appendFrameV1(buf, e.data)
+		} else {
+			buf = appendFrame(buf, e.data)
+		}
 	}
 	_, err := j.f.WriteAt(buf, off)
 	if err != nil {
@@ -330,7 +334,7 @@ func (j *journal) compact(s *Server, always bool) error {
 	s.mu.Unlock()
 
 	buf := appendFrame([]byte(fileMagic), snap)
-	f, err := j.ops.create(j.path, buf)
+	f, err := j.ops.create(j.path, buf, true)
 
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -346,6 +350,7 @@ func (j *journal) compact(s *Server, always bool) error {
 	}
 	old := j.f
 	j.f = f
+	j.version = 2
 	j.size, j.base = int64(len(buf)), int64(len(buf))
 	j.clock = clock
 	j.retrySize, j.retryAt = 0, time.Time{}
@@ -359,8 +364,22 @@ func (j *journal) compact(s *Server, always bool) error {
 		}
 	}
 	j.pending = kept
-	old.Close()
+	j.retire(old)
 	return nil
+}
+
+// retire closes a state file that compaction replaced, unless another name
+// still links it: then it stays open, and locked, while the server runs,
+// so that no server opens it by that name and appends to a journal that
+// has moved on. It is called with j.mu held.
+func (j *journal) retire(old journalFile) {
+	if !stillLinked(old) {
+		old.Close()
+		return
+	}
+	j.retired = append(j.retired, old)
+	j.log.Info("mockserver: the state file compaction replaced has another name; it stays locked while the server runs",
+		"path", j.path)
 }
 
 // close flushes what is pending and closes the file.
@@ -374,6 +393,10 @@ func (j *journal) close() error {
 	if cerr := j.f.Close(); err == nil {
 		err = cerr
 	}
+	for _, f := range j.retired {
+		f.Close()
+	}
+	j.retired = nil
 	if j.broken != nil {
 		return j.broken
 	}

@@ -37,11 +37,11 @@ func (ff *faultFiles) option() Option {
 	return option(func(c *config) error {
 		inner := defaultFileOps()
 		c.files = fileOps{
-			create: func(path string, data []byte) (journalFile, error) {
+			create: func(path string, data []byte, replace bool) (journalFile, error) {
 				if err := ff.event("create"); err != nil {
 					return nil, &os.PathError{Op: "open", Path: filepath.Join(filepath.Dir(path), ".state.tmp123"), Err: err}
 				}
-				f, err := inner.create(path, data)
+				f, err := inner.create(path, data, replace)
 				if err != nil {
 					return nil, err
 				}
@@ -234,6 +234,13 @@ func TestJournalWriteFailureRollsBack(t *testing.T) {
 // TestJournalFailedBatch fails a write that carries several calls' records
 // (group commit), with more calls queued behind it: every one of them gets
 // an error and none of them leaves a trace.
+//
+// The failing write waits until every call has queued its record (a
+// signal from the journal, not a deadline: the first write may carry one
+// record or several, however the calls were scheduled), or until a call
+// returns early, which the test then reports. Whatever happens, the held
+// write is released before the server is closed, so that a failing test
+// cannot hang the package.
 func TestJournalFailedBatch(t *testing.T) {
 	t.Parallel()
 	s, path, ff, _ := openFaulty(t, 40)
@@ -243,33 +250,46 @@ func TestJournalFailedBatch(t *testing.T) {
 	}
 	before := view(t, s)
 
-	// The first write fails, but only once the other calls are queued.
-	queued := make(chan struct{})
+	appended, returned, release := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var releaseOnce, returnOnce sync.Once
+	t.Cleanup(func() { releaseOnce.Do(func() { close(release) }) }) // runs before openFaulty's Close
+	n, atFailure := 0, -1                                           // appends so far, and when the write failed
+	s.j.mu.Lock()
+	s.j.onAppend = func() {
+		if n++; n == len(users) {
+			close(appended)
+		}
+	}
+	s.j.mu.Unlock()
 	ff.mu.Lock()
-	ff.hold = func() { <-queued }
+	ff.hold = func() {
+		select {
+		case <-appended:
+		case <-returned:
+		case <-release:
+		}
+		s.j.mu.Lock()
+		atFailure = n
+		s.j.mu.Unlock()
+	}
 	ff.mu.Unlock()
 	ff.set("write", syscall.ENOSPC)
+
 	var wg sync.WaitGroup
 	faults := make([]error, len(users))
 	for i, u := range users {
 		wg.Go(func() {
 			_, faults[i] = s.Call(t.Context(), "acquire_resources", auth(u), rspec("wan", int64(1)))
+			returnOnce.Do(func() { close(returned) })
 		})
 	}
-	// All but the writer's call wait in the queue, with their records.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		s.j.mu.Lock()
-		n := len(s.j.pending)
-		s.j.mu.Unlock()
-		if n == len(users)-1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d records queued after 10s, want %d", n, len(users)-1)
-		}
-	}
-	close(queued)
 	wg.Wait()
+	s.j.mu.Lock()
+	s.j.onAppend = nil
+	s.j.mu.Unlock()
+	if atFailure != len(users) {
+		t.Errorf("the write failed with %d of %d calls' records queued", atFailure, len(users))
+	}
 	for i, err := range faults {
 		if err == nil {
 			t.Errorf("user%d's acquisition succeeded through a failed write", i)

@@ -4,30 +4,34 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 )
 
 // ErrStateLocked is matched by the error Open returns when another Server,
-// in this process or another one, has the state file open. Two servers on
-// one file would both acknowledge writes that the other then overwrites.
+// in this process or another one, has the state file open, under any of
+// its names. Two servers on one file would both acknowledge writes that
+// the other then overwrites.
 var ErrStateLocked = errors.New("mockserver: state file in use")
 
-// The lock on a state file is taken on a separate file beside it,
-// <state>.lock, because compaction replaces the state file by a rename: a
-// lock on the state file itself would stay with the old, unlinked copy.
-// The holder writes its process ID into the lock file, for the error the
-// next one gets. See lock_flock.go and lock_other.go.
+// How a state file is locked depends on the platform (lock_flock.go,
+// lock_other.go). Each provides:
+//
+//   - lockState(path), which opens the state file at path and locks it,
+//     or returns a nil file if there is none, with a *stateLock whose
+//     release ends what the lock holds beyond the files;
+//   - createStateFile(path, data, replace), the default fileOps.create:
+//     it writes a new state file that is locked before it appears at path
+//     (replacing the file there, or only if there is none: fs.ErrExist);
+//   - adoptStateFile(f), the default fileOps.adopt, which makes Close on
+//     the file release its lock;
+//   - stillLinked(f), which reports whether a state file that compaction
+//     replaced still has a name, through which a server could open it.
 
-func lockPath(statePath string) string { return statePath + ".lock" }
-
-// lockedError is the error for a state file that holder (the lock file's
-// contents) has locked.
-func lockedError(statePath, holder, hint string) error {
-	who := "another process"
-	if pid, err := strconv.Atoi(strings.TrimSpace(holder)); err == nil && pid > 0 {
+// lockedError is the error for a state file that the process with ID pid
+// (0: unknown) holds.
+func lockedError(statePath string, pid int, hint string) error {
+	who := "another process (this system does not say which)"
+	if pid > 0 {
 		who = "process " + strconv.Itoa(pid)
 	}
-	return fmt.Errorf("%w: %s is held by %s (lock file %s)%s", ErrStateLocked, statePath, who, lockPath(statePath), hint)
+	return fmt.Errorf("%w: %s is held by %s%s", ErrStateLocked, statePath, who, hint)
 }
-
-func pidLine(pid int) []byte { return []byte(strconv.Itoa(pid) + "\n") }

@@ -12,7 +12,9 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 )
@@ -68,6 +70,11 @@ func TestOpenLockSurvivesCompaction(t *testing.T) {
 		t.Fatal("a second Open succeeded after compaction")
 	}
 	checkLockedError(t, err, path, os.Getpid())
+	s.j.mu.Lock()
+	defer s.j.mu.Unlock()
+	if n := len(s.j.retired); n != 0 {
+		t.Errorf("%d replaced files kept open with no name left, want 0", n)
+	}
 }
 
 // TestOpenLockedAcrossProcesses holds the state file in a child process:
@@ -79,6 +86,71 @@ func TestOpenLockedAcrossProcesses(t *testing.T) {
 	}
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "state")
+	h := startLockHelper(t, path)
+	cmd := h.cmd
+	_, err := Open(context.Background(), path, frozen(t0)...)
+	checkLockedError(t, err, path, cmd.Process.Pid)
+
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	s, err := Open(context.Background(), path, frozen(t0)...)
+	if err != nil {
+		t.Fatalf("after the holder died: %v", err)
+	}
+	defer s.Close()
+	if _, err := s.Account("holder"); err != nil {
+		t.Fatalf("the helper's account: %v", err)
+	}
+}
+
+// TestOpenLockedHelper is the child process of TestOpenLockedAcrossProcesses
+// and TestOpenLockedHardLinksAcrossProcesses: it opens the state file (which
+// it compacts after every change), adds the account holder, says "open", and then
+// for each line "write" on its standard input adds another account and
+// says "written", until its standard input closes (or it is killed).
+func TestOpenLockedHelper(t *testing.T) {
+	path := os.Getenv("MOCKSERVER_LOCK_STATE")
+	if path == "" {
+		testskip.ChildProcess.Skipf(t, "runs only as TestOpenLockedAcrossProcesses's child")
+	}
+	s, err := Open(context.Background(), path, append(frozen(t0), WithKeyBits(512), withCompactBytes(1),
+		WithPopulation(PopulationConfig{Nodes: 5, Seed: 1}))...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	add := func(name string) {
+		if _, err := s.AddAccount(AccountSpec{Username: name, Password: "secret", Affiliation: "lock test"}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+	}
+	add("holder")
+	fmt.Println("open")
+	sc := bufio.NewScanner(os.Stdin)
+	for i := 0; sc.Scan(); i++ {
+		if sc.Text() == "write" {
+			add(fmt.Sprint("user", i))
+			fmt.Println("written")
+		}
+	}
+	s.Close()
+	os.Exit(0)
+}
+
+// lockHelper is TestOpenLockedHelper running on the state file at path.
+type lockHelper struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	out   *bufio.Reader
+}
+
+// startLockHelper starts TestOpenLockedHelper on path and waits until it
+// holds the file. It is killed when the test ends.
+func startLockHelper(t *testing.T, path string) *lockHelper {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestOpenLockedHelper$")
 	cmd.Env = append(os.Environ(), "MOCKSERVER_LOCK_STATE="+path)
 	cmd.Stderr = os.Stderr
@@ -93,57 +165,91 @@ func TestOpenLockedAcrossProcesses(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { stdin.Close(); cmd.Process.Kill(); cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if line != "open\n" {
-		t.Fatalf("the helper said %q %v, want %q", line, err, "open\n")
-	}
-	_, err = Open(context.Background(), path, frozen(t0)...)
-	checkLockedError(t, err, path, cmd.Process.Pid)
+	// A helper that hangs is killed, which ends a read of its output
+	// that waits: a failing test must not hang the package.
+	watchdog := time.AfterFunc(time.Minute, func() { cmd.Process.Kill() })
+	t.Cleanup(func() { watchdog.Stop(); stdin.Close(); cmd.Process.Kill(); cmd.Wait() })
+	h := &lockHelper{cmd, stdin, bufio.NewReader(out)}
+	h.expect(t, "open")
+	return h
+}
 
-	if err := cmd.Process.Kill(); err != nil {
+// expect reads the helper's next line, which must be want.
+func (h *lockHelper) expect(t *testing.T, want string) {
+	t.Helper()
+	line, err := h.out.ReadString('\n')
+	if line != want+"\n" {
+		h.cmd.Process.Kill()
+		t.Fatalf("the helper said %q %v, want %q", line, err, want)
+	}
+}
+
+// TestOpenLockedHardLinksAcrossProcesses is TestOpenLockedThroughHardLinks
+// with the holder in another process: paths made by hard links before its
+// Open, after it, and after a compaction are refused with its PID; once
+// it is killed with SIGKILL, the file opens with everything it wrote.
+func TestOpenLockedHardLinksAcrossProcesses(t *testing.T) {
+	if !lockFollowsFile {
+		testskip.Platform.Skipf(t, "the state file's lock is on its name here, not on the file (no flock)")
+	}
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state")
+	savedState(t, path, WithPopulation(PopulationConfig{Nodes: 5, Seed: 1}))
+	before := filepath.Join(dir, "linked-before")
+	must(t, os.Link(path, before))
+	h := startLockHelper(t, path) // compacted once already: it added holder
+	after := filepath.Join(dir, "linked-after")
+	must(t, os.Link(path, after))
+	refused := func(paths ...string) {
+		t.Helper()
+		for _, p := range paths {
+			r, err := Open(context.Background(), p, frozen(t0)...)
+			if err == nil {
+				r.Close()
+				t.Errorf("%s: Open succeeded while another process holds the file", filepath.Base(p))
+				continue
+			}
+			checkLockedError(t, err, p, h.cmd.Process.Pid)
+		}
+	}
+	refused(path, before, after)
+	old, err := os.Stat(path)
+	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Wait()
-	s, err := Open(context.Background(), path, frozen(t0)...)
-	if err != nil {
-		t.Fatalf("after the holder died: %v", err)
+	fmt.Fprintln(h.stdin, "write")
+	h.expect(t, "written")
+	if now, err := os.Stat(path); err != nil || os.SameFile(old, now) {
+		t.Fatalf("the helper's write did not replace the state file (%v); the test proves nothing", err)
 	}
-	defer s.Close()
-	if _, err := s.Account("alice"); err != nil {
-		t.Fatalf("the helper's account: %v", err)
+	compacted := filepath.Join(dir, "linked-after-compaction")
+	must(t, os.Link(path, compacted))
+	refused(path, before, after, compacted)
+
+	if err := h.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	h.cmd.Wait()
+	r := openState(t, compacted)
+	defer r.Close()
+	if n := len(listAccounts(t, r)); n != 3 {
+		t.Errorf("after the holder died: %d accounts, want 3 (alice, holder, user0)", n)
 	}
 }
 
-// TestOpenLockedHelper is the child process of TestOpenLockedAcrossProcesses:
-// it opens the state file, adds an account, says "open" and waits for its
-// standard input to close (or to be killed).
-func TestOpenLockedHelper(t *testing.T) {
-	path := os.Getenv("MOCKSERVER_LOCK_STATE")
-	if path == "" {
-		testskip.ChildProcess.Skipf(t, "runs only as TestOpenLockedAcrossProcesses's child")
-	}
-	s, err := Open(context.Background(), path, append(frozen(t0), WithKeyBits(512), WithPopulation(PopulationConfig{Nodes: 5, Seed: 1}))...)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	if _, err := s.AddAccount(AccountSpec{Username: "alice", Password: "secret", Affiliation: "lock test"}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	fmt.Println("open")
-	io.Copy(io.Discard, os.Stdin)
-	s.Close()
-	os.Exit(0)
-}
-
+// checkLockedError checks that err is ErrStateLocked naming path and the
+// process pid (where the system says which process holds a lock).
 func checkLockedError(t *testing.T, err error, path string, pid int) {
 	t.Helper()
 	if !errors.Is(err, ErrStateLocked) {
 		t.Fatalf("have %v, want an error matching ErrStateLocked", err)
 	}
-	for _, want := range []string{path, "process " + strconv.Itoa(pid)} {
+	holder := "process " + strconv.Itoa(pid)
+	if !lockHolderKnown {
+		holder = "another process"
+	}
+	for _, want := range []string{path, holder} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
@@ -182,5 +288,113 @@ func TestOpenRefusesSymlinkedState(t *testing.T) {
 	}
 	if _, err := os.Lstat(filepath.Join(dir, "nowhere")); err == nil {
 		t.Error("the dangling link's target was created")
+	}
+}
+
+// TestOpenLockedThroughHardLinks opens a state file and tries it again
+// through hard links made before and after the Open, and after a
+// compaction replaced the file: every path to a file the server holds is
+// refused with its process ID, the one the compaction left included
+// (it still holds the journal up to then, and its links may be opened).
+func TestOpenLockedThroughHardLinks(t *testing.T) {
+	if !lockFollowsFile {
+		testskip.Platform.Skipf(t, "the state file's lock is on its name here, not on the file (no flock)")
+	}
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state")
+	savedState(t, path, WithPopulation(PopulationConfig{Nodes: 5, Seed: 1}))
+	before := filepath.Join(dir, "linked-before")
+	must(t, os.Link(path, before))
+	s := openState(t, path, withCompactBytes(1))
+	t.Cleanup(func() { s.Close() })
+	after := filepath.Join(dir, "linked-after")
+	must(t, os.Link(path, after))
+	refused := func(paths ...string) {
+		t.Helper()
+		for _, p := range paths {
+			r, err := Open(context.Background(), p, frozen(t0)...)
+			if err == nil {
+				r.Close()
+				t.Errorf("%s: a second Open succeeded", filepath.Base(p))
+				continue
+			}
+			checkLockedError(t, err, p, os.Getpid())
+		}
+	}
+	refused(path, before, after)
+
+	old, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addUser(t, s, "bob") // compacts: the record passes the threshold
+	now, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if os.SameFile(old, now) {
+		t.Fatal("the state file was not replaced; the test proves nothing")
+	}
+	s.j.mu.Lock()
+	kept := len(s.j.retired)
+	s.j.mu.Unlock()
+	// Open compacted too (the threshold is 1 byte): the file linked
+	// before it, and the one linked after it, are kept.
+	if kept != 2 {
+		t.Errorf("%d replaced files kept locked, want 2", kept)
+	}
+	compacted := filepath.Join(dir, "linked-after-compaction")
+	must(t, os.Link(path, compacted))
+	refused(path, before, after, compacted)
+
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, before, compacted} {
+		r := openState(t, p)
+		r.Close()
+	}
+}
+
+// TestOpenCreateRace opens a state file that does not exist yet from
+// several goroutines at once: one creates it and the others are refused,
+// and what the one writes is what the file holds.
+func TestOpenCreateRace(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "state")
+	const n = 4
+	servers := make([]*Server, n)
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			servers[i], errs[i] = Open(context.Background(), path, append(frozen(t0), WithPopulation(PopulationConfig{Nodes: 5, Seed: 1}))...)
+		})
+	}
+	close(start)
+	wg.Wait()
+	var winner *Server
+	for i, s := range servers {
+		switch {
+		case errs[i] == nil && winner == nil:
+			winner = s
+			t.Cleanup(func() { s.Close() })
+		case errs[i] == nil:
+			s.Close()
+			t.Errorf("Open %d succeeded too", i)
+		case !errors.Is(errs[i], ErrStateLocked):
+			t.Errorf("Open %d: have %v, want ErrStateLocked", i, errs[i])
+		}
+	}
+	if winner == nil {
+		t.Fatal("no Open succeeded")
+	}
+	addUser(t, winner, "alice")
+	r := reopen(t, winner, path)
+	if n := len(listAccounts(t, r)); n != 1 {
+		t.Fatalf("the file holds %d accounts, want the winner's 1", n)
 	}
 }

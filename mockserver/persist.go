@@ -19,30 +19,56 @@ import (
 // The state file is a journal: a header line, then records. The first
 // record is a snapshot of the whole state; every later one is either a
 // delta (the full new value of each account, node and vessel one call
-// changed) or another snapshot (after Reset). A record is framed as
+// changed) or another snapshot (after Reset). In format 2 a record is
+// framed as
 //
-//	<payload length> <CRC-32C of the payload, 8 hex digits>\n<payload>\n
+//	<payload length> <CRC-32C of the payload> <CRC-32C of the two fields before it>\n<payload>\n
 //
-// where the payload is JSON. A mutating call appends its delta and waits
-// for fsync before it answers; concurrent calls share one write and fsync
-// (group commit). When the records after the last snapshot grow past a
-// threshold, and on Close, the file is compacted: a new snapshot plus any
+// with each CRC as 8 lowercase hex digits, where the payload is compact
+// JSON, which never holds a newline. A mutating call appends its delta and
+// waits for fsync before it answers; concurrent calls share one write and
+// fsync (group commit). When the records after the last snapshot grow past
+// a threshold, and on Close, the file is compacted: a new snapshot plus any
 // records newer than it go to a temporary file in the same directory, which
 // is synced and renamed over the old one, and the directory is synced.
 // journal.go does the writing, and says what happens when it fails.
 //
+// Reading trusts nothing but whole records whose checksums match, and
+// drops only what a crash can leave after the last acknowledged record:
+// the start of one record (cut inside its header, or a header whose own
+// checksum matches and whose record runs past the end of the file), and
+// zero bytes (a file system may extend a file before the data reaches
+// the disk). The header's own checksum is what tells a record cut short
+// from one whose length was damaged: a damaged length fails it. Anything
+// else is ErrCorruptState, naming the record and its byte offset, and
+// Open leaves the file as it is.
+//
+// Format 1 (header line "... v1") framed a record as
+// "<length> <CRC-32C of the payload>\n<payload>\n", without the header's
+// checksum. It is still read: there a record that runs past the end of the
+// file is taken as cut short only if what follows its header holds no
+// newline (a damaged length runs over its own record's final newline).
+// Open converts such a file to format 2 by compacting it; until that
+// succeeds (a full disk) the journal goes on appending format-1 records.
+//
 // Vessel expiry and cleanup are not journaled when they happen: they follow
-// from the stored expiry times and the clock, and are recomputed on load
-// (any such change is also written with the next record).
+// from the stored expiry times and the clock, and are recomputed on load (a
+// later record that touches such a vessel carries its new state). Cleaning
+// waits while a vessel's node is unusable, so a record that changes a node
+// carries all of the node's vessels: a replay sees the node only as it
+// ends up.
 //
 // Snapshots stay small with a large generated population: generated nodes
 // are stored as the generator's parameters, plus records for the nodes a
 // control has changed, and only vessels that are owned or dirty are listed.
 
 const (
-	fileMagic         = "mockclearinghouse state v1\n"
+	fileMagic         = "mockclearinghouse state v2\n"
+	fileMagicV1       = "mockclearinghouse state v1\n"
 	populationVersion = 1
-	maxHeaderLen      = 32
+	// maxHeaderLen bounds a record's header line: up to 19 digits of
+	// length and two checksums, with their separators, and some room.
+	maxHeaderLen = 48
 )
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
@@ -51,8 +77,42 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 // cannot trust.
 var ErrCorruptState = errors.New("mockserver: corrupt state file")
 
+// corruptError is an ErrCorruptState that says where the damage is.
+type corruptError struct {
+	path   string // set once known
+	record int    // 1 for the first record; 0 for the file's header line
+	offset int    // where the record starts
+	reason string
+}
+
+func (e *corruptError) Error() string {
+	msg := ErrCorruptState.Error()
+	if e.path != "" {
+		msg += " " + e.path
+	}
+	if e.record > 0 {
+		msg += fmt.Sprintf(": record %d at byte offset %d", e.record, e.offset)
+	}
+	return msg + ": " + e.reason
+}
+
+func (e *corruptError) Is(target error) bool { return target == ErrCorruptState }
+
+// corruptf is an ErrCorruptState at no particular record.
 func corruptf(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrCorruptState}, args...)...)
+	return &corruptError{reason: fmt.Sprintf(format, args...)}
+}
+
+// withPath names the state file in a corruptError (and leaves any other
+// error alone).
+func withPath(err error, path string) error {
+	var ce *corruptError
+	if errors.As(err, &ce) && ce.path == "" {
+		c := *ce
+		c.path = path
+		return &c
+	}
+	return err
 }
 
 // record is one journal record.
@@ -216,106 +276,224 @@ func sortedKeys[V any](m map[int32]V) []int32 {
 	return out
 }
 
+// appendFrame appends a format-2 record holding payload.
 func appendFrame(dst, payload []byte) []byte {
+	start := len(dst)
 	dst = strconv.AppendInt(dst, int64(len(payload)), 10)
 	dst = append(dst, ' ')
-	dst = fmt.Appendf(dst, "%08x", crc32.Checksum(payload, crcTable))
+	dst = appendHex32(dst, crc32.Checksum(payload, crcTable))
+	sum := crc32.Checksum(dst[start:], crcTable)
+	dst = append(dst, ' ')
+	dst = appendHex32(dst, sum)
 	dst = append(dst, '\n')
 	dst = append(dst, payload...)
 	return append(dst, '\n')
 }
 
-// parseStateFile splits a state file into record payloads. good is the
-// length of the prefix that holds only whole, valid records; anything after
-// it is an incomplete final record (or zero bytes a crash left behind),
-// which the caller may drop. Anything else wrong is an ErrCorruptState.
-func parseStateFile(data []byte) (payloads [][]byte, good int, err error) {
-	if !bytes.HasPrefix(data, []byte(fileMagic)) {
-		if len(data) < len(fileMagic) && bytes.HasPrefix([]byte(fileMagic), data) {
-			return nil, 0, corruptf("file ends inside the header")
-		}
-		return nil, 0, corruptf("not a mock clearinghouse state file (bad header)")
+// appendFrameV1 appends a format-1 record holding payload.
+func appendFrameV1(dst, payload []byte) []byte {
+	dst = strconv.AppendInt(dst, int64(len(payload)), 10)
+	dst = append(dst, ' ')
+	dst = appendHex32(dst, crc32.Checksum(payload, crcTable))
+	dst = append(dst, '\n')
+	dst = append(dst, payload...)
+	return append(dst, '\n')
+}
+
+func appendHex32(dst []byte, v uint32) []byte {
+	const digits = "0123456789abcdef"
+	for shift := 28; shift >= 0; shift -= 4 {
+		dst = append(dst, digits[v>>uint(shift)&0xf])
+	}
+	return dst
+}
+
+// stateFile is what parseStateFile finds in a state file.
+type stateFile struct {
+	version  int      // the format: 1 or 2
+	payloads [][]byte // the whole records' payloads
+	offsets  []int    // where each of them starts
+	// good is the length of the prefix that holds only the header line
+	// and whole, valid records. What follows it, if anything, is what a
+	// crash cut short: it was never acknowledged and may be dropped.
+	good int
+}
+
+// parseStateFile splits a state file into its records. It refuses, with
+// a *corruptError, anything but whole valid records followed by what an
+// interrupted append leaves (see tornTail).
+func parseStateFile(data []byte) (stateFile, error) {
+	var sf stateFile
+	switch {
+	case bytes.HasPrefix(data, []byte(fileMagic)):
+		sf.version = 2
+	case bytes.HasPrefix(data, []byte(fileMagicV1)):
+		sf.version = 1
+	case len(data) < len(fileMagic) && (bytes.HasPrefix([]byte(fileMagic), data) || bytes.HasPrefix([]byte(fileMagicV1), data)):
+		return sf, corruptf("the file ends inside its header line")
+	default:
+		return sf, corruptf("not a mock clearinghouse state file of a version this build reads (bad header line)")
 	}
 	pos := len(fileMagic)
 	for pos < len(data) {
 		rest := data[pos:]
-		if allZero(rest) {
-			return payloads, pos, nil // a crash extended the file with zeros
-		}
-		nl := bytes.IndexByte(rest, '\n')
-		if nl < 0 {
-			if len(rest) <= maxHeaderLen && validPartialHeader(rest) {
-				return payloads, pos, nil // cut inside a record header
+		payload, n, problem := parseRecord(rest, sf.version)
+		if problem != "" {
+			if tornTail(rest, sf.version) {
+				break
 			}
-			return nil, 0, corruptf("bad record header at offset %d", pos)
+			return sf, &corruptError{record: len(sf.payloads) + 1, offset: pos, reason: problem}
 		}
-		size, sum, ok := parseHeader(rest[:nl])
-		if !ok {
-			return nil, 0, corruptf("bad record header at offset %d", pos)
-		}
-		body := rest[nl+1:]
-		if int64(len(body)) < size+1 {
-			return payloads, pos, nil // cut inside the last record
-		}
-		payload := body[:size]
-		if body[size] != '\n' {
-			return nil, 0, corruptf("record at offset %d is not terminated", pos)
-		}
-		if crc32.Checksum(payload, crcTable) != sum {
-			return nil, 0, corruptf("checksum mismatch in record at offset %d", pos)
-		}
-		payloads = append(payloads, payload)
-		pos += nl + 1 + int(size) + 1
+		sf.payloads = append(sf.payloads, payload)
+		sf.offsets = append(sf.offsets, pos)
+		pos += n
 	}
-	return payloads, pos, nil
+	sf.good = pos
+	return sf, nil
 }
 
-func parseHeader(h []byte) (size int64, sum uint32, ok bool) {
+// parseRecord reads the record at the start of b and returns its payload
+// and length, or says what is wrong with it.
+func parseRecord(b []byte, version int) (payload []byte, n int, problem string) {
+	nl := bytes.IndexByte(b, '\n')
+	if nl < 0 || nl > maxHeaderLen {
+		if nl < 0 && len(b) <= maxHeaderLen {
+			return nil, 0, "the file ends inside the record's header line"
+		}
+		return nil, 0, "the record's header line is malformed (no line end where one belongs)"
+	}
+	size, sum, ok, problem := parseHeader(b[:nl], version)
+	if !ok {
+		return nil, 0, problem
+	}
+	body := b[nl+1:]
+	if size >= int64(len(body)) {
+		return nil, 0, fmt.Sprintf("the record's length (%d bytes) runs past the end of the file", size)
+	}
+	payload = body[:size]
+	if body[size] != '\n' {
+		return nil, 0, "the record does not end where its length says"
+	}
+	if crc32.Checksum(payload, crcTable) != sum {
+		return nil, 0, "the record's checksum does not match"
+	}
+	return payload, nl + 1 + int(size) + 1, ""
+}
+
+// parseHeader reads a record's header line, without its newline, and
+// checks the header's own checksum (format 2). ok is false if anything is
+// wrong, and problem then says what.
+func parseHeader(h []byte, version int) (size int64, sum uint32, ok bool, problem string) {
+	const malformed = "the record's header line is malformed"
 	sp := bytes.IndexByte(h, ' ')
-	if sp <= 0 || len(h)-sp-1 != 8 {
-		return 0, 0, false
+	if sp <= 0 || sp > 19 {
+		return 0, 0, false, malformed
 	}
-	size, err := strconv.ParseInt(string(h[:sp]), 10, 64)
-	if err != nil || size < 0 || strconv.FormatInt(size, 10) != string(h[:sp]) {
-		return 0, 0, false
+	for i, c := range h[:sp] {
+		if c < '0' || c > '9' || i == 0 && c == '0' && sp > 1 {
+			return 0, 0, false, malformed
+		}
+		size = size*10 + int64(c-'0')
 	}
-	s, err := strconv.ParseUint(string(h[sp+1:]), 16, 32)
-	if err != nil {
-		return 0, 0, false
+	if size < 0 {
+		return 0, 0, false, malformed // 19 digits can overflow
 	}
-	return size, uint32(s), true
+	rest := h[sp+1:]
+	if version == 1 {
+		sum, ok = parseHex32(rest)
+		if !ok {
+			return 0, 0, false, malformed
+		}
+		return size, sum, true, ""
+	}
+	if len(rest) != 17 || rest[8] != ' ' {
+		return 0, 0, false, malformed
+	}
+	sum, ok1 := parseHex32(rest[:8])
+	hsum, ok2 := parseHex32(rest[9:])
+	if !ok1 || !ok2 {
+		return 0, 0, false, malformed
+	}
+	if crc32.Checksum(h[:sp+9], crcTable) != hsum {
+		return 0, 0, false, "the record's header line is damaged (its checksum does not match)"
+	}
+	return size, sum, true, ""
 }
 
-// validPartialHeader reports whether b could be the start of a header.
-func validPartialHeader(b []byte) bool {
-	sp := bytes.IndexByte(b, ' ')
-	digits, hex := b, []byte(nil)
-	if sp >= 0 {
-		digits, hex = b[:sp], b[sp+1:]
+// parseHex32 reads exactly 8 lowercase hex digits, as appendHex32 writes
+// them.
+func parseHex32(b []byte) (uint32, bool) {
+	if len(b) != 8 {
+		return 0, false
 	}
-	if len(digits) == 0 && sp >= 0 {
+	var v uint32
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			v = v<<4 | uint32(c-'0')
+		case c >= 'a' && c <= 'f':
+			v = v<<4 | uint32(c-'a'+10)
+		default:
+			return 0, false
+		}
+	}
+	return v, true
+}
+
+// tornTail reports whether rest, everything from the start of the first
+// record that is not whole and valid to the end of the file, is what an
+// append cut short by a crash leaves: nothing but zero bytes, or the
+// start of a single record, possibly followed by zero bytes (a file
+// system may extend a file before the data is on disk; the missing data
+// reads as zeros). The start of a record is either a prefix of a header
+// line, or a whole header line that is valid (in format 2: whose own
+// checksum matches) with a record length that runs past the end of the
+// file, followed by part of a payload, which never holds a newline.
+//
+// A record that fits in the file but is damaged is never a torn tail,
+// even when zeros end it: the write that carried it was acknowledged
+// only once the whole of it was on disk, so if it is all there in length
+// something changed it afterwards.
+func tornTail(rest []byte, version int) bool {
+	written := bytes.TrimRight(rest, "\x00")
+	if len(written) == 0 {
+		return true
+	}
+	nl := bytes.IndexByte(written, '\n')
+	if nl < 0 {
+		return len(written) <= maxHeaderLen && validPartialHeader(written, version)
+	}
+	if nl > maxHeaderLen {
 		return false
 	}
-	for _, c := range digits {
+	size, _, ok, _ := parseHeader(written[:nl], version)
+	if !ok || size < int64(len(rest)-nl-1) {
+		return false // the whole record is in the file
+	}
+	return bytes.IndexByte(written[nl+1:], '\n') < 0
+}
+
+// validPartialHeader reports whether b could be the start of a header
+// line: digits, then up to version fields of at most 8 hex digits, each
+// after one space.
+func validPartialHeader(b []byte, version int) bool {
+	fields := bytes.Split(b, []byte{' '})
+	if len(fields) > version+1 || len(fields) > 1 && len(fields[0]) == 0 {
+		return false
+	}
+	for _, c := range fields[0] {
 		if c < '0' || c > '9' {
 			return false
 		}
 	}
-	if len(hex) > 8 {
-		return false
-	}
-	for _, c := range hex {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+	for _, f := range fields[1:] {
+		if len(f) > 8 {
 			return false
 		}
-	}
-	return true
-}
-
-func allZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
+		for _, c := range f {
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+				return false
+			}
 		}
 	}
 	return true
@@ -323,18 +501,74 @@ func allZero(b []byte) bool {
 
 // openFile locks the state file at path, then loads it, or creates it with
 // a fresh state.
-func (s *Server) openFile(ctx context.Context, path string) (err error) {
-	lock, err := lockState(path)
-	if err != nil {
-		return err
-	}
-	defer func() {
+func (s *Server) openFile(ctx context.Context, path string) error {
+	// A new file is linked into place only if there is still none: if
+	// another server created one meanwhile, open that one instead. Each
+	// attempt after the first follows such a creation.
+	for attempt := 1; ; attempt++ {
+		lock, f, err := lockState(path)
+		if err != nil {
+			return err
+		}
+		if f != nil {
+			err = s.loadFile(ctx, path, lock, f)
+		} else {
+			err = s.createFile(ctx, path, lock)
+			if errors.Is(err, fs.ErrExist) && attempt < 3 {
+				lock.release()
+				continue
+			}
+		}
 		if err != nil {
 			lock.release()
 		}
-	}()
+		return err
+	}
+}
+
+// createFile creates the state file at path, which must not exist, with a
+// fresh state.
+func (s *Server) createFile(ctx context.Context, path string, lock *stateLock) error {
+	if s.st == nil {
+		st, err := s.freshState(ctx)
+		if err != nil {
+			return err
+		}
+		s.st = st
+	}
+	buf := appendFrame([]byte(fileMagic), encodeSnapshot(s.st, s.clock.now(), s.clock.offset()))
+	jf, err := s.cfg.files.create(path, buf, false)
+	if err != nil {
+		return fileErr("creating", path, err)
+	}
+	s.j, s.lock = newJournal(s, path, jf, int64(len(buf))), lock
+	s.j.clock = s.clock.anchors()
+	s.st.changes = newChanges()
+	return nil
+}
+
+// loadFile loads the state file f, open and locked, found at path. It
+// closes f if it fails.
+func (s *Server) loadFile(ctx context.Context, path string, lock *stateLock, f *os.File) error {
+	jf := s.cfg.files.adopt(f)
+	data, err := io.ReadAll(f)
+	if err != nil {
+		jf.Close()
+		return fileErr("reading", path, err)
+	}
+	st, last, sf, err := s.load(ctx, data)
+	if ctx.Err() != nil {
+		jf.Close()
+		return ctx.Err()
+	}
+	if err != nil {
+		jf.Close()
+		return fmt.Errorf("%w; the file is left as it was", withPath(err, path))
+	}
 	// Only now, holding the lock, is no one else compacting this file: a
-	// temporary file beside it is a leftover of a writer that died.
+	// temporary file beside it is a leftover of a writer that died. (Not
+	// before the file is known to be good: beside a damaged one, it is
+	// left for whoever looks into the damage.)
 	removed, err := atomicfile.RemoveTemps(path)
 	for _, p := range removed {
 		s.log.Warn("mockserver: removed a temporary file an interrupted compaction left", "path", p)
@@ -342,44 +576,10 @@ func (s *Server) openFile(ctx context.Context, path string) (err error) {
 	if err != nil {
 		s.log.Warn("mockserver: removing leftover temporary files", "err", err)
 	}
-
-	f, err := openStateFile(path)
-	if err != nil {
-		return err
-	}
-	if f == nil {
-		if s.st, err = s.freshState(ctx); err != nil {
-			return err
-		}
-		now := s.clock.now()
-		buf := appendFrame([]byte(fileMagic), encodeSnapshot(s.st, now, s.clock.offset()))
-		jf, err := s.cfg.files.create(path, buf)
-		if err != nil {
-			return fileErr("creating", path, err)
-		}
-		s.j, s.lock = newJournal(s, path, jf, int64(len(buf))), lock
-		s.j.clock = s.clock.anchors()
-		s.st.changes = newChanges()
-		return nil
-	}
-	jf := s.cfg.files.adopt(f)
-	data, err := io.ReadAll(f)
-	if err != nil {
-		jf.Close()
-		return fileErr("reading", path, err)
-	}
-	st, last, good, err := s.load(ctx, data)
-	if ctx.Err() != nil {
-		jf.Close()
-		return ctx.Err()
-	}
-	if err != nil {
-		jf.Close()
-		return fmt.Errorf("%w (%s)", err, path)
-	}
+	good := sf.good
 	if good < len(data) {
-		s.log.Warn("mockserver: dropping an incomplete final record from the state file",
-			"path", path, "bytes", len(data)-good)
+		s.log.Warn("mockserver: dropping an incomplete final record, which a crash cut short, from the state file",
+			"path", path, "offset", good, "bytes", len(data)-good)
 		if err := jf.Truncate(int64(good)); err != nil {
 			jf.Close()
 			return fileErr("truncating", path, err)
@@ -390,6 +590,7 @@ func (s *Server) openFile(ctx context.Context, path string) (err error) {
 		}
 	}
 	j := newJournal(s, path, jf, int64(good))
+	j.version = sf.version
 	j.base = 0 // unknown: compact once the journal passes the threshold
 	s.j, s.lock = j, lock
 	s.st = st
@@ -400,27 +601,27 @@ func (s *Server) openFile(ctx context.Context, path string) (err error) {
 	}
 	j.clock = s.clock.anchors()
 	st.changes = newChanges()
-	// A long journal left by a crash is compacted now; if that fails
-	// (it is logged) the old file stays in use, which is still correct.
-	_ = j.compact(s, false)
+	// A long journal left by a crash is compacted now, and a format-1
+	// file converted; if that fails (it is logged) the old file stays in
+	// use, which is still correct.
+	_ = j.compact(s, j.version != 2)
 	return nil
 }
 
-// load parses and replays the contents of a state file. good is the
-// length of its whole records (see parseStateFile).
-func (s *Server) load(ctx context.Context, data []byte) (st *state, last record, good int, err error) {
-	payloads, good, err := parseStateFile(data)
+// load parses and replays the contents of a state file.
+func (s *Server) load(ctx context.Context, data []byte) (st *state, last record, sf stateFile, err error) {
+	sf, err = parseStateFile(data)
 	if err != nil {
-		return nil, record{}, 0, err
+		return nil, record{}, sf, err
 	}
-	if len(payloads) == 0 {
-		return nil, record{}, 0, fmt.Errorf("%w: no snapshot", ErrCorruptState)
+	if len(sf.payloads) == 0 {
+		return nil, record{}, sf, &corruptError{record: 1, offset: sf.good, reason: "no whole snapshot record"}
 	}
-	st, last, err = s.replay(ctx, payloads)
+	st, last, err = s.replay(ctx, sf)
 	if err != nil {
-		return nil, record{}, 0, err
+		return nil, record{}, sf, err
 	}
-	return st, last, good, nil
+	return st, last, sf, nil
 }
 
 // reloadLocked cuts the state file back to its durable size and rebuilds
@@ -443,12 +644,12 @@ func (s *Server) reloadLocked() error {
 		}
 		return fileErr("reading", j.path, err)
 	}
-	st, _, good, err := s.load(context.Background(), data)
-	if err == nil && good != len(data) {
-		err = corruptf("%d bytes of its durable part do not parse", len(data)-good)
+	st, _, sf, err := s.load(context.Background(), data)
+	if err == nil && sf.good != len(data) {
+		err = &corruptError{record: len(sf.payloads) + 1, offset: sf.good, reason: "the durable part of the file ends in an incomplete record"}
 	}
 	if err != nil {
-		return fmt.Errorf("%w (%s)", err, j.path)
+		return withPath(err, j.path)
 	}
 	old := s.st
 	st.cleanupDelay, st.failRate, st.failFunc = old.cleanupDelay, old.failRate, old.failFunc
@@ -489,32 +690,41 @@ func openStateFile(path string) (*os.File, error) {
 }
 
 // replay rebuilds the state from the records of a state file.
-func (s *Server) replay(ctx context.Context, payloads [][]byte) (*state, record, error) {
+func (s *Server) replay(ctx context.Context, sf stateFile) (*state, record, error) {
 	var st *state
 	var r record
-	for i, p := range payloads {
+	for i, p := range sf.payloads {
 		if err := ctx.Err(); err != nil {
 			return nil, r, err
+		}
+		bad := func(format string, args ...any) error {
+			return &corruptError{record: i + 1, offset: sf.offsets[i], reason: fmt.Sprintf(format, args...)}
 		}
 		r = record{}
 		dec := json.NewDecoder(bytes.NewReader(p))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&r); err != nil {
-			return nil, r, corruptf("record %d: %v", i+1, err)
+			return nil, r, bad("%v", err)
+		}
+		if dec.More() {
+			return nil, r, bad("more than one JSON value")
 		}
 		switch {
 		case r.Type == "snapshot":
 			next, err := s.loadSnapshot(ctx, &r)
 			if err != nil {
-				return nil, r, corruptf("record %d: %v", i+1, err)
+				if ctx.Err() != nil {
+					return nil, r, ctx.Err()
+				}
+				return nil, r, bad("%v", err)
 			}
 			st = next
 		case r.Type == "delta" && st != nil:
 			if err := st.applyRecord(&r); err != nil {
-				return nil, r, corruptf("record %d: %v", i+1, err)
+				return nil, r, bad("%v", err)
 			}
 		default:
-			return nil, r, corruptf("record %d: unexpected record type %q", i+1, r.Type)
+			return nil, r, bad("unexpected record type %q", r.Type)
 		}
 	}
 	if err := st.rebuild(ctx); err != nil {

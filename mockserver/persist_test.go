@@ -2,6 +2,7 @@ package mockserver
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -319,7 +321,7 @@ func TestPersistCorrupt(t *testing.T) {
 	}{
 		{"empty", nil},
 		{"garbage", []byte("hello, world\n")},
-		{"other version", []byte(strings.Replace(string(data), "v1\n", "v9\n", 1))},
+		{"other version", []byte(strings.Replace(string(data), "v2\n", "v9\n", 1))},
 		{"header only", []byte(fileMagic)},
 		{"cut in header", data[:10]},
 		{"cut in snapshot", data[:snapEnd+20]},
@@ -327,6 +329,10 @@ func TestPersistCorrupt(t *testing.T) {
 		{"bad frame", append(slices.Clone(data), "xyz 12\n"...)},
 		{"bad length", []byte(strings.Replace(string(data), "\n", "\n0", 1))},
 		{"trailing junk", append(slices.Clone(data), "\x00\x01"...)},
+		// A record that is all there in length but damaged was
+		// acknowledged: zeros at its end are damage, not a crash's.
+		{"final newline zeroed", append(slices.Clone(data[:len(data)-1]), 0)},
+		{"final record's end zeroed", append(slices.Clone(data[:len(data)-5]), 0, 0, 0, 0, 0)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -364,6 +370,10 @@ func TestPersistTornTail(t *testing.T) {
 		after[:len(before)+5],                    // cut inside the header
 		after[:len(before)+15],                   // cut inside the payload
 		append(slices.Clone(before), 0, 0, 0, 0), // zeros after a crash
+		// Part of the record, and zeros the file system had not yet
+		// filled when the crash came, up to the record's end at most.
+		append(slices.Clone(after[:len(before)+5]), make([]byte, 20)...),
+		append(slices.Clone(after[:len(before)+40]), make([]byte, len(after)-len(before)-41)...),
 	} {
 		p := filepath.Join(dir, "torn")
 		os.WriteFile(p, tail, 0o600)
@@ -498,6 +508,10 @@ func TestPersistKilled(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// A test that fails leaves no helper running, and a helper that hangs
+	// is killed, which ends the read below: the package cannot hang.
+	watchdog := time.AfterFunc(2*time.Minute, func() { cmd.Process.Kill() })
+	t.Cleanup(func() { watchdog.Stop(); cmd.Process.Kill(); cmd.Wait() })
 	// The helper releases its oldest vessel every third call; queue
 	// mirrors its list, so the parent knows what an unacknowledged call in
 	// flight at the kill could have changed.
@@ -638,10 +652,163 @@ func TestOpenCancelled(t *testing.T) {
 		} else if path != existing && !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s was created: %v", path, err)
 		}
-		l, err := lockState(path)
+		l, f, err := lockState(path)
 		if err != nil {
 			t.Fatalf("%s: the cancelled Open kept the lock: %v", path, err)
 		}
+		if f != nil {
+			f.Close()
+		}
 		l.release()
 	}
+}
+
+// frameSpan is where a record sits in a state file, found without the
+// package's parser: its header line starts at start, and the decimal
+// length that opens the header runs from start to lenEnd.
+type frameSpan struct{ start, lenEnd, end int }
+
+// frameSpans splits a well-formed state file into its records.
+func frameSpans(t *testing.T, data []byte) []frameSpan {
+	t.Helper()
+	var spans []frameSpan
+	pos := bytes.IndexByte(data, '\n') + 1 // after the file's header line
+	for pos < len(data) {
+		nl := bytes.IndexByte(data[pos:], '\n')
+		sp := bytes.IndexByte(data[pos:], ' ')
+		if nl < 0 || sp < 0 || sp > nl {
+			t.Fatalf("no record header at byte %d", pos)
+		}
+		n, err := strconv.Atoi(string(data[pos : pos+sp]))
+		if err != nil {
+			t.Fatalf("record header at byte %d: %v", pos, err)
+		}
+		end := pos + nl + 1 + n + 1
+		spans = append(spans, frameSpan{pos, pos + sp, end})
+		pos = end
+	}
+	return spans
+}
+
+// TestPersistDamagedLengthRefused is the journal as a server killed with
+// SIGKILL after five acknowledged acquisitions leaves it (everything
+// fsynced; the server never closed), with one digit of one record's length
+// raised. No record but a final one cut short by a crash may be dropped:
+// Open must refuse, name the file, the record and its byte offset, and
+// leave the file exactly as it was.
+func TestPersistDamagedLengthRefused(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state")
+	s := openState(t, path, WithPopulation(PopulationConfig{Nodes: 20, Seed: 3}))
+	t.Cleanup(func() { s.Close() })
+	u := addUser(t, s, "alice")
+	for range 5 {
+		acquire(t, s, u, "wan", 1)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spans := frameSpans(t, data)
+	if len(spans) != 7 {
+		t.Fatalf("%d records, want 7 (snapshot, account, five acquisitions)", len(spans))
+	}
+	for _, rec := range []int{2, 4, 7} { // the account, an acquisition in the middle, the last one
+		t.Run(fmt.Sprint("record ", rec), func(t *testing.T) {
+			sp := spans[rec-1]
+			damaged := slices.Clone(data)
+			if damaged[sp.start] == '9' {
+				damaged[sp.start] = '8'
+			} else {
+				damaged[sp.start] = '9'
+			}
+			p := filepath.Join(dir, fmt.Sprint("damaged", rec))
+			if err := os.WriteFile(p, damaged, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			// A compaction's leftover may be what repairs the damage.
+			leftover := filepath.Join(dir, fmt.Sprintf(".damaged%d.tmp1", rec))
+			if err := os.WriteFile(leftover, []byte("a snapshot"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			before, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := Open(context.Background(), p, frozen(t0)...)
+			if err == nil {
+				held, _ := r.Holdings("alice")
+				r.Close()
+				t.Fatalf("Open accepted a state file whose record %d has a damaged length (%d of 5 acknowledged vessels held)", rec, len(held))
+			}
+			if !errors.Is(err, ErrCorruptState) {
+				t.Fatalf("have %v, want an error matching ErrCorruptState", err)
+			}
+			for _, want := range []string{p, fmt.Sprint("record ", rec), fmt.Sprint("byte offset ", sp.start)} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not say %q", err, want)
+				}
+			}
+			after, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(after, damaged) {
+				t.Errorf("the refused file was changed: %d bytes, were %d", len(after), len(damaged))
+			}
+			if fi, err := os.Stat(p); err != nil || !fi.ModTime().Equal(before.ModTime()) || !os.SameFile(fi, before) {
+				t.Errorf("the refused file was rewritten or touched: %v", err)
+			}
+			if _, err := os.Stat(leftover); err != nil {
+				t.Errorf("a temporary file beside the refused file was removed: %v", err)
+			}
+		})
+	}
+}
+
+// TestPersistClockMovedLast moves a frozen clock with the last call
+// before the server dies: the state file must give the moved clock back,
+// not the reading from before the move.
+func TestPersistClockMovedLast(t *testing.T) {
+	t.Parallel()
+	for name, move := range map[string]func(s *Server) error{
+		"Advance": func(s *Server) error { return s.Advance(time.Hour) },
+		"SetTime": func(s *Server) error { return s.SetTime(t0.Add(time.Hour)) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "state")
+			s := openState(t, path, WithPopulation(PopulationConfig{Nodes: 5, Seed: 1}))
+			t.Cleanup(func() { s.Close() })
+			must(t, move(s))
+			r := openCopy(t, path) // as a killed server leaves the file
+			defer r.Close()
+			if have, want := r.Now(), t0.Add(time.Hour); !have.Equal(want) {
+				t.Fatalf("clock after a restart: have %v, want %v", have, want)
+			}
+		})
+	}
+}
+
+// TestPersistCleanupThenNodeBroken: a released vessel is cleaned as the
+// clock passes its cleanup time (not journaled: the file keeps the times),
+// and then its node breaks, which stops cleaning on it. A restart must
+// show the vessel clean, as the server did, not dirty because the node is
+// broken when the file is replayed.
+func TestPersistCleanupThenNodeBroken(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "state")
+	s := openState(t, path, WithPopulation(PopulationConfig{Nodes: 5, Seed: 1}))
+	t.Cleanup(func() { s.Close() })
+	u := addUser(t, s, "alice")
+	got := acquire(t, s, u, "wan", 1)
+	mustCall(t, s, "release_resources", auth(u), []any{got[0]})
+	mustCall(t, s, "get_account_info", auth(u)) // cleans it: the cleanup delay is 0
+	node, _, _ := strings.Cut(got[0], ":v")
+	must(t, s.SetNodeBroken(node, true))
+	want := view(t, s)
+	r := openCopy(t, path) // as a killed server leaves the file
+	defer r.Close()
+	compareViews(t, view(t, r), want)
 }

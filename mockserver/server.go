@@ -48,8 +48,10 @@ func New(opts ...Option) (*Server, error) {
 // population options are ignored. With a time scale of 1 the clock is the
 // (offset-adjusted) wall clock, so leases keep running out while the server
 // is down; with any other scale it resumes from the reading last saved. A
-// corrupt or truncated file is an error; only an incomplete final record, a
-// write cut short by a crash and therefore never acknowledged, is dropped.
+// damaged file is an error matching ErrCorruptState that names the record
+// and its byte offset, and the file is left exactly as it was; only what a
+// crash leaves after the last acknowledged record (the start of a record
+// whose write it cut short, and zero bytes) is dropped.
 //
 // Every mutating call on a file-backed server is durable before it returns.
 // Close flushes and compacts the file.
@@ -59,14 +61,18 @@ func New(opts ...Option) (*Server, error) {
 // replays the state file; the file is then left as it was.
 //
 // Only one Server at a time may have a state file open: Open locks it
-// (through <path>.lock, which stays behind after Close) until Close, and
-// an Open of a locked file, in this process or another, fails with an
-// error matching ErrStateLocked that names the file and the holder's
-// process ID. On Linux, macOS and the BSDs the lock is an flock(2) lock
-// that the system drops when the holder dies. Elsewhere (Windows, Plan 9,
-// WebAssembly, Solaris, illumos, AIX) it is the lock file's existence: a
-// holder that dies without Close leaves it, and it must then be deleted by
-// hand. A path that is a symbolic link, or not a regular file, is refused.
+// until Close, and an Open of a locked file, in this process or another,
+// fails with an error matching ErrStateLocked that names the path it was
+// given and, on Linux, the holder's process ID. On Linux, macOS and the
+// BSDs the lock is an flock(2) lock on the file itself, which the system
+// drops when the holder dies: every name of the file is refused, hard
+// links made before or after Open included, and a compaction moves the
+// lock to the new file before it takes the path (the old one stays locked
+// while it has another name). Elsewhere (Windows, Plan 9, WebAssembly,
+// Solaris, illumos, AIX) the lock is a file <path>.lock, created
+// exclusively and removed by Close: it guards that one name only, and a
+// holder that dies without Close leaves it, to be deleted by hand. A path
+// that is a symbolic link, or not a regular file, is refused.
 func Open(ctx context.Context, path string, opts ...Option) (*Server, error) {
 	cfg, err := buildConfig(opts)
 	if err != nil {
@@ -183,7 +189,9 @@ func (s *Server) locked(fn func(st *state, now int64) error) (e *entry, err erro
 		}
 		// Even a failed call (or a panicking one) may have changed the
 		// state, such as vessels left dirty by an acquisition rollback.
-		e = s.commitLocked(now)
+		// The record carries the clock as fn left it: Advance and SetTime
+		// move it.
+		e = s.commitLocked(s.clock.now())
 	}()
 	return nil, fn(st, now)
 }

@@ -401,6 +401,10 @@ func (st *state) updateNode(n int32, change func(nd *node)) {
 			st.push(&st.cleanup, v, at)
 		}
 		st.index(v)
+		// The record carries the vessels as they are: cleaning done by
+		// the clock is not journaled, and a replay, which sees the node
+		// as it ends up, could not redo what was done while it was usable.
+		st.touchVessel(v)
 	}
 	st.touchNode(n)
 }

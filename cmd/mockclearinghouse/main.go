@@ -30,7 +30,10 @@
 // not a regular file or is over its limit, a -tls-cert/-tls-key pair that
 // does not parse: the message names the flag); 3 at shutdown when -report-strict is given and the
 // behaviour report has findings (so that a CI job fails on a leak); 1 for
-// any other failure, including a signal during start-up.
+// any other failure, including a signal during start-up, a state file
+// that another mock holds (under any name: the message gives its process
+// ID where the system tells), and a damaged state file (the message names
+// the record and its byte offset; the file is left as it is).
 package main
 
 import (

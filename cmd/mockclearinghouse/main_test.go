@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -427,6 +428,116 @@ func TestKilledMidStream(t *testing.T) {
 	t.Logf("%d acknowledged calls before SIGKILL; %d vessels held after restart", calls, len(after))
 }
 
+// runRefused runs the command as a child process with args, expecting it
+// to refuse to start: it returns the exit status and stderr. If the
+// command serves instead (it prints where it listens) or runs for a
+// minute, it is killed and the test ends.
+func runRefused(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := childCommand(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
+	stdout, stderr := &syncbuf.Buffer{}, &syncbuf.Buffer{}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	served := make(chan error, 1)
+	go func() {
+		served <- stdout.WaitFor(ctx, func(out string) bool { return strings.Contains(out, "listening at") })
+	}()
+	select {
+	case err := <-exited:
+		return exitCode(t, err), stderr.String()
+	case err := <-served:
+		cmd.Process.Kill() // ends ctx's wait too, if it was what ended
+		<-exited
+		if err != nil {
+			t.Fatalf("the command neither served nor exited within a minute; stderr:\n%s", stderr)
+		}
+		t.Fatalf("the command served with %q; stderr:\n%s", args, stderr)
+	}
+	return 0, ""
+}
+
+// recordStarts returns the byte offsets at which the records of a
+// well-formed state file start, read without the mockserver package: a
+// header line, then records whose header line opens with the decimal
+// length of the payload that follows it (and a newline after that).
+func recordStarts(t *testing.T, data []byte) []int {
+	t.Helper()
+	var starts []int
+	pos := bytes.IndexByte(data, '\n') + 1
+	for pos < len(data) {
+		nl, sp := bytes.IndexByte(data[pos:], '\n'), bytes.IndexByte(data[pos:], ' ')
+		if nl < 0 || sp < 0 || sp > nl {
+			t.Fatalf("no record header at byte %d", pos)
+		}
+		n, err := strconv.Atoi(string(data[pos : pos+sp]))
+		if err != nil {
+			t.Fatalf("record header at byte %d: %v", pos, err)
+		}
+		starts = append(starts, pos)
+		pos += nl + 1 + n + 1
+	}
+	return starts
+}
+
+// TestRunRefusesDamagedState is the scenario with real processes:
+// five acknowledged acquisitions, SIGKILL, then one digit of the length of
+// a record in the middle of the state file raised. The next start must
+// fail (status 1) with a message that names the file, the record and its
+// byte offset, and leave the file as it was, instead of dropping every
+// record from the damaged one on.
+func TestRunRefusesDamagedState(t *testing.T) {
+	t.Parallel()
+	state := filepath.Join(t.TempDir(), "mock.state")
+	cmd, _, done, creds := startProcess(t, 2*time.Minute, "-state", state, "-nodes", "40", "-accounts", "1", "-log-level", "error")
+	c := clientFor(t, creds, 0)
+	for range 5 {
+		if _, err := c.AcquireWAN(context.Background(), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cmd.Process.Kill(); err != nil { // SIGKILL on Unix
+		t.Fatal(err)
+	}
+	<-done
+	data, err := os.ReadFile(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	starts := recordStarts(t, data)
+	if len(starts) < 7 {
+		t.Fatalf("%d records in the state file, want at least 7 (snapshot, account, five acquisitions)", len(starts))
+	}
+	rec := len(starts) - 2 // an acquisition with two more records after it
+	off := starts[rec-1]
+	if data[off] == '9' {
+		data[off] = '8'
+	} else {
+		data[off] = '9'
+	}
+	if err := os.WriteFile(state, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	code, msg := runRefused(t, "-state", state, "-nodes", "40", "-accounts", "1")
+	if code != 1 {
+		t.Errorf("exit status %d, want 1; stderr:\n%s", code, msg)
+	}
+	for _, want := range []string{"corrupt state file", state, fmt.Sprint("record ", rec), fmt.Sprint("byte offset ", off)} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("stderr does not say %q:\n%s", want, msg)
+		}
+	}
+	if after, err := os.ReadFile(state); err != nil || !bytes.Equal(after, data) {
+		t.Errorf("the refused state file was changed (%d bytes, were %d) %v", len(after), len(data), err)
+	}
+}
+
 // TestRunTLSPlantedSymlinks plants symbolic links where the command writes
 // the CA certificate and the creds file (the README puts them in /tmp):
 // the links' targets must stay untouched and the outputs be regular files.
@@ -489,6 +600,61 @@ func TestRunStateLocked(t *testing.T) {
 	if !errors.Is(err, mockserver.ErrStateLocked) || !strings.Contains(err.Error(), state) {
 		t.Fatalf("have %v, want an error matching mockserver.ErrStateLocked that names %s", err, state)
 	}
+}
+
+// TestRunStateLockedThroughHardLink runs the command as two processes on
+// one state file under two names (hard links, made after the first
+// started and before it started): the second must exit with status 1,
+// naming its path and the first's process ID, and the file must survive
+// SIGKILL of the holder with every acknowledged acquisition.
+func TestRunStateLockedThroughHardLink(t *testing.T) {
+	switch runtime.GOOS {
+	case "linux", "darwin", "freebsd", "netbsd", "openbsd", "dragonfly":
+	default:
+		testskip.Platform.Skipf(t, "the state file's lock is on its name here, not on the file (no flock)")
+	}
+	t.Parallel()
+	dir := t.TempDir()
+	state := filepath.Join(dir, "s.state")
+	holder, _, done, creds := startProcess(t, 2*time.Minute, "-state", state, "-nodes", "20", "-accounts", "1", "-log-level", "error")
+	held, err := clientFor(t, creds, 0).AcquireWAN(context.Background(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := func(path string, pid int) {
+		t.Helper()
+		code, stderr := runRefused(t, "-state", path, "-nodes", "20", "-accounts", "1")
+		if code != 1 {
+			t.Errorf("%s: exit status %d, want 1; stderr:\n%s", filepath.Base(path), code, stderr)
+		}
+		for _, want := range []string{"state file in use", path, fmt.Sprint("process ", pid)} {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("%s: stderr does not say %q:\n%s", filepath.Base(path), want, stderr)
+			}
+		}
+	}
+	linked := filepath.Join(dir, "hard.state")
+	if err := os.Link(state, linked); err != nil {
+		t.Fatal(err)
+	}
+	refused(linked, holder.Process.Pid)
+
+	// The holder dies; another one starts on the link, made before it.
+	if err := holder.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	again, _, done, creds := startProcess(t, 2*time.Minute, "-state", linked, "-nodes", "20", "-accounts", "1", "-log-level", "error")
+	refused(state, again.Process.Pid)
+	have, err := clientFor(t, creds, 0).GetResourceInfo(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(clearinghouse.Handles(have)) != fmt.Sprint(sortedHandles(held)) {
+		t.Errorf("after SIGKILL and a start through the link: holding %v, want %v", clearinghouse.Handles(have), sortedHandles(held))
+	}
+	again.Process.Kill()
+	<-done
 }
 
 // TestFlagRanges gives each numeric flag a value out of its range: the

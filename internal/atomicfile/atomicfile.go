@@ -11,6 +11,10 @@
 // symbolic link (a directory, a device, a FIFO, a socket) is refused: the
 // caller surely did not mean to replace /dev/null.
 //
+// CreateLocked lets the caller lock the new file before it can be opened
+// at the target's path, and can refuse to replace an existing target (it
+// then links the file into place instead of renaming it).
+//
 // A crash between creating and renaming the temporary file leaves it
 // behind; its name is "." + the target's base name + ".tmp" + digits, and
 // RemoveTemps deletes such leftovers for a target whose writer knows that
@@ -46,6 +50,18 @@ func Write(path string, data []byte, perm fs.FileMode) error {
 // and positioned at its end, for a caller that appends to it later (a
 // journal). The caller closes it.
 func Create(path string, data []byte, perm fs.FileMode) (*os.File, error) {
+	return CreateLocked(path, data, perm, nil, true)
+}
+
+// CreateLocked is Create for a file that must be locked before anyone can
+// open it at path. It calls lock (unless nil) with the temporary file,
+// written and synced, before the file takes the target's place; if lock
+// fails, so does CreateLocked. With replace false an existing target is
+// never replaced: the file is put in place with link(2), and a target that
+// exists makes CreateLocked fail with an error matching fs.ErrExist. (On a
+// file system without hard links it falls back to a rename after checking
+// that the target does not exist, which another writer can race.)
+func CreateLocked(path string, data []byte, perm fs.FileMode, lock func(*os.File) error, replace bool) (*os.File, error) {
 	if err := checkTarget(path); err != nil {
 		return nil, err
 	}
@@ -68,8 +84,17 @@ func Create(path string, data []byte, perm fs.FileMode) (*os.File, error) {
 	if err := f.Sync(); err != nil {
 		return fail("syncing", err)
 	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fail("renaming the temporary file", err)
+	if lock != nil {
+		if err := lock(f); err != nil {
+			return fail("locking", err)
+		}
+	}
+	if replace {
+		if err := os.Rename(f.Name(), path); err != nil {
+			return fail("renaming the temporary file", err)
+		}
+	} else if err := placeNew(f.Name(), path); err != nil {
+		return fail("putting the new file in place", err)
 	}
 	if err := SyncDir(dir); err != nil {
 		// The new file is in place, but the rename may not survive a
@@ -78,6 +103,27 @@ func Create(path string, data []byte, perm fs.FileMode) (*os.File, error) {
 		return nil, wrap(path, "syncing the directory", err)
 	}
 	return f, nil
+}
+
+// placeNew gives the file at temp the name path, which must not exist,
+// and removes the name temp.
+func placeNew(temp, path string) error {
+	err := os.Link(temp, path)
+	if err == nil {
+		// A failure leaves a second name, which RemoveTemps deletes.
+		os.Remove(temp)
+		return nil
+	}
+	if errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	// No hard links here (or no permission for them): check, then rename.
+	if _, lerr := os.Lstat(path); lerr == nil {
+		return &fs.PathError{Op: "link", Path: path, Err: fs.ErrExist}
+	} else if !errors.Is(lerr, fs.ErrNotExist) {
+		return lerr
+	}
+	return os.Rename(temp, path)
 }
 
 // checkTarget refuses a target that exists and is neither a regular file
@@ -145,12 +191,15 @@ func RemoveTemps(path string) ([]string, error) {
 }
 
 // wrap names the target and the step, and drops the temporary file's name
-// from an *fs.PathError so that the error speaks of the file the caller
-// knows.
+// from an *fs.PathError or an *os.LinkError so that the error speaks of
+// the file the caller knows.
 func wrap(path, what string, err error) error {
 	var pe *fs.PathError
+	var le *os.LinkError // rename and link name both files
 	if errors.As(err, &pe) {
 		err = pe.Err
+	} else if errors.As(err, &le) {
+		err = le.Err
 	}
 	return fmt.Errorf("atomicfile: %s: %s: %w", path, what, err)
 }

@@ -1,6 +1,7 @@
 package atomicfile
 
 import (
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -179,5 +180,61 @@ func checkOnlyEntries(t *testing.T, dir string, want ...string) {
 	}
 	if !slices.Equal(have, want) {
 		t.Errorf("directory holds %q, want %q", have, want)
+	}
+}
+
+// TestCreateLocked: lock sees the whole new file before the target's path
+// does; without replace an existing target is kept and the call fails
+// with fs.ErrExist; a failing lock fails the call. No temporary file is
+// left in any case.
+func TestCreateLocked(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		old     string // "" for no file before
+		replace bool
+		lockErr error
+		want    string // the target's contents after
+		wantErr error
+	}{
+		{"new file", "", false, nil, "new\n", nil},
+		{"replaces", "old\n", true, nil, "new\n", nil},
+		{"keeps an existing file", "old\n", false, nil, "old\n", fs.ErrExist},
+		{"lock fails", "old\n", true, fs.ErrPermission, "old\n", fs.ErrPermission},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "out")
+			if tc.old != "" {
+				if err := os.WriteFile(path, []byte(tc.old), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			locked := false
+			lock := func(f *os.File) error {
+				locked = true
+				if data, err := os.ReadFile(f.Name()); err != nil || string(data) != "new\n" {
+					t.Errorf("lock saw %q %v, want the whole new file", data, err)
+				}
+				if data, err := os.ReadFile(path); string(data) != tc.old || tc.old == "" && !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("the target was %q %v when lock ran, want %q", data, err, tc.old)
+				}
+				return tc.lockErr
+			}
+			f, err := CreateLocked(path, []byte("new\n"), 0o600, lock, tc.replace)
+			if f != nil {
+				f.Close()
+			}
+			if !locked {
+				t.Error("lock was not called")
+			}
+			if tc.wantErr == nil && err != nil || tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+				t.Fatalf("have %v, want %v", err, tc.wantErr)
+			}
+			if err != nil && (!strings.Contains(err.Error(), path) || strings.Contains(err.Error(), ".tmp")) {
+				t.Errorf("error %q should name %s and no temporary file", err, path)
+			}
+			checkRegular(t, path, tc.want, 0o600)
+			checkOnlyEntries(t, dir, "out")
+		})
 	}
 }
