@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/seattletestbed/clearinghouse-go/internal/atomicfile"
+	"github.com/seattletestbed/clearinghouse-go/internal/safefile"
 )
 
 // stateLock is, on platforms without flock(2) in package syscall (Windows,
@@ -42,8 +43,10 @@ func lockState(path string) (*stateLock, *os.File, error) {
 	lp := lockPath(path)
 	f, err := os.OpenFile(lp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
-		holder, _ := os.ReadFile(lp)
-		pid, _ := strconv.Atoi(strings.TrimSpace(string(holder[:min(len(holder), 32)])))
+		// The lock file holds a pid: read no more than one could need
+		// (whatever someone put at that name), and no non-regular file.
+		holder, _ := safefile.ReadFile(lp, 32)
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(holder)))
 		return nil, nil, lockedError(path, pid,
 			" (lock file "+lp+"); if no mock server uses it (one that crashed leaves the lock file behind), delete the lock file")
 	}
