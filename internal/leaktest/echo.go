@@ -33,8 +33,8 @@ type Echo struct {
 	// carries them too.
 	Known []string
 	// Clips are the lengths at which the callers cut text. Odd calls pad
-	// their echo so that a string it carries straddles one of them; even
-	// calls pad by a length that sweeps 0 to 1100 bytes.
+	// their echo so that a string it carries straddles one of them (see
+	// echo); even calls pad by a length that sweeps 0 to 1100 bytes.
 	Clips []int
 
 	calls atomic.Int64
@@ -98,33 +98,35 @@ func (e *Echo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// span is how many offsets odd calls sweep: the first string starts from
+// 8 bytes past a clip to 136 before it.
+const span = 144
+
 // echo is call n's padding, then every string it was sent and every known
-// secret, rotated so that each comes first in turn.
+// secret, rotated so that each comes first in turn. Odd calls sweep, for
+// each clip in turn, each string in turn over every offset around the
+// clip: a full sweep takes 2 × span × strings × clips calls.
 func (e *Echo) echo(n int64, sent []string) string {
 	all := append(append([]string(nil), sent...), e.Known...)
 	if len(all) == 0 {
 		all = []string{"(nothing sent)"}
 	}
-	first := int(n/2) % len(all)
-	all = append(all[first:], all[:first]...)
-	longest := 0
-	for _, s := range all {
-		longest = max(longest, min(len(s), 128))
-	}
+	k := int(n / 2)
 	var pad int
+	first := k % len(all)
 	if n%2 == 1 {
 		clips := e.Clips
 		if len(clips) == 0 {
 			clips = DefaultClips
 		}
-		// The first string starts off bytes before the clip: from 8 past
-		// it to its whole length before it.
-		c := clips[int(n/2)%len(clips)]
-		off := int(n/2/int64(len(clips)))%(longest+16) - 8
+		off := k%span - 8
+		first = k / span % len(all)
+		c := clips[k/span/len(all)%len(clips)]
 		pad = max(0, c-off)
 	} else {
 		pad = int(n*37) % 1100
 	}
+	all = append(all[first:], all[:first]...)
 	return strings.Repeat("A", pad) + strings.Join(all, " ")
 }
 

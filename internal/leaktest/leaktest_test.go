@@ -151,20 +151,34 @@ func TestEchoSendsBackWhatItGets(t *testing.T) {
 	}
 }
 
-// TestEchoPadsAcrossClips: odd calls put the first string across a clip.
+// TestEchoPadsAcrossClips: odd calls put each string across each clip at
+// every offset.
 func TestEchoPadsAcrossClips(t *testing.T) {
 	t.Parallel()
-	e := &Echo{Clips: []int{100}}
-	straddled := 0
-	for n := int64(1); n < 400; n += 2 {
-		s := e.echo(n, []string{"SECRET-0123456789"})
-		at := strings.Index(s, "SECRET")
-		if at < 100 && at+len("SECRET-0123456789") > 100 {
-			straddled++
+	e := &Echo{Clips: []int{100, 300}}
+	sent := []string{"SECRET-0123456789", "OTHER-SECRET"}
+	cuts := map[string]map[int]bool{} // string and clip → offsets cut
+	for n := int64(1); n < 2*span*2*2; n += 2 {
+		s := e.echo(n, sent)
+		for _, sec := range sent {
+			at := strings.Index(s, sec)
+			for _, c := range e.Clips {
+				if at < c && at+len(sec) > c {
+					k := sec + strconv.Itoa(c)
+					if cuts[k] == nil {
+						cuts[k] = map[int]bool{}
+					}
+					cuts[k][c-at] = true
+				}
+			}
 		}
 	}
-	if straddled < 16 {
-		t.Errorf("%d echoes straddle the clip at 100, want every cut of the string", straddled)
+	for _, sec := range sent {
+		for _, c := range e.Clips {
+			if n := len(cuts[sec+strconv.Itoa(c)]); n != len(sec)-1 {
+				t.Errorf("%s is cut by the clip at %d in %d places, want all %d", sec, c, n, len(sec)-1)
+			}
+		}
 	}
 }
 

@@ -44,7 +44,8 @@ func (l Leak) String() string {
 
 // Forms returns the forms in which output may show s: as it is, quoted by
 // Go (%q, %+q, twice), by JSON, escaped for HTML and XML (on their own and
-// after Go quoting), and URL-escaped. Leaks compares them ignoring ASCII
+// after Go quoting), URL-escaped, and quoted as the xmlrpc decoder quotes
+// a bad value. Leaks compares them ignoring ASCII
 // case, so lower- and upper-cased copies count too.
 func Forms(s string) map[string]string {
 	goq := func(s string) string { q := strconv.Quote(s); return q[1 : len(q)-1] }
@@ -74,20 +75,46 @@ func Forms(s string) map[string]string {
 		"URL query-escaped":     url.QueryEscape(s),
 		"URL path-escaped":      url.PathEscape(s),
 		"Go-quoted twice, HTML": html.EscapeString(goq(goq(s))),
+		"\\u-escaped":           uEscaped(s),
 	}
+}
+
+// uEscaped is s with '"', '\\' and all but printable ASCII written as
+// \u0022: how the xmlrpc decoder quotes a bad value.
+func uEscaped(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
+			fmt.Fprintf(&b, `\u%04x`, r&0xffff)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // Leaks returns, for each secret that shows in text, in any of its Forms
 // and any ASCII case, the places where it shows: whole, without one of
 // its characters, or a piece of Window (DigitWindow) bytes or more.
 // Overlapping and touching pieces are one place. The result is sorted by
-// secret.
+// secret. A test that looks through many texts builds a Finder once.
 func Leaks(text string, secrets []string) []Leak {
-	type piece struct {
-		secret int
-		forms  map[string]bool
-	}
-	byLen := map[int]map[string]*piece{} // pieces to look for, by length
+	return NewFinder(secrets).Leaks(text)
+}
+
+// A Finder finds secrets in text, as Leaks does.
+type Finder struct {
+	byLen map[int]map[string]*piece // pieces to look for, by length
+}
+
+type piece struct {
+	secret int
+	forms  map[string]bool
+}
+
+// NewFinder returns a Finder for the secrets.
+func NewFinder(secrets []string) *Finder {
+	byLen := map[int]map[string]*piece{}
 	add := func(p string, secret int, form string) {
 		m := byLen[len(p)]
 		if m == nil {
@@ -127,6 +154,12 @@ func Leaks(text string, secrets []string) []Leak {
 			}
 		}
 	}
+	return &Finder{byLen: byLen}
+}
+
+// Leaks returns the secrets in text, as the function Leaks does.
+func (fd *Finder) Leaks(text string) []Leak {
+	byLen := fd.byLen
 	t := fold(text)
 	type span struct {
 		from, to int
