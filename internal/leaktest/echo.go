@@ -22,10 +22,10 @@ import (
 // Each XML-RPC call (a POST outside /admin/) goes to Next first, so that
 // Next's state moves as the caller expects. Then a fault from Next gets
 // the echo as its string, code kept; of the other answers, one call in
-// five gets a 502 whose reason phrase and body are the echo, and one in
-// five fault 100 with the echo; the rest go back unchanged. With Next nil,
-// every call is answered with fault 101 and the echo. Other requests
-// (the mock's /admin/ controls) go to Next untouched.
+// Every gets a 502 whose reason phrase and body are the echo, and another
+// one in Every fault 100 with the echo; the rest go back unchanged. With
+// Next nil, every call is answered with fault 101 and the echo. Other
+// requests (the mock's /admin/ controls) go to Next untouched.
 type Echo struct {
 	Next http.Handler
 	// Known are secrets the server holds beyond what it is sent (the
@@ -36,6 +36,9 @@ type Echo struct {
 	// their echo so that a string it carries straddles one of them (see
 	// echo); even calls pad by a length that sweeps 0 to 1100 bytes.
 	Clips []int
+	// Every is how rarely an answer that is not a fault is replaced (see
+	// above); 0 means 5. A larger value lets a caller go further.
+	Every int
 
 	calls atomic.Int64
 }
@@ -82,12 +85,16 @@ func (e *Echo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := httptest.NewRecorder()
 	e.Next.ServeHTTP(rec, r)
 	body := rec.Body.Bytes()
+	every := e.Every
+	if every <= 4 {
+		every = 5
+	}
 	switch {
 	case bytes.Contains(body, []byte("<fault>")):
 		writeFault(w, faultCode(body), echo+" "+Controls)
-	case n%5 == 2:
+	case n%int64(every) == 2:
 		writeReason(w, echo+" "+ReasonControls)
-	case n%5 == 4:
+	case n%int64(every) == 4:
 		writeFault(w, 100, echo+" "+Controls)
 	default:
 		for k, v := range rec.Header() {
@@ -98,14 +105,12 @@ func (e *Echo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// span is how many offsets odd calls sweep: the first string starts from
-// 8 bytes past a clip to 136 before it.
-const span = 144
-
 // echo is call n's padding, then every string it was sent and every known
-// secret, rotated so that each comes first in turn. Odd calls sweep, for
-// each clip in turn, each string in turn over every offset around the
-// clip: a full sweep takes 2 × span × strings × clips calls.
+// secret, rotated so that each comes first in turn. Odd calls sweep the
+// first string over every offset around a clip, from 8 bytes past the
+// clip to wholly before it (up to 136 bytes before), for each clip and
+// string in turn: a short run meets every clip and every string, a long
+// one every offset too.
 func (e *Echo) echo(n int64, sent []string) string {
 	all := append(append([]string(nil), sent...), e.Known...)
 	if len(all) == 0 {
@@ -119,9 +124,10 @@ func (e *Echo) echo(n int64, sent []string) string {
 		if len(clips) == 0 {
 			clips = DefaultClips
 		}
-		off := k%span - 8
-		first = k / span % len(all)
-		c := clips[k/span/len(all)%len(clips)]
+		c := clips[k%len(clips)]
+		first = k / len(clips) % len(all)
+		span := min(len(all[first]), 128) + 16
+		off := k/len(clips)/len(all)%span - 8
 		pad = max(0, c-off)
 	} else {
 		pad = int(n*37) % 1100

@@ -158,7 +158,7 @@ func TestEchoPadsAcrossClips(t *testing.T) {
 	e := &Echo{Clips: []int{100, 300}}
 	sent := []string{"SECRET-0123456789", "OTHER-SECRET"}
 	cuts := map[string]map[int]bool{} // string and clip → offsets cut
-	for n := int64(1); n < 2*span*2*2; n += 2 {
+	for n := int64(1); n < 2*(17+16)*2*2; n += 2 {
 		s := e.echo(n, sent)
 		for _, sec := range sent {
 			at := strings.Index(s, sec)
