@@ -192,8 +192,18 @@ func (r *Redactor) Redact(s string) string {
 			found = append(found, span{i, i + Window})
 		}
 	}
+	for i, sp := range found {
+		// A piece of "d p q" may take a space next to a number with it.
+		for sp.from < sp.to && t[sp.from] == ' ' {
+			sp.from++
+		}
+		for sp.to > sp.from && t[sp.to-1] == ' ' {
+			sp.to--
+		}
+		found[i] = sp
+	}
 	found = slices.DeleteFunc(found, func(sp span) bool {
-		return sp.to-sp.from < DigitWindow && digits(t[sp.from:sp.to])
+		return sp.to-sp.from < Window || sp.to-sp.from < DigitWindow && digits(t[sp.from:sp.to])
 	})
 	// Short secrets, whole.
 	if len(r.lens) > 0 {

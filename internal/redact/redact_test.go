@@ -24,7 +24,7 @@ var d = strings.Repeat("3141592653589793238462643383279502884197", 8)
 
 func TestRedact(t *testing.T) {
 	t.Parallel()
-	r := New("[R]", 6, []string{key, key2, d, "short"}, []string{pw, "correct horse battery"})
+	r := New("[R]", 6, []string{key, key2, d, d + " " + d[:100] + " " + d[100:200], "short"}, []string{pw, "correct horse battery"})
 	q := strconv.Quote(key)
 	js, _ := json.Marshal(key)
 	for _, tc := range []struct {
@@ -51,6 +51,7 @@ func TestRedact(t *testing.T) {
 		{"a chosen secret quoted", `pw "correct horse battery"`, `pw "[R]"`},
 		{"a chosen secret URL-escaped", "?pw=correct+horse+battery", "?pw=[R]"},
 		{"digits", "d=" + d[10:30] + ".", "d=[R]."},
+		{"the spaces of a private key stay", "p = " + d[:30] + " and", "p = [R] and"},
 		{"few digits are numbers", "node " + d[10:25] + " port 63100", "node " + d[10:25] + " port 63100"},
 		{"cut at the end", "fault: " + strings.Repeat("A", 20) + key2[:5], "fault: " + strings.Repeat("A", 20) + "[R]"},
 		{"cut before a clip mark", "x " + key2[:4] + "... (28 more bytes)", "x [R]... (28 more bytes)"},
