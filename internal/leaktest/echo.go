@@ -76,9 +76,10 @@ func (e *Echo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n := e.calls.Add(1)
-	echo := e.echo(n, Strings(req))
+	sent := Strings(req)
+	fault, reason := e.echo(n, sent, Controls), e.echo(n, sent, ReasonControls)
 	if e.Next == nil {
-		writeFault(w, 101, echo+" "+Controls)
+		writeFault(w, 101, fault)
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(req))
@@ -91,11 +92,11 @@ func (e *Echo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case bytes.Contains(body, []byte("<fault>")):
-		writeFault(w, faultCode(body), echo+" "+Controls)
+		writeFault(w, faultCode(body), fault)
 	case n%int64(every) == 2:
-		writeReason(w, echo+" "+ReasonControls)
+		writeReason(w, reason)
 	case n%int64(every) == 4:
-		writeFault(w, 100, echo+" "+Controls)
+		writeFault(w, 100, fault)
 	default:
 		for k, v := range rec.Header() {
 			w.Header()[k] = v
@@ -105,13 +106,14 @@ func (e *Echo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// echo is call n's padding, then every string it was sent and every known
-// secret, rotated so that each comes first in turn. Odd calls sweep the
+// echo is call n's controls, padding, every string it was sent and every
+// known secret, rotated so that each comes first in turn, and the controls
+// again (at the start, no cut hides them). Odd calls sweep the
 // first string over every offset around a clip, from 8 bytes past the
 // clip to wholly before it (up to 136 bytes before), for each clip and
 // string in turn: a short run meets every clip and every string, a long
 // one every offset too.
-func (e *Echo) echo(n int64, sent []string) string {
+func (e *Echo) echo(n int64, sent []string, controls string) string {
 	all := append(append([]string(nil), sent...), e.Known...)
 	if len(all) == 0 {
 		all = []string{"(nothing sent)"}
@@ -128,12 +130,12 @@ func (e *Echo) echo(n int64, sent []string) string {
 		first = k / len(clips) % len(all)
 		span := min(len(all[first]), 128) + 16
 		off := k/len(clips)/len(all)%span - 8
-		pad = max(0, c-off)
+		pad = max(0, c-off-len(controls)-1)
 	} else {
 		pad = int(n*37) % 1100
 	}
 	all = append(all[first:], all[:first]...)
-	return strings.Repeat("A", pad) + strings.Join(all, " ")
+	return controls + " " + strings.Repeat("A", pad) + strings.Join(all, " ") + " " + controls
 }
 
 // Strings returns the text of every string value of an XML-RPC document

@@ -159,7 +159,7 @@ func TestEchoPadsAcrossClips(t *testing.T) {
 	sent := []string{"SECRET-0123456789", "OTHER-SECRET"}
 	cuts := map[string]map[int]bool{} // string and clip → offsets cut
 	for n := int64(1); n < 2*(17+16)*2*2; n += 2 {
-		s := e.echo(n, sent)
+		s := e.echo(n, sent, Controls)
 		for _, sec := range sent {
 			at := strings.Index(s, sec)
 			for _, c := range e.Clips {
