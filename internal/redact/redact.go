@@ -10,11 +10,13 @@
 // A random secret (an API key, a token, a private key's numbers) is also
 // found in pieces: every run of text made of pieces of Window bytes of a
 // form is replaced, so a secret with a character missing, or a fragment
-// quoted by a decoder, goes too; and a beginning of one goes at the end of
-// a text as well (a text may be cut with no mark). A run of digits only
-// must be DigitWindow bytes long (DigitWindow/2 at a cut), so that
-// ordinary numbers, such as node ids of hundreds of digits, are not taken
-// for a piece of a private key's numbers by chance.
+// quoted by a decoder, goes too. A run of digits only must be DigitWindow
+// bytes long (DigitWindow/2 at a cut), so that ordinary numbers, such as
+// node ids of hundreds of digits, are not taken for a piece of a private
+// key's numbers by chance. At the end of a text (which may have been cut
+// with no mark) a beginning of DigitWindow/2 digits goes too; a shorter
+// one would turn up by chance at the end of short texts (a table cell
+// ending in the 4 characters a key starts with).
 //
 // A chosen secret (a password) is found only whole, or by a beginning
 // before a cut mark: a person's password holds words, and redacting every
@@ -222,7 +224,10 @@ func (r *Redactor) Redact(s string) string {
 	// Beginnings of secrets where the text was cut.
 	for _, c := range cuts(s) {
 		for n := min(c.at, r.most); n >= MinCut; n-- {
-			if head := t[c.at-n : c.at]; r.heads[head] || c.marked && r.marked[head] {
+			// At an end with no mark, only a beginning that chance does
+			// not make: Window bytes (of digits: shorter pieces with
+			// another character are runs of pieces already).
+			if head := t[c.at-n : c.at]; (c.marked || n >= Window) && r.heads[head] || c.marked && r.marked[head] {
 				found = append(found, span{c.at - n, c.at})
 				break
 			}

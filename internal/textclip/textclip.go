@@ -111,6 +111,11 @@ func escape(s string, lines bool, max int) (string, int) {
 	return b.String(), i
 }
 
+// Escapes reports whether Escape escapes the character r: a C0 control
+// (tab and line feed included), DEL, a C1 control, a bidirectional
+// control, U+2028 or U+2029. (It also escapes bytes that are not UTF-8.)
+func Escapes(r rune) bool { return !shown(r, 0, false) }
+
 // shown reports whether the character r, of size bytes, is shown as it
 // is.
 func shown(r rune, size int, lines bool) bool {

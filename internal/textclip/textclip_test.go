@@ -160,3 +160,17 @@ func FuzzEscape(f *testing.F) {
 		}
 	})
 }
+
+func TestEscapes(t *testing.T) {
+	t.Parallel()
+	for _, r := range []rune{0, '\t', '\n', '\r', 0x1b, 0x7f, 0x80, 0x9b, 0x9f, 0x061c, 0x200e, 0x200f, 0x202a, 0x202e, 0x2066, 0x2069, 0x2028, 0x2029} {
+		if !Escapes(r) || Escape(string(r)) == string(r) {
+			t.Errorf("Escapes(%U) = %v, Escape gives %q: want both to escape it", r, Escapes(r), Escape(string(r)))
+		}
+	}
+	for _, r := range []rune{' ', 'a', '~', 0xa0, 'é', 0x200b, 0x202f, 0x2065, 0x206a, 0xfffd, 0x1f600} {
+		if Escapes(r) || Escape(string(r)) != string(r) {
+			t.Errorf("Escapes(%U) = %v, Escape gives %q: want both to keep it", r, Escapes(r), Escape(string(r)))
+		}
+	}
+}
