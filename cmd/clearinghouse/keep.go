@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -261,7 +260,7 @@ func (o *keepOutput) begin(snap keeper.Snapshot) {
 	a := o.a
 	n := snap.Target
 	if a.g.json {
-		writeJSONLine(a.stdout, jsonKeepEvent{
+		a.writeJSONLine(jsonKeepEvent{
 			Time: rfc3339(time.Now()), Event: "started", Kept: &n,
 			MarginSeconds: int64(a.o.margin / time.Second), ReplacementType: strings.ToLower(a.o.replace),
 			CheckIntervalSecs: int64(a.o.checkEvery / time.Second),
@@ -287,7 +286,7 @@ func (o *keepOutput) event(ev keeper.Event, snap keeper.Snapshot) {
 		if ev.Kind == keeper.EventError && snap.OverCreditLimit {
 			j.OverCreditLimit = true
 		}
-		writeJSONLine(a.stdout, j)
+		a.writeJSONLine(j)
 		return
 	}
 	short := shortHandles(keptVessels(snap))
@@ -398,7 +397,7 @@ func (o *keepOutput) line(s string) {
 		fmt.Fprint(o.a.stdout, "\r"+strings.Repeat(" ", o.lineLen)+"\r")
 		o.lineLen = 0
 	}
-	fmt.Fprintln(o.a.stdout, s)
+	fmt.Fprintln(o.a.stdout, o.a.clean(s)) // s may quote a server: an error, handles
 }
 
 // summary prints the final account of the run.
@@ -422,7 +421,7 @@ func (o *keepOutput) summary(snap keeper.Snapshot) error {
 			msg := snap.LastError.Error()
 			j.LastError = &msg
 		}
-		return writeJSONLine(a.stdout, j)
+		return a.writeJSONLine(j)
 	}
 	s := fmt.Sprintf("stopped after %s: %s kept, %s, %d lost, %d replaced",
 		formatDuration(max(ran, time.Second)), plural(len(snap.Vessels), "vessel"),
@@ -435,14 +434,4 @@ func (o *keepOutput) summary(snap keeper.Snapshot) error {
 	}
 	o.line(s)
 	return nil
-}
-
-// writeJSONLine prints v as one line of JSON.
-func writeJSONLine(w io.Writer, v any) error {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(append(data, '\n'))
-	return err
 }
