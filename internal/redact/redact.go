@@ -56,9 +56,10 @@ const (
 type Redactor struct {
 	repl   string
 	grams  map[uint64]bool  // every Window-byte piece of every form of a random secret, folded, as gram packs it
-	seen   *[1 << 10]uint64 // a bit for the hash of each key of grams: most text misses here
+	seen   *[1 << 10]uint64 // two bits for each key of grams (see bits): most text misses here
 	whole  map[string]bool  // forms the grams do not find, folded: see New
 	starts map[uint32]bool  // the first MinCut bytes of each in whole, as quad packs them
+	begins *[1 << 10]uint64 // a bit for the hash of each key of starts
 	lens   []int            // the lengths in whole, longest first
 	heads  map[string]bool  // beginnings of forms of random secrets, folded: at a cut or the end
 	marked map[string]bool  // beginnings of forms of chosen secrets, folded: at a cut only
@@ -72,11 +73,13 @@ type Redactor struct {
 // whatever minLen) are left alone: they would match ordinary words.
 func New(replacement string, minLen int, random, chosen []string) *Redactor {
 	r := &Redactor{repl: replacement, grams: map[uint64]bool{}, seen: new([1 << 10]uint64),
-		whole: map[string]bool{}, starts: map[uint32]bool{}, heads: map[string]bool{}, marked: map[string]bool{}}
+		whole: map[string]bool{}, starts: map[uint32]bool{}, begins: new([1 << 10]uint64), heads: map[string]bool{}, marked: map[string]bool{}}
 	lens := map[int]bool{}
 	addWhole := func(f string) {
 		r.whole[f] = true
 		r.starts[quad(f)] = true
+		h, _ := bits(uint64(quad(f)))
+		r.begins[h/64] |= 1 << (h % 64)
 		lens[len(f)] = true
 	}
 	for _, s := range random {
@@ -94,8 +97,9 @@ func New(replacement string, minLen int, random, chosen []string) *Redactor {
 			for i := 0; i+Window <= len(f); i++ {
 				g := gram(f[i:])
 				r.grams[g] = true
-				h := bit(g)
-				r.seen[h/64] |= 1 << (h % 64)
+				h1, h2 := bits(g)
+				r.seen[h1/64] |= 1 << (h1 % 64)
+				r.seen[h2/64] |= 1 << (h2 % 64)
 			}
 			// Longer beginnings are runs of pieces.
 			for n := MinCut; n < min(len(f), DigitWindow); n++ {
@@ -180,54 +184,63 @@ func (r *Redactor) Redact(s string) string {
 	if r == nil || !r.active || len(s) < MinCut {
 		return s
 	}
-	t := fold(s)
-	var found []span
-	// Runs of pieces.
-	for i := 0; i+Window <= len(t); i++ {
-		g := gram(t[i:])
-		if h := bit(g); r.seen[h/64]&(1<<(h%64)) == 0 || !r.grams[g] {
-			continue
-		}
-		if k := len(found) - 1; k >= 0 && i <= found[k].to {
-			found[k].to = i + Window
-		} else {
-			found = append(found, span{i, i + Window})
-		}
-	}
-	for i, sp := range found {
-		// A piece of "d p q" may take a space next to a number with it.
-		for sp.from < sp.to && t[sp.from] == ' ' {
-			sp.from++
-		}
-		for sp.to > sp.from && t[sp.to-1] == ' ' {
-			sp.to--
-		}
-		found[i] = sp
-	}
-	found = slices.DeleteFunc(found, func(sp span) bool {
-		return sp.to-sp.from < Window || sp.to-sp.from < DigitWindow && digits(t[sp.from:sp.to])
-	})
-	// Short secrets, whole.
-	if len(r.lens) > 0 {
-		for i := 0; i+MinCut <= len(t); i++ {
-			if !r.starts[quad(t[i:])] {
-				continue
-			}
+	var runs, found []span
+	// Runs of pieces, and short secrets whole. The text is folded a byte at
+	// a time into the rolling windows g (Window bytes) and q (MinCut), so
+	// that a text of megabytes costs no copy.
+	var g uint64
+	var q uint32
+	prev, hit := ^uint64(0), false // the last gram looked up (padding repeats one), and whether it is a piece
+	for i := 0; i < len(s); i++ {
+		c := lower(s[i])
+		g = g>>8 | uint64(c)<<56
+		q = q>>8 | uint32(c)<<24
+		if h, _ := bits(uint64(q)); r.begins[h/64]&(1<<(h%64)) != 0 && i+1 >= MinCut && r.starts[q] {
+			at := i + 1 - MinCut
 			for _, n := range r.lens {
-				if i+n <= len(t) && r.whole[t[i:i+n]] {
-					found = append(found, span{i, i + n})
+				if at+n <= len(s) && r.whole[fold(s[at:at+n])] {
+					found = append(found, span{at, at + n})
 					break
 				}
 			}
 		}
+		at := i + 1 - Window
+		if at < 0 {
+			continue
+		}
+		if g != prev {
+			h1, h2 := bits(g)
+			prev, hit = g, r.seen[h1/64]&(1<<(h1%64)) != 0 && r.seen[h2/64]&(1<<(h2%64)) != 0 && r.grams[g]
+		}
+		if !hit {
+			continue
+		}
+		if k := len(runs) - 1; k >= 0 && at <= runs[k].to {
+			runs[k].to = at + Window
+		} else {
+			runs = append(runs, span{at, at + Window})
+		}
+	}
+	for _, sp := range runs {
+		// A piece of "d p q" may take a space next to a number with it.
+		for sp.from < sp.to && s[sp.from] == ' ' {
+			sp.from++
+		}
+		for sp.to > sp.from && s[sp.to-1] == ' ' {
+			sp.to--
+		}
+		if n := sp.to - sp.from; n >= DigitWindow || n >= Window && !digits(s[sp.from:sp.to]) {
+			found = append(found, sp)
+		}
 	}
 	// Beginnings of secrets where the text was cut.
 	for _, c := range cuts(s) {
-		for n := min(c.at, r.most); n >= MinCut; n-- {
+		t := fold(s[max(0, c.at-r.most):c.at])
+		for n := min(len(t), r.most); n >= MinCut; n-- {
 			// At an end with no mark, only a beginning that chance does
 			// not make: Window bytes (of digits: shorter pieces with
 			// another character are runs of pieces already).
-			if head := t[c.at-n : c.at]; (c.marked || n >= Window) && r.heads[head] || c.marked && r.marked[head] {
+			if head := t[len(t)-n:]; (c.marked || n >= Window) && r.heads[head] || c.marked && r.marked[head] {
 				found = append(found, span{c.at - n, c.at})
 				break
 			}
@@ -238,6 +251,7 @@ func (r *Redactor) Redact(s string) string {
 	}
 	slices.SortFunc(found, func(a, b span) int { return cmp.Compare(a.from, b.from) })
 	var b strings.Builder
+	b.Grow(len(s))
 	at := 0
 	for i := 0; i < len(found); {
 		sp := found[i]
@@ -252,10 +266,15 @@ func (r *Redactor) Redact(s string) string {
 	return b.String()
 }
 
+// span is a part of a text to replace.
 type span struct{ from, to int }
 
-// bit is the bit of g in Redactor.seen.
-func bit(g uint64) uint64 { return (g * 0x9e3779b97f4a7c15) >> 48 }
+// bits are the two bits of g in Redactor.seen, independent hashes of it;
+// the first is also a quad's bit in begins. With some thousands of pieces,
+// a gram that is not one passes both with a probability under 1%.
+func bits(g uint64) (uint64, uint64) {
+	return (g * 0x9e3779b97f4a7c15) >> 48, (g * 0xc2b2ae3d27d4eb4f) >> 48
+}
 
 // quad packs the first MinCut (4) bytes of s into a number.
 func quad(s string) uint32 {
@@ -292,6 +311,14 @@ func cuts(s string) []cut {
 		}
 	}
 	return out
+}
+
+// lower lower-cases an ASCII letter.
+func lower(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // fold lower-cases ASCII letters, keeping every byte where it is.

@@ -133,7 +133,8 @@ func FuzzRedact(f *testing.F) {
 	})
 }
 
-// BenchmarkRedact measures a message of the suite's usual size against a
+// BenchmarkRedact measures a message of the suite's usual size, and a
+// fault string of 4 MiB (what the client may receive), against a
 // session's secrets (two accounts' keys, passwords and private keys),
 // beside strings.ReplaceAll of the raw secrets, which is what redaction
 // cost before.
@@ -151,6 +152,23 @@ func BenchmarkRedact(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			s := msg
+			for _, sec := range secrets {
+				s = strings.ReplaceAll(s, sec, "[R]")
+			}
+		}
+	})
+	huge := strings.Repeat("x", 4<<20) + key + strings.Repeat("y", 1<<10)
+	b.Run("Redactor/4MiB", func(b *testing.B) {
+		r := New("[R]", 6, secrets[:6], secrets[6:])
+		b.ReportAllocs()
+		for b.Loop() {
+			r.Redact(huge)
+		}
+	})
+	b.Run("ReplaceAll/4MiB", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			s := huge
 			for _, sec := range secrets {
 				s = strings.ReplaceAll(s, sec, "[R]")
 			}

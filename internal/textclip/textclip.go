@@ -68,9 +68,9 @@ func escape(s string, lines bool, max int) (string, int) {
 	if max < 0 {
 		max = int(^uint(0) >> 1)
 	}
-	// The common case: nothing to escape.
+	// The common case: nothing to escape (in the part that can be shown).
 	i := 0
-	for i < len(s) {
+	for i < len(s) && i <= max {
 		if c := s[i]; c >= 0x20 && c < 0x7f {
 			i++
 			continue
