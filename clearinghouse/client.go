@@ -7,11 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/seattletestbed/clearinghouse-go/internal/safefile"
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
@@ -89,10 +89,12 @@ func WithPrivateKey(key string) Option {
 	}}
 }
 
-// WithPrivateKeyFile reads the private key from a file.
+// WithPrivateKeyFile reads the private key from a file, which must be a
+// regular file (not a directory, a named pipe or a device) of at most
+// 64 KiB.
 func WithPrivateKeyFile(path string) Option {
 	return Option{func(c *config) error {
-		data, err := os.ReadFile(path)
+		data, err := safefile.ReadFile(path, safefile.MaxKey)
 		if err != nil {
 			return invalidArgument("private key file: " + err.Error())
 		}
@@ -127,10 +129,11 @@ func WithURL(url string) Option {
 
 // WithCAFile trusts the PEM certificates in path in addition to the
 // system roots (the original client's ca_certs_file). A file with no
-// certificate is an error.
+// certificate is an error, and so is one that is not a regular file or
+// holds more than 4 MiB.
 func WithCAFile(path string) Option {
 	return Option{func(c *config) error {
-		data, err := os.ReadFile(path)
+		data, err := safefile.ReadFile(path, safefile.MaxCerts)
 		if err != nil {
 			return invalidArgument("CA file: " + err.Error())
 		}

@@ -459,6 +459,40 @@ func TestLocalValidation(t *testing.T) {
 	}
 }
 
+// TestOptionFilesRefused gives WithPrivateKeyFile and WithCAFile a
+// directory and a file one byte over their limit: each is an invalid
+// argument that names the path and says what is wrong, read no further.
+func TestOptionFilesRefused(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	sized := func(name string, n int64) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(p, n); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	bigKey, bigCA := sized("big.privatekey", 64<<10+1), sized("big.pem", 4<<20+1)
+	for _, tc := range []struct {
+		name string
+		opt  Option
+		want string
+	}{
+		{"private key file: a directory", WithPrivateKeyFile(dir), "private key file: read " + dir + ": not a regular file (a directory)"},
+		{"private key file: too large", WithPrivateKeyFile(bigKey), "private key file: read " + bigKey + ": file too large (the limit is 64 KiB)"},
+		{"CA file: a directory", WithCAFile(dir), "CA file: read " + dir + ": not a regular file (a directory)"},
+		{"CA file: too large", WithCAFile(bigCA), "CA file: read " + bigCA + ": file too large (the limit is 4 MiB)"},
+	} {
+		_, err := New("alice", WithAPIKey("k"), tc.opt)
+		if !errors.Is(err, ErrInvalidArgument) || err.Error() != "clearinghouse: invalid argument: "+tc.want {
+			t.Errorf("%s: have %v, want ErrInvalidArgument %q", tc.name, err, tc.want)
+		}
+	}
+}
+
 func TestTLS(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)

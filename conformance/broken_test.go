@@ -10,7 +10,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/conformance"
 	"github.com/seattletestbed/clearinghouse-go/conformance/mockcontrols"
@@ -36,6 +38,9 @@ type mutation struct {
 	wantPass []string // leaves that must pass (or be warned, with relax)
 	wantOut  []string // text the output must contain
 	rewrite  func(method string, req []byte, status int, body []byte) (int, []byte)
+	// silentAfter, when not 0, makes the target stop answering after
+	// that many calls; the run has a call timeout of 300 ms and fails.
+	silentAfter int
 }
 
 var mutations = []mutation{
@@ -148,6 +153,15 @@ var mutations = []mutation{
 		},
 	},
 	{
+		// Run, under go test, stops when the target stops answering: the
+		// test fails with one message, and no check starts after it.
+		name:        "stops-answering",
+		areas:       "HTTP|Dispatch|Auth",
+		silentAfter: 6,
+		wantOut:     []string{"conformance: the target did not answer: http://127.0.0.1:", ": no answer within 300ms (3 calls in a row)"},
+		rewrite:     func(method string, req []byte, status int, body []byte) (int, []byte) { return status, body },
+	},
+	{
 		name:     "echoes-the-api-key",
 		areas:    "AccountInfo",
 		wantFail: []string{"AccountInfo/Shape"},
@@ -173,7 +187,7 @@ func TestSuiteDetectsBrokenTargets(t *testing.T) {
 			cmd.Env = append(os.Environ(), "CONFORMANCE_BROKEN="+m.name, "CONFORMANCE_REPORT_DIR="+reports)
 			out, err := cmd.CombinedOutput()
 			text := string(out)
-			failed := len(m.wantFail) > 0
+			failed := len(m.wantFail) > 0 || m.silentAfter > 0
 			if (err != nil) != failed {
 				t.Errorf("child exit error %v, want failure %v\n%s", err, failed, text)
 			}
@@ -238,7 +252,22 @@ func TestBrokenTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer mock.Close()
-	srv := httptest.NewServer(&conformancetest.Rewriter{Next: mock, Rewrite: m.rewrite})
+	var h http.Handler = &conformancetest.Rewriter{Next: mock, Rewrite: m.rewrite}
+	var timeout time.Duration
+	if m.silentAfter > 0 {
+		var mu sync.Mutex
+		calls := 0
+		h = &conformancetest.Meter{Next: h, Held: func() int { return 0 }, Decide: func(conformancetest.Call) conformancetest.Action {
+			mu.Lock()
+			defer mu.Unlock()
+			if calls++; calls > m.silentAfter {
+				return conformancetest.HangBefore
+			}
+			return conformancetest.Pass
+		}}
+		timeout = 300 * time.Millisecond
+	}
+	srv := httptest.NewServer(h)
 	defer srv.Close()
 	a, err := mock.AddAccount(mockserver.AccountSpec{Username: "carol", Password: "password-carol", Affiliation: "Broken U", APIKey: leakKey})
 	if err != nil {
@@ -253,5 +282,6 @@ func TestBrokenTarget(t *testing.T) {
 		Mock:         true,
 		Controls:     mockcontrols.New(mock),
 		ReportDir:    os.Getenv("CONFORMANCE_REPORT_DIR"),
+		CallTimeout:  timeout,
 	})
 }

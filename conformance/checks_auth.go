@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"context"
 	"strings"
 	"time"
 )
@@ -51,7 +52,7 @@ func authChecks() []check {
 		{"ExtraMembers", needs{}, checkAuthExtraMembers},
 		{"UntypedStrings", needs{}, checkAuthUntypedStrings},
 		{"PasswordAuth", needs{}, checkPasswordAuth},
-		{"InactiveAccount", needs{controls: true}, checkInactiveAccount},
+		{"InactiveAccount", needs{controls: true, vessels: 1, expectsFaults: true}, checkInactiveAccount},
 	}
 }
 
@@ -266,7 +267,7 @@ func checkInactiveAccount(t T, s *session) {
 	s.accountInfo(t, a) // works while active
 	s.must(t, "SetAccountActive", c.SetAccountActive(s.ctx(t), a.name, false))
 	t.Cleanup(func() {
-		if err := c.SetAccountActive(bg(), a.name, true); err != nil {
+		if err := s.cleanupDo(func(ctx context.Context) error { return c.SetAccountActive(ctx, a.name, true) }); err != nil {
 			s.errorf(t, "cleanup: reactivating %s: %v", a.name, err)
 		}
 	})

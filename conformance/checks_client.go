@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"context"
 	"errors"
 	"strings"
 
@@ -13,6 +14,7 @@ func clientChecks() []check {
 	return []check{
 		{"ReadOnly", needs{}, checkClientReadOnly},
 		{"Errors", needs{}, checkClientErrors},
+		{"AcquireErrors", needs{vessels: 1, expectsFaults: true}, checkClientAcquireErrors},
 		{"Flow", needs{vessels: 1}, checkClientFlow},
 		{"AccountChanges", needs{controls: true}, checkClientAccountChanges},
 	}
@@ -75,14 +77,6 @@ func checkClientErrors(t T, s *session) {
 	}
 
 	good := s.libClient(t, a, s.key(a))
-	_, err = good.AcquireResources(s.ctx(t), "bogus", 1)
-	if !errors.Is(err, clearinghouse.ErrInvalidRequest) || !errors.As(err, &f) || f.Code != 102 {
-		s.errorf(t, "AcquireResources(bogus, 1): %v, want ErrInvalidRequest with fault 102", err)
-	}
-	_, err = good.AcquireResources(s.ctx(t), clearinghouse.Random, 0)
-	if !errors.Is(err, clearinghouse.ErrInvalidRequest) {
-		s.errorf(t, "AcquireResources(random, 0): %v, want ErrInvalidRequest from the server", err)
-	}
 	err = good.RenewResources(s.ctx(t), []clearinghouse.Handle{"nocolon"})
 	if !errors.Is(err, clearinghouse.ErrInvalidRequest) {
 		s.errorf(t, "RenewResources([nocolon]): %v, want ErrInvalidRequest", err)
@@ -95,16 +89,62 @@ func checkClientErrors(t T, s *session) {
 	}
 }
 
+// checkClientAcquireErrors: acquire_resources faults come back as
+// ErrInvalidRequest with the fault inside (§12.2). A server that wrongly
+// accepts these requests would hand out a vessel: these calls need a
+// vessel of budget, and what they wrongly get is released at once.
+func checkClientAcquireErrors(t T, s *session) {
+	a := s.main()
+	good := s.libClient(t, a, s.key(a))
+	var f *xmlrpc.Fault
+	_, err := s.libAcquire(t, a, "AcquireResources(bogus, 1)", 1, true, func(ctx context.Context) ([]clearinghouse.Vessel, error) {
+		return good.AcquireResources(ctx, "bogus", 1)
+	})
+	if !errors.Is(err, clearinghouse.ErrInvalidRequest) || !errors.As(err, &f) || f.Code != 102 {
+		s.errorf(t, "AcquireResources(bogus, 1): %v, want ErrInvalidRequest with fault 102", err)
+	}
+	_, err = s.libAcquire(t, a, "AcquireResources(random, 0)", 1, true, func(ctx context.Context) ([]clearinghouse.Vessel, error) {
+		return good.AcquireResources(ctx, clearinghouse.Random, 0)
+	})
+	if !errors.Is(err, clearinghouse.ErrInvalidRequest) {
+		s.errorf(t, "AcquireResources(random, 0): %v, want ErrInvalidRequest from the server", err)
+	}
+	if err != nil && strings.Contains(err.Error(), s.key(a)) {
+		t.Error("an error message of the client library contains the API key")
+	}
+}
+
+// libAcquire makes a client-library call that may give a vessels, with
+// the budget's bookkeeping (see acquiring): it claims mayTake vessels of
+// budget, settles the outcome, and when the call must fail
+// (expectFault), gives back at once what a wrong success gave.
+func (s *session) libAcquire(t T, a *acct, what string, mayTake int, expectFault bool, call func(ctx context.Context) ([]clearinghouse.Vessel, error)) ([]clearinghouse.Vessel, error) {
+	t.Helper()
+	done := s.claim(t, a, mayTake)
+	defer done()
+	vs, err := call(s.ctx(t))
+	hs := make([]string, len(vs))
+	for i, v := range vs {
+		hs[i] = string(v.Handle)
+	}
+	// A local ErrInvalidArgument sent nothing; a fault changed nothing.
+	known := err == nil || isFault(err) || errors.Is(err, clearinghouse.ErrInvalidArgument)
+	s.settle(t, a, what, hs, err, known)
+	if err == nil && expectFault {
+		s.giveBack(t, a, what, hs)
+	}
+	s.stopCheck(t, err)
+	return vs, err
+}
+
 // checkClientFlow: the client library's example flow: acquire, renew,
 // list, release.
 func checkClientFlow(t T, s *session) {
 	a := s.main()
 	c := s.libClient(t, a, s.key(a))
-	s.reserve(t, 1)
-	vs, err := c.AcquireRandom(s.ctx(t), 1)
-	for _, v := range vs {
-		s.own(a, string(v.Handle))
-	}
+	vs, err := s.libAcquire(t, a, "AcquireRandom(1)", 1, false, func(ctx context.Context) ([]clearinghouse.Vessel, error) {
+		return c.AcquireRandom(ctx, 1)
+	})
 	if err != nil {
 		if errors.Is(err, clearinghouse.ErrUnableToAcquire) && !s.mock {
 			s.skipf(t, "the deployment cannot satisfy random 1 now: %v", err)

@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"context"
 	"strings"
 	"time"
 )
@@ -203,7 +204,7 @@ func checkKillAfterSetPublicKey(t T, s *session) {
 	newKey := "  " + f[0] + "   " + f[1] + "\t"
 	if !a.created {
 		t.Cleanup(func() {
-			ctx, cancel := contextWithTimeout(s.timeout)
+			ctx, cancel := s.cleanupCtx()
 			defer cancel()
 			if err := s.client().Call(ctx, "set_public_key", nil, pw, orig); err != nil {
 				s.errorf(t, "cleanup: restoring the public key of %s: %v", a.name, err)
@@ -243,7 +244,7 @@ func checkKillAfterAccountChanges(t T, s *session) {
 	s.must(t, "SetFreeCredits", c.SetFreeCredits(s.ctx(t), a.name, 7))
 	s.must(t, "SetAccountActive", c.SetAccountActive(s.ctx(t), b.name, false))
 	t.Cleanup(func() {
-		if err := s.controls().SetAccountActive(bg(), b.name, true); err != nil {
+		if err := s.cleanupDo(func(ctx context.Context) error { return s.controls().SetAccountActive(ctx, b.name, true) }); err != nil {
 			s.errorf(t, "cleanup: reactivating %s: %v", b.name, err)
 		}
 	})

@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"context"
 	"errors"
 	"time"
 )
@@ -44,7 +45,7 @@ func (s *session) freeze(t T) time.Time {
 	s.must(t, "SetTimeScale", ts.SetTimeScale(s.ctx(t), 0))
 	t.Cleanup(func() {
 		if ts, ok := s.controls().(TimeScaler); ok {
-			if err := ts.SetTimeScale(bg(), old); err != nil {
+			if err := s.cleanupDo(func(ctx context.Context) error { return ts.SetTimeScale(ctx, old) }); err != nil {
 				s.errorf(t, "cleanup: restoring the time scale %v: %v", old, err)
 			}
 		}
@@ -168,7 +169,7 @@ func checkExactLease(t T, s *session) {
 		s.errorf(t, "acquire_resources on a frozen clock: expires_in_seconds %d, want exactly %d (§4.1)", vs[0].Expires, acquireLease)
 	}
 	end := s.wantLease(t, "the acquisition", a, h, t0, acquireLease)
-	_, err = s.acquire(t, a, rs("random", int64(1)), 1)
+	err = s.acquireFault(t, a, rs("random", int64(1)), 1)
 	s.wantFault(t, "random 1 on 1 credit, one second before the lease ends", err, 103, msgNotEnough)
 
 	s.setTime(t, end.Add(-time.Nanosecond))
@@ -224,7 +225,7 @@ func checkExactCleanup(t T, s *session) {
 
 	s.setTime(t, t1.Add(delay-time.Second))
 	s.wantDirty(t, "one second before the cleanup delay has passed", h)
-	_, err := s.acquire(t, a, rs("random", int64(1)), 1)
+	err := s.acquireFault(t, a, rs("random", int64(1)), 1)
 	s.wantFault(t, "random 1 one second before the cleanup delay has passed", err, 105,
 		unable("Requested 1 rand vessels, but we only have 0 vessels with port %d available.", port))
 

@@ -168,7 +168,7 @@ func dispatchChecks() []check {
 		{"SystemMethods", needs{}, checkSystemMethods},
 		{"PrivateNames", needs{mock: true}, checkPrivateNames},
 		{"Arity", needs{}, checkArity},
-		{"DecoderLimits", needs{mock: true}, checkDecoderLimits},
+		{"DecoderLimits", needs{mock: true, vessels: 1, expectsFaults: true}, checkDecoderLimits},
 	}
 }
 
@@ -255,7 +255,7 @@ func checkDecoderLimits(t T, s *session) {
 		"an unparseable dateTime": "<value><dateTime.iso8601>yesterday</dateTime.iso8601></value>",
 		"junk base64":             "<value><base64>!!!</base64></value>",
 	} {
-		_, err := s.rawCall(t, xmlDoc("acquire_resources", auth, xmlStruct("rspec_type", xmlStr("random"), "number_of_nodes", v)))
+		_, err := s.rawAcquire(t, s.main(), 1, true, xmlDoc("acquire_resources", auth, xmlStruct("rspec_type", xmlStr("random"), "number_of_nodes", v)))
 		s.wantFaultPrefix(t, what, err, 1, msgExpatPrefix)
 	}
 	_, err := s.rawCall(t, `<?xml version="1.0"?><!DOCTYPE methodCall [<!ENTITY x "y">]><methodCall><methodName>get_account_info</methodName><params/></methodCall>`)

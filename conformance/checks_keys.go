@@ -333,7 +333,7 @@ func checkSetPublicKey(t T, s *session) {
 		e, _ := new(big.Int).SetString(f[0], 10)
 		newKey = " " + e.String() + "  " + f[1] + " "
 		t.Cleanup(func() {
-			ctx, cancel := contextWithTimeout(s.timeout)
+			ctx, cancel := s.cleanupCtx()
 			defer cancel()
 			if err := s.client().Call(ctx, "set_public_key", nil, pw, orig); err != nil {
 				s.errorf(t, "cleanup: restoring the public key of %s: %v", a.name, err)

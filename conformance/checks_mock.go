@@ -50,12 +50,12 @@ func checkSelectionMixed(t T, s *session) {
 	s.addNodes(t, 13, behindNAT)
 
 	s.acquireExact(t, a, "random", 23, false)
-	_, err := s.acquire(t, a, rs("random", int64(24)), 24)
+	err := s.acquireFault(t, a, rs("random", int64(24)), 24)
 	s.wantFault(t, "random 24", err, 105, unable("Requested 24 rand vessels, but we only have 23 vessels with port %d available.", port))
 
 	vs := s.acquireExact(t, a, "wan", 8, false)
 	s.wantWAN(t, "wan 8", vs)
-	_, err = s.acquire(t, a, rs("wan", int64(9)), 9)
+	err = s.acquireFault(t, a, rs("wan", int64(9)), 9)
 	s.wantFault(t, "wan 9", err, 105, unable("Requested 9 wan vessels, but we only have vessels with port %d available on 8 subnets.", port))
 
 	for _, v := range s.acquireExact(t, a, "nat", 13, false) {
@@ -63,7 +63,7 @@ func checkSelectionMixed(t T, s *session) {
 			s.errorf(t, "nat 13: %s is not behind NAT", v.Handle)
 		}
 	}
-	_, err = s.acquire(t, a, rs("nat", int64(14)), 14)
+	err = s.acquireFault(t, a, rs("nat", int64(14)), 14)
 	s.wantFault(t, "nat 14", err, 105, unable(msgNATDisabled))
 	s.wantNothingHeld(t, "after the failed requests", a)
 }
@@ -83,7 +83,7 @@ func checkSelectionLAN(t T, s *session) {
 
 	s.wantLAN(t, "lan 5", s.acquireExact(t, a, "lan", 5, false), bigSubnet)
 	s.wantLAN(t, "lan 29", s.acquireExact(t, a, "lan", 29, false), bigSubnet)
-	_, err = s.acquire(t, a, rs("lan", int64(30)), 30)
+	err = s.acquireFault(t, a, rs("lan", int64(30)), 30)
 	s.wantFault(t, "lan 30", err, 105, unable("No subnets exist with at least 30 active nodes that have a vessel available on port %d", port))
 	s.wantLAN(t, "lan 1", s.acquireExact(t, a, "lan", 1, false), "")
 }
@@ -99,7 +99,7 @@ func checkSelectionLANNoSubnets(t T, s *session) {
 		{ID: s.nextName("cfnode"), IP: sub + ".1", Broken: true},
 		{ID: s.nextName("cfnode"), IP: sub + ".2", Inactive: true},
 	})
-	_, err := s.acquire(t, a, rs("lan", int64(1)), 1)
+	err := s.acquireFault(t, a, rs("lan", int64(1)), 1)
 	s.wantFault(t, "lan 1 with a NAT node, a broken node and an inactive one", err, 105, unable("No subnets exist with at least 1 active nodes"))
 	s.acquireExact(t, a, "random", 1, false)
 }
@@ -113,7 +113,7 @@ func checkSelectionLANBatchFails(t T, s *session) {
 	for _, n := range s.addNodes(t, 3, oneSubnet) {
 		s.must(t, "InjectFailure", c.InjectFailure(s.ctx(t), n, Failure{Always: true}))
 	}
-	_, err := s.acquire(t, a, rs("lan", int64(2)), 2)
+	err := s.acquireFault(t, a, rs("lan", int64(2)), 2)
 	s.wantFault(t, "lan 2 on a failing subnet", err, 105, msgUnable)
 	s.wantNothingHeld(t, "after the failed lan 2", a)
 }
@@ -127,7 +127,7 @@ func checkSelectionWANSubnets(t T, s *session) {
 	s.addNodes(t, 3, oneSubnet)
 	s.addNodes(t, 1, ownSubnets)
 	s.wantWAN(t, "wan 2", s.acquireExact(t, a, "wan", 2, false))
-	_, err := s.acquire(t, a, rs("wan", int64(3)), 3)
+	err := s.acquireFault(t, a, rs("wan", int64(3)), 3)
 	s.wantFault(t, "wan 3 over 2 subnets", err, 105, unable("Requested 3 wan vessels, but we only have vessels with port %d available on 2 subnets.", port))
 	s.acquireExact(t, a, "random", 3, false)
 }
@@ -139,9 +139,9 @@ func checkSelectionNATOnly(t T, s *session) {
 	port := s.userPort(t, a)
 	s.isolate(t)
 	s.addNodes(t, 2, behindNAT)
-	_, err := s.acquire(t, a, rs("wan", int64(1)), 1)
+	err := s.acquireFault(t, a, rs("wan", int64(1)), 1)
 	s.wantFault(t, "wan 1 with only NAT nodes", err, 105, unable("Requested 1 wan vessels, but we only have vessels with port %d available on 0 subnets.", port))
-	_, err = s.acquire(t, a, rs("lan", int64(1)), 1)
+	err = s.acquireFault(t, a, rs("lan", int64(1)), 1)
 	s.wantFault(t, "lan 1 with only NAT nodes", err, 105, unable("No subnets exist with at least 1 active nodes"))
 	s.acquireExact(t, a, "nat", 2, false)
 	s.acquireExact(t, a, "random", 2, false)
@@ -176,16 +176,16 @@ func checkSelectionEligibility(t T, s *session) {
 	}
 	s.mustRelease(t, b, dirty)
 
-	_, err := s.acquire(t, a, rs("random", int64(2)), 2)
+	err := s.acquireFault(t, a, rs("random", int64(2)), 2)
 	s.wantFault(t, "random 2 with one eligible vessel", err, 105, unable("Requested 2 rand vessels, but we only have 1 vessels with port %d available.", port))
 	if got := s.acquireExact(t, a, "random", 1, true)[0].Handle; got != good {
 		s.errorf(t, "random 1 gave %s, want the only eligible vessel %s", got, good)
 	}
 	// With that one held, nothing is eligible: wan finds no subnet, and
 	// lan finds active subnets but none with an available vessel (B).
-	_, err = s.acquire(t, a, rs("wan", int64(1)), 1)
+	err = s.acquireFault(t, a, rs("wan", int64(1)), 1)
 	s.wantFault(t, "wan 1 with no eligible vessel", err, 105, unable("Requested 1 wan vessels, but we only have vessels with port %d available on 0 subnets.", port))
-	_, err = s.acquire(t, a, rs("lan", int64(1)), 1)
+	err = s.acquireFault(t, a, rs("lan", int64(1)), 1)
 	s.wantFault(t, "lan 1 with no eligible vessel", err, 105, unable("No subnets exist with at least 1 active nodes that have a vessel available on port %d", port))
 }
 
@@ -271,7 +271,7 @@ func checkExpiryLease(t T, s *session) {
 	if !ok || v.Expires > 10 || v.Expires < 10-s.slack {
 		s.errorf(t, "10 s before expiry: held %v, expires_in_seconds %d; want about 10", ok, v.Expires)
 	}
-	_, err := s.acquire(t, a, rs("random", int64(1)), 1)
+	err := s.acquireFault(t, a, rs("random", int64(1)), 1)
 	s.wantFault(t, "random 1 while holding 1 of 1", err, 103, msgNotEnough)
 	s.advance(t, 11*time.Second)
 	if _, ok := s.holdingMap(t, a)[h]; ok {
@@ -324,7 +324,7 @@ func checkExpiryReacquire(t T, s *session) {
 	if v := s.vesselState(t, h); v.Owner != "" || !v.Dirty {
 		s.errorf(t, "the expired vessel: owner %q dirty %v, want free and dirty", v.Owner, v.Dirty)
 	}
-	_, err = s.acquire(t, a, rs("random", int64(1)), 1)
+	err = s.acquireFault(t, a, rs("random", int64(1)), 1)
 	s.wantFault(t, "random 1 before the cleanup delay", err, 105,
 		unable("Requested 1 rand vessels, but we only have 0 vessels with port %d available.", port))
 	s.advance(t, time.Hour+time.Second)

@@ -103,7 +103,7 @@ func checkUserPorts(t T, s *session) {
 // goroutine, so it reports errors instead of failing the check; they
 // carry no credential.
 func (s *session) samplePort(c Controls, name, pub string) (int64, error) {
-	ctx, cancel := contextWithTimeout(s.timeout)
+	ctx, cancel := s.callCtx()
 	defer cancel()
 	pw := "pw-sample-" + s.runID
 	s.addPasswords(pw) // the same for every sample: registered once
@@ -261,7 +261,7 @@ func checkSelectionCandidateCount(t T, s *session) {
 	}{{"random", 1}, {"wan", 3}} {
 		s.failOnce(t, nodes)
 		what := fmt.Sprintf("%s %d with every node failing once", req.typ, req.n)
-		_, err := s.acquire(t, a, rs(req.typ, int64(req.n)), req.n)
+		err := s.acquireFault(t, a, rs(req.typ, int64(req.n)), req.n)
 		s.wantFault(t, what, err, 105, unable(msgBatchFailed))
 		if used, k := s.usedFailures(t, a, handles), 2*req.n+10; used != k {
 			s.errorf(t, "%s tried %d of the 30 nodes, want exactly K = 2n+10 = %d (§8)", what, used, k)
@@ -275,7 +275,7 @@ func checkSelectionCandidateCount(t T, s *session) {
 func checkSelectionLANSubnetLimit(t T, s *session) {
 	a, nodes, handles := s.candidates(t, 12)
 	s.failOnce(t, nodes)
-	_, err := s.acquire(t, a, rs("lan", int64(1)), 1)
+	err := s.acquireFault(t, a, rs("lan", int64(1)), 1)
 	s.wantFault(t, "lan 1 with 12 subnets all failing once", err, 105, msgUnable)
 	if used := s.usedFailures(t, a, handles); used != 10 {
 		s.errorf(t, "lan 1 over 12 qualifying subnets tried %d of them, want exactly 10 (§8)", used)

@@ -171,11 +171,7 @@ func checkAcquireWireTypes(t T, s *session) {
 		"an <i4> count":         xmlStruct("rspec_type", xmlStr("random"), "number_of_nodes", "<value><i4>1</i4></value>"),
 		"an <i8> count":         xmlStruct("rspec_type", xmlStr("random"), "number_of_nodes", "<value><i8>1</i8></value>"),
 	} {
-		s.reserve(t, 1)
-		res, err := s.rawCall(t, xmlDoc("acquire_resources", auth, rspec))
-		if err == nil {
-			s.own(a, handlesIn(res)...)
-		}
+		res, err := s.rawAcquire(t, a, 1, false, xmlDoc("acquire_resources", auth, rspec))
 		if err != nil {
 			if faultCode(err) == 105 && !s.mock {
 				s.skipf(t, "the deployment cannot satisfy random 1 now: %v", err)
@@ -226,7 +222,7 @@ func checkAllOrNothing(t T, s *session) {
 	for _, n := range nodes[2:] {
 		s.must(t, "InjectFailure", c.InjectFailure(s.ctx(t), n, Failure{Always: true}))
 	}
-	_, err := s.acquire(t, a, rs("wan", int64(3)), 3)
+	err := s.acquireFault(t, a, rs("wan", int64(3)), 3)
 	s.wantFault(t, "wan 3 with 2 of 4 nodes failing", err, 105, unable(msgBatchFailed))
 	s.wantNothingHeld(t, "after the failed wan 3", a)
 	for _, n := range nodes[:2] {
@@ -237,10 +233,10 @@ func checkAllOrNothing(t T, s *session) {
 	}
 	// The two rolled-back vessels are dirty, so only the failing nodes'
 	// two are available.
-	_, err = s.acquire(t, a, rs("random", int64(3)), 3)
+	err = s.acquireFault(t, a, rs("random", int64(3)), 3)
 	s.wantFault(t, "random 3 after the rollback", err, 105,
 		unable("Requested 3 rand vessels, but we only have 2 vessels with port %d available.", port))
-	_, err = s.acquire(t, a, rs("random", int64(2)), 2)
+	err = s.acquireFault(t, a, rs("random", int64(2)), 2)
 	s.wantFault(t, "random 2 on the failing nodes", err, 105, unable(msgBatchFailed))
 	s.wantNothingHeld(t, "after the failed random 2", a)
 }
@@ -254,7 +250,7 @@ func checkFailNext(t T, s *session) {
 	s.isolate(t)
 	nodes := s.addNodes(t, 2, ownSubnets)
 	s.must(t, "InjectFailure", c.InjectFailure(s.ctx(t), nodes[0], Failure{Next: 1}))
-	_, err := s.acquire(t, a, rs("wan", int64(2)), 2)
+	err := s.acquireFault(t, a, rs("wan", int64(2)), 2)
 	s.wantFault(t, "wan 2 with one node failing once", err, 105, unable(msgBatchFailed))
 	s.wantNothingHeld(t, "after the failed wan 2", a)
 	res, err := s.acquire(t, a, rs("wan", int64(2)), 2)
@@ -363,7 +359,7 @@ func checkSpecificForeign(t T, s *session) {
 func checkSpecificOneBad(t T, s *session) {
 	a := s.main()
 	h := s.freeHandles(t, a, 1)[0]
-	_, err := s.specific(t, a, handleArgs(h, "nocolon"), 1)
+	err := s.specificFault(t, a, handleArgs(h, "nocolon"), 1)
 	s.wantFault(t, "acquire_specific_vessels([free, bad])", err, 102, msgBadHandle+"nocolon")
 	if _, ok := s.holdingMap(t, a)[h]; ok {
 		s.errorf(t, "a call that failed with 102 acquired %s", h)
@@ -509,7 +505,7 @@ func checkReleaseOneBad(t T, s *session) {
 func checkReleaseFreesCredits(t T, s *session) {
 	a := s.newAccount(t, 1)
 	h := s.acquireN(t, a, "random", 1)[0].Handle
-	_, err := s.acquire(t, a, rs("random", int64(1)), 1)
+	err := s.acquireFault(t, a, rs("random", int64(1)), 1)
 	s.wantFault(t, "a second vessel on 1 credit", err, 103, msgNotEnough)
 	s.mustRelease(t, a, h)
 	s.acquireN(t, a, "random", 1)
@@ -547,7 +543,7 @@ func checkReleaseDirty(t T, s *session) {
 	if v := s.vesselState(t, h); !v.Dirty || v.Owner != "" || v.Available {
 		s.errorf(t, "after release: %+v, want free, dirty and unavailable", v)
 	}
-	_, err := s.acquire(t, a, rs("random", int64(1)), 1)
+	err := s.acquireFault(t, a, rs("random", int64(1)), 1)
 	s.wantFault(t, "random 1 while the only vessel is dirty", err, 105,
 		unable("Requested 1 rand vessels, but we only have 0 vessels with port %d available.", port))
 	s.advance(t, time.Hour+time.Second)
@@ -643,7 +639,7 @@ func checkRenewOverLimit(t T, s *session) {
 	s.wantFault(t, "renew of a bad handle while over the limit", s.renew(t, a, "nocolon"), 102, msgBadHandle+"nocolon")
 	_, err = s.call(t, "renew_resources", s.auth(a), []any{})
 	s.wantFault(t, "renew of an empty list while over the limit", err, 102, msgEmptyList)
-	_, err = s.acquire(t, a, rs("random", int64(1)), 1)
+	err = s.acquireFault(t, a, rs("random", int64(1)), 1)
 	s.wantFault(t, "acquire while over the limit", err, 103, msgNotEnough)
 	s.mustRelease(t, a, vs[1].Handle) // release is never blocked by credits
 	if err := s.renew(t, a, vs[0].Handle); err != nil {
@@ -660,7 +656,7 @@ func creditChecks() []check {
 		{"HeldCountedAgain", needs{controls: true, vessels: 2}, checkCreditHeldCountedAgain},
 		{"DuplicatesCountedOnce", needs{controls: true, vessels: 1}, checkCreditDuplicatesOnce},
 		{"ZeroCredits", needs{controls: true, vessels: 1}, checkCreditZero},
-		{"ValidationBeforeCredits", needs{controls: true}, checkValidationBeforeCredits},
+		{"ValidationBeforeCredits", needs{controls: true, vessels: 1, expectsFaults: true}, checkValidationBeforeCredits},
 	}
 }
 
@@ -674,14 +670,14 @@ func checkCreditBoundary(t T, s *session) {
 		s.skipf(t, "the main account is over its credit limit")
 	}
 	if left+1 > s.budget-s.heldCount() {
-		s.skipf(t, "needs a budget of %d vessels (the account's credits left + 1); AllowAcquire allows %d (%s)", left+1, s.budget, EnvAllowAcquire)
+		s.skipf(t, "needs a budget of %d vessels (the account's credits left + 1), and the budget is %d: set %s=%d or more to run it", left+1, s.budget, EnvAllowAcquire, left+1)
 	}
-	_, err := s.acquire(t, a, rs("random", int64(left+1)), left+1)
+	err := s.acquireFault(t, a, rs("random", int64(left+1)), left+1)
 	s.wantFault(t, fmt.Sprintf("random %d with %d credits left", left+1, left), err, 103, msgNotEnough)
 	if left > 0 {
 		s.acquireN(t, a, "random", left)
 	}
-	_, err = s.acquire(t, a, rs("random", int64(1)), 1)
+	err = s.acquireFault(t, a, rs("random", int64(1)), 1)
 	s.wantFault(t, "random 1 with no credits left", err, 103, msgNotEnough)
 }
 
@@ -690,13 +686,13 @@ func checkCreditBoundary(t T, s *session) {
 func checkCreditLimitScenario(t T, s *session) {
 	a := s.newAccount(t, 10)
 	for _, typ := range []string{"random", "wan", "lan", "nat"} {
-		_, err := s.acquire(t, a, rs(typ, int64(11)), 11)
+		err := s.acquireFault(t, a, rs(typ, int64(11)), 11)
 		s.wantFault(t, typ+" 11 on 10 credits", err, 103, msgNotEnough)
 	}
 	s.acquireN(t, a, "random", 1)
 	s.acquireN(t, a, "random", 9)
 	for _, typ := range []string{"random", "wan"} {
-		_, err := s.acquire(t, a, rs(typ, int64(1)), 1)
+		err := s.acquireFault(t, a, rs(typ, int64(1)), 1)
 		s.wantFault(t, typ+" 1 on 10 credits, all used", err, 103, msgNotEnough)
 	}
 }
@@ -711,7 +707,7 @@ func checkCreditSpecificScenario(t T, s *session) {
 		(vs[0].Handle != six[4] || vs[1].Handle != six[5]) {
 		s.errorf(t, "returned %v, want the 2 that were free", handlesOf(vs))
 	}
-	_, err := s.specific(t, a, handleArgs(six[:5]...), 0)
+	err := s.specificFault(t, a, handleArgs(six[:5]...), 0)
 	s.wantFault(t, "acquire_specific_vessels(5 handles) holding 6 of 10", err, 103, msgNotEnough)
 }
 
@@ -720,7 +716,7 @@ func checkCreditSpecificScenario(t T, s *session) {
 func checkCreditHeldCountedAgain(t T, s *session) {
 	a := s.newAccount(t, 2)
 	hs := handlesOf(s.acquireN(t, a, "random", 2))
-	_, err := s.specific(t, a, handleArgs(hs[0]), 0)
+	err := s.specificFault(t, a, handleArgs(hs[0]), 0)
 	s.wantFault(t, "acquire_specific_vessels([held]) holding 2 of 2", err, 103, msgNotEnough)
 }
 
@@ -738,7 +734,7 @@ func checkCreditZero(t T, s *session) {
 	if m := s.accountInfo(t, a).MaxVessels; m != 0 {
 		s.errorf(t, "max_vessels %d, want 0", m)
 	}
-	_, err := s.acquire(t, a, rs("random", int64(1)), 1)
+	err := s.acquireFault(t, a, rs("random", int64(1)), 1)
 	s.wantFault(t, "random 1 on 0 credits", err, 103, msgNotEnough)
 	node := s.addNodes(t, 1, ownSubnets)[0]
 	s.must(t, "AddDonation", s.controls().AddDonation(s.ctx(t), node, a.name))
@@ -760,12 +756,12 @@ func checkValidationBeforeCredits(t T, s *session) {
 		"an unknown type":          rs("wtf", int64(1)),
 		"a zero count":             rs("wan", int64(0)),
 	} {
-		_, err := s.acquire(t, a, rspec, 0)
+		err := s.acquireFault(t, a, rspec, 0)
 		if code := faultCode(err); code != 102 {
 			s.errorf(t, "acquire_resources with %s on 0 credits: %v, want fault 102 before the credit check", what, err)
 		}
 	}
-	_, err := s.acquire(t, a, rs("wan", int64(1)), 0)
+	err := s.acquireFault(t, a, rs("wan", int64(1)), 0)
 	s.wantFault(t, "a valid rspec on 0 credits", err, 103, msgNotEnough)
 	for what, list := range map[string]any{
 		"a string":       "x",
@@ -774,7 +770,7 @@ func checkValidationBeforeCredits(t T, s *session) {
 		"an empty list":  []any{},
 		"unknown vessel": []any{"conformance-no-such-node-" + s.runID + ":v2"},
 	} {
-		_, err := s.specific(t, a, list, 0)
+		err := s.specificFault(t, a, list, 0)
 		if code := faultCode(err); code != 100 && code != 102 {
 			s.errorf(t, "acquire_specific_vessels with %s on 0 credits: %v, want its argument fault before the credit check", what, err)
 		}

@@ -43,10 +43,13 @@
 //
 // # What runs where
 //
-// Read-only checks (fault codes and strings for every malformed argument,
-// authentication, result shapes) run against every target. Checks that
-// acquire vessels run only when Target.AllowAcquire is at least the number
-// of vessels they hold at once; a read-only target (0) skips them. Checks
+// Read-only checks (authentication, the handle faults, result shapes) run
+// against every target. Checks that acquire vessels run only when
+// Target.AllowAcquire is at least the number of vessels they hold at
+// once; a read-only target (0) skips them. So do the checks of
+// acquire_resources faults (a malformed rspec, a count of 0, an unknown
+// type): a lenient server could turn any such call into an acquisition,
+// so each claims a vessel of budget too (see Live safety). Checks
 // that need to set the clock, build a node population, create accounts
 // with chosen credits or inject failures need Target.Controls, which only
 // a mock has (NewHTTPControls, or package conformance/mockcontrols in
@@ -69,21 +72,69 @@
 // # Live safety
 //
 // The suite has no default endpoint: a Target without a URL fails at once.
-// Every vessel it acquires is recorded as it is returned, and released
-// again when its check ends (even when the check fails), and at the end of
-// the run; it never releases a vessel it did not get from its own
-// acquisition. It never prints an API key, password, private key or admin
-// token: every message is redacted before it is logged, and every text of
-// a Report, whatever the server sent, before it is written. Redaction
-// finds a secret in any form the suite's outputs give it (Go-quoted, JSON,
-// HTML, XML, URL-escaped, any ASCII case), whole or cut where a message
-// was cut; keys, tokens and private keys also in pieces (8 bytes, or 16
-// digits of a private key's numbers), so that the values the suite derives
-// from a key (a character cut, the case swapped) go too. Every text it
-// prints, whoever wrote it, shows control characters (but tab and line
-// feed), bidirectional controls and bytes that are not UTF-8 escaped
-// (\x1b, \r, \u202e, \xff): a server cannot drive a terminal, or
-// rewrite a line of the summary, through what it sends.
+// It never prints an API key, password, private key or admin token: every
+// message is redacted before it is logged, and every text of a Report,
+// whatever the server sent, before it is written. Redaction finds a secret
+// in any form the suite's outputs give it (Go-quoted, JSON, HTML, XML,
+// URL-escaped, any ASCII case), whole or cut where a message was cut;
+// keys, tokens and private keys also in pieces (8 bytes, or 16 digits of a
+// private key's numbers), so that the values the suite derives from a key
+// (a character cut, the case swapped) go too. Every text it prints,
+// whoever wrote it, shows control characters (but tab and line feed),
+// bidirectional controls and bytes that are not UTF-8 escaped (\x1b, \r,
+// \u202e, \xff): a server cannot drive a terminal, or rewrite a line of
+// the summary, through what it sends.
+//
+// Target.AllowAcquire is a promise to the operator about their credits:
+// the suite never holds more vessels than it allows, at any instant, on
+// the server, whatever the server or the network does:
+//
+//   - Every call that may give vessels claims budget before it is made:
+//     what it asks for, and at least one vessel for any acquire_resources
+//     call with the account's own credentials, whatever its rspec. A
+//     read-only run makes no such call at all. Calls that cannot acquire
+//     are still made: those whose credentials fail, and
+//     acquire_specific_vessels calls naming no vessel the server has.
+//   - Every vessel an answer carries is recorded as it arrives, and
+//     released again when its check ends (even when the check fails) or at
+//     the end of the run. A call that must fail but succeeds fails its
+//     check ("acquired 1 vessel where a fault was required; released it"),
+//     and what it gave is released at once.
+//   - When the outcome of such a call is unknown (the connection was
+//     reset, the answer was cut short or came too late, the run stopped
+//     mid-call), the suite looks (get_resource_info) before it goes on,
+//     adopts every vessel that appeared, counts it against the budget and
+//     releases it; the run's log says so for every answer lost. When it
+//     cannot look, it acquires nothing more in the run, and looks again at
+//     cleanup.
+//   - The vessels each account held before the run are listed at the
+//     start and never counted, adopted or released: the suite releases
+//     only what it acquired itself. A later listing that leaves one out
+//     does not change that (listings may drop entries), and at cleanup
+//     the suite also releases its own vessels that the last listing left
+//     out. If it cannot list an account at the start, it acquires nothing
+//     for that account.
+//
+// The bound is on what the suite asks for. A server that hands out more
+// than it was asked (five vessels for a request of one), or acts on a call
+// whose credentials are wrong, can exceed it until that call's answer
+// arrives: the suite then releases those vessels at once and fails the
+// check.
+// An account that someone else uses during the run is out of scope: what
+// they acquire after a lost answer looks like the suite's and is released,
+// and what they release is no longer counted.
+//
+// # Bounded time
+//
+// Every call is bounded by Target.CallTimeout (DefaultCallTimeout, 30 s).
+// When the target does not answer its first call (no connection, or
+// nothing within the call timeout), the run does not start; when it stops
+// answering later, NoAnswerLimit calls in a row, the run stops, and the
+// error says "the target did not answer" with its URL and the cause. When
+// the run stops so, or Check's context ends, the calls in flight are
+// abandoned at once and no other check starts; the cleanups then look at
+// what an abandoned acquisition may have taken and release what the suite
+// holds, within the call timeout per call and 5 s in all.
 //
 // # Fault strings
 //

@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -53,6 +54,7 @@ func (s *session) newAccountWithKey(t T, credits int, pub, priv string) *acct {
 	}
 	s.mu.Lock()
 	s.accounts = append(s.accounts, out)
+	s.baseline[out] = map[string]bool{} // whatever it ever holds is the suite's
 	s.mu.Unlock()
 	return out
 }
@@ -136,7 +138,7 @@ func (s *session) unisolate(t T) {
 	c := s.tg.Controls
 	s.mu.Unlock()
 	for _, id := range ids {
-		if err := c.SetNodeActive(bg(), id, true); err != nil {
+		if err := s.cleanupDo(func(ctx context.Context) error { return c.SetNodeActive(ctx, id, true) }); err != nil {
 			s.errorf(t, "cleanup: reactivating node %s: %v", id, err)
 		}
 	}
@@ -151,10 +153,10 @@ func (s *session) retireOwnNodes(t T) {
 	c := s.tg.Controls
 	s.mu.Unlock()
 	for _, id := range ids {
-		if err := c.SetNodeActive(bg(), id, false); err != nil {
+		if err := s.cleanupDo(func(ctx context.Context) error { return c.SetNodeActive(ctx, id, false) }); err != nil {
 			s.errorf(t, "cleanup: retiring node %s: %v", id, err)
 		}
-		if err := c.InjectFailure(bg(), id, Failure{}); err != nil {
+		if err := s.cleanupDo(func(ctx context.Context) error { return c.InjectFailure(ctx, id, Failure{}) }); err != nil {
 			s.errorf(t, "cleanup: clearing the failure of node %s: %v", id, err)
 		}
 	}
@@ -269,7 +271,7 @@ func (s *session) withCleanupDelay(t T, d time.Duration) {
 	s.must(t, "CleanupDelay", err)
 	s.must(t, "SetCleanupDelay", c.SetCleanupDelay(s.ctx(t), d))
 	t.Cleanup(func() {
-		if err := s.controls().SetCleanupDelay(bg(), old); err != nil {
+		if err := s.cleanupDo(func(ctx context.Context) error { return s.controls().SetCleanupDelay(ctx, old) }); err != nil {
 			s.errorf(t, "cleanup: restoring the cleanup delay: %v", err)
 		}
 	})

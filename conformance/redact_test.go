@@ -33,14 +33,15 @@ func TestReportRedactsAtEveryCut(t *testing.T) {
 	}
 	a := tg.Accounts[0]
 	secrets := []string{a.APIKey, a.Password, d, p, q}
-	sr := newSuiteRun(tg, "")
+	sr := newSuiteRun(context.Background(), tg, "")
+	t.Cleanup(sr.end)
 	var log bytes.Buffer
 	rn := &runner{ctx: context.Background(), log: &log}
 	rn.redact = func(text string) string { return sr.session().redact(text) }
 	root := rn.newT(nil, "", sr.root)
 	checks := 0
 	root.run(func(t T) {
-		s, err := newSession(tg)
+		s, err := newSession(tg, sr.stop, sr.halt, sr.grace)
 		if err != nil {
 			t.Fatal(err)
 		}

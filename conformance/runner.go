@@ -19,13 +19,15 @@ import (
 //
 // The error is nil when the suite ran to the end, whatever the checks
 // found: ask Report.Failed. It is not nil when the suite could not run (no
-// URL, no account, an API key it could not fetch, an option that is
-// wrong) or ctx ended the run early; the Report is then still returned,
-// unless an option was wrong, and tells as much as is known. When ctx
-// ends, the check running goes on to its end (each call is bounded by
-// Target.CallTimeout): cutting an acquisition short could leave a vessel
-// held that the suite does not know of. No new check starts, and the
-// cleanups run: every vessel the suite acquired is released.
+// URL, no account, an API key it could not fetch, a target that did not
+// answer its first call, an option that is wrong), when the target
+// stopped answering (NoAnswerLimit calls in a row with no answer within
+// Target.CallTimeout), or when ctx ended the run early; the Report is then
+// still returned, unless an option was wrong, and tells as much as is
+// known. When ctx ends, the calls in flight are abandoned at once and no
+// new check starts (the check running ends as skipped); the cleanups then
+// look at what an abandoned acquisition may have taken and release every
+// vessel the suite holds, within a few seconds.
 func Check(ctx context.Context, target Target, opts ...CheckOption) (*Report, error) {
 	var cfg checkConfig
 	for _, opt := range opts {
@@ -36,8 +38,9 @@ func Check(ctx context.Context, target Target, opts ...CheckOption) (*Report, er
 			return nil, err
 		}
 	}
-	sr := newSuiteRun(target, cfg.pattern)
-	rn := &runner{ctx: ctx, match: cfg.match, log: cfg.log}
+	sr := newSuiteRun(ctx, target, cfg.pattern)
+	defer sr.end()
+	rn := &runner{ctx: sr.stop, match: cfg.match, log: cfg.log}
 	rn.redact = func(text string) string {
 		if s := sr.session(); s != nil {
 			return s.redact(text)
@@ -51,10 +54,21 @@ func Check(ctx context.Context, target Target, opts ...CheckOption) (*Report, er
 		sr.cut = true
 		sr.mu.Unlock()
 	}
-	rep := sr.report()
+	rep := sr.finalReport()
+	sr.mu.Lock()
+	running := sr.running
+	sr.mu.Unlock()
+	var halted error
+	if s := sr.session(); s != nil {
+		halted = s.haltErr()
+	}
 	switch {
+	case !running && rep.problem != "":
+		return rep, errors.New("conformance: " + rep.problem)
 	case ctx.Err() != nil:
 		return rep, fmt.Errorf("conformance: interrupted: %w", context.Cause(ctx))
+	case halted != nil:
+		return rep, errors.New("conformance: " + sr.session().redact(halted.Error()))
 	case rep.problem != "":
 		return rep, errors.New("conformance: " + rep.problem)
 	}
@@ -175,10 +189,10 @@ var _ T = (*runT)(nil)
 
 func (rn *runner) newT(parent *runT, name string, rec *record) *runT {
 	t := &runT{rn: rn, parent: parent, name: name, rec: rec}
-	// Not canceled with the run's context: a check cut short in the
-	// middle of an acquisition could leave a vessel held that the suite
-	// does not know of. The run's context only stops new tests.
-	ctx := context.WithoutCancel(rn.ctx)
+	// Canceled with the run's context: the calls in flight are abandoned
+	// at once. An acquisition cut short is looked at in cleanup, whose
+	// calls have contexts of their own.
+	ctx := rn.ctx
 	if parent != nil {
 		ctx = parent.ctx
 		t.depth = parent.depth + 1

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -38,6 +39,9 @@ type needs struct {
 	kill       bool // Target.Kill
 	frozen     bool // Controls that are a TimeScaler: the clock can be frozen
 	isolated   bool // calls isolate: consecutive such checks share one isolation
+	// expectsFaults: vessels is what wrong successes of the check's
+	// acquire calls, which must all fail, could hold at once.
+	expectsFaults bool
 }
 
 // area is a top-level subtest with its checks, in order.
@@ -76,11 +80,12 @@ func areas() []area {
 // it also writes the report there (see Target.ReportDir).
 func Run(t *testing.T, target Target) {
 	t.Helper()
-	sr := newSuiteRun(target, "")
+	sr := newSuiteRun(context.Background(), target, "")
 	// Registered first, so it runs last: after the final cleanup, whose
 	// failures the report lists too.
 	t.Cleanup(func() {
-		rep := sr.report()
+		defer sr.end()
+		rep := sr.finalReport()
 		if sr.session() != nil {
 			t.Log(rep.summary())
 		}
@@ -100,20 +105,52 @@ type suiteRun struct {
 	started time.Time
 	root    *record // the run's own messages: setup, final cleanup
 
+	// stop ends when the run must stop early: the context Check was
+	// given ended, or the target stopped answering (halt). grace ends
+	// stopGrace after stop: it bounds the cleanup of a stopped run.
+	stop  context.Context
+	halt  context.CancelCauseFunc
+	grace context.Context
+
 	mu      sync.Mutex
 	s       *session
 	running bool // the areas have started: setup succeeded
 	cut     bool // Check's context ended the run early
 }
 
-func newSuiteRun(target Target, filter string) *suiteRun {
-	return &suiteRun{target: target, filter: filter, started: time.Now(), root: newRecord("", "")}
+func newSuiteRun(ctx context.Context, target Target, filter string) *suiteRun {
+	sr := &suiteRun{target: target, filter: filter, started: time.Now(), root: newRecord("", "")}
+	sr.stop, sr.halt = context.WithCancelCause(ctx)
+	grace, endGrace := context.WithCancel(context.Background())
+	context.AfterFunc(sr.stop, func() { time.AfterFunc(stopGrace, endGrace) })
+	sr.grace = grace
+	return sr
 }
+
+// end releases the run's contexts once its report is built.
+func (sr *suiteRun) end() { sr.halt(errRunEnded) }
+
+// errRunEnded ends the run's contexts when it is over.
+var errRunEnded = errors.New("conformance: the run ended")
 
 func (sr *suiteRun) session() *session {
 	sr.mu.Lock()
 	defer sr.mu.Unlock()
 	return sr.s
+}
+
+// finalReport is the run's report; one that stopped early says why.
+func (sr *suiteRun) finalReport() *Report {
+	rep := sr.report()
+	s := sr.session()
+	switch {
+	case s == nil || !strings.HasPrefix(rep.problem, "interrupted") && rep.problem != "":
+	case sr.interrupted():
+		rep.problem = "interrupted (" + s.redact(context.Cause(sr.stop).Error()) + "): the check running was stopped, and no check after it ran"
+	case s.haltErr() != nil:
+		rep.problem = "stopped: " + s.redact(s.haltErr().Error()) + "; no check after it ran"
+	}
+	return rep
 }
 
 // run is the suite, whichever way it is run: t is the root.
@@ -126,7 +163,7 @@ func (sr *suiteRun) run(t T) {
 	if len(target.Accounts) == 0 || target.Accounts[0].Username == "" {
 		t.Fatal("conformance: the target has no account")
 	}
-	s, err := newSession(target)
+	s, err := newSession(target, sr.stop, sr.halt, sr.grace)
 	sr.root.setRedact(s.redact)
 	sr.mu.Lock()
 	sr.s = s
@@ -135,20 +172,34 @@ func (sr *suiteRun) run(t T) {
 		t.Fatal(s.redact(err.Error()))
 	}
 	t.Cleanup(func() { s.finalCleanup(t) })
+	// The first calls: if the target does not answer them, nothing else
+	// is tried.
 	if err := s.fetchMissingKeys(); err != nil {
+		t.Fatal(s.redact(err.Error()))
+	}
+	if err := s.snapshot(); err != nil {
 		t.Fatal(s.redact(err.Error()))
 	}
 	sr.mu.Lock()
 	sr.running = true
 	sr.mu.Unlock()
 	for _, a := range areas() {
+		if s.stopping() {
+			break
+		}
 		t.Run(a.name, func(t T) {
 			t.setRecord(s.newRecord(a.name, ""))
 			t.Cleanup(func() { s.areaCleanup(t) })
 			for _, c := range a.checks {
+				if s.stopping() {
+					break
+				}
 				t.Run(c.name, func(t T) { s.runCheck(t, a.name, c) })
 			}
 		})
+	}
+	if err := s.haltErr(); err != nil {
+		t.Error(s.redact("conformance: " + err.Error()))
 	}
 }
 
@@ -161,9 +212,15 @@ type session struct {
 	slack   int64         // seconds of clock drift tolerated in expires_in_seconds
 	timeout time.Duration // per call
 
+	// The run's contexts (see suiteRun).
+	stop  context.Context
+	halt  context.CancelCauseFunc
+	grace context.Context
+
 	mu       sync.Mutex
-	tg       Target // the current target (Restart may change it)
-	hc       *http.Client
+	tg       Target       // the current target (Restart may change it)
+	hc       *http.Client // hcBase, watched (answerWatch)
+	hcBase   *http.Client
 	rpc      *xmlrpc.Client
 	accounts []*acct            // the target's accounts, then the ones the suite created
 	ledger   map[*acct][]string // vessels the suite acquired and has not released
@@ -173,6 +230,18 @@ type session struct {
 	seq      int
 	subnets  int
 	keyPair  [2]string // a key pair for created accounts, made once
+
+	// The budget's bookkeeping (budget.go).
+	pending   int                       // vessels claimed by calls in flight
+	baseline  map[*acct]map[string]bool // what each account held before the run
+	unsure    map[*acct]bool            // accounts that may hold vessels the suite has not seen
+	unlisted  map[*acct]string          // accounts it could not list before the run: why
+	noAcquire string                    // why the run acquires no more vessels, or ""
+
+	// The target's answers (stop.go).
+	answered bool           // it has answered at least once
+	silent   int            // calls in a row with no answer
+	halted   *noAnswerError // why it stopped the run, or nil
 
 	isolated []string  // population nodes deactivated by isolate, to reactivate
 	ownNodes []string  // nodes the suite added and has not deactivated yet
@@ -190,13 +259,19 @@ type acct struct {
 	created    bool // made by the suite through Controls
 }
 
-func newSession(tg Target) (*session, error) {
+func newSession(tg Target, stop context.Context, halt context.CancelCauseFunc, grace context.Context) (*session, error) {
 	s := &session{
-		tg:     tg,
-		budget: tg.AllowAcquire,
-		relax:  tg.RelaxStrings,
-		mock:   tg.Mock || tg.Controls != nil,
-		ledger: map[*acct][]string{},
+		tg:       tg,
+		budget:   tg.AllowAcquire,
+		relax:    tg.RelaxStrings,
+		mock:     tg.Mock || tg.Controls != nil,
+		stop:     stop,
+		halt:     halt,
+		grace:    grace,
+		ledger:   map[*acct][]string{},
+		baseline: map[*acct]map[string]bool{},
+		unsure:   map[*acct]bool{},
+		unlisted: map[*acct]string{},
 	}
 	s.slack = 60
 	if s.mock {
@@ -211,7 +286,7 @@ func newSession(tg Target) (*session, error) {
 	s.addTargetSecrets(tg)
 	s.timeout = tg.CallTimeout
 	if s.timeout <= 0 {
-		s.timeout = 60 * time.Second
+		s.timeout = DefaultCallTimeout
 	}
 	if err := s.connect(); err != nil {
 		return s, err
@@ -219,7 +294,9 @@ func newSession(tg Target) (*session, error) {
 	return s, nil
 }
 
-// connect (re)builds the HTTP and XML-RPC clients from s.tg.
+// connect (re)builds the HTTP and XML-RPC clients from s.tg. Every
+// exchange goes through answerWatch, which stops the run when the target
+// stops answering.
 func (s *session) connect() error {
 	hc := s.tg.HTTPClient
 	if hc == nil {
@@ -228,15 +305,17 @@ func (s *session) connect() error {
 			return err
 		}
 	}
+	base := hc
+	hc = s.watched(base)
 	rpc, err := xmlrpc.NewClient(s.tg.URL, xmlrpc.WithHTTPClient(hc), xmlrpc.WithAllowNil(), xmlrpc.WithI8(),
 		xmlrpc.WithUserAgent("clearinghouse-go-conformance/1"))
 	if err != nil {
 		return err
 	}
-	if s.hc != nil && s.hc != hc {
+	if s.hc != nil && s.hcBase != base {
 		s.hc.CloseIdleConnections()
 	}
-	s.hc, s.rpc = hc, rpc
+	s.hcBase, s.hc, s.rpc = base, hc, rpc
 	return nil
 }
 
@@ -254,10 +333,13 @@ func (s *session) fetchMissingKeys() error {
 		if err != nil {
 			return fmt.Errorf("conformance: the private key of %s does not parse", a.name)
 		}
-		ctx, cancel := contextWithTimeout(s.timeout)
+		ctx, cancel := s.callCtx()
 		var ct string
 		err = s.client().Call(ctx, "get_encrypted_api_key", &ct, a.name)
 		cancel()
+		if h := s.haltErr(); h != nil {
+			return fmt.Errorf("conformance: fetching the API key of %s: %v", a.name, h)
+		}
 		if err != nil {
 			return fmt.Errorf("conformance: fetching the API key of %s: %v", a.name, err)
 		}
@@ -405,8 +487,13 @@ func (s *session) errorf(t T, format string, args ...any) {
 	t.Error(s.redact(fmt.Sprintf(format, args...)))
 }
 
+// fatalf ends the check, failed; once the run is stopping, skipped: the
+// failure is most likely the stop's (a call abandoned), not the target's.
 func (s *session) fatalf(t T, format string, args ...any) {
 	t.Helper()
+	if s.stopping() {
+		s.skipf(t, "not finished: %s (then: %s)", s.stopReason(), fmt.Sprintf(format, args...))
+	}
 	t.Fatal(s.redact(fmt.Sprintf(format, args...)))
 }
 
@@ -472,10 +559,22 @@ func (s *session) unmet(n needs) string {
 	case n.second && tg.Controls == nil && len(s.accounts) < 2:
 		return "needs a second account (" + EnvUsername + "_2 and " + EnvAPIKey + "_2) or Controls"
 	case n.vessels > s.budget:
-		if s.budget == 0 {
-			return fmt.Sprintf("holds up to %s at once; the target is read-only (AllowAcquire 0, %s)", vessels(n.vessels), EnvAllowAcquire)
+		what := "holds up to " + vessels(n.vessels) + " at once"
+		if n.expectsFaults {
+			what = "makes acquire calls that must fail, which a lenient server could turn into acquisitions of up to " + vessels(n.vessels) + " at once"
 		}
-		return fmt.Sprintf("holds up to %s at once; AllowAcquire allows only %d (%s)", vessels(n.vessels), s.budget, EnvAllowAcquire)
+		over := "the run is read-only"
+		if s.budget > 0 {
+			over = fmt.Sprintf("the budget is %d", s.budget)
+		}
+		return fmt.Sprintf("%s, and %s: set %s=%d or more to run it", what, over, EnvAllowAcquire, n.vessels)
+	case n.vessels > 0:
+		s.mu.Lock()
+		why := s.noAcquire
+		s.mu.Unlock()
+		if why != "" {
+			return "not run: " + why
+		}
 	}
 	return ""
 }
@@ -504,96 +603,6 @@ func (s *session) finishCheck(t T, r *record) {
 	}
 }
 
-// Vessel bookkeeping. Every vessel any acquiring call returns goes into
-// the ledger; releaseAll gives back exactly those, and nothing else.
-
-// reserve fails the check if holding n more vessels would exceed the
-// budget. Checks declare their needs, so this only trips on a suite bug
-// or a server that hands out more than asked.
-func (s *session) reserve(t T, n int) {
-	t.Helper()
-	if n <= 0 {
-		return
-	}
-	held := s.heldCount()
-	if held+n > s.budget {
-		s.fatalf(t, "conformance: holding %d vessels, a call that may take %d more would exceed AllowAcquire %d", held, n, s.budget)
-	}
-}
-
-func (s *session) heldCount() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, hs := range s.ledger {
-		n += len(hs)
-	}
-	return n
-}
-
-// own records handles an acquiring call returned for a.
-func (s *session) own(a *acct, handles ...string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, h := range handles {
-		if !contains(s.ledger[a], h) {
-			s.ledger[a] = append(s.ledger[a], h)
-		}
-	}
-}
-
-// disown forgets handles a has released.
-func (s *session) disown(a *acct, handles ...string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	kept := s.ledger[a][:0]
-	for _, h := range s.ledger[a] {
-		if !contains(handles, h) {
-			kept = append(kept, h)
-		}
-	}
-	if len(kept) == 0 {
-		delete(s.ledger, a)
-	} else {
-		s.ledger[a] = kept
-	}
-}
-
-func contains(list []string, x string) bool {
-	for _, y := range list {
-		if y == x {
-			return true
-		}
-	}
-	return false
-}
-
-// releaseAll releases every vessel in the ledger. It runs in cleanup,
-// so it uses its own context.
-func (s *session) releaseAll(t T) {
-	s.mu.Lock()
-	work := map[*acct][]string{}
-	for a, hs := range s.ledger {
-		work[a] = append([]string(nil), hs...)
-	}
-	s.mu.Unlock()
-	for a, hs := range work {
-		ctx, cancel := contextWithTimeout(s.timeout)
-		args := make([]any, len(hs))
-		for i, h := range hs {
-			args[i] = h
-		}
-		var res any
-		err := s.client().Call(ctx, "release_resources", &res, s.auth(a), args)
-		cancel()
-		if err != nil {
-			s.errorf(t, "cleanup: releasing the %d vessels the suite acquired for %s failed: %v", len(hs), a.name, err)
-			continue
-		}
-		s.disown(a, hs...)
-	}
-}
-
 // finalCleanup runs when the whole Run ends: release anything left, and
 // undo population changes.
 func (s *session) finalCleanup(t T) {
@@ -607,15 +616,16 @@ func (s *session) areaCleanup(t T) {
 	s.retireOwnNodes(t)
 }
 
-// ctx returns a context for one call made by a check.
+// ctx returns a context for one call made by a check: bounded by the
+// call timeout, and abandoned when the check ends or the run stops.
 func (s *session) ctx(t T) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), s.timeout)
-	t.Cleanup(cancel)
+	stop := context.AfterFunc(s.stop, cancel)
+	t.Cleanup(func() {
+		stop()
+		cancel()
+	})
 	return ctx
-}
-
-func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), d)
 }
 
 // nextName returns a fresh, run-unique name with the prefix.

@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"context"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -215,7 +216,8 @@ func TestUnmet(t *testing.T) {
 	}{
 		{needs{}, ""},
 		{needs{vessels: 3}, ""},
-		{needs{vessels: 4}, "allows only 3"},
+		{needs{vessels: 4}, "the budget is 3: set CLEARINGHOUSE_ALLOW_ACQUIRE=4 or more"},
+		{needs{vessels: 4, expectsFaults: true}, "a lenient server could turn into acquisitions of up to 4 vessels"},
 		{needs{controls: true}, "Controls"},
 		{needs{mock: true}, "mock"},
 		{needs{restart: true}, "Restart"},
@@ -230,8 +232,15 @@ func TestUnmet(t *testing.T) {
 		}
 	}
 	s.budget = 0
-	if have := s.unmet(needs{vessels: 1}); !strings.Contains(have, "read-only") {
+	if have := s.unmet(needs{vessels: 1}); !strings.Contains(have, "read-only: set CLEARINGHOUSE_ALLOW_ACQUIRE=1 or more") {
 		t.Errorf("with no budget: %q", have)
+	}
+	s.budget, s.noAcquire = 3, "the look failed"
+	if have := s.unmet(needs{vessels: 1}); have != "not run: the look failed" {
+		t.Errorf("once acquisitions stopped: %q", have)
+	}
+	if have := s.unmet(needs{}); have != "" {
+		t.Errorf("once acquisitions stopped, a read-only check: %q", have)
 	}
 }
 
@@ -256,7 +265,7 @@ func TestSummary(t *testing.T) {
 // summaryFixture is a finished run with a check of each outcome.
 func summaryFixture() *suiteRun {
 	s := &session{tg: Target{Name: "demo"}}
-	sr := newSuiteRun(s.tg, "")
+	sr := newSuiteRun(context.Background(), s.tg, "")
 	sr.s, sr.running = s, true
 	check := func(area, name string, st status, msgs ...message) {
 		r := s.newRecord(area, name)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/internal/chconfig"
+	"github.com/seattletestbed/clearinghouse-go/internal/safefile"
 )
 
 // Target describes the clearinghouse endpoint a Run checks.
@@ -33,9 +34,15 @@ type Target struct {
 	HTTPClient *http.Client
 
 	// AllowAcquire is the largest number of vessels the suite may hold at
-	// any one moment, over all accounts; 0 makes the run read-only. A
-	// check that would need more is skipped. Every vessel the suite
-	// acquires is released again in cleanup, and nothing else is.
+	// any one moment, over all accounts, on the server; 0 makes the run
+	// read-only: no acquire_resources call with an account's credentials
+	// is made at all. A check that would need more is skipped. Every call
+	// that may acquire claims what it asks for first (at least one vessel
+	// for any acquire_resources call, whatever its rspec); after a call
+	// whose answer was lost the suite looks (get_resource_info) and counts
+	// whatever appeared. Every vessel the suite acquires is released again
+	// in cleanup, and nothing else is: not the vessels the accounts held
+	// before the run. See the package documentation for the limits.
 	AllowAcquire int
 
 	// AllowAccountChanges lets the checks that change an account for
@@ -92,7 +99,10 @@ type Target struct {
 	// deployment has neither Kill nor Restart.
 	Kill func(t T, tg *Target) error
 
-	// CallTimeout bounds every call the suite makes (default 60 s).
+	// CallTimeout bounds every call the suite makes (default
+	// DefaultCallTimeout, 30 s). A call that gets no answer within it
+	// counts as unanswered: NoAnswerLimit of them in a row (one, before
+	// the target has ever answered) stop the run.
 	CallTimeout time.Duration
 }
 
@@ -165,7 +175,11 @@ const credsFileAllowAcquire = 100
 // Target.ReportDir).
 //
 // TargetFromEnv reads files but makes no network call; a wrong admin URL
-// or token shows up as failing checks when the suite runs.
+// or token shows up as failing checks when the suite runs. Each file it
+// reads (the creds file, private key files, the CA file) must be a regular
+// file, not a directory, a named pipe or a device, within its limit (a
+// creds file 16 MiB, a key 64 KiB, CA certificates 4 MiB); the error for
+// one that is not names the variable and the path.
 func TargetFromEnv() (tg Target, ok bool, err error) {
 	if os.Getenv(EnvURL) == "" && os.Getenv(EnvCredsFile) == "" {
 		return Target{}, false, nil
@@ -197,7 +211,7 @@ func targetFrom(f chconfig.Flags, getenv func(string) string) (Target, error) {
 	if err != nil {
 		var ce *chconfig.Error
 		if errors.As(err, &ce) {
-			return Target{}, errors.New("conformance: " + ce.Msg)
+			return Target{}, ce.WithPrefix("conformance: ")
 		}
 		return Target{}, err
 	}
@@ -222,6 +236,13 @@ func targetFrom(f chconfig.Flags, getenv func(string) string) (Target, error) {
 		}
 		tg.Accounts = append(tg.Accounts, a)
 	}
+	if tg.CAFile != "" {
+		// Read now, so that a CA file that cannot be used stops the run
+		// before it starts.
+		if _, err := httpClientFor(tg.CAFile); err != nil {
+			return Target{}, fmt.Errorf("%w (named by %s)", err, cfg.CASource)
+		}
+	}
 	if cfg.AdminURL != "" {
 		hc, err := httpClientFor(tg.CAFile)
 		if err != nil {
@@ -240,10 +261,10 @@ func targetFrom(f chconfig.Flags, getenv func(string) string) (Target, error) {
 func accountFrom(ca chconfig.Account) (Account, error) {
 	a := Account{Username: ca.Username, APIKey: ca.APIKey, Password: ca.Password, PrivateKey: ca.PrivateKey}
 	if ca.PrivateKeyFile != "" {
-		data, err := os.ReadFile(ca.PrivateKeyFile)
+		data, err := safefile.ReadFile(ca.PrivateKeyFile, safefile.MaxKey)
 		if err != nil {
 			// The path is not secret; the file's contents never appear.
-			return Account{}, fmt.Errorf("conformance: the private key of %s: %v", ca.Username, err)
+			return Account{}, fmt.Errorf("conformance: the private key of %s (%s): %w", ca.Username, ca.PrivateKeyFileSource, err)
 		}
 		a.PrivateKey = strings.TrimSpace(string(data))
 	}

@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -10,10 +9,10 @@ import (
 	"html"
 	"io"
 	"net/http"
-	"os"
 	"regexp"
 	"strings"
 
+	"github.com/seattletestbed/clearinghouse-go/internal/safefile"
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
 
@@ -26,9 +25,9 @@ func httpClientFor(caFile string) (*http.Client, error) {
 	// new one costs a TLS handshake.
 	tr.MaxIdleConnsPerHost = 8
 	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
+		pem, err := safefile.ReadFile(caFile, safefile.MaxCerts)
 		if err != nil {
-			return nil, fmt.Errorf("conformance: CA file: %v", err)
+			return nil, fmt.Errorf("conformance: CA file: %w", err)
 		}
 		pool, err := x509.SystemCertPool()
 		if err != nil {
@@ -43,12 +42,21 @@ func httpClientFor(caFile string) (*http.Client, error) {
 }
 
 // call makes one XML-RPC call and returns the decoded result (canonical Go
-// types: int64, bool, string, float64, []any, map[string]any, ...).
+// types: int64, bool, string, float64, []any, map[string]any, ...). A
+// call that may give vessels goes through the budget's bookkeeping: it
+// must fail (the checks that want it to succeed use acquire or specific),
+// and claims what it asks for when it carries an account's credentials
+// (see asked). When the run stops, the check ends, skipped.
 func (s *session) call(t T, method string, args ...any) (any, error) {
 	t.Helper()
+	if acquiringMethod(method) {
+		_, authentic := s.accountIn(args)
+		return s.acquiring(t, method, args, asked(method, args, authentic), true)
+	}
 	var res any
 	err := s.client().Call(s.ctx(t), method, &res, args...)
 	t.record().noteFault(method, err)
+	s.stopCheck(t, err)
 	return res, err
 }
 
@@ -189,11 +197,13 @@ func (s *session) do(t T, method, path, contentType string, body []byte) (*http.
 	req.Header.Set("Accept-Encoding", "identity")
 	resp, err := s.httpClient().Do(req)
 	if err != nil {
+		s.stopCheck(t, err)
 		s.fatalf(t, "%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
+		s.stopCheck(t, err)
 		s.fatalf(t, "%s %s: reading the body: %v", method, path, err)
 	}
 	return resp, data
@@ -212,21 +222,74 @@ func withPath(u, path string) string {
 	return u[:i+3+j] + path
 }
 
-// rawCall posts an XML-RPC document as is and decodes the response.
+// rawCall posts an XML-RPC document as is and decodes the response. A
+// document whose method may give vessels goes through rawAcquire.
 func (s *session) rawCall(t T, doc string) (any, error) {
 	t.Helper()
-	resp, body := s.do(t, http.MethodPost, "", "text/xml", []byte(doc))
-	if resp.StatusCode != http.StatusOK {
-		s.fatalf(t, "raw call: HTTP status %s, want 200 OK", resp.Status)
+	if acquiringMethod(strings.TrimSuffix(rawMethod(doc), " (raw)")) {
+		s.fatalf(t, "conformance: suite bug: a raw %s call must go through rawAcquire", rawMethod(doc))
 	}
-	var res any
-	err := xmlrpc.DecodeResponse(bytes.NewReader(body), &res)
-	var f *xmlrpc.Fault
-	if err != nil && !errors.As(err, &f) {
-		s.fatalf(t, "raw call: undecodable response: %v", err)
+	res, err, problem := s.rawExchange(t, doc)
+	if problem != "" {
+		s.stopCheck(t, err)
+		s.fatalf(t, "raw call: %s", problem)
+	}
+	return res, err
+}
+
+// rawAcquire is rawCall for a document whose method may give a vessels:
+// it claims mayTake vessels of budget and settles the outcome, and when
+// the call must fail (expectFault), gives back what a wrong success gave.
+func (s *session) rawAcquire(t T, a *acct, mayTake int, expectFault bool, doc string) (any, error) {
+	t.Helper()
+	done := s.claim(t, a, mayTake)
+	defer done()
+	what := rawMethod(doc)
+	res, err, problem := s.rawExchange(t, doc)
+	hs, whole := handlesIn(res)
+	if problem != "" && err == nil {
+		err = errors.New(problem)
+	}
+	s.settle(t, a, what, hs, err, problem == "" && (err == nil && whole || isFault(err)))
+	if problem != "" {
+		s.stopCheck(t, err)
+		s.fatalf(t, "raw call: %s", problem)
+	}
+	if err == nil && expectFault {
+		s.giveBack(t, a, what, hs)
+	}
+	return res, err
+}
+
+// rawExchange posts doc and decodes the answer. problem is not "" when
+// there is no XML-RPC answer to judge: no HTTP answer, a status other
+// than 200, or a body that does not decode.
+func (s *session) rawExchange(t T, doc string) (res any, err error, problem string) {
+	t.Helper()
+	req, rerr := http.NewRequestWithContext(s.ctx(t), http.MethodPost, s.url(), strings.NewReader(doc))
+	if rerr != nil {
+		return nil, nil, "building the request: " + rerr.Error()
+	}
+	req.Header.Set("Content-Type", "text/xml")
+	req.Header.Set("Accept-Encoding", "identity")
+	resp, herr := s.httpClient().Do(req)
+	if herr != nil {
+		return nil, herr, herr.Error()
+	}
+	defer resp.Body.Close()
+	body, rerr := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	switch {
+	case rerr != nil:
+		return nil, rerr, "reading the body: " + rerr.Error()
+	case resp.StatusCode != http.StatusOK:
+		return nil, nil, fmt.Sprintf("HTTP status %s, want 200 OK", resp.Status)
+	}
+	err = xmlrpc.DecodeResponse(bytes.NewReader(body), &res)
+	if err != nil && !isFault(err) {
+		return nil, err, fmt.Sprintf("undecodable response: %v", err)
 	}
 	t.record().noteFault(rawMethod(doc), err)
-	return res, err
+	return res, err, ""
 }
 
 // rawMethod is the methodName of a raw document, for the report.
@@ -412,34 +475,42 @@ func handleArgs(hs ...string) []any {
 }
 
 // handlesIn returns the handles a result carries, even a malformed one,
-// so that nothing acquired escapes the ledger.
-func handlesIn(res any) []string {
-	list, _ := res.([]any)
-	var out []string
+// so that nothing acquired escapes the ledger; whole says the result is
+// a list and every element of it named a handle.
+func handlesIn(res any) (hs []string, whole bool) {
+	list, whole := res.([]any)
 	for _, el := range list {
 		m, _ := el.(map[string]any)
 		if h, ok := m["handle"].(string); ok {
-			out = append(out, h)
+			hs = append(hs, h)
 		} else if n, ok := m["node_id"].(string); ok {
 			if v, ok := m["vessel_id"].(string); ok {
-				out = append(out, n+":"+v)
+				hs = append(hs, n+":"+v)
+				continue
 			}
+			whole = false
+		} else {
+			whole = false
 		}
 	}
-	return out
+	return hs, whole
 }
 
-// acquire calls acquire_resources for a with rspec, after checking that
-// the mayTake vessels a (wrong) success could bring fit the budget. Any
-// vessels it returns go into the ledger.
+// acquire calls acquire_resources for a with rspec, a call that may
+// succeed. It claims budget for what the call asks (at least 1, and
+// mayTake if more) first; vessels it returns go into the ledger, and
+// after a lost answer the suite looks (see budget.go).
 func (s *session) acquire(t T, a *acct, rspec any, mayTake int) (any, error) {
 	t.Helper()
-	s.reserve(t, mayTake)
-	res, err := s.call(t, "acquire_resources", s.auth(a), rspec)
-	if err == nil {
-		s.own(a, handlesIn(res)...)
-	}
-	return res, err
+	return s.acquiring(t, "acquire_resources", []any{s.auth(a), rspec}, max(mayTake, rspecCount(rspec)), false)
+}
+
+// acquireFault is acquire for a call that must fail: whatever a wrong
+// success gives is released at once, and fails the check.
+func (s *session) acquireFault(t T, a *acct, rspec any, mayTake int) error {
+	t.Helper()
+	_, err := s.acquiring(t, "acquire_resources", []any{s.auth(a), rspec}, max(mayTake, rspecCount(rspec)), true)
+	return err
 }
 
 // acquireN acquires n vessels of typ for a and checks the result's shape,
@@ -478,16 +549,21 @@ func (s *session) checkLease(t T, what string, vs []vinfo, lease int64) {
 	}
 }
 
-// specific calls acquire_specific_vessels; returned vessels go into the
-// ledger.
+// specific calls acquire_specific_vessels, claiming mayTake vessels of
+// budget: how many of the listed vessels a could get that it does not
+// hold (0 for a list naming no vessel the server has). Returned vessels
+// go into the ledger.
 func (s *session) specific(t T, a *acct, list any, mayTake int) (any, error) {
 	t.Helper()
-	s.reserve(t, mayTake)
-	res, err := s.call(t, "acquire_specific_vessels", s.auth(a), list)
-	if err == nil {
-		s.own(a, handlesIn(res)...)
-	}
-	return res, err
+	return s.acquiring(t, "acquire_specific_vessels", []any{s.auth(a), list}, mayTake, false)
+}
+
+// specificFault is specific for a call that must fail: whatever a wrong
+// success gives is released at once, and fails the check.
+func (s *session) specificFault(t T, a *acct, list any, mayTake int) error {
+	t.Helper()
+	_, err := s.acquiring(t, "acquire_specific_vessels", []any{s.auth(a), list}, mayTake, true)
+	return err
 }
 
 // mustSpecific is specific for a call that must succeed: it fails the
@@ -620,6 +696,3 @@ func (s *session) must(t T, what string, err error) {
 		s.fatalf(t, "control %s: %v", what, err)
 	}
 }
-
-// bg is a context for control calls made outside a check's lifetime.
-func bg() context.Context { return context.Background() }

@@ -14,6 +14,7 @@ import (
 const (
 	contractDoc = "clearinghouse-api.md"
 	xmlrpcDoc   = "xmlrpc.md"
+	nmDoc       = "nodemanager-api.md"
 )
 
 // reference is one "§N" citation found in the repository.
@@ -27,8 +28,9 @@ type reference struct {
 
 // sectionRef matches a citation. The word before it says which document it
 // means when the file alone does not: "xmlrpc.md §5", "spec §8",
-// "contract §5.2"; "§9#12" and "§9 #12" name row 12 of section 9's table.
-var sectionRef = regexp.MustCompile(`(xmlrpc\.md|spec|contract|clearinghouse-api\.md)?[ (]*§([0-9]+(?:\.[0-9]+)*)(?: ?#([0-9]+))?`)
+// "contract §5.2", "nodemanager-api.md §6.3"; "§9#12" and "§9 #12" name
+// row 12 of section 9's table.
+var sectionRef = regexp.MustCompile(`(xmlrpc\.md|spec|contract|clearinghouse-api\.md|nodemanager-api\.md)?[ (]*§([0-9]+(?:\.[0-9]+)*)(?: ?#([0-9]+))?`)
 
 // headings returns the numbered sections of a document ("1", "1.1", ...)
 // and, per section, the numbers in the first column of its tables.
@@ -66,8 +68,14 @@ func headings(t *testing.T, name string) (map[string]bool, map[string]map[string
 
 // references finds every citation in the module's Go and Markdown files.
 // A citation resolves in xmlrpc.md when it says so ("xmlrpc.md", "spec"),
-// or when it stands in package xmlrpc or in xmlrpc.md itself without
-// saying "contract"; otherwise it resolves in clearinghouse-api.md.
+// in nodemanager-api.md when it says so ("nodemanager-api.md"), and in
+// clearinghouse-api.md when it says so ("contract", "clearinghouse-api.md").
+// A citation that names no document resolves in xmlrpc.md when it stands
+// in package xmlrpc or in xmlrpc.md itself; in nodemanager-api.md when it
+// stands in nodemanager-api.md, under nodemanager/, or in a file with a
+// path element whose name begins with "nm" (internal/nmproto/,
+// internal/nmtest/, and the mock's node manager files, which are to be
+// named nm*.go); otherwise in clearinghouse-api.md.
 func references(t *testing.T, root string) []reference {
 	t.Helper()
 	var out []reference
@@ -90,6 +98,10 @@ func references(t *testing.T, root string) []reference {
 			return nil // this file's examples are not citations
 		}
 		inXMLRPC := strings.HasPrefix(rel, "xmlrpc/") || rel == "docs/"+xmlrpcDoc
+		inNM := strings.HasPrefix(rel, "nodemanager/") || rel == "docs/"+nmDoc
+		for _, part := range strings.Split(rel, "/") {
+			inNM = inNM || strings.HasPrefix(part, "nm")
+		}
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return err
@@ -100,9 +112,14 @@ func references(t *testing.T, root string) []reference {
 				switch m[1] {
 				case "xmlrpc.md", "spec":
 					doc = xmlrpcDoc
+				case "nodemanager-api.md":
+					doc = nmDoc
 				case "":
-					if inXMLRPC {
+					switch {
+					case inXMLRPC:
 						doc = xmlrpcDoc
+					case inNM:
+						doc = nmDoc
 					}
 				}
 				out = append(out, reference{file: rel, line: i + 1, doc: doc, section: m[2], row: m[3]})
@@ -124,7 +141,7 @@ func TestSectionReferencesResolve(t *testing.T) {
 		rows     map[string]map[string]bool
 	}
 	docs := map[string]index{}
-	for _, name := range []string{contractDoc, xmlrpcDoc} {
+	for _, name := range []string{contractDoc, xmlrpcDoc, nmDoc} {
 		s, r := headings(t, name)
 		docs[name] = index{s, r}
 	}
@@ -144,7 +161,7 @@ func TestSectionReferencesResolve(t *testing.T) {
 		}
 		cited[r.doc]++
 	}
-	for _, name := range []string{contractDoc, xmlrpcDoc} {
+	for _, name := range []string{contractDoc, xmlrpcDoc, nmDoc} {
 		if cited[name] == 0 {
 			t.Errorf("nothing cites %s: the scan or the attribution is broken", name)
 		}
@@ -163,6 +180,14 @@ func TestReferenceAttribution(t *testing.T) {
 		".hidden/c.go":       "// §98 is not scanned\n",
 		"x/testdata/d.go":    "// §97 is not scanned\n",
 		"clearinghouse/e.go": "// §12.2 step (§12.2)\n",
+		// The node manager document: by directory, by an "nm" path
+		// element, by its own name; "contract" still means the contract.
+		"nodemanager/f.go":        "// §7.2 and contract §10\n",
+		"internal/nmproto/g.go":   "// §6.1\n",
+		"mockserver/nmnode.go":    "// §8.1, spec §3\n",
+		"mockserver/h.go":         "// nodemanager-api.md §4.2 and §4.2\n",
+		"seattlersa/i.go":         "// (nodemanager-api.md §3.3)\n",
+		"docs/nodemanager-api.md": "see §5 and clearinghouse-api.md §7\n",
 	}
 	for name, body := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))
@@ -181,10 +206,20 @@ func TestReferenceAttribution(t *testing.T) {
 	want := []string{
 		"clearinghouse/e.go clearinghouse-api.md 12.2#",
 		"clearinghouse/e.go clearinghouse-api.md 12.2#",
+		"docs/nodemanager-api.md clearinghouse-api.md 7#",
+		"docs/nodemanager-api.md nodemanager-api.md 5#",
 		"docs/xmlrpc.md xmlrpc.md 4#",
+		"internal/nmproto/g.go nodemanager-api.md 6.1#",
 		"mockserver/b.go clearinghouse-api.md 7#",
 		"mockserver/b.go clearinghouse-api.md 8.1#",
 		"mockserver/b.go xmlrpc.md 5#",
+		"mockserver/h.go clearinghouse-api.md 4.2#",
+		"mockserver/h.go nodemanager-api.md 4.2#",
+		"mockserver/nmnode.go nodemanager-api.md 8.1#",
+		"mockserver/nmnode.go xmlrpc.md 3#",
+		"nodemanager/f.go clearinghouse-api.md 10#",
+		"nodemanager/f.go nodemanager-api.md 7.2#",
+		"seattlersa/i.go nodemanager-api.md 3.3#",
 		"xmlrpc/a.go clearinghouse-api.md 5.1#",
 		"xmlrpc/a.go xmlrpc.md 3.3#",
 		"xmlrpc/a.go xmlrpc.md 9#12",

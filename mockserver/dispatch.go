@@ -133,7 +133,9 @@ func (s *Server) call(ctx context.Context, name string, params []any) (result an
 func (s *Server) noteRefused(method string, params []any, code int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.watch.refused(callUsername(method, params), method, code, s.clock.now())
+	name := callUsername(method, params)
+	_, account := s.st.byName[name]
+	s.watch.refused(name, account, method, code, s.clock.now())
 }
 
 // Call runs one wire method in process, exactly as the XML-RPC endpoint

@@ -138,7 +138,10 @@
 // arguments (malformed_arguments). The FindingKind constants define each
 // precisely. The report holds no secret, covers the calls since the
 // server started or was Reset (in process and over HTTP alike), and keeps
-// bounded state.
+// bounded state: every account is tracked, usernames that are no account
+// only up to MaxUnknownNames (Report.UnknownNamesDropped estimates how
+// many more there were), so a flood of junk usernames cannot hide what
+// an account does.
 //
 // # Persistence
 //

@@ -40,11 +40,13 @@ const (
 	// RequestBudgetBytes bounds the request body bytes that calls in
 	// progress hold at once (xmlrpc.WithBodyBudget): eight calls of the
 	// maximum size, 32 MiB. A call that cannot get its share within
-	// xmlrpc.DefaultBudgetWait (100 ms) is answered 503 with Retry-After
+	// xmlrpc.DefaultBudgetWait (1 s) is answered 503 with Retry-After
 	// before its body is read. Calls of up to xmlrpc.DefaultBudgetSmall
 	// (8 KiB), which is every call but long handle lists, are never
 	// charged and never wait. A charged body must arrive within
-	// xmlrpc.DefaultBudgetReadTimeout (30 s).
+	// xmlrpc.DefaultBudgetReadTimeout (30 s), and charged bodies are
+	// decoded one less at a time than the processors Go uses (at least
+	// one), so that small calls always find a processor.
 	RequestBudgetBytes = 8 * MaxRequestBytes
 )
 

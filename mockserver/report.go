@@ -60,11 +60,25 @@ const (
 type Report struct {
 	Taken    time.Time `json:"taken"` // the mock clock when the report was taken
 	Findings []Finding `json:"findings"`
-	// Untracked counts events the report could not keep because one of
-	// its bounds was reached (10 000 usernames, about a million
-	// per-vessel records): when it is not 0 the report may miss findings.
+	// Untracked counts events of tracked usernames that the report could
+	// not keep because one of its bounds was reached (about a million
+	// per-vessel records, 1 000 leases per account waiting to be judged
+	// missed renewals): when it is not 0 the report may miss findings.
 	Untracked int `json:"untracked"`
+	// UnknownNamesDropped is about how many usernames that are no
+	// account the report did not track at all, because it already kept
+	// MaxUnknownNames of them: when it is not 0, auth_failures and
+	// malformed_arguments findings for unknown names may be missing.
+	// Accounts, those created later included, are always tracked. It is
+	// an estimate made in fixed memory: within about 1% up to several
+	// million names.
+	UnknownNamesDropped int `json:"unknown_names_dropped"`
 }
+
+// MaxUnknownNames is how many usernames that are no account the behaviour
+// report tracks; calls naming further unknown names are counted in
+// Report.UnknownNamesDropped, not kept. Accounts are always tracked.
+const MaxUnknownNames = 10_000
 
 // A Finding is one kind of misbehaviour of one account.
 type Finding struct {
@@ -118,7 +132,7 @@ func (s *Server) Report() (Report, error) {
 // report builds the findings at now from the watch and, for leaks, the
 // state.
 func (w *watch) report(st *state, now int64) Report {
-	out := Report{Taken: toTime(now), Findings: []Finding{}, Untracked: w.untracked}
+	out := Report{Taken: toTime(now), Findings: []Finding{}, Untracked: w.untracked, UnknownNamesDropped: w.dropped.estimate()}
 	names := slices.Collect(maps.Keys(w.accounts))
 	for _, a := range st.accounts {
 		if _, ok := w.accounts[a.name]; !ok && len(a.held) > 0 {
@@ -261,11 +275,30 @@ func (r Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "      and %d more\n", n)
 		}
 	}
-	if r.Untracked > 0 {
-		fmt.Fprintf(&b, "  (%d events were not tracked: a bound was reached, so findings may be missing)\n", r.Untracked)
+	for _, g := range r.gaps() {
+		b.WriteString("  (" + g + ")\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// gaps says, a sentence each, what the report could not track and so may
+// miss: the text form and the status page show them.
+func (r Report) gaps() []string {
+	var out []string
+	if r.UnknownNamesDropped > 0 {
+		out = append(out, fmt.Sprintf("about %s that are no account were not tracked, beyond the %d the report keeps: "+
+			"findings for unknown usernames may be missing; accounts are always tracked",
+			plural(r.UnknownNamesDropped, "username"), MaxUnknownNames))
+	}
+	if r.Untracked > 0 {
+		were := "events were"
+		if r.Untracked == 1 {
+			were = "event was"
+		}
+		out = append(out, fmt.Sprintf("%d %s not tracked: a bound was reached, so findings may be missing", r.Untracked, were))
+	}
+	return out
 }
 
 // accountLabel is the finding's account as a person reads it: calls that

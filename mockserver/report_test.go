@@ -395,9 +395,13 @@ func TestReportJSONTextAndReset(t *testing.T) {
 			Message  string         `json:"message"`
 			Evidence map[string]any `json:"evidence"`
 		} `json:"findings"`
-		Untracked int `json:"untracked"`
+		Untracked           int  `json:"untracked"`
+		UnknownNamesDropped *int `json:"unknown_names_dropped"`
 	}
 	raw := newAdmin(t, s).do("GET", "/admin/report", "", 200, &got)
+	if got.UnknownNamesDropped == nil || *got.UnknownNamesDropped != 0 {
+		t.Errorf("unknown_names_dropped missing or not 0: %s", raw)
+	}
 	if !got.Taken.Equal(t0) || len(got.Findings) != 2 || got.Findings[0].Kind != "leak" || got.Findings[1].Kind != "malformed_arguments" {
 		t.Fatalf("GET /admin/report: %s", raw)
 	}
@@ -437,22 +441,94 @@ func TestReportJSONTextAndReset(t *testing.T) {
 	}
 }
 
-// TestReportBounded checks that the report keeps at most maxWatchedNames
-// usernames and says when it dropped events.
+// TestReportBounded checks that the report keeps at most MaxUnknownNames
+// unknown usernames, still finds what those it keeps do, and says how many
+// it dropped.
 func TestReportBounded(t *testing.T) {
 	t.Parallel()
 	s, _, _ := reportFixture(t)
-	for i := range maxWatchedNames + 10 {
+	for i := range MaxUnknownNames + 10 {
 		call(t, s, "get_account_info", map[string]any{"username": fmt.Sprintf("u%d", i), "api_key": "x"})
 	}
+	// A kept name and a dropped one fail again, enough for a finding.
+	for _, name := range []string{"u0", "later"} {
+		for range AuthFailureThreshold {
+			call(t, s, "get_account_info", map[string]any{"username": name, "api_key": "x"})
+		}
+	}
 	r := report(t, s)
-	if r.Untracked != 10 || len(s.watch.accounts) != maxWatchedNames {
-		t.Errorf("untracked %d, %d names kept; want 10 and %d", r.Untracked, len(s.watch.accounts), maxWatchedNames)
+	wantKinds(t, r, "auth_failures u0")
+	if r.UnknownNamesDropped != 11 || r.Untracked != 0 || len(s.watch.accounts) != MaxUnknownNames {
+		t.Errorf("%d unknown names dropped, %d events untracked, %d names kept; want 11, 0 and %d",
+			r.UnknownNamesDropped, r.Untracked, len(s.watch.accounts), MaxUnknownNames)
 	}
 	var text strings.Builder
 	r.WriteText(&text)
-	if !strings.Contains(text.String(), "10 events were not tracked") {
-		t.Errorf("the text does not say events were dropped")
+	if want := "  (about 11 usernames that are no account were not tracked, beyond the 10000 the report keeps: " +
+		"findings for unknown usernames may be missing; accounts are always tracked)\n"; !strings.Contains(text.String(), want) {
+		t.Errorf("the text does not say names were dropped:\n%s", text.String())
+	}
+}
+
+// TestReportUntrackedText checks the line for events dropped by the other
+// bounds, singular and plural.
+func TestReportUntrackedText(t *testing.T) {
+	t.Parallel()
+	for n, want := range map[int]string{1: "  (1 event was not tracked: ", 3: "  (3 events were not tracked: "} {
+		var text strings.Builder
+		if err := (Report{Findings: []Finding{}, Untracked: n}).WriteText(&text); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(text.String(), want) || strings.Contains(text.String(), "usernames") {
+			t.Errorf("untracked %d: text %q, want a line beginning %q", n, text.String(), want)
+		}
+	}
+}
+
+// TestReportUnknownNameBecomesAccount checks that a name kept as unknown
+// stops counting against MaxUnknownNames once an account has it.
+func TestReportUnknownNameBecomesAccount(t *testing.T) {
+	t.Parallel()
+	s, _, _ := reportFixture(t)
+	call(t, s, "get_account_info", map[string]any{"username": "carol", "api_key": "x"})
+	if s.watch.unknown != 1 {
+		t.Fatalf("unknown names kept: have %d, want 1", s.watch.unknown)
+	}
+	carol := addUser(t, s, "carol")
+	call(t, s, "get_account_info", map[string]any{"username": "carol", "api_key": "x"})
+	mustCall(t, s, "get_account_info", auth(carol))
+	if s.watch.unknown != 0 || s.watch.accounts["carol"].unknown {
+		t.Errorf("unknown names kept: have %d, want 0 (carol is an account now)", s.watch.unknown)
+	}
+}
+
+// TestNameSketch checks the estimate of distinct dropped names: exact when
+// few, within 1% for a million, repeats not counted.
+func TestNameSketch(t *testing.T) {
+	t.Parallel()
+	var k nameSketch
+	if n := k.estimate(); n != 0 {
+		t.Errorf("empty: have %d, want 0", n)
+	}
+	for range 3 {
+		for i := range 500 {
+			k.add(fmt.Sprintf("name%d", i))
+		}
+	}
+	if n := k.estimate(); n != 500 {
+		t.Errorf("500 names thrice: have %d, want 500", n)
+	}
+	for i := 500; i < 1_000_000; i++ {
+		k.add(fmt.Sprintf("name%d", i))
+	}
+	if n := k.estimate(); n < 990_000 || n > 1_010_000 {
+		t.Errorf("a million names: have %d, want within 1%%", n)
+	}
+	var one nameSketch
+	one.add("x")
+	one.add("x")
+	if n := one.estimate(); n != 1 {
+		t.Errorf("one name twice: have %d, want 1", n)
 	}
 }
 
@@ -490,6 +566,25 @@ func TestReportOnStatusPage(t *testing.T) {
 	}
 }
 
+// TestReportGapsOnStatusPage checks that the page says when unknown
+// usernames were dropped, with and without findings.
+func TestReportGapsOnStatusPage(t *testing.T) {
+	t.Parallel()
+	s, _, _ := reportFixture(t)
+	if sec := section(t, statusPageOf(t, s, "/"), "report"); strings.Contains(sec, "Incomplete") {
+		t.Errorf("a complete report says it is incomplete: %s", visibleText(sec))
+	}
+	for i := range MaxUnknownNames + 2 {
+		call(t, s, "get_account_info", map[string]any{"username": fmt.Sprintf("u%d", i), "api_key": "x"})
+	}
+	sec := visibleText(section(t, statusPageOf(t, s, "/"), "report"))
+	for _, want := range []string{"No findings", "Incomplete: about 2 usernames that are no account were not tracked"} {
+		if !strings.Contains(sec, want) {
+			t.Errorf("the section lacks %q: %s", want, sec)
+		}
+	}
+}
+
 func TestShortHandle(t *testing.T) {
 	t.Parallel()
 	long := strings.Repeat("7", 300)
@@ -501,5 +596,41 @@ func TestShortHandle(t *testing.T) {
 		if have := shortHandle(tc.in); have != tc.want {
 			t.Errorf("shortHandle(%.40q) = %q, want %q", tc.in, have, tc.want)
 		}
+	}
+}
+
+// TestReportUnknownNamesCannotBlind fills the report's table of unknown
+// usernames with junk (issue 15, item 7), then has an account that
+// exists, and one created after the flood, misbehave: their findings must
+// appear, as the table's bound applies to unknown names only.
+func TestReportUnknownNamesCannotBlind(t *testing.T) {
+	t.Parallel()
+	s, alice, _ := reportFixture(t)
+	const junk = MaxUnknownNames + 10
+	for i := range junk {
+		call(t, s, "get_account_info", map[string]any{"username": fmt.Sprintf("junk%d", i), "api_key": "x"})
+	}
+	handles := acquire(t, s, alice, "wan", 1)
+	for range StormRenewals + 1 {
+		mustCall(t, s, "renew_resources", auth(alice), anyList(handles))
+	}
+	carol := addUser(t, s, "carol")
+	for _, who := range []Account{alice, carol} {
+		for range AuthFailureThreshold + 1 {
+			call(t, s, "get_account_info", map[string]any{"username": who.Username, "api_key": "wrong"})
+		}
+	}
+	r := report(t, s)
+	for _, want := range []struct {
+		kind    FindingKind
+		account string
+	}{{FindingRenewalStorm, "alice"}, {FindingAuthFailures, "alice"}, {FindingAuthFailures, "carol"}} {
+		f := finding(t, r, want.kind, want.account)
+		if want.kind == FindingAuthFailures && f.Evidence.Count != AuthFailureThreshold+1 {
+			t.Errorf("%s %s: count %d, want %d", want.kind, want.account, f.Evidence.Count, AuthFailureThreshold+1)
+		}
+	}
+	if r.Untracked != 0 || r.UnknownNamesDropped != 10 {
+		t.Errorf("untracked %d, unknown names dropped %d; want 0 and 10", r.Untracked, r.UnknownNamesDropped)
 	}
 }

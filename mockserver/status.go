@@ -199,6 +199,7 @@ type statusView struct {
 	Faults        faultsView
 	Findings      []findingView
 	FindingsTotal int
+	ReportGaps    []string // what the report could not track (Report.gaps)
 }
 
 // faultsView is the fault profile in force and what it has injected.
@@ -349,7 +350,7 @@ func (p *statusPage) gather(subPage, accPage int) (*statusView, error) {
 	if err != nil {
 		return nil, err
 	}
-	v.FindingsTotal = len(report.Findings)
+	v.FindingsTotal, v.ReportGaps = len(report.Findings), report.gaps()
 	for _, f := range report.Findings[:min(len(report.Findings), statusFindingsShown)] {
 		v.Findings = append(v.Findings, findingView{
 			Kind: string(f.Kind), Account: clip(f.accountLabel(), clipMethod), Message: f.Message,

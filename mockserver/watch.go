@@ -2,6 +2,9 @@ package mockserver
 
 import (
 	"context"
+	"hash/fnv"
+	"io"
+	"math"
 	"slices"
 	"time"
 )
@@ -12,10 +15,16 @@ import (
 // state.advance (a lease that ran out), the wire methods (acquisitions,
 // releases, renewals, a look at get_resource_info) and Server.call (calls
 // refused for their credentials or arguments). It holds no secret, and
-// its size is bounded: at most maxWatchedNames names, maxWatchedVessels
-// per-vessel entries over all of them, maxEvidence items of evidence per
-// finding; what falls beyond is counted, not kept (Report.Untracked).
-// Reset clears it; it is not kept in the state file.
+// its size is bounded: a record per account (accounts are always
+// tracked, so that no flood of other names can hide what an account
+// does), one for calls that name no username, and at most
+// MaxUnknownNames records for usernames that are no account;
+// maxWatchedVessels per-vessel entries over all of them, maxEvidence items
+// of evidence per finding. A record's other fields are bounded by the
+// number of methods and fault codes. Unknown names beyond their bound are
+// not kept but counted, in fixed memory (Report.UnknownNamesDropped);
+// other events that fall beyond a bound are counted, not kept
+// (Report.Untracked). Reset clears it; it is not kept in the state file.
 
 // Thresholds of the behaviour report's findings; see Report.
 const (
@@ -36,7 +45,6 @@ const (
 )
 
 const (
-	maxWatchedNames   = 10_000
 	maxWatchedVessels = 1 << 20
 	maxEvidence       = 20
 	maxPendingLapses  = 1000 // per account
@@ -45,12 +53,16 @@ const (
 // watch is the per-account conduct, by username.
 type watch struct {
 	accounts  map[string]*conduct
-	vessels   int // entries in the accounts' per-vessel maps
-	untracked int // events not kept because a bound was reached
+	unknown   int        // records in accounts for usernames that are no account
+	dropped   nameSketch // usernames that are no account, not kept for want of room
+	vessels   int        // entries in the accounts' per-vessel maps
+	untracked int        // events not kept because a bound was reached
 }
 
 // conduct is one username's record.
 type conduct struct {
+	unknown bool // the username was no account when last heard of
+
 	active     bool  // has made an authenticated call
 	lastActive int64 // when it last did
 
@@ -105,17 +117,28 @@ type dupAcquire struct {
 
 func newWatch() *watch { return &watch{accounts: map[string]*conduct{}} }
 
-// of returns the record for name, creating it unless the bound on names is
-// reached (then nil, counted).
-func (w *watch) of(name string) *conduct {
+// of returns the record for name, creating it if need be. account says
+// name is an account: accounts, and calls that name no username (""),
+// always get one. Other names get one while fewer than MaxUnknownNames
+// are kept; beyond that of returns nil and counts name as dropped.
+func (w *watch) of(name string, account bool) *conduct {
+	known := account || name == ""
 	if c, ok := w.accounts[name]; ok {
+		if c.unknown && known { // an account made since
+			c.unknown = false
+			w.unknown--
+		}
 		return c
 	}
-	if len(w.accounts) >= maxWatchedNames {
-		w.untracked++
-		return nil
+	if !known {
+		if w.unknown >= MaxUnknownNames {
+			w.dropped.add(name)
+			return nil
+		}
+		w.unknown++
 	}
 	c := &conduct{
+		unknown:  !known,
 		acquired: map[int32]int64{}, renewals: map[int32]*renewLog{}, unseen: map[int32]string{},
 		authBy: map[string]int{}, badArgs: map[string]int{}, badCodes: map[int]int{},
 	}
@@ -150,10 +173,7 @@ func deleteKey[V any](m map[int32]V, k int32) bool {
 // activity records an authenticated call by name at now, and settles the
 // lapses waiting for one.
 func (w *watch) activity(name string, now int64) {
-	c := w.of(name)
-	if c == nil {
-		return
-	}
+	c := w.of(name, true)
 	keep := c.pending[:0]
 	for _, l := range c.pending {
 		switch {
@@ -199,10 +219,10 @@ func (w *watch) lapsed(name string, v int32, handle func(int32) string, expired 
 // acquisition of anything while vessels from a lost answer are still held
 // is a duplicate: the account asked for more without having looked.
 func (w *watch) acquired(name string, vs []int32, handle func(int32) string, held int, now int64, lost bool) {
-	c := w.of(name)
-	if c == nil || len(vs) == 0 {
+	if len(vs) == 0 {
 		return
 	}
+	c := w.of(name, true)
 	if len(c.unseen) > 0 {
 		c.nDups++
 		if len(c.dups) < maxEvidence {
@@ -254,10 +274,7 @@ func (w *watch) looked(name string) {
 // renewed records that name renewed vessel v at now. handle names v; it
 // is called only when a storm begins.
 func (w *watch) renewed(name string, v int32, handle func(int32) string, now int64) {
-	c := w.of(name)
-	if c == nil {
-		return
-	}
+	c := w.of(name, true)
 	r := c.renewals[v]
 	if r == nil {
 		if !w.room() {
@@ -292,8 +309,9 @@ func (w *watch) renewed(name string, v int32, handle func(int32) string, now int
 
 // refused records a call naming name that got fault code for its
 // credentials (101) or its arguments (102, or 100 from validation).
-func (w *watch) refused(name, method string, code int, now int64) {
-	c := w.of(name)
+// account says whether name is an account.
+func (w *watch) refused(name string, account bool, method string, code int, now int64) {
+	c := w.of(name, account)
 	if c == nil {
 		return
 	}
@@ -312,6 +330,46 @@ func (w *watch) refused(name, method string, code int, now int64) {
 	if c.burst == nil && len(c.auth) == AuthFailureThreshold && now-c.auth[0] <= int64(AuthFailureWindow) {
 		c.burst = append([]int64(nil), c.auth...)
 	}
+}
+
+// nameSketch counts distinct names in fixed memory, as an estimate
+// (linear counting): each name sets the bit of a bitmap its hash picks,
+// and the share of bits still clear says how many names it took to set
+// the others. With 2^20 bits (128 KiB, allocated by the first name) the
+// estimate is within about 1% up to several million names, and close to
+// exact for a few thousand; past about 14 million names every bit is set
+// and the estimate stops growing.
+type nameSketch struct {
+	bits  []uint64
+	set   int // bits set
+	added int // names added, repeats included: the estimate never exceeds it
+}
+
+const sketchBits = 1 << 20
+
+func (k *nameSketch) add(name string) {
+	if k.bits == nil {
+		k.bits = make([]uint64, sketchBits/64)
+	}
+	h := fnv.New64a()
+	io.WriteString(h, name)
+	i := h.Sum64() % sketchBits
+	word, bit := i/64, uint64(1)<<(i%64)
+	if k.bits[word]&bit == 0 {
+		k.bits[word] |= bit
+		k.set++
+	}
+	k.added++
+}
+
+// estimate returns about how many distinct names were added.
+func (k *nameSketch) estimate() int {
+	if k.set == 0 {
+		return 0
+	}
+	unset := max(sketchBits-k.set, 1) // all set: the estimate is a floor
+	n := -sketchBits * math.Log(float64(unset)/sketchBits)
+	return min(int(math.Round(n)), k.added)
 }
 
 // lostAnswerKey marks a call whose answer will not reach the client

@@ -270,7 +270,9 @@ func TestDecryptAPIKeyPayloads(t *testing.T) {
 // private keys that are not the right one and counts how often the result
 // still passes for "<R>!<key>". The old check (20 bytes, "!", the rest)
 // let about one in 330 through with 512-bit keys; the payload rules make
-// it below 1e-16 per try, so any false accept here is a bug.
+// it below 1e-16 per try, so any false accept here is a bug. The number of
+// tries is fixed, not the time they take: under -race on a loaded machine
+// they take over a minute.
 func TestDecryptAPIKeyWrongKeysNeverMatch(t *testing.T) {
 	const tries = 20_000
 	pub, _ := vectorKey(t, 512)
@@ -281,12 +283,8 @@ func TestDecryptAPIKeyWrongKeysNeverMatch(t *testing.T) {
 	}
 	apiKey := NewAPIKey(seeded(9))
 	random := seeded(10)
-	deadline := time.Now().Add(60 * time.Second)
 	accepted := 0
 	for i := range tries {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d tries in 60 s", i)
-		}
 		text, err := EncryptAPIKey(random, pub, apiKey)
 		if err != nil {
 			t.Fatal(err)

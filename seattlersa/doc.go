@@ -1,6 +1,7 @@
-// Package seattlersa implements the raw-RSA scheme that Seattle Clearinghouse
-// uses to hand a user's API key to whoever holds the matching private key
-// (the get_encrypted_api_key call).
+// Package seattlersa implements Seattle's raw-RSA schemes: the one the
+// Seattle Clearinghouse uses to hand a user's API key to whoever holds the
+// matching private key (the get_encrypted_api_key call), and the one that
+// signs every request to a node manager (Sign, Verify, VerifyLax).
 //
 // It is textbook RSA with a one-byte marker, not PKCS#1, and it offers no
 // protection beyond what the wire format needs: use it only to interoperate
@@ -42,6 +43,16 @@
 //	if errors.Is(err, seattlersa.ErrKeyTooSmall) {
 //		// The user's modulus is under 433 bits: fault 100.
 //	}
+//
+// Node manager requests are signed over their SHA-1 digest with the same
+// block transform, the exponents swapped (docs/nodemanager-api.md §3.3):
+//
+//	sig, err := seattlersa.Sign(priv, []byte(signedText)) // " s1 s2 …"
+//	err = seattlersa.Verify(pub, []byte(signedText), sig) // exactly Sign's form
+//	err = seattlersa.VerifyLax(pub, []byte(signedText), sig) // as the node checked
+//
+// A private key string has no e; PrivateKey.PublicKey derives the public
+// key when e is 65537, as for every key Seattle's tools made.
 //
 // Sizes are bounded so that no key string can make a caller work for long:
 // a modulus (and the exponents) of at most [MaxModulusBits] bits, key

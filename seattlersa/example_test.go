@@ -108,3 +108,30 @@ func ExampleEncryptAPIKey() {
 	// true
 	// seattlersa: public key too small to encrypt the API key in one block
 }
+
+// A node manager request is signed over its SHA-1 digest; the signature
+// field starts with a space. A private key string has no e, so the public
+// key that goes into the request is derived from it.
+func ExampleSign() {
+	priv, err := seattlersa.ParsePrivateKey("13007492819394379409 3509145229 3835978637")
+	if err != nil {
+		log.Fatal(err)
+	}
+	pub, err := priv.PublicKey()
+	if err != nil {
+		log.Fatal(err)
+	}
+	msg := []byte("ReadVesselLog|v2\n!" + pub.String() + "!3913056000.12!3913059600.12!None!None")
+	sig, err := seattlersa.Sign(priv, msg) // a 64-bit toy key: four blocks
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%s\n%q\n", pub, sig)
+	fmt.Println(seattlersa.Verify(pub, msg, sig), seattlersa.Verify(pub, msg, sig+" "))
+	fmt.Println(seattlersa.VerifyLax(pub, msg, sig+" "))
+	// Output:
+	// 65537 13461006132574472873
+	// " 5798070412621783576 5699829804390804240 10289935333726158318 6722040456370916845"
+	// <nil> seattlersa: bad signature: text after the last block
+	// <nil>
+}

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,7 +19,9 @@ import (
 // is charged that length up front; a chunked or gzip-compressed body,
 // whose size is not known in advance, is charged as its buffer grows.
 // Bodies of at most Small bytes are not charged, so that small calls never
-// wait behind big ones.
+// wait behind big ones. Charged requests are also decoded at most Decoders
+// at a time, so that decoding big bodies cannot take every processor from
+// small calls.
 //
 // The budget counts body bytes, not all the memory a call uses: decoded
 // values and the garbage of a growing buffer come on top, bounded by the
@@ -37,7 +41,9 @@ type BodyBudget struct {
 	// Wait is how long a request may wait for its charge before it is
 	// refused with 503 Service Unavailable; default DefaultBudgetWait. A
 	// request whose length is known is refused before any of its body is
-	// read.
+	// read. A waiting request holds its connection but no budget; a
+	// longer wait slows down a client that sends again as soon as it is
+	// refused.
 	Wait time.Duration
 	// RetryAfter is sent, in whole seconds, in the Retry-After header of
 	// a refusal; default DefaultBudgetRetryAfter.
@@ -47,12 +53,19 @@ type BodyBudget struct {
 	// It needs a ResponseWriter that supports read deadlines, as the
 	// net/http server's does.
 	ReadTimeout time.Duration
+	// Decoders is how many charged requests may be decoded at once;
+	// default one less than runtime.GOMAXPROCS at the time the server is
+	// built, and at least 1, so that a processor is left to small calls.
+	// A charged request whose body has been read waits for a decoder for
+	// as long as it takes (the bodies waiting hold at most Bytes between
+	// them), or until its client goes away.
+	Decoders int
 }
 
 // Defaults of BodyBudget.
 const (
 	DefaultBudgetSmall       = 8 << 10
-	DefaultBudgetWait        = 100 * time.Millisecond
+	DefaultBudgetWait        = time.Second
 	DefaultBudgetRetryAfter  = time.Second
 	DefaultBudgetReadTimeout = 30 * time.Second
 )
@@ -68,6 +81,7 @@ func WithBodyBudget(b BodyBudget) ServerOption {
 			namedValue{"Wait", int64(b.Wait)},
 			namedValue{"RetryAfter", int64(b.RetryAfter)},
 			namedValue{"ReadTimeout", int64(b.ReadTimeout)},
+			namedValue{"Decoders", int64(b.Decoders)},
 		); err != nil {
 			return err
 		}
@@ -94,7 +108,14 @@ func newBudget(b BodyBudget, maxBody int64) *budget {
 	if b.ReadTimeout <= 0 {
 		b.ReadTimeout = DefaultBudgetReadTimeout
 	}
-	return &budget{cfg: b, retryAfter: strconv.FormatInt(int64((b.RetryAfter+time.Second-1)/time.Second), 10)}
+	if b.Decoders <= 0 {
+		b.Decoders = max(1, runtime.GOMAXPROCS(0)-1)
+	}
+	return &budget{
+		cfg:        b,
+		retryAfter: strconv.FormatInt(int64((b.RetryAfter+time.Second-1)/time.Second), 10),
+		decoders:   make(chan struct{}, b.Decoders),
+	}
 }
 
 // budget is a weighted semaphore over body bytes. Waiters are served in
@@ -104,6 +125,9 @@ func newBudget(b BodyBudget, maxBody int64) *budget {
 type budget struct {
 	cfg        BodyBudget
 	retryAfter string // the Retry-After header's value
+
+	decoders        chan struct{} // a token per charged request being decoded
+	decodersWaiting atomic.Int32  // requests waiting for a token, for tests
 
 	mu      sync.Mutex
 	used    int64
@@ -147,6 +171,30 @@ func (b *budget) acquire(done <-chan struct{}, n int64) bool {
 	b.grantLocked() // w may have been holding up smaller waiters behind it
 	return false
 }
+
+// startDecode takes a decoder for a charged request whose body has been
+// read, waiting as long as it takes, or until done is closed; it reports
+// whether it got one. The wait is bounded without a timer: the requests
+// ahead hold at most cfg.Bytes of bodies, and decoding one is bounded by
+// the decode limits.
+func (b *budget) startDecode(done <-chan struct{}) bool {
+	select {
+	case b.decoders <- struct{}{}:
+		return true
+	default:
+	}
+	b.decodersWaiting.Add(1)
+	defer b.decodersWaiting.Add(-1)
+	select {
+	case b.decoders <- struct{}{}:
+		return true
+	case <-done:
+		return false
+	}
+}
+
+// endDecode gives back the decoder startDecode took.
+func (b *budget) endDecode() { <-b.decoders }
 
 // release gives back n bytes.
 func (b *budget) release(n int64) {

@@ -81,13 +81,13 @@ func TestBudgetDefaults(t *testing.T) {
 		retry   string
 	}{
 		{"zero", BodyBudget{}, 1000, BodyBudget{Bytes: 4000, Small: DefaultBudgetSmall, Wait: DefaultBudgetWait,
-			RetryAfter: DefaultBudgetRetryAfter, ReadTimeout: DefaultBudgetReadTimeout}, "1"},
-		{"raised to the body limit", BodyBudget{Bytes: 10, Small: 1, Wait: 1, RetryAfter: 2500 * time.Millisecond, ReadTimeout: 1},
-			1000, BodyBudget{Bytes: 1000, Small: 1, Wait: 1, RetryAfter: 2500 * time.Millisecond, ReadTimeout: 1}, "3"},
+			RetryAfter: DefaultBudgetRetryAfter, ReadTimeout: DefaultBudgetReadTimeout, Decoders: max(1, runtime.GOMAXPROCS(0)-1)}, "1"},
+		{"raised to the body limit", BodyBudget{Bytes: 10, Small: 1, Wait: 1, RetryAfter: 2500 * time.Millisecond, ReadTimeout: 1, Decoders: 3},
+			1000, BodyBudget{Bytes: 1000, Small: 1, Wait: 1, RetryAfter: 2500 * time.Millisecond, ReadTimeout: 1, Decoders: 3}, "3"},
 	} {
 		b := newBudget(tc.in, tc.maxBody)
-		if b.cfg != tc.want || b.retryAfter != tc.retry {
-			t.Errorf("%s: have %+v Retry-After %q, want %+v %q", tc.name, b.cfg, b.retryAfter, tc.want, tc.retry)
+		if b.cfg != tc.want || b.retryAfter != tc.retry || cap(b.decoders) != tc.want.Decoders {
+			t.Errorf("%s: have %+v Retry-After %q, %d decoders; want %+v %q", tc.name, b.cfg, b.retryAfter, cap(b.decoders), tc.want, tc.retry)
 		}
 	}
 }
@@ -355,6 +355,73 @@ func TestServerBodyBudgetSmallDoesNotQueue(t *testing.T) {
 	if code := receive(t, waiting, "answer to the waiting call"); code != 200 {
 		t.Errorf("waiting call, once the budget is free: have %d, want 200", code)
 	}
+}
+
+// TestServerBodyBudgetDecoders takes the only decoder away and checks that
+// a small call is still answered, that a charged call waits for a decoder
+// holding its budget and is answered once one is free, that a handler
+// does not hold a decoder, and that a call whose client goes away while
+// it waits gives its budget back.
+func TestServerBodyBudgetDecoders(t *testing.T) {
+	t.Parallel()
+	srv := newBudgetServer(t, BodyBudget{Bytes: 64 << 10, Small: 1 << 10, Decoders: 1})
+	b := srv.budget
+	b.decoders <- struct{}{} // the only decoder, taken
+
+	if rec, _, _ := (budgetRequest{body: []byte(paddedCall("echo", 512))}).serve(srv); rec.Code != 200 {
+		t.Errorf("small call while no decoder is free: have %d %q, want 200", rec.Code, rec.Body)
+	}
+	answered := make(chan int)
+	go func() {
+		rec, _, _ := budgetRequest{body: []byte(paddedCall("echo", 20<<10))}.serve(srv)
+		answered <- rec.Code
+	}()
+	waitFor(t, "the charged call waits for a decoder", func() bool { return b.decodersWaiting.Load() == 1 })
+	if have := b.inUse(); have != 20<<10 {
+		t.Errorf("budget in use while the charged call waits: have %d, want %d", have, 20<<10)
+	}
+	<-b.decoders // free it
+	if code := receive(t, answered, "answer once a decoder is free"); code != 200 {
+		t.Errorf("charged call: have %d, want 200", code)
+	}
+
+	// A handler runs without a decoder: another charged call passes
+	// while one is held in its handler.
+	holding := make(chan int)
+	go func() {
+		rec, _, _ := budgetRequest{body: []byte(paddedCall("hold", 20<<10))}.serve(srv)
+		holding <- rec.Code
+	}()
+	receive(t, srv.held, "start of the holding call")
+	if rec, _, _ := (budgetRequest{body: []byte(paddedCall("echo", 20<<10))}).serve(srv); rec.Code != 200 {
+		t.Errorf("charged call while another runs its handler: have %d, want 200", rec.Code)
+	}
+	srv.release()
+	if code := receive(t, holding, "answer to the holding call"); code != 200 {
+		t.Errorf("holding call: have %d, want 200", code)
+	}
+
+	// The client goes away while its call waits for a decoder.
+	b.decoders <- struct{}{}
+	ctx, cancel := context.WithCancel(context.Background())
+	gone := make(chan int)
+	go func() {
+		body := []byte(paddedCall("echo", 20<<10))
+		req := httptest.NewRequestWithContext(ctx, "POST", "/RPC2", bytes.NewReader(body))
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		gone <- rec.Code
+	}()
+	waitFor(t, "the charged call waits for a decoder", func() bool { return b.decodersWaiting.Load() == 1 })
+	cancel()
+	if code := receive(t, gone, "return of the abandoned call"); code != http.StatusBadRequest {
+		t.Errorf("abandoned call: have %d, want %d", code, http.StatusBadRequest)
+	}
+	if b.inUse() != 0 || b.decodersWaiting.Load() != 0 || len(b.decoders) != 1 {
+		t.Errorf("after the abandoned call: %d bytes in use, %d waiting, %d decoders taken; want 0, 0, 1 (the test's)",
+			b.inUse(), b.decodersWaiting.Load(), len(b.decoders))
+	}
+	<-b.decoders
 }
 
 // failingReader returns data, then err.

@@ -58,7 +58,8 @@
 // and answers the excess with 503 Service Unavailable and Retry-After
 // (before reading any of a body whose length is declared, part way
 // through one whose length is not), while small calls pass without
-// waiting.
+// waiting; charged calls are decoded a few at a time, leaving a processor
+// to the small ones.
 //
 // # Errors
 //

@@ -344,8 +344,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var name string
 	var params []any
 	if err == nil {
-		d := Decoder{limits: s.limits, loc: s.loc}
-		name, params, err = d.decodeCallBytes(rb.data)
+		name, params, err = s.decodeBody(r, rb)
 	}
 	rb.free()
 	var result any
@@ -376,6 +375,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.observer != nil {
 		s.observer(r, CallInfo{Method: name, Params: params, Fault: fault, Duration: time.Since(start)})
 	}
+}
+
+// decodeBody decodes the call in a body read by readBody. A charged body
+// waits for one of the budget's decoders first, so that big bodies are
+// decoded only a few at a time; small ones never wait.
+func (s *Server) decodeBody(r *http.Request, rb requestBody) (string, []any, error) {
+	if rb.charged > 0 {
+		if !s.budget.startDecode(r.Context().Done()) {
+			// The client went away while waiting.
+			return "", nil, &transportFailure{err: r.Context().Err()}
+		}
+		defer s.budget.endDecode()
+	}
+	d := Decoder{limits: s.limits, loc: s.loc}
+	return d.decodeCallBytes(rb.data)
 }
 
 // decodeFault builds the fault for a request that could not be decoded.

@@ -970,6 +970,7 @@ func TestServerOptionsFail(t *testing.T) {
 		{"WithBodyBudget negative Wait", WithBodyBudget(BodyBudget{Wait: -time.Second}), "xmlrpc: WithBodyBudget: negative Wait"},
 		{"WithBodyBudget negative RetryAfter", WithBodyBudget(BodyBudget{RetryAfter: -1}), "xmlrpc: WithBodyBudget: negative RetryAfter"},
 		{"WithBodyBudget negative ReadTimeout", WithBodyBudget(BodyBudget{ReadTimeout: -1}), "xmlrpc: WithBodyBudget: negative ReadTimeout"},
+		{"WithBodyBudget negative Decoders", WithBodyBudget(BodyBudget{Decoders: -1}), "xmlrpc: WithBodyBudget: negative Decoders"},
 	} {
 		// The bad option among good ones, in either place.
 		for _, opts := range [][]ServerOption{{tc.opt, WithMulticall()}, {WithGzipResponses(), tc.opt}} {

@@ -83,11 +83,13 @@ watch:
 			break watch
 		}
 	}
-	snap := k.Snapshot()
-	for _, v := range snap.Vessels {
-		fmt.Println("kept, expires in", time.Until(v.ExpiresAt).Round(time.Hour))
+	// ExpiresIn is the lease left by the clearinghouse's clock. (ExpiresAt
+	// is by the keeper's clock, and conservative: this keeper has not yet
+	// measured how fast the clearinghouse's clock runs, and until it has
+	// it assumes as fast as the mock allows.)
+	for _, v := range k.Snapshot().Vessels {
+		fmt.Println("held:", v.Held, "lease left:", v.ExpiresIn.Round(time.Hour))
 	}
-	fmt.Println("next renewal in", time.Until(snap.NextRenewal).Round(time.Hour))
 
 	cancel() // Run returns nil; the vessels stay held until they expire
 	select {
@@ -96,10 +98,22 @@ watch:
 	case <-time.After(time.Minute):
 		fmt.Println("Run did not return")
 	}
+
+	// Before reporting them kept, look once more.
+	if err := k.Verify(context.Background()); err != nil {
+		log.Fatal(err)
+	}
+	held := 0
+	for _, v := range k.Snapshot().Vessels {
+		if v.Held {
+			held++
+		}
+	}
+	fmt.Println("still held:", held)
 	// Output:
 	// renewed 2 vessels
-	// kept, expires in 168h0m0s
-	// kept, expires in 168h0m0s
-	// next renewal in 163h0m0s
+	// held: true lease left: 168h0m0s
+	// held: true lease left: 168h0m0s
 	// Run returned <nil>
+	// still held: 2
 }

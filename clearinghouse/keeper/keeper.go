@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,9 +47,9 @@ const (
 // A Keeper holds a set of vessels alive until its context ends: it renews
 // them before they expire, notices the ones that are gone and, with
 // WithReplacement, acquires new ones in their place. Create it with New,
-// start it with Run, and watch it through Events and Snapshot. The package
-// documentation describes its schedule, how it handles failures and what
-// it guarantees.
+// start it with Run, and watch it through Events and Snapshot; Verify
+// checks, after Run, what is still held. The package documentation
+// describes its schedule, how it handles failures and what it guarantees.
 //
 // A Keeper is safe for concurrent use: Snapshot and Events may be called
 // from any goroutine while Run runs. Run starts no goroutine of its own.
@@ -56,6 +58,7 @@ type Keeper struct {
 	cfg     config
 	events  chan Event
 	started atomic.Bool
+	work    sync.Mutex // held by Run, or by Verify, for the fields they alone touch (below)
 
 	mu           sync.Mutex
 	kept         map[clearinghouse.Handle]*keptState // guarded by mu
@@ -63,6 +66,7 @@ type Keeper struct {
 	renewals     int                                 // guarded by mu
 	lost         int                                 // guarded by mu
 	replaced     int                                 // guarded by mu
+	found        int                                 // guarded by mu
 	dropped      int                                 // guarded by mu
 	lastErr      error                               // guarded by mu
 	lastErrAt    time.Time                           // guarded by mu
@@ -71,17 +75,22 @@ type Keeper struct {
 	nextWake     time.Time                           // guarded by mu
 	renewRetryAt time.Time                           // guarded by mu; no renewal before this
 	running      bool                                // guarded by mu
+	clock        clockRate                           // guarded by mu
 
-	// Touched only by the goroutine in Run.
+	// Touched only by the goroutine in Run or Verify, under work.
 	nextCheck    time.Time // zero: no check planned
 	replaceAt    time.Time
 	checkFails   int
 	renewFails   int
 	replaceFails int
-	lookTries    int            // get_resource_info calls
-	looks        int            // and those that succeeded
-	holdings     holdings       // everything the account held at the last of them
-	unsure       *unsureAcquire // an acquisition whose answer was lost, if any
+	lookTries    int // get_resource_info calls
+	looks        int // and those that succeeded
+	// lookRecords are the two latest of those, the latest last.
+	lookRecords [2]lookRecord
+	// gone are the vessels reported lost and not found again; true once
+	// the keeper has reported one listed again without room to keep it.
+	gone   map[clearinghouse.Handle]bool
+	unsure *unsureAcquire // an acquisition whose answer was lost, if any
 }
 
 // holdings is what get_resource_info reported the account to hold, by
@@ -91,22 +100,49 @@ type holdings map[clearinghouse.Handle]clearinghouse.Vessel
 // unsureAcquire is an acquisition whose outcome the keeper does not know:
 // the call failed without an answer from the clearinghouse (a reset, a
 // timeout, an HTTP error, an answer cut short), so the vessels may have
-// been acquired. The next successful get_resource_info settles it.
+// been acquired. Two successful looks after it settle it.
 type unsureAcquire struct {
-	before holdings // the account's holdings when it was sent
-	n      int      // vessels asked for
+	before map[clearinghouse.Handle]bool // what the account held or the keeper knew when it was sent
+	n      int                           // vessels asked for
+	looks  int                           // successful looks since
 }
 
 // keptState is a kept vessel as the keeper knows it.
 type keptState struct {
 	v     Vessel
-	known bool // seen in get_resource_info (initial handles start unknown)
+	known bool // seen in get_resource_info or acquired (initial handles start unknown)
+	// last is what the schedule goes by: the latest sighting of the
+	// lease, or the 7 days a renewal of the keeper's claims to have given.
+	last sighting
+	// seen is the latest sighting itself; anchor the first sighting of the
+	// current lease, which later ones measure the clock against.
+	seen     sighting
+	anchor   sighting
+	anchored bool
+	// renewed is when a renewal of the keeper's that no look has confirmed
+	// yet was sent; zero if none.
+	renewed time.Time
+	// missing counts the successful looks in a row that did not list it.
+	missing int
 }
 
-// Vessel is a vessel the keeper holds. Its ExpiresAt is computed
-// conservatively: from the moment the call that reported it was sent.
+// Vessel is a vessel the keeper holds. Its ExpiresIn is the lease time
+// the clearinghouse last reported, by its own clock; ExpiresAt is when the
+// keeper expects the lease to end by its clock, computed conservatively:
+// from the moment the call that reported it was sent, with the fastest
+// clock rate the keeper's measurements allow (Snapshot.ClockRate).
 type Vessel struct {
 	clearinghouse.Vessel
+	// Held reports whether the keeper can vouch that the vessel is held at
+	// the time of the snapshot: the latest successful get_resource_info
+	// listed it (or, for a replacement, the acquisition returned it), no
+	// renewal of the keeper's has been sent since, and by ExpiresAt its
+	// lease has not run out since. A vessel not Held may well be held; the
+	// keeper just has not seen it lately (Verify looks again).
+	Held bool
+	// Seen is when the call that last listed the vessel was sent; zero if
+	// none has.
+	Seen time.Time
 	// LastRenewed is when this keeper last renewed the vessel; zero if it
 	// has not.
 	LastRenewed time.Time
@@ -120,9 +156,10 @@ type Vessel struct {
 
 // Snapshot is the keeper's state at one moment.
 type Snapshot struct {
-	// Vessels are the vessels kept, sorted by handle. Before the first
-	// successful get_resource_info the handles given to New appear with
-	// only Handle set.
+	// Vessels are the vessels kept, sorted by handle: those held and those
+	// the keeper has not yet confirmed lost. Before the first successful
+	// get_resource_info the handles given to New appear with only Handle
+	// set.
 	Vessels []Vessel
 	// Target is how many vessels the keeper tries to hold: the number of
 	// distinct handles given to New.
@@ -131,9 +168,11 @@ type Snapshot struct {
 	// many vessels).
 	Renewals int
 	// Lost counts vessels reported by EventLost; Replaced counts vessels
-	// acquired by EventReplaced.
+	// acquired by EventReplaced; Found counts lost vessels kept again
+	// (EventFound). len(Vessels) is Target - Lost + Replaced + Found.
 	Lost     int
 	Replaced int
+	Found    int
 	// LastError is the error of the most recent EventError, and
 	// LastErrorTime when it happened; they are kept after a later success.
 	LastError     error
@@ -142,6 +181,12 @@ type Snapshot struct {
 	// ErrNotEnoughCredits until a renewal succeeds or nothing is left to
 	// keep: while it holds, the kept vessels are running out.
 	OverCreditLimit bool
+	// ClockRate is the rate the keeper schedules by: how many seconds the
+	// clearinghouse's clock may advance per second of the keeper's, at
+	// most, as far as its measurements show (a little above 1 for a
+	// clearinghouse that keeps real time, once measured; the assumed
+	// maximum before). See the package documentation, Clocks.
+	ClockRate float64
 	// NextRenewal is when the keeper will next try to renew (the earliest
 	// expiry minus the margin, or a retry); zero when nothing is kept.
 	NextRenewal time.Time
@@ -162,13 +207,14 @@ type EventKind int
 
 // The kinds of Event.
 const (
-	EventRenewed  EventKind = iota + 1 // Handles were renewed (one renew_resources call)
+	EventRenewed  EventKind = iota + 1 // Handles were renewed (one renew_resources call), as a look confirmed
 	EventLost                          // Handles are gone and no longer kept
 	EventReplaced                      // Handles were acquired to replace lost vessels
 	EventError                         // a call failed with Err; Retry says when it is tried again
+	EventFound                         // Handles, reported lost, are listed again and kept again
 )
 
-// String returns "renewed", "lost", "replaced" or "error".
+// String returns "renewed", "lost", "replaced", "error" or "found".
 func (k EventKind) String() string {
 	switch k {
 	case EventRenewed:
@@ -179,6 +225,8 @@ func (k EventKind) String() string {
 		return "replaced"
 	case EventError:
 		return "error"
+	case EventFound:
+		return "found"
 	}
 	return "EventKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -186,21 +234,22 @@ func (k EventKind) String() string {
 // Event is something the keeper did or found.
 type Event struct {
 	Kind EventKind
-	Time time.Time // when the call that found it was sent
-	// Handles are the vessels concerned: renewed, lost, acquired, those
-	// a failed renewal was for, or those the keeper could not attribute
-	// after an acquisition whose answer was lost (none for other
-	// failures).
+	Time time.Time // when the call that found it was sent (for EventRenewed, the renewal)
+	// Handles are the vessels concerned: renewed, lost, acquired, found
+	// again, those a failed renewal was for, or those the keeper could not
+	// attribute or keep (none for other failures).
 	Handles []clearinghouse.Handle
 	// Err is the failure of an EventError: a *clearinghouse.Error
 	// (errors.Is works with its sentinels, clearinghouse.ErrNotEnoughCredits
 	// above all), or an error of the keeper's own, starting "keeper: ",
-	// when a renewal succeeded but did not extend a lease, or when vessels
+	// when a renewal succeeded but did not extend a lease, when vessels
 	// appeared that it could not attribute after an acquisition whose
-	// answer was lost (see the package documentation, Replacement).
+	// answer was lost (see the package documentation, Replacement), or
+	// when a vessel reported lost is listed again but its replacement
+	// already fills the target.
 	Err error
 	// Retry is when the failed work of an EventError is tried again;
-	// zero when Run is returning.
+	// zero when Run is returning or nothing is retried.
 	Retry time.Time
 }
 
@@ -231,6 +280,7 @@ type config struct {
 	callTimeout   time.Duration
 	eventBuffer   int
 	replacement   clearinghouse.ResourceType
+	maxClockRate  float64
 }
 
 // An Option configures a Keeper. Options check their arguments; New
@@ -241,10 +291,11 @@ type Option struct {
 }
 
 // WithRenewMargin renews vessels once less than d is left of their lease
-// (DefaultRenewMargin by default). It must be positive and below the
-// 7-day renewal lease; with d of 4 hours or more, freshly acquired vessels
-// are renewed at once. A larger margin leaves more time to retry through
-// an outage at the cost of slightly more frequent renewals.
+// (DefaultRenewMargin by default), counted on the clearinghouse's clock.
+// It must be positive and below the 7-day renewal lease; with d of 4
+// hours or more, freshly acquired vessels are renewed at once. A larger
+// margin leaves more time to retry through an outage at the cost of
+// slightly more frequent renewals.
 func WithRenewMargin(d time.Duration) Option {
 	return Option{func(c *config) error {
 		if d <= 0 || d >= renewLease {
@@ -298,8 +349,10 @@ func WithEventBuffer(n int) Option {
 
 // WithCheckInterval sets how often the keeper calls get_resource_info
 // between renewals to notice lost vessels (DefaultCheckInterval by
-// default). Zero turns the periodic check off: losses are then noticed
-// around renewals only, up to a week late.
+// default), counted on the clearinghouse's clock as the keeper measures
+// it, and never more often than every 50 ms of the keeper's. Zero turns
+// the periodic check off: losses are then noticed around renewals only,
+// up to a week late.
 func WithCheckInterval(d time.Duration) Option {
 	return Option{func(c *config) error {
 		if d < 0 {
@@ -323,6 +376,24 @@ func WithCallTimeout(d time.Duration) Option {
 	}}
 }
 
+// WithMaxClockRate sets how much faster than the keeper's clock the
+// clearinghouse's clock may run, as far as the keeper assumes before it
+// has measured it (DefaultMaxClockRate by default). It must be at least 1
+// and finite. A keeper of vessels on a clearinghouse known to keep real
+// time may say 1: it then schedules by real time from the start, and
+// looks no more often than its check interval asks while it measures. A
+// clock measured faster than x is followed all the same. See the package
+// documentation, Clocks.
+func WithMaxClockRate(x float64) Option {
+	return Option{func(c *config) error {
+		if !(x >= 1) || math.IsInf(x, 1) {
+			return invalidArgument("clock rate " + strconv.FormatFloat(x, 'g', -1, 64) + " must be at least 1 and finite")
+		}
+		c.maxClockRate = x
+		return nil
+	}}
+}
+
 // New returns a keeper for the given vessels of c's account. Duplicate
 // and empty handles are ignored. It makes no call. A nil client or a bad
 // option is an error matching clearinghouse.ErrInvalidArgument.
@@ -337,6 +408,7 @@ func New(c *clearinghouse.Client, handles []clearinghouse.Handle, opts ...Option
 		backoffMax:    DefaultBackoffMax,
 		callTimeout:   DefaultCallTimeout,
 		eventBuffer:   DefaultEventBuffer,
+		maxClockRate:  DefaultMaxClockRate,
 	}
 	for _, opt := range opts {
 		if opt.apply == nil {
@@ -346,7 +418,8 @@ func New(c *clearinghouse.Client, handles []clearinghouse.Handle, opts ...Option
 			return nil, err
 		}
 	}
-	k := &Keeper{client: c, cfg: cfg, kept: make(map[clearinghouse.Handle]*keptState)}
+	k := &Keeper{client: c, cfg: cfg, kept: make(map[clearinghouse.Handle]*keptState),
+		clock: newClockRate(cfg.maxClockRate), gone: make(map[clearinghouse.Handle]bool)}
 	k.events = make(chan Event, cfg.eventBuffer)
 	for _, h := range handles {
 		if h != "" && k.kept[h] == nil {
@@ -366,6 +439,7 @@ func (k *Keeper) Events() <-chan Event { return k.events }
 // Snapshot returns the keeper's current state. It may be called from any
 // goroutine, before, during and after Run.
 func (k *Keeper) Snapshot() Snapshot {
+	now := time.Now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	s := Snapshot{
@@ -374,9 +448,11 @@ func (k *Keeper) Snapshot() Snapshot {
 		Renewals:        k.renewals,
 		Lost:            k.lost,
 		Replaced:        k.replaced,
+		Found:           k.found,
 		LastError:       k.lastErr,
 		LastErrorTime:   k.lastErrAt,
 		OverCreditLimit: k.overLimit,
+		ClockRate:       k.clock.rate(),
 		NextRenewal:     k.nextRenewalLocked(),
 		LastCheck:       k.lastCheck,
 		DroppedEvents:   k.dropped,
@@ -391,22 +467,40 @@ func (k *Keeper) Snapshot() Snapshot {
 			active := *v.IsActive
 			v.IsActive = &active
 		}
+		if ks.known {
+			v.ExpiresIn = time.Duration(ks.last.left) * time.Second
+			v.ExpiresAt = k.expiryLocked(ks)
+			v.Held = ks.missing == 0 && ks.renewed.IsZero() && v.ExpiresAt.After(now)
+		}
 		s.Vessels = append(s.Vessels, v)
 	}
 	slices.SortFunc(s.Vessels, func(a, b Vessel) int { return strings.Compare(string(a.Handle), string(b.Handle)) })
 	return s
 }
 
+// expiryLocked is when a known vessel's lease ends at the latest, by the
+// keeper's clock: its last sighting aged at the fastest rate the clock
+// may run.
+func (k *Keeper) expiryLocked(ks *keptState) time.Time {
+	return ks.last.sent.Add(wall(time.Duration(ks.last.left)*time.Second, k.clock.rate()))
+}
+
+// dueLocked is when a known vessel falls due: when, at the fastest rate
+// the clock may run, the margin is left of its lease.
+func (k *Keeper) dueLocked(ks *keptState) time.Time {
+	return ks.last.sent.Add(wall(time.Duration(ks.last.left)*time.Second-k.cfg.margin, k.clock.rate()))
+}
+
 // nextRenewalLocked is when the next renewal attempt is planned: the
-// earliest expiry of a known vessel minus the margin, or the pending retry
-// if that is later.
+// earliest due time of a known vessel, or the pending retry if that is
+// later.
 func (k *Keeper) nextRenewalLocked() time.Time {
 	var at time.Time
 	for _, ks := range k.kept {
 		if !ks.known {
 			continue
 		}
-		if due := ks.v.ExpiresAt.Add(-k.cfg.margin); at.IsZero() || due.Before(at) {
+		if due := k.dueLocked(ks); at.IsZero() || due.Before(at) {
 			at = due
 		}
 	}
@@ -426,6 +520,8 @@ func (k *Keeper) Run(ctx context.Context) error {
 	if !k.started.CompareAndSwap(false, true) {
 		return invalidArgument("Run called more than once")
 	}
+	k.work.Lock()
+	defer k.work.Unlock()
 	defer close(k.events)
 	k.mu.Lock()
 	k.running = true
@@ -448,6 +544,29 @@ func (k *Keeper) Run(ctx context.Context) error {
 		if !k.sleep(ctx, k.wakeTime()) {
 			return nil
 		}
+	}
+	return nil
+}
+
+// Verify looks at the account's vessels once more, with one
+// get_resource_info (and a second at once if a kept vessel is missing
+// from the first), and updates what Snapshot shows: a vessel is Held
+// again only if the clearinghouse lists it now. Called after Run has
+// returned, it tells which vessels are still held before a program
+// reports them kept. It declares no vessel lost, renews and acquires
+// nothing and sends no event. It returns the error of the first call, if
+// that failed (Snapshot then shows what the keeper knew before), and an
+// error matching clearinghouse.ErrInvalidArgument if Run is running.
+func (k *Keeper) Verify(ctx context.Context) error {
+	if !k.work.TryLock() {
+		return invalidArgument("Verify called while Run runs")
+	}
+	defer k.work.Unlock()
+	if _, _, err := k.look(ctx, true); err != nil {
+		return err
+	}
+	if k.anyMissing() {
+		k.look(ctx, true) // a failure leaves the missing ones not Held
 	}
 	return nil
 }
@@ -486,7 +605,9 @@ func (k *Keeper) renewDue(now time.Time) bool {
 	return !at.IsZero() && !now.Before(at)
 }
 
-// deficit is how many vessels replacement should acquire.
+// deficit is how many vessels replacement should acquire. Vessels missing
+// from a look but not yet confirmed lost still count as kept: the keeper
+// does not replace a vessel it is not sure it lost.
 func (k *Keeper) deficit() int {
 	if k.cfg.replacement == "" {
 		return 0
@@ -498,6 +619,19 @@ func (k *Keeper) deficit() int {
 
 func (k *Keeper) replaceDue(now time.Time) bool {
 	return k.deficit() > 0 && !now.Before(k.replaceAt)
+}
+
+// anyMissing reports whether a kept vessel was missing from the last
+// successful look.
+func (k *Keeper) anyMissing() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, ks := range k.kept {
+		if ks.missing > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // wakeTime is the earliest moment something is planned; zero if nothing.
@@ -592,82 +726,283 @@ func answered(err error) bool {
 	return errors.As(err, &ce) && ce.Code != 0
 }
 
+// lookRecord is one successful get_resource_info: what it listed, and
+// when it was sent and answered.
+type lookRecord struct {
+	held       holdings
+	sent, recv time.Time
+}
+
+// sightingOf is what v, listed by a call sent and answered at the times
+// given, says of its lease.
+func sightingOf(v clearinghouse.Vessel, sent, recv time.Time) sighting {
+	return sighting{left: int64(v.ExpiresIn / time.Second), sent: sent, recv: recv}
+}
+
+// newKept is the state of a vessel the keeper starts keeping from a
+// sighting: a replacement, or a lost vessel found again.
+func newKept(v clearinghouse.Vessel, b sighting, replacement bool) *keptState {
+	return &keptState{
+		v:     Vessel{Vessel: v, Seen: b.sent, Replacement: replacement},
+		known: true, last: b, seen: b, anchor: b, anchored: true,
+	}
+}
+
+// lookResult is what one look found that Run reports.
+type lookResult struct {
+	sent    time.Time
+	lost    []clearinghouse.Handle // missing from this look and the one before
+	found   []clearinghouse.Handle // lost, listed again and kept again
+	crowded []clearinghouse.Handle // lost, listed again, no room to keep them (reported once)
+	// renewed are the vessels whose renewal this look confirmed, by when
+	// the renewal was sent; short those whose lease did not grow.
+	renewed map[time.Time][]clearinghouse.Handle
+	short   []clearinghouse.Handle
+	shortAt time.Time // when the renewal of the short ones was sent
+}
+
 // refresh learns the kept vessels' state from get_resource_info and
-// reports those that are gone.
+// reports what changed. A kept vessel missing from a look is looked for
+// again at once, with a second call: only a vessel missing from both is
+// lost. An acquisition whose answer was lost is settled by two looks.
 func (k *Keeper) refresh(ctx context.Context) error {
+	for i := range 2 {
+		res, ok, err := k.look(ctx, false)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		k.report(res)
+		unsure := k.unsure != nil && k.unsure.looks < 2
+		if i == 1 || !unsure && !k.anyMissing() {
+			break
+		}
+	}
+	if u := k.unsure; u != nil && u.looks >= 2 {
+		k.unsure = nil
+		k.settle(u)
+	}
+	if k.anyMissing() { // not settled by two looks: look again soon
+		if soon := time.Now().Add(k.cfg.backoffMin); k.nextCheck.IsZero() || soon.Before(k.nextCheck) {
+			k.nextCheck = soon
+		}
+	}
+	return nil
+}
+
+// look calls get_resource_info once and takes in what it lists; ok
+// reports whether the call succeeded. In final mode (Verify) it returns
+// any failure and reports nothing; otherwise it returns only an
+// unrecoverable failure or the context's end, and reports the others and
+// plans the next look after the backoff.
+func (k *Keeper) look(ctx context.Context, final bool) (res lookResult, ok bool, err error) {
 	sent := time.Now()
 	k.lookTries++
 	cctx, cancel := k.callContext(ctx)
 	vs, err := k.client.GetResourceInfo(cctx)
 	cancel()
+	recv := time.Now()
 	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if fatal(err) {
+		switch {
+		case final:
+			return res, false, err
+		case ctx.Err() != nil:
+			return res, false, ctx.Err()
+		case fatal(err):
 			k.emitError(sent, nil, err, time.Time{})
-			return err
+			return res, false, err
 		}
 		k.checkFails++
 		k.nextCheck = sent.Add(k.backoff(k.checkFails))
 		k.emitError(sent, nil, err, k.nextCheck)
-		return nil
+		return res, false, nil
 	}
 	k.checkFails = 0
-	k.nextCheck = time.Time{}
-	if k.cfg.checkInterval > 0 {
-		k.nextCheck = sent.Add(k.cfg.checkInterval)
-	}
-
 	held := make(holdings, len(vs))
 	for _, v := range vs {
 		held[v.Handle] = v
 	}
 	k.looks++
-	k.holdings = held
-	var lost []clearinghouse.Handle
+	k.lookRecords[0], k.lookRecords[1] = k.lookRecords[1], lookRecord{held: held, sent: sent, recv: recv}
+	if k.unsure != nil {
+		k.unsure.looks++
+	}
+	res = k.observe(held, sent, recv, final)
+	k.nextCheck = time.Time{}
+	if k.cfg.checkInterval > 0 {
+		k.mu.Lock()
+		rate := k.clock.rate()
+		k.mu.Unlock()
+		k.nextCheck = sent.Add(max(wall(k.cfg.checkInterval, rate), minLookGap))
+	}
+	return res, true, nil
+}
+
+// observe takes in one successful look, sent and answered at the times
+// given: it measures the clock, updates the kept vessels, declares lost
+// those missing from this look and the one before, keeps again lost
+// vessels listed again while there is room, and confirms renewals. In
+// final mode it declares nothing lost and keeps nothing again.
+func (k *Keeper) observe(held holdings, sent, recv time.Time, final bool) lookResult {
+	res := lookResult{sent: sent}
 	k.mu.Lock()
+	defer k.mu.Unlock()
+
+	// The clock first, from the leases seen before that did not grow.
+	var (
+		pairs  []*keptState
+		bounds []rateBounds
+	)
 	for h, ks := range k.kept {
 		v, ok := held[h]
 		if !ok {
-			lost = append(lost, h)
-			delete(k.kept, h)
 			continue
 		}
-		v.ExpiresAt = sent.Add(v.ExpiresIn)
-		ks.v.Vessel = v
-		ks.known = true
+		b := sightingOf(v, sent, recv)
+		if ks.anchored {
+			if r, ok := pairBounds(ks.anchor, b); ok {
+				pairs, bounds = append(pairs, ks), append(bounds, r)
+				continue
+			}
+		}
+		ks.anchor, ks.anchored = b, true // a lease that grew measures from here
 	}
-	k.lost += len(lost)
+	consistent, restart := k.clock.fold(bounds)
+	for i, ks := range pairs {
+		if restart || !consistent[i] {
+			ks.anchor = sightingOf(held[ks.v.Handle], sent, recv)
+		}
+	}
+
+	for h, ks := range k.kept {
+		v, ok := held[h]
+		if !ok {
+			ks.missing++
+			if ks.missing >= 2 && !final {
+				res.lost = append(res.lost, h)
+				delete(k.kept, h)
+				k.gone[h] = false
+			}
+			continue
+		}
+		b := sightingOf(v, sent, recv)
+		if !ks.renewed.IsZero() {
+			if ks.known && b.left <= ks.seen.left {
+				res.short = append(res.short, h)
+				res.shortAt = ks.renewed
+			} else {
+				if res.renewed == nil {
+					res.renewed = make(map[time.Time][]clearinghouse.Handle)
+				}
+				res.renewed[ks.renewed] = append(res.renewed[ks.renewed], h)
+			}
+			ks.renewed = time.Time{}
+		}
+		ks.v.Vessel = v
+		ks.v.Seen = sent
+		ks.known, ks.missing = true, 0
+		ks.last, ks.seen = b, b
+	}
+
+	if !final {
+		for h, v := range held {
+			reported, lost := k.gone[h]
+			switch {
+			case !lost:
+			case k.kept[h] != nil: // acquired again since, as a replacement
+				delete(k.gone, h)
+			case len(k.kept) < k.target:
+				delete(k.gone, h)
+				k.kept[h] = newKept(v, sightingOf(v, sent, recv), false)
+				res.found = append(res.found, h)
+			case !reported:
+				k.gone[h] = true
+				res.crowded = append(res.crowded, h)
+			}
+		}
+	}
+
+	k.lost += len(res.lost)
+	k.found += len(res.found)
 	k.lastCheck = sent
 	if len(k.kept) == 0 {
 		k.overLimit = false
 		k.renewRetryAt = time.Time{}
 	}
-	k.mu.Unlock()
-	if len(lost) > 0 {
-		slices.Sort(lost)
-		k.emit(Event{Kind: EventLost, Time: sent, Handles: lost})
+	slices.Sort(res.lost)
+	slices.Sort(res.found)
+	slices.Sort(res.crowded)
+	slices.Sort(res.short)
+	for _, hs := range res.renewed {
+		slices.Sort(hs)
 	}
-	if u := k.unsure; u != nil {
-		k.unsure = nil
-		k.settle(u, held, sent)
-	}
-	return nil
+	return res
 }
 
-// settle decides, from the account's holdings seen at sent, what an
-// acquisition whose answer was lost did. Acquisitions are all or
-// nothing: if exactly as many vessels as it asked for have appeared since
-// it was sent, they are its own and the keeper keeps them; if none have,
-// it was not applied. Any other number means another program acquired
-// for the account meanwhile; the keeper cannot tell which vessels are
-// its own, adopts none and reports it.
-func (k *Keeper) settle(u *unsureAcquire, held holdings, sent time.Time) {
+// report sends the events of a look and, for renewals it found did not
+// extend a lease, plans the retry.
+func (k *Keeper) report(res lookResult) {
+	sent := res.sent
+	if len(res.lost) > 0 {
+		k.emit(Event{Kind: EventLost, Time: sent, Handles: res.lost})
+	}
+	if len(res.found) > 0 {
+		k.emit(Event{Kind: EventFound, Time: sent, Handles: res.found})
+	}
+	if len(res.crowded) > 0 {
+		k.emitError(sent, res.crowded, fmt.Errorf("keeper: %d vessel(s) reported lost are listed again; "+
+			"not kept, since their replacements fill the target", len(res.crowded)), time.Time{})
+	}
+	switch {
+	case len(res.short) > 0:
+		// The call succeeded but the leases did not grow (a server that
+		// skipped them): retry with backoff rather than at once.
+		k.renewFails++
+		k.mu.Lock()
+		var earliest time.Time
+		for _, h := range res.short {
+			if exp := k.expiryLocked(k.kept[h]); earliest.IsZero() || exp.Before(earliest) {
+				earliest = exp
+			}
+		}
+		retry := res.shortAt.Add(k.renewWait(res.shortAt, earliest, k.backoff(k.renewFails)))
+		k.renewRetryAt = retry
+		k.mu.Unlock()
+		k.emitError(res.shortAt, res.short, fmt.Errorf("keeper: renew_resources succeeded but the lease of %d vessel(s) did not grow", len(res.short)), retry)
+	case len(res.renewed) > 0:
+		k.renewFails = 0
+		k.mu.Lock()
+		k.renewRetryAt = time.Time{}
+		k.mu.Unlock()
+	}
+	for _, at := range slices.SortedFunc(maps.Keys(res.renewed), time.Time.Compare) {
+		k.emit(Event{Kind: EventRenewed, Time: at, Handles: res.renewed[at]})
+	}
+}
+
+// settle decides, from the account's holdings seen in the two looks
+// after it, what an acquisition whose answer was lost did. (Two looks,
+// because a vessel may be missing from one.) Acquisitions are all or
+// nothing: if exactly as many vessels as it asked for have appeared
+// since it was sent, they are its own and the keeper keeps them; if none
+// have, it was not applied. Any other number means another program
+// acquired for the account meanwhile; the keeper cannot tell which
+// vessels are its own, adopts none and reports it.
+func (k *Keeper) settle(u *unsureAcquire) {
+	latest := k.lookRecords[1]
+	seen := make(map[clearinghouse.Handle]sighting)
+	found := make(map[clearinghouse.Handle]clearinghouse.Vessel)
+	for _, rec := range k.lookRecords { // the later one last, so that it wins
+		for h, v := range rec.held {
+			seen[h], found[h] = sightingOf(v, rec.sent, rec.recv), v
+		}
+	}
 	var fresh []clearinghouse.Handle
 	k.mu.Lock()
-	for h := range held {
-		if _, had := u.before[h]; !had && k.kept[h] == nil {
+	for h := range found {
+		if _, lost := k.gone[h]; !u.before[h] && !lost && k.kept[h] == nil {
 			fresh = append(fresh, h)
 		}
 	}
@@ -675,9 +1010,7 @@ func (k *Keeper) settle(u *unsureAcquire, held holdings, sent time.Time) {
 	adopt := len(fresh) == u.n && len(k.kept)+len(fresh) <= k.target
 	if adopt {
 		for _, h := range fresh {
-			v := held[h]
-			v.ExpiresAt = sent.Add(v.ExpiresIn)
-			k.kept[h] = &keptState{v: Vessel{Vessel: v, Replacement: true}, known: true}
+			k.kept[h] = newKept(found[h], seen[h], true)
 		}
 		k.replaced += len(fresh)
 	}
@@ -687,30 +1020,34 @@ func (k *Keeper) settle(u *unsureAcquire, held holdings, sent time.Time) {
 	case adopt:
 		k.replaceFails = 0
 		k.replaceAt = time.Time{}
-		k.emit(Event{Kind: EventReplaced, Time: sent, Handles: fresh})
+		k.emit(Event{Kind: EventReplaced, Time: latest.sent, Handles: fresh})
 	default:
-		retry := sent // the acquisition goes ahead as soon as replacement is due
-		if k.replaceAt.After(sent) {
+		retry := latest.sent // the acquisition goes ahead as soon as replacement is due
+		if k.replaceAt.After(retry) {
 			retry = k.replaceAt
 		}
-		k.emitError(sent, fresh, fmt.Errorf("keeper: %d vessel(s) appeared after an acquisition of %d whose answer was lost; "+
+		k.emitError(latest.sent, fresh, fmt.Errorf("keeper: %d vessel(s) appeared after an acquisition of %d whose answer was lost; "+
 			"not adopted, since another program must have acquired some of them", len(fresh), u.n), retry)
 	}
 }
 
 // renew renews, in one call, every kept vessel that is due or falls due
-// within half a margin, then refreshes.
+// within half a margin, then looks: the renewal counts (EventRenewed)
+// once a look shows the leases grown.
 func (k *Keeper) renew(ctx context.Context) error {
 	sent := time.Now()
-	horizon := sent.Add(k.cfg.margin + k.cfg.margin/2)
 	var due []clearinghouse.Handle
 	var earliest time.Time
 	k.mu.Lock()
+	horizon := sent.Add(wall(k.cfg.margin+k.cfg.margin/2, k.clock.rate()))
 	for h, ks := range k.kept {
-		if ks.known && !ks.v.ExpiresAt.After(horizon) { // includes all renewDue saw
+		if !ks.known {
+			continue
+		}
+		if exp := k.expiryLocked(ks); !exp.After(horizon) { // includes all renewDue saw
 			due = append(due, h)
-			if earliest.IsZero() || ks.v.ExpiresAt.Before(earliest) {
-				earliest = ks.v.ExpiresAt
+			if earliest.IsZero() || exp.Before(earliest) {
+				earliest = exp
 			}
 		}
 	}
@@ -726,6 +1063,7 @@ func (k *Keeper) renew(ctx context.Context) error {
 	cctx, cancel := k.callContext(ctx)
 	err := k.client.RenewResources(cctx, due)
 	cancel()
+	recv := time.Now()
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -758,49 +1096,16 @@ func (k *Keeper) renew(ctx context.Context) error {
 		if ks := k.kept[h]; ks != nil {
 			ks.v.LastRenewed = sent
 			ks.v.Renewals++
-			// Until get_resource_info says otherwise: the lease now ends
-			// 7 days after a moment no earlier than sent.
-			ks.v.ExpiresAt = sent.Add(renewLease)
-			ks.v.ExpiresIn = renewLease
+			// Until a look says otherwise, the schedule goes by the lease
+			// the renewal gives: 7 days from a moment no earlier than
+			// sent. It says nothing of the clock.
+			ks.last = sighting{left: int64(renewLease / time.Second), sent: sent, recv: recv}
+			ks.renewed = sent
+			ks.anchored = false
 		}
 	}
 	k.mu.Unlock()
-
-	if err := k.refresh(ctx); err != nil {
-		return err
-	}
-
-	var renewed, short []clearinghouse.Handle
-	k.mu.Lock()
-	for _, h := range due {
-		switch ks := k.kept[h]; {
-		case ks == nil: // lost, and reported so by refresh
-		case ks.v.ExpiresAt.Sub(sent) <= k.cfg.margin:
-			short = append(short, h)
-		default:
-			renewed = append(renewed, h)
-		}
-	}
-	k.mu.Unlock()
-	if len(short) == 0 {
-		k.renewFails = 0
-		k.mu.Lock()
-		k.renewRetryAt = time.Time{}
-		k.mu.Unlock()
-	} else {
-		// The call succeeded but the leases did not grow (a server that
-		// skipped them): retry with backoff rather than at once.
-		k.renewFails++
-		retry := sent.Add(k.renewWait(sent, earliest, k.backoff(k.renewFails)))
-		k.mu.Lock()
-		k.renewRetryAt = retry
-		k.mu.Unlock()
-		k.emitError(sent, short, fmt.Errorf("keeper: renew_resources succeeded but %d vessel lease(s) still end within the margin", len(short)), retry)
-	}
-	if len(renewed) > 0 {
-		k.emit(Event{Kind: EventRenewed, Time: sent, Handles: renewed})
-	}
-	return nil
+	return k.refresh(ctx)
 }
 
 // replace acquires vessels to make up for lost ones. It needs a look at
@@ -808,8 +1113,9 @@ func (k *Keeper) renew(ctx context.Context) error {
 // acquisition whose answer was lost, and is what the outcome of this one
 // is judged against if its answer is lost too. tried and looked say
 // whether the step has called get_resource_info and whether a call
-// succeeded; if none was made, replace makes one; if it failed, the
-// acquisition waits for the next look, which refresh has planned.
+// succeeded; if none was made, replace makes one; if it failed, or an
+// earlier acquisition is still unsettled, the acquisition waits for the
+// next look, which refresh has planned.
 func (k *Keeper) replace(ctx context.Context, tried, looked bool) error {
 	if !looked && !tried {
 		looks := k.looks
@@ -818,7 +1124,7 @@ func (k *Keeper) replace(ctx context.Context, tried, looked bool) error {
 		}
 		looked = k.looks > looks
 	}
-	if !looked {
+	if !looked || k.unsure != nil {
 		k.replaceAt = k.nextCheck
 		return nil
 	}
@@ -826,11 +1132,26 @@ func (k *Keeper) replace(ctx context.Context, tried, looked bool) error {
 	if n <= 0 { // settled: the lost answer's vessels were adopted
 		return nil
 	}
-	before := k.holdings
+	if done, err := k.releaseGone(ctx); !done || err != nil {
+		return err
+	}
+	before := make(map[clearinghouse.Handle]bool)
+	for h := range k.lookRecords[1].held {
+		before[h] = true
+	}
+	for h := range k.gone {
+		before[h] = true
+	}
+	k.mu.Lock()
+	for h := range k.kept {
+		before[h] = true
+	}
+	k.mu.Unlock()
 	sent := time.Now()
 	cctx, cancel := k.callContext(ctx)
 	vs, err := k.client.AcquireResources(cctx, k.cfg.replacement, n)
 	cancel()
+	recv := time.Now()
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -853,8 +1174,8 @@ func (k *Keeper) replace(ctx context.Context, tried, looked bool) error {
 		if k.kept[v.Handle] != nil {
 			continue
 		}
-		v.ExpiresAt = sent.Add(v.ExpiresIn)
-		k.kept[v.Handle] = &keptState{v: Vessel{Vessel: v, Replacement: true}, known: true}
+		k.kept[v.Handle] = newKept(v, sightingOf(v, sent, recv), true)
+		delete(k.gone, v.Handle) // lost once, released, and acquired again
 		added = append(added, v.Handle)
 	}
 	k.replaced += len(added)
@@ -873,6 +1194,63 @@ func (k *Keeper) replace(ctx context.Context, tried, looked bool) error {
 		k.emit(Event{Kind: EventReplaced, Time: sent, Handles: added})
 	}
 	return nil
+}
+
+// releaseGone releases the vessels declared lost, before replace acquires
+// their replacements. A vessel is declared lost when two answers in a row
+// leave it out; a listing that hid one still held would otherwise leave
+// the account holding more than the target once the replacement comes.
+// Releasing a vessel the account no longer holds does nothing (§5.3), so
+// this costs one call and changes nothing when the vessels are really
+// gone. done is false when the release failed and the acquisition must
+// wait for the retry it planned; err is set only when Run must stop.
+func (k *Keeper) releaseGone(ctx context.Context) (done bool, err error) {
+	if len(k.gone) == 0 {
+		return true, nil
+	}
+	handles := slices.Sorted(maps.Keys(k.gone))
+	sent := time.Now()
+	err = k.release(ctx, handles)
+	if err != nil && len(handles) > 1 && errors.Is(err, clearinghouse.ErrInvalidRequest) {
+		// The clearinghouse refused the list, for one handle that no
+		// longer names a vessel (§5.3 step 4), perhaps: one at a time.
+		err = nil
+		for _, h := range handles {
+			if err = k.release(ctx, []clearinghouse.Handle{h}); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		if fatal(err) {
+			k.emitError(sent, handles, err, time.Time{})
+			return false, err
+		}
+		k.replaceFails++
+		k.replaceAt = sent.Add(k.backoff(k.replaceFails))
+		k.emitError(sent, handles, err, k.replaceAt)
+		return false, nil
+	}
+	for _, h := range handles {
+		delete(k.gone, h)
+	}
+	return true, nil
+}
+
+// release makes one release_resources call for handles. A single handle
+// the clearinghouse refuses as invalid names no vessel the account could
+// hold: that is a success for releaseGone.
+func (k *Keeper) release(ctx context.Context, handles []clearinghouse.Handle) error {
+	cctx, cancel := k.callContext(ctx)
+	defer cancel()
+	err := k.client.ReleaseResources(cctx, handles)
+	if len(handles) == 1 && errors.Is(err, clearinghouse.ErrInvalidRequest) && answered(err) {
+		return nil
+	}
+	return err
 }
 
 func (k *Keeper) emitError(at time.Time, handles []clearinghouse.Handle, err error, retry time.Time) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -99,9 +100,24 @@ type keeperEnv struct {
 	client *clearinghouse.Client // the keeper's
 	direct *clearinghouse.Client // the test's own
 
-	mu     sync.Mutex
-	calls  []keeperCall
-	faults map[string][]string // method -> failure modes for its next calls
+	// latency delays each of the keeper's calls twice: before the mock
+	// serves it and before its answer arrives. Set it before the keeper
+	// starts.
+	latency time.Duration
+	// listing, if set, rewrites the keeper's get_resource_info answers:
+	// it gets the number of the answer (0 for the first) and the vessels
+	// the mock listed, and returns those the keeper sees. Set it before
+	// the keeper starts.
+	listing func(n int, vessels []any) []any
+	// served, if set, is called after the mock has served each of the
+	// keeper's calls, with the call and what the mock answered (nil
+	// for a fault); it may look at the mock.
+	served func(call keeperCall, result any)
+
+	mu       sync.Mutex
+	calls    []keeperCall
+	faults   map[string][]string // method -> failure modes for its next calls
+	listings int                 // get_resource_info answers rewritten so far
 }
 
 type keeperCall struct {
@@ -137,17 +153,17 @@ func (m *mockAccount) held(t *testing.T) map[clearinghouse.Handle]mockserver.Ves
 }
 
 // newKeeperEnv starts the mock with the account alice, who has the given
-// free credits (0 for the default).
-func newKeeperEnv(t *testing.T, freeCredits int) *keeperEnv {
+// free credits (0 for the default), and the mock options given.
+func newKeeperEnv(t *testing.T, freeCredits int, opts ...mockserver.Option) *keeperEnv {
 	t.Helper()
 	if now := time.Now(); !now.Equal(keeperT0) {
 		t.Fatalf("the time is %v, want %v: not at the start of a synctest bubble", now, keeperT0)
 	}
 	e := &keeperEnv{faults: make(map[string][]string)}
-	e.mock = newMock(t,
+	e.mock = newMock(t, append([]mockserver.Option{
 		mockserver.WithKeyBits(512),
 		mockserver.WithPopulation(mockserver.PopulationConfig{Nodes: 40, NATFraction: 0.1, Seed: 11}),
-	)
+	}, opts...)...)
 	acct, err := e.mock.AddAccount(mockserver.AccountSpec{
 		Username: "alice", Password: "correct horse", Affiliation: "Test Lab", FreeCredits: freeCredits,
 	})
@@ -198,6 +214,12 @@ func (e *keeperEnv) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	e.calls = append(e.calls, call)
 	e.mu.Unlock()
+	if e.latency > 0 {
+		if err := delay(r.Context(), e.latency); err != nil {
+			return nil, err
+		}
+		defer delay(r.Context(), e.latency)
+	}
 	if call.fault == "drop" {
 		return nil, errDropped
 	}
@@ -215,13 +237,63 @@ func (e *keeperEnv) RoundTrip(r *http.Request) (*http.Response, error) {
 		case "ok": // claims success without doing anything
 			w.Header().Set("Content-Type", "text/xml")
 			xmlrpc.EncodeResponse(w, 0)
+		case "invalid": // the clearinghouse refuses an argument (fault 102)
+			w.Header().Set("Content-Type", "text/xml")
+			xmlrpc.EncodeFault(w, &xmlrpc.Fault{Code: clearinghouse.CodeInvalidRequest, String: "injected invalid request"})
 		case "empty": // an empty list, for a call that should return vessels
 			w.Header().Set("Content-Type", "text/xml")
 			xmlrpc.EncodeResponse(w, []any{})
 		default:
-			e.mock.ServeHTTP(w, r)
+			e.serve(w, r, call)
 		}
 	}).RoundTrip(r)
+}
+
+// serve has the mock serve one of the keeper's calls, then applies
+// listing and served.
+func (e *keeperEnv) serve(w http.ResponseWriter, r *http.Request, call keeperCall) {
+	if e.listing == nil && e.served == nil {
+		e.mock.ServeHTTP(w, r)
+		return
+	}
+	rec := httptest.NewRecorder()
+	e.mock.ServeHTTP(rec, r)
+	var result any
+	if err := xmlrpc.DecodeResponse(bytes.NewReader(rec.Body.Bytes()), &result); err != nil {
+		result = nil // a fault, passed on as it is
+	}
+	body := rec.Body.Bytes()
+	if list, ok := result.([]any); ok && call.method == "get_resource_info" && e.listing != nil {
+		e.mu.Lock()
+		n := e.listings
+		e.listings++
+		e.mu.Unlock()
+		var buf bytes.Buffer
+		if err := xmlrpc.EncodeResponse(&buf, e.listing(n, list)); err != nil {
+			panic(err)
+		}
+		body = buf.Bytes()
+	}
+	if e.served != nil {
+		e.served(call, result)
+	}
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	w.Write(body)
+}
+
+// delay waits for d, or until ctx ends.
+func delay(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // failNext makes the keeper's next calls of method fail, one mode each:
@@ -273,7 +345,7 @@ func (e *keeperEnv) mustHold(t *testing.T, hs []clearinghouse.Handle) {
 	for _, h := range hs {
 		v, ok := held[h]
 		if !ok || !v.Expires.After(now) {
-			t.Fatalf("at %v the mock no longer holds %s (have %+v)", now.Sub(keeperT0), h, v)
+			t.Fatalf("at %v the mock no longer holds %s (lease ends %v)", now.Sub(keeperT0), brief(h), v.Expires)
 		}
 	}
 }
@@ -301,10 +373,13 @@ func mustNew(t *testing.T, c *clearinghouse.Client, hs []clearinghouse.Handle, o
 }
 
 // start runs a keeper with the keeper's client; the run is stopped at
-// cleanup.
+// cleanup. The mock's clock is the bubble's, and the keeper is told so
+// (WithMaxClockRate(1)): it schedules by real time from its first look,
+// so that the tests of its schedule and of its failure handling can
+// expect exact times. clock_test.go tests the default, which measures.
 func (e *keeperEnv) start(t *testing.T, hs []clearinghouse.Handle, opts ...Option) *keeperRun {
 	t.Helper()
-	return startKeeper(t, mustNew(t, e.client, hs, opts...))
+	return startKeeper(t, mustNew(t, e.client, hs, append([]Option{WithMaxClockRate(1)}, opts...)...))
 }
 
 // startAfterLoss starts a keeper of n of alice's vessels, the one at
@@ -407,8 +482,22 @@ func wantEvents(t *testing.T, evs []Event, kinds ...EventKind) {
 func wantHandles(t *testing.T, what string, have, want []clearinghouse.Handle) {
 	t.Helper()
 	if !slices.Equal(have, want) {
-		t.Fatalf("%s: have %v, want %v", what, have, want)
+		t.Fatalf("%s: have %s, want %s", what, brief(have...), brief(want...))
 	}
+}
+
+// brief names handles by the end of their node id and their vessel name,
+// for failure messages: node ids are long public keys.
+func brief(hs ...clearinghouse.Handle) string {
+	parts := make([]string, len(hs))
+	for i, h := range hs {
+		s := string(h)
+		if j := strings.LastIndexByte(s, ':'); j > 8 {
+			s = "…" + s[j-8:]
+		}
+		parts[i] = s
+	}
+	return "[" + strings.Join(parts, " ") + "]"
 }
 
 func sortedHandles(groups ...[]clearinghouse.Handle) []clearinghouse.Handle {
@@ -663,17 +752,26 @@ func TestKeeperCheckFailures(t *testing.T) {
 		if at := r.next(t); !at.Equal(expiry.Add(-time.Hour)) {
 			t.Fatalf("renewal at %v", at.Sub(keeperT0))
 		}
+		// The renewal succeeded, but no look has shown it: the keeper
+		// schedules by the lease it claims to give, and neither reports
+		// it renewed nor vouches for the vessel.
 		evs = drain(r.k)
-		wantEvents(t, evs, EventError, EventError, EventRenewed)
+		wantEvents(t, evs, EventError, EventError)
 		e.mustHold(t, hs)
-		if snap := r.k.Snapshot(); !snap.Vessels[0].ExpiresAt.Equal(expiry.Add(-time.Hour+renewLease)) || snap.Renewals != 1 {
+		renewal := expiry.Add(-time.Hour)
+		if snap := r.k.Snapshot(); !snap.Vessels[0].ExpiresAt.Equal(renewal.Add(renewLease)) || snap.Renewals != 1 || snap.Vessels[0].Held {
 			t.Fatalf("after a renewal it could not confirm: %+v", snap)
 		}
 		if at := r.next(t); !at.Equal(expiry.Add(-58 * time.Minute)) {
 			t.Fatalf("check retried at %v, want 1 then 2 minutes of backoff", at.Sub(expiry))
 		}
-		if evs := drain(r.k); len(evs) != 0 {
-			t.Fatalf("events %v after a good check", evs)
+		evs = drain(r.k)
+		wantEvents(t, evs, EventRenewed)
+		if !evs[0].Time.Equal(renewal) {
+			t.Fatalf("renewal reported at %v, want the time it was sent, %v", evs[0].Time.Sub(keeperT0), renewal.Sub(keeperT0))
+		}
+		if snap := r.k.Snapshot(); !snap.Vessels[0].Held || !snap.Vessels[0].Seen.Equal(expiry.Add(-58*time.Minute)) {
+			t.Fatalf("after the look that confirmed the renewal: %+v", snap)
 		}
 	})
 }
@@ -691,7 +789,7 @@ func TestKeeperRenewalNotExtended(t *testing.T) {
 		r.next(t)
 		evs := drain(r.k)
 		wantEvents(t, evs, EventError)
-		if !strings.Contains(evs[0].Err.Error(), "still end within the margin") {
+		if !strings.Contains(evs[0].Err.Error(), "keeper: renew_resources succeeded but the lease of 1 vessel(s) did not grow") {
 			t.Fatalf("error %v", evs[0].Err)
 		}
 		if at := r.next(t); !at.Equal(keeperT0.Add(3*time.Hour + time.Minute)) {
@@ -1089,8 +1187,8 @@ func TestKeeperSnapshotConcurrent(t *testing.T) {
 				continue
 			}
 			s := k.Snapshot()
-			if len(s.Vessels) != s.Target-s.Lost+s.Replaced {
-				t.Errorf("inconsistent snapshot: %d vessels, target %d, lost %d, replaced %d", len(s.Vessels), s.Target, s.Lost, s.Replaced)
+			if len(s.Vessels) != s.Target-s.Lost+s.Replaced+s.Found {
+				t.Errorf("inconsistent snapshot: %d vessels, target %d, lost %d, replaced %d, found %d", len(s.Vessels), s.Target, s.Lost, s.Replaced, s.Found)
 				return
 			}
 			if !slices.IsSortedFunc(s.Vessels, func(a, b Vessel) int { return strings.Compare(string(a.Handle), string(b.Handle)) }) {
@@ -1177,6 +1275,9 @@ func TestKeeperOptions(t *testing.T) {
 		{"negative buffer", c, WithEventBuffer(-1)},
 		{"negative check interval", c, WithCheckInterval(-time.Second)},
 		{"zero call timeout", c, WithCallTimeout(0)},
+		{"clock rate below 1", c, WithMaxClockRate(0.5)},
+		{"clock rate NaN", c, WithMaxClockRate(math.NaN())},
+		{"infinite clock rate", c, WithMaxClockRate(math.Inf(1))},
 		{"zero Option", c, Option{}},
 		{"nil client", nil, WithEventBuffer(1)},
 	}
@@ -1190,7 +1291,7 @@ func TestKeeperOptions(t *testing.T) {
 	}
 
 	k, err := New(c, nil, WithRenewMargin(time.Hour), WithReplacement(clearinghouse.NAT), WithBackoff(time.Second, time.Second),
-		WithEventBuffer(0), WithCheckInterval(0), WithCallTimeout(time.Second))
+		WithEventBuffer(0), WithCheckInterval(0), WithCallTimeout(time.Second), WithMaxClockRate(1))
 	if err != nil {
 		t.Fatalf("New with good options: %v", err)
 	}
@@ -1217,6 +1318,7 @@ func TestKeeperEventStrings(t *testing.T) {
 		{Event{Kind: EventRenewed, Time: at, Handles: []clearinghouse.Handle{"a:v1", "b:v2"}}, "renewed 2 vessels"},
 		{Event{Kind: EventLost, Time: at, Handles: []clearinghouse.Handle{"a:v1"}}, "lost 1 vessel"},
 		{Event{Kind: EventReplaced, Time: at, Handles: []clearinghouse.Handle{"c:v3"}}, "replaced 1 vessel"},
+		{Event{Kind: EventFound, Time: at, Handles: []clearinghouse.Handle{"c:v3"}}, "found 1 vessel"},
 		{Event{Kind: EventError, Time: at, Err: errors.New("clearinghouse: boom"), Retry: at.Add(90 * time.Second)},
 			"error: clearinghouse: boom (retrying in 1m30s)"},
 		{Event{Kind: EventKind(9)}, "EventKind(9)"},

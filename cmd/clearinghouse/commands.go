@@ -5,12 +5,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
+	"io"
 	"strconv"
 	"strings"
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
 	"github.com/seattletestbed/clearinghouse-go/internal/chconfig"
+	"github.com/seattletestbed/clearinghouse-go/internal/safefile"
 	"github.com/seattletestbed/clearinghouse-go/internal/textclip"
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
 )
@@ -270,6 +271,10 @@ func (a *app) runAcquireSpecific(ctx context.Context, args []string) error {
 	return nil
 }
 
+// maxHandleInput bounds what expandHandles reads from stdin: tens of
+// thousands of handles, far more than an account holds.
+const maxHandleInput = 4 << 20
+
 // expandHandles replaces the argument "-" by the handles on stdin, one per
 // line (blank lines and lines starting with # are skipped).
 func (a *app) expandHandles(args []string) ([]string, error) {
@@ -284,7 +289,8 @@ func (a *app) expandHandles(args []string) ([]string, error) {
 			return nil, usageErr("", "- (stdin) given twice")
 		}
 		stdinUsed = true
-		sc := bufio.NewScanner(a.stdin)
+		in := &io.LimitedReader{R: a.stdin, N: maxHandleInput + 1}
+		sc := bufio.NewScanner(in)
 		sc.Buffer(make([]byte, 64*1024), 1<<20)
 		for sc.Scan() {
 			line := strings.TrimSpace(sc.Text())
@@ -294,6 +300,9 @@ func (a *app) expandHandles(args []string) ([]string, error) {
 		}
 		if err := sc.Err(); err != nil {
 			return nil, usageErr("", "reading handles from stdin: %v", err)
+		}
+		if in.N == 0 {
+			return nil, usageErr("", "more than %d MiB of handles on stdin", maxHandleInput>>20)
 		}
 	}
 	return out, nil
@@ -638,9 +647,9 @@ func (a *app) runSetPublicKey(ctx context.Context, args []string) error {
 		}
 		key = data
 	case a.o.file != "":
-		data, err := os.ReadFile(a.o.file)
+		data, err := safefile.ReadFile(a.o.file, safefile.MaxKey)
 		if err != nil {
-			return usageErr("", "reading the public key: %v", err)
+			return usageErr("", "reading the public key (--file): %v", err)
 		}
 		key = string(data)
 	default:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -621,5 +622,40 @@ func TestMockMatchesFixture(t *testing.T) {
 	nodes, total, err := f.mock.Vessels(mockserver.VesselFilter{Limit: 1})
 	if err != nil || total != 60*8 || len(nodes) != 1 {
 		t.Errorf("population: %d vessels (%v), want 480", total, err)
+	}
+}
+
+// endlessHandles is a stdin that never ends: "h\n" again and again. It
+// stops, and fails t, once the command has read twice maxHandleInput,
+// so that a command that reads it without bound fails its test instead of
+// eating the machine.
+type endlessHandles struct {
+	t    *testing.T
+	read int64
+}
+
+func (e *endlessHandles) Read(p []byte) (int, error) {
+	if e.read > 2*maxHandleInput {
+		e.t.Errorf("the command read %d bytes of handles from stdin, past twice the limit of %d", e.read, maxHandleInput)
+		return 0, io.EOF
+	}
+	for i := range p {
+		p[i] = "h\n"[(e.read+int64(i))%2]
+	}
+	e.read += int64(len(p))
+	return len(p), nil
+}
+
+// TestHandlesFromStdinBounded pipes an endless list of handles into each
+// command that takes "-": a usage error once the input passes
+// maxHandleInput, before any call.
+func TestHandlesFromStdinBounded(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	for _, args := range [][]string{{"release", "-"}, {"renew", "-"}, {"acquire-specific", "-"}, {"keep", "-"}} {
+		r := exec(t, invocation{stdin: &endlessHandles{t: t}, now: f.mock.Now()}, append([]string{"--creds", f.creds, "--retries", "0"}, args...)...)
+		if want := "more than 4 MiB of handles on stdin"; r.code != exitUsage || !strings.Contains(r.stderr, want) {
+			t.Errorf("%q: exit code %d, stderr %.300q; want %d and %q", args, r.code, r.stderr, exitUsage, want)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
@@ -151,6 +152,7 @@ func (s *settings) newClient(needKey bool) (*clearinghouse.Client, error) {
 		clearinghouse.WithRetries(s.retries, 250*time.Millisecond),
 		clearinghouse.WithUserAgent("clearinghouse-cli/1 " + clearinghouse.DefaultUserAgent),
 	}
+	var files []string // the files New reads, and where each was named, for the hint
 	switch {
 	case a.APIKey != "":
 		opts = append(opts, clearinghouse.WithAPIKey(a.APIKey))
@@ -158,6 +160,7 @@ func (s *settings) newClient(needKey bool) (*clearinghouse.Client, error) {
 		opts = append(opts, clearinghouse.WithPrivateKey(a.PrivateKey))
 	case a.PrivateKeyFile != "":
 		opts = append(opts, clearinghouse.WithPrivateKeyFile(a.PrivateKeyFile))
+		files = append(files, "the private key file is from "+a.PrivateKeyFileSource)
 	case needKey:
 		return nil, usageErr("set "+chconfig.EnvAPIKey+", pass --api-key-file or --private-key-file (or set "+chconfig.EnvPrivateKeyFile+"), or use --creds",
 			"no API key or private key for user %s", a.Username)
@@ -166,13 +169,14 @@ func (s *settings) newClient(needKey bool) (*clearinghouse.Client, error) {
 	}
 	if s.CAFile != "" {
 		opts = append(opts, clearinghouse.WithCAFile(s.CAFile))
+		files = append(files, "the CA file is from "+s.CASource)
 	}
 	if s.insecure {
 		opts = append(opts, clearinghouse.WithInsecureSkipVerify())
 	}
 	c, err := clearinghouse.New(a.Username, opts...)
 	if err != nil {
-		return nil, usageErr("", "%s", err)
+		return nil, usageErr(strings.Join(files, "; "), "%s", err)
 	}
 	return c, nil
 }

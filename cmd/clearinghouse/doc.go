@@ -51,6 +51,15 @@
 // certificates are verified unless --insecure is given; --ca-file adds a
 // CA (the mock's, for example) to the system's.
 //
+// Every file named by a flag or a variable (--api-key-file,
+// --private-key-file, --ca-file, --creds, set-public-key --file, and their
+// CLEARINGHOUSE_* counterparts) must be a regular file, not a directory,
+// a named pipe or a device such as /dev/zero, and within a limit for its
+// kind: a key 64 KiB, CA certificates 4 MiB, a creds file 16 MiB.
+// Otherwise the command exits at once with status 2, naming the flag or
+// variable and the path. What is read from stdin is bounded too: a key or
+// a password 64 KiB, the handles of "-" 4 MiB.
+//
 // # Passwords
 //
 // regenerate-api-key and set-public-key authenticate with the account's
@@ -77,8 +86,10 @@
 // user_port, max_vessels, vessels_held, free_credits (negative when over
 // the limit), next_expiry_in_seconds and url; release prints
 // {"released": [...]}; keep prints one JSON object per line, each with an
-// "event" (started, renewed, lost, replaced, error, summary). Notes and
-// errors go to stderr; each error comes with a hint of what to do next.
+// "event" (started, renewed, lost, found, replaced, error, summary); its
+// summary counts as "kept" only the vessels a final look listed, and as
+// "unknown" the others ("unknown_handles"). Notes and errors go to
+// stderr; each error comes with a hint of what to do next.
 //
 // Whatever the server sends, the command prints none of the secrets it
 // holds (the API key, the private key, even when only the API key is
@@ -105,7 +116,8 @@
 //
 // acquire-specific exits with 5 when it acquired none of the vessels, and
 // with 0 when it acquired some (the others are named on stderr). keep exits
-// with 0 when interrupted, after a summary; the vessels stay held.
+// with 0 when interrupted, after one more look and a summary; the vessels
+// stay held.
 //
 // # A session against the mock
 //

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -23,12 +24,21 @@ expires (once less than --margin is left), report vessels that are lost
 (expired, released elsewhere, node gone) and, with --replace, acquire new
 ones in their place. Without handles it keeps every vessel held now.
 
+--margin and --check-interval are lease time, on the clearinghouse's
+clock. keep measures how fast that clock runs from the lease times the
+clearinghouse reports, and schedules by the fastest rate its measurements
+allow, so it works against a mock run at up to 1000 times real time with
+the default flags. A vessel missing from one listing is looked for again
+at once; only a vessel missing from two in a row is lost.
+
 On a terminal it shows a status line that it rewrites in place; otherwise
 (a pipe, a file) it prints one line per event, and with --json one JSON
-object per line. Ctrl-C (or SIGTERM) stops it cleanly with a summary and
-exit code 0; the vessels stay held until their lease runs out. It exits
-with 3 if authentication fails, and with 8 when every kept vessel is lost
-and --replace is not given. An account over its credit limit cannot renew:
+object per line. Ctrl-C (or SIGTERM) stops it cleanly: it looks at the
+vessels once more and prints a summary that counts as kept only the
+vessels that last look listed (the others are unknown), with exit code 0;
+the vessels stay held until their lease runs out. It exits with 3 if
+authentication fails, and with 8 when every kept vessel is lost and
+--replace is not given. An account over its credit limit cannot renew:
 that is reported and retried, not fatal.
 
 Examples:
@@ -48,10 +58,10 @@ func keepFlags(fs *flag.FlagSet, o *cmdOpts) {
 	o.margin, o.checkEvery = keeper.DefaultRenewMargin, keeper.DefaultCheckInterval
 	fs.BoolVar(&o.all, "all", false, "keep every vessel held now (the default without handles)")
 	durationVar(fs, &o.margin, "margin", true, maxMargin, "a duration above 0 and below 7 days, such as 30m or 6h",
-		"renew once less than `duration` is left of a lease")
+		"renew once less than `duration` is left of a lease, by the clearinghouse's clock")
 	fs.StringVar(&o.replace, "replace", "", "replace lost vessels by acquiring vessels of `type` (lan, wan, nat, random)")
 	durationVar(fs, &o.checkEvery, "check-interval", false, 0, "a duration, 0 or more, such as 30s or 5m",
-		"look for lost vessels every `duration` between renewals (0: only when renewing)")
+		"look for lost vessels every `duration` of the clearinghouse's clock between renewals (0: only when renewing)")
 }
 
 // runKeep checks the arguments, picks the vessels and runs the keeper
@@ -78,13 +88,13 @@ func (a *app) runKeep(ctx context.Context, args []string) error {
 	handles, err := a.keepHandles(ctx, c, args)
 	if err != nil {
 		if ctx.Err() != nil { // interrupted before the keeper started
-			return out.summary(keeper.Snapshot{})
+			return out.final(keeper.Snapshot{}, nil)
 		}
 		return err
 	}
 	if len(handles) == 0 {
 		a.note("no vessels held; nothing to keep (acquire some with `clearinghouse acquire wan 2`)")
-		return out.summary(keeper.Snapshot{})
+		return out.final(keeper.Snapshot{}, nil)
 	}
 	k, err := keeper.New(c, handles, opts...)
 	if err != nil {
@@ -121,7 +131,18 @@ func (a *app) runKeeper(ctx context.Context, k *keeper.Keeper, out *keepOutput) 
 
 	allLost := a.watchKeeper(k, out, stop)
 	runErr := <-errc
-	if err := out.summary(k.Snapshot()); err != nil {
+	// Claim nothing not seen: look once more before the summary, even
+	// after Ctrl-C (a second one kills the command: see main), within
+	// --timeout.
+	var verifyErr error
+	if errors.Is(runErr, clearinghouse.ErrAuthentication) {
+		verifyErr = runErr // no use asking again
+	} else {
+		vctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.g.timeout)
+		verifyErr = k.Verify(vctx)
+		cancel()
+	}
+	if err := out.final(k.Snapshot(), verifyErr); err != nil {
 		return err
 	}
 	switch {
@@ -226,19 +247,27 @@ type jsonKeepEvent struct {
 	Error   string   `json:"error,omitempty"`
 	RetryAt string   `json:"retry_at,omitempty"`
 
-	// In "started" and "summary" events.
-	Kept              *int    `json:"kept,omitempty"`
-	Renewals          *int    `json:"renewals,omitempty"`
-	Lost              *int    `json:"lost,omitempty"`
-	Replaced          *int    `json:"replaced,omitempty"`
-	NextExpiryAt      string  `json:"next_expiry_at,omitempty"`
-	RanSeconds        *int64  `json:"ran_seconds,omitempty"`
-	LastError         *string `json:"last_error,omitempty"`
-	OverCreditLimit   bool    `json:"over_credit_limit,omitempty"`
-	MarginSeconds     int64   `json:"margin_seconds,omitempty"`
-	ReplacementType   string  `json:"replacement_type,omitempty"`
-	CheckIntervalSecs int64   `json:"check_interval_seconds,omitempty"`
-	DroppedEvents     int     `json:"dropped_events,omitempty"`
+	// In "started" and "summary" events. In the summary, kept counts the
+	// vessels the final look listed, unknown the others the keeper still
+	// kept (unknown_handles names them; final_look_error says why, if the
+	// look failed).
+	Kept              *int     `json:"kept,omitempty"`
+	Unknown           *int     `json:"unknown,omitempty"`
+	UnknownHandles    []string `json:"unknown_handles,omitempty"`
+	FinalLookError    string   `json:"final_look_error,omitempty"`
+	Renewals          *int     `json:"renewals,omitempty"`
+	Lost              *int     `json:"lost,omitempty"`
+	Replaced          *int     `json:"replaced,omitempty"`
+	Found             *int     `json:"found,omitempty"`
+	ClockRate         float64  `json:"clock_rate,omitempty"`
+	NextExpiryAt      string   `json:"next_expiry_at,omitempty"`
+	RanSeconds        *int64   `json:"ran_seconds,omitempty"`
+	LastError         *string  `json:"last_error,omitempty"`
+	OverCreditLimit   bool     `json:"over_credit_limit,omitempty"`
+	MarginSeconds     int64    `json:"margin_seconds,omitempty"`
+	ReplacementType   string   `json:"replacement_type,omitempty"`
+	CheckIntervalSecs int64    `json:"check_interval_seconds,omitempty"`
+	DroppedEvents     int      `json:"dropped_events,omitempty"`
 }
 
 func rfc3339(t time.Time) string {
@@ -298,6 +327,8 @@ func (o *keepOutput) event(ev keeper.Event, snap keeper.Snapshot) {
 		s = fmt.Sprintf("LOST %s: %s", plural(len(ev.Handles), "vessel"), shortList(ev.Handles, nil))
 	case keeper.EventReplaced:
 		s = fmt.Sprintf("acquired %s to replace lost ones: %s", plural(len(ev.Handles), "vessel"), shortList(ev.Handles, short))
+	case keeper.EventFound:
+		s = fmt.Sprintf("found %s again, kept: %s", plural(len(ev.Handles), "lost vessel"), shortList(ev.Handles, short))
 	default:
 		s = "error: " + ev.Err.Error()
 		if !ev.Retry.IsZero() {
@@ -351,9 +382,26 @@ func shortList(hs []clearinghouse.Handle, short map[clearinghouse.Handle]string)
 	return strings.Join(parts, ", ")
 }
 
-// statusText is the one-line state of the keeper.
+// heldCount counts the vessels of a snapshot the keeper vouches for.
+func heldCount(snap keeper.Snapshot) int {
+	n := 0
+	for _, v := range snap.Vessels {
+		if v.Held {
+			n++
+		}
+	}
+	return n
+}
+
+// statusText is the one-line state of the keeper: "kept" counts the
+// vessels its latest look listed, "unconfirmed" the others it keeps (not
+// seen yet, missing from a look, or renewed and not looked at since).
 func statusText(snap keeper.Snapshot, now time.Time) string {
-	parts := []string{fmt.Sprintf("kept %d/%d", len(snap.Vessels), snap.Target)}
+	held := heldCount(snap)
+	parts := []string{fmt.Sprintf("kept %d/%d", held, snap.Target)}
+	if n := len(snap.Vessels) - held; n > 0 {
+		parts = append(parts, fmt.Sprintf("%d unconfirmed", n))
+	}
 	switch {
 	case snap.NextRenewal.IsZero() && len(snap.Vessels) > 0:
 		parts = append(parts, "checking")
@@ -400,22 +448,38 @@ func (o *keepOutput) line(s string) {
 	fmt.Fprintln(o.a.stdout, o.a.clean(s)) // s may quote a server: an error, handles
 }
 
-// summary prints the final account of the run.
-func (o *keepOutput) summary(snap keeper.Snapshot) error {
+// final prints the final account of the run, from a snapshot taken
+// after the final look (Keeper.Verify): kept are the vessels that look
+// listed, unknown the others still kept. verifyErr is the final look's
+// failure; then nothing counts as kept.
+func (o *keepOutput) final(snap keeper.Snapshot, verifyErr error) error {
 	a := o.a
 	ran := time.Since(o.start)
-	var next time.Time
-	for _, kv := range snap.Vessels {
-		if !kv.ExpiresAt.IsZero() && (next.IsZero() || kv.ExpiresAt.Before(next)) {
-			next = kv.ExpiresAt
+	var unknown []clearinghouse.Handle
+	var first *keeper.Vessel
+	for i, kv := range snap.Vessels {
+		if verifyErr != nil || !kv.Held {
+			unknown = append(unknown, kv.Handle)
+			continue
+		}
+		if first == nil || kv.ExpiresAt.Before(first.ExpiresAt) {
+			first = &snap.Vessels[i]
 		}
 	}
+	kept := len(snap.Vessels) - len(unknown)
 	if a.g.json {
-		kept, secs := len(snap.Vessels), int64(ran/time.Second)
+		nUnknown, secs := len(unknown), int64(ran/time.Second)
 		j := jsonKeepEvent{
-			Time: rfc3339(time.Now()), Event: "summary", Kept: &kept, Renewals: &snap.Renewals,
-			Lost: &snap.Lost, Replaced: &snap.Replaced, NextExpiryAt: rfc3339(next), RanSeconds: &secs,
-			OverCreditLimit: snap.OverCreditLimit, DroppedEvents: snap.DroppedEvents,
+			Time: rfc3339(time.Now()), Event: "summary", Kept: &kept, Unknown: &nUnknown,
+			UnknownHandles: handleStrings(unknown), Renewals: &snap.Renewals,
+			Lost: &snap.Lost, Replaced: &snap.Replaced, Found: &snap.Found, RanSeconds: &secs,
+			OverCreditLimit: snap.OverCreditLimit, DroppedEvents: snap.DroppedEvents, ClockRate: snap.ClockRate,
+		}
+		if first != nil {
+			j.NextExpiryAt = rfc3339(first.ExpiresAt)
+		}
+		if verifyErr != nil {
+			j.FinalLookError = verifyErr.Error()
 		}
 		if snap.LastError != nil {
 			msg := snap.LastError.Error()
@@ -423,15 +487,35 @@ func (o *keepOutput) summary(snap keeper.Snapshot) error {
 		}
 		return a.writeJSONLine(j)
 	}
-	s := fmt.Sprintf("stopped after %s: %s kept, %s, %d lost, %d replaced",
-		formatDuration(max(ran, time.Second)), plural(len(snap.Vessels), "vessel"),
-		plural(snap.Renewals, "renewal"), snap.Lost, snap.Replaced)
-	if !next.IsZero() {
-		s += fmt.Sprintf("; still held, the first expires in %s (renew, or run keep again)", formatDuration(time.Until(next)))
+	s := fmt.Sprintf("stopped after %s: %s kept", formatDuration(max(ran, time.Second)), plural(kept, "vessel"))
+	switch {
+	case len(unknown) > 0 && verifyErr != nil:
+		s += fmt.Sprintf(", %d unknown (no final look: %v)", len(unknown), verifyErr)
+	case len(unknown) > 0:
+		s += fmt.Sprintf(", %d unknown (not listed by the final look: %s)", len(unknown), shortList(unknown, nil))
+	}
+	s += fmt.Sprintf(", %s, %d lost, %d replaced", plural(snap.Renewals, "renewal"), snap.Lost, snap.Replaced)
+	if snap.Found > 0 {
+		s += fmt.Sprintf(", %d found again", snap.Found)
+	}
+	if first != nil {
+		s += "; still held, the first expires in " + expiryText(*first, snap.ClockRate, time.Now()) + " (renew, or run keep again)"
 	}
 	if snap.LastError != nil {
 		s += "; last error: " + snap.LastError.Error()
 	}
 	o.line(s)
 	return nil
+}
+
+// expiryText says when a held vessel's lease ends: by the clearinghouse's
+// clock, and when that clock may run faster than real time, also at the
+// earliest by ours.
+func expiryText(v keeper.Vessel, rate float64, now time.Time) string {
+	s := formatDuration(v.ExpiresIn)
+	if rate > 1.001 {
+		s += fmt.Sprintf(" of the clearinghouse's time (at least %s of real time: its clock may run up to %.4g times as fast)",
+			formatDuration(v.ExpiresAt.Sub(now)), rate)
+	}
+	return s
 }

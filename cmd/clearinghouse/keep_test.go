@@ -1,14 +1,26 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/seattletestbed/clearinghouse-go/clearinghouse/keeper"
 	"github.com/seattletestbed/clearinghouse-go/internal/chconfig"
+	"github.com/seattletestbed/clearinghouse-go/internal/credsfile"
 	"github.com/seattletestbed/clearinghouse-go/internal/syncbuf"
+	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
 
 // startKeep runs keep in the background as alice. It returns the live
@@ -211,7 +223,204 @@ func TestKeepAuthFailure(t *testing.T) {
 	env := map[string]string{chconfig.EnvURL: f.url, chconfig.EnvUsername: "alice", chconfig.EnvAPIKey: "WRONG"}
 	r := exec(t, invocation{env: env}, "keep", f.holdings(t, "alice")[0])
 	want(t, r, exitAuth, "authentication failed")
-	if !strings.Contains(r.stdout, "stopped after") {
-		t.Errorf("no summary:\n%v", r)
+	if !strings.Contains(r.stdout, "stopped after") || !strings.Contains(r.stdout, "0 vessels kept, 1 unknown (no final look: clearinghouse: get_resource_info: authentication failed") {
+		t.Errorf("no summary, or one that claims what it did not see:\n%v", r)
+	}
+}
+
+// keepEvents parses keep's --json output, one object per line.
+func keepEvents(t *testing.T, out string) []jsonKeepEvent {
+	t.Helper()
+	var events []jsonKeepEvent
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var ev jsonKeepEvent
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		events = append(events, ev)
+	}
+	return events
+}
+
+// summaryOf returns the summary event, which must end the output.
+func summaryOf(t *testing.T, events []jsonKeepEvent) jsonKeepEvent {
+	t.Helper()
+	last := events[len(events)-1]
+	if last.Event != "summary" || last.Kept == nil || last.Lost == nil || last.Renewals == nil {
+		t.Fatalf("last event %+v, want a summary", last)
+	}
+	return last
+}
+
+// counts describes a summary's counts for a failure message.
+func counts(s jsonKeepEvent) string {
+	unknown := -1
+	if s.Unknown != nil {
+		unknown = *s.Unknown
+	}
+	return fmt.Sprintf("kept %d, unknown %d, renewals %d, lost %d, replaced %d", *s.Kept, unknown, *s.Renewals, *s.Lost, *s.Replaced)
+}
+
+// countingServer serves the fixture's mock on a server of its own that
+// counts the get_resource_info calls it answers, and writes a creds file
+// for alice pointing at it. It returns the creds file, the count so far,
+// and a switch that makes the server answer every call with HTTP 503.
+func (f *fixture) countingServer(t *testing.T) (creds string, looks func() int, down *atomic.Bool) {
+	t.Helper()
+	var n atomic.Int64
+	down = &atomic.Bool{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			http.Error(w, "down for the test", http.StatusServiceUnavailable)
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if method, _, _ := xmlrpc.DecodeCall(bytes.NewReader(body)); method == "get_resource_info" {
+			defer n.Add(1) // counted once answered
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		f.mock.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	cf := credsfile.File{URL: srv.URL + "/xmlrpc/", Accounts: []credsfile.Account{{Username: f.alice.Username, APIKey: f.alice.APIKey}}}
+	creds = filepath.Join(f.dir, "counting.json")
+	if err := credsfile.Write(creds, &cf); err != nil {
+		t.Fatal(err)
+	}
+	return creds, func() int { return int(n.Load()) }, down
+}
+
+// waitUntil polls cond until it holds or the deadline passes.
+func waitUntil(t *testing.T, what string, deadline time.Duration, cond func() bool) {
+	t.Helper()
+	end := time.Now().Add(deadline)
+	for !cond() {
+		if time.Now().After(end) {
+			t.Fatalf("timed out after %v waiting for %s", deadline, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestKeepScaledClock runs keep with its default flags against a mock
+// whose clock runs 600 and 1000 times as fast as real time, until the
+// fresh 4-hour leases of its three vessels would have run out and 10
+// minutes more (25 and 15 seconds). The mock must still hold all three,
+// keep must have renewed them and reported nothing lost, and its summary
+// must count them kept.
+func TestKeepScaledClock(t *testing.T) {
+	t.Parallel()
+	for _, scale := range []float64{600, 1000} {
+		t.Run(fmt.Sprint(scale), func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, mockserver.WithClock(time.Now), mockserver.WithTimeScale(scale))
+			f.acquire(t, "wan", 3)
+			held := f.holdings(t, "alice")
+			end := f.mock.Now().Add(4*time.Hour + 10*time.Minute)
+			out, stop, done := f.startKeep(t, invocation{}, "--json")
+			waitUntil(t, "the mock's clock to pass the leases' first end", time.Minute, func() bool {
+				return !f.mock.Now().Before(end)
+			})
+			now := f.mock.Now()
+			vs, _ := f.mock.Holdings("alice")
+			for _, v := range vs {
+				if !v.Expires.After(now.Add(keeper.DefaultRenewMargin)) {
+					t.Errorf("%s: lease ends %v after the mock's now, want more than the margin", v.Handle, v.Expires.Sub(now))
+				}
+			}
+			if have := f.holdings(t, "alice"); !slices.Equal(have, held) {
+				t.Errorf("alice holds %d vessels, want the %d kept", len(have), len(held))
+			}
+			stop()
+			want(t, finish(t, done), exitOK)
+			events := keepEvents(t, out.String())
+			for _, ev := range events {
+				if ev.Event == "lost" || ev.Event == "error" {
+					t.Errorf("event %+v", ev)
+				}
+			}
+			s := summaryOf(t, events)
+			if *s.Kept != len(f.holdings(t, "alice")) || *s.Kept != 3 || *s.Lost != 0 || *s.Renewals < 1 {
+				t.Fatalf("summary %s; alice holds %d; want 3 kept, none lost, at least one renewal", counts(s), len(f.holdings(t, "alice")))
+			}
+		})
+	}
+}
+
+// startKeepWith runs keep with args as alice through the creds file
+// given, in the background.
+func startKeepWith(t *testing.T, creds string, args ...string) (*syncbuf.Buffer, context.CancelFunc, <-chan result) {
+	t.Helper()
+	out := &syncbuf.Buffer{}
+	ctx, stop := context.WithCancel(t.Context())
+	t.Cleanup(stop)
+	done := make(chan result, 1)
+	go func() {
+		done <- exec(t, invocation{ctx: ctx, stdout: out}, append([]string{"--creds", creds, "--retries", "0", "keep"}, args...)...)
+	}()
+	return out, stop, done
+}
+
+// TestKeepSummaryClaimsOnlyWhatItSaw: a vessel released behind keep's
+// back after its first look, with the mock's clock at real time, is not
+// counted kept in the summary: the final look does not list it. It is
+// either unknown (named in the summary) or, had keep looked twice in the
+// meantime, lost.
+func TestKeepSummaryClaimsOnlyWhatItSaw(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, mockserver.WithClock(time.Now), mockserver.WithTimeScale(1))
+	f.acquire(t, "wan", 3)
+	held := f.holdings(t, "alice")
+	creds, looks, _ := f.countingServer(t)
+	out, stop, done := startKeepWith(t, creds, append([]string{"--json"}, held...)...)
+	waitUntil(t, "keep's first look", 10*time.Second, func() bool { return looks() > 0 })
+	want(t, f.run(t, "release", held[0]), exitOK)
+	stop()
+	want(t, finish(t, done), exitOK)
+	s := summaryOf(t, keepEvents(t, out.String()))
+	if *s.Kept != 2 || s.Unknown == nil || *s.Unknown+*s.Lost != 1 {
+		t.Fatalf("summary %s, want the 2 alice holds kept and 1 unknown or lost", counts(s))
+	}
+	if *s.Unknown == 1 && !slices.Equal(s.UnknownHandles, held[:1]) {
+		t.Fatalf("unknown handles %q, want the released one", s.UnknownHandles)
+	}
+}
+
+// TestKeepFinalLookFails: when the final look fails, the summary counts
+// nothing kept, every vessel unknown, and says why.
+func TestKeepFinalLookFails(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.acquire(t, "wan", 2)
+	held := f.holdings(t, "alice")
+	creds, looks, down := f.countingServer(t)
+	for _, format := range []string{"json", "text"} {
+		t.Run(format, func(t *testing.T) {
+			down.Store(false)
+			before := looks()
+			args := held
+			if format == "json" {
+				args = append([]string{"--json"}, held...)
+			}
+			out, stop, done := startKeepWith(t, creds, args...)
+			waitUntil(t, "keep's first look", 10*time.Second, func() bool { return looks() > before })
+			down.Store(true)
+			stop()
+			want(t, finish(t, done), exitOK)
+			if format == "text" {
+				if w := ": 0 vessels kept, 2 unknown (no final look: clearinghouse: get_resource_info: communication failed: HTTP status 503"; !strings.Contains(out.String(), w) {
+					t.Fatalf("output lacks %q:\n%s", w, out.String())
+				}
+				return
+			}
+			s := summaryOf(t, keepEvents(t, out.String()))
+			if *s.Kept != 0 || *s.Unknown != 2 || !slices.Equal(s.UnknownHandles, held) || !strings.Contains(s.FinalLookError, "HTTP status 503") {
+				t.Fatalf("summary %s, unknown %v, final look error %q; want nothing kept, both unknown", counts(s), s.UnknownHandles, s.FinalLookError)
+			}
+		})
 	}
 }

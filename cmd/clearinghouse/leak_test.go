@@ -162,7 +162,7 @@ func TestKeepOutputEscaped(t *testing.T) {
 		o.event(keeper.Event{Kind: keeper.EventLost, Time: time.Now(), Handles: []clearinghouse.Handle{clearinghouse.Handle("node " + hostile + ":v2")}}, snap)
 		o.event(keeper.Event{Kind: keeper.EventError, Time: time.Now(), Err: errors.New(hostile)}, snap)
 		snap.LastError = errors.New(hostile)
-		if err := o.summary(snap); err != nil {
+		if err := o.final(snap, errors.New("final look: "+hostile)); err != nil {
 			t.Fatal(err)
 		}
 		if cc := leaktest.ControlChars(out.String()); len(cc) > 0 {

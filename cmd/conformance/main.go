@@ -11,9 +11,11 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/conformance"
 	"github.com/seattletestbed/clearinghouse-go/internal/atomicfile"
+	"github.com/seattletestbed/clearinghouse-go/internal/safefile"
 	"github.com/seattletestbed/clearinghouse-go/internal/textclip"
 )
 
@@ -26,6 +28,10 @@ const (
 )
 
 const programName = "conformance"
+
+// defaultDeadline is -timeout's default: a full run against the mock
+// takes seconds, a read-only one against a deployment a few minutes.
+const defaultDeadline = 30 * time.Minute
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -71,6 +77,9 @@ func exitCode(err error) int {
 		return exitFailed
 	case errors.As(err, &ue):
 		return exitUsage
+	case errors.Is(err, safefile.ErrNotRegular), errors.Is(err, safefile.ErrTooLarge):
+		// A file named by -creds or a variable is not one to read.
+		return exitUsage
 	default:
 		return exitNotRun
 	}
@@ -90,6 +99,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	pattern := fs.String("run", "", "run only the checks `regexp` selects, as go test -run: Area or Area/Check")
 	verbose := fs.Bool("v", false, "print each check as it runs, and its messages, on stderr")
 	name := fs.String("name", "", "call the target `label` in the summary and the reports (default: \"deployment\", or \"mock from FILE\")")
+	callTimeout := fs.Duration("call-timeout", conformance.DefaultCallTimeout, "give up on a call that has no answer after `duration`")
+	deadline := fs.Duration("timeout", defaultDeadline, "stop the run after `duration`, releasing what it holds (0: no deadline)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: conformance [flags]
 
@@ -102,9 +113,14 @@ Flags:
 `)
 		fs.PrintDefaults()
 		fmt.Fprintf(fs.Output(), `
+The run stops early, with exit status 3, when the target does not answer
+its first call, or %d calls in a row, within -call-timeout; on -timeout;
+and on SIGINT or SIGTERM. It then abandons the call in flight, releases
+what it holds (within a few seconds) and writes the reports.
+
 Exit status: 0 passed, 1 failures found, 2 usage error, 3 could not run
-(or a report could not be written).
-`)
+or did not finish (or a report could not be written).
+`, conformance.NoAnswerLimit)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -114,6 +130,9 @@ Exit status: 0 passed, 1 failures found, 2 usage error, 3 could not run
 	}
 	if fs.NArg() > 0 {
 		return &usageError{msg: fmt.Sprintf("unexpected argument %q: the command takes flags only (see -h)", fs.Arg(0))}
+	}
+	if *callTimeout <= 0 || *deadline < 0 {
+		return &usageError{msg: "-call-timeout must be positive, and -timeout 0 or more"}
 	}
 
 	opts := []conformance.CheckOption{conformance.WithMatch(*pattern)}
@@ -126,6 +145,12 @@ Exit status: 0 passed, 1 failures found, 2 usage error, 3 could not run
 	}
 	if *name != "" {
 		tg.Name = *name
+	}
+	tg.CallTimeout = *callTimeout
+	if *deadline > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, *deadline, fmt.Errorf("the run's deadline (-timeout %v) passed", *deadline))
+		defer cancel()
 	}
 	rep, err := conformance.Check(ctx, tg, opts...)
 	if rep == nil {

@@ -346,16 +346,22 @@ func childEnv() []string {
 func TestInterrupted(t *testing.T) {
 	t.Parallel()
 	acquiring := make(chan struct{})
+	// The first acquisition's answer waits until the signal is sent, so
+	// that it lands mid-check. Closed at the end of the test too, so
+	// that a test that fails never leaves the answer waiting.
+	signalled := make(chan struct{})
+	release := sync.OnceFunc(func() { close(signalled) })
 	var once sync.Once
 	tg := inProcessTarget(t, func(req, body []byte) []byte {
 		if bytes.Contains(req, []byte("<methodName>acquire_resources</methodName>")) && bytes.Contains(body, []byte("<name>handle</name>")) {
 			once.Do(func() {
 				close(acquiring)
-				time.Sleep(300 * time.Millisecond) // let the signal land mid-check
+				<-signalled
 			})
 		}
 		return body
 	})
+	t.Cleanup(release)
 	dir := t.TempDir()
 	htmlFile := filepath.Join(dir, "report.html")
 	cmd := exec.Command(os.Args[0], "-test.run=^$", "--", "-creds", tg.creds, "-html", htmlFile)
@@ -372,7 +378,17 @@ func TestInterrupted(t *testing.T) {
 		t.Fatal("the suite acquired nothing within 60 s")
 	}
 	cmd.Process.Signal(os.Interrupt)
-	err := cmd.Wait()
+	release()
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-waited:
+	case <-time.After(120 * time.Second):
+		cmd.Process.Kill()
+		<-waited
+		t.Fatalf("the command did not stop within 120 s of the signal\n%s", out.String())
+	}
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != exitNotRun {
 		t.Fatalf("exit %v, want status 3\n%s", err, out.String())

@@ -6,8 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"strings"
+
+	"github.com/seattletestbed/clearinghouse-go/internal/safefile"
 )
 
 // adminFlags defines the flags that secure the /admin/ controls.
@@ -29,12 +30,12 @@ func (o *options) adminSettings() (token string, hosts []string, err error) {
 	}
 	token = o.adminToken
 	if o.adminTokenFile != "" {
-		data, err := os.ReadFile(o.adminTokenFile)
+		data, err := safefile.ReadFile(o.adminTokenFile, safefile.MaxToken)
 		if err != nil {
-			return "", nil, fmt.Errorf("-admin-token-file: %w", err)
+			return "", nil, usagef("-admin-token-file: %w", err)
 		}
 		if token = strings.TrimSpace(string(data)); token == "" {
-			return "", nil, fmt.Errorf("-admin-token-file %s is empty", o.adminTokenFile)
+			return "", nil, usagef("-admin-token-file %s is empty", o.adminTokenFile)
 		}
 	}
 	for h := range strings.SplitSeq(o.adminHosts, ",") {

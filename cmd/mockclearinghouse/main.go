@@ -18,9 +18,17 @@
 // authentication failures, malformed arguments — to stderr, and with
 // -report-out writes it as JSON.
 //
+// The files the flags name (-faults, -admin-token-file, -tls-cert,
+// -tls-key) are read before start-up begins, each only if it is a
+// regular file and within a limit for its kind (internal/safefile: a
+// token 8 KiB, a key 64 KiB, a fault profile 1 MiB, certificates 4 MiB);
+// -state, if it exists, must be a regular file (not a symbolic link).
+//
 // Exit status: 0 after a signal while serving, or -h; 2 for a usage error
 // (an unknown flag, a value out of range, flags that do not go together, a
-// bad fault profile: the message names the flag); 3 at shutdown when -report-strict is given and the
+// bad fault profile, a file flag naming a file that cannot be read, is
+// not a regular file or is over its limit, a -tls-cert/-tls-key pair that
+// does not parse: the message names the flag); 3 at shutdown when -report-strict is given and the
 // behaviour report has findings (so that a CI job fails on a leak); 1 for
 // any other failure, including a signal during start-up.
 package main
@@ -34,6 +42,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -46,6 +55,7 @@ import (
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/internal/credsfile"
+	"github.com/seattletestbed/clearinghouse-go/internal/safefile"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
 )
 
@@ -215,9 +225,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Every file a flag names is looked at before anything slow starts
+	// (a large population, many demo accounts), so that a wrong one is a
+	// usage error at once.
+	var certTLS *tls.Config
+	if o.tlsCert != "" {
+		if certTLS, err = fileTLS(o.tlsCert, o.tlsKey); err != nil {
+			return err
+		}
+	}
+	if err := checkStatePath(o.state); err != nil {
+		return err
+	}
 
 	// ctx is the signals': a SIGINT or SIGTERM while the population is
 	// built, the state file replayed or the accounts created stops it.
+	// (Tests wait for these debug lines before they signal.)
+	logger.Debug("starting up", "nodes", o.nodes, "state", o.state)
 	mock, err := mockserver.Open(ctx, o.state,
 		mockserver.WithPopulation(mockserver.PopulationConfig{Nodes: o.nodes, NATFraction: o.natFraction, Seed: o.seed}),
 		mockserver.WithSeed(o.seed),
@@ -237,6 +261,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer mock.Close()
+	logger.Debug("creating demo accounts", "accounts", o.accounts)
 	if err := ensureDemoAccounts(ctx, mock, o.accounts); err != nil {
 		return err
 	}
@@ -270,14 +295,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		srv.TLSConfig = cfg
 		ln, scheme = tls.NewListener(ln, cfg), "https"
-	case o.tlsCert != "":
-		cfg, err := fileTLS(o.tlsCert, o.tlsKey)
-		if err != nil {
-			ln.Close()
-			return err
-		}
-		srv.TLSConfig = cfg
-		ln, scheme = tls.NewListener(ln, cfg), "https"
+	case certTLS != nil:
+		srv.TLSConfig = certTLS
+		ln, scheme = tls.NewListener(ln, certTLS), "https"
 	}
 	url := scheme + "://" + hostPort(ln.Addr()) + "/xmlrpc/"
 
@@ -316,6 +336,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return rerr
+}
+
+// checkStatePath refuses, as a usage error, a -state path that exists
+// and is not a regular file. The mock server refuses such a path too, but
+// only after it has created its lock file beside it (in /dev, for
+// -state /dev/zero).
+func checkStatePath(path string) error {
+	if path == "" {
+		return nil
+	}
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return usagef("-state: %w", err)
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return usagef("-state %s: a symbolic link; give the path of the state file itself", path)
+	case !fi.Mode().IsRegular():
+		return usagef("-state %s: %w (%s)", path, safefile.ErrNotRegular, safefile.Kind(fi.Mode()))
+	}
+	return nil
 }
 
 // demoPrefix names the demo accounts: demo1, demo2, ...

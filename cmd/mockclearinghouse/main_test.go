@@ -85,13 +85,15 @@ func startRunStderr(t *testing.T, stderr io.Writer, args ...string) (credsfile.F
 // can see only part of it.
 func waitForBanner(t *testing.T, out *syncbuf.Buffer, accounts int) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		s := out.String()
-		if i := strings.Index(s, "Demo accounts"); i >= 0 && strings.Count(s[i:], "\n  username ") == accounts {
-			return
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err := out.WaitFor(ctx, func(s string) bool {
+		i := strings.Index(s, "Demo accounts")
+		return i >= 0 && strings.Count(s[i:], "\n  username ") == accounts
+	})
+	if err != nil {
+		t.Fatalf("no complete banner after 20s:\n%s", out)
 	}
-	t.Fatalf("no complete banner after 10s:\n%s", out)
 }
 
 func waitForCreds(t *testing.T, path string, done <-chan error) credsfile.File {
@@ -340,6 +342,7 @@ func TestKilledMidStream(t *testing.T) {
 	var pendingRelease clearinghouse.Handle // a release sent but not yet acknowledged
 	var mu sync.Mutex
 	var acked atomic.Int64
+	enough := make(chan struct{}) // closed at the 40th acknowledged acquisition
 	stopStream := make(chan struct{})
 	streamDone := make(chan int)
 	go func() {
@@ -363,7 +366,9 @@ func TestKilledMidStream(t *testing.T) {
 			full := len(held) >= 5 // keep well under the 10 credits
 			mu.Unlock()
 			calls++
-			acked.Add(1)
+			if acked.Add(1) == 40 {
+				close(enough)
+			}
 			if full {
 				mu.Lock()
 				pendingRelease = vs[0].Handle
@@ -380,11 +385,14 @@ func TestKilledMidStream(t *testing.T) {
 		}
 	}()
 	// Kill once a good number of calls went through, however slow the
-	// machine is.
-	for deadline := time.Now().Add(30 * time.Second); acked.Load() < 40 && time.Now().Before(deadline); {
-		time.Sleep(5 * time.Millisecond)
+	// machine is (or after 30 s, or when the stream stopped: the check
+	// of the count below then says so).
+	select {
+	case <-enough:
+	case <-exited:
+	case <-time.After(30 * time.Second):
 	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		t.Fatal(err)
 	}
 	<-exited
@@ -550,12 +558,40 @@ func TestRunCancelledDuringStartup(t *testing.T) {
 					args[i] = filepath.Join(t.TempDir(), "state")
 				}
 			}
+			// The stage to interrupt: the population (and state file),
+			// or the demo accounts.
+			stage := `msg="starting up"`
+			if args[1] == "0" {
+				stage = `msg="creating demo accounts"`
+			}
 			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
+			var stderr syncbuf.Buffer
+			done, exited := make(chan error, 1), make(chan struct{})
 			go func() {
-				done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), io.Discard, io.Discard)
+				done <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-log-level", "debug"}, args...), io.Discard, &stderr)
+				close(exited)
 			}()
-			time.Sleep(200 * time.Millisecond)
+			// A failing test still stops run, and waits (boundedly) for it.
+			t.Cleanup(func() {
+				cancel()
+				select {
+				case <-exited:
+				case <-time.After(30 * time.Second):
+					t.Error("run still running 30 s after its context was cancelled")
+				}
+			})
+			waitCtx, stopWaiting := context.WithTimeout(context.Background(), 30*time.Second)
+			defer stopWaiting()
+			go func() {
+				select {
+				case <-exited: // run ended early: stop waiting for its log
+					stopWaiting()
+				case <-waitCtx.Done():
+				}
+			}()
+			if err := stderr.WaitFor(waitCtx, func(out string) bool { return strings.Contains(out, stage) }); err != nil {
+				t.Fatalf("no %s in the log (%v):\n%s", stage, err, stderr.String())
+			}
 			cancel()
 			start := time.Now()
 			select {
@@ -582,7 +618,9 @@ func TestExitCodes(t *testing.T) {
 	}{
 		{[]string{"-time-scale", "1e12"}, 2, "-time-scale 1e+12: must be between 0 and 1000"},
 		{[]string{"-no-such-flag"}, 2, "flag provided but not defined: -no-such-flag"},
-		{[]string{"-tls-cert", "/nonexistent.pem", "-tls-key", "/nonexistent.key"}, 1, "/nonexistent.pem"},
+		{[]string{"-tls-cert", "/nonexistent.pem", "-tls-key", "/nonexistent.key"}, 2, "-tls-cert: open /nonexistent.pem: no such file or directory"},
+		{[]string{"-admin", "-admin-token-file", "/nonexistent"}, 2, "-admin-token-file: open /nonexistent: no such file or directory"},
+		{[]string{"-state", "/dev/null"}, 2, "-state /dev/null: not a regular file (a character device)"},
 		{[]string{"-h"}, 0, "-time-scale"},
 		{[]string{"-faults-spec", "*:explode"}, 2, `-faults-spec: mockserver: fault spec: rule 1 ("*:explode"): field "explode": want a fault kind`},
 		{[]string{"-admin-host", "mock.internal"}, 2, "-admin-token, -admin-token-file and -admin-host need -admin"},
@@ -611,15 +649,20 @@ func TestSignalDuringStartup(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := childCommand(ctx, "-addr", "127.0.0.1:0", "-nodes", "1000000")
+	cmd := childCommand(ctx, "-addr", "127.0.0.1:0", "-nodes", "1000000", "-log-level", "debug")
 	var stderr syncbuf.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Long enough for main to install its signal handler (the
-	// population then takes seconds more).
-	time.Sleep(500 * time.Millisecond)
+	// exec.CommandContext kills the child when ctx ends; cancel first,
+	// so that a test that fails never leaves it running.
+	t.Cleanup(func() { cancel(); cmd.Wait() })
+	// main installs its signal handler before run logs that start-up
+	// begins; the population then takes seconds more.
+	if err := stderr.WaitFor(ctx, func(out string) bool { return strings.Contains(out, `msg="starting up"`) }); err != nil {
+		t.Fatalf("no start-up line within 30 s: %v\nstderr %q", err, stderr.String())
+	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

@@ -6,9 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/seattletestbed/clearinghouse-go/internal/atomicfile"
+	"github.com/seattletestbed/clearinghouse-go/internal/safefile"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
 )
 
@@ -39,7 +39,7 @@ func (o *options) faultProfile() (mockserver.FaultProfile, error) {
 		}
 		return p, nil
 	case o.faultsFile != "":
-		data, err := os.ReadFile(o.faultsFile)
+		data, err := safefile.ReadFile(o.faultsFile, safefile.MaxFaults)
 		if err != nil {
 			return p, usagef("-faults: %v", err)
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/internal/atomicfile"
+	"github.com/seattletestbed/clearinghouse-go/internal/safefile"
 )
 
 // selfSignedTLS makes a fresh CA and a server certificate it signs for
@@ -78,11 +79,21 @@ func randomSerial() *big.Int {
 	return n
 }
 
-// fileTLS loads a certificate and key from PEM files.
+// fileTLS loads a certificate (chain) and its key from PEM files, each
+// read within its limit (internal/safefile). Every problem is a usage
+// error naming the flag; none quotes the key.
 func fileTLS(certFile, keyFile string) (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	certPEM, err := safefile.ReadFile(certFile, safefile.MaxCerts)
 	if err != nil {
-		return nil, fmt.Errorf("loading -tls-cert/-tls-key: %w", err)
+		return nil, usagef("-tls-cert: %w", err)
+	}
+	keyPEM, err := safefile.ReadFile(keyFile, safefile.MaxKey)
+	if err != nil {
+		return nil, usagef("-tls-key: %w", err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, usagef("-tls-cert %s and -tls-key %s: %w", certFile, keyFile, err)
 	}
 	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}, nil
 }

@@ -46,6 +46,14 @@
 // clearinghouse, the suite refuses), does not insist on a key (the
 // command's password-only commands need none), reads only local files
 // and never uses the network. Its errors never quote a secret.
+//
+// The files it reads, the creds file and the API key file, must be
+// regular files within their limits (internal/safefile: safefile.MaxCreds,
+// safefile.MaxKey); the Error for one that is not unwraps to
+// safefile.ErrNotRegular or safefile.ErrTooLarge, and names the flag or
+// variable that gave the path. The private key file is only named here:
+// its reader (clearinghouse.WithPrivateKeyFile, the suite) applies the
+// same rule.
 package chconfig
 
 import (
@@ -57,6 +65,7 @@ import (
 	"strings"
 
 	"github.com/seattletestbed/clearinghouse-go/internal/credsfile"
+	"github.com/seattletestbed/clearinghouse-go/internal/safefile"
 )
 
 // The environment variables Resolve reads. A further account uses the
@@ -108,6 +117,7 @@ type Account struct {
 	APIKey               string
 	PrivateKey           string
 	PrivateKeyFile       string
+	PrivateKeyFileSource string // the flag or variable that named PrivateKeyFile
 	KeySource            string // "" when there is no key
 	Password             string
 }
@@ -123,16 +133,40 @@ func (a Account) GoString() string {
 
 // Error is a configuration problem: what is wrong, and what to do. The
 // command prints Msg with its own prefix and Hint on the next line; the
-// suite wraps Msg in its own error.
+// suite wraps Msg in its own error (WithPrefix).
 type Error struct {
 	Msg  string
 	Hint string
+	Err  error // the error beneath, such as a file refused by internal/safefile; nil if none
 }
 
 func (e *Error) Error() string { return "chconfig: " + e.Msg }
 
+// Unwrap returns the error beneath, so that errors.Is finds, say,
+// safefile.ErrTooLarge.
+func (e *Error) Unwrap() error { return e.Err }
+
+// WithPrefix returns e with prefix in place of "chconfig: ". It unwraps
+// to e.
+func (e *Error) WithPrefix(prefix string) error { return &prefixedError{prefix, e} }
+
+type prefixedError struct {
+	prefix string
+	e      *Error
+}
+
+func (p *prefixedError) Error() string { return p.prefix + p.e.Msg }
+func (p *prefixedError) Unwrap() error { return p.e }
+
 func errorf(hint, format string, args ...any) *Error {
 	return &Error{Msg: fmt.Sprintf(format, args...), Hint: hint}
+}
+
+// wrapf is errorf for a problem that err, the error beneath, caused.
+func wrapf(err error, hint, format string, args ...any) *Error {
+	e := errorf(hint, format, args...)
+	e.Err = err
+	return e
 }
 
 // Resolve applies the package's rule to flags, the environment (getenv,
@@ -191,7 +225,8 @@ func first(values ...string) string {
 
 // readCreds reads the creds file, if one is named, and picks its account.
 func (r *resolver) readCreds() error {
-	r.credsPath, _ = pick(level{r.f.CredsFile, "--creds"}, level{r.getenv(EnvCredsFile), EnvCredsFile})
+	var source string
+	r.credsPath, source = pick(level{r.f.CredsFile, "--creds"}, level{r.getenv(EnvCredsFile), EnvCredsFile})
 	if r.credsPath == "" {
 		if r.f.Account != "" {
 			return errorf("name the creds file with --creds or "+EnvCredsFile, "--account %s needs a creds file", r.f.Account)
@@ -200,8 +235,8 @@ func (r *resolver) readCreds() error {
 	}
 	cf, err := credsfile.Read(r.credsPath)
 	if err != nil {
-		return errorf("start the mock with `go run ./cmd/mockclearinghouse -creds-out FILE`, then pass that FILE; it writes the JSON this reads",
-			"reading the creds file: %v", err)
+		return wrapf(err, "start the mock with `go run ./cmd/mockclearinghouse -creds-out FILE`, then pass that FILE; it writes the JSON this reads",
+			"reading the creds file (%s): %v", source, err)
 	}
 	r.file = *cf
 	wantUser := r.f.User
@@ -325,7 +360,7 @@ func (r *resolver) keys(a *Account) error {
 		}
 		if f.PrivateKeyFile != "" {
 			r.checkPrivate(f.PrivateKeyFile)
-			a.PrivateKeyFile = f.PrivateKeyFile
+			a.PrivateKeyFile, a.PrivateKeyFileSource = f.PrivateKeyFile, "--private-key-file"
 			if a.KeySource == "" {
 				a.KeySource = "--private-key-file " + f.PrivateKeyFile
 			}
@@ -352,7 +387,7 @@ func (r *resolver) envKeys(a *Account, suffix string) {
 	}
 	if p := r.getenv(EnvPrivateKeyFile + suffix); p != "" {
 		r.checkPrivate(p)
-		a.PrivateKeyFile = p
+		a.PrivateKeyFile, a.PrivateKeyFileSource = p, EnvPrivateKeyFile+suffix
 		if a.KeySource == "" {
 			a.KeySource = EnvPrivateKeyFile + suffix + " (" + p + ")"
 		}
@@ -381,11 +416,12 @@ func (r *resolver) others(main string) []Account {
 	return out
 }
 
-// readKeyFile reads a one-line API key, warning when others can read it.
+// readKeyFile reads the one-line API key of --api-key-file, warning when
+// others can read it.
 func (r *resolver) readKeyFile(path string) (string, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, safefile.MaxKey)
 	if err != nil {
-		return "", errorf("", "reading the API key file: %v", err)
+		return "", wrapf(err, "", "reading the API key file (--api-key-file): %v", err)
 	}
 	key := strings.TrimSpace(string(data))
 	if key == "" || strings.ContainsAny(key, "\r\n") {
@@ -399,10 +435,11 @@ func (r *resolver) readKeyFile(path string) (string, error) {
 var unixPerms = runtime.GOOS != "windows" && runtime.GOOS != "plan9" && runtime.GOOS != "js" && runtime.GOOS != "wasip1"
 
 // checkPrivate warns about a secret file that others may read (a file
-// that cannot be read is left to its reader to report).
+// that cannot be read, or is not a regular file, is left to its reader to
+// report).
 func (r *resolver) checkPrivate(path string) {
 	fi, err := os.Stat(path)
-	if err != nil || !unixPerms || fi.Mode().Perm()&0o077 == 0 {
+	if err != nil || !unixPerms || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o077 == 0 {
 		return
 	}
 	r.warnings = append(r.warnings, fmt.Sprintf("%s can be read by other users (mode %04o); consider `chmod 600 %s`", path, fi.Mode().Perm(), path))

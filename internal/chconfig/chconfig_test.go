@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/seattletestbed/clearinghouse-go/internal/safefile"
 	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 )
 
@@ -260,6 +261,10 @@ func TestResolveWarnings(t *testing.T) {
 	open := fs.write("open.key", "SECRETKEY\n", 0o644)
 	closed := fs.write("closed.key", "SECRETKEY\n", 0o600)
 	openPriv := fs.write("open.privatekey", "1 2 3\n", 0o640)
+	openDir := filepath.Join(fs.dir, "keys")
+	if err := os.Mkdir(openDir, 0o755); err != nil || os.Chmod(openDir, 0o755) != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name  string
 		flags Flags
@@ -271,6 +276,7 @@ func TestResolveWarnings(t *testing.T) {
 		{"open private key file flag", Flags{User: "a", PrivateKeyFile: openPriv}, nil, []string{openPriv + " can be read by other users (mode 0640); consider `chmod 600 " + openPriv + "`"}},
 		{"open private key file in the environment", Flags{}, map[string]string{EnvUsername: "a", EnvPrivateKeyFile: openPriv}, []string{openPriv + " can be read by other users (mode 0640); consider `chmod 600 " + openPriv + "`"}},
 		{"missing private key file: no warning here", Flags{User: "a", PrivateKeyFile: "/nonexistent"}, nil, nil},
+		{"a directory as the private key file: no warning here", Flags{User: "a", PrivateKeyFile: openDir}, nil, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := resolve(t, tc.flags, tc.env)
@@ -289,5 +295,55 @@ func TestAccountHidesSecrets(t *testing.T) {
 		if s := fmt.Sprintf(format, a); strings.Contains(s, "SECRET") || !strings.Contains(s, "alice") {
 			t.Errorf("%s: have %q, want the username and no secret", format, s)
 		}
+	}
+}
+
+// TestResolveRefusedFiles gives the creds file and the API key file paths
+// that internal/safefile refuses: the *Error names the flag or variable
+// and the path, and unwraps to the refusal, also under WithPrefix.
+func TestResolveRefusedFiles(t *testing.T) {
+	t.Parallel()
+	fs := files{t, t.TempDir()}
+	bigKey := fs.write("big.key", strings.Repeat("K", safefile.MaxKey+1), 0o600)
+	for _, tc := range []struct {
+		name  string
+		flags Flags
+		env   map[string]string
+		want  string
+		is    error
+	}{
+		{"creds file flag", Flags{CredsFile: fs.dir}, nil, "reading the creds file (--creds): read " + fs.dir + ": not a regular file (a directory)", safefile.ErrNotRegular},
+		{"creds file variable", Flags{}, map[string]string{EnvCredsFile: fs.dir}, "reading the creds file (" + EnvCredsFile + "): read " + fs.dir + ": not a regular file", safefile.ErrNotRegular},
+		{"API key file", Flags{User: "a", APIKeyFile: bigKey}, nil, "reading the API key file (--api-key-file): read " + bigKey + ": file too large (the limit is 64 KiB)", safefile.ErrTooLarge},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Resolve(tc.flags, func(k string) string { return tc.env[k] })
+			var ce *Error
+			if !errors.As(err, &ce) || !errors.Is(err, tc.is) || !strings.HasPrefix(ce.Msg, tc.want) {
+				t.Fatalf("have %v, want a *chconfig.Error that matches %v, saying %q", err, tc.is, tc.want)
+			}
+			if strings.Contains(err.Error(), "KKKK") {
+				t.Errorf("the error quotes the file: %.200s", err)
+			}
+			p := ce.WithPrefix("suite: ")
+			if p.Error() != "suite: "+ce.Msg || !errors.Is(p, tc.is) || !errors.As(p, new(*Error)) {
+				t.Errorf("WithPrefix: have %q, want %q matching %v and *Error", p, "suite: "+ce.Msg, tc.is)
+			}
+		})
+	}
+}
+
+// TestResolvePrivateKeyFileSource: an account says which flag or variable
+// named its private key file, for the message of the file's reader.
+func TestResolvePrivateKeyFileSource(t *testing.T) {
+	t.Parallel()
+	c := resolve(t, Flags{User: "a", PrivateKeyFile: "/keys/a"}, nil)
+	if c.Account.PrivateKeyFileSource != "--private-key-file" {
+		t.Errorf("flag: have %q", c.Account.PrivateKeyFileSource)
+	}
+	c = resolve(t, Flags{}, map[string]string{EnvURL: "http://x/", EnvUsername: "a", EnvPrivateKeyFile: "/keys/a",
+		EnvUsername + SecondSuffix: "b", EnvPrivateKeyFile + SecondSuffix: "/keys/b"})
+	if c.Account.PrivateKeyFileSource != EnvPrivateKeyFile || len(c.Others) != 1 || c.Others[0].PrivateKeyFileSource != EnvPrivateKeyFile+SecondSuffix {
+		t.Errorf("variables: have %q and %+v", c.Account.PrivateKeyFileSource, c.Others)
 	}
 }

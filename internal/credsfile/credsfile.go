@@ -18,9 +18,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/seattletestbed/clearinghouse-go/internal/atomicfile"
+	"github.com/seattletestbed/clearinghouse-go/internal/safefile"
 )
 
 // File is the whole creds file.
@@ -41,10 +41,11 @@ type Account struct {
 	PrivateKey string `json:"private_key"`
 }
 
-// Read reads and parses a creds file. Its errors never quote the file's
-// contents, which are secrets.
+// Read reads and parses a creds file: a regular file of at most
+// safefile.MaxCreds bytes (see internal/safefile). Its errors never quote
+// the file's contents, which are secrets.
 func Read(path string) (*File, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, safefile.MaxCreds)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,8 @@
 package credsfile
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -8,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/seattletestbed/clearinghouse-go/internal/safefile"
 	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 )
 
@@ -94,4 +97,57 @@ func TestWriteReplacesPlantedSymlink(t *testing.T) {
 	if f, err := Read(path); err != nil || f.URL != "http://127.0.0.1:1/xmlrpc/" {
 		t.Fatalf("read back %+v %v", f, err)
 	}
+}
+
+// TestReadRefusesWhatIsNotACredsFile: a directory, and a file over
+// safefile.MaxCreds, are refused before they are parsed.
+func TestReadRefusesWhatIsNotACredsFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if _, err := Read(dir); !errors.Is(err, safefile.ErrNotRegular) || !strings.Contains(err.Error(), dir) {
+		t.Errorf("a directory: have %v, want safefile.ErrNotRegular naming it", err)
+	}
+	big := filepath.Join(dir, "big.json")
+	if err := os.WriteFile(big, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(big, safefile.MaxCreds+1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Read(big); !errors.Is(err, safefile.ErrTooLarge) || !strings.Contains(err.Error(), "16 MiB") {
+		t.Errorf("%d bytes: have %v, want safefile.ErrTooLarge with the limit", safefile.MaxCreds+1, err)
+	}
+}
+
+// TestMaxCredsFitsTheLargestFile writes the largest creds file the mock
+// can: mockclearinghouse's 1000 demo accounts, here with 4096-bit keys
+// (the largest seattlersa takes; the mock's are 1024-bit), within
+// safefile.MaxCreds with room to spare.
+func TestMaxCredsFitsTheLargestFile(t *testing.T) {
+	t.Parallel()
+	digits := func(bits int) string { return strings.Repeat("9", bits*30103/100000+1) }
+	f := &File{URL: "https://127.0.0.1:65535/xmlrpc/", CAFile: strings.Repeat("d/", 100) + "ca.pem",
+		AdminURL: "https://127.0.0.1:65535/admin/", AdminToken: strings.Repeat("t", 4096)}
+	for i := range 1000 {
+		f.Accounts = append(f.Accounts, Account{
+			Username: fmt.Sprintf("demo%d", i+1), Password: strings.Repeat("p", 24), APIKey: strings.Repeat("K", 32),
+			PublicKey:  "65537 " + digits(4096),
+			PrivateKey: digits(4096) + " " + digits(2048) + " " + digits(2048),
+		})
+	}
+	path := filepath.Join(t.TempDir(), "creds.json")
+	if err := Write(path, f); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() > safefile.MaxCreds/2 {
+		t.Errorf("the largest creds file has %d bytes, want at most half of safefile.MaxCreds (%d)", fi.Size(), safefile.MaxCreds)
+	}
+	if _, err := Read(path); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("the largest creds file: %d bytes (%.0f%% of safefile.MaxCreds)", fi.Size(), 100*float64(fi.Size())/safefile.MaxCreds)
 }
