@@ -93,7 +93,7 @@ func (e *Error) Error() string {
 		s += " (fault " + strconv.Itoa(e.Code) + ")"
 	}
 	if e.Msg != "" {
-		s += ": " + textclip.Clip(e.Msg, maxMsgText)
+		s += ": " + textclip.Show(e.Msg, maxMsgText)
 	}
 	return s
 }

@@ -25,7 +25,7 @@ type Fault struct {
 func (f *Fault) Error() string { return "xmlrpc: " + f.detail() }
 
 func (f *Fault) detail() string {
-	return "fault " + strconv.Itoa(f.Code) + ": " + textclip.Clip(f.String, maxFaultText)
+	return "fault " + strconv.Itoa(f.Code) + ": " + textclip.Show(f.String, maxFaultText)
 }
 
 // DecodeError reports a document that is not acceptable XML-RPC.
@@ -47,9 +47,9 @@ func (e *DecodeError) Error() string { return "xmlrpc: " + e.detail() }
 
 func (e *DecodeError) detail() string {
 	if e.Line > 0 {
-		return "line " + strconv.Itoa(e.Line) + ": " + textclip.Clip(e.Msg, maxMsgText)
+		return "line " + strconv.Itoa(e.Line) + ": " + textclip.Show(e.Msg, maxMsgText)
 	}
-	return textclip.Clip(e.Msg, maxMsgText)
+	return textclip.Show(e.Msg, maxMsgText)
 }
 
 // LimitError reports input that exceeds one of the configured Limits. It is
@@ -85,9 +85,9 @@ func (e *TypeError) detail() string {
 	where := ""
 	if e.Path != "" {
 		// A path can hold member names the server chose.
-		where = " at " + textclip.Clip(e.Path, maxPathText)
+		where = " at " + textclip.Show(e.Path, maxPathText)
 	}
-	return "cannot decode " + textclip.Clip(e.Value, maxMsgText) + " into Go value of type " + e.Type.String() + where
+	return "cannot decode " + textclip.Show(e.Value, maxMsgText) + " into Go value of type " + e.Type.String() + where
 }
 
 // HTTPError reports an HTTP response whose status is not 200 OK. That
@@ -110,7 +110,7 @@ type HTTPError struct {
 func (e *HTTPError) Error() string { return "xmlrpc: " + e.detail() }
 
 func (e *HTTPError) detail() string {
-	s := "HTTP status " + textclip.Clip(e.Status, maxStatusText)
+	s := "HTTP status " + textclip.Show(e.Status, maxStatusText)
 	if e.Location != "" {
 		s += ": redirect to " + quoteClipped(e.Location, maxLocationText) + " not followed"
 		if e.refusal != "" {
@@ -133,7 +133,7 @@ type TransportError struct {
 func (e *TransportError) Error() string { return "xmlrpc: " + e.detail() }
 
 func (e *TransportError) detail() string {
-	return "transport: " + textclip.Clip(e.Err.Error(), maxMsgText)
+	return "transport: " + textclip.Show(e.Err.Error(), maxMsgText)
 }
 
 // Unwrap returns the underlying error.

@@ -48,6 +48,10 @@ func TestHostileServer(t *testing.T) {
 	keyOnly := alice
 	keyOnly.APIKey = "" // fetched with the private key
 	fetchCreds := f.writeCreds(t, "fetch.json", "", keyOnly)
+	// The API key and the private key from files: the client uses only
+	// the key, the command still knows the private key to hide it.
+	keyFiles := []string{"--url", f.url, "--user", "alice", "--api-key-file", f.writeFile(t, "key", alice.APIKey+"\n"),
+		"--private-key-file", f.writeFile(t, "private", alice.PrivateKey+"\n")}
 	// The secrets each account's command knows, and must not print. (The
 	// server echoes alice's private key to bob too: bob's command cannot
 	// know to hide it.)
@@ -71,14 +75,20 @@ func TestHostileServer(t *testing.T) {
 		{creds, "", []string{"public-key"}},
 		{creds, alice.Password + "\n", []string{"set-public-key", alice.PublicKey, "--password-stdin"}},
 		{fetchCreds, "", []string{"list"}},
+		{"", "", append(keyFiles, "account")},
 		{bobCreds, bob.Password + "\n", []string{"regenerate-api-key", "--password-stdin"}},
 		{bobCreds, "", []string{"account"}},
 	}
-	finders := map[string]*leaktest.Finder{creds: leaktest.NewFinder(aliceSecrets), fetchCreds: leaktest.NewFinder(aliceSecrets), bobCreds: leaktest.NewFinder(bobSecrets)}
+	finders := map[string]*leaktest.Finder{creds: leaktest.NewFinder(aliceSecrets), fetchCreds: leaktest.NewFinder(aliceSecrets),
+		"": leaktest.NewFinder(aliceSecrets), bobCreds: leaktest.NewFinder(bobSecrets)}
 	leaks, controls := map[string]int{}, map[string]int{}
 	for echo.Calls() < 1500 {
 		for _, r := range runs {
-			res := exec(t, invocation{stdin: strings.NewReader(r.stdin)}, append([]string{"--creds", r.creds, "--retries", "0"}, r.args...)...)
+			args := append([]string{"--retries", "0"}, r.args...)
+			if r.creds != "" {
+				args = append([]string{"--creds", r.creds}, args...)
+			}
+			res := exec(t, invocation{stdin: strings.NewReader(r.stdin)}, args...)
 			name := strings.Join(r.args, " ")
 			for where, text := range map[string]string{"stdout": res.stdout, "stderr": res.stderr} {
 				if r.args[0] == "regenerate-api-key" && where == "stdout" {

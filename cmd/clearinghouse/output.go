@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
 	"github.com/seattletestbed/clearinghouse-go/internal/redact"
+	"github.com/seattletestbed/clearinghouse-go/internal/safefile"
 	"github.com/seattletestbed/clearinghouse-go/internal/textclip"
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
 )
@@ -46,11 +46,10 @@ func (a *app) redactor() *redact.Redactor {
 		keys = append(keys, acct.APIKey, acct.PrivateKey)
 		keys = append(keys, strings.Fields(acct.PrivateKey)...)
 		if acct.PrivateKeyFile != "" && acct.PrivateKey == "" {
-			// Read for redaction only; whoever needs the key reports
-			// what is wrong with the file.
-			if f, err := os.Open(acct.PrivateKeyFile); err == nil {
-				data, _ := io.ReadAll(io.LimitReader(f, seattlersa.MaxKeyStringBytes))
-				f.Close()
+			// Read for redaction only (a regular file, bounded: never a
+			// FIFO that blocks); whoever needs the key reports what is
+			// wrong with the file.
+			if data, err := safefile.ReadFile(acct.PrivateKeyFile, seattlersa.MaxKeyStringBytes); err == nil {
 				keys = append(keys, strings.TrimSpace(string(data)))
 				keys = append(keys, strings.Fields(string(data))...)
 			}

@@ -92,9 +92,9 @@ func TestRedactAtEveryClip(t *testing.T) {
 		for pad := 512 - len(sec) - 8; pad <= 512+8; pad++ {
 			text := strings.Repeat("A", max(pad, 0)) + sec + " tail"
 			shows := []string{
-				textclip.Clip(text, 512),
-				fmt.Sprintf("%q", textclip.Clip(text, 512)),
-				textclip.Clip(fmt.Sprintf("%q", text), 512),
+				textclip.Show(text, 512),
+				fmt.Sprintf("%q", textclip.Show(text, 512)),
+				textclip.Show(fmt.Sprintf("%q", text), 512),
 			}
 			if sec != key2 {
 				// Cut with no mark: random secrets only.

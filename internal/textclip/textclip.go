@@ -2,9 +2,10 @@
 // escapes the characters that could drive a terminal or reorder a line
 // (Escape, EscapeLines), and bounds the text before an error message
 // carries it, so that a hostile server cannot make a message megabytes
-// long (Clip). The xmlrpc and clearinghouse packages, the conformance
-// suite and the commands share it: every text a server chose goes through
-// Escape or Clip before it is printed or rendered.
+// long (Show, which escapes too; Clip and Cut, which only cut). The xmlrpc
+// and clearinghouse packages, the conformance suite and the commands share
+// it: every text a server chose goes through Escape or Show before it is
+// printed or rendered.
 package textclip
 
 import (
@@ -27,10 +28,22 @@ func Cut(s string, max int) (head string, more int) {
 	return s[:cut], len(s) - cut
 }
 
-// Clip returns s escaped as Escape does and cut to at most max bytes,
-// never inside an escape or a character, with a note of how many bytes of
-// s were cut; or s escaped if that is short enough.
+// Clip returns s cut to at most max bytes on a UTF-8 boundary, with a
+// note of how many bytes were cut, or s itself if it is short enough. It
+// does not escape: for a message, use Show.
 func Clip(s string, max int) string {
+	head, more := Cut(s, max)
+	if more == 0 {
+		return s
+	}
+	return head + "... (" + strconv.Itoa(more) + " more bytes)"
+}
+
+// Show returns s escaped as Escape does and cut to at most max bytes,
+// never inside an escape or a character, with a note of how many bytes of
+// s were cut; or s escaped if that is short enough. It is what an error
+// message shows of a text a peer chose.
+func Show(s string, max int) string {
 	out, used := escape(s, false, max)
 	if used == len(s) {
 		return out

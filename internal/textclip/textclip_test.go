@@ -1,6 +1,7 @@
 package textclip
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -39,6 +40,19 @@ func TestCut(t *testing.T) {
 
 func TestClip(t *testing.T) {
 	t.Parallel()
+	for _, tc := range cutTests {
+		want := tc.head
+		if tc.more > 0 {
+			want += "... (" + strconv.Itoa(tc.more) + " more bytes)"
+		}
+		if have := Clip(tc.s, tc.max); have != want {
+			t.Errorf("%s: Clip(%q, %d): have %q, want %q", tc.name, tc.s, tc.max, have, want)
+		}
+	}
+}
+
+func TestShow(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		s    string
@@ -63,8 +77,8 @@ func TestClip(t *testing.T) {
 		{"invalid UTF-8", "\xff\xfe\xfd", 8, `\xff\xfe... (1 more bytes)`},
 		{"a line feed is escaped", "one\ntwo", 10, `one\ntwo`},
 	} {
-		if have := Clip(tc.s, tc.max); have != tc.want {
-			t.Errorf("%s: Clip(%q, %d): have %q, want %q", tc.name, tc.s, tc.max, have, tc.want)
+		if have := Show(tc.s, tc.max); have != tc.want {
+			t.Errorf("%s: Show(%q, %d): have %q, want %q", tc.name, tc.s, tc.max, have, tc.want)
 		}
 	}
 }
@@ -126,7 +140,7 @@ func unsafe(s string, lines bool) bool {
 
 // FuzzEscape: whatever the input, Escape and EscapeLines leave no
 // control, bidi or invalid byte (but what EscapeLines keeps), are
-// idempotent, and Clip stays within its bound.
+// idempotent, and Show stays within its bound.
 func FuzzEscape(f *testing.F) {
 	for _, tc := range escapeTests {
 		f.Add(tc.s, 8)
@@ -147,16 +161,16 @@ func FuzzEscape(f *testing.F) {
 		if max < 0 || max > 1<<16 {
 			return
 		}
-		c := Clip(s, max)
+		c := Show(s, max)
 		if len(e) <= max {
 			if c != e {
-				t.Fatalf("Clip(%q, %d) = %q, want Escape's %q", s, max, c, e)
+				t.Fatalf("Show(%q, %d) = %q, want Escape's %q", s, max, c, e)
 			}
 			return
 		}
 		shown := c[:strings.LastIndex(c, "... (")]
 		if len(shown) > max || !strings.HasPrefix(e, shown) || unsafe(shown, false) {
-			t.Fatalf("Clip(%q, %d) = %q: more than %d bytes, or not a prefix of %q", s, max, c, max, e)
+			t.Fatalf("Show(%q, %d) = %q: more than %d bytes, or not a prefix of %q", s, max, c, max, e)
 		}
 	})
 }
