@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -39,6 +40,7 @@ type Client struct {
 	passwords []string // guarded by mu: passwords given to calls, for redaction
 	// privSecrets are the private key's numbers, for redaction.
 	privSecrets []string
+	red         *redactor // guarded by mu: for the secrets above, made when first needed
 
 	fetchMu sync.Mutex // one get_encrypted_api_key at a time
 }
@@ -294,6 +296,7 @@ func (c *Client) setAPIKey(k string) {
 	c.mu.Lock()
 	if c.apiKey != k {
 		c.oldKeys = remember(c.oldKeys, c.apiKey)
+		c.red = nil
 	}
 	c.apiKey = k
 	c.mu.Unlock()
@@ -303,20 +306,33 @@ func (c *Client) setAPIKey(k string) {
 // from then on never show it.
 func (c *Client) rememberPassword(pw string) {
 	c.mu.Lock()
-	c.passwords = remember(c.passwords, pw)
+	if !slices.Contains(c.passwords, pw) {
+		c.passwords = remember(c.passwords, pw)
+		c.red = nil
+	}
 	c.mu.Unlock()
 }
 
 // redactor returns a redactor for every secret the client knows now.
 func (c *Client) redactor() redactor {
 	c.mu.RLock()
-	defer c.mu.RUnlock()
-	secrets := make([]string, 0, 1+len(c.oldKeys)+len(c.passwords)+len(c.privSecrets))
-	secrets = append(secrets, c.apiKey)
-	secrets = append(secrets, c.oldKeys...)
-	secrets = append(secrets, c.passwords...)
-	secrets = append(secrets, c.privSecrets...)
-	return newRedactor(secrets...)
+	r := c.red
+	c.mu.RUnlock()
+	if r != nil {
+		return *r
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.red != nil {
+		return *c.red
+	}
+	keys := make([]string, 0, 1+len(c.oldKeys)+len(c.privSecrets))
+	keys = append(keys, c.apiKey)
+	keys = append(keys, c.oldKeys...)
+	keys = append(keys, c.privSecrets...)
+	nr := newRedactor(keys, c.passwords)
+	c.red = &nr
+	return nr
 }
 
 // auth returns the auth struct for a call, fetching the API key first when

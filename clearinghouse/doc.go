@@ -39,8 +39,14 @@
 // a malformed key) matches ErrInvalidArgument instead. Error text never
 // contains the API key, the password or the private key, even when the
 // server sends them back: every text that came from the server is
-// redacted, in the cause too (the *xmlrpc.Fault found with errors.As is a
-// redacted copy), and Error() shows at most 512 bytes of it. The client
+// redacted in full, in the cause too (the *xmlrpc.Fault found with
+// errors.As is a redacted copy), before any message cuts it. Redaction
+// finds a secret quoted, escaped or in another case, and a key in pieces
+// too (8 bytes or more; 16 digits of a private key's numbers). Error()
+// shows at most 512 bytes of the text, with control characters,
+// bidirectional controls and bytes that are not UTF-8 escaped (\r,
+// \x1b, \u202e, \xff), so that a server cannot drive a terminal through
+// a message; the fields keep the text as sent (redacted). The client
 // follows no HTTP redirect, so a call never leaves the configured server.
 //
 // # Differences from the Python client

@@ -71,7 +71,7 @@ const (
 // full, the fault's String included (the *xmlrpc.Fault that errors.As
 // finds is that copy, not the decoder's). Below an *xmlrpc.TransportError,
 // the network and TLS errors of the standard library are the originals,
-// wrapped so that the message is redacted.
+// wrapped so that the message is redacted and escaped.
 type Error struct {
 	Method string // the wire method, such as "acquire_resources"
 	Kind   error  // ErrCommunication, ErrInternal, ErrAuthentication, ...
@@ -85,14 +85,15 @@ const maxMsgText = 512
 
 // Error returns the method, the kind, the fault code if any and at most
 // 512 bytes of Msg (the server chooses a fault string's length; Msg keeps
-// all of it).
+// all of it), with control characters, bidirectional controls and bytes
+// that are not UTF-8 escaped (\r, \x1b, \u202e, \xff; Msg keeps them).
 func (e *Error) Error() string {
 	s := "clearinghouse: " + e.Method + ": " + kindText(e.Kind)
 	if e.Code != 0 {
 		s += " (fault " + strconv.Itoa(e.Code) + ")"
 	}
 	if e.Msg != "" {
-		s += ": " + textclip.Clip(e.Msg, maxMsgText)
+		s += ": " + textclip.Show(e.Msg, maxMsgText)
 	}
 	return s
 }

@@ -1,13 +1,11 @@
 package clearinghouse
 
 import (
-	"cmp"
 	"errors"
-	"net/url"
 	"slices"
-	"strconv"
-	"strings"
 
+	"github.com/seattletestbed/clearinghouse-go/internal/redact"
+	"github.com/seattletestbed/clearinghouse-go/internal/textclip"
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
 
@@ -18,18 +16,21 @@ import (
 // The secrets are the API key in use, up to maxRemembered earlier ones
 // (replaced by RegenerateAPIKey or fetched), up to maxRemembered passwords
 // given to SetPublicKey and RegenerateAPIKey, and the numbers of the
-// private key. Each is replaced by "[redacted]" as it is, URL-escaped and
-// Go-quoted (the forms this module's own error texts may give it). Text a
-// server altered on purpose (encoded, reversed, cut) is not recognised,
-// and neither is a fragment: the xmlrpc decoder quotes at most 40 bytes of
-// a bad value, which could hold part of a secret. Secrets shorter than
-// minSecretLen bytes are not looked for: they would match ordinary words,
-// and no real credential is that short (API keys have 32 characters, the
-// clearinghouse's passwords at least 6, private key numbers hundreds of
-// digits).
+// private key. Package internal/redact finds each in every form an error
+// text may give it (as it is, Go-quoted, JSON, HTML- and XML-escaped,
+// URL-escaped, in any case), and a beginning of one where a text was cut
+// (before "..."); the keys also in pieces (8 bytes or more of an API key,
+// 16 of a private key's digits), the passwords only whole (a password
+// holds words, which must not vanish from every message). Each is
+// replaced by "[redacted]". Every text is redacted
+// in full before any message cuts it, so no cut leaves a long beginning of
+// a secret behind. Secrets shorter than minSecretLen bytes are not looked
+// for: they would match ordinary words, and no real credential is that
+// short (API keys have 32 characters, the clearinghouse's passwords at
+// least 6, private key numbers hundreds of digits).
 
-// redacted replaces a secret in error text.
-const redacted = "[redacted]"
+// redactedText replaces a secret in error text.
+const redactedText = "[redacted]"
 
 // minSecretLen is the length below which a secret is not redacted.
 const minSecretLen = 6
@@ -53,37 +54,18 @@ func remember(list []string, s string) []string {
 
 // redactor replaces secrets in text.
 type redactor struct {
-	forms []string // every form of every secret, longest first
+	r *redact.Redactor
 }
 
-// newRedactor returns a redactor for the secrets.
-func newRedactor(secrets ...string) redactor {
-	var forms []string
-	for _, s := range secrets {
-		if len(s) < minSecretLen {
-			continue
-		}
-		q := strconv.QuoteToASCII(s)
-		for _, f := range []string{s, url.QueryEscape(s), url.PathEscape(s), q[1 : len(q)-1]} {
-			if !slices.Contains(forms, f) {
-				forms = append(forms, f)
-			}
-		}
-	}
-	// Longest first, so that a secret holding a shorter one goes whole.
-	slices.SortFunc(forms, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
-	return redactor{forms: forms}
+// newRedactor returns a redactor for the keys (API keys, the private
+// key's numbers: random, found in pieces too) and the passwords (chosen by
+// people: found whole).
+func newRedactor(keys, passwords []string) redactor {
+	return redactor{redact.New(redactedText, minSecretLen, keys, passwords)}
 }
 
 // redact returns s with every secret replaced.
-func (r redactor) redact(s string) string {
-	for _, f := range r.forms {
-		if strings.Contains(s, f) {
-			s = strings.ReplaceAll(s, f, redacted)
-		}
-	}
-	return s
-}
+func (r redactor) redact(s string) string { return r.r.Redact(s) }
 
 // cause returns a copy of err, a cause from package xmlrpc, in which the
 // text that came from the server is redacted: a *xmlrpc.Fault whose
@@ -122,11 +104,11 @@ func (r redactor) wrapped(err error) error {
 	if errors.As(err, &re) {
 		return err
 	}
-	return &redactedError{msg: r.redact(err.Error()), err: err}
+	return &redactedError{msg: textclip.Escape(r.redact(err.Error())), err: err}
 }
 
-// redactedError shows a redacted message for an error it keeps reachable
-// through Unwrap.
+// redactedError shows a redacted message, escaped (textclip.Escape), for
+// an error it keeps reachable through Unwrap.
 type redactedError struct {
 	msg string
 	err error

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/seattletestbed/clearinghouse-go/internal/leaktest"
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
@@ -373,6 +374,73 @@ func TestHugeFaultThroughClient(t *testing.T) {
 			t.Errorf("Fault.String has %d bytes, want all %d", len(f.String), len(huge))
 		case secret && (strings.Contains(f.String, leakKey1) || !strings.Contains(f.String, huge)):
 			t.Errorf("Fault.String (%d bytes) holds the API key or lost the rest of the text", len(f.String))
+		}
+	}
+}
+
+// TestEchoedSecretsAtEveryCut: a server (leaktest.Echo) that answers
+// every call with a fault carrying every string the client sent and the
+// private key, padded so that each lands across the 512 bytes an error
+// message shows, with a carriage return, U+009B and U+202E after them.
+// Keys hold the characters quoting escapes. No text of any error holds
+// any form of any secret, nor a piece of one (leaktest.Leaks), and no
+// message a control character.
+func TestEchoedSecretsAtEveryCut(t *testing.T) {
+	t.Parallel()
+	_, priv := hostileKeys()
+	key, pw := `K"3\Y<&>`+strings.Repeat("Q7", 12), `pw"\<&>`+"batterystaple"
+	e := &leaktest.Echo{Known: []string{priv.String()}, Clips: []int{512}}
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	c, err := New("alice", WithURL(srv.URL), WithAPIKey(key), WithPrivateKey(priv.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.rememberPassword(pw)
+	secrets := []string{key, pw, priv.D.String(), priv.P.String(), priv.Q.String()}
+	ctx := context.Background()
+	find := leaktest.NewFinder(secrets)
+	leaks, controls := 0, 0
+	for e.Calls() < 4000 {
+		for _, m := range everyMethod {
+			err := m.call(ctx, c)
+			if err == nil {
+				t.Fatalf("%s: no error from a server that only faults", m.name)
+			}
+			for where, text := range errorTexts(err) {
+				l := find.Leaks(text)
+				if len(l) > 0 && leaks < 5 {
+					t.Errorf("%s: %s holds %v", m.name, where, l)
+				}
+				leaks += leaktest.Total(l)
+				if strings.Contains(where, "Error()") || strings.HasPrefix(where, "%") {
+					controls += leaktest.Sum(leaktest.ControlChars(text))
+				}
+			}
+		}
+	}
+	if leaks > 0 || controls > 0 {
+		t.Errorf("over %d calls: %d places that show a secret, %d control characters in messages", e.Calls(), leaks, controls)
+	}
+	// A secret where a number should be: the decoder quotes the first 40
+	// bytes of the value, a piece of a long secret.
+	for i, s := range secrets {
+		endpoint := misbehaving(t, func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, `<?xml version="1.0"?><methodResponse><params><param><value><int>`+xmlText(s)+`</int></value></param></params></methodResponse>`)
+		})
+		c, err := New("alice", WithURL(endpoint), WithAPIKey(key), WithPrivateKey(priv.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.rememberPassword(pw)
+		_, err = c.GetAccountInfo(ctx)
+		if err == nil {
+			t.Fatalf("secret %d as an int: no error", i)
+		}
+		for where, text := range errorTexts(err) {
+			if l := find.Leaks(text); len(l) > 0 {
+				t.Errorf("secret %d as an int: %s holds %v", i, where, l)
+			}
 		}
 	}
 }

@@ -163,6 +163,9 @@ func checkAuthKeyExact(t T, s *session) {
 	if swapped := swapCase(key); swapped != key {
 		variants["case swapped"] = swapped
 	}
+	for _, k := range variants {
+		s.addSecrets(k) // derived from the key: as secret as the key
+	}
 	for what, k := range variants {
 		_, err := s.call(t, "get_account_info", map[string]any{"username": a.name, "api_key": k})
 		s.wantFault(t, what, err, 101, msgAuthFailed)

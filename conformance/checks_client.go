@@ -197,7 +197,7 @@ func checkClientAccountChanges(t T, s *session) {
 		s.errorf(t, "GetAccountInfo with the regenerated key: %v", err)
 	}
 	wrong := "wrong-" + a.password
-	s.addSecrets(wrong)
+	s.addPasswords(wrong)
 	_, err = c.RegenerateAPIKey(s.ctx(t), wrong)
 	if !errors.Is(err, clearinghouse.ErrAuthentication) {
 		s.errorf(t, "RegenerateAPIKey with a wrong password: %v, want ErrAuthentication", err)

@@ -105,7 +105,9 @@ func checkUserPorts(t T, s *session) {
 func (s *session) samplePort(c Controls, name, pub string) (int64, error) {
 	ctx, cancel := s.callCtx()
 	defer cancel()
-	a, err := c.AddAccount(ctx, AccountSpec{Username: name, Password: "pw-sample-" + s.runID,
+	pw := "pw-sample-" + s.runID
+	s.addPasswords(pw) // the same for every sample: registered once
+	a, err := c.AddAccount(ctx, AccountSpec{Username: name, Password: pw,
 		Affiliation: "clearinghouse-go conformance suite", FreeCredits: NoFreeCredits, PublicKey: pub})
 	if err != nil {
 		return 0, fmt.Errorf("AddAccount: %v", err)

@@ -74,7 +74,16 @@
 // The suite has no default endpoint: a Target without a URL fails at once.
 // It never prints an API key, password, private key or admin token: every
 // message is redacted before it is logged, and every text of a Report,
-// whatever the server sent, before it is written.
+// whatever the server sent, before it is written. Redaction finds a secret
+// in any form the suite's outputs give it (Go-quoted, JSON, HTML, XML,
+// URL-escaped, any ASCII case), whole or cut where a message was cut;
+// keys, tokens and private keys also in pieces (8 bytes, or 16 digits of a
+// private key's numbers), so that the values the suite derives from a key
+// (a character cut, the case swapped) go too. Every text it prints,
+// whoever wrote it, shows control characters (but tab and line feed),
+// bidirectional controls and bytes that are not UTF-8 escaped (\x1b, \r,
+// \u202e, \xff): a server cannot drive a terminal, or rewrite a line of
+// the summary, through what it sends.
 //
 // Target.AllowAcquire is a promise to the operator about their credits:
 // the suite never holds more vessels than it allows, at any instant, on

@@ -39,10 +39,12 @@ func (s *session) newAccountWithKey(t T, credits int, pub, priv string) *acct {
 		PublicKey:   pub,
 		PrivateKey:  priv,
 	}
-	s.addSecrets(spec.Password, priv)
+	s.addSecrets(priv)
+	s.addPasswords(spec.Password)
 	a, err := s.controls().AddAccount(s.ctx(t), spec)
 	s.must(t, "AddAccount", err)
-	s.addSecrets(a.APIKey, a.Password, a.PrivateKey)
+	s.addSecrets(a.APIKey, a.PrivateKey)
+	s.addPasswords(a.Password)
 	out := &acct{name: a.Username, apiKey: a.APIKey, password: a.Password, privateKey: a.PrivateKey, created: true}
 	if out.password == "" {
 		out.password = spec.Password

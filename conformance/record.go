@@ -8,15 +8,17 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/seattletestbed/clearinghouse-go/internal/textclip"
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
 
 // A record is what the suite learns of one node of the tree while it
 // runs: the run itself, an area, or a check. Both ways of running (Run's
 // adapter over *testing.T and Check's runner) fill it through T, so both
-// give the same report. Texts are kept as given; the report redacts them
-// when it is built, with every secret known by then; and before they are
-// clipped to size here, so that no part of a secret survives a cut.
+// give the same report. Texts are redacted and escaped (session.redact)
+// before they are clipped to size here, so that no part of a secret
+// survives a cut; and again when the report is built, with every secret
+// known by then.
 type record struct {
 	area, name string // both "" for the run, name "" for an area
 	redact     func(string) string
@@ -183,13 +185,14 @@ func clip(text string, n int) string {
 	return text[:cut] + "… (" + strconv.Itoa(len(text)-cut) + " more bytes)"
 }
 
-// redactText applies the session's redaction, once there is a session.
+// redactText applies the session's redaction, once there is a session;
+// before, it escapes the text (there is no secret to know yet).
 func (r *record) redactText(text string) string {
 	r.mu.Lock()
 	redact := r.redact
 	r.mu.Unlock()
 	if redact == nil {
-		return text
+		return textclip.EscapeLines(text)
 	}
 	return redact(text)
 }

@@ -24,9 +24,11 @@ import (
 //
 // Nothing in a Report is secret: every text in it, including what the
 // server sent, has the target's API keys, passwords, private keys and
-// admin token replaced by [REDACTED], and the URL is shown without user
-// information or query values. Texts the server chose are cut to a few
-// kilobytes.
+// admin token replaced by [REDACTED] (in any form, and in pieces: see the
+// package documentation), and the URL is shown without user information
+// or query values. Texts the server chose are cut to a few kilobytes,
+// after redaction, and show control characters, bidirectional controls and
+// bytes that are not UTF-8 escaped, in every form of the report.
 type Report struct {
 	name     string // the target's Name
 	url      string // without credentials
@@ -106,7 +108,7 @@ func (sr *suiteRun) report() *Report {
 		s = &session{}
 		s.addTargetSecrets(sr.target)
 	}
-	red := func(text string) string { return strings.ToValidUTF8(s.redact(text), "\uFFFD") }
+	red := s.redact // redacted and escaped: no secret, no control character
 	tg := sr.target
 	rep := &Report{
 		name:    red(tg.Name),

@@ -267,7 +267,7 @@ a { color: #0969da; }
 </table>
 </section>
 {{- end}}
-<footer>Written by the clearinghouse-go conformance suite. API keys, passwords, private keys and admin tokens are replaced by [REDACTED]; texts from the server are cut to a few kilobytes.</footer>
+<footer>Written by the clearinghouse-go conformance suite. API keys, passwords, private keys and admin tokens are replaced by [REDACTED]; texts from the server are cut to a few kilobytes, with control characters shown escaped (\x1b, \r, \u202e).</footer>
 </body>
 </html>
 `))

@@ -209,8 +209,8 @@ func TestReportHidesSecrets(t *testing.T) {
 }
 
 // TestReportEscapes: markup from the server stays text in the HTML
-// report. (An XML-RPC fault cannot carry a control character: the
-// decoder refuses it. TestReportWellFormed covers them.)
+// report. (Control characters: TestReportWellFormed, and the hostile
+// server of TestHostileServerLeaksNothing.)
 func TestReportEscapes(t *testing.T) {
 	t.Parallel()
 	tg, _ := reportTarget(t, conformancetest.ReplaceInBody("User auth failed.", "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;&amp;amp;"))

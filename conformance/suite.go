@@ -7,13 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/seattletestbed/clearinghouse-go/internal/redact"
+	"github.com/seattletestbed/clearinghouse-go/internal/textclip"
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
@@ -223,7 +224,9 @@ type session struct {
 	rpc      *xmlrpc.Client
 	accounts []*acct            // the target's accounts, then the ones the suite created
 	ledger   map[*acct][]string // vessels the suite acquired and has not released
-	secrets  []string
+	secrets  []string           // random: API keys, private keys, tokens
+	chosen   []string           // passwords
+	red      *redact.Redactor   // for secrets and chosen, made when first needed
 	seq      int
 	subnets  int
 	keyPair  [2]string // a key pair for created accounts, made once
@@ -405,52 +408,75 @@ func (s *session) badAuth(a *acct) map[string]any {
 // nobody is a username that no account has.
 func (s *session) nobody() string { return "conformance_nobody_" + s.runID }
 
-// addSecrets registers strings that must never be printed.
+// addSecrets registers strings that must never be printed, whole or in
+// pieces: API keys, private keys, tokens, and every value the suite
+// derives from one (a key with a character cut, its case swapped).
 func (s *session) addSecrets(vals ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, v := range vals {
-		if len(v) < 4 {
+		if len(v) < minSecretLen || contains(s.secrets, v) {
 			continue // too short to redact without mangling everything
 		}
 		s.secrets = append(s.secrets, v)
 		for _, tok := range strings.Fields(v) {
-			if len(tok) >= 16 && tok != v {
+			if len(tok) >= 16 && tok != v && !contains(s.secrets, tok) {
 				s.secrets = append(s.secrets, tok) // the parts of a private key
 			}
 		}
+		s.red = nil
 	}
 }
+
+// addPasswords registers passwords, which must never be printed: they are
+// found whole (see internal/redact: a password holds words).
+func (s *session) addPasswords(vals ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, v := range vals {
+		if len(v) >= minSecretLen && !contains(s.chosen, v) {
+			s.chosen = append(s.chosen, v)
+			s.red = nil
+		}
+	}
+}
+
+// minSecretLen is the length below which a secret is not redacted.
+const minSecretLen = 4
 
 // addTargetSecrets registers the secrets tg holds: its accounts' keys and
 // passwords, and its Controls' admin token.
 func (s *session) addTargetSecrets(tg Target) {
 	for _, a := range tg.Accounts {
-		s.addSecrets(a.APIKey, a.Password, a.PrivateKey)
+		s.addSecrets(a.APIKey, a.PrivateKey)
+		s.addPasswords(a.Password)
 	}
 	s.addSecrets(controlSecrets(tg.Controls)...)
 }
 
-// redact replaces every registered secret in text.
+// redact makes text fit to print: every registered secret, in any form
+// (internal/redact), replaced by [REDACTED], then every control character,
+// bidirectional control and byte that is not UTF-8 but tab and line feed
+// escaped (textclip.EscapeLines), whoever wrote the text.
 func (s *session) redact(text string) string {
 	if s == nil {
-		return text
+		return textclip.EscapeLines(text)
 	}
 	s.mu.Lock()
-	secrets := append([]string(nil), s.secrets...)
+	if s.red == nil {
+		s.red = redact.New(redactedText, minSecretLen, s.secrets, s.chosen)
+	}
+	r := s.red
 	s.mu.Unlock()
-	return redactSecrets(text, secrets)
+	return textclip.EscapeLines(r.Redact(text))
 }
 
+// redactedText replaces a secret.
+const redactedText = "[REDACTED]"
+
+// redactSecrets replaces the secrets (random ones: keys) in text.
 func redactSecrets(text string, secrets []string) string {
-	// Longest first, so that a secret containing another is replaced whole.
-	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
-	for _, sec := range secrets {
-		if sec != "" && strings.Contains(text, sec) {
-			text = strings.ReplaceAll(text, sec, "[REDACTED]")
-		}
-	}
-	return text
+	return redact.New(redactedText, minSecretLen, secrets, nil).Redact(text)
 }
 
 // Reporting. Checks never call t.Error/t.Fatal/t.Log directly: these

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/seattletestbed/clearinghouse-go/internal/leaktest"
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
@@ -391,5 +392,14 @@ func TestReportWellFormed(t *testing.T) {
 	}
 	if !utf8.ValidString(h.String()) || !utf8.ValidString(j.String()) {
 		t.Errorf("invalid UTF-8 in the report")
+	}
+	// Control characters and bytes that are not UTF-8 are shown escaped.
+	for name, text := range map[string]string{"HTML": h.String(), "JUnit": j.String()} {
+		if cc := leaktest.ControlChars(text); len(cc) > 0 {
+			t.Errorf("the %s report has control characters %v", name, cc)
+		}
+		if !strings.Contains(text, `nul \x00 esc \x1b[31m bad \xff\xfe`) {
+			t.Errorf("the %s report does not show the escaped text", name)
+		}
 	}
 }

@@ -19,11 +19,13 @@ type Fault struct {
 
 // Error returns the code and the fault string, of which it shows at most
 // the first 512 bytes (cut on a UTF-8 boundary, with a note of how much was
-// cut): the server chooses the string, and String keeps all of it.
+// cut), with control characters, bidirectional controls and bytes that
+// are not UTF-8 escaped (\r, \x1b, \u202e, \xff): the server chooses
+// the string, and String keeps all of it as sent.
 func (f *Fault) Error() string { return "xmlrpc: " + f.detail() }
 
 func (f *Fault) detail() string {
-	return "fault " + strconv.Itoa(f.Code) + ": " + textclip.Clip(f.String, maxFaultText)
+	return "fault " + strconv.Itoa(f.Code) + ": " + textclip.Show(f.String, maxFaultText)
 }
 
 // DecodeError reports a document that is not acceptable XML-RPC.
@@ -40,14 +42,14 @@ type DecodeError struct {
 
 // Error returns the message, with the line when known. Messages quote
 // input only in short excerpts; Error shows at most 512 bytes of Msg all
-// the same.
+// the same, escaped as Fault.Error escapes.
 func (e *DecodeError) Error() string { return "xmlrpc: " + e.detail() }
 
 func (e *DecodeError) detail() string {
 	if e.Line > 0 {
-		return "line " + strconv.Itoa(e.Line) + ": " + textclip.Clip(e.Msg, maxMsgText)
+		return "line " + strconv.Itoa(e.Line) + ": " + textclip.Show(e.Msg, maxMsgText)
 	}
-	return textclip.Clip(e.Msg, maxMsgText)
+	return textclip.Show(e.Msg, maxMsgText)
 }
 
 // LimitError reports input that exceeds one of the configured Limits. It is
@@ -75,16 +77,17 @@ type TypeError struct {
 	Type  reflect.Type // the Go type it could not be stored in
 }
 
-// Error names the value, the Go type and, when known, where the value was.
+// Error names the value, the Go type and, when known, where the value was,
+// escaped and cut as Fault.Error does.
 func (e *TypeError) Error() string { return "xmlrpc: " + e.detail() }
 
 func (e *TypeError) detail() string {
 	where := ""
 	if e.Path != "" {
 		// A path can hold member names the server chose.
-		where = " at " + textclip.Clip(e.Path, maxPathText)
+		where = " at " + textclip.Show(e.Path, maxPathText)
 	}
-	return "cannot decode " + textclip.Clip(e.Value, maxMsgText) + " into Go value of type " + e.Type.String() + where
+	return "cannot decode " + textclip.Show(e.Value, maxMsgText) + " into Go value of type " + e.Type.String() + where
 }
 
 // HTTPError reports an HTTP response whose status is not 200 OK. That
@@ -102,11 +105,12 @@ type HTTPError struct {
 }
 
 // Error returns the status and, for a redirect not followed, where it
-// pointed and why it was not followed.
+// pointed and why it was not followed. The status (the server's reason
+// phrase) is escaped and cut as Fault.Error does; the Location is quoted.
 func (e *HTTPError) Error() string { return "xmlrpc: " + e.detail() }
 
 func (e *HTTPError) detail() string {
-	s := "HTTP status " + textclip.Clip(e.Status, maxStatusText)
+	s := "HTTP status " + textclip.Show(e.Status, maxStatusText)
 	if e.Location != "" {
 		s += ": redirect to " + quoteClipped(e.Location, maxLocationText) + " not followed"
 		if e.refusal != "" {
@@ -124,11 +128,12 @@ type TransportError struct {
 	Err error
 }
 
-// Error returns the cause's message, of which it shows at most 512 bytes.
+// Error returns the cause's message, of which it shows at most 512 bytes,
+// escaped as Fault.Error escapes.
 func (e *TransportError) Error() string { return "xmlrpc: " + e.detail() }
 
 func (e *TransportError) detail() string {
-	return "transport: " + textclip.Clip(e.Err.Error(), maxMsgText)
+	return "transport: " + textclip.Show(e.Err.Error(), maxMsgText)
 }
 
 // Unwrap returns the underlying error.
@@ -199,9 +204,10 @@ func encodeErrorf(format string, args ...any) error {
 }
 
 // Bounds on the server-supplied text an error message carries. The fields
-// of the errors keep the full text; only Error() is bounded, so that a
-// hostile server cannot make an error message megabytes long. With the
-// fixed parts, no message of this package exceeds 1 KiB.
+// of the errors keep the full text; only Error() is bounded (and escaped,
+// so that no server can drive a terminal through it), so that a hostile
+// server cannot make an error message megabytes long. With the fixed
+// parts, no message of this package exceeds 1 KiB.
 const (
 	maxFaultText    = 512 // Fault.String in Fault.Error
 	maxMsgText      = 512 // DecodeError.Msg, TransportError's cause

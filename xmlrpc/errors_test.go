@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/seattletestbed/clearinghouse-go/internal/leaktest"
 )
 
 // maxErrorText is what any error message may grow to, whatever the server
@@ -99,5 +101,66 @@ func TestClientErrorTextBounded(t *testing.T) {
 				tt.check(t, err)
 			}
 		})
+	}
+}
+
+// TestErrorTextEscaped: no control character, bidirectional control or
+// byte that is not UTF-8 from a server reaches an error message, which
+// shows them escaped; the fields keep the raw text.
+func TestErrorTextEscaped(t *testing.T) {
+	t.Parallel()
+	const hostile = "bad\rAll good \x1b[2J\x1b]0;title\x07 \u009b31m \u202eevil \xff\xfe"
+	for _, tt := range []struct {
+		name string
+		err  error
+	}{
+		{"Fault", &Fault{Code: 101, String: hostile}},
+		{"DecodeError", &DecodeError{Msg: hostile, Line: 2}},
+		{"TypeError", &TypeError{Path: "." + hostile, Value: "string " + hostile, Type: typeOfInt}},
+		{"HTTPError", &HTTPError{StatusCode: 502, Status: "502 " + hostile}},
+		{"TransportError", &TransportError{Err: errors.New(hostile)}},
+	} {
+		msg := tt.err.Error()
+		if cc := leaktest.ControlChars(msg); len(cc) > 0 {
+			t.Errorf("%s: Error() %q has control characters %v", tt.name, msg, cc)
+		}
+		if !strings.Contains(msg, `bad\rAll good \x1b[2J`) || !strings.Contains(msg, `\u202eevil \xff\xfe`) {
+			t.Errorf("%s: Error() %q does not show the text escaped", tt.name, msg)
+		}
+	}
+	// Over the wire: a fault string with a carriage return (&#13;), a C1
+	// control and a right-to-left override; a reason phrase with terminal
+	// escapes and bytes that are not UTF-8.
+	for _, tt := range []struct {
+		name    string
+		handler http.HandlerFunc
+		check   func(err error) bool // the field keeps the raw text
+	}{
+		{"fault", func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, faultResponse("<int>101</int>", "<string>bad&#13;All good: 10 vessels renewed \u009b2J\u202eevil</string>"))
+		}, func(err error) bool {
+			var f *Fault
+			return errors.As(err, &f) && f.String == "bad\rAll good: 10 vessels renewed \u009b2J\u202eevil"
+		}},
+		{"reason phrase", hijackAndWrite("HTTP/1.1 502 \x1b[2J\x1b[31mPWNED\x1b]0;title\x07 \xff\xfe\r\nContent-Length: 0\r\n\r\n"), func(err error) bool {
+			var he *HTTPError
+			return errors.As(err, &he) && strings.Contains(he.Status, "\x1b[2J")
+		}},
+	} {
+		srv := startHTTP(t, tt.handler)
+		c, err := NewClient(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.Call(context.Background(), "m", nil)
+		if err == nil {
+			t.Fatalf("%s: have no error", tt.name)
+		}
+		if cc := leaktest.ControlChars(err.Error()); len(cc) > 0 {
+			t.Errorf("%s: Error() %q has control characters %v", tt.name, err.Error(), cc)
+		}
+		if !tt.check(err) {
+			t.Errorf("%s: the error's field lost the raw text: %#v", tt.name, err)
+		}
 	}
 }

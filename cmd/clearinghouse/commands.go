@@ -12,6 +12,7 @@ import (
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
 	"github.com/seattletestbed/clearinghouse-go/internal/chconfig"
 	"github.com/seattletestbed/clearinghouse-go/internal/safefile"
+	"github.com/seattletestbed/clearinghouse-go/internal/textclip"
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
 )
 
@@ -80,7 +81,7 @@ func (a *app) runAccount(ctx context.Context, args []string) error {
 			s := int64(next.ExpiresIn.Seconds())
 			out.NextExpiryInSeconds = &s
 		}
-		return writeJSON(a.stdout, out)
+		return a.writeJSON(out)
 	}
 	credits := fmt.Sprintf("%d (%d held, %d free)", info.MaxVessels, held, max(free, 0))
 	if free < 0 {
@@ -90,7 +91,7 @@ func (a *app) runAccount(ctx context.Context, args []string) error {
 	if hasNext {
 		nextExpiry = formatDuration(next.ExpiresIn) + " (" + shortHandles(vs)[next.Handle] + ")"
 	}
-	return writeKeyValues(a.stdout, [][2]string{
+	return a.writeKeyValues([][2]string{
 		{"USERNAME", info.Username},
 		{"AFFILIATION", info.UserAffiliation},
 		{"USER PORT", strconv.Itoa(info.UserPort)},
@@ -505,7 +506,7 @@ func (a *app) runRelease(ctx context.Context, args []string) error {
 		for i, h := range sel {
 			released[i] = string(h)
 		}
-		return writeJSON(a.stdout, struct {
+		return a.writeJSON(struct {
 			Released []string `json:"released"`
 		}{released})
 	}
@@ -517,7 +518,7 @@ func (a *app) runRelease(ctx context.Context, args []string) error {
 	if a.o.wide {
 		short = nil
 	}
-	fmt.Fprintf(a.stdout, "released %s: %s\n", plural(len(sel), "vessel"), joinHandles(sel, short))
+	fmt.Fprintf(a.stdout, "released %s: %s\n", plural(len(sel), "vessel"), a.clean(joinHandles(sel, short)))
 	return nil
 }
 
@@ -547,11 +548,11 @@ func (a *app) runPublicKey(ctx context.Context, args []string) error {
 		return err
 	}
 	if a.g.json {
-		return writeJSON(a.stdout, struct {
+		return a.writeJSON(struct {
 			PublicKey string `json:"public_key"`
 		}{key})
 	}
-	fmt.Fprintln(a.stdout, key)
+	fmt.Fprintln(a.stdout, a.clean(key))
 	return nil
 }
 
@@ -594,11 +595,11 @@ func (a *app) runRegenerate(ctx context.Context, args []string) error {
 		return err
 	}
 	if a.g.json {
-		err = writeJSON(a.stdout, struct {
+		err = a.writeJSON(struct {
 			APIKey string `json:"api_key"`
 		}{key})
 	} else {
-		_, err = fmt.Fprintln(a.stdout, key)
+		_, err = fmt.Fprintln(a.stdout, textclip.Escape(key)) // the new key: printed, not redacted
 	}
 	if err != nil {
 		return err
@@ -674,7 +675,7 @@ func (a *app) runSetPublicKey(ctx context.Context, args []string) error {
 		return err
 	}
 	if a.g.json {
-		return writeJSON(a.stdout, struct {
+		return a.writeJSON(struct {
 			PublicKey string `json:"public_key"`
 		}{key})
 	}

@@ -91,6 +91,16 @@
 // "unknown" the others ("unknown_handles"). Notes and errors go to
 // stderr; each error comes with a hint of what to do next.
 //
+// Whatever the server sends, the command prints none of the secrets it
+// holds (the API key, the private key, even when only the API key is
+// used, and the passwords), in any form: they are replaced by
+// "[redacted]" in errors, notes, tables and JSON. Control characters,
+// bidirectional controls and bytes that are not UTF-8 in what a server
+// sent (an error, a handle, an address, an affiliation) are shown escaped
+// (\r, \x1b, \u202e, \xff), so that a server cannot clear the terminal,
+// retitle it or overwrite a line; in JSON they are \u escapes of the same
+// strings.
+//
 // # Exit codes
 //
 //	0    success

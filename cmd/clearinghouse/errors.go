@@ -154,14 +154,16 @@ func communicationHint(err error, ci callInfo) string {
 	return "is the URL right (" + ci.url + ")? for the mock use --creds with its creds file, or --url and --ca-file from it"
 }
 
-// report prints an error and its hint to w.
-func report(w io.Writer, e *cliError) {
+// report prints an error and its hint to w, each made fit to print by
+// clean (app.clean): the message may quote what a server sent, and the
+// package's redaction knows only the client's own secrets.
+func report(w io.Writer, e *cliError, clean func(string) string) {
 	msg := e.msg
 	if !strings.HasPrefix(msg, "clearinghouse: ") {
 		msg = "clearinghouse: " + msg
 	}
-	fmt.Fprintln(w, msg)
+	fmt.Fprintln(w, clean(msg))
 	if e.hint != "" {
-		fmt.Fprintln(w, "  hint: "+e.hint)
+		fmt.Fprintln(w, "  hint: "+clean(e.hint))
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -290,7 +289,7 @@ func (o *keepOutput) begin(snap keeper.Snapshot) {
 	a := o.a
 	n := snap.Target
 	if a.g.json {
-		writeJSONLine(a.stdout, jsonKeepEvent{
+		a.writeJSONLine(jsonKeepEvent{
 			Time: rfc3339(time.Now()), Event: "started", Kept: &n,
 			MarginSeconds: int64(a.o.margin / time.Second), ReplacementType: strings.ToLower(a.o.replace),
 			CheckIntervalSecs: int64(a.o.checkEvery / time.Second),
@@ -316,7 +315,7 @@ func (o *keepOutput) event(ev keeper.Event, snap keeper.Snapshot) {
 		if ev.Kind == keeper.EventError && snap.OverCreditLimit {
 			j.OverCreditLimit = true
 		}
-		writeJSONLine(a.stdout, j)
+		a.writeJSONLine(j)
 		return
 	}
 	short := shortHandles(keptVessels(snap))
@@ -446,7 +445,7 @@ func (o *keepOutput) line(s string) {
 		fmt.Fprint(o.a.stdout, "\r"+strings.Repeat(" ", o.lineLen)+"\r")
 		o.lineLen = 0
 	}
-	fmt.Fprintln(o.a.stdout, s)
+	fmt.Fprintln(o.a.stdout, o.a.clean(s)) // s may quote a server: an error, handles
 }
 
 // final prints the final account of the run, from a snapshot taken
@@ -486,7 +485,7 @@ func (o *keepOutput) final(snap keeper.Snapshot, verifyErr error) error {
 			msg := snap.LastError.Error()
 			j.LastError = &msg
 		}
-		return writeJSONLine(a.stdout, j)
+		return a.writeJSONLine(j)
 	}
 	s := fmt.Sprintf("stopped after %s: %s kept", formatDuration(max(ran, time.Second)), plural(kept, "vessel"))
 	switch {
@@ -519,14 +518,4 @@ func expiryText(v keeper.Vessel, rate float64, now time.Time) string {
 			formatDuration(v.ExpiresAt.Sub(now)), rate)
 	}
 	return s
-}
-
-// writeJSONLine prints v as one line of JSON.
-func writeJSONLine(w io.Writer, v any) error {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(append(data, '\n'))
-	return err
 }

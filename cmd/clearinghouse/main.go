@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
+	"github.com/seattletestbed/clearinghouse-go/internal/redact"
 )
 
 func main() {
@@ -51,6 +52,9 @@ type app struct {
 	o   cmdOpts
 	cmd *command
 	set *settings // resolved on first use
+
+	passwords []string         // typed or piped, for redaction
+	red       *redact.Redactor // for the secrets of set and passwords, made on first use
 }
 
 // cmdOpts are the flags of the subcommands; each registers the ones it
@@ -127,7 +131,7 @@ func (a *app) main(ctx context.Context, args []string) int {
 	if e.code == exitUsage && e.hint == "" {
 		e.hint = "run `clearinghouse " + name + " --help` for usage"
 	}
-	report(a.stderr, e)
+	report(a.stderr, e, a.clean)
 	return e.code
 }
 
@@ -144,7 +148,7 @@ func withHint(err error, hint string) *cliError {
 }
 
 func (a *app) usageFail(e *cliError) int {
-	report(a.stderr, e)
+	report(a.stderr, e, a.clean)
 	return exitUsage
 }
 
@@ -169,7 +173,7 @@ func (a *app) settings() (*settings, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.set = s
+	a.set, a.red = s, nil
 	for _, w := range s.Warnings {
 		fmt.Fprintln(a.stderr, "clearinghouse: warning: "+w)
 	}
@@ -189,9 +193,10 @@ func (a *app) client(needKey bool) (*clearinghouse.Client, error) {
 	return s.newClient(needKey)
 }
 
-// note prints a human-readable remark to stderr.
+// note prints a human-readable remark to stderr, made fit to print by
+// clean: the arguments may hold what a server sent.
 func (a *app) note(format string, args ...any) {
-	fmt.Fprintf(a.stderr, format+"\n", args...)
+	fmt.Fprintln(a.stderr, a.clean(fmt.Sprintf(format, args...)))
 }
 
 func lookup(name string) *command {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -8,9 +9,68 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
+	"github.com/seattletestbed/clearinghouse-go/internal/redact"
+	"github.com/seattletestbed/clearinghouse-go/internal/safefile"
+	"github.com/seattletestbed/clearinghouse-go/internal/textclip"
+	"github.com/seattletestbed/clearinghouse-go/seattlersa"
 )
+
+// Everything the command prints that a server may have chosen (error
+// messages, handles, addresses, an affiliation, a public key) goes
+// through clean, or through writeJSON and writeJSONLine: the command's
+// own secrets are redacted from it, whatever the server echoed, and
+// control characters, bidirectional controls and bytes that are not
+// UTF-8 are escaped, so that a server cannot drive the terminal.
+
+// clean makes s fit to print: the command's secrets (redactor) replaced by
+// [redacted], and every control character escaped (textclip.Escape, tab
+// and line feed included).
+func (a *app) clean(s string) string {
+	return textclip.Escape(a.redactor().Redact(s))
+}
+
+// redactor returns a redactor for every secret the command knows: the API
+// key and private key of the account (even when the client does not use
+// the private key: a server may know it), and the passwords, from the
+// creds file or typed.
+func (a *app) redactor() *redact.Redactor {
+	if a.red != nil {
+		return a.red
+	}
+	var keys, passwords []string
+	if a.set != nil {
+		acct := a.set.Account
+		keys = append(keys, acct.APIKey, acct.PrivateKey)
+		keys = append(keys, strings.Fields(acct.PrivateKey)...)
+		if acct.PrivateKeyFile != "" && acct.PrivateKey == "" {
+			// Read for redaction only (a regular file, bounded: never a
+			// FIFO that blocks); whoever needs the key reports what is
+			// wrong with the file.
+			if data, err := safefile.ReadFile(acct.PrivateKeyFile, seattlersa.MaxKeyStringBytes); err == nil {
+				keys = append(keys, strings.TrimSpace(string(data)))
+				keys = append(keys, strings.Fields(string(data))...)
+			}
+		}
+		passwords = append(passwords, acct.Password)
+	}
+	passwords = append(passwords, a.passwords...)
+	a.red = redact.New("[redacted]", minSecretLen, keys, passwords)
+	return a.red
+}
+
+// minSecretLen is the length below which a secret is not redacted: it
+// would match ordinary words (the clearinghouse's passwords have 6
+// characters or more).
+const minSecretLen = 6
+
+// rememberPassword makes pw a secret to redact.
+func (a *app) rememberPassword(pw string) {
+	a.passwords = append(a.passwords, pw)
+	a.red = nil
+}
 
 // formatDuration prints a lease time the way people read it: the two
 // largest units, rounded down ("6d23h", "3h59m", "12m5s", "45s").
@@ -113,15 +173,53 @@ func expiresAt(v clearinghouse.Vessel, now time.Time) time.Time {
 	return now.Add(v.ExpiresIn).UTC().Truncate(time.Second)
 }
 
-// writeJSON prints v as indented JSON.
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+// writeJSON prints v as indented JSON to stdout, made safe by safeJSON.
+func (a *app) writeJSON(v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := a.stdout.Write(a.safeJSON(buf.Bytes()))
+	return err
 }
 
-// writeVesselTable prints vs as a table: the short handle unless wide.
-func writeVesselTable(w io.Writer, vs []clearinghouse.Vessel, wide bool) error {
+// writeJSONLine prints v as one line of JSON to stdout, made safe by
+// safeJSON.
+func (a *app) writeJSONLine(v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = a.stdout.Write(append(a.safeJSON(data), '\n'))
+	return err
+}
+
+// safeJSON returns the JSON document data with the command's secrets
+// redacted (inside its strings: the redactor knows their JSON forms) and
+// with every character a terminal could take for a control written as a
+// \u escape: encoding/json escapes the C0 controls, U+2028 and U+2029
+// already, but not DEL, the C1 controls or the bidirectional controls.
+// The strings mean what they meant; only their spelling changes.
+func (a *app) safeJSON(data []byte) []byte {
+	s := a.redactor().Redact(string(data))
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r >= 0x7f && textclip.Escapes(r) {
+			fmt.Fprintf(&b, `\u%04x`, r)
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return []byte(b.String())
+}
+
+// writeVesselTable prints vs as a table: the short handle unless wide,
+// every text the server chose made fit to print by clean.
+func writeVesselTable(w io.Writer, vs []clearinghouse.Vessel, wide bool, clean func(string) string) error {
 	short := shortHandles(vs)
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "HANDLE\tIP\tPORT\tACTIVE\tEXPIRES IN")
@@ -130,7 +228,7 @@ func writeVesselTable(w io.Writer, vs []clearinghouse.Vessel, wide bool) error {
 		if wide {
 			h = string(v.Handle)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", h, v.NodeIP, v.NodePort, yesNo(v.IsActive), formatDuration(v.ExpiresIn))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", clean(h), clean(v.NodeIP), v.NodePort, yesNo(v.IsActive), formatDuration(v.ExpiresIn))
 	}
 	return tw.Flush()
 }
@@ -149,21 +247,22 @@ func yesNo(b *bool) string {
 // {"vessels": [...]}.
 func (a *app) writeVessels(vs []clearinghouse.Vessel, wide bool) error {
 	if a.g.json {
-		return writeJSON(a.stdout, struct {
+		return a.writeJSON(struct {
 			Vessels []jsonVessel `json:"vessels"`
 		}{toJSONVessels(vs, a.now())})
 	}
 	if len(vs) == 0 {
 		return nil
 	}
-	return writeVesselTable(a.stdout, vs, wide)
+	return writeVesselTable(a.stdout, vs, wide, a.clean)
 }
 
-// writeKeyValues prints aligned "KEY  value" lines.
-func writeKeyValues(w io.Writer, kv [][2]string) error {
-	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+// writeKeyValues prints aligned "KEY  value" lines to stdout, each value
+// made fit to print by clean.
+func (a *app) writeKeyValues(kv [][2]string) error {
+	tw := tabwriter.NewWriter(a.stdout, 0, 8, 2, ' ', 0)
 	for _, p := range kv {
-		fmt.Fprintf(tw, "%s\t%s\n", p[0], p[1])
+		fmt.Fprintf(tw, "%s\t%s\n", p[0], a.clean(p[1]))
 	}
 	return tw.Flush()
 }

@@ -27,6 +27,7 @@ func (a *app) readPassword(ctx context.Context, c *clearinghouse.Client) (string
 		if line == "" {
 			return "", usageErr("pipe the password in, such as `pass show seattle | clearinghouse ... --password-stdin`", "no password on stdin")
 		}
+		a.rememberPassword(line)
 		return line, nil
 	}
 	f, ok := a.stdin.(*os.File)
@@ -45,6 +46,7 @@ func (a *app) readPassword(ctx context.Context, c *clearinghouse.Client) (string
 	if pw == "" {
 		return "", usageErr("", "no password entered")
 	}
+	a.rememberPassword(pw)
 	return pw, nil
 }
 

@@ -33,7 +33,12 @@
 // find, and when the suite could not start (they then say why), but not
 // when the command line or the target's settings are wrong. No secret (API
 // key, password, private key, admin token) appears in them or in the
-// output: whatever the server sends, they are replaced by [REDACTED].
+// output: whatever the server sends, they are replaced by [REDACTED], in
+// any form (quoted, escaped, another case) and in pieces (a key cut by a
+// message's clip, with a character missing). No control character, bidi
+// control or invalid byte a server sends reaches the terminal or a report
+// either: the summary, the -v log, the error printed and the reports show
+// them escaped (\x1b, \r, \u202e, \xff).
 //
 // CLEARINGHOUSE_ALLOW_ACQUIRE=N is a promise about the account's credits:
 // the suite never holds more than N vessels at once, on the server, even

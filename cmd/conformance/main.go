@@ -16,6 +16,7 @@ import (
 	"github.com/seattletestbed/clearinghouse-go/conformance"
 	"github.com/seattletestbed/clearinghouse-go/internal/atomicfile"
 	"github.com/seattletestbed/clearinghouse-go/internal/safefile"
+	"github.com/seattletestbed/clearinghouse-go/internal/textclip"
 )
 
 // Exit statuses (see the package documentation).
@@ -43,8 +44,10 @@ func main() {
 	code := exitCode(err)
 	var ue *usageError
 	if code != exitPassed && !errors.Is(err, errFailed) && !(errors.As(err, &ue) && ue.shown) {
-		// The package's errors already start with "conformance: ".
-		msg := err.Error()
+		// The package's errors already start with "conformance: ", and
+		// show what a server sent escaped; escape anyway, as every
+		// printer of server text does.
+		msg := textclip.Escape(err.Error())
 		if !strings.HasPrefix(msg, programName+": ") {
 			msg = programName + ": " + msg
 		}
