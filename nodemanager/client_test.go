@@ -19,6 +19,9 @@ import (
 	"github.com/seattletestbed/clearinghouse-go/internal/nmproto"
 	"github.com/seattletestbed/clearinghouse-go/internal/nmtest"
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
+	"unicode/utf8"
+
+	"github.com/seattletestbed/clearinghouse-go/internal/textclip"
 )
 
 func TestNewOptions(t *testing.T) {
@@ -846,5 +849,28 @@ func TestListFilesBounded(t *testing.T) {
 	files, err := v.ListFiles(ctx)
 	if !is(err, ErrReplyTooLarge) || files != nil || !strings.Contains(err.Error(), "more than 3 file names") {
 		t.Fatalf("ListFiles over the bound = %q, %v; want ErrReplyTooLarge", files, err)
+	}
+}
+
+// TestErrorEscapesServerText: an address (it comes from the
+// clearinghouse's node_ip) and a failure's text reach Error() escaped, so
+// that no control or bidi character a server chose reaches a terminal.
+func TestErrorEscapesServerText(t *testing.T) {
+	t.Parallel()
+	hostile := "\x1b[2J\x1b]0;title\x07\rbad\u202e\u009b\xff"
+	for _, e := range []*Error{
+		{Call: "GetVessels", Addr: "127.0.0.1:1224" + hostile, Text: "no answer" + hostile, kinds: []error{ErrCommunication}},
+		{Call: "ReadVesselLog", Vessel: "v1" + hostile, Addr: hostile, Status: "Error", Text: hostile},
+		{Call: "StartVessel", Addr: hostile, Status: "Warning", Text: hostile},
+	} {
+		msg := e.Error()
+		for _, r := range msg {
+			if textclip.Escapes(r) {
+				t.Errorf("Error() holds %U: %q", r, msg)
+			}
+		}
+		if !utf8.ValidString(msg) {
+			t.Errorf("Error() is not valid UTF-8: %q", msg)
+		}
 	}
 }

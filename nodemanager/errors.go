@@ -77,7 +77,7 @@ func (e *Error) Error() string {
 		sb.WriteString(" " + strconv.Quote(textclip.Clip(e.Vessel, 64)))
 	}
 	if e.Addr != "" {
-		sb.WriteString(" at " + textclip.Clip(e.Addr, 128))
+		sb.WriteString(" at " + textclip.Show(e.Addr, 128))
 	}
 	sb.WriteString(": ")
 	switch {
@@ -92,7 +92,7 @@ func (e *Error) Error() string {
 		}
 		sb.WriteString(what)
 		if e.Text != "" {
-			sb.WriteString(": " + textclip.Clip(e.Text, maxErrorText))
+			sb.WriteString(": " + textclip.Show(e.Text, maxErrorText))
 		}
 	}
 	return sb.String()
