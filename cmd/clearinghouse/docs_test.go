@@ -7,6 +7,69 @@ import (
 	"github.com/seattletestbed/clearinghouse-go/internal/doccheck"
 )
 
+// TestDocCommands keeps the command table of docs/cli.md equal to the
+// commands --help lists: each row is a command with its arguments and
+// the same one-line summary, in the same order.
+func TestDocCommands(t *testing.T) {
+	section, ok := doccheck.Section(doccheck.Read(t, cliDoc), "## Commands")
+	if !ok {
+		t.Fatalf("%s has no section \"## Commands\"", cliDoc)
+	}
+	_, rows := doccheck.Table(section)
+	var have, want []string
+	for _, r := range rows {
+		have = append(have, strings.Trim(r[0], "`")+" | "+r[1])
+	}
+	for _, c := range commands() {
+		want = append(want, strings.TrimSpace(c.name+" "+c.args)+" | "+c.summary)
+	}
+	if strings.Join(have, "\n") != strings.Join(want, "\n") {
+		t.Errorf("%s's command table:\n%s\nclearinghouse --help lists:\n%s", cliDoc, strings.Join(have, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestDocExitCodes keeps the exit code table of docs/cli.md equal to the
+// one --help prints.
+func TestDocExitCodes(t *testing.T) {
+	section, ok := doccheck.Section(doccheck.Read(t, cliDoc), "## Exit codes")
+	if !ok {
+		t.Fatalf("%s has no section \"## Exit codes\"", cliDoc)
+	}
+	_, rows := doccheck.Table(section)
+	var have, want []string
+	for _, r := range rows {
+		have = append(have, r[0]+" "+r[1])
+	}
+	for _, line := range strings.Split(exitCodeTable, "\n") {
+		code, meaning, _ := strings.Cut(strings.TrimSpace(line), " ")
+		want = append(want, code+" "+strings.TrimSpace(meaning))
+	}
+	if strings.Join(have, "\n") != strings.Join(want, "\n") {
+		t.Errorf("%s's exit codes:\n%s\nclearinghouse --help prints:\n%s", cliDoc, strings.Join(have, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestDocCommandLines checks every clearinghouse command line the
+// documents show: the command exists and takes the flags given. Each
+// runs with --help appended, which parses the whole line, flags and
+// command, and runs nothing.
+func TestDocCommandLines(t *testing.T) {
+	t.Parallel()
+	n := 0
+	for _, doc := range doccheck.Documents(t) {
+		for _, args := range doccheck.Invocations(doccheck.Read(t, doc), "clearinghouse") {
+			n++
+			r := exec(t, invocation{}, append(args, "--help")...)
+			if r.code != exitOK || !strings.HasPrefix(r.stdout, "Usage: clearinghouse ") && !strings.HasPrefix(r.stdout, "clearinghouse leases") {
+				t.Errorf("%s: clearinghouse %s: not a valid command line:\n%v", doc, strings.Join(args, " "), r)
+			}
+		}
+	}
+	if n < 10 {
+		t.Errorf("found only %d clearinghouse command lines in the documents; the scan is broken", n)
+	}
+}
+
 // TestHelpExamples checks the examples --help shows, for the whole
 // command and for each command: every clearinghouse line parses, and
 // nothing is put in the background through go run, which does not pass
