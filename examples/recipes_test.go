@@ -1,9 +1,10 @@
-// Package examples_test holds the README's recipes for testing a client
-// against the mock clearinghouse, and runs each of them for real: the Go
+// Package examples_test holds the recipes for testing a client against
+// the mock clearinghouse, and runs each of them for real: the Go
 // recipe (careful_test.go) is an ordinary test; the pytest recipe
 // (testdata/python) and the node:test recipe (testdata/node) run against
 // the mockclearinghouse binary, built once for this package's tests.
-// TestReadmeShowsTheRecipes keeps the README's copies equal to the files.
+// TestReadmeShowsTheRecipes keeps the copies in README.md (this
+// directory's) equal to the files.
 //
 // pytest comes from Debian's python3-pytest and the Node recipe's npm
 // packages from `npm ci` in testdata/node; .ci/run provides both. Without
@@ -217,7 +218,7 @@ const { startMock } = require('./mockclearinghouse');
 	}
 }
 
-// recipeFiles are the files the README's section shows, verbatim.
+// recipeFiles are the files README.md shows, verbatim.
 var recipeFiles = []string{
 	"testdata/python/conftest.py",
 	"testdata/python/test_careful_acquire.py",
@@ -226,20 +227,20 @@ var recipeFiles = []string{
 	"careful_test.go",
 }
 
-// readmeSection is the heading of the README's section on the recipes.
-const readmeSection = "## Testing your client against the mock"
+// readmeSection is the heading of examples/README.md, the page of the
+// recipes.
+const readmeSection = "# Testing your client against the mock"
 
-// TestReadmeShowsTheRecipes keeps the README true: its section on testing
-// against the mock must show each recipe file whole, as a fenced code
-// block equal to the file.
+// TestReadmeShowsTheRecipes keeps examples/README.md true: it must show
+// each recipe file whole, as a fenced code block equal to the file.
 func TestReadmeShowsTheRecipes(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+	readme, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	section, ok := cutSection(string(readme), readmeSection)
 	if !ok {
-		t.Fatalf("README.md has no section %q showing the recipes in examples/", readmeSection)
+		t.Fatalf("examples/README.md has no heading %q", readmeSection)
 	}
 	blocks := codeBlocks(section)
 	for _, name := range recipeFiles {
@@ -252,7 +253,7 @@ func TestReadmeShowsTheRecipes(t *testing.T) {
 			found = found || b == string(data)
 		}
 		if !found {
-			t.Errorf("the README's section %q does not show examples/%s verbatim", readmeSection, name)
+			t.Errorf("examples/README.md does not show examples/%s verbatim", name)
 		}
 	}
 }

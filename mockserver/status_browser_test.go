@@ -16,7 +16,7 @@ import (
 // would, and saves a screenshot (internal/browsertest). It needs Chromium: without it the test is
 // skipped, unless the environment variable CI is set (CI installs it).
 // With UPDATE_SCREENSHOT=1 the screenshot also replaces
-// docs/status-page.png, the one the README shows.
+// docs/status-page.png, the one docs/mock.md shows.
 
 // browserFixture is a mock with a little of everything: a population,
 // accounts with vessels (one renewed), an affiliation that needs escaping

@@ -159,5 +159,5 @@
 //
 // (`go run` reports a failure as "exit status N" and then exits with 1,
 // as it does after Ctrl-C; a built binary exits with N itself, and with 0
-// when keep is stopped.) The README has a longer session.
+// when keep is stopped.) docs/cli.md has a longer session, which a test runs.
 package main

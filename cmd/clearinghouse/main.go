@@ -296,7 +296,7 @@ Exit codes:
 `+exitCodeTable+`
 
 Examples:
-  go run ./cmd/mockclearinghouse -tls -creds-out /tmp/creds.json &
+  mockclearinghouse -tls -creds-out /tmp/creds.json &   # go install ./cmd/... builds it
   export CLEARINGHOUSE_CREDS_FILE=/tmp/creds.json
   clearinghouse account
   clearinghouse acquire wan 3

@@ -28,7 +28,7 @@ const (
 )
 
 // EnvUpdateScreenshot is the environment variable that, set to 1, makes
-// UpdateScreenshot replace the screenshots the README shows.
+// UpdateScreenshot replace the screenshots the documents show.
 const EnvUpdateScreenshot = "UPDATE_SCREENSHOT"
 
 // Chromium is a Chromium or Chrome binary, run headless.
@@ -129,7 +129,7 @@ func (c *Chromium) Screenshot(t testing.TB, url string, minColors int) []byte {
 	return data
 }
 
-// UpdateScreenshot writes a screenshot to dst, the copy the README shows,
+// UpdateScreenshot writes a screenshot to dst, the copy a document shows,
 // when UPDATE_SCREENSHOT is 1; otherwise it does nothing.
 func UpdateScreenshot(t testing.TB, data []byte, dst string) {
 	t.Helper()
