@@ -180,6 +180,10 @@ type parser struct {
 	scanner
 	loc   *time.Location
 	depth int
+	// Short strings for the fields of the structs being decoded; see
+	// batchedString.
+	batchBytes  []byte
+	batchFields []batchedField
 }
 
 // call parses a whole <methodCall> document.
@@ -194,7 +198,7 @@ func (p *parser) call() (string, []any, error) {
 	if kind != tagStart || string(name) != "methodCall" {
 		return "", nil, p.invalidErr("expected <methodCall>, found " + describeTag(name, kind))
 	}
-	if empty, err := p.expect("methodName"); err != nil {
+	if empty, err := p.expect(startMethodName); err != nil {
 		return "", nil, err
 	} else if empty {
 		return "", nil, p.invalidErr("empty methodName")
@@ -246,7 +250,7 @@ func (p *parser) call() (string, []any, error) {
 	default:
 		return "", nil, p.invalidErr("expected <params>, found " + describeTag(name, kind))
 	}
-	if err := p.expectEnd("methodCall"); err != nil {
+	if err := p.expectEnd(endMethodCall); err != nil {
 		return "", nil, err
 	}
 	return method, params, p.epilog()
@@ -254,7 +258,7 @@ func (p *parser) call() (string, []any, error) {
 
 // param parses the content of a <param> after its start tag.
 func (p *parser) param() (any, error) {
-	empty, err := p.expect("value")
+	empty, err := p.expect(startValue)
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +266,7 @@ func (p *parser) param() (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return v, p.expectEnd("param")
+	return v, p.expectEnd(endParam)
 }
 
 // response parses a whole <methodResponse> document, storing the result
@@ -285,12 +289,12 @@ func (p *parser) response(target reflect.Value) error {
 	var fault *Fault
 	switch {
 	case kind == tagStart && string(name) == "params":
-		if empty, err := p.expect("param"); err != nil {
+		if empty, err := p.expect(startParam); err != nil {
 			return err
 		} else if empty {
 			return p.invalidErr("empty <param>")
 		}
-		empty, err := p.expect("value")
+		empty, err := p.expect(startValue)
 		if err != nil {
 			return err
 		}
@@ -302,7 +306,7 @@ func (p *parser) response(target reflect.Value) error {
 		if err != nil {
 			return err
 		}
-		if err := p.expectEnd("param"); err != nil {
+		if err := p.expectEnd(endParam); err != nil {
 			return err
 		}
 		name, kind, err := p.next()
@@ -324,7 +328,7 @@ func (p *parser) response(target reflect.Value) error {
 	default:
 		return p.invalidErr("expected <params> or <fault>, found " + describeTag(name, kind))
 	}
-	if err := p.expectEnd("methodResponse"); err != nil {
+	if err := p.expectEnd(endMethodResp); err != nil {
 		return err
 	}
 	if err := p.epilog(); err != nil {
@@ -355,7 +359,7 @@ func (p *parser) fault() (*Fault, error) {
 	default:
 		return nil, p.invalidErr("expected <value> in <fault>, found " + describeTag(name, kind))
 	}
-	if err := p.expectEnd("fault"); err != nil {
+	if err := p.expectEnd(endFault); err != nil {
 		return nil, err
 	}
 	m, ok := v.(map[string]any)
@@ -461,10 +465,28 @@ func typeByName(local []byte) (valueType, bool) {
 // head is what begins a <value>: either untyped text, or a type element.
 type head struct {
 	typ   valueType
-	text  []byte // untyped text (aliases the scanner; valid until the next read)
-	tag   []byte // full name of the type element, prefix included
-	empty bool   // the type element was self-closing
+	text  []byte  // untyped text (aliases the scanner; valid until the next read)
+	tag   []byte  // full name of the type element, prefix included
+	empty bool    // the type element was self-closing
+	end   *tagLit // the type element's end tag, when valueHead's fast path read it
 }
+
+// typeLit is a type element that the fast path of valueHead knows.
+type typeLit struct {
+	typ        valueType
+	name       []byte
+	start, end *tagLit
+}
+
+// typeLits lists the type elements for the fast path of valueHead by the
+// first byte of their name.
+var typeLits = func() (t [128][]typeLit) {
+	for _, name := range []string{"string", "struct", "int", "i4", "i8", "boolean", "base64", "double", "dateTime.iso8601", "array"} {
+		vt, _ := typeByName([]byte(name))
+		t[name[0]] = append(t[name[0]], typeLit{vt, []byte(name), newTagLit(name, true), newTagLit(name, false)})
+	}
+	return t
+}()
 
 // valueHead reads from just after <value> (or <value/>, when empty) up to
 // and including the type element's start tag. For an untyped value it
@@ -472,6 +494,14 @@ type head struct {
 func (p *parser) valueHead(empty bool) (head, error) {
 	if empty {
 		return head{typ: vtUntyped}, nil
+	}
+	// Fast path: whitespace, if any, and a type element written plainly.
+	if i, ok := p.spaceEnd(); ok && i+1 < len(p.buf) && p.buf[i] == '<' && p.buf[i+1] < 128 {
+		for k := range typeLits[p.buf[i+1]] {
+			if tl := &typeLits[p.buf[i+1]][k]; p.atTagFrom(i, tl.start) {
+				return head{typ: tl.typ, tag: tl.name, end: tl.end}, nil
+			}
+		}
 	}
 	t, err := p.text()
 	if err != nil {
@@ -516,6 +546,13 @@ func (p *parser) scalar(h head) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if h.end != nil && h.end.at(p.buf, p.pos) {
+		p.pos += len(h.end.text)
+		return t, nil
+	}
+	if h.end == nil && p.atEndHere(h.tag) {
+		return t, nil
+	}
 	name, kind, err := p.tag()
 	if err != nil {
 		return nil, err
@@ -530,7 +567,7 @@ func (p *parser) scalar(h head) ([]byte, error) {
 }
 
 // endValue reads whitespace and </value> after a typed value.
-func (p *parser) endValue() error { return p.expectEnd("value") }
+func (p *parser) endValue() error { return p.expectEnd(endValue) }
 
 // anyValue decodes a <value> (start tag already read) into the canonical
 // Go types.
@@ -639,6 +676,12 @@ func (p *parser) arrayElems(empty bool, elem func(i int, empty bool) error) erro
 	}
 	if kind == tagStart {
 		for i := 0; ; i++ {
+			if p.atTag(startValue) { // fast path
+				if err := elem(i, false); err != nil {
+					return err
+				}
+				continue
+			}
 			name, kind, err := p.next()
 			if err != nil {
 				return err
@@ -654,7 +697,7 @@ func (p *parser) arrayElems(empty bool, elem func(i int, empty bool) error) erro
 			}
 		}
 	}
-	return p.expectEnd("array")
+	return p.expectEnd(endArray)
 }
 
 // structMembers reads the content of <struct> after its start tag. For
@@ -673,22 +716,29 @@ func (p *parser) structMembers(empty bool, member func(name []byte, empty bool) 
 		return nil
 	}
 	for {
-		name, kind, err := p.next()
-		if err != nil {
-			return err
-		}
-		if kind == tagEnd && string(name) == "struct" {
-			return nil
-		}
-		if kind != tagStart || string(name) != "member" {
-			if kind == tagEmpty && string(name) == "member" {
-				return p.invalidErr("member without name and value")
+		// The common form, <member><name>...</name><value>, is read by
+		// the fast paths (atTag); the general path reads the rest.
+		if !p.atTag(startMember) {
+			name, kind, err := p.next()
+			if err != nil {
+				return err
 			}
-			return p.invalidErr("expected <member>, found " + describeTag(name, kind))
+			if kind == tagEnd && string(name) == "struct" {
+				return nil
+			}
+			if kind != tagStart || string(name) != "member" {
+				if kind == tagEmpty && string(name) == "member" {
+					return p.invalidErr("member without name and value")
+				}
+				return p.invalidErr("expected <member>, found " + describeTag(name, kind))
+			}
 		}
-		name, kind, err = p.next()
-		if err != nil {
-			return err
+		name, kind := nameTag, tagStart
+		if !p.atTag(startName) {
+			var err error
+			if name, kind, err = p.next(); err != nil {
+				return err
+			}
 		}
 		switch {
 		case kind != tagEnd && string(name) == "name":
@@ -696,14 +746,18 @@ func (p *parser) structMembers(empty bool, member func(name []byte, empty bool) 
 			if err != nil {
 				return err
 			}
-			vk, kind, err := p.next()
-			if err != nil {
-				return err
+			valueEmpty := false
+			if !p.atTag(startValue) {
+				vk, kind, err := p.next()
+				if err != nil {
+					return err
+				}
+				if kind == tagEnd || string(vk) != "value" {
+					return p.invalidErr("expected <value> after <name>, found " + describeTag(vk, kind))
+				}
+				valueEmpty = kind == tagEmpty
 			}
-			if kind == tagEnd || string(vk) != "value" {
-				return p.invalidErr("expected <value> after <name>, found " + describeTag(vk, kind))
-			}
-			if err := member(memberName, kind == tagEmpty); err != nil {
+			if err := member(memberName, valueEmpty); err != nil {
 				return err
 			}
 		case kind != tagEnd && string(name) == "value":
@@ -711,7 +765,7 @@ func (p *parser) structMembers(empty bool, member func(name []byte, empty bool) 
 			if err != nil {
 				return err
 			}
-			empty, err := p.expect("name")
+			empty, err := p.expect(startName)
 			if err != nil {
 				return err
 			}
@@ -725,7 +779,7 @@ func (p *parser) structMembers(empty bool, member func(name []byte, empty bool) 
 		default:
 			return p.invalidErr("expected <name> or <value> in <member>, found " + describeTag(name, kind))
 		}
-		if err := p.expectEnd("member"); err != nil {
+		if err := p.expectEnd(endMember); err != nil {
 			return err
 		}
 	}
@@ -733,7 +787,7 @@ func (p *parser) structMembers(empty bool, member func(name []byte, empty bool) 
 
 // memberName reads the text of <name> after its start tag, through </name>.
 func (p *parser) memberName(empty bool) ([]byte, error) {
-	return p.scalar(head{tag: nameTag, empty: empty})
+	return p.scalar(head{tag: nameTag, empty: empty, end: endName})
 }
 
 var nameTag = []byte("name")

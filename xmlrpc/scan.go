@@ -3,6 +3,7 @@ package xmlrpc
 import (
 	"bytes"
 	"encoding/binary"
+	"math/bits"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -228,8 +229,25 @@ func transcode(doc []byte, start int, enc charset) ([]byte, error) {
 const (
 	lowBytes  = 0x2020202020202020
 	highBits  = 0x8080808080808080
+	low7Bits  = 0x7f7f7f7f7f7f7f7f
+	byteOnes  = 0x0101010101010101
 	wordBytes = 8
 )
+
+// specialBytes returns the high bit of each byte of w that validateChars
+// must look at: a byte above 0x7F, or one below 0x20 other than tab and
+// LF (CR among them). The masks are exact, byte by byte: no sum carries
+// from one byte into the next.
+func specialBytes(w uint64) uint64 {
+	below20 := ^(((w & low7Bits) + 0x6060606060606060) | w) & highBits
+	return below20&^(equalBytes(w, '\n')|equalBytes(w, '\t')) | w&highBits
+}
+
+// equalBytes returns the high bit of each byte of w that equals c.
+func equalBytes(w uint64, c byte) uint64 {
+	x := w ^ (byteOnes * uint64(c))
+	return ^(((x & low7Bits) + low7Bits) | x) & highBits
+}
 
 // validateChars checks that doc is UTF-8 made only of XML 1.0 characters
 // and replaces CR LF and lone CR with LF. It returns doc itself unless
@@ -238,14 +256,23 @@ func validateChars(doc []byte) ([]byte, error) {
 	sawCR := false
 	i := 0
 	for i < len(doc) {
-		// Skip eight printable ASCII bytes at a time: a word passes when no
-		// byte is below 0x20 or has its high bit set.
-		for i+wordBytes <= len(doc) {
-			w := binary.LittleEndian.Uint64(doc[i:])
-			if (w|(w-lowBytes))&highBits != 0 {
+		// Skip words of printable ASCII, tabs and LFs, sixteen bytes at a
+		// time, and stop at the first byte that needs a closer look.
+		for i+2*wordBytes <= len(doc) {
+			w1, w2 := binary.LittleEndian.Uint64(doc[i:]), binary.LittleEndian.Uint64(doc[i+wordBytes:])
+			if (w1|(w1-lowBytes)|w2|(w2-lowBytes))&highBits == 0 {
+				i += 2 * wordBytes // no byte below 0x20 or above 0x7F
+				continue
+			}
+			if special := specialBytes(w1); special != 0 {
+				i += bits.TrailingZeros64(special) / 8
 				break
 			}
-			i += wordBytes
+			if special := specialBytes(w2); special != 0 {
+				i += wordBytes + bits.TrailingZeros64(special)/8
+				break
+			}
+			i += 2 * wordBytes
 		}
 		if i >= len(doc) {
 			break
@@ -323,13 +350,16 @@ func trimSpace(b []byte) []byte {
 	return b
 }
 
-// isNameByte reports whether c may appear in an XML name; bytes of
+// nameBytes marks the bytes that may appear in an XML name; bytes of
 // multi-byte characters are all accepted (the characters were validated
 // already and names are only ever compared with ASCII ones).
-func isNameByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-		c == '_' || c == ':' || c == '-' || c == '.' || c >= 0x80
-}
+var nameBytes = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '_' || c == ':' || c == '-' || c == '.' || c >= 0x80
+	}
+	return t
+}()
 
 func isNameStart(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == ':' || c >= 0x80
@@ -341,11 +371,12 @@ func (s *scanner) name() ([]byte, error) {
 	if s.pos >= len(s.buf) || !isNameStart(s.buf[s.pos]) {
 		return nil, s.syntaxErr("expected a name")
 	}
-	s.pos++
-	for s.pos < len(s.buf) && isNameByte(s.buf[s.pos]) {
-		s.pos++
+	i := s.pos + 1
+	for i < len(s.buf) && nameBytes[s.buf[i]] {
+		i++
 	}
-	return s.buf[start:s.pos], nil
+	s.pos = i
+	return s.buf[start:i], nil
 }
 
 func (s *scanner) skipSpace() {
@@ -510,6 +541,19 @@ func (s *scanner) entity(dst []byte) ([]byte, int, error) {
 // document or the scanner's scratch space and is valid until the next call.
 func (s *scanner) text() ([]byte, error) {
 	start := s.pos
+	// Fast path for short text: a plain run up to a tag, found without
+	// the setup of a vector search. Anything else takes the general path.
+	for i := start; i < min(len(s.buf), start+shortText); i++ {
+		if c := s.buf[i]; c == '&' {
+			break
+		} else if c == '<' {
+			if i+1 < len(s.buf) && s.buf[i+1] != '!' && s.buf[i+1] != '?' && i-start <= s.limits.MaxTextBytes {
+				s.pos = i
+				return s.buf[start:i], nil
+			}
+			break
+		}
+	}
 	lt := bytes.IndexByte(s.buf[start:], '<')
 	if lt < 0 {
 		s.pos = len(s.buf)
@@ -582,6 +626,108 @@ func (s *scanner) text() ([]byte, error) {
 	}
 }
 
+// shortText is how far text looks byte by byte for its end before it
+// searches with bytes.IndexByte.
+const shortText = 16
+
+// spaceEnd returns the offset of the first byte at or after s.pos that
+// is not whitespace, and whether the whitespace is within the text limit.
+func (s *scanner) spaceEnd() (int, bool) {
+	i := s.pos
+	for i < len(s.buf) && isSpace(s.buf[i]) {
+		i++
+	}
+	return i, i-s.pos <= s.limits.MaxTextBytes
+}
+
+// A tagLit is a tag written the plain way, "<name>" or "</name>", which
+// the fast paths compare as two masked little-endian words.
+type tagLit struct {
+	name  string // the element name
+	text  string // the whole tag
+	start bool
+	word  [2]uint64 // text, zero-padded; only for text of up to 16 bytes
+	mask  [2]uint64
+}
+
+func newTagLit(name string, start bool) *tagLit {
+	t := &tagLit{name: name, text: "</" + name + ">", start: start}
+	if start {
+		t.text = "<" + name + ">"
+	}
+	if len(t.text) <= 16 {
+		for i := range len(t.text) {
+			t.word[i/8] |= uint64(t.text[i]) << (8 * (i % 8))
+			t.mask[i/8] |= 0xff << (8 * (i % 8))
+		}
+	}
+	return t
+}
+
+// The tags the decoder expects, start and end.
+var (
+	startMethodName = newTagLit("methodName", true)
+	startParam      = newTagLit("param", true)
+	startValue      = newTagLit("value", true)
+	startMember     = newTagLit("member", true)
+	startName       = newTagLit("name", true)
+	endMethodCall   = newTagLit("methodCall", false)
+	endMethodResp   = newTagLit("methodResponse", false)
+	endParam        = newTagLit("param", false)
+	endFault        = newTagLit("fault", false)
+	endValue        = newTagLit("value", false)
+	endArray        = newTagLit("array", false)
+	endMember       = newTagLit("member", false)
+	endName         = newTagLit("name", false)
+)
+
+// at reports whether buf[i:] begins with the tag.
+func (t *tagLit) at(buf []byte, i int) bool {
+	if t.mask[0] != 0 && i+16 <= len(buf) {
+		return binary.LittleEndian.Uint64(buf[i:])&t.mask[0] == t.word[0] &&
+			binary.LittleEndian.Uint64(buf[i+8:])&t.mask[1] == t.word[1]
+	}
+	return len(buf)-i >= len(t.text) && string(buf[i:i+len(t.text)]) == t.text
+}
+
+// atTag consumes whitespace and then t if t comes next, and reports
+// whether it did. It is the fast path of expect, expectEnd and the loops
+// over members and array values: when it reports false nothing was
+// consumed, and the general path reads the same bytes again, errors
+// included.
+func (s *scanner) atTag(t *tagLit) bool {
+	i, ok := s.spaceEnd()
+	return ok && s.atTagFrom(i, t)
+}
+
+// atTagFrom consumes t at i, past whitespace that spaceEnd accepted, if
+// it is there.
+func (s *scanner) atTagFrom(i int, t *tagLit) bool {
+	if !t.at(s.buf, i) {
+		return false
+	}
+	if t.start {
+		if s.elements >= s.limits.MaxElements {
+			return false
+		}
+		s.elements++
+	}
+	s.pos = i + len(t.text)
+	return true
+}
+
+// atEndHere consumes the end tag </name>, written exactly so, if it is at
+// s.pos, without skipping whitespace (which would be content).
+func (s *scanner) atEndHere(name []byte) bool {
+	i := s.pos
+	gt := i + 2 + len(name)
+	if gt >= len(s.buf) || s.buf[i] != '<' || s.buf[i+1] != '/' || s.buf[gt] != '>' || string(s.buf[i+2:gt]) != string(name) {
+		return false
+	}
+	s.pos = gt + 1
+	return true
+}
+
 // comment skips the comment at s.pos.
 func (s *scanner) comment() error {
 	body := s.buf[s.pos+4:]
@@ -622,6 +768,11 @@ func (s *scanner) procInst() error {
 // next reads text (which must be whitespace only) and then a tag. It is
 // used between structural elements.
 func (s *scanner) next() ([]byte, tagKind, error) {
+	// Fast path: a few spaces, or none, and then a tag.
+	if i, ok := s.spaceEnd(); ok && i+1 < len(s.buf) && s.buf[i] == '<' && s.buf[i+1] != '!' && s.buf[i+1] != '?' {
+		s.pos = i
+		return s.tag()
+	}
 	t, err := s.text()
 	if err != nil {
 		return nil, 0, err
@@ -632,27 +783,33 @@ func (s *scanner) next() ([]byte, tagKind, error) {
 	return s.tag()
 }
 
-// expect reads whitespace and a start tag with the given name. It returns
-// whether the tag was self-closing.
-func (s *scanner) expect(want string) (bool, error) {
+// expect reads whitespace and the start tag want. It returns whether the
+// tag was self-closing.
+func (s *scanner) expect(want *tagLit) (bool, error) {
+	if s.atTag(want) {
+		return false, nil
+	}
 	name, kind, err := s.next()
 	if err != nil {
 		return false, err
 	}
-	if kind == tagEnd || string(name) != want {
-		return false, s.invalidErr("expected <" + want + ">, found " + describeTag(name, kind))
+	if kind == tagEnd || string(name) != want.name {
+		return false, s.invalidErr("expected <" + want.name + ">, found " + describeTag(name, kind))
 	}
 	return kind == tagEmpty, nil
 }
 
-// expectEnd reads whitespace and the end tag with the given name.
-func (s *scanner) expectEnd(want string) error {
+// expectEnd reads whitespace and the end tag want.
+func (s *scanner) expectEnd(want *tagLit) error {
+	if s.atTag(want) {
+		return nil
+	}
 	name, kind, err := s.next()
 	if err != nil {
 		return err
 	}
-	if kind != tagEnd || string(name) != want {
-		return s.invalidErr("expected </" + want + ">, found " + describeTag(name, kind))
+	if kind != tagEnd || string(name) != want.name {
+		return s.invalidErr("expected </" + want.name + ">, found " + describeTag(name, kind))
 	}
 	return nil
 }

@@ -216,9 +216,10 @@ func (p *parser) arrayInto(v reflect.Value, empty bool) error {
 		} else {
 			v.SetLen(0)
 		}
+		start, size := p.pos, int(v.Type().Elem().Size())
 		return p.arrayElems(empty, func(i int, empty bool) error {
 			if v.Len() == v.Cap() {
-				v.Grow(1)
+				v.Grow(p.growHint(i, start, size))
 			}
 			v.SetLen(i + 1)
 			elem := v.Index(i)
@@ -259,19 +260,30 @@ func (p *parser) structInto(v reflect.Value, empty bool) error {
 			}
 			return fv
 		}
+		batch := p.batchStart()
+		defer p.batchEnd(batch)
+		guess := 0 // members tend to come in the order of the fields
 		return p.structMembers(empty, func(name []byte, empty bool) error {
-			i, ok := si.byName[string(name)]
-			if !ok {
-				_, err := p.anyValue(empty)
-				return err
+			i := guess
+			if i >= len(si.fields) || si.fields[i].name != string(name) {
+				var ok bool
+				if i, ok = si.byName[string(name)]; !ok {
+					_, err := p.anyValue(empty)
+					return err
+				}
 			}
+			guess = i + 1
 			f := &si.fields[i]
+			if f.typ.Kind() == reflect.String {
+				return p.batchedString(batch, field, i, empty)
+			}
 			return withPath(p.valueInto(field(i), empty), func() string { return "." + f.name })
 		}, func(name []byte, x any) error {
 			i, ok := si.byName[string(name)]
 			if !ok {
 				return nil
 			}
+			p.batchEnd(batch)
 			f := &si.fields[i]
 			return withPath(unmarshalValue(x, field(i), p.depth, p.limits.MaxDepth), func() string { return "." + f.name })
 		})
@@ -300,6 +312,100 @@ func (p *parser) structInto(v reflect.Value, empty bool) error {
 		})
 	}
 	return &TypeError{Value: "struct", Type: v.Type()}
+}
+
+// Short strings decoded into the string fields of one struct share one
+// allocation: their bytes are gathered in parser.batchBytes and the fields
+// set, in document order, from one string when the struct ends. A field
+// of string kind is only ever set here, so waiting changes nothing that
+// can be seen, with two exceptions that set the batch first: a value of
+// another type for such a field (nil, or a type error), and a member whose
+// value comes before its name. Longer strings have their own allocation,
+// so that a short string kept alone cannot hold a long one in memory.
+const maxBatchedString = 1 << 10
+
+// batchedField is a field waiting for its part of the batch.
+type batchedField struct {
+	v        reflect.Value
+	from, to int // in parser.batchBytes
+}
+
+// batchMark is where one struct's batch starts.
+type batchMark struct{ fields, bytes int }
+
+func (p *parser) batchStart() batchMark {
+	return batchMark{len(p.batchFields), len(p.batchBytes)}
+}
+
+// batchEnd sets the fields batched since m and forgets them.
+func (p *parser) batchEnd(m batchMark) {
+	fields := p.batchFields[m.fields:]
+	if len(fields) == 0 {
+		return
+	}
+	all := string(p.batchBytes[m.bytes:])
+	for _, f := range fields {
+		f.v.SetString(all[f.from-m.bytes : f.to-m.bytes])
+	}
+	clear(fields) // drop the references to the struct
+	p.batchFields, p.batchBytes = p.batchFields[:m.fields], p.batchBytes[:m.bytes]
+}
+
+// batchedString decodes the <value> of member i, a field of string kind,
+// whose start tag was read: a short string joins the batch, anything else
+// is assigned at once.
+func (p *parser) batchedString(m batchMark, field func(int) reflect.Value, i int, empty bool) error {
+	h, err := p.valueHead(empty)
+	if err != nil {
+		return err
+	}
+	var t []byte
+	switch h.typ {
+	case vtUntyped:
+		t = h.text
+	case vtString:
+		if t, err = p.scalar(h); err != nil {
+			return err
+		}
+	default:
+		p.batchEnd(m)
+		if err := p.assign(field(i), h); err != nil {
+			return err
+		}
+		return p.endValue()
+	}
+	if len(t) > maxBatchedString {
+		p.batchEnd(m)
+		field(i).SetString(string(t))
+	} else {
+		fv := field(i)
+		from := len(p.batchBytes)
+		p.batchBytes = append(p.batchBytes, t...)
+		p.batchFields = append(p.batchFields, batchedField{fv, from, len(p.batchBytes)})
+	}
+	if h.typ == vtUntyped {
+		return nil // valueHead read </value> already
+	}
+	return p.endValue()
+}
+
+// growHint says by how many elements to grow a slice that is full after
+// i elements of an array that began at offset start, each element of the
+// slice taking size bytes: as many as the rest of the document holds if
+// the elements to come are as long as those so far, but never more bytes
+// of slice than there are bytes left in the document, so that a hostile
+// document cannot make the slice much larger than itself. With no
+// element read yet, it leaves the growth to append's rule.
+func (p *parser) growHint(i, start, size int) int {
+	left := len(p.buf) - p.pos
+	if i == 0 || p.pos <= start || left <= 0 {
+		return 1
+	}
+	n := left / ((p.pos-start)/i + 1)
+	if size > 0 {
+		n = min(n, left/size)
+	}
+	return max(n, 1)
 }
 
 // fieldSet records which fields of one struct a document has set.

@@ -1,6 +1,7 @@
 package xmlrpc
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math"
@@ -488,5 +489,109 @@ func TestUnmarshalParamsBadTarget(t *testing.T) {
 	var pe *ParamsError
 	if want := "parameter 1: cannot decode string into Go value of type int"; !errors.As(err, &pe) || pe.Msg != want {
 		t.Errorf("have %v, want Msg %q", err, want)
+	}
+}
+
+// batchTarget has string fields, which the decoder sets from one shared
+// allocation per struct, next to fields of other kinds.
+type batchTarget struct {
+	A    string `xmlrpc:"a"`
+	B    string `xmlrpc:"b"`
+	N    int    `xmlrpc:"n"`
+	Tag  Tag    `xmlrpc:"tag"`
+	Next *batchTarget
+}
+
+// Tag is a named string kind.
+type Tag string
+
+// TestStringFieldsKeepDocumentOrder checks that the string fields of a
+// struct, set together when the struct ends, come out as if each had been
+// set when its member was read: the last member of a name wins whatever
+// the mix of short, long, untyped, nil, value-first and misfit values, and
+// an error leaves the fields read before it set.
+func TestStringFieldsKeepDocumentOrder(t *testing.T) {
+	long := strings.Repeat("L", maxBatchedString+1)
+	valueFirst := func(name, value string) string {
+		return `<member><value>` + value + `</value><name>` + name + `</name></member>`
+	}
+	for _, c := range []struct {
+		name    string
+		members string
+		want    batchTarget
+		wantErr bool
+	}{
+		{"plain", refMember("a", "<string>x</string>") + refMember("n", "<int>3</int>") + refMember("b", "y"),
+			batchTarget{A: "x", B: "y", N: 3}, false},
+		{"repeated", refMember("a", "<string>1</string>") + refMember("b", "b") + refMember("a", "<string>2</string>"),
+			batchTarget{A: "2", B: "b"}, false},
+		{"then nil", refMember("a", "<string>1</string>") + refMember("a", "<nil/>") + refMember("b", "b"),
+			batchTarget{B: "b"}, false},
+		{"nil then string", refMember("a", "<nil/>") + refMember("a", "<string>2</string>"),
+			batchTarget{A: "2"}, false},
+		{"short then long", refMember("a", "s") + refMember("a", long), batchTarget{A: long}, false},
+		{"long then short", refMember("a", long) + refMember("b", "b") + refMember("a", "s"), batchTarget{A: "s", B: "b"}, false},
+		{"value first after name first", refMember("a", "1") + valueFirst("a", "<string>2</string>") + refMember("b", "b"),
+			batchTarget{A: "2", B: "b"}, false},
+		{"name first after value first", valueFirst("a", "1") + refMember("a", "2"), batchTarget{A: "2"}, false},
+		{"entities", refMember("a", "<string>x&amp;y</string>") + refMember("b", "&lt;&#65;&gt;") + refMember("tag", "<![CDATA[t]]>"),
+			batchTarget{A: "x&y", B: "<A>", Tag: "t"}, false},
+		{"nested", refMember("a", "outer") + refMember("Next", `<struct>`+refMember("a", "inner")+refMember("b", "ib")+`</struct>`) + refMember("b", "ob"),
+			batchTarget{A: "outer", B: "ob", Next: &batchTarget{A: "inner", B: "ib"}}, false},
+		{"misfit value", refMember("a", "1") + refMember("b", "<int>2</int>") + refMember("n", "<int>3</int>"),
+			batchTarget{A: "1"}, true},
+		{"error later", refMember("a", "1") + refMember("b", "2") + refMember("n", "<int>x</int>"),
+			batchTarget{A: "1", B: "2"}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var have batchTarget
+			err := DecodeResponse(strings.NewReader(refResponse(`<struct>`+c.members+`</struct>`)), &have)
+			if (err != nil) != c.wantErr {
+				t.Fatalf("have error %v, want error: %v", err, c.wantErr)
+			}
+			if !reflect.DeepEqual(have, c.want) {
+				t.Fatalf("have %+v, want %+v", have, c.want)
+			}
+			if err != nil {
+				return
+			}
+			// The same as decoding into any and converting.
+			var v any
+			if err := DecodeResponse(strings.NewReader(refResponse(`<struct>`+c.members+`</struct>`)), &v); err != nil {
+				t.Fatal(err)
+			}
+			var conv batchTarget
+			if err := Unmarshal(v, &conv); err != nil || !reflect.DeepEqual(conv, have) {
+				t.Fatalf("Unmarshal gives %+v, %v; DecodeResponse %+v", conv, err, have)
+			}
+		})
+	}
+}
+
+// TestSliceGrowthIsBounded checks that the capacity a decoded slice is
+// given ahead, from the length of the elements read so far, is never much
+// larger than what the document could still hold.
+func TestSliceGrowthIsBounded(t *testing.T) {
+	type big struct{ Pad [4096]byte }
+	// Two tiny elements, then a long string: the estimate from the first
+	// elements must not turn the rest of the document into thousands of
+	// 4 KiB elements.
+	doc := refResponse(`<array><data><value><struct></struct></value><value><struct></struct></value></data></array>`)
+	doc = strings.Replace(doc, "</param>", "</param>"+strings.Repeat(" ", 1<<16), 1)
+	var have []big
+	err := DecodeResponse(strings.NewReader(doc), &have)
+	if err != nil || len(have) != 2 {
+		t.Fatalf("have %d elements, %v", len(have), err)
+	}
+	if bytes := cap(have) * 4096; bytes > 2*len(doc) {
+		t.Fatalf("the slice has room for %d elements (%d bytes) for a document of %d bytes", cap(have), bytes, len(doc))
+	}
+	var vessels []benchVessel
+	data := readPayload(t, "1000")
+	if err := DecodeResponse(bytes.NewReader(data), &vessels); err != nil || len(vessels) != 1000 {
+		t.Fatalf("have %d vessels, %v", len(vessels), err)
+	}
+	if cap(vessels) > 2*len(vessels) {
+		t.Fatalf("1000 vessels in a slice of capacity %d", cap(vessels))
 	}
 }
