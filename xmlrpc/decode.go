@@ -14,9 +14,10 @@ import (
 // method reads the whole stream, up to the body size limit, and decodes
 // one message from it.
 type Decoder struct {
-	r      io.Reader
-	limits Limits
-	loc    *time.Location
+	r        io.Reader
+	limits   Limits
+	loc      *time.Location
+	sizeHint int64 // the body's announced length, if known; see newSource
 }
 
 // NewDecoder returns a decoder that reads from r with the default limits,
@@ -88,8 +89,33 @@ func (d *Decoder) withDocument(fn func(*parser) error) error {
 			readBufPool.Put(bp)
 		}
 	}()
+	if _, inMemory := knownLen(d.r); !inMemory {
+		// A body that arrives over time is parsed while it arrives.
+		src := newSource(d.r, (*bp)[:0], d.limits.MaxBodyBytes, d.sizeHint)
+		err := d.stream(src, fn)
+		*bp = src.raw
+		return err
+	}
 	raw, err := readLimited(d.r, (*bp)[:0], d.limits.MaxBodyBytes, nil)
 	*bp = raw
+	if err != nil {
+		return err
+	}
+	return d.parse(raw, fn)
+}
+
+// stream runs fn on a parser over the document from src as it arrives
+// (see stream.go), and falls back to reading all of it and parsing it the
+// general way whenever that fails before the whole document was seen.
+func (d *Decoder) stream(src *source, fn func(*parser) error) error {
+	if start, ok := src.start(); ok {
+		p := &parser{scanner: scanner{buf: src.visible(), pos: start, limits: &d.limits, src: src}, loc: d.loc}
+		err := fn(p)
+		if src.complete {
+			return err // all of the document was seen: the general way would say the same
+		}
+	}
+	raw, err := src.finish()
 	if err != nil {
 		return err
 	}
@@ -546,6 +572,7 @@ func (p *parser) scalar(h head) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.lookahead(64)
 	if h.end != nil && h.end.at(p.buf, p.pos) {
 		p.pos += len(h.end.text)
 		return t, nil

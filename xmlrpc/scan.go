@@ -32,7 +32,8 @@ type scanner struct {
 	pos      int
 	elements int // start tags read so far
 	limits   *Limits
-	scratch  []byte // backing store for text that is not a plain slice of buf
+	scratch  []byte  // backing store for text that is not a plain slice of buf
+	src      *source // where buf grows from while a document streams in; nil otherwise
 }
 
 func (s *scanner) syntaxErr(msg string) error {
@@ -253,7 +254,30 @@ func equalBytes(w uint64, c byte) uint64 {
 // and replaces CR LF and lone CR with LF. It returns doc itself unless
 // there was a CR to replace.
 func validateChars(doc []byte) ([]byte, error) {
-	sawCR := false
+	sawCR, err := checkChars(doc)
+	if err != nil {
+		return nil, err
+	}
+	if !sawCR {
+		return doc, nil
+	}
+	out := make([]byte, 0, len(doc))
+	for i := 0; i < len(doc); i++ {
+		if doc[i] != '\r' {
+			out = append(out, doc[i])
+			continue
+		}
+		out = append(out, '\n')
+		if i+1 < len(doc) && doc[i+1] == '\n' {
+			i++
+		}
+	}
+	return out, nil
+}
+
+// checkChars is the check of validateChars; it also reports whether doc
+// has a CR.
+func checkChars(doc []byte) (sawCR bool, err error) {
 	i := 0
 	for i < len(doc) {
 		// Skip words of printable ASCII, tabs and LFs, sixteen bytes at a
@@ -287,31 +311,17 @@ func validateChars(doc []byte) ([]byte, error) {
 		case 2:
 			r, size := utf8.DecodeRune(doc[i:])
 			if r == utf8.RuneError && size == 1 {
-				return nil, newDecodeError(doc, i, "invalid UTF-8", true)
+				return false, newDecodeError(doc, i, "invalid UTF-8", true)
 			}
 			if r == 0xFFFE || r == 0xFFFF {
-				return nil, newDecodeError(doc, i, "character not allowed in XML", true)
+				return false, newDecodeError(doc, i, "character not allowed in XML", true)
 			}
 			i += size
 		default:
-			return nil, newDecodeError(doc, i, "control character not allowed in XML", true)
+			return false, newDecodeError(doc, i, "control character not allowed in XML", true)
 		}
 	}
-	if !sawCR {
-		return doc, nil
-	}
-	out := make([]byte, 0, len(doc))
-	for i := 0; i < len(doc); i++ {
-		if doc[i] != '\r' {
-			out = append(out, doc[i])
-			continue
-		}
-		out = append(out, '\n')
-		if i+1 < len(doc) && doc[i+1] == '\n' {
-			i++
-		}
-	}
-	return out, nil
+	return sawCR, nil
 }
 
 // isXMLChar reports whether r is an XML 1.0 Char.
@@ -388,6 +398,7 @@ func (s *scanner) skipSpace() {
 // tag reads the tag at s.pos, which must be '<' not followed by '!' or
 // '?'. Attributes are checked for well-formedness and ignored.
 func (s *scanner) tag() (name []byte, kind tagKind, err error) {
+	s.lookahead(64)
 	s.pos++ // '<'
 	if s.pos < len(s.buf) && s.buf[s.pos] == '/' {
 		s.pos++
@@ -540,6 +551,7 @@ func (s *scanner) entity(dst []byte) ([]byte, int, error) {
 // and processing instructions are skipped. The result aliases either the
 // document or the scanner's scratch space and is valid until the next call.
 func (s *scanner) text() ([]byte, error) {
+	s.lookahead(shortText + 1)
 	start := s.pos
 	// Fast path for short text: a plain run up to a tag, found without
 	// the setup of a vector search. Anything else takes the general path.
@@ -554,12 +566,12 @@ func (s *scanner) text() ([]byte, error) {
 			break
 		}
 	}
-	lt := bytes.IndexByte(s.buf[start:], '<')
+	lt := s.indexByte(start, '<')
 	if lt < 0 {
 		s.pos = len(s.buf)
 		return nil, s.syntaxErr("unexpected end of document")
 	}
-	lt += start
+	s.lookahead(lt - start + 2) // the byte after '<'
 	if lt+1 < len(s.buf) && s.buf[lt+1] != '!' && s.buf[lt+1] != '?' &&
 		bytes.IndexByte(s.buf[start:lt], '&') < 0 {
 		s.pos = lt
@@ -626,6 +638,20 @@ func (s *scanner) text() ([]byte, error) {
 	}
 }
 
+// indexByte returns the offset of the first c at or after from, reading
+// more of a streamed document as needed, or -1.
+func (s *scanner) indexByte(from int, c byte) int {
+	for {
+		if i := bytes.IndexByte(s.buf[from:], c); i >= 0 {
+			return from + i
+		}
+		from = len(s.buf)
+		if !s.more() {
+			return -1
+		}
+	}
+}
+
 // shortText is how far text looks byte by byte for its end before it
 // searches with bytes.IndexByte.
 const shortText = 16
@@ -633,6 +659,7 @@ const shortText = 16
 // spaceEnd returns the offset of the first byte at or after s.pos that
 // is not whitespace, and whether the whitespace is within the text limit.
 func (s *scanner) spaceEnd() (int, bool) {
+	s.lookahead(64)
 	i := s.pos
 	for i < len(s.buf) && isSpace(s.buf[i]) {
 		i++
@@ -848,6 +875,7 @@ func (s *scanner) skipMisc() error {
 
 // prolog skips what may precede the root element and stops at its tag.
 func (s *scanner) prolog() error {
+	s.lookahead(streamStart)
 	if err := s.skipMisc(); err != nil {
 		return err
 	}
@@ -868,6 +896,9 @@ func (s *scanner) prolog() error {
 // epilog checks that only whitespace, comments and processing
 // instructions follow the root element.
 func (s *scanner) epilog() error {
+	if err := s.complete(); err != nil {
+		return err
+	}
 	if err := s.skipMisc(); err != nil {
 		return err
 	}
