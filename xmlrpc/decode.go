@@ -109,8 +109,10 @@ func (d *Decoder) withDocument(fn func(*parser) error) error {
 // general way whenever that fails before the whole document was seen.
 func (d *Decoder) stream(src *source, fn func(*parser) error) error {
 	if start, ok := src.start(); ok {
-		p := &parser{scanner: scanner{buf: src.visible(), pos: start, limits: &d.limits, src: src}, loc: d.loc}
+		p := d.newParser(src.visible(), start)
+		p.src = src
 		err := fn(p)
+		p.release()
 		if src.complete {
 			return err // all of the document was seen: the general way would say the same
 		}
@@ -129,7 +131,8 @@ func (d *Decoder) parse(raw []byte, fn func(*parser) error) error {
 	if err != nil {
 		return err
 	}
-	p := &parser{scanner: scanner{buf: doc, pos: start, limits: &d.limits}, loc: d.loc}
+	p := d.newParser(doc, start)
+	defer p.release()
 	return fn(p)
 }
 
@@ -210,6 +213,36 @@ type parser struct {
 	// batchedString.
 	batchBytes  []byte
 	batchFields []batchedField
+}
+
+var parserPool = sync.Pool{New: func() any { return new(parser) }}
+
+// newParser returns a parser over doc from offset start, from a pool that
+// keeps the parsers' scratch space from one document to the next.
+func (d *Decoder) newParser(doc []byte, start int) *parser {
+	p := parserPool.Get().(*parser)
+	p.scanner = scanner{buf: doc, pos: start, limits: &d.limits, scratch: p.scratch[:0]}
+	p.loc, p.depth = d.loc, 0
+	return p
+}
+
+// release puts p back in the pool, forgetting the document; scratch space
+// that grew large is dropped.
+func (p *parser) release() {
+	const keep = 64 << 10
+	scratch, batchBytes, batchFields := p.scratch, p.batchBytes, p.batchFields
+	if cap(scratch) > keep {
+		scratch = nil
+	}
+	if cap(batchBytes) > keep {
+		batchBytes = nil
+	}
+	if cap(batchFields) > keep/16 {
+		batchFields = nil
+	}
+	*p = parser{batchBytes: batchBytes[:0], batchFields: batchFields[:0]}
+	p.scratch = scratch[:0]
+	parserPool.Put(p)
 }
 
 // call parses a whole <methodCall> document.

@@ -260,7 +260,7 @@ func (p *parser) structInto(v reflect.Value, empty bool) error {
 			}
 			return fv
 		}
-		batch := p.batchStart()
+		batch := p.batchStart(v, si)
 		defer p.batchEnd(batch)
 		guess := 0 // members tend to come in the order of the fields
 		return p.structMembers(empty, func(name []byte, empty bool) error {
@@ -326,15 +326,19 @@ const maxBatchedString = 1 << 10
 
 // batchedField is a field waiting for its part of the batch.
 type batchedField struct {
-	v        reflect.Value
+	field    int // in structInfo.fields
 	from, to int // in parser.batchBytes
 }
 
-// batchMark is where one struct's batch starts.
-type batchMark struct{ fields, bytes int }
+// batchMark is where one struct's batch starts, and the struct.
+type batchMark struct {
+	fields, bytes int
+	v             reflect.Value
+	si            *structInfo
+}
 
-func (p *parser) batchStart() batchMark {
-	return batchMark{len(p.batchFields), len(p.batchBytes)}
+func (p *parser) batchStart(v reflect.Value, si *structInfo) batchMark {
+	return batchMark{len(p.batchFields), len(p.batchBytes), v, si}
 }
 
 // batchEnd sets the fields batched since m and forgets them.
@@ -345,15 +349,15 @@ func (p *parser) batchEnd(m batchMark) {
 	}
 	all := string(p.batchBytes[m.bytes:])
 	for _, f := range fields {
-		f.v.SetString(all[f.from-m.bytes : f.to-m.bytes])
+		fieldByIndex(m.v, m.si.fields[f.field].index, true).SetString(all[f.from-m.bytes : f.to-m.bytes])
 	}
-	clear(fields) // drop the references to the struct
 	p.batchFields, p.batchBytes = p.batchFields[:m.fields], p.batchBytes[:m.bytes]
 }
 
 // batchedString decodes the <value> of member i, a field of string kind,
 // whose start tag was read: a short string joins the batch, anything else
-// is assigned at once.
+// is assigned at once. field(i) is called either way, for what it does to
+// a repeated member.
 func (p *parser) batchedString(m batchMark, field func(int) reflect.Value, i int, empty bool) error {
 	h, err := p.valueHead(empty)
 	if err != nil {
@@ -378,10 +382,10 @@ func (p *parser) batchedString(m batchMark, field func(int) reflect.Value, i int
 		p.batchEnd(m)
 		field(i).SetString(string(t))
 	} else {
-		fv := field(i)
+		field(i)
 		from := len(p.batchBytes)
 		p.batchBytes = append(p.batchBytes, t...)
-		p.batchFields = append(p.batchFields, batchedField{fv, from, len(p.batchBytes)})
+		p.batchFields = append(p.batchFields, batchedField{i, from, len(p.batchBytes)})
 	}
 	if h.typ == vtUntyped {
 		return nil // valueHead read </value> already
