@@ -85,19 +85,19 @@ func TestRatioRow(t *testing.T) {
 		s[koloName(size)] = []float64{300, 100, 200} // median 200
 		s[ours(size)] = []float64{10, 12, 11}        // median 11
 	}
-	r := ratioRow(1, "f", goal{true, 15}, s, koloName, ours, "")
+	r := ratioRow("1", "f", goal{true, 15}, s, koloName, ours, "")
 	if r.met != "yes" || len(r.cells) != 3 || r.cells[2].String() != "18.18×" {
 		t.Fatalf("have %+v, want 18.18× everywhere, met", r)
 	}
 	s[koloName("100")] = []float64{100}
-	if r := ratioRow(1, "f", goal{true, 15}, s, koloName, ours, ""); r.met != "no" {
+	if r := ratioRow("1", "f", goal{true, 15}, s, koloName, ours, ""); r.met != "no" {
 		t.Fatalf("one size at 9.1×: have %+v, want not met", r)
 	}
 	delete(s, ours("1000"))
-	if r := ratioRow(1, "f", goal{true, 15}, s, koloName, ours, ""); r.met != "" || r.cells[2].note != "no result" {
+	if r := ratioRow("1", "f", goal{true, 15}, s, koloName, ours, ""); r.met != "" || r.cells[2].note != "no result" {
 		t.Fatalf("one size missing: have %+v, want no verdict", r)
 	}
-	if r := ratioRow(1, "f", goal{true, 15}, s, koloName, ours, "python3 not found"); r.met != "" || r.cells[0].String() != "python3 not found" {
+	if r := ratioRow("1", "f", goal{true, 15}, s, koloName, ours, "python3 not found"); r.met != "" || r.cells[0].String() != "python3 not found" {
 		t.Fatalf("skipped: have %+v", r)
 	}
 	if !(goal{false, 1.5}).met(1.5) || (goal{false, 1.5}).met(1.51) || (goal{true, 15}).met(14.9) {
@@ -123,8 +123,11 @@ func TestRenderEveryRow(t *testing.T) {
 	if strings.Count(out, "not yet measured") != 3 || !strings.Contains(out, "run with -race") {
 		t.Errorf("rows 4 to 7 do not say they were not measured:\n%s", out)
 	}
-	if strings.Count(out, "| 1.00× | 1.00× | 1.00× |") != 3 {
-		t.Errorf("rows 1 to 3 are not 1.00× at every size:\n%s", out)
+	if strings.Count(out, "| 1.00× | 1.00× | 1.00× |") != 4 {
+		t.Errorf("rows 1 to 3 and the floor are not 1.00× at every size:\n%s", out)
+	}
+	if !strings.Contains(out, "| (3) | ") || !strings.Contains(out, "| none | – |") {
+		t.Errorf("the floor line is missing or has a verdict:\n%s", out)
 	}
 	buf.Reset()
 	renderDetails(&buf, s, map[string]float64{ours("10"): 22}, benchNames())

@@ -19,7 +19,9 @@
 //  3. clearinghouse.Client.GetResourceInfo against a bare net/http POST of
 //     the same request to the same canned-answer server, reading the body
 //     with io.ReadAll (clearinghouse's BenchmarkGetResourceInfoVsBare); the
-//     figure is the client's time over the bare POST's.
+//     figure is the client's time over the bare POST's. A second line,
+//     without a goal, divides by the same POST discarding the answer: what
+//     moving the bytes alone costs, the floor.
 //  4. to 6. the mock's throughput, start-up and status page: not measured
 //     by this tool yet; their rows say so.
 //  7. the wall time of go test -race ./... (only with -race, once).

@@ -38,7 +38,7 @@ type cell struct {
 
 // row is one line of the table.
 type row struct {
-	n      int
+	n      string // the row's number in the table
 	figure string
 	goal   string
 	cells  []cell // one per size, or a single one for a row without sizes
@@ -48,7 +48,7 @@ type row struct {
 // ratioRow builds a row whose figure is num/den for each size, num and
 // den giving the benchmark names whose medians are divided. skip, when
 // not empty, says why the row was not measured.
-func ratioRow(n int, figure string, g goal, s samples, num, den func(size string) string, skip string) row {
+func ratioRow(n, figure string, g goal, s samples, num, den func(size string) string, skip string) row {
 	r := row{n: n, figure: figure, goal: g.String()}
 	all := true
 	for _, size := range sizes {
@@ -79,7 +79,7 @@ func ratioRow(n int, figure string, g goal, s samples, num, den func(size string
 }
 
 // notMeasured is a row this tool does not measure yet.
-func notMeasured(n int, figure, goal, why string) row {
+func notMeasured(n, figure, goal, why string) row {
 	return row{n: n, figure: figure, goal: goal, cells: []cell{{note: "not yet measured: " + why}}}
 }
 
@@ -107,7 +107,7 @@ func render(w io.Writer, rows []row) {
 		if met == "" {
 			met = "–"
 		}
-		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s |\n", r.n, r.figure, cells[0], cells[1], cells[2], r.goal, met)
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", r.n, r.figure, cells[0], cells[1], cells[2], r.goal, met)
 	}
 }
 
@@ -135,7 +135,7 @@ func benchNames() []string {
 		names = append(names, ours(size), koloName(size), cpythonName(size))
 	}
 	for _, size := range sizes {
-		names = append(names, clientName(size), bareName(size))
+		names = append(names, clientName(size), bareName(size), discardName(size))
 	}
 	return names
 }
@@ -145,14 +145,20 @@ func koloName(size string) string    { return "BenchmarkDecodeKolo" + size }
 func cpythonName(size string) string { return "CPython/" + size }
 func clientName(size string) string  { return "BenchmarkGetResourceInfoVsBare/" + size + "/client" }
 func bareName(size string) string    { return "BenchmarkGetResourceInfoVsBare/" + size + "/bare" }
+func discardName(size string) string { return "BenchmarkGetResourceInfoVsBare/" + size + "/discard" }
 
 // codecRows builds rows 1 to 3 from the samples; skipKolo and skipPython
-// say why a peer could not be measured.
+// say why a peer could not be measured. Row 3's second line, against the
+// same POST that discards the answer, has no goal: it shows what moving
+// the bytes alone costs, the floor.
 func codecRows(s samples, skipKolo, skipPython string) []row {
+	floor := ratioRow("(3)", "the same vs the bare POST discarding the answer (the floor; for reading)", goal{false, 0}, s, clientName, discardName, "")
+	floor.goal, floor.met = "none", ""
 	return []row{
-		ratioRow(1, "decode into structs vs kolo/xmlrpc (kolo's time ÷ ours)", goal{true, 15}, s, koloName, ours, skipKolo),
-		ratioRow(2, "decode vs CPython xmlrpc.client.loads (CPython's time ÷ ours)", goal{true, 15}, s, cpythonName, ours, skipPython),
-		ratioRow(3, "client GetResourceInfo vs bare net/http POST + io.ReadAll (client ÷ bare)", goal{false, 1.5}, s, clientName, bareName, ""),
+		ratioRow("1", "decode into structs vs kolo/xmlrpc (kolo's time ÷ ours)", goal{true, 15}, s, koloName, ours, skipKolo),
+		ratioRow("2", "decode vs CPython xmlrpc.client.loads (CPython's time ÷ ours)", goal{true, 15}, s, cpythonName, ours, skipPython),
+		ratioRow("3", "client GetResourceInfo vs bare net/http POST + io.ReadAll of the answer (client ÷ bare)", goal{false, 1.5}, s, clientName, bareName, ""),
+		floor,
 	}
 }
 
@@ -161,16 +167,16 @@ func codecRows(s samples, skipKolo, skipPython string) []row {
 func laterRows() []row {
 	const why = "the mock's performance is a later task"
 	return []row{
-		notMeasured(4, "mock get_resource_info throughput vs bare handler, 16 keep-alive clients", "≥0.8× at every size", why),
-		notMeasured(5, "mock start-up and peak RSS with 1 000 000 nodes", "<3 s, <1 GB", why),
-		notMeasured(6, "status page at 100 000 nodes: state lock held per render", "<0.1 ms", why),
+		notMeasured("4", "mock get_resource_info throughput vs bare handler, 16 keep-alive clients", "≥0.8× at every size", why),
+		notMeasured("5", "mock start-up and peak RSS with 1 000 000 nodes", "<3 s, <1 GB", why),
+		notMeasured("6", "status page at 100 000 nodes: state lock held per render", "<0.1 ms", why),
 	}
 }
 
 // raceRow is row 7, from one timed run of go test -race ./..., or a note
 // when it was not asked for.
 func raceRow(seconds float64, err error, asked bool) row {
-	r := row{n: 7, figure: "go test -race ./... wall time (one run)", goal: "<120 s on an idle 2-core machine"}
+	r := row{n: "7", figure: "go test -race ./... wall time (one run)", goal: "<120 s on an idle 2-core machine"}
 	switch {
 	case !asked:
 		r.cells = []cell{{note: "not measured: run with -race"}}
