@@ -213,6 +213,7 @@ type parser struct {
 	// batchedString.
 	batchBytes  []byte
 	batchFields []batchedField
+	plain       plainMember // see structMembers
 }
 
 var parserPool = sync.Pool{New: func() any { return new(parser) }}
@@ -760,14 +761,15 @@ func (p *parser) arrayElems(empty bool, elem func(i int, empty bool) error) erro
 	return p.expectEnd(endArray)
 }
 
-// structMembers reads the content of <struct> after its start tag. For
+// structMembers reads the content of <struct> after its start tag. A
+// member that plain takes (see readPlainMember) is done with. For
 // each member whose <name> comes first it calls member with the name and
 // whether the <value> start tag, already read, was self-closing; member
 // must parse the value. The name aliases the scanner and is valid only
 // until member reads further. For a member whose <value> comes first (the
 // order is free), the value is decoded into the canonical types and handed
 // to memberAny together with the name.
-func (p *parser) structMembers(empty bool, member func(name []byte, empty bool) error, memberAny func(name []byte, v any) error) error {
+func (p *parser) structMembers(empty bool, plain func(m *plainMember) bool, member func(name []byte, empty bool) error, memberAny func(name []byte, v any) error) error {
 	if err := p.enter(); err != nil {
 		return err
 	}
@@ -775,7 +777,15 @@ func (p *parser) structMembers(empty bool, member func(name []byte, empty bool) 
 	if empty {
 		return nil
 	}
+	m := &p.plain // in the parser, not on the stack, which plain would make escape
 	for {
+		// A member written the plain way with a scalar value is read in
+		// one go, if plain takes it. No other member is read in the
+		// meantime, so one plainMember serves every level of nesting.
+		if plain != nil && p.readPlainMember(m) && plain(m) {
+			p.usePlainMember(m)
+			continue
+		}
 		// The common form, <member><name>...</name><value>, is read by
 		// the fast paths (atTag); the general path reads the rest.
 		if !p.atTag(startMember) {
@@ -867,7 +877,13 @@ func (p *parser) anyArray(empty bool) ([]any, error) {
 // member replaces an earlier one of the same name.
 func (p *parser) anyStruct(empty bool) (map[string]any, error) {
 	out := map[string]any{}
-	err := p.structMembers(empty, func(name []byte, empty bool) error {
+	err := p.structMembers(empty, func(m *plainMember) bool {
+		v, ok := plainAny(m, true)
+		if ok {
+			out[string(m.name)] = v
+		}
+		return ok
+	}, func(name []byte, empty bool) error {
 		key := string(name)
 		v, err := p.anyValue(empty)
 		out[key] = v

@@ -907,3 +907,126 @@ func (s *scanner) epilog() error {
 	}
 	return nil
 }
+
+// plainMember is a struct member written the plain way, as the fast path
+// of structMembers reads it in one go:
+//
+//	<member><name>NAME</name><value><T>TEXT</T></value></member>
+//
+// with T one of the type elements of typeLits, or <value>TEXT</value>
+// untyped, where NAME and TEXT hold no markup and no reference, and
+// whitespace may stand between the tags (not inside <name> or an
+// untyped <value>, where it is text).
+type plainMember struct {
+	name     []byte
+	typ      valueType // vtUntyped or a scalar type
+	text     []byte
+	end      int // offset just past </member>
+	elements int // start tags read
+}
+
+// skipSpaceFrom returns the end of the whitespace at i, or -1 when the run
+// is longer than the text limit (the general path reports that).
+func (s *scanner) skipSpaceFrom(i int) int {
+	j := i
+	for j < len(s.buf) && isSpace(s.buf[j]) {
+		j++
+	}
+	if j-i > s.limits.MaxTextBytes {
+		return -1
+	}
+	return j
+}
+
+// plainText returns the end of the text at i: the offset of the first
+// '<', when there is one, no '&' comes before it and the text is within
+// the limit; otherwise -1.
+func (s *scanner) plainText(i int) int {
+	j := i
+	for j < len(s.buf) && j < i+shortText && s.buf[j] != '<' && s.buf[j] != '&' {
+		j++
+	}
+	if j == i+shortText {
+		lt := bytes.IndexByte(s.buf[j:], '<')
+		if lt < 0 || bytes.IndexByte(s.buf[j:j+lt], '&') >= 0 {
+			return -1
+		}
+		j += lt
+	}
+	if j >= len(s.buf) || s.buf[j] != '<' || j-i > s.limits.MaxTextBytes {
+		return -1
+	}
+	return j
+}
+
+// readPlainMember reads the member at s.pos into m if it is written the
+// plain way, and reports whether it is. It consumes nothing: the caller
+// moves to m.end and counts m.elements once it has used the member, or
+// leaves the member to the general path, which then reads the same bytes
+// (errors included) as if the fast path had never looked.
+func (s *scanner) readPlainMember(m *plainMember) bool {
+	s.lookahead(streamStart)
+	i := s.skipSpaceFrom(s.pos)
+	if i < 0 || !startMember.at(s.buf, i) {
+		return false
+	}
+	if i = s.skipSpaceFrom(i + len(startMember.text)); i < 0 || !startName.at(s.buf, i) {
+		return false
+	}
+	i += len(startName.text)
+	j := s.plainText(i)
+	if j < 0 || !endName.at(s.buf, j) {
+		return false
+	}
+	m.name = s.buf[i:j]
+	if i = s.skipSpaceFrom(j + len(endName.text)); i < 0 || !startValue.at(s.buf, i) {
+		return false
+	}
+	i += len(startValue.text)
+	m.elements = 3
+	// A type element, after whitespace, or text and </value>.
+	if k := s.skipSpaceFrom(i); k >= 0 && k+1 < len(s.buf) && s.buf[k] == '<' && s.buf[k+1] != '/' {
+		c := s.buf[k+1]
+		if c >= 128 {
+			return false
+		}
+		var tl *typeLit
+		for n := range typeLits[c] {
+			if typeLits[c][n].typ != vtArray && typeLits[c][n].typ != vtStruct && typeLits[c][n].start.at(s.buf, k) {
+				tl = &typeLits[c][n]
+				break
+			}
+		}
+		if tl == nil {
+			return false
+		}
+		i = k + len(tl.start.text)
+		if j = s.plainText(i); j < 0 || !tl.end.at(s.buf, j) {
+			return false
+		}
+		m.typ, m.text = tl.typ, s.buf[i:j]
+		m.elements++
+		if i = s.skipSpaceFrom(j + len(tl.end.text)); i < 0 || !endValue.at(s.buf, i) {
+			return false
+		}
+	} else {
+		if j = s.plainText(i); j < 0 || !endValue.at(s.buf, j) {
+			return false
+		}
+		m.typ, m.text, i = vtUntyped, s.buf[i:j], j
+	}
+	if i = s.skipSpaceFrom(i + len(endValue.text)); i < 0 || !endMember.at(s.buf, i) {
+		return false
+	}
+	if s.elements+m.elements > s.limits.MaxElements {
+		return false
+	}
+	m.end = i + len(endMember.text)
+	return true
+}
+
+// usePlainMember moves past m, which readPlainMember read.
+func (s *scanner) usePlainMember(m *plainMember) {
+	s.pos = m.end
+	s.elements += m.elements
+}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -263,18 +264,31 @@ func (p *parser) structInto(v reflect.Value, empty bool) error {
 		batch := p.batchStart(v, si)
 		defer p.batchEnd(batch)
 		guess := 0 // members tend to come in the order of the fields
-		return p.structMembers(empty, func(name []byte, empty bool) error {
+		lookup := func(name []byte) (int, bool) {
 			i := guess
 			if i >= len(si.fields) || si.fields[i].name != string(name) {
 				var ok bool
 				if i, ok = si.byName[string(name)]; !ok {
-					_, err := p.anyValue(empty)
-					return err
+					return 0, false
 				}
 			}
 			guess = i + 1
+			return i, true
+		}
+		return p.structMembers(empty, func(m *plainMember) bool {
+			i, ok := lookup(m.name)
+			if !ok {
+				return plainValid(m) // a member without a field: checked, then dropped
+			}
+			return p.plainField(batch, &si.fields[i], func() reflect.Value { return field(i) }, m)
+		}, func(name []byte, empty bool) error {
+			i, ok := lookup(name)
+			if !ok {
+				_, err := p.anyValue(empty)
+				return err
+			}
 			f := &si.fields[i]
-			if f.typ.Kind() == reflect.String {
+			if f.kind == reflect.String && !f.ptr {
 				return p.batchedString(batch, field, i, empty)
 			}
 			return withPath(p.valueInto(field(i), empty), func() string { return "." + f.name })
@@ -293,7 +307,7 @@ func (p *parser) structInto(v reflect.Value, empty bool) error {
 		}
 		kt, et := v.Type().Key(), v.Type().Elem()
 		elem := reflect.New(et).Elem()
-		return p.structMembers(empty, func(name []byte, empty bool) error {
+		return p.structMembers(empty, nil, func(name []byte, empty bool) error {
 			key := reflect.ValueOf(string(name)).Convert(kt)
 			elem.SetZero()
 			if err := p.valueInto(elem, empty); err != nil {
@@ -315,19 +329,23 @@ func (p *parser) structInto(v reflect.Value, empty bool) error {
 }
 
 // Short strings decoded into the string fields of one struct share one
-// allocation: their bytes are gathered in parser.batchBytes and the fields
-// set, in document order, from one string when the struct ends. A field
-// of string kind is only ever set here, so waiting changes nothing that
-// can be seen, with two exceptions that set the batch first: a value of
-// another type for such a field (nil, or a type error), and a member whose
-// value comes before its name. Longer strings have their own allocation,
-// so that a short string kept alone cannot hold a long one in memory.
+// allocation: the fields and their text are listed in parser.batchFields
+// and set, in document order, from one string when the struct ends. A
+// field of string kind is only ever set here, so waiting changes nothing
+// that can be seen, with two exceptions that set the batch first: a value
+// of another type for such a field (nil, or a type error), and a member
+// whose value comes before its name. Longer strings have their own
+// allocation, so that a short string kept alone cannot hold a long one in
+// memory.
 const maxBatchedString = 1 << 10
 
-// batchedField is a field waiting for its part of the batch.
+// batchedField is a field waiting for its part of the batch. Its text is
+// a slice of the document, which does not change while it is parsed (a
+// streamed document's buffer only grows, into a new array when it must),
+// or of parser.batchBytes for text that was not a plain slice of it.
 type batchedField struct {
-	field    int // in structInfo.fields
-	from, to int // in parser.batchBytes
+	field int // in structInfo.fields
+	text  []byte
 }
 
 // batchMark is where one struct's batch starts, and the struct.
@@ -347,10 +365,21 @@ func (p *parser) batchEnd(m batchMark) {
 	if len(fields) == 0 {
 		return
 	}
-	all := string(p.batchBytes[m.bytes:])
+	n := 0
 	for _, f := range fields {
-		fieldByIndex(m.v, m.si.fields[f.field].index, true).SetString(all[f.from-m.bytes : f.to-m.bytes])
+		n += len(f.text)
 	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, f := range fields {
+		b.Write(f.text)
+	}
+	all, at := b.String(), 0
+	for _, f := range fields {
+		fieldByIndex(m.v, m.si.fields[f.field].index, true).SetString(all[at : at+len(f.text)])
+		at += len(f.text)
+	}
+	clear(fields) // let go of the document
 	p.batchFields, p.batchBytes = p.batchFields[:m.fields], p.batchBytes[:m.bytes]
 }
 
@@ -383,14 +412,114 @@ func (p *parser) batchedString(m batchMark, field func(int) reflect.Value, i int
 		field(i).SetString(string(t))
 	} else {
 		field(i)
+		// t may be the scanner's scratch space, which the next text
+		// reuses: keep a copy.
 		from := len(p.batchBytes)
 		p.batchBytes = append(p.batchBytes, t...)
-		p.batchFields = append(p.batchFields, batchedField{i, from, len(p.batchBytes)})
+		p.batchFields = append(p.batchFields, batchedField{i, p.batchBytes[from:len(p.batchBytes):len(p.batchBytes)]})
 	}
 	if h.typ == vtUntyped {
 		return nil // valueHead read </value> already
 	}
 	return p.endValue()
+}
+
+// plainValid reports whether the scalar of m, read by the fast path, is
+// valid for its type, as anyValue would find it.
+func plainValid(m *plainMember) bool {
+	_, ok := plainAny(m, false)
+	return ok
+}
+
+// plainAny returns the value of m, read by the fast path, in its
+// canonical type, as anyValue would; when keep is false it only checks
+// it. It reports false for a value the fast path leaves to the general
+// one (which then gives the error, if any).
+func plainAny(m *plainMember, keep bool) (any, bool) {
+	switch m.typ {
+	case vtUntyped, vtString:
+		if !keep {
+			return nil, true
+		}
+		return string(m.text), true
+	case vtInt:
+		n, ok := parseInt(trimSpace(m.text))
+		return n, ok
+	case vtBool:
+		b, ok := parseBool(trimSpace(m.text))
+		return b, ok
+	case vtDouble:
+		f, ok := parseDouble(trimSpace(m.text))
+		return f, ok
+	}
+	return nil, false
+}
+
+// plainField stores the value of m, read by the fast path, in the field f
+// of kind string, bool, integer or float (or a pointer to one), which
+// field returns, and reports whether it did. It decides before it calls
+// field, so that a member it leaves to the general path is read as if
+// the fast path had never seen it; strings join the struct's batch.
+func (p *parser) plainField(batch batchMark, f *field, field func() reflect.Value, m *plainMember) bool {
+	switch f.kind {
+	case reflect.String:
+		if f.ptr || m.typ != vtString && m.typ != vtUntyped || len(m.text) > maxBatchedString {
+			return false
+		}
+		field()
+		p.batchFields = append(p.batchFields, batchedField{f.num, m.text})
+		return true
+	case reflect.Bool:
+		if m.typ != vtBool {
+			return false
+		}
+		b, ok := parseBool(trimSpace(m.text))
+		if !ok {
+			return false
+		}
+		plainTarget(f, field).SetBool(b)
+		return true
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		if m.typ != vtInt {
+			return false
+		}
+		n, ok := parseInt(trimSpace(m.text))
+		if !ok || f.bits < 64 && (n < -1<<(f.bits-1) || n >= 1<<(f.bits-1)) {
+			return false
+		}
+		plainTarget(f, field).SetInt(n)
+		return true
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if m.typ != vtInt {
+			return false
+		}
+		n, ok := parseInt(trimSpace(m.text))
+		if !ok || n < 0 || f.bits < 64 && n >= 1<<f.bits {
+			return false
+		}
+		plainTarget(f, field).SetUint(uint64(n))
+		return true
+	case reflect.Float64:
+		if m.typ != vtDouble {
+			return false
+		}
+		x, ok := parseDouble(trimSpace(m.text))
+		if !ok {
+			return false
+		}
+		plainTarget(f, field).SetFloat(x)
+		return true
+	}
+	return false
+}
+
+// plainTarget is the value plainField sets: the field, or what the field
+// points to, allocated if nil, as assign does.
+func plainTarget(f *field, field func() reflect.Value) reflect.Value {
+	if f.ptr {
+		return indirect(field())
+	}
+	return field()
 }
 
 // growHint says by how many elements to grow a slice that is full after
