@@ -12,7 +12,11 @@ import (
 
 // A Decoder reads XML-RPC messages from an input stream. Each Decode
 // method reads the whole stream, up to the body size limit, and decodes
-// one message from it.
+// one message from it. A stream that is not already in memory (anything
+// but a *bytes.Reader, *bytes.Buffer or other reader with a Len method)
+// is parsed as it arrives; the message is accepted only once all of the
+// stream was read and checked, and every error is the one reading it
+// whole first would give.
 type Decoder struct {
 	r        io.Reader
 	limits   Limits
@@ -53,7 +57,8 @@ func (d *Decoder) DecodeCall() (method string, params []any, err error) {
 // DecodeResponse decodes a <methodResponse>. A fault response is returned
 // as a *Fault error. Otherwise the single result is stored in the value
 // result points to; a nil result only validates the document. As with
-// encoding/json, an error may leave the result partly filled.
+// encoding/json, an error may leave the result partly filled (how much
+// of it may depend on how the stream arrived).
 func (d *Decoder) DecodeResponse(result any) error {
 	var target reflect.Value
 	if result != nil {
@@ -89,6 +94,13 @@ func (d *Decoder) withDocument(fn func(*parser) error) error {
 			readBufPool.Put(bp)
 		}
 	}()
+	if doc, ok, err := d.inMemory(); ok {
+		// Decoded where it lies, without a copy.
+		if err != nil {
+			return err
+		}
+		return d.parse(doc, fn)
+	}
 	if _, inMemory := knownLen(d.r); !inMemory {
 		// A body that arrives over time is parsed while it arrives.
 		src := newSource(d.r, (*bp)[:0], d.limits.MaxBodyBytes, d.sizeHint)
@@ -102,6 +114,46 @@ func (d *Decoder) withDocument(fn func(*parser) error) error {
 		return err
 	}
 	return d.parse(raw, fn)
+}
+
+// inMemory returns the unread bytes of the decoder's reader without
+// copying them, when it is a *bytes.Reader or a *bytes.Buffer, and takes
+// them from the reader. More than the body limit is a *LimitError, with
+// nothing taken, as readLimited does. The decoder only reads the bytes
+// (prepare copies a document it must change), and only while Decode runs.
+func (d *Decoder) inMemory() ([]byte, bool, error) {
+	switch r := d.r.(type) {
+	case *bytes.Buffer:
+		if int64(r.Len()) > d.limits.MaxBodyBytes {
+			return nil, true, &LimitError{Limit: LimitBodySize, Max: d.limits.MaxBodyBytes}
+		}
+		return r.Next(r.Len()), true, nil
+	case *bytes.Reader:
+		if int64(r.Len()) > d.limits.MaxBodyBytes {
+			return nil, true, &LimitError{Limit: LimitBodySize, Max: d.limits.MaxBodyBytes}
+		}
+		// WriteTo hands its unread bytes to one Write and moves past them.
+		var w sliceTaker
+		if _, err := r.WriteTo(&w); err != nil {
+			return nil, true, err
+		}
+		return w.b, true, nil
+	}
+	return nil, false, nil
+}
+
+// sliceTaker keeps the slice given to Write, unlike a usual Writer: see
+// inMemory. bytes.Reader.WriteTo writes once; were there more writes,
+// the pieces would be joined in a copy.
+type sliceTaker struct{ b []byte }
+
+func (w *sliceTaker) Write(p []byte) (int, error) {
+	if w.b == nil {
+		w.b = p
+	} else {
+		w.b = append(append([]byte(nil), w.b...), p...)
+	}
+	return len(p), nil
 }
 
 // stream runs fn on a parser over the document from src as it arrives
@@ -214,6 +266,9 @@ type parser struct {
 	batchBytes  []byte
 	batchFields []batchedField
 	plain       plainMember // see structMembers
+	// The struct type decoded last, and its structInfo.
+	lastType reflect.Type
+	lastInfo *structInfo
 }
 
 var parserPool = sync.Pool{New: func() any { return new(parser) }}
@@ -241,7 +296,7 @@ func (p *parser) release() {
 	if cap(batchFields) > keep/16 {
 		batchFields = nil
 	}
-	*p = parser{batchBytes: batchBytes[:0], batchFields: batchFields[:0]}
+	*p = parser{batchBytes: batchBytes[:0], batchFields: batchFields[:0], lastType: p.lastType, lastInfo: p.lastInfo}
 	p.scratch = scratch[:0]
 	parserPool.Put(p)
 }
@@ -788,6 +843,9 @@ func (p *parser) structMembers(empty bool, plain func(m *plainMember) bool, memb
 		}
 		// The common form, <member><name>...</name><value>, is read by
 		// the fast paths (atTag); the general path reads the rest.
+		if p.atTag(endStruct) {
+			return nil
+		}
 		if !p.atTag(startMember) {
 			name, kind, err := p.next()
 			if err != nil {

@@ -706,6 +706,7 @@ var (
 	endArray        = newTagLit("array", false)
 	endMember       = newTagLit("member", false)
 	endName         = newTagLit("name", false)
+	endStruct       = newTagLit("struct", false)
 )
 
 // at reports whether buf[i:] begins with the tag.

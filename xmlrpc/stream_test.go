@@ -202,3 +202,59 @@ func FuzzStreaming(f *testing.F) {
 		checkStreaming(t, doc, int(n%600)+1, Limits{})
 	})
 }
+
+// TestInMemoryInput checks the decoder's way with a *bytes.Reader and a
+// *bytes.Buffer, whose bytes it parses where they lie: from the reader's
+// position, moving it to the end; never changing the bytes, even when the
+// document has CRs to normalise or a charset to transcode; and, above the
+// body limit, failing without taking anything.
+func TestInMemoryInput(t *testing.T) {
+	docs := []string{
+		refResponse("<string>a\r\nb\rc</string>"),
+		`<?xml version="1.0" encoding="ISO-8859-1"?>` + "<methodResponse><params><param><value>caf\xe9</value></param></params></methodResponse>",
+		refResponse("<int>7</int>"),
+	}
+	for _, doc := range docs {
+		data := []byte("junk" + doc)
+		orig := bytes.Clone(data)
+		r := bytes.NewReader(data)
+		r.Seek(4, io.SeekStart)
+		var fromReader any
+		if err := DecodeResponse(r, &fromReader); err != nil {
+			t.Fatalf("%q: %v", doc, err)
+		}
+		if r.Len() != 0 {
+			t.Errorf("%q: %d bytes left unread", doc, r.Len())
+		}
+		buf := bytes.NewBuffer(data[4:])
+		var fromBuffer any
+		if err := DecodeResponse(buf, &fromBuffer); err != nil || buf.Len() != 0 {
+			t.Fatalf("%q: %v, %d bytes left", doc, err, buf.Len())
+		}
+		var fromStream any
+		if err := DecodeResponse(&chunkReader{data: []byte(doc), n: 5}, &fromStream); err != nil {
+			t.Fatal(err)
+		}
+		if !equalValues(fromReader, fromStream) || !equalValues(fromBuffer, fromStream) {
+			t.Errorf("%q: have %#v and %#v, want %#v", doc, fromReader, fromBuffer, fromStream)
+		}
+		if !bytes.Equal(data, orig) {
+			t.Errorf("%q: the input was changed to %q", doc, data)
+		}
+	}
+	doc := []byte(refResponse("<int>7</int>"))
+	for _, r := range []interface {
+		io.Reader
+		Len() int
+	}{bytes.NewReader(doc), bytes.NewBuffer(doc)} {
+		d := NewDecoder(r)
+		d.SetLimits(Limits{MaxBodyBytes: int64(len(doc) - 1)})
+		var le *LimitError
+		if err := d.DecodeResponse(nil); !errors.As(err, &le) || le.Limit != LimitBodySize {
+			t.Errorf("%T over the limit: have %v, want a body size *LimitError", r, err)
+		}
+		if r.Len() != len(doc) {
+			t.Errorf("%T over the limit: %d of %d bytes left", r, r.Len(), len(doc))
+		}
+	}
+}

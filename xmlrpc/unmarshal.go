@@ -247,7 +247,11 @@ func (p *parser) arrayInto(v reflect.Value, empty bool) error {
 func (p *parser) structInto(v reflect.Value, empty bool) error {
 	switch {
 	case v.Kind() == reflect.Struct && v.Type() != timeType && v.Type() != dateTimeType:
-		si := cachedStructInfo(v.Type())
+		if t := v.Type(); t != p.lastType {
+			// An array of structs asks for the same type over and over.
+			p.lastType, p.lastInfo = t, cachedStructInfo(t)
+		}
+		si := p.lastInfo
 		if si.err != nil {
 			return si.err
 		}
