@@ -65,6 +65,20 @@ func TestTrimProcs(t *testing.T) {
 	}
 }
 
+func TestPairedRatio(t *testing.T) {
+	// A load that doubles both timings of the second repetition leaves its
+	// ratio alone.
+	if have := pairedRatio([]float64{100, 200, 90}, []float64{10, 20, 10}); have != 10 {
+		t.Errorf("have %v, want 10", have)
+	}
+	if have := pairedRatio([]float64{100, 0}, []float64{10}); have != 10 {
+		t.Errorf("unequal lengths: have %v, want 10", have)
+	}
+	if have := pairedRatio(nil, []float64{1}); have != -1 {
+		t.Errorf("no pair: have %v, want -1", have)
+	}
+}
+
 func TestMedian(t *testing.T) {
 	for _, c := range []struct {
 		xs   []float64
@@ -82,12 +96,14 @@ func TestMedian(t *testing.T) {
 func TestRatioRow(t *testing.T) {
 	s := samples{}
 	for _, size := range sizes {
-		s[koloName(size)] = []float64{300, 100, 200} // median 200
-		s[ours(size)] = []float64{10, 12, 11}        // median 11
+		// Paired ratios 30, 10 and 20: the median is 20, where the ratio
+		// of the medians (200 / 11) would be 18.18.
+		s[koloName(size)] = []float64{300, 100, 200}
+		s[ours(size)] = []float64{10, 10, 10}
 	}
 	r := ratioRow("1", "f", goal{true, 15}, s, koloName, ours, "")
-	if r.met != "yes" || len(r.cells) != 3 || r.cells[2].String() != "18.18×" {
-		t.Fatalf("have %+v, want 18.18× everywhere, met", r)
+	if r.met != "yes" || len(r.cells) != 3 || r.cells[2].String() != "20.00×" {
+		t.Fatalf("have %+v, want 20.00× everywhere, met", r)
 	}
 	s[koloName("100")] = []float64{100}
 	if r := ratioRow("1", "f", goal{true, 15}, s, koloName, ours, ""); r.met != "no" {
@@ -151,14 +167,17 @@ func TestRaceRow(t *testing.T) {
 func TestParseCPython(t *testing.T) {
 	dir := "/p"
 	out := "/p/resource_info_10.xml 250000\n/p/resource_info_100.xml 2500000\n/p/resource_info_1000.xml 25000000\n"
-	rs, err := parseCPython(out, dir)
+	rs, err := parseCPython(out, dir, sizes)
 	if err != nil || len(rs) != 3 || rs[2].name != "CPython/1000" || rs[2].nsOp != 25e6 {
 		t.Fatalf("have %+v, %v", rs, err)
 	}
-	if _, err := parseCPython("/p/resource_info_10.xml 250000\n", dir); err == nil {
+	if rs, err := parseCPython("/p/resource_info_10.xml 250000\n", dir, []string{"10"}); err != nil || len(rs) != 1 {
+		t.Errorf("one size: have %+v, %v", rs, err)
+	}
+	if _, err := parseCPython("/p/resource_info_10.xml 250000\n", dir, sizes); err == nil {
 		t.Error("missing sizes were accepted")
 	}
-	if _, err := parseCPython("/p/resource_info_10.xml x\n", dir); err == nil {
+	if _, err := parseCPython("/p/resource_info_10.xml x\n", dir, sizes); err == nil {
 		t.Error("a malformed time was accepted")
 	}
 }

@@ -26,9 +26,10 @@
 //     by this tool yet; their rows say so.
 //  7. the wall time of go test -race ./... (only with -race, once).
 //
-// Each repetition runs every benchmark once, the peers one after the
-// other, so that a change of load hits all of them alike; a figure is the
-// median over the repetitions of each side's time. The payloads are
+// Each repetition runs every benchmark once, size by size, and for each
+// size the sides of a ratio one right after the other; a figure is the
+// median over the repetitions of those side-by-side ratios, which a
+// change of load between repetitions leaves alone. The payloads are
 // xmlrpc/testdata/resource_info_{10,100,1000}.xml, written by payload.py
 // in this directory. The load average before and after is printed with
 // the table: on a busy machine the ratios still mean something, the

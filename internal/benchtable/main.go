@@ -89,23 +89,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return nil
 	}
+	// Each repetition measures one size after the other, and for each size
+	// every side right after the other, so that the two timings of a ratio
+	// are neighbours (see pairedRatio).
 	for rep := 1; rep <= *reps; rep++ {
 		fmt.Fprintf(stderr, "repetition %d of %d\n", rep, *reps)
-		if err := keep(r.bench(ctx, xmlrpcBin, filepath.Join(root, "xmlrpc"), "^BenchmarkDecodeTyped(10|100|1000)$")); err != nil {
-			return err
-		}
-		if skipKolo == "" {
-			if err := keep(r.bench(ctx, koloBin, filepath.Join(tmp, "kolo"), "^BenchmarkDecodeKolo", "BENCH_PAYLOADS="+payloads)); err != nil {
+		for _, size := range sizes {
+			if err := keep(r.bench(ctx, xmlrpcBin, filepath.Join(root, "xmlrpc"), "^"+ours(size)+"$")); err != nil {
 				return err
 			}
-		}
-		if skipPython == "" {
-			if err := keep(r.cpython(ctx, payloads)); err != nil {
+			if skipKolo == "" {
+				if err := keep(r.bench(ctx, koloBin, filepath.Join(tmp, "kolo"), "^"+koloName(size)+"$", "BENCH_PAYLOADS="+payloads)); err != nil {
+					return err
+				}
+			}
+			if skipPython == "" {
+				if err := keep(r.cpython(ctx, payloads, size)); err != nil {
+					return err
+				}
+			}
+			if err := keep(r.bench(ctx, chBin, filepath.Join(root, "clearinghouse"), "^BenchmarkGetResourceInfoVsBare$/^"+size+"$/")); err != nil {
 				return err
 			}
-		}
-		if err := keep(r.bench(ctx, chBin, filepath.Join(root, "clearinghouse"), "^BenchmarkGetResourceInfoVsBare$")); err != nil {
-			return err
 		}
 	}
 	var raceSeconds float64
@@ -120,7 +125,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	rows := append(codecRows(s, skipKolo, skipPython), laterRows()...)
 	rows = append(rows, raceRow(raceSeconds, raceErr, *race))
-	fmt.Fprintf(stdout, "Performance table: %d repetitions, medians; every figure is a ratio of two timings from this run.\n\n", *reps)
+	fmt.Fprintf(stdout, "Performance table: %d repetitions; every figure is the median over them of the ratio of two timings taken one right after the other in this run.\n\n", *reps)
 	fmt.Fprintf(stdout, "Machine: %s\n", machine(ctx))
 	fmt.Fprintf(stdout, "Load average (1, 5, 15 min): %s before, %s after\n\n", loadBefore, loadAfter)
 	render(stdout, rows)

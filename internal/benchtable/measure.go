@@ -98,9 +98,9 @@ func (r *runner) buildKolo(ctx context.Context) (string, error) {
 	return bin, err
 }
 
-// cpython times xmlrpc.client.loads on each payload and returns results
-// named CPython/<size>.
-func (r *runner) cpython(ctx context.Context, payloads string) ([]result, error) {
+// cpython times xmlrpc.client.loads on the payloads of the given sizes
+// and returns results named CPython/<size>.
+func (r *runner) cpython(ctx context.Context, payloads string, only ...string) ([]result, error) {
 	script := filepath.Join(r.tmp, "cpython_loads.py")
 	if err := os.WriteFile(script, cpythonLoads, 0o644); err != nil {
 		return nil, err
@@ -109,15 +109,18 @@ func (r *runner) cpython(ctx context.Context, payloads string) ([]result, error)
 	if err != nil {
 		return nil, err
 	}
+	if len(only) == 0 {
+		only = sizes
+	}
 	args := []string{script, strconv.FormatFloat(d.Seconds(), 'f', -1, 64)}
-	for _, size := range sizes {
+	for _, size := range only {
 		args = append(args, payloadFile(payloads, size))
 	}
 	out, err := r.command(ctx, r.root, nil, "python3", args...)
 	if err != nil {
 		return nil, err
 	}
-	return parseCPython(out, payloads)
+	return parseCPython(out, payloads, only)
 }
 
 func payloadFile(dir, size string) string {
@@ -125,7 +128,7 @@ func payloadFile(dir, size string) string {
 }
 
 // parseCPython reads the "FILE NS" lines of cpython_loads.py.
-func parseCPython(out, payloads string) ([]result, error) {
+func parseCPython(out, payloads string, only []string) ([]result, error) {
 	byFile := map[string]float64{}
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
@@ -140,7 +143,7 @@ func parseCPython(out, payloads string) ([]result, error) {
 		byFile[f[0]] = ns
 	}
 	var rs []result
-	for _, size := range sizes {
+	for _, size := range only {
 		ns, ok := byFile[payloadFile(payloads, size)]
 		if !ok {
 			return nil, errors.New("benchtable: cpython_loads.py gave no time for " + size + " vessels")

@@ -46,8 +46,8 @@ type row struct {
 }
 
 // ratioRow builds a row whose figure is num/den for each size, num and
-// den giving the benchmark names whose medians are divided. skip, when
-// not empty, says why the row was not measured.
+// den giving the benchmark names whose timings are divided (see
+// pairedRatio). skip, when not empty, says why the row was not measured.
 func ratioRow(n, figure string, g goal, s samples, num, den func(size string) string, skip string) row {
 	r := row{n: n, figure: figure, goal: g.String()}
 	all := true
@@ -57,13 +57,13 @@ func ratioRow(n, figure string, g goal, s samples, num, den func(size string) st
 			all = false
 			continue
 		}
-		a, b := median(s[num(size)]), median(s[den(size)])
-		if a <= 0 || b <= 0 {
+		ratio := pairedRatio(s[num(size)], s[den(size)])
+		if ratio <= 0 {
 			r.cells = append(r.cells, cell{note: "no result"})
 			all = false
 			continue
 		}
-		c := cell{ratio: a / b}
+		c := cell{ratio: ratio}
 		r.cells = append(r.cells, c)
 		if !g.met(c.ratio) {
 			r.met = "no"
@@ -76,6 +76,21 @@ func ratioRow(n, figure string, g goal, s samples, num, den func(size string) st
 		r.met = "yes"
 	}
 	return r
+}
+
+// pairedRatio divides the timings of two benchmarks taken side by side,
+// repetition by repetition (a[i] and b[i] ran one right after the other),
+// and returns the median of those ratios, or -1 when there is none. A
+// ratio of two neighbouring timings shrugs off a change of load between
+// repetitions, which a ratio of two medians would not.
+func pairedRatio(a, b []float64) float64 {
+	var ratios []float64
+	for i := range min(len(a), len(b)) {
+		if a[i] > 0 && b[i] > 0 {
+			ratios = append(ratios, a[i]/b[i])
+		}
+	}
+	return median(ratios)
 }
 
 // notMeasured is a row this tool does not measure yet.
