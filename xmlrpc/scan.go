@@ -231,23 +231,20 @@ const (
 	lowBytes  = 0x2020202020202020
 	highBits  = 0x8080808080808080
 	low7Bits  = 0x7f7f7f7f7f7f7f7f
-	byteOnes  = 0x0101010101010101
 	wordBytes = 8
 )
 
 // specialBytes returns the high bit of each byte of w that validateChars
 // must look at: a byte above 0x7F, or one below 0x20 other than tab and
-// LF (CR among them). The masks are exact, byte by byte: no sum carries
-// from one byte into the next.
+// LF (CR among them). With x the low seven bits of a byte, x + 0x80 - n
+// has its high bit set exactly when x >= n, and no sum carries into the
+// next byte, so the mask is exact byte by byte.
 func specialBytes(w uint64) uint64 {
-	below20 := ^(((w & low7Bits) + 0x6060606060606060) | w) & highBits
-	return below20&^(equalBytes(w, '\n')|equalBytes(w, '\t')) | w&highBits
-}
-
-// equalBytes returns the high bit of each byte of w that equals c.
-func equalBytes(w uint64, c byte) uint64 {
-	x := w ^ (byteOnes * uint64(c))
-	return ^(((x & low7Bits) + low7Bits) | x) & highBits
+	x := w & low7Bits
+	atLeastTab := x + 0x7777777777777777   // x >= 0x09
+	aboveLF := x + 0x7575757575757575      // x >= 0x0B
+	atLeastSpace := x + 0x6060606060606060 // x >= 0x20
+	return (^atLeastTab|aboveLF&^atLeastSpace)&highBits | w&highBits
 }
 
 // validateChars checks that doc is UTF-8 made only of XML 1.0 characters
