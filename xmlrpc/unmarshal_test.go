@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -593,5 +594,86 @@ func TestSliceGrowthIsBounded(t *testing.T) {
 	}
 	if cap(vessels) > 2*len(vessels) {
 		t.Fatalf("1000 vessels in a slice of capacity %d", cap(vessels))
+	}
+}
+
+// plainKinds has a field of every kind the fast path for plain members
+// sets itself, and some it leaves to the general path.
+type plainKinds struct {
+	S   string   `xmlrpc:"s"`
+	I8  int8     `xmlrpc:"i8"`
+	I   int      `xmlrpc:"i"`
+	U8  uint8    `xmlrpc:"u8"`
+	U   uint64   `xmlrpc:"u"`
+	B   bool     `xmlrpc:"b"`
+	PB  *bool    `xmlrpc:"pb"`
+	PI  *int32   `xmlrpc:"pi"`
+	PS  *string  `xmlrpc:"ps"`
+	F   float64  `xmlrpc:"f"`
+	F32 float32  `xmlrpc:"f32"`
+	Any any      `xmlrpc:"any"`
+	PPI **int    `xmlrpc:"ppi"`
+	T   Tag      `xmlrpc:"t"`
+	L   []string `xmlrpc:"l"`
+}
+
+// TestPlainMembersMatchGeneralPath decodes members that the fast path
+// reads (see readPlainMember) and the same members with an empty comment
+// after <member>, which sends each of them down the general path: values
+// and errors must be the same, into a struct and into any, for values
+// that fit, overflow, fail to parse or have the wrong type.
+func TestPlainMembersMatchGeneralPath(t *testing.T) {
+	members := []string{
+		refMember("s", "<string>x</string>"), refMember("s", "untyped"), refMember("s", ""), refMember("s", "<string></string>"),
+		refMember("s", "<int>1</int>"), refMember("i8", "<int>127</int>"), refMember("i8", "<i4>128</i4>"), refMember("i8", "<int>-128</int>"),
+		refMember("i8", "<int>-129</int>"), refMember("i", "<i8>-9223372036854775808</i8>"), refMember("i", "<int> 42 </int>"),
+		refMember("i", "<int>4x</int>"), refMember("i", "<string>4</string>"), refMember("u8", "<int>255</int>"),
+		refMember("u8", "<int>256</int>"), refMember("u8", "<int>-1</int>"), refMember("u", "<i8>9223372036854775807</i8>"),
+		refMember("b", "<boolean>1</boolean>"), refMember("b", "<boolean>true</boolean>"), refMember("b", "<boolean>2</boolean>"),
+		refMember("pb", "<boolean>0</boolean>"), refMember("pi", "<int>7</int>"), refMember("pi", "<int>2147483648</int>"),
+		refMember("ps", "<string>p</string>"), refMember("f", "<double>1.5</double>"), refMember("f", "<double>1e400</double>"),
+		refMember("f", "<int>3</int>"), refMember("f32", "<double>1.5</double>"), refMember("any", "<int>5</int>"),
+		refMember("ppi", "<int>5</int>"), refMember("t", "tag"), refMember("l", "<string>x</string>"),
+		refMember("unknown", "<int>x</int>"), refMember("unknown", "<double>1</double>"), refMember("unknown", "<boolean>x</boolean>"),
+		refMember("unknown", "<dateTime.iso8601>x</dateTime.iso8601>"), refMember("s", "a&amp;b"), refMember("s", "<string>&#65;</string>"),
+		"<member>\n <name>i</name>\n <value> <int>9</int> </value>\n</member>",
+	}
+	describe := func(err error) string {
+		var de *DecodeError
+		if errors.As(err, &de) {
+			return "DecodeError " + de.Msg
+		}
+		return fmt.Sprintf("%T %v", err, err)
+	}
+	for _, member := range members {
+		for _, pair := range [][2]string{{member, member}, {member + refMember("s", "last"), member + refMember("s", "last")}} {
+			plain := refResponse("<struct>" + pair[0] + "</struct>")
+			general := refResponse("<struct>" + strings.ReplaceAll(pair[1], "<member>", "<member><!---->") + "</struct>")
+			var pt, gt plainKinds
+			perr := DecodeResponse(strings.NewReader(plain), &pt)
+			gerr := DecodeResponse(strings.NewReader(general), &gt)
+			if describe(perr) != describe(gerr) || !reflect.DeepEqual(pt, gt) {
+				t.Errorf("%s:\nfast path    %+v, %v\ngeneral path %+v, %v", pair[0], pt, perr, gt, gerr)
+			}
+			var pa, ga any
+			perr = DecodeResponse(strings.NewReader(plain), &pa)
+			gerr = DecodeResponse(strings.NewReader(general), &ga)
+			if describe(perr) != describe(gerr) || !equalValues(pa, ga) {
+				t.Errorf("%s into any:\nfast path    %#v, %v\ngeneral path %#v, %v", pair[0], pa, perr, ga, gerr)
+			}
+		}
+	}
+	// The element limit falls inside a member: the fast path must leave it
+	// to the general path, which reports the limit.
+	doc := refResponse("<struct>" + refMember("i", "<int>1</int>") + refMember("s", "<string>x</string>") + "</struct>")
+	for max := 1; max <= 14; max++ { // the document has 13 start tags
+		d := NewDecoder(strings.NewReader(doc))
+		d.SetLimits(Limits{MaxElements: max})
+		var v plainKinds
+		err := d.DecodeResponse(&v)
+		var le *LimitError
+		if want := max < 13; want != errors.As(err, &le) || want && le.Limit != LimitElements {
+			t.Errorf("MaxElements %d: have %v, want a limit error: %v", max, err, want)
+		}
 	}
 }
