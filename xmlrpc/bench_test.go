@@ -44,6 +44,7 @@ func benchmarkDecodeTyped(b *testing.B, n string) {
 	}
 }
 
+func BenchmarkDecodeTyped10(b *testing.B)   { benchmarkDecodeTyped(b, "10") }
 func BenchmarkDecodeTyped100(b *testing.B)  { benchmarkDecodeTyped(b, "100") }
 func BenchmarkDecodeTyped1000(b *testing.B) { benchmarkDecodeTyped(b, "1000") }
 

@@ -313,16 +313,19 @@ func (c *Client) roundTrip(ctx context.Context, body []byte, decode func(*Decode
 		return &LimitError{Limit: LimitBodySize, Max: c.limits.MaxBodyBytes}
 	}
 	var r io.Reader = resp.Body
+	sizeHint := resp.ContentLength // -1 when unknown
 	if strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip") {
 		zr, err := gzip.NewReader(resp.Body)
 		if err != nil {
 			return &TransportError{Err: errors.New("gzip response: " + err.Error())}
 		}
 		defer zr.Close()
-		r = zr
+		r, sizeHint = zr, -1
 	}
+	// The decoder parses the body as it arrives, into a buffer sized from
+	// Content-Length (never past the body limit, checked above).
 	d := NewDecoder(&transportReader{r: r})
-	d.limits, d.loc = c.limits, c.loc
+	d.limits, d.loc, d.sizeHint = c.limits, c.loc, sizeHint
 	err = decode(d)
 	var te *transportFailure
 	if errors.As(err, &te) {

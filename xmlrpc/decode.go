@@ -12,11 +12,16 @@ import (
 
 // A Decoder reads XML-RPC messages from an input stream. Each Decode
 // method reads the whole stream, up to the body size limit, and decodes
-// one message from it.
+// one message from it. A stream that is not already in memory (anything
+// but a *bytes.Reader, *bytes.Buffer or other reader with a Len method)
+// is parsed as it arrives; the message is accepted only once all of the
+// stream was read and checked, and every error is the one reading it
+// whole first would give.
 type Decoder struct {
-	r      io.Reader
-	limits Limits
-	loc    *time.Location
+	r        io.Reader
+	limits   Limits
+	loc      *time.Location
+	sizeHint int64 // the body's announced length, if known; see newSource
 }
 
 // NewDecoder returns a decoder that reads from r with the default limits,
@@ -52,7 +57,8 @@ func (d *Decoder) DecodeCall() (method string, params []any, err error) {
 // DecodeResponse decodes a <methodResponse>. A fault response is returned
 // as a *Fault error. Otherwise the single result is stored in the value
 // result points to; a nil result only validates the document. As with
-// encoding/json, an error may leave the result partly filled.
+// encoding/json, an error may leave the result partly filled (how much
+// of it may depend on how the stream arrived).
 func (d *Decoder) DecodeResponse(result any) error {
 	var target reflect.Value
 	if result != nil {
@@ -88,8 +94,82 @@ func (d *Decoder) withDocument(fn func(*parser) error) error {
 			readBufPool.Put(bp)
 		}
 	}()
+	if doc, ok, err := d.inMemory(); ok {
+		// Decoded where it lies, without a copy.
+		if err != nil {
+			return err
+		}
+		return d.parse(doc, fn)
+	}
+	if _, inMemory := knownLen(d.r); !inMemory {
+		// A body that arrives over time is parsed while it arrives.
+		src := newSource(d.r, (*bp)[:0], d.limits.MaxBodyBytes, d.sizeHint)
+		err := d.stream(src, fn)
+		*bp = src.raw
+		return err
+	}
 	raw, err := readLimited(d.r, (*bp)[:0], d.limits.MaxBodyBytes, nil)
 	*bp = raw
+	if err != nil {
+		return err
+	}
+	return d.parse(raw, fn)
+}
+
+// inMemory returns the unread bytes of the decoder's reader without
+// copying them, when it is a *bytes.Reader or a *bytes.Buffer, and takes
+// them from the reader. More than the body limit is a *LimitError, with
+// nothing taken, as readLimited does. The decoder only reads the bytes
+// (prepare copies a document it must change), and only while Decode runs.
+func (d *Decoder) inMemory() ([]byte, bool, error) {
+	switch r := d.r.(type) {
+	case *bytes.Buffer:
+		if int64(r.Len()) > d.limits.MaxBodyBytes {
+			return nil, true, &LimitError{Limit: LimitBodySize, Max: d.limits.MaxBodyBytes}
+		}
+		return r.Next(r.Len()), true, nil
+	case *bytes.Reader:
+		if int64(r.Len()) > d.limits.MaxBodyBytes {
+			return nil, true, &LimitError{Limit: LimitBodySize, Max: d.limits.MaxBodyBytes}
+		}
+		// WriteTo hands its unread bytes to one Write and moves past them.
+		var w sliceTaker
+		if _, err := r.WriteTo(&w); err != nil {
+			return nil, true, err
+		}
+		return w.b, true, nil
+	}
+	return nil, false, nil
+}
+
+// sliceTaker keeps the slice given to Write, unlike a usual Writer: see
+// inMemory. bytes.Reader.WriteTo writes once; were there more writes,
+// the pieces would be joined in a copy.
+type sliceTaker struct{ b []byte }
+
+func (w *sliceTaker) Write(p []byte) (int, error) {
+	if w.b == nil {
+		w.b = p
+	} else {
+		w.b = append(append([]byte(nil), w.b...), p...)
+	}
+	return len(p), nil
+}
+
+// stream runs fn on a parser over the document from src as it arrives
+// (see stream.go), and falls back to reading all of it and parsing it the
+// general way whenever that fails before the whole document was seen.
+func (d *Decoder) stream(src *source, fn func(*parser) error) error {
+	if start, ok := src.start(); ok {
+		p := d.newParser(src.visible(), start)
+		p.src = src
+		err := fn(p)
+		p.release()
+		if src.complete {
+			return err // all of the document was seen: the general way would say the same
+		}
+	}
+	raw, err := src.finish()
 	if err != nil {
 		return err
 	}
@@ -103,7 +183,8 @@ func (d *Decoder) parse(raw []byte, fn func(*parser) error) error {
 	if err != nil {
 		return err
 	}
-	p := &parser{scanner: scanner{buf: doc, pos: start, limits: &d.limits}, loc: d.loc}
+	p := d.newParser(doc, start)
+	defer p.release()
 	return fn(p)
 }
 
@@ -180,6 +261,44 @@ type parser struct {
 	scanner
 	loc   *time.Location
 	depth int
+	// Short strings for the fields of the structs being decoded; see
+	// batchedString.
+	batchBytes  []byte
+	batchFields []batchedField
+	plain       plainMember // see structMembers
+	// The struct type decoded last, and its structInfo.
+	lastType reflect.Type
+	lastInfo *structInfo
+}
+
+var parserPool = sync.Pool{New: func() any { return new(parser) }}
+
+// newParser returns a parser over doc from offset start, from a pool that
+// keeps the parsers' scratch space from one document to the next.
+func (d *Decoder) newParser(doc []byte, start int) *parser {
+	p := parserPool.Get().(*parser)
+	p.scanner = scanner{buf: doc, pos: start, limits: &d.limits, scratch: p.scratch[:0]}
+	p.loc, p.depth = d.loc, 0
+	return p
+}
+
+// release puts p back in the pool, forgetting the document; scratch space
+// that grew large is dropped.
+func (p *parser) release() {
+	const keep = 64 << 10
+	scratch, batchBytes, batchFields := p.scratch, p.batchBytes, p.batchFields
+	if cap(scratch) > keep {
+		scratch = nil
+	}
+	if cap(batchBytes) > keep {
+		batchBytes = nil
+	}
+	if cap(batchFields) > keep/16 {
+		batchFields = nil
+	}
+	*p = parser{batchBytes: batchBytes[:0], batchFields: batchFields[:0], lastType: p.lastType, lastInfo: p.lastInfo}
+	p.scratch = scratch[:0]
+	parserPool.Put(p)
 }
 
 // call parses a whole <methodCall> document.
@@ -194,7 +313,7 @@ func (p *parser) call() (string, []any, error) {
 	if kind != tagStart || string(name) != "methodCall" {
 		return "", nil, p.invalidErr("expected <methodCall>, found " + describeTag(name, kind))
 	}
-	if empty, err := p.expect("methodName"); err != nil {
+	if empty, err := p.expect(startMethodName); err != nil {
 		return "", nil, err
 	} else if empty {
 		return "", nil, p.invalidErr("empty methodName")
@@ -246,7 +365,7 @@ func (p *parser) call() (string, []any, error) {
 	default:
 		return "", nil, p.invalidErr("expected <params>, found " + describeTag(name, kind))
 	}
-	if err := p.expectEnd("methodCall"); err != nil {
+	if err := p.expectEnd(endMethodCall); err != nil {
 		return "", nil, err
 	}
 	return method, params, p.epilog()
@@ -254,7 +373,7 @@ func (p *parser) call() (string, []any, error) {
 
 // param parses the content of a <param> after its start tag.
 func (p *parser) param() (any, error) {
-	empty, err := p.expect("value")
+	empty, err := p.expect(startValue)
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +381,7 @@ func (p *parser) param() (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return v, p.expectEnd("param")
+	return v, p.expectEnd(endParam)
 }
 
 // response parses a whole <methodResponse> document, storing the result
@@ -285,12 +404,12 @@ func (p *parser) response(target reflect.Value) error {
 	var fault *Fault
 	switch {
 	case kind == tagStart && string(name) == "params":
-		if empty, err := p.expect("param"); err != nil {
+		if empty, err := p.expect(startParam); err != nil {
 			return err
 		} else if empty {
 			return p.invalidErr("empty <param>")
 		}
-		empty, err := p.expect("value")
+		empty, err := p.expect(startValue)
 		if err != nil {
 			return err
 		}
@@ -302,7 +421,7 @@ func (p *parser) response(target reflect.Value) error {
 		if err != nil {
 			return err
 		}
-		if err := p.expectEnd("param"); err != nil {
+		if err := p.expectEnd(endParam); err != nil {
 			return err
 		}
 		name, kind, err := p.next()
@@ -324,7 +443,7 @@ func (p *parser) response(target reflect.Value) error {
 	default:
 		return p.invalidErr("expected <params> or <fault>, found " + describeTag(name, kind))
 	}
-	if err := p.expectEnd("methodResponse"); err != nil {
+	if err := p.expectEnd(endMethodResp); err != nil {
 		return err
 	}
 	if err := p.epilog(); err != nil {
@@ -355,7 +474,7 @@ func (p *parser) fault() (*Fault, error) {
 	default:
 		return nil, p.invalidErr("expected <value> in <fault>, found " + describeTag(name, kind))
 	}
-	if err := p.expectEnd("fault"); err != nil {
+	if err := p.expectEnd(endFault); err != nil {
 		return nil, err
 	}
 	m, ok := v.(map[string]any)
@@ -461,10 +580,28 @@ func typeByName(local []byte) (valueType, bool) {
 // head is what begins a <value>: either untyped text, or a type element.
 type head struct {
 	typ   valueType
-	text  []byte // untyped text (aliases the scanner; valid until the next read)
-	tag   []byte // full name of the type element, prefix included
-	empty bool   // the type element was self-closing
+	text  []byte  // untyped text (aliases the scanner; valid until the next read)
+	tag   []byte  // full name of the type element, prefix included
+	empty bool    // the type element was self-closing
+	end   *tagLit // the type element's end tag, when valueHead's fast path read it
 }
+
+// typeLit is a type element that the fast path of valueHead knows.
+type typeLit struct {
+	typ        valueType
+	name       []byte
+	start, end *tagLit
+}
+
+// typeLits lists the type elements for the fast path of valueHead by the
+// first byte of their name.
+var typeLits = func() (t [128][]typeLit) {
+	for _, name := range []string{"string", "struct", "int", "i4", "i8", "boolean", "base64", "double", "dateTime.iso8601", "array"} {
+		vt, _ := typeByName([]byte(name))
+		t[name[0]] = append(t[name[0]], typeLit{vt, []byte(name), newTagLit(name, true), newTagLit(name, false)})
+	}
+	return t
+}()
 
 // valueHead reads from just after <value> (or <value/>, when empty) up to
 // and including the type element's start tag. For an untyped value it
@@ -472,6 +609,14 @@ type head struct {
 func (p *parser) valueHead(empty bool) (head, error) {
 	if empty {
 		return head{typ: vtUntyped}, nil
+	}
+	// Fast path: whitespace, if any, and a type element written plainly.
+	if i, ok := p.spaceEnd(); ok && i+1 < len(p.buf) && p.buf[i] == '<' && p.buf[i+1] < 128 {
+		for k := range typeLits[p.buf[i+1]] {
+			if tl := &typeLits[p.buf[i+1]][k]; p.atTagFrom(i, tl.start) {
+				return head{typ: tl.typ, tag: tl.name, end: tl.end}, nil
+			}
+		}
 	}
 	t, err := p.text()
 	if err != nil {
@@ -516,6 +661,14 @@ func (p *parser) scalar(h head) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.lookahead(64)
+	if h.end != nil && h.end.at(p.buf, p.pos) {
+		p.pos += len(h.end.text)
+		return t, nil
+	}
+	if h.end == nil && p.atEndHere(h.tag) {
+		return t, nil
+	}
 	name, kind, err := p.tag()
 	if err != nil {
 		return nil, err
@@ -530,7 +683,7 @@ func (p *parser) scalar(h head) ([]byte, error) {
 }
 
 // endValue reads whitespace and </value> after a typed value.
-func (p *parser) endValue() error { return p.expectEnd("value") }
+func (p *parser) endValue() error { return p.expectEnd(endValue) }
 
 // anyValue decodes a <value> (start tag already read) into the canonical
 // Go types.
@@ -639,6 +792,12 @@ func (p *parser) arrayElems(empty bool, elem func(i int, empty bool) error) erro
 	}
 	if kind == tagStart {
 		for i := 0; ; i++ {
+			if p.atTag(startValue) { // fast path
+				if err := elem(i, false); err != nil {
+					return err
+				}
+				continue
+			}
 			name, kind, err := p.next()
 			if err != nil {
 				return err
@@ -654,17 +813,18 @@ func (p *parser) arrayElems(empty bool, elem func(i int, empty bool) error) erro
 			}
 		}
 	}
-	return p.expectEnd("array")
+	return p.expectEnd(endArray)
 }
 
-// structMembers reads the content of <struct> after its start tag. For
+// structMembers reads the content of <struct> after its start tag. A
+// member that plain takes (see readPlainMember) is done with. For
 // each member whose <name> comes first it calls member with the name and
 // whether the <value> start tag, already read, was self-closing; member
 // must parse the value. The name aliases the scanner and is valid only
 // until member reads further. For a member whose <value> comes first (the
 // order is free), the value is decoded into the canonical types and handed
 // to memberAny together with the name.
-func (p *parser) structMembers(empty bool, member func(name []byte, empty bool) error, memberAny func(name []byte, v any) error) error {
+func (p *parser) structMembers(empty bool, plain func(m *plainMember) bool, member func(name []byte, empty bool) error, memberAny func(name []byte, v any) error) error {
 	if err := p.enter(); err != nil {
 		return err
 	}
@@ -672,23 +832,41 @@ func (p *parser) structMembers(empty bool, member func(name []byte, empty bool) 
 	if empty {
 		return nil
 	}
+	m := &p.plain // in the parser, not on the stack, which plain would make escape
 	for {
-		name, kind, err := p.next()
-		if err != nil {
-			return err
+		// A member written the plain way with a scalar value is read in
+		// one go, if plain takes it. No other member is read in the
+		// meantime, so one plainMember serves every level of nesting.
+		if plain != nil && p.readPlainMember(m) && plain(m) {
+			p.usePlainMember(m)
+			continue
 		}
-		if kind == tagEnd && string(name) == "struct" {
+		// The common form, <member><name>...</name><value>, is read by
+		// the fast paths (atTag); the general path reads the rest.
+		if p.atTag(endStruct) {
 			return nil
 		}
-		if kind != tagStart || string(name) != "member" {
-			if kind == tagEmpty && string(name) == "member" {
-				return p.invalidErr("member without name and value")
+		if !p.atTag(startMember) {
+			name, kind, err := p.next()
+			if err != nil {
+				return err
 			}
-			return p.invalidErr("expected <member>, found " + describeTag(name, kind))
+			if kind == tagEnd && string(name) == "struct" {
+				return nil
+			}
+			if kind != tagStart || string(name) != "member" {
+				if kind == tagEmpty && string(name) == "member" {
+					return p.invalidErr("member without name and value")
+				}
+				return p.invalidErr("expected <member>, found " + describeTag(name, kind))
+			}
 		}
-		name, kind, err = p.next()
-		if err != nil {
-			return err
+		name, kind := nameTag, tagStart
+		if !p.atTag(startName) {
+			var err error
+			if name, kind, err = p.next(); err != nil {
+				return err
+			}
 		}
 		switch {
 		case kind != tagEnd && string(name) == "name":
@@ -696,14 +874,18 @@ func (p *parser) structMembers(empty bool, member func(name []byte, empty bool) 
 			if err != nil {
 				return err
 			}
-			vk, kind, err := p.next()
-			if err != nil {
-				return err
+			valueEmpty := false
+			if !p.atTag(startValue) {
+				vk, kind, err := p.next()
+				if err != nil {
+					return err
+				}
+				if kind == tagEnd || string(vk) != "value" {
+					return p.invalidErr("expected <value> after <name>, found " + describeTag(vk, kind))
+				}
+				valueEmpty = kind == tagEmpty
 			}
-			if kind == tagEnd || string(vk) != "value" {
-				return p.invalidErr("expected <value> after <name>, found " + describeTag(vk, kind))
-			}
-			if err := member(memberName, kind == tagEmpty); err != nil {
+			if err := member(memberName, valueEmpty); err != nil {
 				return err
 			}
 		case kind != tagEnd && string(name) == "value":
@@ -711,7 +893,7 @@ func (p *parser) structMembers(empty bool, member func(name []byte, empty bool) 
 			if err != nil {
 				return err
 			}
-			empty, err := p.expect("name")
+			empty, err := p.expect(startName)
 			if err != nil {
 				return err
 			}
@@ -725,7 +907,7 @@ func (p *parser) structMembers(empty bool, member func(name []byte, empty bool) 
 		default:
 			return p.invalidErr("expected <name> or <value> in <member>, found " + describeTag(name, kind))
 		}
-		if err := p.expectEnd("member"); err != nil {
+		if err := p.expectEnd(endMember); err != nil {
 			return err
 		}
 	}
@@ -733,7 +915,7 @@ func (p *parser) structMembers(empty bool, member func(name []byte, empty bool) 
 
 // memberName reads the text of <name> after its start tag, through </name>.
 func (p *parser) memberName(empty bool) ([]byte, error) {
-	return p.scalar(head{tag: nameTag, empty: empty})
+	return p.scalar(head{tag: nameTag, empty: empty, end: endName})
 }
 
 var nameTag = []byte("name")
@@ -753,7 +935,13 @@ func (p *parser) anyArray(empty bool) ([]any, error) {
 // member replaces an earlier one of the same name.
 func (p *parser) anyStruct(empty bool) (map[string]any, error) {
 	out := map[string]any{}
-	err := p.structMembers(empty, func(name []byte, empty bool) error {
+	err := p.structMembers(empty, func(m *plainMember) bool {
+		v, ok := plainAny(m, true)
+		if ok {
+			out[string(m.name)] = v
+		}
+		return ok
+	}, func(name []byte, empty bool) error {
 		key := string(name)
 		v, err := p.anyValue(empty)
 		out[key] = v

@@ -3,6 +3,7 @@ package xmlrpc
 import (
 	"bytes"
 	"encoding/binary"
+	"math/bits"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -31,7 +32,8 @@ type scanner struct {
 	pos      int
 	elements int // start tags read so far
 	limits   *Limits
-	scratch  []byte // backing store for text that is not a plain slice of buf
+	scratch  []byte  // backing store for text that is not a plain slice of buf
+	src      *source // where buf grows from while a document streams in; nil otherwise
 }
 
 func (s *scanner) syntaxErr(msg string) error {
@@ -228,47 +230,30 @@ func transcode(doc []byte, start int, enc charset) ([]byte, error) {
 const (
 	lowBytes  = 0x2020202020202020
 	highBits  = 0x8080808080808080
+	low7Bits  = 0x7f7f7f7f7f7f7f7f
 	wordBytes = 8
 )
+
+// specialBytes returns the high bit of each byte of w that validateChars
+// must look at: a byte above 0x7F, or one below 0x20 other than tab and
+// LF (CR among them). With x the low seven bits of a byte, x + 0x80 - n
+// has its high bit set exactly when x >= n, and no sum carries into the
+// next byte, so the mask is exact byte by byte.
+func specialBytes(w uint64) uint64 {
+	x := w & low7Bits
+	atLeastTab := x + 0x7777777777777777   // x >= 0x09
+	aboveLF := x + 0x7575757575757575      // x >= 0x0B
+	atLeastSpace := x + 0x6060606060606060 // x >= 0x20
+	return (^atLeastTab|aboveLF&^atLeastSpace)&highBits | w&highBits
+}
 
 // validateChars checks that doc is UTF-8 made only of XML 1.0 characters
 // and replaces CR LF and lone CR with LF. It returns doc itself unless
 // there was a CR to replace.
 func validateChars(doc []byte) ([]byte, error) {
-	sawCR := false
-	i := 0
-	for i < len(doc) {
-		// Skip eight printable ASCII bytes at a time: a word passes when no
-		// byte is below 0x20 or has its high bit set.
-		for i+wordBytes <= len(doc) {
-			w := binary.LittleEndian.Uint64(doc[i:])
-			if (w|(w-lowBytes))&highBits != 0 {
-				break
-			}
-			i += wordBytes
-		}
-		if i >= len(doc) {
-			break
-		}
-		c := doc[i]
-		switch charClass[c] {
-		case 0:
-			i++
-		case 1:
-			sawCR = true
-			i++
-		case 2:
-			r, size := utf8.DecodeRune(doc[i:])
-			if r == utf8.RuneError && size == 1 {
-				return nil, newDecodeError(doc, i, "invalid UTF-8", true)
-			}
-			if r == 0xFFFE || r == 0xFFFF {
-				return nil, newDecodeError(doc, i, "character not allowed in XML", true)
-			}
-			i += size
-		default:
-			return nil, newDecodeError(doc, i, "control character not allowed in XML", true)
-		}
+	sawCR, err := checkChars(doc)
+	if err != nil {
+		return nil, err
 	}
 	if !sawCR {
 		return doc, nil
@@ -285,6 +270,55 @@ func validateChars(doc []byte) ([]byte, error) {
 		}
 	}
 	return out, nil
+}
+
+// checkChars is the check of validateChars; it also reports whether doc
+// has a CR.
+func checkChars(doc []byte) (sawCR bool, err error) {
+	i := 0
+	for i < len(doc) {
+		// Skip words of printable ASCII, tabs and LFs, sixteen bytes at a
+		// time, and stop at the first byte that needs a closer look.
+		for i+2*wordBytes <= len(doc) {
+			w1, w2 := binary.LittleEndian.Uint64(doc[i:]), binary.LittleEndian.Uint64(doc[i+wordBytes:])
+			if (w1|(w1-lowBytes)|w2|(w2-lowBytes))&highBits == 0 {
+				i += 2 * wordBytes // no byte below 0x20 or above 0x7F
+				continue
+			}
+			if special := specialBytes(w1); special != 0 {
+				i += bits.TrailingZeros64(special) / 8
+				break
+			}
+			if special := specialBytes(w2); special != 0 {
+				i += wordBytes + bits.TrailingZeros64(special)/8
+				break
+			}
+			i += 2 * wordBytes
+		}
+		if i >= len(doc) {
+			break
+		}
+		c := doc[i]
+		switch charClass[c] {
+		case 0:
+			i++
+		case 1:
+			sawCR = true
+			i++
+		case 2:
+			r, size := utf8.DecodeRune(doc[i:])
+			if r == utf8.RuneError && size == 1 {
+				return false, newDecodeError(doc, i, "invalid UTF-8", true)
+			}
+			if r == 0xFFFE || r == 0xFFFF {
+				return false, newDecodeError(doc, i, "character not allowed in XML", true)
+			}
+			i += size
+		default:
+			return false, newDecodeError(doc, i, "control character not allowed in XML", true)
+		}
+	}
+	return sawCR, nil
 }
 
 // isXMLChar reports whether r is an XML 1.0 Char.
@@ -323,13 +357,16 @@ func trimSpace(b []byte) []byte {
 	return b
 }
 
-// isNameByte reports whether c may appear in an XML name; bytes of
+// nameBytes marks the bytes that may appear in an XML name; bytes of
 // multi-byte characters are all accepted (the characters were validated
 // already and names are only ever compared with ASCII ones).
-func isNameByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-		c == '_' || c == ':' || c == '-' || c == '.' || c >= 0x80
-}
+var nameBytes = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '_' || c == ':' || c == '-' || c == '.' || c >= 0x80
+	}
+	return t
+}()
 
 func isNameStart(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == ':' || c >= 0x80
@@ -341,11 +378,12 @@ func (s *scanner) name() ([]byte, error) {
 	if s.pos >= len(s.buf) || !isNameStart(s.buf[s.pos]) {
 		return nil, s.syntaxErr("expected a name")
 	}
-	s.pos++
-	for s.pos < len(s.buf) && isNameByte(s.buf[s.pos]) {
-		s.pos++
+	i := s.pos + 1
+	for i < len(s.buf) && nameBytes[s.buf[i]] {
+		i++
 	}
-	return s.buf[start:s.pos], nil
+	s.pos = i
+	return s.buf[start:i], nil
 }
 
 func (s *scanner) skipSpace() {
@@ -357,6 +395,7 @@ func (s *scanner) skipSpace() {
 // tag reads the tag at s.pos, which must be '<' not followed by '!' or
 // '?'. Attributes are checked for well-formedness and ignored.
 func (s *scanner) tag() (name []byte, kind tagKind, err error) {
+	s.lookahead(64)
 	s.pos++ // '<'
 	if s.pos < len(s.buf) && s.buf[s.pos] == '/' {
 		s.pos++
@@ -509,13 +548,27 @@ func (s *scanner) entity(dst []byte) ([]byte, int, error) {
 // and processing instructions are skipped. The result aliases either the
 // document or the scanner's scratch space and is valid until the next call.
 func (s *scanner) text() ([]byte, error) {
+	s.lookahead(shortText + 1)
 	start := s.pos
-	lt := bytes.IndexByte(s.buf[start:], '<')
+	// Fast path for short text: a plain run up to a tag, found without
+	// the setup of a vector search. Anything else takes the general path.
+	for i := start; i < min(len(s.buf), start+shortText); i++ {
+		if c := s.buf[i]; c == '&' {
+			break
+		} else if c == '<' {
+			if i+1 < len(s.buf) && s.buf[i+1] != '!' && s.buf[i+1] != '?' && i-start <= s.limits.MaxTextBytes {
+				s.pos = i
+				return s.buf[start:i], nil
+			}
+			break
+		}
+	}
+	lt := s.indexByte(start, '<')
 	if lt < 0 {
 		s.pos = len(s.buf)
 		return nil, s.syntaxErr("unexpected end of document")
 	}
-	lt += start
+	s.lookahead(lt - start + 2) // the byte after '<'
 	if lt+1 < len(s.buf) && s.buf[lt+1] != '!' && s.buf[lt+1] != '?' &&
 		bytes.IndexByte(s.buf[start:lt], '&') < 0 {
 		s.pos = lt
@@ -582,6 +635,124 @@ func (s *scanner) text() ([]byte, error) {
 	}
 }
 
+// indexByte returns the offset of the first c at or after from, reading
+// more of a streamed document as needed, or -1.
+func (s *scanner) indexByte(from int, c byte) int {
+	for {
+		if i := bytes.IndexByte(s.buf[from:], c); i >= 0 {
+			return from + i
+		}
+		from = len(s.buf)
+		if !s.more() {
+			return -1
+		}
+	}
+}
+
+// shortText is how far text looks byte by byte for its end before it
+// searches with bytes.IndexByte.
+const shortText = 16
+
+// spaceEnd returns the offset of the first byte at or after s.pos that
+// is not whitespace, and whether the whitespace is within the text limit.
+func (s *scanner) spaceEnd() (int, bool) {
+	s.lookahead(64)
+	i := s.pos
+	for i < len(s.buf) && isSpace(s.buf[i]) {
+		i++
+	}
+	return i, i-s.pos <= s.limits.MaxTextBytes
+}
+
+// A tagLit is a tag written the plain way, "<name>" or "</name>", which
+// the fast paths compare as two masked little-endian words.
+type tagLit struct {
+	name  string // the element name
+	text  string // the whole tag
+	start bool
+	word  [2]uint64 // text, zero-padded; only for text of up to 16 bytes
+	mask  [2]uint64
+}
+
+func newTagLit(name string, start bool) *tagLit {
+	t := &tagLit{name: name, text: "</" + name + ">", start: start}
+	if start {
+		t.text = "<" + name + ">"
+	}
+	if len(t.text) <= 16 {
+		for i := range len(t.text) {
+			t.word[i/8] |= uint64(t.text[i]) << (8 * (i % 8))
+			t.mask[i/8] |= 0xff << (8 * (i % 8))
+		}
+	}
+	return t
+}
+
+// The tags the decoder expects, start and end.
+var (
+	startMethodName = newTagLit("methodName", true)
+	startParam      = newTagLit("param", true)
+	startValue      = newTagLit("value", true)
+	startMember     = newTagLit("member", true)
+	startName       = newTagLit("name", true)
+	endMethodCall   = newTagLit("methodCall", false)
+	endMethodResp   = newTagLit("methodResponse", false)
+	endParam        = newTagLit("param", false)
+	endFault        = newTagLit("fault", false)
+	endValue        = newTagLit("value", false)
+	endArray        = newTagLit("array", false)
+	endMember       = newTagLit("member", false)
+	endName         = newTagLit("name", false)
+	endStruct       = newTagLit("struct", false)
+)
+
+// at reports whether buf[i:] begins with the tag.
+func (t *tagLit) at(buf []byte, i int) bool {
+	if t.mask[0] != 0 && i+16 <= len(buf) {
+		return binary.LittleEndian.Uint64(buf[i:])&t.mask[0] == t.word[0] &&
+			binary.LittleEndian.Uint64(buf[i+8:])&t.mask[1] == t.word[1]
+	}
+	return len(buf)-i >= len(t.text) && string(buf[i:i+len(t.text)]) == t.text
+}
+
+// atTag consumes whitespace and then t if t comes next, and reports
+// whether it did. It is the fast path of expect, expectEnd and the loops
+// over members and array values: when it reports false nothing was
+// consumed, and the general path reads the same bytes again, errors
+// included.
+func (s *scanner) atTag(t *tagLit) bool {
+	i, ok := s.spaceEnd()
+	return ok && s.atTagFrom(i, t)
+}
+
+// atTagFrom consumes t at i, past whitespace that spaceEnd accepted, if
+// it is there.
+func (s *scanner) atTagFrom(i int, t *tagLit) bool {
+	if !t.at(s.buf, i) {
+		return false
+	}
+	if t.start {
+		if s.elements >= s.limits.MaxElements {
+			return false
+		}
+		s.elements++
+	}
+	s.pos = i + len(t.text)
+	return true
+}
+
+// atEndHere consumes the end tag </name>, written exactly so, if it is at
+// s.pos, without skipping whitespace (which would be content).
+func (s *scanner) atEndHere(name []byte) bool {
+	i := s.pos
+	gt := i + 2 + len(name)
+	if gt >= len(s.buf) || s.buf[i] != '<' || s.buf[i+1] != '/' || s.buf[gt] != '>' || string(s.buf[i+2:gt]) != string(name) {
+		return false
+	}
+	s.pos = gt + 1
+	return true
+}
+
 // comment skips the comment at s.pos.
 func (s *scanner) comment() error {
 	body := s.buf[s.pos+4:]
@@ -622,6 +793,11 @@ func (s *scanner) procInst() error {
 // next reads text (which must be whitespace only) and then a tag. It is
 // used between structural elements.
 func (s *scanner) next() ([]byte, tagKind, error) {
+	// Fast path: a few spaces, or none, and then a tag.
+	if i, ok := s.spaceEnd(); ok && i+1 < len(s.buf) && s.buf[i] == '<' && s.buf[i+1] != '!' && s.buf[i+1] != '?' {
+		s.pos = i
+		return s.tag()
+	}
 	t, err := s.text()
 	if err != nil {
 		return nil, 0, err
@@ -632,27 +808,33 @@ func (s *scanner) next() ([]byte, tagKind, error) {
 	return s.tag()
 }
 
-// expect reads whitespace and a start tag with the given name. It returns
-// whether the tag was self-closing.
-func (s *scanner) expect(want string) (bool, error) {
+// expect reads whitespace and the start tag want. It returns whether the
+// tag was self-closing.
+func (s *scanner) expect(want *tagLit) (bool, error) {
+	if s.atTag(want) {
+		return false, nil
+	}
 	name, kind, err := s.next()
 	if err != nil {
 		return false, err
 	}
-	if kind == tagEnd || string(name) != want {
-		return false, s.invalidErr("expected <" + want + ">, found " + describeTag(name, kind))
+	if kind == tagEnd || string(name) != want.name {
+		return false, s.invalidErr("expected <" + want.name + ">, found " + describeTag(name, kind))
 	}
 	return kind == tagEmpty, nil
 }
 
-// expectEnd reads whitespace and the end tag with the given name.
-func (s *scanner) expectEnd(want string) error {
+// expectEnd reads whitespace and the end tag want.
+func (s *scanner) expectEnd(want *tagLit) error {
+	if s.atTag(want) {
+		return nil
+	}
 	name, kind, err := s.next()
 	if err != nil {
 		return err
 	}
-	if kind != tagEnd || string(name) != want {
-		return s.invalidErr("expected </" + want + ">, found " + describeTag(name, kind))
+	if kind != tagEnd || string(name) != want.name {
+		return s.invalidErr("expected </" + want.name + ">, found " + describeTag(name, kind))
 	}
 	return nil
 }
@@ -691,6 +873,7 @@ func (s *scanner) skipMisc() error {
 
 // prolog skips what may precede the root element and stops at its tag.
 func (s *scanner) prolog() error {
+	s.lookahead(streamStart)
 	if err := s.skipMisc(); err != nil {
 		return err
 	}
@@ -711,6 +894,9 @@ func (s *scanner) prolog() error {
 // epilog checks that only whitespace, comments and processing
 // instructions follow the root element.
 func (s *scanner) epilog() error {
+	if err := s.complete(); err != nil {
+		return err
+	}
 	if err := s.skipMisc(); err != nil {
 		return err
 	}
@@ -718,4 +904,127 @@ func (s *scanner) epilog() error {
 		return s.syntaxErr("content after the root element")
 	}
 	return nil
+}
+
+// plainMember is a struct member written the plain way, as the fast path
+// of structMembers reads it in one go:
+//
+//	<member><name>NAME</name><value><T>TEXT</T></value></member>
+//
+// with T one of the type elements of typeLits, or <value>TEXT</value>
+// untyped, where NAME and TEXT hold no markup and no reference, and
+// whitespace may stand between the tags (not inside <name> or an
+// untyped <value>, where it is text).
+type plainMember struct {
+	name     []byte
+	typ      valueType // vtUntyped or a scalar type
+	text     []byte
+	end      int // offset just past </member>
+	elements int // start tags read
+}
+
+// skipSpaceFrom returns the end of the whitespace at i, or -1 when the run
+// is longer than the text limit (the general path reports that).
+func (s *scanner) skipSpaceFrom(i int) int {
+	j := i
+	for j < len(s.buf) && isSpace(s.buf[j]) {
+		j++
+	}
+	if j-i > s.limits.MaxTextBytes {
+		return -1
+	}
+	return j
+}
+
+// plainText returns the end of the text at i: the offset of the first
+// '<', when there is one, no '&' comes before it and the text is within
+// the limit; otherwise -1.
+func (s *scanner) plainText(i int) int {
+	j := i
+	for j < len(s.buf) && j < i+shortText && s.buf[j] != '<' && s.buf[j] != '&' {
+		j++
+	}
+	if j == i+shortText {
+		lt := bytes.IndexByte(s.buf[j:], '<')
+		if lt < 0 || bytes.IndexByte(s.buf[j:j+lt], '&') >= 0 {
+			return -1
+		}
+		j += lt
+	}
+	if j >= len(s.buf) || s.buf[j] != '<' || j-i > s.limits.MaxTextBytes {
+		return -1
+	}
+	return j
+}
+
+// readPlainMember reads the member at s.pos into m if it is written the
+// plain way, and reports whether it is. It consumes nothing: the caller
+// moves to m.end and counts m.elements once it has used the member, or
+// leaves the member to the general path, which then reads the same bytes
+// (errors included) as if the fast path had never looked.
+func (s *scanner) readPlainMember(m *plainMember) bool {
+	s.lookahead(streamStart)
+	i := s.skipSpaceFrom(s.pos)
+	if i < 0 || !startMember.at(s.buf, i) {
+		return false
+	}
+	if i = s.skipSpaceFrom(i + len(startMember.text)); i < 0 || !startName.at(s.buf, i) {
+		return false
+	}
+	i += len(startName.text)
+	j := s.plainText(i)
+	if j < 0 || !endName.at(s.buf, j) {
+		return false
+	}
+	m.name = s.buf[i:j]
+	if i = s.skipSpaceFrom(j + len(endName.text)); i < 0 || !startValue.at(s.buf, i) {
+		return false
+	}
+	i += len(startValue.text)
+	m.elements = 3
+	// A type element, after whitespace, or text and </value>.
+	if k := s.skipSpaceFrom(i); k >= 0 && k+1 < len(s.buf) && s.buf[k] == '<' && s.buf[k+1] != '/' {
+		c := s.buf[k+1]
+		if c >= 128 {
+			return false
+		}
+		var tl *typeLit
+		for n := range typeLits[c] {
+			if typeLits[c][n].typ != vtArray && typeLits[c][n].typ != vtStruct && typeLits[c][n].start.at(s.buf, k) {
+				tl = &typeLits[c][n]
+				break
+			}
+		}
+		if tl == nil {
+			return false
+		}
+		i = k + len(tl.start.text)
+		if j = s.plainText(i); j < 0 || !tl.end.at(s.buf, j) {
+			return false
+		}
+		m.typ, m.text = tl.typ, s.buf[i:j]
+		m.elements++
+		if i = s.skipSpaceFrom(j + len(tl.end.text)); i < 0 || !endValue.at(s.buf, i) {
+			return false
+		}
+	} else {
+		if j = s.plainText(i); j < 0 || !endValue.at(s.buf, j) {
+			return false
+		}
+		m.typ, m.text, i = vtUntyped, s.buf[i:j], j
+	}
+	if i = s.skipSpaceFrom(i + len(endValue.text)); i < 0 || !endMember.at(s.buf, i) {
+		return false
+	}
+	if s.elements+m.elements > s.limits.MaxElements {
+		return false
+	}
+	m.end = i + len(endMember.text)
+	return true
+}
+
+// usePlainMember moves past m, which readPlainMember read.
+func (s *scanner) usePlainMember(m *plainMember) {
+	s.pos = m.end
+	s.elements += m.elements
 }

@@ -21,6 +21,13 @@ type field struct {
 	omitEmpty bool
 	open      string // "<member><name>NAME</name><value>", NAME escaped
 	openErr   error  // set when NAME cannot be written as XML
+	// For the decoder's fast path (plainField): the field's number in
+	// structInfo.fields, and the kind and size in bits of the field or,
+	// when ptr, of what it points to.
+	num  int
+	kind reflect.Kind
+	ptr  bool
+	bits int
 }
 
 // structInfo describes how a struct type maps to an XML-RPC <struct>.
@@ -120,6 +127,22 @@ func buildStructInfo(t reflect.Type) *structInfo {
 			si.err = encodeErrorf("struct %s has two fields for member name %q", t, c.name)
 		}
 		f := c.field
+		f.num, f.kind = len(si.fields), f.typ.Kind()
+		if et := f.typ; f.kind == reflect.Pointer {
+			f.kind, f.ptr = et.Elem().Kind(), true
+			if f.kind == reflect.Pointer {
+				f.kind = reflect.Invalid // deeper pointers: the general path
+			}
+		}
+		switch f.kind {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			elem := f.typ
+			if f.ptr {
+				elem = elem.Elem()
+			}
+			f.bits = elem.Bits()
+		}
 		name, err := appendEscaped(nil, f.name)
 		f.open, f.openErr = "<member><name>"+string(name)+"</name><value>", err
 		si.byName[c.name] = len(si.fields)

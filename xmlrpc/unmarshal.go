@@ -5,6 +5,7 @@ import (
 	"math"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -216,9 +217,10 @@ func (p *parser) arrayInto(v reflect.Value, empty bool) error {
 		} else {
 			v.SetLen(0)
 		}
+		start, size := p.pos, int(v.Type().Elem().Size())
 		return p.arrayElems(empty, func(i int, empty bool) error {
 			if v.Len() == v.Cap() {
-				v.Grow(1)
+				v.Grow(p.growHint(i, start, size))
 			}
 			v.SetLen(i + 1)
 			elem := v.Index(i)
@@ -245,7 +247,11 @@ func (p *parser) arrayInto(v reflect.Value, empty bool) error {
 func (p *parser) structInto(v reflect.Value, empty bool) error {
 	switch {
 	case v.Kind() == reflect.Struct && v.Type() != timeType && v.Type() != dateTimeType:
-		si := cachedStructInfo(v.Type())
+		if t := v.Type(); t != p.lastType {
+			// An array of structs asks for the same type over and over.
+			p.lastType, p.lastInfo = t, cachedStructInfo(t)
+		}
+		si := p.lastInfo
 		if si.err != nil {
 			return si.err
 		}
@@ -259,19 +265,43 @@ func (p *parser) structInto(v reflect.Value, empty bool) error {
 			}
 			return fv
 		}
-		return p.structMembers(empty, func(name []byte, empty bool) error {
-			i, ok := si.byName[string(name)]
+		batch := p.batchStart(v, si)
+		defer p.batchEnd(batch)
+		guess := 0 // members tend to come in the order of the fields
+		lookup := func(name []byte) (int, bool) {
+			i := guess
+			if i >= len(si.fields) || si.fields[i].name != string(name) {
+				var ok bool
+				if i, ok = si.byName[string(name)]; !ok {
+					return 0, false
+				}
+			}
+			guess = i + 1
+			return i, true
+		}
+		return p.structMembers(empty, func(m *plainMember) bool {
+			i, ok := lookup(m.name)
+			if !ok {
+				return plainValid(m) // a member without a field: checked, then dropped
+			}
+			return p.plainField(batch, &si.fields[i], func() reflect.Value { return field(i) }, m)
+		}, func(name []byte, empty bool) error {
+			i, ok := lookup(name)
 			if !ok {
 				_, err := p.anyValue(empty)
 				return err
 			}
 			f := &si.fields[i]
+			if f.kind == reflect.String && !f.ptr {
+				return p.batchedString(batch, field, i, empty)
+			}
 			return withPath(p.valueInto(field(i), empty), func() string { return "." + f.name })
 		}, func(name []byte, x any) error {
 			i, ok := si.byName[string(name)]
 			if !ok {
 				return nil
 			}
+			p.batchEnd(batch)
 			f := &si.fields[i]
 			return withPath(unmarshalValue(x, field(i), p.depth, p.limits.MaxDepth), func() string { return "." + f.name })
 		})
@@ -281,7 +311,7 @@ func (p *parser) structInto(v reflect.Value, empty bool) error {
 		}
 		kt, et := v.Type().Key(), v.Type().Elem()
 		elem := reflect.New(et).Elem()
-		return p.structMembers(empty, func(name []byte, empty bool) error {
+		return p.structMembers(empty, nil, func(name []byte, empty bool) error {
 			key := reflect.ValueOf(string(name)).Convert(kt)
 			elem.SetZero()
 			if err := p.valueInto(elem, empty); err != nil {
@@ -300,6 +330,219 @@ func (p *parser) structInto(v reflect.Value, empty bool) error {
 		})
 	}
 	return &TypeError{Value: "struct", Type: v.Type()}
+}
+
+// Short strings decoded into the string fields of one struct share one
+// allocation: the fields and their text are listed in parser.batchFields
+// and set, in document order, from one string when the struct ends. A
+// field of string kind is only ever set here, so waiting changes nothing
+// that can be seen, with two exceptions that set the batch first: a value
+// of another type for such a field (nil, or a type error), and a member
+// whose value comes before its name. Longer strings have their own
+// allocation, so that a short string kept alone cannot hold a long one in
+// memory.
+const maxBatchedString = 1 << 10
+
+// batchedField is a field waiting for its part of the batch. Its text is
+// a slice of the document, which does not change while it is parsed (a
+// streamed document's buffer only grows, into a new array when it must),
+// or of parser.batchBytes for text that was not a plain slice of it.
+type batchedField struct {
+	field int // in structInfo.fields
+	text  []byte
+}
+
+// batchMark is where one struct's batch starts, and the struct.
+type batchMark struct {
+	fields, bytes int
+	v             reflect.Value
+	si            *structInfo
+}
+
+func (p *parser) batchStart(v reflect.Value, si *structInfo) batchMark {
+	return batchMark{len(p.batchFields), len(p.batchBytes), v, si}
+}
+
+// batchEnd sets the fields batched since m and forgets them.
+func (p *parser) batchEnd(m batchMark) {
+	fields := p.batchFields[m.fields:]
+	if len(fields) == 0 {
+		return
+	}
+	n := 0
+	for _, f := range fields {
+		n += len(f.text)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, f := range fields {
+		b.Write(f.text)
+	}
+	all, at := b.String(), 0
+	for _, f := range fields {
+		fieldByIndex(m.v, m.si.fields[f.field].index, true).SetString(all[at : at+len(f.text)])
+		at += len(f.text)
+	}
+	clear(fields) // let go of the document
+	p.batchFields, p.batchBytes = p.batchFields[:m.fields], p.batchBytes[:m.bytes]
+}
+
+// batchedString decodes the <value> of member i, a field of string kind,
+// whose start tag was read: a short string joins the batch, anything else
+// is assigned at once. field(i) is called either way, for what it does to
+// a repeated member.
+func (p *parser) batchedString(m batchMark, field func(int) reflect.Value, i int, empty bool) error {
+	h, err := p.valueHead(empty)
+	if err != nil {
+		return err
+	}
+	var t []byte
+	switch h.typ {
+	case vtUntyped:
+		t = h.text
+	case vtString:
+		if t, err = p.scalar(h); err != nil {
+			return err
+		}
+	default:
+		p.batchEnd(m)
+		if err := p.assign(field(i), h); err != nil {
+			return err
+		}
+		return p.endValue()
+	}
+	if len(t) > maxBatchedString {
+		p.batchEnd(m)
+		field(i).SetString(string(t))
+	} else {
+		field(i)
+		// t may be the scanner's scratch space, which the next text
+		// reuses: keep a copy.
+		from := len(p.batchBytes)
+		p.batchBytes = append(p.batchBytes, t...)
+		p.batchFields = append(p.batchFields, batchedField{i, p.batchBytes[from:len(p.batchBytes):len(p.batchBytes)]})
+	}
+	if h.typ == vtUntyped {
+		return nil // valueHead read </value> already
+	}
+	return p.endValue()
+}
+
+// plainValid reports whether the scalar of m, read by the fast path, is
+// valid for its type, as anyValue would find it.
+func plainValid(m *plainMember) bool {
+	_, ok := plainAny(m, false)
+	return ok
+}
+
+// plainAny returns the value of m, read by the fast path, in its
+// canonical type, as anyValue would; when keep is false it only checks
+// it. It reports false for a value the fast path leaves to the general
+// one (which then gives the error, if any).
+func plainAny(m *plainMember, keep bool) (any, bool) {
+	switch m.typ {
+	case vtUntyped, vtString:
+		if !keep {
+			return nil, true
+		}
+		return string(m.text), true
+	case vtInt:
+		n, ok := parseInt(trimSpace(m.text))
+		return n, ok
+	case vtBool:
+		b, ok := parseBool(trimSpace(m.text))
+		return b, ok
+	case vtDouble:
+		f, ok := parseDouble(trimSpace(m.text))
+		return f, ok
+	}
+	return nil, false
+}
+
+// plainField stores the value of m, read by the fast path, in the field f
+// of kind string, bool, integer or float (or a pointer to one), which
+// field returns, and reports whether it did. It decides before it calls
+// field, so that a member it leaves to the general path is read as if
+// the fast path had never seen it; strings join the struct's batch.
+func (p *parser) plainField(batch batchMark, f *field, field func() reflect.Value, m *plainMember) bool {
+	switch f.kind {
+	case reflect.String:
+		if f.ptr || m.typ != vtString && m.typ != vtUntyped || len(m.text) > maxBatchedString {
+			return false
+		}
+		field()
+		p.batchFields = append(p.batchFields, batchedField{f.num, m.text})
+		return true
+	case reflect.Bool:
+		if m.typ != vtBool {
+			return false
+		}
+		b, ok := parseBool(trimSpace(m.text))
+		if !ok {
+			return false
+		}
+		plainTarget(f, field).SetBool(b)
+		return true
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		if m.typ != vtInt {
+			return false
+		}
+		n, ok := parseInt(trimSpace(m.text))
+		if !ok || f.bits < 64 && (n < -1<<(f.bits-1) || n >= 1<<(f.bits-1)) {
+			return false
+		}
+		plainTarget(f, field).SetInt(n)
+		return true
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if m.typ != vtInt {
+			return false
+		}
+		n, ok := parseInt(trimSpace(m.text))
+		if !ok || n < 0 || f.bits < 64 && n >= 1<<f.bits {
+			return false
+		}
+		plainTarget(f, field).SetUint(uint64(n))
+		return true
+	case reflect.Float64:
+		if m.typ != vtDouble {
+			return false
+		}
+		x, ok := parseDouble(trimSpace(m.text))
+		if !ok {
+			return false
+		}
+		plainTarget(f, field).SetFloat(x)
+		return true
+	}
+	return false
+}
+
+// plainTarget is the value plainField sets: the field, or what the field
+// points to, allocated if nil, as assign does.
+func plainTarget(f *field, field func() reflect.Value) reflect.Value {
+	if f.ptr {
+		return indirect(field())
+	}
+	return field()
+}
+
+// growHint says by how many elements to grow a slice that is full after
+// i elements of an array that began at offset start, each element of the
+// slice taking size bytes: as many as the rest of the document holds if
+// the elements to come are as long as those so far, but never more bytes
+// of slice than there are bytes left in the document, so that a hostile
+// document cannot make the slice much larger than itself. With no
+// element read yet, it leaves the growth to append's rule.
+func (p *parser) growHint(i, start, size int) int {
+	left := len(p.buf) - p.pos
+	if i == 0 || p.pos <= start || left <= 0 {
+		return 1
+	}
+	n := left / ((p.pos-start)/i + 1)
+	if size > 0 {
+		n = min(n, left/size)
+	}
+	return max(n, 1)
 }
 
 // fieldSet records which fields of one struct a document has set.

@@ -1,8 +1,10 @@
 package xmlrpc
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -488,5 +490,190 @@ func TestUnmarshalParamsBadTarget(t *testing.T) {
 	var pe *ParamsError
 	if want := "parameter 1: cannot decode string into Go value of type int"; !errors.As(err, &pe) || pe.Msg != want {
 		t.Errorf("have %v, want Msg %q", err, want)
+	}
+}
+
+// batchTarget has string fields, which the decoder sets from one shared
+// allocation per struct, next to fields of other kinds.
+type batchTarget struct {
+	A    string `xmlrpc:"a"`
+	B    string `xmlrpc:"b"`
+	N    int    `xmlrpc:"n"`
+	Tag  Tag    `xmlrpc:"tag"`
+	Next *batchTarget
+}
+
+// Tag is a named string kind.
+type Tag string
+
+// TestStringFieldsKeepDocumentOrder checks that the string fields of a
+// struct, set together when the struct ends, come out as if each had been
+// set when its member was read: the last member of a name wins whatever
+// the mix of short, long, untyped, nil, value-first and misfit values, and
+// an error leaves the fields read before it set.
+func TestStringFieldsKeepDocumentOrder(t *testing.T) {
+	long := strings.Repeat("L", maxBatchedString+1)
+	valueFirst := func(name, value string) string {
+		return `<member><value>` + value + `</value><name>` + name + `</name></member>`
+	}
+	for _, c := range []struct {
+		name    string
+		members string
+		want    batchTarget
+		wantErr bool
+	}{
+		{"plain", refMember("a", "<string>x</string>") + refMember("n", "<int>3</int>") + refMember("b", "y"),
+			batchTarget{A: "x", B: "y", N: 3}, false},
+		{"repeated", refMember("a", "<string>1</string>") + refMember("b", "b") + refMember("a", "<string>2</string>"),
+			batchTarget{A: "2", B: "b"}, false},
+		{"then nil", refMember("a", "<string>1</string>") + refMember("a", "<nil/>") + refMember("b", "b"),
+			batchTarget{B: "b"}, false},
+		{"nil then string", refMember("a", "<nil/>") + refMember("a", "<string>2</string>"),
+			batchTarget{A: "2"}, false},
+		{"short then long", refMember("a", "s") + refMember("a", long), batchTarget{A: long}, false},
+		{"long then short", refMember("a", long) + refMember("b", "b") + refMember("a", "s"), batchTarget{A: "s", B: "b"}, false},
+		{"value first after name first", refMember("a", "1") + valueFirst("a", "<string>2</string>") + refMember("b", "b"),
+			batchTarget{A: "2", B: "b"}, false},
+		{"name first after value first", valueFirst("a", "1") + refMember("a", "2"), batchTarget{A: "2"}, false},
+		{"entities", refMember("a", "<string>x&amp;y</string>") + refMember("b", "&lt;&#65;&gt;") + refMember("tag", "<![CDATA[t]]>"),
+			batchTarget{A: "x&y", B: "<A>", Tag: "t"}, false},
+		{"nested", refMember("a", "outer") + refMember("Next", `<struct>`+refMember("a", "inner")+refMember("b", "ib")+`</struct>`) + refMember("b", "ob"),
+			batchTarget{A: "outer", B: "ob", Next: &batchTarget{A: "inner", B: "ib"}}, false},
+		{"misfit value", refMember("a", "1") + refMember("b", "<int>2</int>") + refMember("n", "<int>3</int>"),
+			batchTarget{A: "1"}, true},
+		{"error later", refMember("a", "1") + refMember("b", "2") + refMember("n", "<int>x</int>"),
+			batchTarget{A: "1", B: "2"}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var have batchTarget
+			err := DecodeResponse(strings.NewReader(refResponse(`<struct>`+c.members+`</struct>`)), &have)
+			if (err != nil) != c.wantErr {
+				t.Fatalf("have error %v, want error: %v", err, c.wantErr)
+			}
+			if !reflect.DeepEqual(have, c.want) {
+				t.Fatalf("have %+v, want %+v", have, c.want)
+			}
+			if err != nil {
+				return
+			}
+			// The same as decoding into any and converting.
+			var v any
+			if err := DecodeResponse(strings.NewReader(refResponse(`<struct>`+c.members+`</struct>`)), &v); err != nil {
+				t.Fatal(err)
+			}
+			var conv batchTarget
+			if err := Unmarshal(v, &conv); err != nil || !reflect.DeepEqual(conv, have) {
+				t.Fatalf("Unmarshal gives %+v, %v; DecodeResponse %+v", conv, err, have)
+			}
+		})
+	}
+}
+
+// TestSliceGrowthIsBounded checks that the capacity a decoded slice is
+// given ahead, from the length of the elements read so far, is never much
+// larger than what the document could still hold.
+func TestSliceGrowthIsBounded(t *testing.T) {
+	type big struct{ Pad [4096]byte }
+	// Two tiny elements, then a long string: the estimate from the first
+	// elements must not turn the rest of the document into thousands of
+	// 4 KiB elements.
+	doc := refResponse(`<array><data><value><struct></struct></value><value><struct></struct></value></data></array>`)
+	doc = strings.Replace(doc, "</param>", "</param>"+strings.Repeat(" ", 1<<16), 1)
+	var have []big
+	err := DecodeResponse(strings.NewReader(doc), &have)
+	if err != nil || len(have) != 2 {
+		t.Fatalf("have %d elements, %v", len(have), err)
+	}
+	if bytes := cap(have) * 4096; bytes > 2*len(doc) {
+		t.Fatalf("the slice has room for %d elements (%d bytes) for a document of %d bytes", cap(have), bytes, len(doc))
+	}
+	var vessels []benchVessel
+	data := readPayload(t, "1000")
+	if err := DecodeResponse(bytes.NewReader(data), &vessels); err != nil || len(vessels) != 1000 {
+		t.Fatalf("have %d vessels, %v", len(vessels), err)
+	}
+	if cap(vessels) > 2*len(vessels) {
+		t.Fatalf("1000 vessels in a slice of capacity %d", cap(vessels))
+	}
+}
+
+// plainKinds has a field of every kind the fast path for plain members
+// sets itself, and some it leaves to the general path.
+type plainKinds struct {
+	S   string   `xmlrpc:"s"`
+	I8  int8     `xmlrpc:"i8"`
+	I   int      `xmlrpc:"i"`
+	U8  uint8    `xmlrpc:"u8"`
+	U   uint64   `xmlrpc:"u"`
+	B   bool     `xmlrpc:"b"`
+	PB  *bool    `xmlrpc:"pb"`
+	PI  *int32   `xmlrpc:"pi"`
+	PS  *string  `xmlrpc:"ps"`
+	F   float64  `xmlrpc:"f"`
+	F32 float32  `xmlrpc:"f32"`
+	Any any      `xmlrpc:"any"`
+	PPI **int    `xmlrpc:"ppi"`
+	T   Tag      `xmlrpc:"t"`
+	L   []string `xmlrpc:"l"`
+}
+
+// TestPlainMembersMatchGeneralPath decodes members that the fast path
+// reads (see readPlainMember) and the same members with an empty comment
+// after <member>, which sends each of them down the general path: values
+// and errors must be the same, into a struct and into any, for values
+// that fit, overflow, fail to parse or have the wrong type.
+func TestPlainMembersMatchGeneralPath(t *testing.T) {
+	members := []string{
+		refMember("s", "<string>x</string>"), refMember("s", "untyped"), refMember("s", ""), refMember("s", "<string></string>"),
+		refMember("s", "<int>1</int>"), refMember("i8", "<int>127</int>"), refMember("i8", "<i4>128</i4>"), refMember("i8", "<int>-128</int>"),
+		refMember("i8", "<int>-129</int>"), refMember("i", "<i8>-9223372036854775808</i8>"), refMember("i", "<int> 42 </int>"),
+		refMember("i", "<int>4x</int>"), refMember("i", "<string>4</string>"), refMember("u8", "<int>255</int>"),
+		refMember("u8", "<int>256</int>"), refMember("u8", "<int>-1</int>"), refMember("u", "<i8>9223372036854775807</i8>"),
+		refMember("b", "<boolean>1</boolean>"), refMember("b", "<boolean>true</boolean>"), refMember("b", "<boolean>2</boolean>"),
+		refMember("pb", "<boolean>0</boolean>"), refMember("pi", "<int>7</int>"), refMember("pi", "<int>2147483648</int>"),
+		refMember("ps", "<string>p</string>"), refMember("f", "<double>1.5</double>"), refMember("f", "<double>1e400</double>"),
+		refMember("f", "<int>3</int>"), refMember("f32", "<double>1.5</double>"), refMember("any", "<int>5</int>"),
+		refMember("ppi", "<int>5</int>"), refMember("t", "tag"), refMember("l", "<string>x</string>"),
+		refMember("unknown", "<int>x</int>"), refMember("unknown", "<double>1</double>"), refMember("unknown", "<boolean>x</boolean>"),
+		refMember("unknown", "<dateTime.iso8601>x</dateTime.iso8601>"), refMember("s", "a&amp;b"), refMember("s", "<string>&#65;</string>"),
+		"<member>\n <name>i</name>\n <value> <int>9</int> </value>\n</member>",
+	}
+	describe := func(err error) string {
+		var de *DecodeError
+		if errors.As(err, &de) {
+			return "DecodeError " + de.Msg
+		}
+		return fmt.Sprintf("%T %v", err, err)
+	}
+	for _, member := range members {
+		for _, pair := range [][2]string{{member, member}, {member + refMember("s", "last"), member + refMember("s", "last")}} {
+			plain := refResponse("<struct>" + pair[0] + "</struct>")
+			general := refResponse("<struct>" + strings.ReplaceAll(pair[1], "<member>", "<member><!---->") + "</struct>")
+			var pt, gt plainKinds
+			perr := DecodeResponse(strings.NewReader(plain), &pt)
+			gerr := DecodeResponse(strings.NewReader(general), &gt)
+			if describe(perr) != describe(gerr) || !reflect.DeepEqual(pt, gt) {
+				t.Errorf("%s:\nfast path    %+v, %v\ngeneral path %+v, %v", pair[0], pt, perr, gt, gerr)
+			}
+			var pa, ga any
+			perr = DecodeResponse(strings.NewReader(plain), &pa)
+			gerr = DecodeResponse(strings.NewReader(general), &ga)
+			if describe(perr) != describe(gerr) || !equalValues(pa, ga) {
+				t.Errorf("%s into any:\nfast path    %#v, %v\ngeneral path %#v, %v", pair[0], pa, perr, ga, gerr)
+			}
+		}
+	}
+	// The element limit falls inside a member: the fast path must leave it
+	// to the general path, which reports the limit.
+	doc := refResponse("<struct>" + refMember("i", "<int>1</int>") + refMember("s", "<string>x</string>") + "</struct>")
+	for max := 1; max <= 14; max++ { // the document has 13 start tags
+		d := NewDecoder(strings.NewReader(doc))
+		d.SetLimits(Limits{MaxElements: max})
+		var v plainKinds
+		err := d.DecodeResponse(&v)
+		var le *LimitError
+		if want := max < 13; want != errors.As(err, &le) || want && le.Limit != LimitElements {
+			t.Errorf("MaxElements %d: have %v, want a limit error: %v", max, err, want)
+		}
 	}
 }
