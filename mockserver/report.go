@@ -99,6 +99,8 @@ type Evidence struct {
 	Codes   map[int]int      `json:"codes,omitempty"`
 	Held    int              `json:"held,omitempty"`
 	Target  int              `json:"target,omitempty"`
+	// Reasons counts node manager refusals by reason (FindingNMRefused).
+	Reasons map[string]int `json:"reasons,omitempty"`
 }
 
 // VesselEvidence is one vessel in a finding's evidence.
@@ -139,7 +141,9 @@ func (w *watch) report(st *state, now int64) Report {
 			names = append(names, a.name)
 		}
 	}
+	names = append(names, w.nmNames()...)
 	slices.Sort(names)
+	names = slices.Compact(names)
 	for _, name := range names {
 		c := w.accounts[name]
 		if i, ok := st.byName[name]; ok && len(st.accounts[i].held) > 0 {
@@ -148,6 +152,7 @@ func (w *watch) report(st *state, now int64) Report {
 		if c != nil {
 			out.Findings = append(out.Findings, c.findings(name)...)
 		}
+		out.Findings = append(out.Findings, w.nmFindings(name)...)
 	}
 	return out
 }

@@ -193,6 +193,9 @@ type state struct {
 	// call in progress authenticated as, or noOne.
 	watch  *watch
 	authed int32
+
+	// nm is the node managers' part (nmstate.go), nil when they are off.
+	nm *nmState
 }
 
 func newState(seed int64) *state {
@@ -407,6 +410,7 @@ func (st *state) updateNode(n int32, change func(nd *node)) {
 		st.touchVessel(v)
 	}
 	st.touchNode(n)
+	st.nmTouchNode(n)
 }
 
 // take gives vessel v to account a at time now for the acquisition lease.
@@ -414,6 +418,7 @@ func (st *state) updateNode(n int32, change func(nd *node)) {
 func (st *state) take(v, a int32, now int64) {
 	ves := &st.vessels[v]
 	st.unindex(v)
+	wasDirty := ves.dirty
 	if ves.dirty {
 		st.freeDirty-- // a dirty vessel taken by acquire_specific_vessels
 	}
@@ -425,6 +430,7 @@ func (st *state) take(v, a int32, now int64) {
 	st.push(&st.expiry, v, ves.expires)
 	st.accounts[a].held[v] = struct{}{}
 	st.touchVessel(v)
+	st.nmAcquired(v, a, wasDirty)
 }
 
 // release clears the owner of vessel v and marks it dirty since at.
@@ -475,6 +481,7 @@ func (st *state) advance(now int64) {
 		st.freeDirty--
 		st.index(v)
 		st.touchVessel(v)
+		st.nmCleaned(v)
 	}
 }
 
@@ -567,8 +574,8 @@ func (st *state) infodict(v int32, now int64) map[string]any {
 	name := ves.name()
 	return map[string]any{
 		"node_id":            nd.id,
-		"node_ip":            nd.ip,
-		"node_port":          int(nd.port),
+		"node_ip":            st.reportedIP(ves.node),
+		"node_port":          st.reportedPort(ves.node),
 		"vessel_id":          name,
 		"handle":             nd.id + ":" + name,
 		"is_active":          nd.active,
