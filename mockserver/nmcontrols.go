@@ -245,7 +245,7 @@ type NodeManagerCalls struct {
 
 // nmStats is what nmNet counts, under its mutex.
 type nmStats struct {
-	calls                                                  map[string]*NodeManagerCalls
+	calls                                                       map[string]*NodeManagerCalls
 	refusedConns, badRequests, overBudget, bindFailures, opened uint64
 }
 

@@ -692,13 +692,13 @@ func (nn *nmNode) ResetVessel(name string) nmproto.Reply {
 // Should one be dispatched all the same, it fails the way an unexpected
 // exception did in the original.
 
-func (nn *nmNode) ChangeOwner(name, key string) nmproto.Reply { return nmOwnerOnly() }
+func (nn *nmNode) ChangeOwner(name, key string) nmproto.Reply  { return nmOwnerOnly() }
 func (nn *nmNode) ChangeUsers(name, keys string) nmproto.Reply { return nmOwnerOnly() }
 func (nn *nmNode) ChangeOwnerInformation(name, info string) nmproto.Reply {
 	return nmOwnerOnly()
 }
 func (nn *nmNode) ChangeAdvertise(name, setting string) nmproto.Reply { return nmOwnerOnly() }
-func (nn *nmNode) SplitVessel(name, resources string) nmproto.Reply  { return nmOwnerOnly() }
-func (nn *nmNode) JoinVessels(name1, name2 string) nmproto.Reply     { return nmOwnerOnly() }
+func (nn *nmNode) SplitVessel(name, resources string) nmproto.Reply   { return nmOwnerOnly() }
+func (nn *nmNode) JoinVessels(name1, name2 string) nmproto.Reply      { return nmOwnerOnly() }
 
 func nmOwnerOnly() nmproto.Reply { return nmproto.Failure(nmproto.TextInternalError) }
