@@ -670,3 +670,18 @@ func (nt *nmNet) pause(stop <-chan struct{}, d time.Duration) bool {
 	}
 	return true
 }
+
+// isNMMethod reports whether a fault rule's method, or the method a call
+// is matched under, is a node manager's ("nm:...").
+func isNMMethod(method string) bool { return strings.HasPrefix(method, "nm:") }
+
+// nmFaultMethod reports whether a rule may name method: "nm:*" or "nm:"
+// and a call of the protocol.
+func nmFaultMethod(method string) bool {
+	call, ok := strings.CutPrefix(method, "nm:")
+	if !ok {
+		return false
+	}
+	_, known := nmproto.LookupCall(call)
+	return call == "*" || known
+}

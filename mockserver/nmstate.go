@@ -89,6 +89,13 @@ type nmVessel struct {
 	users  []string // canonical "e n" keys
 	holder int32    // the account users were set for, or noOne
 
+	// The owner's settings: owner is "" for the clearinghouse's key for
+	// the node (nmOwnerKey), which nobody holds, so on the mock they
+	// never change; the owner calls are there for completeness.
+	owner       string
+	ownerInfo   string
+	noAdvertise bool
+
 	meta    string // the trailer of the last accepted signed request
 	hasMeta bool
 
@@ -215,17 +222,32 @@ func (st *state) nmOwnerKey(n int32) string {
 // it ("e n", each integer in canonical decimal), and false for a string
 // the node manager would refuse (not two integers, or e ≥ n).
 func canonicalKey(s string) (string, bool) {
+	k, form, valid := readKey(s)
+	return k, form && valid
+}
+
+// readKey reads a key string as the original did: form is false when it
+// is not two integers ("Invalid Key String"), valid when e < n (else
+// "Invalid Key"). Keys over seattlersa's bound count as malformed.
+func readKey(s string) (canonical string, form, valid bool) {
+	if len(s) > maxKeyString {
+		return "", false, false
+	}
 	f := pySplitN(s, 3)
 	if len(f) != 2 {
-		return "", false
+		return "", false, false
 	}
 	e, ok1 := new(big.Int).SetString(f[0], 10)
 	n, ok2 := new(big.Int).SetString(f[1], 10)
-	if !ok1 || !ok2 || e.Cmp(n) >= 0 {
-		return "", false
+	if !ok1 || !ok2 {
+		return "", false, false
 	}
-	return e.String() + " " + n.String(), true
+	return e.String() + " " + n.String(), true, e.Cmp(n) < 0
 }
+
+// maxKeyString bounds a key string the node manager reads: two integers
+// of at most 1234 digits (4096 bits), a sign each, and room for spaces.
+const maxKeyString = 2*1235 + 64
 
 // nmBackendStamp stores in e the trailer the clearinghouse's own signed
 // ChangeUsers would have left: signed with the node's owner key at the
@@ -293,6 +315,14 @@ func (st *state) nmKeyChanged(a int32) {
 	}
 }
 
+// nmVesselOwner returns vessel v's owner key.
+func (st *state) nmVesselOwner(v int32) string {
+	if e := st.nm.vessels[v]; e != nil && e.owner != "" {
+		return e.owner
+	}
+	return st.nmOwnerKey(st.vessels[v].node)
+}
+
 // nmFindVessel returns the vessel of node n named name.
 func (st *state) nmFindVessel(n int32, name string) (int32, bool) {
 	num, ok := parseVesselName(name)
@@ -310,7 +340,7 @@ func (st *state) nmFindVessel(n int32, name string) (int32, bool) {
 
 // nmAccess is what the decision engine needs of vessel v.
 func (st *state) nmAccess(v int32) nmproto.Access {
-	a := nmproto.Access{OwnerKey: st.nmOwnerKey(st.vessels[v].node)}
+	a := nmproto.Access{OwnerKey: st.nmVesselOwner(v)}
 	if e := st.nm.vessels[v]; e != nil {
 		a.UserKeys = slices.Clone(e.users)
 		a.OldMetadata, a.HasOldMetadata = e.meta, e.hasMeta
@@ -391,14 +421,13 @@ func (nn *nmNode) GetVessels() nmproto.Reply {
 	st := nn.st
 	nd := &st.nodes[nn.n]
 	info := nmproto.NodeInfo{Version: nmNodeVersion, Name: st.reportedIP(nn.n), Key: nd.id}
-	owner := st.nmOwnerKey(nn.n)
 	for v := nd.first; v < nd.first+nd.count; v++ {
 		e := st.nm.vessels[v]
 		vi := nmproto.VesselInfo{
-			Name: st.vessels[v].name(), Status: e.statusText(), Advertise: true, OwnerKey: owner,
+			Name: st.vessels[v].name(), Status: e.statusText(), Advertise: true, OwnerKey: st.nmVesselOwner(v),
 		}
 		if e != nil {
-			vi.UserKeys = e.users
+			vi.UserKeys, vi.OwnerInfo, vi.Advertise = e.users, e.ownerInfo, !e.noAdvertise
 		}
 		info.Vessels = append(info.Vessels, vi)
 	}
@@ -686,19 +715,97 @@ func (nn *nmNode) ResetVessel(name string) nmproto.Reply {
 	return nmproto.Succeeded("")
 }
 
-// The owner calls. The engine lets only the owner key make them, and
-// nobody holds the clearinghouse's owner key (nmOwnerKey), so they are
-// never dispatched: on the wire they end in "Insufficient Permissions".
-// Should one be dispatched all the same, it fails the way an unexpected
-// exception did in the original.
+// The owner calls. The engine lets only the vessel's owner key make them,
+// and for a vessel of the mock that is the clearinghouse's key for the
+// node (nmOwnerKey), which nobody holds: on the wire they end in
+// "Insufficient Permissions". They are here for completeness, and for the
+// golden vectors, whose vessels have owners with keys.
 
-func (nn *nmNode) ChangeOwner(name, key string) nmproto.Reply  { return nmOwnerOnly() }
-func (nn *nmNode) ChangeUsers(name, keys string) nmproto.Reply { return nmOwnerOnly() }
-func (nn *nmNode) ChangeOwnerInformation(name, info string) nmproto.Reply {
-	return nmOwnerOnly()
+func (nn *nmNode) ChangeOwner(name, key string) nmproto.Reply {
+	v, _, r, ok := nn.vessel(name, false)
+	if !ok {
+		return r
+	}
+	k, form, valid := readKey(key)
+	switch {
+	case !form:
+		return nmproto.Failure("Invalid Key String")
+	case !valid:
+		return nmproto.Failure("Invalid Key")
+	}
+	e := nn.st.nmEntry(v, true)
+	e.owner, e.ownerInfo, e.noAdvertise = k, "", false
+	nn.st.nmChanged(v, e)
+	return nmproto.Succeeded("")
 }
-func (nn *nmNode) ChangeAdvertise(name, setting string) nmproto.Reply { return nmOwnerOnly() }
-func (nn *nmNode) SplitVessel(name, resources string) nmproto.Reply   { return nmOwnerOnly() }
-func (nn *nmNode) JoinVessels(name1, name2 string) nmproto.Reply      { return nmOwnerOnly() }
 
-func nmOwnerOnly() nmproto.Reply { return nmproto.Failure(nmproto.TextInternalError) }
+func (nn *nmNode) ChangeUsers(name, keys string) nmproto.Reply {
+	v, _, r, ok := nn.vessel(name, false)
+	if !ok {
+		return r
+	}
+	var users []string
+	for _, item := range strings.Split(keys, "|") {
+		if item == "" {
+			continue
+		}
+		k, form, valid := readKey(item)
+		switch {
+		case !form:
+			return nmproto.Failure("Invalid Key String '" + item + "'")
+		case !valid:
+			return nmproto.Failure("Invalid Key '" + item + "'")
+		}
+		users = append(users, k)
+	}
+	e := nn.st.nmEntry(v, true)
+	e.users = users
+	nn.st.nmChanged(v, e)
+	return nmproto.Succeeded("")
+}
+
+// maxOwnerInfo is the longest owner information the original took.
+const maxOwnerInfo = 256
+
+func (nn *nmNode) ChangeOwnerInformation(name, info string) nmproto.Reply {
+	v, _, r, ok := nn.vessel(name, false)
+	if !ok {
+		return r
+	}
+	if len(info) > maxOwnerInfo {
+		return nmproto.Failure("String Too Long")
+	}
+	if strings.Contains(info, "\n") {
+		return nmproto.Failure("String may not contain newline character")
+	}
+	e := nn.st.nmEntry(v, true)
+	e.ownerInfo = info
+	nn.st.touchNM(v)
+	return nmproto.Succeeded("")
+}
+
+func (nn *nmNode) ChangeAdvertise(name, setting string) nmproto.Reply {
+	v, _, r, ok := nn.vessel(name, false)
+	if !ok {
+		return r
+	}
+	if setting != "True" && setting != "False" {
+		return nmproto.Failure("Invalid advertisement setting '" + setting + "'")
+	}
+	e := nn.st.nmEntry(v, true)
+	e.noAdvertise = setting == "False"
+	nn.st.touchNM(v)
+	return nmproto.Succeeded("")
+}
+
+// SplitVessel and JoinVessels, resource arithmetic that changes the set
+// of a node's vessels, are not simulated: the clearinghouse's vessels are
+// fixed. They fail as an unexpected exception did in the original.
+
+func (nn *nmNode) SplitVessel(name, resources string) nmproto.Reply {
+	return nmproto.Failure(nmproto.TextInternalError)
+}
+
+func (nn *nmNode) JoinVessels(name1, name2 string) nmproto.Reply {
+	return nmproto.Failure(nmproto.TextInternalError)
+}
