@@ -80,6 +80,8 @@ type nmNet struct {
 	nextID    uint64
 	closed    bool
 	stats     nmStats
+
+	queued func() // tests: called, without the lock, when a request joins a queue
 }
 
 // nmListener is one node's listener and its queue. Its fields below ln
@@ -233,12 +235,10 @@ func (nt *nmNet) reconcileLocked(st *state) {
 	}
 	nt.mu.Unlock()
 	if swapped {
+		// Every node, once: a Reset or a rollback costs as much anyway.
 		clear(st.nm.bound)
-		for n := range st.nm.perNode {
-			st.nm.touched[n] = struct{}{}
-		}
-		for n := range st.nm.pinned {
-			st.nm.touched[n] = struct{}{}
+		for n := range st.nodes {
+			nt.ensure(st, int32(n))
 		}
 	}
 	for n := range st.nm.touched {
@@ -374,7 +374,11 @@ func (l *nmListener) handle(c net.Conn, src string) {
 		nt.wg.Add(1)
 		go l.work()
 	}
+	queued := nt.queued
 	nt.mu.Unlock()
+	if queued != nil {
+		queued()
+	}
 	var res nmResult
 	select {
 	case res = <-job.done:

@@ -67,7 +67,6 @@ type nmState struct {
 	// a stored trailer, a status other than Fresh, files, a log or an
 	// armed hang. Every other vessel is Fresh, empty and has no users.
 	vessels map[int32]*nmVessel
-	perNode map[int32]int // entries of vessels per node
 	used    int64         // bytes of files and logs of all the entries
 	version uint64        // the last version given out
 
@@ -82,6 +81,9 @@ type nmState struct {
 	// wall is the node managers' clock (time.Now): they judge
 	// expirations by wall-clock time, whatever the mock clock does.
 	wall func() time.Time
+	// startWait is how long a start whose program cannot report waits
+	// before the Warning: NodeManagerStartWait.
+	startWait time.Duration
 }
 
 // nmVessel is one vessel's node manager state.
@@ -117,7 +119,7 @@ type nmVessel struct {
 func newNMState(addr nmAddressing, diskCap int64, wall func() time.Time) *nmState {
 	return &nmState{
 		addr: addr, diskCap: diskCap, wall: wall,
-		vessels: map[int32]*nmVessel{}, perNode: map[int32]int{},
+		vessels: map[int32]*nmVessel{},
 		bound: map[int32]int{}, pinned: map[int32]bool{}, touched: map[int32]struct{}{},
 	}
 }
@@ -136,9 +138,6 @@ func (st *state) nmEntry(v int32, create bool) *nmVessel {
 	if e == nil && create {
 		e = &nmVessel{holder: noOne}
 		st.nm.vessels[v] = e
-		n := st.vessels[v].node
-		st.nm.perNode[n]++
-		st.nmTouchNode(n)
 	}
 	return e
 }
@@ -152,11 +151,7 @@ func (st *state) nmDrop(v int32) {
 	}
 	st.nm.used -= e.used + int64(len(e.log))
 	delete(st.nm.vessels, v)
-	n := st.vessels[v].node
-	if st.nm.perNode[n]--; st.nm.perNode[n] == 0 {
-		delete(st.nm.perNode, n)
-	}
-	st.nmTouchNode(n)
+	st.nmTouchNode(st.vessels[v].node)
 	st.touchNM(v)
 }
 
@@ -192,14 +187,23 @@ func (st *state) nmTouchNode(n int32) {
 }
 
 // nmNeedsListener reports whether node n's node manager should listen: it
-// is reachable (active, not behind NAT) and a vessel on it holds anything
-// (every held vessel does: its user), or an admin control asked.
+// is reachable (active, not behind NAT) and a vessel on it is held or
+// waits for its cleanup (so its user's key still works), or an admin
+// control asked.
 func (st *state) nmNeedsListener(n int32) bool {
 	nd := &st.nodes[n]
 	if st.nm == nil || nd.nat || nd.subnet < 0 || !nd.active {
 		return false
 	}
-	return st.nm.pinned[n] || st.nm.perNode[n] > 0
+	if st.nm.pinned[n] {
+		return true
+	}
+	for v := nd.first; v < nd.first+nd.count; v++ {
+		if ves := &st.vessels[v]; ves.owner != noOne || ves.dirty {
+			return true
+		}
+	}
+	return false
 }
 
 // nmOwnerKey returns the clearinghouse's owner key of node n's vessels: a
@@ -528,7 +532,7 @@ func (nn *nmNode) StartVesselEx(name, platform, args string) nmproto.Reply {
 	case len(words) == 0 || e.hangSet:
 		// The original started repy and waited for it to report; repy
 		// without a program, like a start made to hang, never does.
-		nn.hang = NodeManagerStartWait
+		nn.hang = st.nm.startWait
 		if e.hangSet {
 			nn.hang, e.hang, e.hangSet = e.hang, 0, false
 			st.touchNM(v)

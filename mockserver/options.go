@@ -46,6 +46,7 @@ type config struct {
 	nmDisk       int64
 	nmWall       func() time.Time // their clock (tests fix it)
 	nmLoopOnly   bool             // pretend only 127.0.0.1 can be bound (tests)
+	nmStartWait  time.Duration    // how long a start that cannot report waits (tests shorten it)
 }
 
 // DefaultPopulation returns the population a Server starts with when no
@@ -73,6 +74,7 @@ func defaultConfig() config {
 		wall:         time.Now,
 		nmDisk:       DefaultNodeManagerDisk,
 		nmWall:       time.Now,
+		nmStartWait:  NodeManagerStartWait,
 	}
 }
 
