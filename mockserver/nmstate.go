@@ -67,8 +67,8 @@ type nmState struct {
 	// a stored trailer, a status other than Fresh, files, a log or an
 	// armed hang. Every other vessel is Fresh, empty and has no users.
 	vessels map[int32]*nmVessel
-	used    int64         // bytes of files and logs of all the entries
-	version uint64        // the last version given out
+	used    int64  // bytes of files and logs of all the entries
+	version uint64 // the last version given out
 
 	// Listeners (nmnet.go): the port each listening node is bound to, the
 	// nodes an admin control asked to listen, and the nodes whose need
@@ -120,7 +120,7 @@ func newNMState(addr nmAddressing, diskCap int64, wall func() time.Time) *nmStat
 	return &nmState{
 		addr: addr, diskCap: diskCap, wall: wall,
 		vessels: map[int32]*nmVessel{},
-		bound: map[int32]int{}, pinned: map[int32]bool{}, touched: map[int32]struct{}{},
+		bound:   map[int32]int{}, pinned: map[int32]bool{}, touched: map[int32]struct{}{},
 	}
 }
 
