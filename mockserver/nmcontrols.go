@@ -238,10 +238,10 @@ type NodeManagerStatus struct {
 
 // NodeManagerCalls counts one call's requests.
 type NodeManagerCalls struct {
-	Requests uint64
-	Errors   uint64 // answered with status Error
-	Warnings uint64 // answered with status Warning
-	Dropped  uint64 // stopped by an injected reset_before: no reply
+	Requests uint64 `json:"requests"`
+	Errors   uint64 `json:"errors"`   // answered with status Error
+	Warnings uint64 `json:"warnings"` // answered with status Warning
+	Dropped  uint64 `json:"dropped"`  // stopped by an injected reset_before: no reply
 }
 
 // nmStats is what nmNet counts, under its mutex.
