@@ -76,7 +76,7 @@ const (
 type FaultRule struct {
 	// Method is one of the ten wire methods, or "*" (or "") for all
 	// ten; or "nm:" and a node manager call ("nm:StartVessel"), or "nm:*"
-	// for every node manager request (docs/nodemanager-api.md §8.7).
+	// for every node manager request (nodemanager-api.md §8.7).
 	Method string
 	// Username restricts the rule to calls naming this user (in the auth
 	// struct, or get_encrypted_api_key's argument); "" for any.
