@@ -54,7 +54,7 @@ func (s *Server) nmBeginLocked() {
 		st.nm = newNMState(s.nmAddr, s.cfg.nmDisk, s.cfg.nmWall)
 	}
 	st.nm.addr, st.nm.diskCap, st.nm.wall, st.nm.net = s.nmAddr, s.cfg.nmDisk, s.cfg.nmWall, s.nmNet
-	st.nm.startWait = s.cfg.nmStartWait
+	st.nm.startWait, st.nm.versions = s.cfg.nmStartWait, &s.nmVersions
 	if s.nmNet.st != st {
 		s.nmNet.reconcileLocked(st)
 	}

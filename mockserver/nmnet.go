@@ -222,13 +222,20 @@ func (nt *nmNet) closeListenerLocked(l *nmListener) {
 
 // reconcileLocked brings the listeners in line with the state at the end
 // of a call, with Server.mu held: after the state was replaced (Reset, a
-// rollback) every listener closes and the nodes that need one open; then
-// every node the call touched opens, moves or closes its listener.
+// rollback to the state file) a listener stays if its node is still there
+// at the same address, the others close, and the nodes that need one
+// open; then every node the call touched opens, moves or closes its
+// listener.
 func (nt *nmNet) reconcileLocked(st *state) {
 	nt.mu.Lock()
 	swapped := nt.st != st
 	if swapped {
-		for _, l := range nt.listeners {
+		clear(st.nm.bound)
+		for n, l := range nt.listeners {
+			if int(n) < len(st.nodes) && st.nodes[n].id == l.nodeKey && st.nmNeedsListener(n) && st.nmNodeIP(n) == l.ip {
+				st.nm.bound[n] = l.port
+				continue
+			}
 			nt.closeListenerLocked(l)
 		}
 		nt.st = st
@@ -236,7 +243,6 @@ func (nt *nmNet) reconcileLocked(st *state) {
 	nt.mu.Unlock()
 	if swapped {
 		// Every node, once: a Reset or a rollback costs as much anyway.
-		clear(st.nm.bound)
 		for n := range st.nodes {
 			nt.ensure(st, int32(n))
 		}
@@ -509,6 +515,7 @@ type nmSnapshot struct {
 	s       *Server
 	l       *nmListener
 	asked   bool
+	stale   bool // the state was being replaced: decide again under the lock
 	name    string
 	version uint64
 }
@@ -519,6 +526,7 @@ func (sn *nmSnapshot) Access(name string) (nmproto.Access, bool) {
 	defer sn.s.mu.Unlock()
 	st := sn.s.st
 	if st.nm == nil || !sn.s.nmNet.current(sn.l) {
+		sn.stale = true
 		return nmproto.Access{}, false
 	}
 	v, ok := st.nmFindVessel(sn.l.n, name)
@@ -560,7 +568,7 @@ func (s *Server) nmServe(l *nmListener, request string) nmResult {
 		}
 		nn := &nmNode{st: st, n: l.n}
 		if snap.asked {
-			if v, ok := st.nmFindVessel(l.n, snap.name); ok && st.nmVersion(v) != snap.version {
+			if v, ok := st.nmFindVessel(l.n, snap.name); snap.stale || ok && st.nmVersion(v) != snap.version {
 				d = engine.Decide(request, nmproto.NTPTime(st.nm.wall()), nn)
 			}
 		}

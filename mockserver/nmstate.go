@@ -47,6 +47,11 @@ const (
 	// nmLogMax is how much of a vessel's log is kept: ReadVesselLog never
 	// returns more.
 	nmLogMax = 16 << 10
+
+	// maxVesselFiles bounds a vessel's files: empty files take no quota,
+	// and each costs memory. The original had no such bound; past it an
+	// upload of a new file is refused as one over the quota is.
+	maxVesselFiles = 1024
 )
 
 // The statuses of a vessel (docs/nodemanager-api.md §4.2).
@@ -67,8 +72,10 @@ type nmState struct {
 	// a stored trailer, a status other than Fresh, files, a log or an
 	// armed hang. Every other vessel is Fresh, empty and has no users.
 	vessels map[int32]*nmVessel
-	used    int64  // bytes of files and logs of all the entries
-	version uint64 // the last version given out
+	used    int64 // bytes of files and logs of all the entries
+	// versions counts the versions given out, over every state the
+	// server has had (it survives a Reset and a rollback).
+	versions *uint64
 
 	// Listeners (nmnet.go): the port each listening node is bound to, the
 	// nodes an admin control asked to listen, and the nodes whose need
@@ -118,7 +125,7 @@ type nmVessel struct {
 
 func newNMState(addr nmAddressing, diskCap int64, wall func() time.Time) *nmState {
 	return &nmState{
-		addr: addr, diskCap: diskCap, wall: wall,
+		addr: addr, diskCap: diskCap, wall: wall, versions: new(uint64),
 		vessels: map[int32]*nmVessel{},
 		bound:   map[int32]int{}, pinned: map[int32]bool{}, touched: map[int32]struct{}{},
 	}
@@ -152,13 +159,13 @@ func (st *state) nmDrop(v int32) {
 	st.nm.used -= e.used + int64(len(e.log))
 	delete(st.nm.vessels, v)
 	st.nmTouchNode(st.vessels[v].node)
-	st.touchNM(v)
+	st.nmTouchReset(v)
 }
 
 // nmChanged records that the vessel's users or stored trailer changed.
 func (st *state) nmChanged(v int32, e *nmVessel) {
-	st.nm.version++
-	e.version = st.nm.version
+	*st.nm.versions++
+	e.version = *st.nm.versions
 	st.touchNM(v)
 }
 
@@ -174,7 +181,7 @@ func (st *state) nmVersion(v int32) uint64 {
 // changed.
 func (st *state) touchNM(v int32) {
 	if st.changes != nil && !st.deriving {
-		st.changes.vessels[v] = struct{}{}
+		st.changes.nm[v] = struct{}{}
 	}
 }
 
@@ -375,7 +382,7 @@ func (st *state) nmResetVessel(v int32, e *nmVessel) {
 	}
 	st.nm.used -= int64(len(e.log))
 	e.log, e.status, e.program, e.args = "", "", "", nil
-	st.touchNM(v)
+	st.nmTouchReset(v)
 }
 
 // nmNode is one node's API, for the decision engine and nmproto.Dispatch;
@@ -615,7 +622,8 @@ func (nn *nmNode) AddFileToVessel(name, file, data string) nmproto.Reply {
 	if e != nil {
 		used = e.used
 	}
-	if used+int64(len(data)) > VesselDiskQuota || st.nm.used+int64(len(data)) > st.nm.diskCap {
+	if used+int64(len(data)) > VesselDiskQuota || st.nm.used+int64(len(data)) > st.nm.diskCap ||
+		e != nil && len(e.files) >= maxVesselFiles && !hasKey(e.files, file) {
 		return nmproto.Failure("Not enough free disk space")
 	}
 	if p := repyFilenameProblem(file); p != "" {
@@ -629,7 +637,7 @@ func (nn *nmNode) AddFileToVessel(name, file, data string) nmproto.Reply {
 	e.files[file] = data
 	e.used += int64(len(data)) - old
 	st.nm.used += int64(len(data)) - old
-	st.touchNM(v)
+	st.nmTouchFile(v, file)
 	return nmproto.Succeeded("")
 }
 
@@ -693,7 +701,7 @@ func (nn *nmNode) DeleteFileInVessel(name, file string) nmproto.Reply {
 	delete(e.files, file)
 	e.used -= int64(len(data))
 	nn.st.nm.used -= int64(len(data))
-	nn.st.touchNM(v)
+	nn.st.nmTouchFile(v, file)
 	return nmproto.Succeeded("")
 }
 
@@ -812,4 +820,9 @@ func (nn *nmNode) SplitVessel(name, resources string) nmproto.Reply {
 
 func (nn *nmNode) JoinVessels(name1, name2 string) nmproto.Reply {
 	return nmproto.Failure(nmproto.TextInternalError)
+}
+
+func hasKey[V any](m map[string]V, k string) bool {
+	_, ok := m[k]
+	return ok
 }

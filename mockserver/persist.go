@@ -127,6 +127,10 @@ type record struct {
 	Accounts []accountRecord `json:"accounts,omitempty"`
 	Nodes    []nodeRecord    `json:"nodes,omitempty"`
 	Vessels  []vesselRecord  `json:"vessels,omitempty"`
+
+	// The node managers (nmpersist.go).
+	NM      []nmRecord     `json:"nm,omitempty"`
+	NMFiles []nmFileRecord `json:"nm_files,omitempty"`
 }
 
 type populationRecord struct {
@@ -241,6 +245,7 @@ func encodeSnapshot(st *state, now, offset int64) []byte {
 			r.Vessels = append(r.Vessels, st.vesselRecord(int32(i)))
 		}
 	}
+	st.nmEncodeSnapshot(&r)
 	return mustMarshal(r)
 }
 
@@ -255,6 +260,7 @@ func encodeDelta(st *state, c *changes, now, offset int64) []byte {
 	for _, i := range sortedKeys(c.vessels) {
 		r.Vessels = append(r.Vessels, st.vesselRecord(i))
 	}
+	st.nmEncodeDelta(&r, c)
 	return mustMarshal(r)
 }
 
@@ -593,6 +599,7 @@ func (s *Server) loadFile(ctx context.Context, path string, lock *stateLock, f *
 	j.version = sf.version
 	j.base = 0 // unknown: compact once the journal passes the threshold
 	s.j, s.lock = j, lock
+	s.nmLoaded(st)
 	s.st = st
 	if s.cfg.scale == 1 {
 		s.clock.set(s.clock.source().UnixNano() + last.Offset)
@@ -654,6 +661,7 @@ func (s *Server) reloadLocked() error {
 	old := s.st
 	st.cleanupDelay, st.failRate, st.failFunc = old.cleanupDelay, old.failRate, old.failFunc
 	st.rng, st.seed = old.rng, old.seed
+	s.nmLoaded(st)
 	st.changes = newChanges()
 	s.st = st
 	s.clock.restore(j.clock)
@@ -832,5 +840,5 @@ func (st *state) applyRecord(r *record) error {
 		}
 		ves.since, ves.expires, ves.dirty = v.Since, v.Expires, v.Dirty
 	}
-	return nil
+	return st.nmApply(r)
 }

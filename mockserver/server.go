@@ -26,8 +26,9 @@ type Server struct {
 	faults *faultEngine // the fault profile (faults.go), wire layer
 
 	// The node managers (nm*.go): nmNet is nil when they are off.
-	nmAddr nmAddressing
-	nmNet  *nmNet
+	nmAddr     nmAddressing
+	nmNet      *nmNet
+	nmVersions uint64 // guarded by mu; see nmState.versions
 
 	// Reserved for the XML-RPC endpoint (http.go), built on first use.
 	httpOnce    sync.Once
@@ -104,6 +105,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Server, error) {
 	if err := s.openFile(ctx, path); err != nil {
 		return nil, err
 	}
+	// Vessels held in the file have their nodes listen from the start.
+	s.mu.Lock()
+	s.nmBeginLocked()
+	s.mu.Unlock()
 	return s, nil
 }
 

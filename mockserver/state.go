@@ -134,6 +134,12 @@ type changes struct {
 	vessels  map[int32]struct{}
 	nodes    map[int32]bool // true if the node was added
 	accounts map[int32]struct{}
+	// The node managers' changes (nmpersist.go): vessels whose state
+	// changed, those whose files were all removed, files written or
+	// deleted.
+	nm      map[int32]struct{}
+	nmReset map[int32]struct{}
+	nmFiles map[nmFileKey]struct{}
 	// full asks for a snapshot record instead of a delta: after Reset,
 	// and after the clock is set or advanced (expiries it caused are not
 	// journaled and might not be derivable again on load) or rescaled
@@ -146,11 +152,12 @@ func newChanges() *changes {
 		vessels:  map[int32]struct{}{},
 		nodes:    map[int32]bool{},
 		accounts: map[int32]struct{}{},
+		nm:       map[int32]struct{}{},
 	}
 }
 
 func (c *changes) empty() bool {
-	return !c.full && len(c.vessels) == 0 && len(c.nodes) == 0 && len(c.accounts) == 0
+	return !c.full && len(c.vessels) == 0 && len(c.nodes) == 0 && len(c.accounts) == 0 && len(c.nm) == 0
 }
 
 // state is everything a Server knows. It is guarded by Server.mu; nothing
