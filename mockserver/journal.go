@@ -283,7 +283,10 @@ func (j *journal) recoverLocked() error {
 }
 
 // needsCompaction reports whether the records after the last snapshot have
-// grown past the threshold (and a recent failure does not hold it back).
+// grown past the threshold, or past the snapshot's own size if that is
+// larger (so that a large snapshot, node managers' files say, is rewritten
+// at most once per as many bytes appended), and a recent failure does not
+// hold it back.
 func (j *journal) needsCompaction() bool {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -291,7 +294,7 @@ func (j *journal) needsCompaction() bool {
 }
 
 func (j *journal) compactDueLocked() bool {
-	if j.size-j.base <= j.compactBytes {
+	if j.size-j.base <= max(j.compactBytes, j.base) {
 		return false
 	}
 	return j.retryAt.IsZero() || j.size >= j.retrySize || !j.now().Before(j.retryAt)
