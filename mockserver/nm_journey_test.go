@@ -1,9 +1,7 @@
 package mockserver_test
 
 import (
-	"context"
 	"errors"
-	"net"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -89,6 +87,11 @@ func TestNodeManagerJourney(t *testing.T) {
 			t.Fatalf("Stop: %q, %v", status, err)
 		}
 	}
+	// Keep the first vessel's node listening once nothing on it is held,
+	// to hear it refuse the old key.
+	if _, err := f.mock.NodeManagerAddr(string(vessels[0].Handle)); err != nil {
+		t.Fatal(err)
+	}
 	if err := f.ch.ReleaseResources(ctx, clearinghouse.Handles(vessels)); err != nil {
 		t.Fatal(err)
 	}
@@ -103,22 +106,28 @@ func TestNodeManagerJourney(t *testing.T) {
 	if err := f.mock.Advance(time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	_, err = v.ListFiles(ctx)
-	switch {
-	case errors.Is(err, nodemanager.ErrInsufficientPermissions):
-	case errors.Is(err, nodemanager.ErrCommunication):
-		// The node stopped listening once nothing on it was held.
-		var ne net.Error
-		_ = ne
-	default:
+	if _, err := v.ListFiles(ctx); !errors.Is(err, nodemanager.ErrInsufficientPermissions) {
 		t.Fatalf("after the cleanup: %v", err)
 	}
-	nmv, err := f.mock.VesselNodeManager(string(vessels[0].Handle))
+	info, err := v.Info(ctx)
+	if err != nil || info.Status != "Fresh" || len(info.UserKeys) != 0 {
+		t.Fatalf("after the cleanup: %+v, %v", info, err)
+	}
+	for _, cv := range vessels {
+		nmv, err := f.mock.VesselNodeManager(string(cv.Handle))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if nmv.Status != "Fresh" || len(nmv.Files) != 0 || len(nmv.UserKeys) != 0 || nmv.Log != "" {
+			t.Fatalf("after the cleanup: %+v", nmv)
+		}
+	}
+	// The second vessel's node listens no more.
+	v2, err := f.nm.Vessel(vessels[1])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if nmv.Status != "Fresh" || len(nmv.Files) != 0 || len(nmv.UserKeys) != 0 || nmv.Log != "" {
-		t.Fatalf("after the cleanup: %+v", nmv)
+	if _, err := v2.ListFiles(ctx); !errors.Is(err, nodemanager.ErrCommunication) {
+		t.Fatalf("the second node after the cleanup: %v", err)
 	}
-	_ = context.Background
 }
