@@ -401,7 +401,7 @@ var errNMInFlight = errors.New("mockserver: node manager requests in flight over
 // every byte read are charged to the bound on requests in flight
 // (maxNMInFlight) before the request is accepted; charged says how much
 // the caller must give back.
-func (nt *nmNet) readRequest(c net.Conn, charged *int64) (string, error) {
+func (nt *nmNet) readRequest(c io.Reader, charged *int64) (string, error) {
 	br := bufio.NewReaderSize(c, 4096)
 	// The header, up to its "\n" (at most 20 bytes), read here only to
 	// charge what the reader will set aside; nmproto.ReadMessage then
