@@ -432,13 +432,16 @@ func (nn *nmNode) GetVessels() nmproto.Reply {
 	st := nn.st
 	nd := &st.nodes[nn.n]
 	info := nmproto.NodeInfo{Version: nmNodeVersion, Name: st.reportedIP(nn.n), Key: nd.id}
+	owner := st.nmOwnerKey(nn.n)
+	info.Vessels = make([]nmproto.VesselInfo, 0, nd.count)
 	for v := nd.first; v < nd.first+nd.count; v++ {
 		e := st.nm.vessels[v]
-		vi := nmproto.VesselInfo{
-			Name: st.vessels[v].name(), Status: e.statusText(), Advertise: true, OwnerKey: st.nmVesselOwner(v),
-		}
+		vi := nmproto.VesselInfo{Name: st.vessels[v].name(), Status: e.statusText(), Advertise: true, OwnerKey: owner}
 		if e != nil {
 			vi.UserKeys, vi.OwnerInfo, vi.Advertise = e.users, e.ownerInfo, !e.noAdvertise
+			if e.owner != "" {
+				vi.OwnerKey = e.owner
+			}
 		}
 		info.Vessels = append(info.Vessels, vi)
 	}
