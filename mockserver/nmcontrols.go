@@ -69,15 +69,15 @@ func (s *Server) nmEndLocked() {
 	s.nmNet.reconcileLocked(s.st)
 }
 
-// ErrNoNodeManagers is returned by the node manager controls of a server
-// made without WithNodeManagers(true).
-var ErrNoNodeManagers = &controlError{ErrInvalid, "node managers are off (WithNodeManagers, -nodemanagers)"}
+// errNoNodeManagers is the error of the node manager controls of a server
+// made without WithNodeManagers(true); it matches ErrInvalid.
+var errNoNodeManagers = &controlError{ErrInvalid, "node managers are off (WithNodeManagers, -nodemanagers)"}
 
 // nmControl runs fn on the vessel that handle names, with the lock held,
 // and brings the listeners in line afterwards.
 func (s *Server) nmControl(handle string, fn func(st *state, v int32) error) error {
 	if s.nmNet == nil {
-		return ErrNoNodeManagers
+		return errNoNodeManagers
 	}
 	return s.update(func(st *state, now int64) error {
 		nodeID, name, ok := strings.Cut(handle, ":")

@@ -11,8 +11,13 @@
 // start-up (building a large population, creating demo accounts) stops it
 // too.
 //
-// With -faults or -faults-spec it injects faults into XML-RPC calls (see
-// the mockserver package documentation for the profile format). On
+// With -nodemanagers every reachable node answers the node manager
+// protocol on loopback (docs/nodemanager-api.md §8), and the banner says
+// where; -nodemanager-disk caps what their files and logs may hold.
+//
+// With -faults or -faults-spec it injects faults into XML-RPC calls, and
+// with rules named nm:Call into node manager requests (see the mockserver
+// package documentation for the profile format). On
 // shutdown it prints the behaviour report — leaked vessels, missed
 // renewals, renewal storms, duplicate acquisitions, repeated
 // authentication failures, malformed arguments — to stderr, and with
