@@ -2,7 +2,10 @@ package mockserver
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -89,5 +92,102 @@ func FuzzNodeManagerRequest(f *testing.F) {
 			}
 			return nil
 		}))
+	})
+}
+
+// FuzzNodeManagerStateRecord replays a state file whose last record is
+// arbitrary: a record of node manager state, mutated. Replay must refuse
+// it (ErrCorruptState) or load state within the bounds a running server
+// keeps.
+func FuzzNodeManagerStateRecord(f *testing.F) {
+	path := filepath.Join(f.TempDir(), "state")
+	s, err := Open(context.Background(), path, append(frozen(t0), WithNodeManagers(true), WithPopulation(PopulationConfig{Nodes: 5, Seed: 1}))...)
+	must(f, err)
+	f.Cleanup(func() { s.Close() })
+	a := addUser(f, s, "alice")
+	h := acquire(f, s, a, "wan", 1)[0]
+	sg := newSigner(f, a.PublicKey, a.PrivateKey, h, nmAddr(f, s, h))
+	sg.say(nmproto.AddFileToVessel, "a.r2py", "x\xff")
+	sg.say(nmproto.StartVessel, "a.r2py")
+	must(f, s.AppendVesselLog(h, "out\n"))
+	must(f, s.HangVesselStart(h, time.Second))
+	sg.say(nmproto.ResetVessel)
+	sg.say(nmproto.AddFileToVessel, "b", "y")
+	data, err := os.ReadFile(path)
+	must(f, err)
+	sf, err := parseStateFile(data)
+	must(f, err)
+	for _, p := range sf.payloads[1:] {
+		f.Add(p)
+	}
+	f.Add([]byte(`{"type":"delta","clock":1,"offset":0,"nm":[{"i":3,"users":["65537 x"]}]}`))
+	f.Add([]byte(`{"type":"delta","clock":1,"offset":0,"nm_files":[{"v":3,"name":"a","data":"eA=="}]}`))
+	// The input takes the place of the last record, after the others.
+	prefix := data[:sf.offsets[len(sf.offsets)-1]]
+	srv := nmServer(f)
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		if bytes.IndexByte(payload, '\n') >= 0 {
+			return // a payload never holds one; the frame would not parse
+		}
+		file := appendFrame(append([]byte(nil), prefix...), payload)
+		sf, err := parseStateFile(file)
+		if err != nil {
+			return
+		}
+		st, _, err := srv.replay(context.Background(), sf)
+		if err != nil {
+			if !errors.Is(err, ErrCorruptState) {
+				t.Fatalf("replay: %v", err)
+			}
+			return
+		}
+		srv.nmLoaded(st)
+		for v, e := range st.nm.vessels {
+			if int(v) >= len(st.vessels) || len(e.log) > nmLogMax || len(e.files) > maxVesselFiles || len(e.users) > maxNMUsers {
+				t.Fatalf("vessel %d loaded over a bound: %d log bytes, %d files, %d users", v, len(e.log), len(e.files), len(e.users))
+			}
+			for name, data := range e.files {
+				if repyFilenameProblem(name) != "" || len(data) > VesselDiskQuota {
+					t.Fatalf("vessel %d loaded file %q of %d bytes", v, name, len(data))
+				}
+			}
+			switch e.status {
+			case "", statusStarted, statusStopped, statusTerminated:
+			default:
+				t.Fatalf("vessel %d loaded status %q", v, e.status)
+			}
+		}
+	})
+}
+
+// FuzzParseFaultSpec: whatever a profile's compact form, ParseFaultSpec
+// refuses it (ErrInvalid) or reads a profile whose compact form reads back
+// the same.
+func FuzzParseFaultSpec(f *testing.F) {
+	for _, seed := range []string{
+		"", "seed=7;acquire_resources:reset_after,next=1", "*@alice:latency=200ms,jitter=300ms,p=0.5",
+		"get_resource_info:drip=64/50ms", "nm:StartVessel:latency=2s", "nm:*:truncate,skip=2",
+		"nm:AddFileToVessel:reset_after,next=1;renew_resources:unavailable,retry_after=5s",
+		"nm:Frobnicate:reset_before", "nm::", "nm:StartVessel@bob:latency=1s",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		p, err := ParseFaultSpec(spec)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("%q: %v", spec, err)
+			}
+			return
+		}
+		back, err := ParseFaultSpec(p.String())
+		if err != nil || back.String() != p.String() {
+			t.Fatalf("%q read as %q, which reads back as %q (%v)", spec, p.String(), back.String(), err)
+		}
+		for _, r := range p.Rules {
+			if isNMMethod(r.Method) && (r.Username != "" || !nmFaultMethod(r.Method)) {
+				t.Fatalf("%q: node manager rule %+v", spec, r)
+			}
+		}
 	})
 }
