@@ -91,8 +91,7 @@
 //	}
 //
 // and the same in the compact form that ParseFaultSpec reads and
-// FaultProfile.String writes (one line; items separated by ';'; rules for
-// node manager requests are written nm:Call:fields):
+// FaultProfile.String writes (one line; items separated by ';'):
 //
 //	seed=7;acquire_resources:reset_after,next=1;renew_resources:unavailable,retry_after=5s,p=0.1;
 //	get_resource_info:truncate,skip=3,next=1;*@alice:latency=200ms,jitter=300ms,p=0.5;
@@ -100,8 +99,9 @@
 //
 // A rule matches a call by method ("*" for all ten) and, optionally,
 // username; with node managers on, a method "nm:" and a node manager call
-// ("nm:StartVessel"), or "nm:*", makes the rule apply to node manager
-// requests instead (see Node managers). "fault" is one of reset_before, reset_after, unavailable,
+// ("nm:StartVessel", in the compact form nm:StartVessel:latency=2s), or
+// "nm:*", makes the rule apply to node manager requests instead (see Node
+// managers). "fault" is one of reset_before, reset_after, unavailable,
 // server_error and truncate, or absent for delays only; "latency" plus a
 // uniform draw below "jitter" delays the answer (after the call is
 // applied); "drip_bytes" and "drip_pause" write it in pieces. A rule

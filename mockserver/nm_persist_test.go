@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -195,4 +196,41 @@ func rewriteRecord(t *testing.T, data []byte, from, to string) []byte {
 	last := len(sf.payloads) - 1
 	payload := bytes.Replace(sf.payloads[last], []byte(from), []byte(to), 1)
 	return appendFrame(append([]byte(nil), data[:sf.offsets[last]]...), payload)
+}
+
+// TestCompactionWaitsForTheSnapshot: node manager files in a snapshot are
+// rewritten only once the records after it outgrow them, not every time
+// the records pass the 8 MiB threshold (4 KiB here).
+func TestCompactionWaitsForTheSnapshot(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "state")
+	s := openState(t, path, WithNodeManagers(true), WithPopulation(PopulationConfig{Nodes: 5, Seed: 1}), withCompactBytes(4096))
+	t.Cleanup(func() { s.Close() })
+	records := func() int {
+		t.Helper()
+		data, err := os.ReadFile(path)
+		must(t, err)
+		sf, err := parseStateFile(data)
+		must(t, err)
+		return len(sf.payloads)
+	}
+	a := addUser(t, s, "alice")
+	h := acquire(t, s, a, "wan", 1)[0]
+	sg := newSigner(t, a.PublicKey, a.PrivateKey, h, nmAddr(t, s, h))
+	wantReply(t, "a large file", sg.say(nmproto.AddFileToVessel, "big", strings.Repeat("b", 200_000)), "\nSuccess")
+	if n := records(); n != 1 {
+		t.Fatalf("%d records after passing the threshold from a small snapshot, want 1 (compacted)", n)
+	}
+	// 20 uploads of 5 KB: each passes the threshold, none the snapshot.
+	for i := range 20 {
+		wantReply(t, "a small file", sg.say(nmproto.AddFileToVessel, "f"+strconv.Itoa(i), strings.Repeat("s", 5000)), "\nSuccess")
+	}
+	if n := records(); n < 21 {
+		t.Fatalf("%d records: 270 KB of files in the snapshot were rewritten for 130 KB of records", n)
+	}
+	// Past the snapshot's size, it is compacted.
+	wantReply(t, "another large file", sg.say(nmproto.AddFileToVessel, "big2", strings.Repeat("c", 200_000)), "\nSuccess")
+	if n := records(); n != 1 {
+		t.Fatalf("%d records after outgrowing the snapshot, want 1 (compacted)", n)
+	}
 }

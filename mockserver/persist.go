@@ -28,8 +28,8 @@ import (
 // JSON, which never holds a newline. A mutating call appends its delta and
 // waits for fsync before it answers; concurrent calls share one write and
 // fsync (group commit). When the records after the last snapshot grow past
-// a threshold (or past the snapshot's size, if larger), and on Close, the
-// file is compacted: a new snapshot plus any
+// a threshold (or past the node managers' files and logs in the snapshot,
+// if larger), and on Close, the file is compacted: a new snapshot plus any
 // records newer than it go to a temporary file in the same directory, which
 // is synced and renamed over the old one, and the directory is synced.
 // journal.go does the writing, and says what happens when it fails.
