@@ -16,23 +16,6 @@ import (
 // that account; others (a stranger's key, an unknown vessel) name no
 // account and are only counted in NodeManagers.
 
-// The node manager findings; see FindingKind.
-const (
-	// FindingNMRefused: node managers refused signed requests of the
-	// account before running them: a bad or expired signature, a
-	// timestamp not above the vessel's last, a wrong destination or
-	// sequence, a key not allowed, a malformed request. Evidence: Count
-	// requests, Methods per call, Reasons per reason (bad_signature,
-	// illegal_sequence, timestamp, sequence, destination,
-	// insufficient_permissions, internal_error).
-	FindingNMRefused FindingKind = "nm_refused"
-	// FindingNMAfterRelease: the account used a vessel's node manager
-	// after it released the vessel or let its lease run out, before the
-	// cleanup took its key away (the node accepted, as the original
-	// would). Evidence: Count requests, Vessels with their handle.
-	FindingNMAfterRelease FindingKind = "nm_after_release"
-)
-
 // nmConduct is one account's record of node manager requests.
 type nmConduct struct {
 	refused int
