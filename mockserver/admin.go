@@ -47,6 +47,13 @@ import (
 //	                                             or {"spec": "seed=7;acquire_resources:reset_after,next=1"}
 //	DELETE /admin/faults                         no profile: inject nothing
 //	GET    /admin/report                         the behaviour report (see Report)
+//	GET    /admin/nodemanagers                   the node managers: listeners, disk, calls
+//	GET    /admin/vessels/{handle}/nodemanager   what a vessel's node manager holds
+//	POST   /admin/vessels/{handle}/nodemanager/listen  make its node listen: {"address": "ip:port"}
+//	POST   /admin/vessels/{handle}/nodemanager/log     {"text": "..."}: append to its log
+//	POST   /admin/vessels/{handle}/nodemanager/end     its program ends: Started → Terminated
+//	POST   /admin/vessels/{handle}/nodemanager/hang    {"wait": "2s"}: its next start hangs
+//	                                             (absent: 10s, the original's wait)
 //
 // Secrets leave the server only in the reply to POST /admin/accounts and
 // from the credentials endpoint. Errors are {"error": "..."} with status
@@ -100,6 +107,7 @@ func (s *Server) AdminHandler() http.Handler {
 	h("POST /admin/faults", s.adminSetFaults)
 	h("DELETE /admin/faults", s.adminClearFaults)
 	h("GET /admin/report", s.adminReport)
+	s.nmAdminRoutes(h)
 	h("/admin/", func(r *http.Request) (int, any, error) {
 		return 0, nil, notFoundf("no admin endpoint %s %s", r.Method, r.URL.Path)
 	})

@@ -98,7 +98,10 @@
 //	get_resource_info:drip=64/50ms
 //
 // A rule matches a call by method ("*" for all ten) and, optionally,
-// username. "fault" is one of reset_before, reset_after, unavailable,
+// username; with node managers on, a method "nm:" and a node manager call
+// ("nm:StartVessel", in the compact form nm:StartVessel:latency=2s), or
+// "nm:*", makes the rule apply to node manager requests instead (see Node
+// managers). "fault" is one of reset_before, reset_after, unavailable,
 // server_error and truncate, or absent for delays only; "latency" plus a
 // uniform draw below "jitter" delays the answer (after the call is
 // applied); "drip_bytes" and "drip_pause" write it in pieces. A rule
@@ -122,6 +125,27 @@
 // logged ("injected fault" with method, username, fault kind, rule and
 // whether the call was applied), marked in the status page's recent
 // calls, and counted per kind in Server.Faults and GET /admin/state.
+//
+// # Node managers
+//
+// WithNodeManagers(true) (the command's -nodemanagers) puts a simulated
+// node manager behind every reachable node: a vessel's node answers the
+// node manager protocol on loopback from the moment the vessel is acquired
+// (before the acquisition is answered), the vessel's user is the account's
+// public key, set_public_key moves it, and after a release or an expiry
+// and the cleanup delay the vessel has no users and is reset. Nodes are
+// shown at addresses of 127.0.0.0/8, a /24 per subnet. The vessels store
+// files and record starts but run nothing; AppendVesselLog,
+// EndVesselProgram and HangVesselStart stand in for a program;
+// NodeManagerAddr and VesselNodeManager say where a vessel's node manager
+// listens and what it holds; NodeManagers counts their work. With a state
+// file their state is durable like the rest (WithNodeManagerDisk caps it).
+// docs/nodemanager-api.md §8 says what they do and where they differ from
+// the original.
+//
+//	mock, _ := mockserver.New(mockserver.WithNodeManagers(true))
+//	// acquire a vessel, then talk to cv.NodeIP:cv.NodePort with package
+//	// nodemanager, signing with the account's PrivateKey
 //
 // # Behaviour report
 //

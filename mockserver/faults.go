@@ -74,7 +74,9 @@ const (
 // when its method and username match; of the matching rules, the first
 // that fires (see Probability, Next and Skip) is applied, and no other.
 type FaultRule struct {
-	// Method is one of the ten wire methods, or "*" (or "") for all.
+	// Method is one of the ten wire methods, or "*" (or "") for all
+	// ten; or "nm:" and a node manager call ("nm:StartVessel"), or "nm:*"
+	// for every node manager request (nodemanager-api.md §8.7).
 	Method string
 	// Username restricts the rule to calls naming this user (in the auth
 	// struct, or get_encrypted_api_key's argument); "" for any.
@@ -170,8 +172,12 @@ func (p FaultProfile) normalized() (FaultProfile, error) {
 // check explains what is wrong with a rule, or returns nil.
 func (r *FaultRule) check() error {
 	switch {
-	case r.Method != "*" && methods[r.Method].fn == nil:
-		return fmt.Errorf("method %q is not one of the ten", clip(r.Method, 64))
+	case r.Method != "*" && methods[r.Method].fn == nil && !nmFaultMethod(r.Method):
+		return fmt.Errorf("method %q is not one of the ten, nor nm: and a node manager call, nor nm:*", clip(r.Method, 64))
+	case isNMMethod(r.Method) && r.Username != "":
+		return fmt.Errorf("node manager requests name no username: leave it out of %s rules", r.Method)
+	case isNMMethod(r.Method) && (r.Fault == FaultUnavailable || r.Fault == FaultServerError):
+		return fmt.Errorf("fault %s is HTTP's: node manager rules take reset_before, reset_after, truncate, latency, jitter and drip", r.Fault)
 	case r.Username != "" && !printableName(r.Username):
 		return fmt.Errorf("username must be 1 to 64 printable ASCII characters without spaces")
 	case r.Fault != "" && !r.Fault.terminal():
@@ -204,7 +210,9 @@ func (r *FaultRule) check() error {
 
 // matches reports whether a call of method by username is the rule's.
 func (r *FaultRule) matches(method, username string) bool {
-	return (r.Method == "*" || r.Method == method) && (r.Username == "" || r.Username == username)
+	nm := isNMMethod(method)
+	return (r.Method == method || r.Method == "*" && !nm || r.Method == "nm:*" && nm) &&
+		(r.Username == "" || r.Username == username)
 }
 
 // The compact form, for a command line:
@@ -248,6 +256,11 @@ func ParseFaultSpec(spec string) (FaultProfile, error) {
 func parseRuleSpec(item string) (FaultRule, error) {
 	var r FaultRule
 	target, fields, ok := strings.Cut(item, ":")
+	if ok && strings.TrimSpace(target) == "nm" { // nm:Call:fields
+		var call string
+		call, fields, ok = strings.Cut(fields, ":")
+		target = "nm:" + strings.TrimSpace(call)
+	}
 	if !ok {
 		return r, fmt.Errorf("want method:fields")
 	}

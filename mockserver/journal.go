@@ -117,6 +117,7 @@ type journal struct {
 	broken  error  // a rollback failed: no call may see the state
 	size    int64  // durable bytes in the file
 	base    int64  // bytes in the file after its snapshot
+	bulk    int64  // bytes of node manager files and logs in that snapshot, as written
 	clock   clockAnchors
 	// Compaction back-off after a failure.
 	retrySize int64
@@ -283,7 +284,10 @@ func (j *journal) recoverLocked() error {
 }
 
 // needsCompaction reports whether the records after the last snapshot have
-// grown past the threshold (and a recent failure does not hold it back).
+// grown past the threshold, or past the node managers' files and logs in
+// that snapshot if those are larger (so that they are rewritten at most
+// once per as many bytes appended), and a recent failure does not hold it
+// back.
 func (j *journal) needsCompaction() bool {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -291,7 +295,7 @@ func (j *journal) needsCompaction() bool {
 }
 
 func (j *journal) compactDueLocked() bool {
-	if j.size-j.base <= j.compactBytes {
+	if j.size-j.base <= max(j.compactBytes, j.bulk) {
 		return false
 	}
 	return j.retryAt.IsZero() || j.size >= j.retrySize || !j.now().Before(j.retryAt)
@@ -327,6 +331,7 @@ func (j *journal) compact(s *Server, always bool) error {
 	s.mu.Lock()
 	now := s.clock.now()
 	snap := encodeSnapshot(s.st, now, s.clock.offset())
+	bulk := s.st.nmBulk()
 	clock := s.clock.anchors()
 	j.mu.Lock()
 	upTo := j.seq // every record so far is in the snapshot
@@ -351,7 +356,7 @@ func (j *journal) compact(s *Server, always bool) error {
 	old := j.f
 	j.f = f
 	j.version = 2
-	j.size, j.base = int64(len(buf)), int64(len(buf))
+	j.size, j.base, j.bulk = int64(len(buf)), int64(len(buf)), bulk
 	j.clock = clock
 	j.retrySize, j.retryAt = 0, time.Time{}
 	// Records newer than the snapshot stay queued for the new file.

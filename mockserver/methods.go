@@ -387,6 +387,7 @@ func (s *Server) setPublicKey(ctx context.Context, params []any) (any, error) {
 		acct.pubKey = key
 		acct.privKey = ""
 		st.touchAccount(a)
+		st.nmKeyChanged(a)
 		return nil
 	})
 	if err != nil {

@@ -199,7 +199,7 @@ func shorten(id string) string {
 func (st *state) exportNode(n int32, now int64) Node {
 	nd := &st.nodes[n]
 	out := Node{
-		ID: nd.id, IP: nd.ip, Port: int(nd.port), Active: nd.active, Broken: nd.broken,
+		ID: nd.id, IP: st.reportedIP(n), Port: st.reportedPort(n), Active: nd.active, Broken: nd.broken,
 		Failure: Failure{Always: nd.fail, Next: int(nd.failNext)},
 	}
 	if nd.donor != noOne {
@@ -215,8 +215,8 @@ func (st *state) exportVessel(v int32) Vessel {
 	ves := &st.vessels[v]
 	nd := &st.nodes[ves.node]
 	out := Vessel{
-		Handle: st.handle(v), NodeID: nd.id, Name: ves.name(), NodeIP: nd.ip,
-		NodePort: int(nd.port), NodeActive: nd.active, NodeBroken: nd.broken,
+		Handle: st.handle(v), NodeID: nd.id, Name: ves.name(), NodeIP: st.reportedIP(ves.node),
+		NodePort: st.reportedPort(ves.node), NodeActive: nd.active, NodeBroken: nd.broken,
 		Dirty: ves.dirty, Available: ves.pos >= 0,
 	}
 	for _, p := range st.groups[ves.group].ports {
@@ -261,10 +261,10 @@ func (s *Server) Nodes(f NodeFilter) (nodes []Node, total int, err error) {
 		var match []int32
 		switch {
 		case f.Subnet != "":
-			if sn, ok := st.subnetByKey[f.Subnet]; ok {
-				match = slices.Clone(st.subnets[sn].nodes)
-				slices.Sort(match)
+			for _, sn := range st.subnetsNamed(f.Subnet) {
+				match = append(match, st.subnets[sn].nodes...)
 			}
+			slices.Sort(match)
 		case f.NAT:
 			for n := range st.nodes {
 				if st.nodes[n].nat {

@@ -40,6 +40,13 @@ type config struct {
 	files        fileOps          // the state file's operations (tests replace them)
 	wall         func() time.Time // the status page's wall clock (tests fix it)
 	faults       FaultProfile     // normalized by WithFaults
+
+	// The node managers (nm*.go).
+	nodeManagers bool
+	nmDisk       int64
+	nmWall       func() time.Time // their clock (tests fix it)
+	nmLoopOnly   bool             // pretend only 127.0.0.1 can be bound (tests)
+	nmStartWait  time.Duration    // how long a start that cannot report waits (tests shorten it)
 }
 
 // DefaultPopulation returns the population a Server starts with when no
@@ -65,6 +72,9 @@ func defaultConfig() config {
 		compactBytes: 8 << 20,
 		files:        defaultFileOps(),
 		wall:         time.Now,
+		nmDisk:       DefaultNodeManagerDisk,
+		nmWall:       time.Now,
+		nmStartWait:  NodeManagerStartWait,
 	}
 }
 

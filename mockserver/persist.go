@@ -28,7 +28,8 @@ import (
 // JSON, which never holds a newline. A mutating call appends its delta and
 // waits for fsync before it answers; concurrent calls share one write and
 // fsync (group commit). When the records after the last snapshot grow past
-// a threshold, and on Close, the file is compacted: a new snapshot plus any
+// a threshold (or past the node managers' files and logs in the snapshot,
+// if larger), and on Close, the file is compacted: a new snapshot plus any
 // records newer than it go to a temporary file in the same directory, which
 // is synced and renamed over the old one, and the directory is synced.
 // journal.go does the writing, and says what happens when it fails.
@@ -127,6 +128,10 @@ type record struct {
 	Accounts []accountRecord `json:"accounts,omitempty"`
 	Nodes    []nodeRecord    `json:"nodes,omitempty"`
 	Vessels  []vesselRecord  `json:"vessels,omitempty"`
+
+	// The node managers (nmpersist.go).
+	NM      []nmRecord     `json:"nm,omitempty"`
+	NMFiles []nmFileRecord `json:"nm_files,omitempty"`
 }
 
 type populationRecord struct {
@@ -241,6 +246,7 @@ func encodeSnapshot(st *state, now, offset int64) []byte {
 			r.Vessels = append(r.Vessels, st.vesselRecord(int32(i)))
 		}
 	}
+	st.nmEncodeSnapshot(&r)
 	return mustMarshal(r)
 }
 
@@ -255,6 +261,7 @@ func encodeDelta(st *state, c *changes, now, offset int64) []byte {
 	for _, i := range sortedKeys(c.vessels) {
 		r.Vessels = append(r.Vessels, st.vesselRecord(i))
 	}
+	st.nmEncodeDelta(&r, c)
 	return mustMarshal(r)
 }
 
@@ -593,6 +600,7 @@ func (s *Server) loadFile(ctx context.Context, path string, lock *stateLock, f *
 	j.version = sf.version
 	j.base = 0 // unknown: compact once the journal passes the threshold
 	s.j, s.lock = j, lock
+	s.nmLoaded(st)
 	s.st = st
 	if s.cfg.scale == 1 {
 		s.clock.set(s.clock.source().UnixNano() + last.Offset)
@@ -654,6 +662,7 @@ func (s *Server) reloadLocked() error {
 	old := s.st
 	st.cleanupDelay, st.failRate, st.failFunc = old.cleanupDelay, old.failRate, old.failFunc
 	st.rng, st.seed = old.rng, old.seed
+	s.nmLoaded(st)
 	st.changes = newChanges()
 	s.st = st
 	s.clock.restore(j.clock)
@@ -832,5 +841,5 @@ func (st *state) applyRecord(r *record) error {
 		}
 		ves.since, ves.expires, ves.dirty = v.Since, v.Expires, v.Dirty
 	}
-	return nil
+	return st.nmApply(r)
 }

@@ -152,7 +152,7 @@ func (st *state) subnetRows(offset, limit int) []subnetRow {
 		if len(out) == limit {
 			break
 		}
-		row := subnetRow{name: sn.name, nodes: len(sn.nodes), live: int(sn.live)}
+		row := subnetRow{name: st.reportedSubnet(i), nodes: len(sn.nodes), live: int(sn.live)}
 		for _, a := range sn.avail {
 			row.avail += int(a.n)
 		}
@@ -179,7 +179,7 @@ func (st *state) subnetsByAddress() []int32 {
 	}
 	keys := make([]uint64, len(st.subnets))
 	for i := range st.subnets {
-		keys[i] = subnetKey(st.subnets[i].name)<<32 | uint64(i)
+		keys[i] = subnetKey(st.reportedSubnet(int32(i)))<<32 | uint64(i)
 	}
 	slices.Sort(keys)
 	idx := make([]int32, len(keys))
@@ -245,7 +245,7 @@ func (st *state) accountRows(offset, limit, k int) []accountRow {
 			ves := &st.vessels[v]
 			nd := &st.nodes[ves.node]
 			row.soonest = append(row.soonest, heldVessel{
-				nodeID: nd.id, nodeIP: nd.ip, num: int(ves.num), expires: ves.expires, nodeUsable: nd.usable(),
+				nodeID: nd.id, nodeIP: st.reportedIP(ves.node), num: int(ves.num), expires: ves.expires, nodeUsable: nd.usable(),
 			})
 		}
 		row.more = len(a.held) - len(soonest)

@@ -53,6 +53,20 @@ const (
 	// credential or handle that is no string. Evidence: Count calls,
 	// Methods per method, Codes per fault code.
 	FindingMalformedArguments FindingKind = "malformed_arguments"
+	// FindingNMRefused: node managers refused signed requests of the
+	// account before running them: a bad or expired signature, a
+	// timestamp not above the vessel's last, a wrong destination or
+	// sequence, a key not allowed, a malformed request
+	// (docs/nodemanager-api.md §8.8). Evidence: Count requests, Methods
+	// per call, Reasons per reason (bad_signature, illegal_sequence,
+	// timestamp, sequence, destination, insufficient_permissions,
+	// internal_error).
+	FindingNMRefused FindingKind = "nm_refused"
+	// FindingNMAfterRelease: the account used a vessel's node manager
+	// after it released the vessel or let its lease run out, before the
+	// cleanup took its key away (the node accepted, as the original
+	// would). Evidence: Count requests, Vessels with their handle.
+	FindingNMAfterRelease FindingKind = "nm_after_release"
 )
 
 // A Report is what the mock saw clients do wrong, per account. It holds
@@ -99,6 +113,8 @@ type Evidence struct {
 	Codes   map[int]int      `json:"codes,omitempty"`
 	Held    int              `json:"held,omitempty"`
 	Target  int              `json:"target,omitempty"`
+	// Reasons counts node manager refusals by reason (FindingNMRefused).
+	Reasons map[string]int `json:"reasons,omitempty"`
 }
 
 // VesselEvidence is one vessel in a finding's evidence.
@@ -139,7 +155,9 @@ func (w *watch) report(st *state, now int64) Report {
 			names = append(names, a.name)
 		}
 	}
+	names = append(names, w.nmNames()...)
 	slices.Sort(names)
+	names = slices.Compact(names)
 	for _, name := range names {
 		c := w.accounts[name]
 		if i, ok := st.byName[name]; ok && len(st.accounts[i].held) > 0 {
@@ -148,6 +166,7 @@ func (w *watch) report(st *state, now int64) Report {
 		if c != nil {
 			out.Findings = append(out.Findings, c.findings(name)...)
 		}
+		out.Findings = append(out.Findings, w.nmFindings(name)...)
 	}
 	return out
 }

@@ -25,6 +25,11 @@ type Server struct {
 
 	faults *faultEngine // the fault profile (faults.go), wire layer
 
+	// The node managers (nm*.go): nmNet is nil when they are off.
+	nmAddr     nmAddressing
+	nmNet      *nmNet
+	nmVersions uint64 // guarded by mu; see nmState.versions
+
 	// Reserved for the XML-RPC endpoint (http.go), built on first use.
 	httpOnce    sync.Once
 	httpHandler http.Handler
@@ -86,6 +91,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*Server, error) {
 		watch: newWatch(),
 	}
 	s.faults = newFaultEngine(cfg.faults)
+	if cfg.nodeManagers {
+		s.nmAddr = newAddressing(cfg.nmLoopOnly)
+		s.nmNet = newNMNet(s, s.nmAddr.loopOnly)
+		s.log.Info("mockserver: " + s.nmStartup())
+	}
 	if path == "" {
 		if s.st, err = s.freshState(ctx); err != nil {
 			return nil, err
@@ -95,6 +105,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Server, error) {
 	if err := s.openFile(ctx, path); err != nil {
 		return nil, err
 	}
+	// Vessels held in the file have their nodes listen from the start.
+	s.mu.Lock()
+	s.nmBeginLocked()
+	s.mu.Unlock()
 	return s, nil
 }
 
@@ -126,6 +140,9 @@ func (s *Server) Close() error {
 	j := s.j
 	s.mu.Unlock()
 	s.faults.close()
+	if s.nmNet != nil {
+		s.nmNet.close()
+	}
 	if j == nil {
 		return nil
 	}
@@ -178,11 +195,13 @@ func (s *Server) locked(fn func(st *state, now int64) error) (e *entry, err erro
 			return nil, err
 		}
 	}
+	s.nmBeginLocked()
 	now := s.clock.now()
 	st := s.st
 	st.watch, st.authed = s.watch, noOne
 	st.advance(now)
 	defer func() {
+		s.nmEndLocked()
 		if st.authed != noOne {
 			s.watch.activity(st.accounts[st.authed].name, now)
 			st.authed = noOne

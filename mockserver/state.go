@@ -134,6 +134,12 @@ type changes struct {
 	vessels  map[int32]struct{}
 	nodes    map[int32]bool // true if the node was added
 	accounts map[int32]struct{}
+	// The node managers' changes (nmpersist.go): vessels whose state
+	// changed, those whose files were all removed, files written or
+	// deleted.
+	nm      map[int32]struct{}
+	nmReset map[int32]struct{}
+	nmFiles map[nmFileKey]struct{}
 	// full asks for a snapshot record instead of a delta: after Reset,
 	// and after the clock is set or advanced (expiries it caused are not
 	// journaled and might not be derivable again on load) or rescaled
@@ -146,11 +152,12 @@ func newChanges() *changes {
 		vessels:  map[int32]struct{}{},
 		nodes:    map[int32]bool{},
 		accounts: map[int32]struct{}{},
+		nm:       map[int32]struct{}{},
 	}
 }
 
 func (c *changes) empty() bool {
-	return !c.full && len(c.vessels) == 0 && len(c.nodes) == 0 && len(c.accounts) == 0
+	return !c.full && len(c.vessels) == 0 && len(c.nodes) == 0 && len(c.accounts) == 0 && len(c.nm) == 0
 }
 
 // state is everything a Server knows. It is guarded by Server.mu; nothing
@@ -193,6 +200,9 @@ type state struct {
 	// call in progress authenticated as, or noOne.
 	watch  *watch
 	authed int32
+
+	// nm is the node managers' part (nmstate.go), nil when they are off.
+	nm *nmState
 }
 
 func newState(seed int64) *state {
@@ -407,6 +417,7 @@ func (st *state) updateNode(n int32, change func(nd *node)) {
 		st.touchVessel(v)
 	}
 	st.touchNode(n)
+	st.nmTouchNode(n)
 }
 
 // take gives vessel v to account a at time now for the acquisition lease.
@@ -414,6 +425,7 @@ func (st *state) updateNode(n int32, change func(nd *node)) {
 func (st *state) take(v, a int32, now int64) {
 	ves := &st.vessels[v]
 	st.unindex(v)
+	wasDirty := ves.dirty
 	if ves.dirty {
 		st.freeDirty-- // a dirty vessel taken by acquire_specific_vessels
 	}
@@ -425,6 +437,7 @@ func (st *state) take(v, a int32, now int64) {
 	st.push(&st.expiry, v, ves.expires)
 	st.accounts[a].held[v] = struct{}{}
 	st.touchVessel(v)
+	st.nmAcquired(v, a, wasDirty)
 }
 
 // release clears the owner of vessel v and marks it dirty since at.
@@ -475,6 +488,7 @@ func (st *state) advance(now int64) {
 		st.freeDirty--
 		st.index(v)
 		st.touchVessel(v)
+		st.nmCleaned(v)
 	}
 }
 
@@ -567,8 +581,8 @@ func (st *state) infodict(v int32, now int64) map[string]any {
 	name := ves.name()
 	return map[string]any{
 		"node_id":            nd.id,
-		"node_ip":            nd.ip,
-		"node_port":          int(nd.port),
+		"node_ip":            st.reportedIP(ves.node),
+		"node_port":          st.reportedPort(ves.node),
 		"vessel_id":          name,
 		"handle":             nd.id + ":" + name,
 		"is_active":          nd.active,

@@ -200,6 +200,8 @@ type statusView struct {
 	Findings      []findingView
 	FindingsTotal int
 	ReportGaps    []string // what the report could not track (Report.gaps)
+
+	NodeManagers *nmView // nil when they are off (nmadmin.go)
 }
 
 // faultsView is the fault profile in force and what it has injected.
@@ -346,6 +348,9 @@ func (p *statusPage) gather(subPage, accPage int) (*statusView, error) {
 		v.Calls = append(v.Calls, c.view(wall))
 	}
 	v.Faults = faultsViewOf(p.s.Faults())
+	if v.NodeManagers, err = nmViewOf(p.s); err != nil {
+		return nil, err
+	}
 	report, err := p.s.Report()
 	if err != nil {
 		return nil, err

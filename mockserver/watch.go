@@ -57,6 +57,8 @@ type watch struct {
 	dropped   nameSketch // usernames that are no account, not kept for want of room
 	vessels   int        // entries in the accounts' per-vessel maps
 	untracked int        // events not kept because a bound was reached
+
+	nm map[string]*nmConduct // node manager requests, per account (nmreport.go)
 }
 
 // conduct is one username's record.

@@ -11,8 +11,13 @@
 // start-up (building a large population, creating demo accounts) stops it
 // too.
 //
-// With -faults or -faults-spec it injects faults into XML-RPC calls (see
-// the mockserver package documentation for the profile format). On
+// With -nodemanagers every reachable node answers the node manager
+// protocol on loopback (docs/nodemanager-api.md §8), and the banner says
+// where; -nodemanager-disk caps what their files and logs may hold.
+//
+// With -faults or -faults-spec it injects faults into XML-RPC calls, and
+// with rules named nm:Call into node manager requests (see the mockserver
+// package documentation for the profile format). On
 // shutdown it prints the behaviour report — leaked vessels, missed
 // renewals, renewal storms, duplicate acquisitions, repeated
 // authentication failures, malformed arguments — to stderr, and with
@@ -123,6 +128,10 @@ type options struct {
 	admin        bool
 	logLevel     slog.Level
 
+	// The simulated node managers.
+	nodeManagers bool
+	nmDiskMiB    int64
+
 	// The admin API's guard (admin.go).
 	adminToken     string
 	adminTokenFile string
@@ -155,6 +164,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.tlsKey, "tls-key", "", "private key `file` (PEM) for -tls-cert")
 	fs.BoolVar(&o.admin, "admin", false, "enable the JSON controls under /admin/")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
+	fs.BoolVar(&o.nodeManagers, "nodemanagers", false, "put a node manager behind every reachable node, on loopback (node_ip moves into 127.0.0.0/8)")
+	fs.Int64Var(&o.nmDiskMiB, "nodemanager-disk", mockserver.DefaultNodeManagerDisk>>20,
+		fmt.Sprintf("`MiB` that the node managers' files and logs may hold together, 1 to %d", mockserver.MaxNodeManagerDisk>>20))
 	adminFlags(fs, o)
 	faultFlags(fs, o)
 	if err := fs.Parse(args); err != nil {
@@ -203,6 +215,9 @@ func (o *options) checkRanges() error {
 		if err != nil {
 			return err
 		}
+	}
+	if o.nmDiskMiB < 1 || o.nmDiskMiB > mockserver.MaxNodeManagerDisk>>20 {
+		return usagef("-nodemanager-disk %d: must be between 1 and %d", o.nmDiskMiB, mockserver.MaxNodeManagerDisk>>20)
 	}
 	if o.cleanupDelay < 0 || o.cleanupDelay > mockserver.MaxCleanupDelay {
 		return usagef("-cleanup-delay %v: must be between 0s and %v", o.cleanupDelay, mockserver.MaxCleanupDelay)
@@ -256,6 +271,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		mockserver.WithAdminToken(adminToken),
 		mockserver.WithAdminHosts(adminHosts...),
 		mockserver.WithFaults(o.faults),
+		mockserver.WithNodeManagers(o.nodeManagers),
+		mockserver.WithNodeManagerDisk(o.nmDiskMiB<<20),
 	)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -315,6 +332,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	printBanner(stdout, creds, o)
+	if note := mock.NodeManagerNote(); note != "" {
+		fmt.Fprintf(stdout, "Node managers: %s\n", note)
+	}
 	if o.admin {
 		warnAdminExposure(stdout, logger, ln.Addr(), adminToken != "")
 	}

@@ -20,7 +20,7 @@ const exitFindings = 3
 // report.
 func faultFlags(fs *flag.FlagSet, o *options) {
 	fs.StringVar(&o.faultsFile, "faults", "", "inject faults on /xmlrpc/ per the JSON fault profile in `file` (see the mockserver package documentation)")
-	fs.StringVar(&o.faultsSpec, "faults-spec", "", "inject faults per this compact `profile`, such as 'seed=7;acquire_resources:reset_after,next=1'")
+	fs.StringVar(&o.faultsSpec, "faults-spec", "", "inject faults per this compact `profile`, such as 'seed=7;acquire_resources:reset_after,next=1' (node manager requests: 'nm:StartVessel:latency=2s')")
 	fs.StringVar(&o.reportOut, "report-out", "", "write the behaviour report as JSON to `file` at shutdown")
 	fs.BoolVar(&o.reportStrict, "report-strict", false, fmt.Sprintf("exit with status %d at shutdown if the behaviour report has findings", exitFindings))
 }
