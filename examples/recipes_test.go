@@ -120,14 +120,15 @@ func run3(t *testing.T, dir string, name string, args ...string) (int, string, s
 	return 0, stdout.String(), stderr.String()
 }
 
-// TestPythonRecipe runs the pytest recipe: both tests pass, and the
-// fixture finds nothing in the mock's report.
+// TestPythonRecipe runs the pytest recipe: its four cases (reset after,
+// reset before, truncated answer, 503) pass, and the fixture finds
+// nothing in the mock's report.
 func TestPythonRecipe(t *testing.T) {
 	t.Parallel()
 	py := pytest(t)
 	code, out := run(t, "testdata/python", py, "-m", "pytest", "-q", "-p", "no:cacheprovider")
-	if code != 0 || !strings.Contains(out, "2 passed") {
-		t.Fatalf("pytest exited %d, want 0 with 2 passed:\n%s", code, out)
+	if code != 0 || !strings.Contains(out, "4 passed") {
+		t.Fatalf("pytest exited %d, want 0 with 4 passed:\n%s", code, out)
 	}
 }
 
@@ -184,14 +185,14 @@ func nodeRecipe(t *testing.T) string {
 	return node
 }
 
-// TestNodeRecipe runs the node:test recipe: both tests pass, and the
-// mock's report has no finding.
+// TestNodeRecipe runs the node:test recipe: its four cases pass, and
+// the mock's report has no finding.
 func TestNodeRecipe(t *testing.T) {
 	t.Parallel()
 	node := nodeRecipe(t)
 	code, out := run(t, "testdata/node", node, "--test")
-	if code != 0 || !strings.Contains(out, "\n# pass 2\n") || !strings.Contains(out, "\n# fail 0\n") {
-		t.Fatalf("node --test exited %d, want 0 with 2 passed:\n%s", code, out)
+	if code != 0 || !strings.Contains(out, "\n# pass 4\n") || !strings.Contains(out, "\n# fail 0\n") {
+		t.Fatalf("node --test exited %d, want 0 with 4 passed:\n%s", code, out)
 	}
 }
 
