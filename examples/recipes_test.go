@@ -219,6 +219,43 @@ const { startMock } = require('./mockclearinghouse');
 	}
 }
 
+// TestNodeHelperSaysWhyTheMockDidNotStart: when the mock cannot start,
+// startMock's error says why: a binary that is not there is named, with
+// what to do; a mock that exits at once gives its status and what it
+// printed.
+func TestNodeHelperSaysWhyTheMockDidNotStart(t *testing.T) {
+	t.Parallel()
+	node := nodeRecipe(t)
+	const script = `
+if (process.argv[1]) process.env.MOCKCLEARINGHOUSE = process.argv[1];
+const { startMock } = require('./mockclearinghouse');
+startMock(process.argv[2]).then(
+  async (mock) => { await mock.stop(); console.log('started'); },
+  (err) => console.log(err.message));
+`
+	for _, tc := range []struct {
+		name, bin, faults string
+		want              []string
+	}{
+		{"no binary", "/nonexistent/mockclearinghouse", "",
+			[]string{"/nonexistent/mockclearinghouse", "ENOENT", "MOCKCLEARINGHOUSE", "go install ./cmd/mockclearinghouse"}},
+		{"bad flag", "", "no-such-method:bogus",
+			[]string{"exited with status 2", `-faults-spec: mockserver: fault spec: rule 1 ("no-such-method:bogus")`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := run3(t, "testdata/node", node, "-e", script, tc.bin, tc.faults)
+			if code != 0 {
+				t.Fatalf("node exited %d\n%s%s", code, stdout, stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stdout, w) {
+					t.Errorf("startMock's error lacks %q:\n%s", w, stdout)
+				}
+			}
+		})
+	}
+}
+
 // recipeFiles are the files README.md shows, verbatim.
 var recipeFiles = []string{
 	"testdata/python/conftest.py",
