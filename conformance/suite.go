@@ -539,17 +539,20 @@ func (s *session) unmet(n needs) string {
 	s.mu.Unlock()
 	switch {
 	case n.controls && tg.Controls == nil:
-		return "needs the mock's Controls (clock, population or accounts); the target has none"
+		return "needs the mock's controls (clock, population or accounts), which the target does not offer: start mockclearinghouse -admin -creds-out FILE and run conformance -creds FILE, or set " +
+			EnvAdminURL + " (Target.Controls in Go)"
 	case n.mock && !s.mock:
-		return "checks a mock decision or a §14 difference, which only this project's mock must follow (set Target.Mock)"
+		return "checks a mock decision or a §14 difference, which only this project's mock must follow: run conformance -creds FILE with the mock's -creds-out file, or set " +
+			EnvMock + "=1 (Target.Mock in Go)"
 	case n.restart && tg.Restart == nil:
-		return "needs a Restart hook; only the out-of-process mock target has one"
+		return "needs a Restart hook to restart the target mid-run (Target.Restart), which only a Go test can give; the conformance command cannot restart its target"
 	case n.kill && tg.Kill == nil:
-		return "needs a Kill hook (an unclean restart); only the out-of-process mock target has one"
+		return "needs a Kill hook to restart the target uncleanly (Target.Kill), which only a Go test can give; the conformance command cannot kill its target"
 	case n.frozen && !isTimeScaler(tg.Controls):
 		return "needs Controls that can freeze the clock (conformance.TimeScaler) to check exact instants"
 	case n.changes && tg.Controls == nil && !tg.AllowAccountChanges:
-		return "changes an account for good; runs only against a mock with Controls, or with AllowAccountChanges (" + EnvAllowAccountChanges + "=1)"
+		return "changes an account for good; runs only against a mock with controls (mockclearinghouse -admin), or with " +
+			EnvAllowAccountChanges + "=1 (Target.AllowAccountChanges in Go)"
 	case n.changes && tg.Controls == nil && s.main().password == "":
 		return "needs the main account's password (" + EnvPassword + ")"
 	case n.password && s.main().password == "":
@@ -557,7 +560,7 @@ func (s *session) unmet(n needs) string {
 	case n.privateKey && s.main().privateKey == "":
 		return "needs the main account's private key (" + EnvPrivateKeyFile + ")"
 	case n.second && tg.Controls == nil && len(s.accounts) < 2:
-		return "needs a second account (" + EnvUsername + "_2 and " + EnvAPIKey + "_2) or Controls"
+		return "needs a second account (" + EnvUsername + "_2 and " + EnvAPIKey + "_2) or the mock's controls (mockclearinghouse -admin)"
 	case n.vessels > s.budget:
 		what := "holds up to " + vessels(n.vessels) + " at once"
 		if n.expectsFaults {

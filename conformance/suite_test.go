@@ -231,6 +231,26 @@ func TestUnmet(t *testing.T) {
 			t.Errorf("unmet(%+v) = %q, want one mentioning %q", c.n, have, c.want)
 		}
 	}
+	// Each reason that asks for a setting says how to give it from the
+	// command line (the conformance command's flags and the environment it
+	// reads), not only by its Go name, or says that only Go can.
+	for _, c := range []struct {
+		n    needs
+		want []string
+	}{
+		{needs{mock: true}, []string{"-creds FILE", EnvMock + "=1", "Target.Mock"}},
+		{needs{controls: true}, []string{"mockclearinghouse -admin", "-creds FILE", EnvAdminURL, "Target.Controls"}},
+		{needs{changes: true}, []string{"-admin", EnvAllowAccountChanges + "=1", "Target.AllowAccountChanges"}},
+		{needs{restart: true}, []string{"Target.Restart", "the conformance command cannot"}},
+		{needs{kill: true}, []string{"Target.Kill", "the conformance command cannot"}},
+	} {
+		have := s.unmet(c.n)
+		for _, w := range c.want {
+			if !strings.Contains(have, w) {
+				t.Errorf("unmet(%+v) = %q, want it to mention %q", c.n, have, w)
+			}
+		}
+	}
 	s.budget = 0
 	if have := s.unmet(needs{vessels: 1}); !strings.Contains(have, "read-only: set CLEARINGHOUSE_ALLOW_ACQUIRE=1 or more") {
 		t.Errorf("with no budget: %q", have)

@@ -14,8 +14,8 @@ import (
 
 // acquireCarefully acquires n vessels once, whatever happens to the
 // answer. A call that fails without a fault from the clearinghouse (a
-// reset, a timeout, an HTTP error) may have been applied: look at the
-// holdings before trying again.
+// reset, a timeout, an HTTP error, an answer cut short) may have been
+// applied: look at the holdings before trying again.
 func acquireCarefully(ctx context.Context, c *clearinghouse.Client, typ clearinghouse.ResourceType, n int) ([]clearinghouse.Vessel, error) {
 	before, err := c.GetResourceInfo(ctx)
 	if err != nil {
@@ -44,6 +44,8 @@ func TestAcquireSurvivesAReset(t *testing.T) {
 	for _, faults := range []string{
 		"acquire_resources:reset_after,next=1",  // applied, then the answer is lost
 		"acquire_resources:reset_before,next=1", // lost before it is applied
+		"acquire_resources:truncate,next=1",     // applied, the answer cut short
+		"acquire_resources:unavailable,next=1",  // 503: not applied
 	} {
 		t.Run(faults, func(t *testing.T) {
 			profile, err := mockserver.ParseFaultSpec(faults)

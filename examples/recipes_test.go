@@ -120,14 +120,15 @@ func run3(t *testing.T, dir string, name string, args ...string) (int, string, s
 	return 0, stdout.String(), stderr.String()
 }
 
-// TestPythonRecipe runs the pytest recipe: both tests pass, and the
-// fixture finds nothing in the mock's report.
+// TestPythonRecipe runs the pytest recipe: its four cases (reset after,
+// reset before, truncated answer, 503) pass, and the fixture finds
+// nothing in the mock's report.
 func TestPythonRecipe(t *testing.T) {
 	t.Parallel()
 	py := pytest(t)
 	code, out := run(t, "testdata/python", py, "-m", "pytest", "-q", "-p", "no:cacheprovider")
-	if code != 0 || !strings.Contains(out, "2 passed") {
-		t.Fatalf("pytest exited %d, want 0 with 2 passed:\n%s", code, out)
+	if code != 0 || !strings.Contains(out, "4 passed") {
+		t.Fatalf("pytest exited %d, want 0 with 4 passed:\n%s", code, out)
 	}
 }
 
@@ -184,14 +185,14 @@ func nodeRecipe(t *testing.T) string {
 	return node
 }
 
-// TestNodeRecipe runs the node:test recipe: both tests pass, and the
-// mock's report has no finding.
+// TestNodeRecipe runs the node:test recipe: its four cases pass, and
+// the mock's report has no finding.
 func TestNodeRecipe(t *testing.T) {
 	t.Parallel()
 	node := nodeRecipe(t)
 	code, out := run(t, "testdata/node", node, "--test")
-	if code != 0 || !strings.Contains(out, "\n# pass 2\n") || !strings.Contains(out, "\n# fail 0\n") {
-		t.Fatalf("node --test exited %d, want 0 with 2 passed:\n%s", code, out)
+	if code != 0 || !strings.Contains(out, "\n# pass 4\n") || !strings.Contains(out, "\n# fail 0\n") {
+		t.Fatalf("node --test exited %d, want 0 with 4 passed:\n%s", code, out)
 	}
 }
 
@@ -215,6 +216,43 @@ const { startMock } = require('./mockclearinghouse');
 	code, stdout, stderr := run3(t, "testdata/node", node, "-e", script)
 	if code != 0 || stdout != "leak\n" {
 		t.Fatalf("node exited %d with %q, want 0 with the finding leak\n%s", code, stdout, stderr)
+	}
+}
+
+// TestNodeHelperSaysWhyTheMockDidNotStart: when the mock cannot start,
+// startMock's error says why: a binary that is not there is named, with
+// what to do; a mock that exits at once gives its status and what it
+// printed.
+func TestNodeHelperSaysWhyTheMockDidNotStart(t *testing.T) {
+	t.Parallel()
+	node := nodeRecipe(t)
+	const script = `
+if (process.argv[1]) process.env.MOCKCLEARINGHOUSE = process.argv[1];
+const { startMock } = require('./mockclearinghouse');
+startMock(process.argv[2]).then(
+  async (mock) => { await mock.stop(); console.log('started'); },
+  (err) => console.log(err.message));
+`
+	for _, tc := range []struct {
+		name, bin, faults string
+		want              []string
+	}{
+		{"no binary", "/nonexistent/mockclearinghouse", "",
+			[]string{"/nonexistent/mockclearinghouse", "ENOENT", "MOCKCLEARINGHOUSE", "go install ./cmd/mockclearinghouse"}},
+		{"bad flag", "", "no-such-method:bogus",
+			[]string{"exited with status 2", `-faults-spec: mockserver: fault spec: rule 1 ("no-such-method:bogus")`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := run3(t, "testdata/node", node, "-e", script, tc.bin, tc.faults)
+			if code != 0 {
+				t.Fatalf("node exited %d\n%s%s", code, stdout, stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stdout, w) {
+					t.Errorf("startMock's error lacks %q:\n%s", w, stdout)
+				}
+			}
+		})
 	}
 }
 

@@ -156,8 +156,8 @@
 // MissedRenewalWindow before and after (missed_renewal), more than
 // StormRenewals renewals of one vessel within StormWindow
 // (renewal_storm), vessels acquired again, before looking, after an
-// acquire whose answer a reset_after or truncate lost
-// (duplicate_acquire), AuthFailureThreshold faults 101 within
+// acquire whose answer a reset_after or truncate lost, or the client
+// gave up on during an injected delay (duplicate_acquire), AuthFailureThreshold faults 101 within
 // AuthFailureWindow (auth_failures), and calls refused for their
 // arguments (malformed_arguments). The FindingKind constants define each
 // precisely. The report holds no secret, covers the calls since the
@@ -245,8 +245,11 @@ package mockserver
 // inject.go (Server.serveInjected: the answer is buffered, the method
 // handler of http.go asks the engine once the call is decoded, and
 // Server.deliver applies the decision to the connection). A call whose
-// answer will be lost carries that in its context (withLostAnswer), which
-// is all the model learns of faults.
+// answer will be lost carries that in its context (withLostAnswer); one
+// whose answer is delayed carries a flight (withFlight), which the wire
+// layer settles once it knows whether the client was still there to get
+// the answer (Server.settleFlight). That is all the model learns of
+// faults.
 //
 // The behaviour report belongs to the model: watch.go is the per-account
 // record, under Server.mu, fed by Server.locked (an authenticated call),

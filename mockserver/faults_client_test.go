@@ -142,3 +142,57 @@ func TestClientRetriesOnlyReads(t *testing.T) {
 		}
 	}
 }
+
+// TestReportDuplicateAfterClientTimeout: an acquire whose answer the
+// client gave up on (injected latency 3 s, client timeout 1 s) was
+// applied, and its answer never delivered; acquiring again without a look
+// is a duplicate acquisition, as after a reset. A client that looks first,
+// or whose answer arrives, is not reported.
+func TestReportDuplicateAfterClientTimeout(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		timeout time.Duration
+		look    bool
+		dup     bool
+	}{
+		{"gives up, acquires again", time.Second, false, true},
+		{"gives up, looks, acquires again", time.Second, true, false},
+		{"waits for the answer, acquires again", time.Minute, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			mock, c := clientFixture(t, "acquire_resources:latency=3s,next=1", clearinghouse.WithTimeout(tc.timeout))
+			_, err := c.AcquireWAN(t.Context(), 2)
+			if gaveUp := tc.timeout < 3*time.Second; gaveUp != errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("the first acquire: %v", err)
+			}
+			if tc.look {
+				if vs, err := c.GetResourceInfo(t.Context()); err != nil || len(vs) != 2 {
+					t.Fatalf("the look: %d vessels, %v; want the 2 the lost answer acquired", len(vs), err)
+				}
+			}
+			if _, err := c.AcquireWAN(t.Context(), 2); err != nil {
+				t.Fatal(err)
+			}
+			r, err := mock.Report()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var dups []mockserver.Finding
+			for _, f := range r.Findings {
+				if f.Kind == mockserver.FindingDuplicateAcquire {
+					dups = append(dups, f)
+				}
+			}
+			switch {
+			case !tc.dup && len(dups) > 0:
+				t.Errorf("reported: %s", dups[0].Message)
+			case tc.dup && len(dups) != 1:
+				t.Errorf("%d duplicate_acquire findings, want 1 (findings: %+v)", len(dups), r.Findings)
+			case tc.dup && (dups[0].Evidence.Held != 4 || dups[0].Evidence.Target != 2):
+				t.Errorf("evidence %+v, want held 4, target 2", dups[0].Evidence)
+			}
+		})
+	}
+}

@@ -50,8 +50,13 @@ func (s *Server) newHandler() http.Handler {
 				if !in.decide(s.faults, name, params) {
 					return nil, errNotApplied
 				}
-				if in.d != nil && in.d.kind.losesAnswer() {
+				switch {
+				case in.d == nil:
+				case in.d.kind.losesAnswer():
 					ctx = withLostAnswer(ctx)
+				default: // delivered late, or in pieces: the client may give up
+					in.flight = &flight{}
+					ctx = withFlight(ctx, in.flight)
 				}
 			}
 			return s.call(ctx, name, params)

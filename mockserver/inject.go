@@ -37,6 +37,7 @@ type injection struct {
 	method   string
 	username string
 	info     *xmlrpc.CallInfo // what the observer saw; nil if the call was not decoded
+	flight   *flight          // an acquisition whose answer deliver may not get through; nil if none
 }
 
 type injectionKey struct{}
@@ -72,7 +73,16 @@ func (s *Server) serveInjected(w http.ResponseWriter, r *http.Request, rpc http.
 	// The call is logged and recorded before the client can see its end
 	// (a reset, a close, the last piece of the answer), so that a client
 	// that calls again at once is recorded after it.
+	settled := false
+	settle := func(delivered bool) {
+		if in.flight != nil && !settled {
+			settled = true
+			s.settleFlight(in.flight, delivered)
+		}
+	}
+	defer settle(true) // deliver ended some other way: claim no loss
 	note := func(clientGone bool) {
+		settle(!clientGone)
 		info := xmlrpc.CallInfo{Method: in.method}
 		if in.info != nil {
 			info = *in.info
@@ -92,6 +102,14 @@ func (s *Server) serveInjected(w http.ResponseWriter, r *http.Request, rpc http.
 		s.observeCall(r, info, d, recent)
 	}
 	deliver(w, r, buf, d, note)
+}
+
+// settleFlight tells the behaviour report whether the answer of an
+// acquisition whose delivery was in doubt reached the client.
+func (s *Server) settleFlight(f *flight, delivered bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.watch.delivered(f, delivered)
 }
 
 // deliver applies decision d to the buffered answer, calling note once,

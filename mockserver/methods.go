@@ -117,7 +117,7 @@ func (s *Server) acquireResources(ctx context.Context, params []any) (any, error
 		if !ok {
 			return fault(CodeUnableToAcquire, unableToAcquire+detail)
 		}
-		s.watch.acquired(acct.name, got, st.handle, len(acct.held), now, answerLost(ctx))
+		s.watch.acquired(acct.name, got, st.handle, len(acct.held), now, answerLost(ctx), flightOf(ctx))
 		// Read the clock again, as the historical server did when it
 		// built the reply: a running clock shows 14399.
 		out = st.infodicts(got, s.clock.now())
@@ -173,7 +173,7 @@ func (s *Server) acquireSpecificVessels(ctx context.Context, params []any) (any,
 				got = append(got, v)
 			}
 		}
-		s.watch.acquired(acct.name, got, st.handle, len(acct.held), now, answerLost(ctx))
+		s.watch.acquired(acct.name, got, st.handle, len(acct.held), now, answerLost(ctx), flightOf(ctx))
 		out = st.infodicts(got, s.clock.now())
 		return nil
 	})

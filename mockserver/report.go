@@ -34,10 +34,13 @@ const (
 	// the renewals in the burst and its first and last renewal.
 	FindingRenewalStorm FindingKind = "renewal_storm"
 	// FindingDuplicateAcquire: an acquisition by the account was applied
-	// but its answer lost to an injected reset_after or truncate (so the
+	// but its answer never delivered, lost to an injected reset_after or
+	// truncate, or to the client itself, which closed the connection
+	// (its timeout, say) during an injected latency or drip (so the
 	// account never saw those vessels), and before it looked at its
 	// holdings (get_resource_info answered in full) or gave those vessels
-	// up, it acquired more in another call. It then held more than its
+	// up, it acquired more in another call (one sent before the mock
+	// learnt that the client had gone counts too). It then held more than its
 	// calls asked for: Evidence.Held vessels against Evidence.Target, its
 	// holding without the unseen ones. Vessels lists the unseen ones
 	// (Unseen true) and those of the later acquisition; Count counts such

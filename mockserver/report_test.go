@@ -5,6 +5,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -632,5 +633,72 @@ func TestReportUnknownNamesCannotBlind(t *testing.T) {
 	}
 	if r.Untracked != 0 || r.UnknownNamesDropped != 10 {
 		t.Errorf("untracked %d, unknown names dropped %d; want 0 and 10", r.Untracked, r.UnknownNamesDropped)
+	}
+}
+
+// TestWatchFlights checks the settling of acquisitions whose answer was
+// delayed on purpose (watch.delivered), in each order the wire allows:
+// the account's next acquisition may come before the mock learns that
+// the client gave up, or after.
+func TestWatchFlights(t *testing.T) {
+	t.Parallel()
+	handle := func(v int32) string { return "node:v" + strconv.Itoa(int(v)) }
+	for _, tc := range []struct {
+		name  string
+		steps string // a: the delayed acquire; A: another acquire; l: a look; d/x: the answer delivered / not
+		dups  int
+	}{
+		{"gives up, then acquires again", "axA", 1},
+		{"acquires again before the mock knows it gave up", "aAx", 1},
+		{"acquires again twice before", "aAAx", 1},
+		{"answer delivered after a concurrent acquire", "aAd", 0},
+		{"answer delivered, then acquires again", "adA", 0},
+		{"looks before acquiring again", "alAx", 0},
+		{"gives up, looks, acquires again", "axlA", 0},
+		{"gives up, then looks too late", "aAlx", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWatch()
+			f := &flight{}
+			next, held := int32(1), 0
+			for i, step := range tc.steps {
+				now := int64(i)
+				switch step {
+				case 'a', 'A':
+					var fl *flight
+					if step == 'a' {
+						fl = f
+					}
+					held += 2
+					w.acquired("alice", []int32{next, next + 1}, handle, held, now, false, fl)
+					next += 2
+				case 'l':
+					w.looked("alice")
+				case 'd', 'x':
+					w.delivered(f, step == 'd')
+				}
+			}
+			c := w.accounts["alice"]
+			if c.nDups != tc.dups || len(c.flights) != 0 {
+				t.Fatalf("%d duplicates, %d flights left; want %d and 0", c.nDups, len(c.flights), tc.dups)
+			}
+			if tc.dups == 1 {
+				d := c.dups[0]
+				if !slices.Equal(d.unseen, []string{"node:v1", "node:v2"}) || !slices.Equal(d.retried, []string{"node:v3", "node:v4"}) || d.held != 4 {
+					t.Errorf("evidence %+v, want v1 and v2 unseen, v3 and v4 retried, 4 held", d)
+				}
+			}
+		})
+	}
+	// A flight settled after a reset of the watch, or for a call that
+	// acquired nothing, changes nothing.
+	w := newWatch()
+	f := &flight{}
+	w.acquired("alice", []int32{1}, handle, 1, 0, false, f)
+	w = newWatch()
+	w.delivered(f, false)
+	w.delivered(&flight{}, false)
+	if len(w.accounts) != 0 {
+		t.Errorf("settling a stale flight made records: %v", w.accounts)
 	}
 }

@@ -48,6 +48,7 @@ const (
 	maxWatchedVessels = 1 << 20
 	maxEvidence       = 20
 	maxPendingLapses  = 1000 // per account
+	maxFlights        = 64   // per account
 )
 
 // watch is the per-account conduct, by username.
@@ -71,6 +72,7 @@ type conduct struct {
 	acquired map[int32]int64     // held vessel → when this account acquired it
 	renewals map[int32]*renewLog // held vessel → its recent renewals
 	unseen   map[int32]string    // held vessel → handle, acquired in a call whose answer was lost
+	flights  []*flight           // acquisitions whose answer is still on its way
 	pending  []lapse             // lapses that need a call after them to count
 
 	missed   []lapse
@@ -115,6 +117,19 @@ type dupAcquire struct {
 	unseen  []string // the vessels whose acquisition the account never saw
 	retried []string // what the later acquisition added
 	held    int      // vessels held after it
+}
+
+// flight is an acquisition whose answer is on its way to the client
+// through an injected delay (latency, drip): whether the client gets it,
+// or gives up first (its timeout) and closes the connection, is known only
+// once the wire layer has tried (watch.delivered). Acquisitions the
+// account makes meanwhile are duplicates if the answer never arrives.
+type flight struct {
+	name    string  // the account; "" until the call acquired something
+	vessels []int32 // what the call acquired
+	handles []string
+	seen    bool        // the account has looked at its holdings since
+	dup     *dupAcquire // the first acquisition made meanwhile, without a look
 }
 
 func newWatch() *watch { return &watch{accounts: map[string]*conduct{}} }
@@ -217,14 +232,35 @@ func (w *watch) lapsed(name string, v int32, handle func(int32) string, expired 
 }
 
 // acquired records that name acquired vs at now and then held held
-// vessels; lost says the answer never reached the client whole. An
+// vessels; lost says the answer never reaches the client whole, and f,
+// when not nil, that whether it does is not known yet (see flight). An
 // acquisition of anything while vessels from a lost answer are still held
 // is a duplicate: the account asked for more without having looked.
-func (w *watch) acquired(name string, vs []int32, handle func(int32) string, held int, now int64, lost bool) {
+func (w *watch) acquired(name string, vs []int32, handle func(int32) string, held int, now int64, lost bool, f *flight) {
 	if len(vs) == 0 {
 		return
 	}
 	c := w.of(name, true)
+	for _, fl := range c.flights {
+		if !fl.seen && fl.dup == nil { // a duplicate if fl's answer is lost
+			fl.dup = &dupAcquire{at: now, held: held, unseen: slices.Sorted(slices.Values(fl.handles))}
+			for _, v := range vs {
+				fl.dup.retried = append(fl.dup.retried, handle(v))
+			}
+			slices.Sort(fl.dup.retried)
+		}
+	}
+	if f != nil && !lost {
+		if len(c.flights) < maxFlights {
+			f.name, f.vessels = name, vs
+			for _, v := range vs {
+				f.handles = append(f.handles, handle(v))
+			}
+			c.flights = append(c.flights, f)
+		} else {
+			w.untracked++
+		}
+	}
 	if len(c.unseen) > 0 {
 		c.nDups++
 		if len(c.dups) < maxEvidence {
@@ -270,6 +306,44 @@ func (w *watch) looked(name string) {
 	if c := w.accounts[name]; c != nil {
 		w.vessels -= len(c.unseen)
 		clear(c.unseen)
+		for _, fl := range c.flights {
+			fl.seen = true
+		}
+	}
+}
+
+// delivered settles flight f: ok says its answer reached the client (or
+// at least was sent while the client was there). An answer that did not
+// turns the acquisition the account made meanwhile, if any, into a
+// duplicate; else the vessels it acquired count as unseen, as after a
+// reset, until the account looks.
+func (w *watch) delivered(f *flight, ok bool) {
+	c := w.accounts[f.name]
+	if f.name == "" || c == nil {
+		return
+	}
+	i := slices.Index(c.flights, f)
+	if i < 0 {
+		return // the watch was reset since
+	}
+	c.flights = slices.Delete(c.flights, i, i+1)
+	switch {
+	case ok:
+	case f.dup != nil:
+		c.nDups++
+		if len(c.dups) < maxEvidence {
+			c.dups = append(c.dups, *f.dup)
+		}
+	case !f.seen:
+		for j, v := range f.vessels {
+			if _, held := c.acquired[v]; !held {
+				continue // released or ran out since: the account knew of it, or lost it
+			}
+			if _, dup := c.unseen[v]; !dup && w.room() {
+				c.unseen[v] = f.handles[j]
+				w.vessels++
+			}
+		}
 	}
 }
 
@@ -377,6 +451,19 @@ func (k *nameSketch) estimate() int {
 // lostAnswerKey marks a call whose answer will not reach the client
 // whole (an injected reset_after or truncate).
 type lostAnswerKey struct{}
+
+// flightKey carries the flight of a call whose answer is delayed on
+// purpose (an injected latency or drip), for watch.acquired to fill in.
+type flightKey struct{}
+
+func withFlight(ctx context.Context, f *flight) context.Context {
+	return context.WithValue(ctx, flightKey{}, f)
+}
+
+func flightOf(ctx context.Context) *flight {
+	f, _ := ctx.Value(flightKey{}).(*flight)
+	return f
+}
 
 func withLostAnswer(ctx context.Context) context.Context {
 	return context.WithValue(ctx, lostAnswerKey{}, true)

@@ -247,6 +247,10 @@ func (a *app) runAcquireSpecific(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if len(vs) == 0 {
+		return &cliError{code: exitUnable, msg: fmt.Sprintf("none of the %s could be acquired", plural(len(hs), "vessel")),
+			hint: "they are held by someone (perhaps you: see `clearinghouse list --wide`) or their nodes are inactive"}
+	}
 	if err := a.writeVessels(vs, a.o.wide); err != nil {
 		return err
 	}
@@ -259,10 +263,6 @@ func (a *app) runAcquireSpecific(ctx context.Context, args []string) error {
 		if !got[h] {
 			missed = append(missed, h)
 		}
-	}
-	if len(vs) == 0 {
-		return &cliError{code: exitUnable, msg: fmt.Sprintf("none of the %s could be acquired", plural(len(hs), "vessel")),
-			hint: "they are held by someone (perhaps you: see `clearinghouse list --wide`) or their nodes are inactive"}
 	}
 	a.note("acquired %s of %d, expiring in %s", plural(len(vs), "vessel"), len(hs), leaseLeft(vs))
 	if len(missed) > 0 {
@@ -308,11 +308,14 @@ func (a *app) expandHandles(args []string) ([]string, error) {
 	return out, nil
 }
 
-// selectHeld maps the arguments of renew and release to the handles of
-// vessels the account holds. An argument is a full handle, or the short
+// selectHeld maps the arguments of renew, release and keep to the handles
+// of vessels the account holds. An argument is a full handle, or the short
 // form list prints ("...41873349:v4"), or any other unique end of a handle
-// that includes the ":". Full handles of vessels not held are returned
-// apart: the clearinghouse would skip them silently.
+// that includes the ":". An argument of either form that names no vessel
+// held is returned apart, in notHeld: the command skips it with a note (the
+// clearinghouse would skip it silently), and fails only when no argument
+// is left (noneHeld). An argument that is no handle at all, or that
+// matches several vessels, is an error.
 func selectHeld(args []string, held []clearinghouse.Vessel) (sel []clearinghouse.Handle, notHeld []string, err error) {
 	seen := map[clearinghouse.Handle]bool{}
 	add := func(h clearinghouse.Handle) {
@@ -326,12 +329,12 @@ func selectHeld(args []string, held []clearinghouse.Vessel) (sel []clearinghouse
 			add(held[i].Handle)
 			continue
 		}
+		if strings.Contains(arg, " ") { // a full handle ("<node id>:<vessel>")
+			notHeld = append(notHeld, arg)
+			continue
+		}
 		suffix := strings.TrimPrefix(arg, ellipsis)
-		if strings.Contains(arg, " ") || !strings.Contains(suffix, ":") {
-			if strings.Contains(arg, " ") {
-				notHeld = append(notHeld, arg)
-				continue
-			}
+		if !strings.Contains(suffix, ":") {
 			return nil, nil, usageErr("give a full handle, or the short form `clearinghouse list` shows (...DIGITS:vN)", "%q is not a vessel handle", arg)
 		}
 		var matches []clearinghouse.Handle
@@ -342,7 +345,7 @@ func selectHeld(args []string, held []clearinghouse.Vessel) (sel []clearinghouse
 		}
 		switch len(matches) {
 		case 0:
-			return nil, nil, usageErr("see `clearinghouse list`", "no vessel you hold matches %q", arg)
+			notHeld = append(notHeld, arg)
 		case 1:
 			add(matches[0])
 		default:
@@ -350,6 +353,19 @@ func selectHeld(args []string, held []clearinghouse.Vessel) (sel []clearinghouse
 		}
 	}
 	return sel, notHeld, nil
+}
+
+// noneHeld is the error of renew, release and keep when none of the
+// handles given names a vessel the account holds: a usage error (exit
+// code 2), decided by the command, whichever form the handles take. The
+// command cannot tell why a vessel is not held (the clearinghouse lists
+// only the vessels an account holds), so it says what may be the cause.
+func noneHeld(cmd, user string) *cliError {
+	if cmd == "renew" {
+		return usageErr("see `clearinghouse list`; an expired vessel that is still free can be acquired again with `clearinghouse acquire-specific \"FULL HANDLE\"`",
+			"none of the given vessels is held by %s: each has expired, has been released or is someone else's, and an expired vessel cannot be renewed", user)
+	}
+	return usageErr("see `clearinghouse list`", "none of the given vessels is held by %s: each has expired, has been released or is someone else's", user)
 }
 
 func indexHandle(vs []clearinghouse.Vessel, h string) int {
@@ -375,12 +391,11 @@ func (a *app) heldSelection(ctx context.Context, c *clearinghouse.Client, args [
 	if err != nil {
 		return nil, nil, err
 	}
+	if len(sel) == 0 {
+		return nil, nil, noneHeld(a.cmd.name, a.set.Account.Username)
+	}
 	if len(notHeld) > 0 {
 		a.note("not held by %s, skipped: %s", a.set.Account.Username, strings.Join(notHeld, ", "))
-	}
-	if len(sel) == 0 {
-		return nil, nil, &cliError{code: exitInvalid, msg: fmt.Sprintf("none of the given vessels is held by %s", a.set.Account.Username),
-			hint: "see `clearinghouse list`"}
 	}
 	return held, sel, nil
 }
@@ -410,9 +425,12 @@ var renewCmd = &command{
 	args:    "--all | HANDLE...",
 	summary: "reset the expiry of vessels to 7 days from now",
 	help: `Renew vessels: their leases then run out 7 days from now. HANDLE is a full
-handle or the short form list shows; "-" reads handles from stdin. An
-account holding more vessels than its credits cannot renew (exit code 4).
-To renew automatically, use keep.
+handle or the short form list shows; "-" reads handles from stdin. A HANDLE
+that names no vessel the account holds is skipped with a note; when none
+does, renew does nothing and exits with 2. A vessel whose lease has run out
+is no longer held and cannot be renewed; acquire-specific may get it back.
+An account holding more vessels than its credits cannot renew (exit code
+4). To renew automatically, use keep.
 
 Examples:
   clearinghouse renew --all
@@ -431,7 +449,7 @@ func (a *app) runRenew(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	_, sel, err := a.heldSelection(ctx, c, args)
+	held, sel, err := a.heldSelection(ctx, c, args)
 	if err != nil {
 		return err
 	}
@@ -454,12 +472,29 @@ func (a *app) runRenew(ctx context.Context, args []string) error {
 	for _, v := range after {
 		if want[v.Handle] {
 			renewed = append(renewed, v)
+			delete(want, v.Handle)
 		}
 	}
 	if err := a.writeVessels(renewed, a.o.wide); err != nil {
 		return err
 	}
 	a.note("renewed %s, now expiring in %s", plural(len(renewed), "vessel"), leaseLeft(renewed))
+	if len(want) > 0 {
+		// Listed just before, gone just after: the renewal came too late
+		// for it, or someone released it meanwhile. Its lease time then
+		// lets the user judge which.
+		short := shortHandles(held)
+		if a.o.wide {
+			short = nil
+		}
+		var gone []string
+		for _, v := range held {
+			if want[v.Handle] {
+				gone = append(gone, fmt.Sprintf("%s (%s left when listed)", joinHandles([]clearinghouse.Handle{v.Handle}, short), formatDuration(v.ExpiresIn)))
+			}
+		}
+		a.note("no longer held after the renewal, so not renewed (expired or released meanwhile): %s", strings.Join(gone, ", "))
+	}
 	return nil
 }
 
@@ -471,7 +506,9 @@ var releaseCmd = &command{
 	summary: "release vessels, freeing their credits",
 	help: `Release vessels: they go back to the clearinghouse and their credits are
 free again. HANDLE is a full handle or the short form list shows; "-"
-reads handles from stdin.
+reads handles from stdin. A HANDLE that names no vessel the account holds
+is skipped with a note; when none does, release does nothing and exits
+with 2.
 
 Examples:
   clearinghouse release --all

@@ -264,12 +264,13 @@ func TestRenew(t *testing.T) {
 		}
 	}
 
-	// A full handle of a vessel not held is reported and skipped.
+	// A handle of a vessel not held is reported and skipped; with none
+	// held, it is a usage error (TestHandleNotHeldOneRule has more).
 	bobs := f.bobAcquires(t)
 	r = f.run(t, "renew", held[1].Handle, bobs[0])
 	want(t, r, exitOK, "not held by alice, skipped")
 	r = f.run(t, "renew", bobs[0])
-	want(t, r, exitInvalid, "none of the given vessels is held by alice")
+	want(t, r, exitUsage, "none of the given vessels is held by alice")
 
 	for _, tc := range []struct {
 		name string
@@ -278,7 +279,7 @@ func TestRenew(t *testing.T) {
 	}{
 		{"nothing", []string{"renew"}, "needs --all or at least one HANDLE"},
 		{"both", []string{"renew", "--all", short}, "not both"},
-		{"no match", []string{"renew", "...00000000:v9"}, "no vessel you hold matches"},
+		{"no match", []string{"renew", "...00000000:v9"}, "none of the given vessels is held by alice"},
 		{"not a handle", []string{"renew", "v2"}, "is not a vessel handle"},
 		{"ambiguous", []string{"renew", ":" + held[0].Name}, "matches 3 of your vessels"},
 	} {
@@ -466,7 +467,7 @@ func TestCommunicationFailure(t *testing.T) {
 	f.srv.Close()
 	for _, cmd := range [][]string{{"account"}, {"list"}, {"acquire", "wan", "1"}, {"acquire-specific", "a b:v2"}, {"renew", "--all"}, {"release", "--all"}, {"public-key"}, {"keep"}} {
 		t.Run(cmd[0], func(t *testing.T) {
-			want(t, f.run(t, cmd...), exitCommunication, "communication failed", "is the URL right")
+			want(t, f.run(t, cmd...), exitCommunication, "communication failed", "(the URL is from creds file "+f.creds+"); is the mock that wrote it still running?")
 		})
 	}
 	r := f.runIn(t, alicePassword+"\n", "regenerate-api-key", "--password-stdin")

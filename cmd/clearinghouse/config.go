@@ -152,7 +152,6 @@ func (s *settings) newClient(needKey bool) (*clearinghouse.Client, error) {
 		clearinghouse.WithRetries(s.retries, 250*time.Millisecond),
 		clearinghouse.WithUserAgent("clearinghouse-cli/1 " + clearinghouse.DefaultUserAgent),
 	}
-	var files []string // the files New reads, and where each was named, for the hint
 	switch {
 	case a.APIKey != "":
 		opts = append(opts, clearinghouse.WithAPIKey(a.APIKey))
@@ -160,7 +159,6 @@ func (s *settings) newClient(needKey bool) (*clearinghouse.Client, error) {
 		opts = append(opts, clearinghouse.WithPrivateKey(a.PrivateKey))
 	case a.PrivateKeyFile != "":
 		opts = append(opts, clearinghouse.WithPrivateKeyFile(a.PrivateKeyFile))
-		files = append(files, "the private key file is from "+a.PrivateKeyFileSource)
 	case needKey:
 		return nil, usageErr("set "+chconfig.EnvAPIKey+", pass --api-key-file or --private-key-file (or set "+chconfig.EnvPrivateKeyFile+"), or use --creds",
 			"no API key or private key for user %s", a.Username)
@@ -169,14 +167,37 @@ func (s *settings) newClient(needKey bool) (*clearinghouse.Client, error) {
 	}
 	if s.CAFile != "" {
 		opts = append(opts, clearinghouse.WithCAFile(s.CAFile))
-		files = append(files, "the CA file is from "+s.CASource)
 	}
 	if s.insecure {
 		opts = append(opts, clearinghouse.WithInsecureSkipVerify())
 	}
 	c, err := clearinghouse.New(a.Username, opts...)
 	if err != nil {
-		return nil, usageErr(strings.Join(files, "; "), "%s", err)
+		return nil, s.fileError(err)
 	}
 	return c, nil
+}
+
+// fileError makes New's error about a file it read (the CA file or the
+// private key file) a usage error that names the flag, variable or creds
+// file that gave the path, and says what to do about it.
+func (s *settings) fileError(err error) *cliError {
+	msg := err.Error()
+	var source, what string
+	switch {
+	case strings.Contains(msg, "CA file") || strings.Contains(msg, "CA certificates"):
+		source, what = s.CASource, "the CA file"
+	case strings.Contains(msg, "private key file"):
+		source, what = s.Account.PrivateKeyFileSource, "the private key file"
+	}
+	switch {
+	case source == "":
+		return usageErr("", "%s", msg)
+	case strings.HasPrefix(source, "creds file "):
+		return usageErr("a mock started with -tls writes its CA next to the creds file; if the files were moved, start the mock again, or pass --ca-file",
+			"%s (%s named by the ca_file of %s)", msg, what, source)
+	case strings.HasPrefix(source, "--"):
+		return usageErr("check the path given to "+source, "%s (%s named by %s)", msg, what, source)
+	}
+	return usageErr("fix or unset "+source, "%s (%s named by %s)", msg, what, source)
 }

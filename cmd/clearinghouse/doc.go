@@ -103,21 +103,44 @@
 //
 // # Exit codes
 //
-//	0    success
-//	1    internal error (reported by the clearinghouse, or unexpected)
-//	2    usage error: bad flags or arguments, missing or unreadable credentials
-//	3    authentication failed: wrong username, API key, password or private key
-//	4    not enough vessel credits (acquiring, or renewing while over the limit)
-//	5    unable to acquire: not enough suitable vessels available
-//	6    invalid request: the clearinghouse rejected an argument
-//	7    communication failure: unreachable, TLS, HTTP or malformed response
-//	8    keep: every kept vessel was lost (expired, released elsewhere, node gone)
-//	130  interrupted
+//	0                   success
+//	1    internal       internal error (from the clearinghouse, or unexpected)
+//	2    usage          bad flags or arguments, missing or unreadable credentials
+//	3    auth           wrong username, API key, password or private key
+//	4    credits        not enough vessel credits, or renewing over the limit
+//	5    unable         not enough suitable vessels available to acquire
+//	6    invalid        the clearinghouse rejected an argument as invalid
+//	7    communication  unreachable, TLS, HTTP or malformed response
+//	8    lost           keep: every kept vessel lost (expired, released, node gone)
+//	130  interrupted    interrupted before the command finished
+//
+// The second column is the error's kind. With --json, a command that
+// fails prints one line of JSON on stdout, and nothing else there:
+//
+//	{"error": "clearinghouse: ...", "kind": "credits", "exit": 4, "hint": "..."}
+//
+// with the message and the hint it prints on stderr (redacted and escaped
+// as all its output is), the kind and the exit status. keep, whose JSON
+// is one event per line, ends with that line when it fails.
 //
 // acquire-specific exits with 5 when it acquired none of the vessels, and
 // with 0 when it acquired some (the others are named on stderr). keep exits
 // with 0 when interrupted, after one more look and a summary; the vessels
 // stay held.
+//
+// A HANDLE given to renew or release, full or short, that names no vessel
+// the account holds is skipped with a note; when none of them names one,
+// the command does nothing and exits with 2, its own decision about the
+// arguments (6 is for what the clearinghouse rejects). The clearinghouse
+// lists only the vessels an account holds, so the command cannot tell an
+// expired vessel from a released one or someone else's, and says so: an
+// expired vessel cannot be renewed (acquire-specific may get it back).
+// keep follows the same rule when a HANDLE is in the short form; given
+// full handles only, it starts without looking, so that it can start
+// while the clearinghouse is unreachable, and reports a vessel it does not
+// find as lost. A vessel that renew listed but that is gone after the
+// renewal (it expired meanwhile, or was released) is named with the lease
+// time the listing gave it.
 //
 // # A session against the mock
 //

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -38,14 +39,24 @@ func TestDocExitCodes(t *testing.T) {
 	_, rows := doccheck.Table(section)
 	var have, want []string
 	for _, r := range rows {
-		have = append(have, r[0]+" "+r[1])
+		have = append(have, strings.Join(r, " | "))
 	}
+	// The table's columns: the code from the third character, the kind
+	// (the JSON error object's) from the eighth, the meaning from the 23rd.
 	for _, line := range strings.Split(exitCodeTable, "\n") {
-		code, meaning, _ := strings.Cut(strings.TrimSpace(line), " ")
-		want = append(want, code+" "+strings.TrimSpace(meaning))
+		want = append(want, strings.TrimSpace(line[:7])+" | "+strings.TrimSpace(line[7:22])+" | "+line[22:])
 	}
 	if strings.Join(have, "\n") != strings.Join(want, "\n") {
 		t.Errorf("%s's exit codes:\n%s\nclearinghouse --help prints:\n%s", cliDoc, strings.Join(have, "\n"), strings.Join(want, "\n"))
+	}
+	// The package documentation has the table as --help prints it.
+	data, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inDoc := "//\t" + strings.ReplaceAll(strings.TrimPrefix(exitCodeTable, "  "), "\n  ", "\n//\t") + "\n"
+	if !strings.Contains(string(data), inDoc) {
+		t.Errorf("doc.go does not have the exit code table --help prints:\n%s", inDoc)
 	}
 }
 

@@ -22,7 +22,10 @@ var keepCmd = &command{
 	help: `Run in the foreground and keep vessels alive: renew each one before it
 expires (once less than --margin is left), report vessels that are lost
 (expired, released elsewhere, node gone) and, with --replace, acquire new
-ones in their place. Without handles it keeps every vessel held now.
+ones in their place. Without handles it keeps every vessel held now. A
+short HANDLE that names no vessel held is skipped with a note (none: exit
+code 2); given full handles only, keep starts without looking and reports
+those it does not find as lost.
 
 --margin and --check-interval are lease time, on the clearinghouse's
 clock. keep measures how fast that clock runs from the lease times the
@@ -214,6 +217,9 @@ func (a *app) keepHandles(ctx context.Context, c *clearinghouse.Client, args []s
 	sel, notHeld, err := selectHeld(args, held)
 	if err != nil {
 		return nil, err
+	}
+	if len(sel) == 0 {
+		return nil, noneHeld("keep", c.Username())
 	}
 	if len(notHeld) > 0 {
 		a.note("not held by %s, not kept: %s", c.Username(), strings.Join(notHeld, ", "))

@@ -71,6 +71,9 @@ func TestHostileServer(t *testing.T) {
 		{creds, "", []string{"list", "--wide"}},
 		{creds, "", []string{"renew", "--all"}},
 		{creds, "", []string{"acquire-specific", "no-such-node:v2"}},
+		{creds, "", []string{"acquire-specific", "no-such-node:v2", "--json"}}, // the JSON error object
+		{creds, "", []string{"acquire", "wan", "20", "--json"}},
+		{creds, "", []string{"renew", "...00000000:v9", "--json"}},
 		{creds, "", []string{"release", "--all"}},
 		{creds, "", []string{"public-key"}},
 		{creds, alice.Password + "\n", []string{"set-public-key", alice.PublicKey, "--password-stdin"}},
@@ -82,6 +85,7 @@ func TestHostileServer(t *testing.T) {
 	finders := map[string]*leaktest.Finder{creds: leaktest.NewFinder(aliceSecrets), fetchCreds: leaktest.NewFinder(aliceSecrets),
 		"": leaktest.NewFinder(aliceSecrets), bobCreds: leaktest.NewFinder(bobSecrets)}
 	leaks, controls := map[string]int{}, map[string]int{}
+	redactedObjects := 0 // JSON error objects that carried a secret, redacted
 	for echo.Calls() < 1500 {
 		for _, r := range runs {
 			args := append([]string{"--retries", "0"}, r.args...)
@@ -90,6 +94,15 @@ func TestHostileServer(t *testing.T) {
 			}
 			res := exec(t, invocation{stdin: strings.NewReader(r.stdin)}, args...)
 			name := strings.Join(r.args, " ")
+			if r.args[len(r.args)-1] == "--json" && res.code != exitOK {
+				// The error object carries the echo, redacted.
+				var je jsonError
+				if err := json.Unmarshal([]byte(res.stdout), &je); err != nil || je.Exit != res.code {
+					t.Errorf("%s: stdout is not the JSON error object of exit %d: %v\n%v", name, res.code, err, res)
+				} else if strings.Contains(je.Error, "[redacted]") {
+					redactedObjects++
+				}
+			}
 			for where, text := range map[string]string{"stdout": res.stdout, "stderr": res.stderr} {
 				if r.args[0] == "regenerate-api-key" && where == "stdout" {
 					continue // the new key, as asked
@@ -107,7 +120,10 @@ func TestHostileServer(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d calls echoed", echo.Calls())
+	t.Logf("%d calls echoed, %d JSON error objects with a secret redacted", echo.Calls(), redactedObjects)
+	if redactedObjects == 0 {
+		t.Errorf("no JSON error object carried an echoed secret: the check of the error objects saw nothing to redact")
+	}
 	for name, n := range leaks {
 		if n > 0 || controls[name] > 0 {
 			t.Errorf("%s: %d places that show a secret, %d control characters", name, n, controls[name])

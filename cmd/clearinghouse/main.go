@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -93,11 +94,15 @@ func (a *app) main(ctx context.Context, args []string) int {
 		if e := flagValueError(top); e != nil {
 			err = e
 		}
+		a.g.json = a.g.json || wantsJSON(args)
 		return a.usageFail(withHint(err, "run `clearinghouse --help` for usage"))
 	}
 	rest := top.Args()
 	if len(rest) == 0 {
 		a.topHelp(a.stderr)
+		if a.g.json {
+			a.writeJSONError(usageErr("run `clearinghouse --help` for usage", "no command given"))
+		}
 		return exitUsage
 	}
 	name := rest[0]
@@ -121,6 +126,7 @@ func (a *app) main(ctx context.Context, args []string) int {
 			a.commandHelp(a.stdout, cmd)
 			return exitOK
 		}
+		a.g.json = a.g.json || wantsJSON(rest[1:])
 		return a.usageFail(withHint(err, "run `clearinghouse "+name+" --help` for usage"))
 	}
 	err = cmd.run(a, ctx, pos)
@@ -131,8 +137,39 @@ func (a *app) main(ctx context.Context, args []string) int {
 	if e.code == exitUsage && e.hint == "" {
 		e.hint = "run `clearinghouse " + name + " --help` for usage"
 	}
+	return a.fail(e)
+}
+
+// fail reports e on stderr and, with --json, as a JSON error object on
+// stdout; it returns e's exit code.
+func (a *app) fail(e *cliError) int {
 	report(a.stderr, e, a.clean)
+	if a.g.json {
+		a.writeJSONError(e)
+	}
 	return e.code
+}
+
+// wantsJSON reports whether args, which failed to parse, ask for --json
+// before any "--": the flags after the bad one were never parsed, and a
+// script that asked for JSON gets its error as JSON whatever it got
+// wrong.
+func wantsJSON(args []string) bool {
+	json := false
+	for _, arg := range args {
+		if arg == "--" {
+			break
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+		if !strings.HasPrefix(arg, "-") || name != "json" {
+			continue
+		}
+		json = true
+		if hasValue {
+			json, _ = strconv.ParseBool(value)
+		}
+	}
+	return json
 }
 
 // withHint makes err a usage error with the hint, unless it has one.
@@ -148,8 +185,8 @@ func withHint(err error, hint string) *cliError {
 }
 
 func (a *app) usageFail(e *cliError) int {
-	report(a.stderr, e, a.clean)
-	return exitUsage
+	e.code = exitUsage
+	return a.fail(e)
 }
 
 func (a *app) callInfo() callInfo {
@@ -160,6 +197,10 @@ func (a *app) callInfo() callInfo {
 	}
 	if a.set != nil {
 		ci.username, ci.url, ci.keySrc = a.set.Account.Username, redactURL(a.set.URL), a.set.Account.KeySource
+		ci.urlSource, ci.creds = a.set.URLSource, a.set.CredsFile
+		if a.set.CAFile != "" {
+			ci.caSource = a.set.CASource
+		}
 	}
 	return ci
 }
@@ -294,6 +335,8 @@ Credentials and endpoint, highest precedence first:
 
 Exit codes:
 `+exitCodeTable+`
+  With --json, a failing command also prints {"error", "kind", "exit",
+  "hint"} on one line of stdout; kind is the word beside the exit code.
 
 Examples:
   mockclearinghouse -tls -creds-out /tmp/creds.json &   # go install ./cmd/... builds it

@@ -87,7 +87,7 @@ func TestSelectHeld(t *testing.T) {
 		{"duplicates once", []string{"...22222222:v2", "65537 2000000022222222:v2"}, []string{"65537 2000000022222222:v2"}, nil, ""},
 		{"foreign full handle", []string{"65537 3:v2", "...22222222:v2"}, []string{"65537 2000000022222222:v2"}, []string{"65537 3:v2"}, ""},
 		{"ambiguous", []string{":v2"}, nil, nil, "matches 2 of your vessels"},
-		{"no match", []string{"...33333333:v2"}, nil, nil, "no vessel you hold matches"},
+		{"short, not held", []string{"...33333333:v2", "...22222222:v2"}, []string{"65537 2000000022222222:v2"}, []string{"...33333333:v2"}, ""},
 		{"no colon", []string{"11111111"}, nil, nil, "is not a vessel handle"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -177,7 +177,8 @@ func (o outcome) noSecrets(t *testing.T, secrets []string) {
 }
 
 // TestPassesOnTheMockBinary runs the whole suite against the mock binary:
-// it passes, and the reports say so, in a browser too.
+// it passes, and the reports say so, in a browser too (the subtest
+// "browser", the only part skipped without Chromium).
 func TestPassesOnTheMockBinary(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {

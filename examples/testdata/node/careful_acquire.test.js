@@ -29,6 +29,8 @@ async function acquireCarefully(client, auth, type, n) {
 for (const faults of [
   'acquire_resources:reset_after,next=1', // applied, then the answer is lost
   'acquire_resources:reset_before,next=1', // lost before it is applied
+  'acquire_resources:truncate,next=1', // applied, the answer cut short
+  'acquire_resources:unavailable,next=1', // 503: not applied
 ]) {
   test(`acquire survives ${faults}`, async (t) => {
     const mock = await startMock(faults);

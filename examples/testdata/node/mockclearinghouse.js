@@ -1,8 +1,10 @@
 'use strict';
 // Runs the mock Seattle Clearinghouse for a test: startMock starts the
 // mockclearinghouse binary ($MOCKCLEARINGHOUSE, or the one on PATH) with a
-// fault profile and waits for its credentials file; stop ends it with
-// SIGTERM and returns the findings of its behaviour report.
+// fault profile and waits for its credentials file, or fails saying why
+// the mock did not start (no binary, or the mock's own message when it
+// exits); stop ends it with SIGTERM and returns the findings of its
+// behaviour report.
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -16,13 +18,27 @@ async function startMock(faults = '') {
   const creds = path.join(dir, 'creds.json');
   const report = path.join(dir, 'report.json');
   const mock = spawn(MOCK, ['-addr', '127.0.0.1:0', '-faults-spec', faults,
-    '-creds-out', creds, '-report-out', report], { stdio: 'ignore' });
+    '-creds-out', creds, '-report-out', report], { stdio: ['ignore', 'ignore', 'pipe'] });
   const exited = new Promise((resolve) => mock.on('close', resolve));
   let failed = null;
+  let log = ''; // the end of what the mock printed on stderr, to say why it stopped
   mock.on('error', (err) => { failed = err; });
+  mock.stderr.on('data', (chunk) => { log = (log + chunk).slice(-4096); });
   for (let i = 0; !fs.existsSync(creds); i++) {
-    if (failed || mock.exitCode !== null || i === 200) {
-      throw new Error('the mock did not start', { cause: failed });
+    if (failed) {
+      throw new Error(`cannot run the mock ${MOCK}: ${failed.message}; build it with ` +
+        '`go install ./cmd/mockclearinghouse` and put it on PATH, or name it in $MOCKCLEARINGHOUSE',
+      { cause: failed });
+    }
+    if (mock.exitCode !== null || mock.signalCode !== null) {
+      await exited; // all of its stderr is in
+      throw new Error(`the mock exited with status ${mock.exitCode ?? mock.signalCode} before ` +
+        `it was ready: ${log.trim()}`);
+    }
+    if (i === 200) {
+      mock.kill('SIGTERM');
+      await exited;
+      throw new Error(`the mock wrote no ${creds} within 10 s: ${log.trim()}`);
     }
     await sleep(50);
   }
