@@ -307,6 +307,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				return err
 			}
 		}
+		// The creds file names the CA file by an absolute path: readers
+		// resolve a relative one against the creds file's directory, not
+		// against this working directory.
+		if dir, err = filepath.Abs(dir); err != nil {
+			ln.Close()
+			return err
+		}
 		caFile = filepath.Join(dir, "mockclearinghouse-ca.pem")
 		cfg, err := selfSignedTLS(caFile)
 		if err != nil {

@@ -841,3 +841,39 @@ func TestSignalDuringStartup(t *testing.T) {
 		t.Fatalf("have %v after %v, stderr %q; want exit code 1 within 2s, saying it was interrupted", err, took, stderr.String())
 	}
 }
+
+// TestRunTLSRelativeCredsOut: with -creds-out a relative path, the creds
+// file's ca_file still names the CA certificate for a reader in any
+// directory. It was written relative to the working directory, which a
+// reader resolves against the creds file's directory (chconfig), so
+// `-creds-out s/creds.json` sent the CLI to s/s/mockclearinghouse-ca.pem.
+func TestRunTLSRelativeCredsOut(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "s"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-tls", "-creds-out", "s/creds.json", "-nodes", "10"}, io.Discard, io.Discard)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			t.Error("run did not return after cancellation")
+		}
+	})
+	creds := waitForCreds(t, filepath.Join(dir, "s", "creds.json"), done)
+	if !filepath.IsAbs(creds.CAFile) {
+		t.Fatalf("ca_file %q is relative", creds.CAFile)
+	}
+	if want := filepath.Join(dir, "s", "mockclearinghouse-ca.pem"); creds.CAFile != want {
+		t.Fatalf("ca_file %q, want %q", creds.CAFile, want)
+	}
+	if _, err := os.Stat(creds.CAFile); err != nil {
+		t.Fatal(err)
+	}
+}
