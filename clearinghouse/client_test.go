@@ -459,6 +459,22 @@ func TestLocalValidation(t *testing.T) {
 	}
 }
 
+// TestEmptyAPIKeyIgnored holds WithAPIKey to its word: an empty key is
+// ignored, so it neither clears a key given before nor counts as one.
+func TestEmptyAPIKeyIgnored(t *testing.T) {
+	t.Parallel()
+	c, err := New("alice", WithAPIKey("k"), WithAPIKey(""))
+	if err != nil {
+		t.Fatalf("WithAPIKey(\"k\"), WithAPIKey(\"\"): %v", err)
+	}
+	if have := c.currentAPIKey(); have != "k" {
+		t.Errorf("key in use: have %q, want %q", have, "k")
+	}
+	if _, err := New("alice", WithAPIKey("")); !errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("WithAPIKey(\"\") alone: have %v, want ErrInvalidArgument", err)
+	}
+}
+
 // TestOptionFilesRefused gives WithPrivateKeyFile and WithCAFile a
 // directory and a file one byte over their limit: each is an invalid
 // argument that names the path and says what is wrong, read no further.

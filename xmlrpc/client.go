@@ -94,9 +94,9 @@ func WithHTTPClient(hc *http.Client) ClientOption {
 	}
 }
 
-// WithHeader adds a header to every request. Content-Type,
-// Content-Length, Content-Encoding and Accept-Encoding are the client's
-// own and cannot be set.
+// WithHeader adds a header to every request. Host, Content-Type,
+// Content-Length, Content-Encoding, Transfer-Encoding and Accept-Encoding
+// are the client's own and cannot be set.
 func WithHeader(key, value string) ClientOption {
 	return func(c *Client) error {
 		k := textproto.CanonicalMIMEHeaderKey(key)
