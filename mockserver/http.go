@@ -38,7 +38,7 @@ func (s *Server) newHandler() http.Handler {
 			s.observeCall(r, info, nil, recent)
 		}),
 		xmlrpc.WithLogger(s.log),
-		xmlrpc.WithServerLimits(wireLimits()),
+		xmlrpc.WithLimits(wireLimits()),
 		xmlrpc.WithBodyBudget(wireBudget()),
 	)
 	if err != nil {
