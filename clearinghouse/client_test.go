@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
 
@@ -28,7 +29,7 @@ type fixture struct {
 	mock     *mockserver.Server
 	http     *httptest.Server
 	url      string
-	account  mockserver.Account
+	account  mockapi.Account
 	requests atomic.Int64 // XML-RPC requests that reached the server
 	clock    *fakeClock
 }
@@ -57,7 +58,7 @@ func newFixture(t *testing.T, opts ...mockserver.Option) *fixture {
 		t.Fatal(err)
 	}
 	f.mock = mock
-	acct, err := f.mock.AddAccount(mockserver.AccountSpec{Username: "alice", Password: "correct horse", Affiliation: "Test Lab"})
+	acct, err := f.mock.AddAccount(mockapi.AccountSpec{Username: "alice", Password: "correct horse", Affiliation: "Test Lab"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,7 +361,7 @@ func TestPrivateKeyPath(t *testing.T) {
 	}
 
 	// A key pair that is not the account's.
-	other, err := f.mock.AddAccount(mockserver.AccountSpec{Username: "bob", Password: "bob's password", Affiliation: "Other Lab"})
+	other, err := f.mock.AddAccount(mockapi.AccountSpec{Username: "bob", Password: "bob's password", Affiliation: "Other Lab"})
 	if err != nil {
 		t.Fatal(err)
 	}

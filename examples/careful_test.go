@@ -10,6 +10,7 @@ import (
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // acquireCarefully acquires n vessels once, whatever happens to the
@@ -57,7 +58,7 @@ func TestAcquireSurvivesAReset(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { mock.Close() })
-			acct, err := mock.AddAccount(mockserver.AccountSpec{Username: "alice", Password: "secret1", Affiliation: "Test U"})
+			acct, err := mock.AddAccount(mockapi.AccountSpec{Username: "alice", Password: "secret1", Affiliation: "Test U"})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -5,6 +5,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // TestControlsAfterClose checks that every control that touches the state
@@ -22,7 +24,7 @@ func TestControlsAfterClose(t *testing.T) {
 		fn   func() error
 	}{
 		{"AddAccount", func() error {
-			_, err := s.AddAccount(AccountSpec{Username: "bob", Password: "secret1", Affiliation: "UWash",
+			_, err := s.AddAccount(mockapi.AccountSpec{Username: "bob", Password: "secret1", Affiliation: "UWash",
 				PublicKey: alice.PublicKey, PrivateKey: alice.PrivateKey})
 			return err
 		}},
@@ -30,7 +32,7 @@ func TestControlsAfterClose(t *testing.T) {
 		{"Accounts", func() error { _, err := s.Accounts(); return err }},
 		{"SetFreeCredits", func() error { return s.SetFreeCredits("alice", 3) }},
 		{"SetAccountActive", func() error { return s.SetAccountActive("alice", false) }},
-		{"AddNode", func() error { _, err := s.AddNode(NodeSpec{ID: "m", IP: "10.0.0.2"}); return err }},
+		{"AddNode", func() error { _, err := s.AddNode(mockapi.NodeSpec{ID: "m", IP: "10.0.0.2"}); return err }},
 		{"Node", func() error { _, err := s.Node("n0"); return err }},
 		{"Nodes", func() error { _, _, err := s.Nodes(NodeFilter{}); return err }},
 		{"SetNodeActive", func() error { return s.SetNodeActive("n0", false) }},
@@ -38,7 +40,7 @@ func TestControlsAfterClose(t *testing.T) {
 		{"SetNodeIP", func() error { return s.SetNodeIP("n0", "10.0.0.3") }},
 		{"AddDonation", func() error { return s.AddDonation("n0", "alice") }},
 		{"RemoveDonation", func() error { return s.RemoveDonation("n0") }},
-		{"InjectFailure", func() error { return s.InjectFailure("n0", Failure{Always: true}) }},
+		{"InjectFailure", func() error { return s.InjectFailure("n0", mockapi.Failure{Always: true}) }},
 		{"InjectFailureFunc", func() error { return s.InjectFailureFunc(func(string, string) bool { return true }) }},
 		{"SetAcquireFailureRate", func() error { return s.SetAcquireFailureRate(0.5) }},
 		{"ClearFailures", func() error { return s.ClearFailures() }},
@@ -63,7 +65,7 @@ func TestClearFailuresReportsJournalError(t *testing.T) {
 	t.Parallel()
 	s, _, ff, _ := openFaulty(t, 0)
 	addNodes(t, s, "n", "10.0.0.1")
-	if err := s.InjectFailure("n0", Failure{Always: true}); err != nil {
+	if err := s.InjectFailure("n0", mockapi.Failure{Always: true}); err != nil {
 		t.Fatal(err)
 	}
 	ff.set("write", syscall.ENOSPC)
@@ -91,7 +93,7 @@ func TestVesselTimes(t *testing.T) {
 	s := newTestServer(t, WithCleanupDelay(time.Hour))
 	addNodes(t, s, "n", "10.0.0.1")
 	a := addUser(t, s, "alice")
-	vessel := func() Vessel {
+	vessel := func() mockapi.Vessel {
 		t.Helper()
 		n, err := s.Node("n0")
 		if err != nil {

@@ -16,7 +16,7 @@
 //	if err != nil {
 //		log.Fatal(err)
 //	}
-//	acct, err := mock.AddAccount(mockserver.AccountSpec{
+//	acct, err := mock.AddAccount(mockapi.AccountSpec{
 //		Username: "alice", Password: "secret1", Affiliation: "Test U",
 //	})
 //	if err != nil {
@@ -62,7 +62,10 @@
 // all-or-nothing rollback of acquire_resources can be exercised; Now,
 // SetTime, Advance, SetTimeScale and SetCleanupDelay drive time; Seed
 // re-seeds and Reset starts over. Account, Accounts, Node, Nodes, Vessels and Holdings return
-// copies: nothing a caller does to them reaches the server. None of the
+// copies: nothing a caller does to them reaches the server. The specs the
+// controls take and the states they return (mockapi.AccountSpec,
+// mockapi.Account, mockapi.Node, ...) are the types of package
+// mockserver/mockapi, which are also the JSON of the /admin/ endpoints. None of the
 // controls changes what the ten methods do on the wire; a fault profile
 // (below) changes only whether a call over HTTP is applied and how its
 // answer travels.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
 
@@ -27,7 +28,7 @@ func clientFixture(t *testing.T, spec string, opts ...clearinghouse.Option) (*mo
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { mock.Close() })
-	acct, err := mock.AddAccount(mockserver.AccountSpec{Username: "alice", Password: "secret1", Affiliation: "Test U"})
+	acct, err := mock.AddAccount(mockapi.AccountSpec{Username: "alice", Password: "secret1", Affiliation: "Test U"})
 	if err != nil {
 		t.Fatal(err)
 	}

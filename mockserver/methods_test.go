@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
 )
 
@@ -17,7 +18,7 @@ import (
 // nodes, all with the default template, and three accounts on port 63100.
 type fixture struct {
 	s                *Server
-	alice, bob, gone Account
+	alice, bob, gone mockapi.Account
 	wan, lan, nat    []string
 }
 
@@ -30,7 +31,7 @@ func newFixture(t *testing.T, opts ...Option) *fixture {
 	f.nat = addNodes(t, s, "nat", natAddrs(2)...)
 	f.alice = addUser(t, s, "alice")
 	f.bob = addUser(t, s, "bob")
-	f.gone = addUser(t, s, "gone", func(a *AccountSpec) { a.Inactive = true })
+	f.gone = addUser(t, s, "gone", func(a *mockapi.AccountSpec) { a.Inactive = true })
 	return f
 }
 

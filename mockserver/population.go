@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // PopulationConfig describes a generated population of nodes.
@@ -68,14 +70,14 @@ var nodeManagerPorts = [...]int{1224, 2888, 9625, 10348, 39303, 48126, 52862, 57
 const DefaultNodePort = 1224
 
 // defaultTemplate is the §7 vessel template: v2..v9, each with ten ports.
-func defaultTemplate() []VesselSpec {
-	out := make([]VesselSpec, 8)
+func defaultTemplate() []mockapi.VesselSpec {
+	out := make([]mockapi.VesselSpec, 8)
 	for k := range out {
 		ports := make([]int, 10)
 		for i := range ports {
 			ports[i] = UserPortMin + 10*k + i
 		}
-		out[k] = VesselSpec{Name: "v" + strconv.Itoa(k+2), Ports: ports}
+		out[k] = mockapi.VesselSpec{Name: "v" + strconv.Itoa(k+2), Ports: ports}
 	}
 	return out
 }
@@ -86,7 +88,7 @@ type builtVessel struct {
 	group uint16
 }
 
-func (st *state) buildVessels(specs []VesselSpec) []builtVessel {
+func (st *state) buildVessels(specs []mockapi.VesselSpec) []builtVessel {
 	out := make([]builtVessel, len(specs))
 	for i, v := range specs {
 		num, _ := parseVesselName(v.Name)
@@ -96,7 +98,7 @@ func (st *state) buildVessels(specs []VesselSpec) []builtVessel {
 }
 
 // newGroups returns how many port sets the specs would add.
-func (st *state) newGroups(specs []NodeSpec) int {
+func (st *state) newGroups(specs []mockapi.NodeSpec) int {
 	seen := map[string]bool{}
 	for _, spec := range specs {
 		for _, v := range spec.Vessels {
@@ -112,7 +114,7 @@ func (st *state) newGroups(specs []NodeSpec) int {
 // addNodeRaw appends a node and its vessels without building any derived
 // structure; the caller attaches or rebuilds. The caller has checked that
 // the port sets fit (newGroups).
-func (st *state) addNodeRaw(spec NodeSpec) int32 {
+func (st *state) addNodeRaw(spec mockapi.NodeSpec) int32 {
 	vs := spec.Vessels
 	if vs == nil {
 		vs = defaultTemplate()

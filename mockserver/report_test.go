@@ -10,12 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
 
 // reportFixture is a server with 20 nodes in distinct subnets and the
 // accounts alice and bob, its clock frozen at t0.
-func reportFixture(t *testing.T, opts ...Option) (*Server, Account, Account) {
+func reportFixture(t *testing.T, opts ...Option) (*Server, mockapi.Account, mockapi.Account) {
 	t.Helper()
 	s := newTestServer(t, opts...)
 	addNodes(t, s, "n", distinctSubnets(10, 20)...)
@@ -616,7 +617,7 @@ func TestReportUnknownNamesCannotBlind(t *testing.T) {
 		mustCall(t, s, "renew_resources", auth(alice), anyList(handles))
 	}
 	carol := addUser(t, s, "carol")
-	for _, who := range []Account{alice, carol} {
+	for _, who := range []mockapi.Account{alice, carol} {
 		for range AuthFailureThreshold + 1 {
 			call(t, s, "get_account_info", map[string]any{"username": who.Username, "api_key": "wrong"})
 		}

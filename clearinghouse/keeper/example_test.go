@@ -11,16 +11,17 @@ import (
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse/keeper"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // startMock runs an in-process mock clearinghouse with one account and
 // returns its XML-RPC URL, the account and a function to stop it.
-func startMock() (string, mockserver.Account, func()) {
+func startMock() (string, mockapi.Account, func()) {
 	mock, err := mockserver.New(mockserver.WithKeyBits(512))
 	if err != nil {
 		log.Fatal(err)
 	}
-	acct, err := mock.AddAccount(mockserver.AccountSpec{
+	acct, err := mock.AddAccount(mockapi.AccountSpec{
 		Username: "alice", Password: "correct horse", Affiliation: "Example University",
 	})
 	if err != nil {

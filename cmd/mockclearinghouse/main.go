@@ -65,6 +65,7 @@ import (
 	"github.com/seattletestbed/clearinghouse-go/internal/credsfile"
 	"github.com/seattletestbed/clearinghouse-go/internal/safefile"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 func main() {
@@ -405,7 +406,7 @@ func ensureDemoAccounts(ctx context.Context, mock *mockserver.Server, n int) err
 		if _, err := mock.Account(name); err == nil {
 			continue
 		}
-		if _, err := mock.AddAccount(mockserver.AccountSpec{
+		if _, err := mock.AddAccount(mockapi.AccountSpec{
 			Username:    name,
 			Password:    randomPassword(),
 			Affiliation: "Mock Clearinghouse demo account",
