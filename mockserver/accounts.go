@@ -106,8 +106,8 @@ func validateAccountSpec(spec *mockapi.AccountSpec) error {
 		return invalidf("account %s: API key must be 1-%d printable ASCII characters other than '!', without white space",
 			spec.Username, seattlersa.MaxAPIKeyLen)
 	}
-	if spec.UserPort != 0 && (spec.UserPort < UserPortMin || spec.UserPort > UserPortMax) {
-		return invalidf("account %s: user port %d outside %d-%d", spec.Username, spec.UserPort, UserPortMin, UserPortMax)
+	if spec.UserPort != 0 && (spec.UserPort < userPortMin || spec.UserPort > userPortMax) {
+		return invalidf("account %s: user port %d outside %d-%d", spec.Username, spec.UserPort, userPortMin, userPortMax)
 	}
 	if spec.FreeCredits < mockapi.NoFreeCredits || spec.FreeCredits > MaxFreeCredits {
 		return invalidf("account %s: free credits %d: want 0 (the default), %d (none) or up to %d",
@@ -166,7 +166,7 @@ func (s *Server) AddAccount(spec mockapi.AccountSpec) (mockapi.Account, error) {
 		}
 		port := spec.UserPort
 		if port == 0 {
-			port = UserPortMin + st.rng.IntN(numUserPorts)
+			port = userPortMin + st.rng.IntN(numUserPorts)
 		}
 		i := int32(len(st.accounts))
 		st.accounts = append(st.accounts, &account{

@@ -191,12 +191,12 @@ func TestUserPortsCoverRange(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if a.UserPort < UserPortMin || a.UserPort > UserPortMax {
-			t.Fatalf("account %s got port %d, outside %d-%d", a.Username, a.UserPort, UserPortMin, UserPortMax)
+		if a.UserPort < userPortMin || a.UserPort > userPortMax {
+			t.Fatalf("account %s got port %d, outside %d-%d", a.Username, a.UserPort, userPortMin, userPortMax)
 		}
 		used[a.UserPort]++
 	}
-	for p := UserPortMin; p <= UserPortMax; p++ {
+	for p := userPortMin; p <= userPortMax; p++ {
 		if used[p] == 0 {
 			t.Errorf("port %d unused by %d accounts (seed %d)", p, accounts, seed)
 		}

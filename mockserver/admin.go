@@ -13,66 +13,9 @@ import (
 	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
-// AdminHandler returns the JSON test controls, rooted at /admin/ (mount it
-// there without stripping the prefix). The Server's own HTTP handler serves
-// it only when WithAdmin(true) was given; AdminHandler itself always works,
-// for callers that mount it themselves. The endpoints, with the types of
-// package mockapi that are their bodies (request → reply):
-//
-//	GET    /admin/state                          → State: counts, clock, settings
-//	GET    /admin/accounts                       → AccountList, without secrets
-//	POST   /admin/accounts                       AccountSpec → AccountCreated, with the credentials
-//	GET    /admin/accounts/{username}            → AccountHoldings: the account and its vessels
-//	GET    /admin/accounts/{username}/credentials  → Credentials
-//	POST   /admin/accounts/{username}/credits    CreditsChange {"free_credits": 20} (exact: 0 is none) → Account
-//	POST   /admin/accounts/{username}/active     ActiveChange {"active": false} → Account
-//	GET    /admin/nodes?subnet=&nat=&offset=&limit=  → NodeList, paged (limit 100 by default)
-//	POST   /admin/nodes                          a NodeSpec or an array of them → NodesAdded
-//	GET    /admin/nodes/{id}                     → Node (percent-encode the id)
-//	POST   /admin/nodes/{id}/active              ActiveChange {"active": false} → Node
-//	POST   /admin/nodes/{id}/broken              BrokenChange {"broken": true} → Node
-//	POST   /admin/nodes/{id}/ip                  IPChange {"ip": "10.0.0.7"} → Node
-//	POST   /admin/donations                      Donation {"node_id": "...", "username": "..."} → Donation
-//	DELETE /admin/donations/{id}                 remove the node's donation → Node
-//	GET    /admin/vessels?owner=&node=&state=&offset=&limit=  → VesselList, paged (state: a VesselState)
-//	POST   /admin/failures                       FailureChange {"node_id": "...", "always": true, "next": 3} → Node,
-//	                                             {"rate": 0.2} or {"clear": true} → OKReply
-//	GET    /admin/clock                          → Clock {"now": RFC 3339, "scale": 1}
-//	POST   /admin/clock                          ClockChange {"set": "2030-01-01T00:00:00Z"}, {"advance": "4h"}
-//	                                             or {"scale": 0} (0 freezes the clock) → Clock
-//	GET    /admin/cleanup-delay                  → CleanupDelay {"delay": "5s"}
-//	POST   /admin/cleanup-delay                  CleanupDelay {"delay": "5s"} → CleanupDelay
-//	POST   /admin/seed                           Seed {"seed": 42} → Seed
-//	POST   /admin/reset                          back to the generated population → State
-//	GET    /admin/faults                         the fault profile in force, per-rule and per-kind counts
-//	POST   /admin/faults                         put a profile in force: {"seed": 7, "rules": [...]}
-//	                                             or {"spec": "seed=7;acquire_resources:reset_after,next=1"}
-//	DELETE /admin/faults                         no profile: inject nothing
-//	GET    /admin/report                         the behaviour report (see Report)
-//	GET    /admin/nodemanagers                   the node managers: listeners, disk, calls
-//	GET    /admin/vessels/{handle}/nodemanager   what a vessel's node manager holds
-//	POST   /admin/vessels/{handle}/nodemanager/listen  make its node listen: {"address": "ip:port"}
-//	POST   /admin/vessels/{handle}/nodemanager/log     {"text": "..."}: append to its log
-//	POST   /admin/vessels/{handle}/nodemanager/end     its program ends: Started → Terminated
-//	POST   /admin/vessels/{handle}/nodemanager/hang    {"wait": "2s"}: its next start hangs
-//	                                             (absent: 10s, the original's wait)
-//
-// Bodies with a member they do not know are refused.
-// Secrets leave the server only in the reply to POST /admin/accounts and
-// from the credentials endpoint. Errors are an ErrorReply, {"error":
-// "..."}, with status 400 (bad request or value), 404 (no such account,
-// node or endpoint), 409 (already exists) or 500.
-//
-// The API defends itself against web pages the developer visits and, with
-// WithAdminToken, against other users of the machine. It refuses with 403
-// a Host that is not an IP address, localhost or a name given with
-// WithAdminHosts (DNS rebinding), and any cross-origin request (an Origin
-// that is not the server's own, or Sec-Fetch-Site cross-site or
-// same-site); OPTIONS gets 405, so no CORS preflight succeeds. With a
-// token, requests without "Authorization: Bearer <token>" get 401.
-// Requests other than GET and HEAD that have a body, or any content type,
-// need Content-Type application/json (parameters allowed), else 415.
-func (s *Server) AdminHandler() http.Handler {
+// adminHandler returns the JSON test controls, rooted at /admin/, guarded
+// as the package documentation says (The /admin/ controls).
+func (s *Server) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	h := func(pattern string, fn func(r *http.Request) (int, any, error)) {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {

@@ -23,7 +23,7 @@ type adminClient struct {
 
 func newAdmin(t *testing.T, s *Server) *adminClient {
 	t.Helper()
-	srv := httptest.NewServer(s.AdminHandler())
+	srv := httptest.NewServer(s.adminHandler())
 	t.Cleanup(srv.Close)
 	return &adminClient{t, srv}
 }

@@ -41,7 +41,7 @@ func TestControlsAfterClose(t *testing.T) {
 		{"AddDonation", func() error { return s.AddDonation("n0", "alice") }},
 		{"RemoveDonation", func() error { return s.RemoveDonation("n0") }},
 		{"InjectFailure", func() error { return s.InjectFailure("n0", mockapi.Failure{Always: true}) }},
-		{"InjectFailureFunc", func() error { return s.InjectFailureFunc(func(string, string) bool { return true }) }},
+		{"injectFailureFunc", func() error { return s.injectFailureFunc(func(string, string) bool { return true }) }},
 		{"SetAcquireFailureRate", func() error { return s.SetAcquireFailureRate(0.5) }},
 		{"ClearFailures", func() error { return s.ClearFailures() }},
 		{"Vessels", func() error { _, _, err := s.Vessels(VesselFilter{}); return err }},

@@ -437,10 +437,10 @@ func TestInjectNeverInProcess(t *testing.T) {
 func TestInjectUndecodedPassesThrough(t *testing.T) {
 	t.Parallel()
 	_, url, _ := faultFixture(t, "*:reset_before")
-	if f := postFault(t, url, "<methodCall>"); f.Code != CodeMalformed {
+	if f := postFault(t, url, "<methodCall>"); f.Code != codeMalformed {
 		t.Errorf("undecodable: fault %d, want 1", f.Code)
 	}
-	if f := postFault(t, url, callDoc("no_such_method")); f.Code != CodeMalformed {
+	if f := postFault(t, url, callDoc("no_such_method")); f.Code != codeMalformed {
 		t.Errorf("unknown method: fault %d, want 1", f.Code)
 	}
 }

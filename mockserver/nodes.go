@@ -327,10 +327,11 @@ func (s *Server) InjectFailure(nodeID string, f mockapi.Failure) error {
 	})
 }
 
-// InjectFailureFunc makes every acquisition attempt for which fail returns
+// injectFailureFunc makes every acquisition attempt for which fail returns
 // true fail; nil removes it. fail runs with the server's lock held and must
-// not call the Server. It is not saved in the state file.
-func (s *Server) InjectFailureFunc(fail func(nodeID, vesselName string) bool) error {
+// not call the Server. It is not saved in the state file. (The package's
+// tests use it to watch and steer the attempts.)
+func (s *Server) injectFailureFunc(fail func(nodeID, vesselName string) bool) error {
 	return s.update(func(st *state, now int64) error {
 		st.failFunc = fail
 		return nil

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"strconv"
 
 	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
@@ -59,15 +58,11 @@ func (p PopulationConfig) validate() error {
 	return nil
 }
 
-// NodeManagerPorts returns the ports a node manager tries, in order.
-func NodeManagerPorts() []int {
-	return slices.Clone(nodeManagerPorts[:])
-}
-
+// nodeManagerPorts are the ports a node manager tries, in order.
 var nodeManagerPorts = [...]int{1224, 2888, 9625, 10348, 39303, 48126, 52862, 57344, 64310}
 
-// DefaultNodePort is the usual node manager port.
-const DefaultNodePort = 1224
+// defaultNodePort is the usual node manager port.
+const defaultNodePort = 1224
 
 // defaultTemplate is the §7 vessel template: v2..v9, each with ten ports.
 func defaultTemplate() []mockapi.VesselSpec {
@@ -75,7 +70,7 @@ func defaultTemplate() []mockapi.VesselSpec {
 	for k := range out {
 		ports := make([]int, 10)
 		for i := range ports {
-			ports[i] = UserPortMin + 10*k + i
+			ports[i] = userPortMin + 10*k + i
 		}
 		out[k] = mockapi.VesselSpec{Name: "v" + strconv.Itoa(k+2), Ports: ports}
 	}
@@ -124,7 +119,7 @@ func (st *state) addNodeRaw(spec mockapi.NodeSpec) int32 {
 
 func (st *state) appendNode(id, ip string, port int, active, broken bool, vessels []builtVessel) int32 {
 	if port == 0 {
-		port = DefaultNodePort
+		port = defaultNodePort
 	}
 	n := int32(len(st.nodes))
 	st.nodes = append(st.nodes, node{
@@ -239,7 +234,7 @@ func (st *state) generatePopulationRaw(ctx context.Context, p PopulationConfig) 
 				break
 			}
 		}
-		port := DefaultNodePort
+		port := defaultNodePort
 		if rng.IntN(20) == 0 {
 			port = nodeManagerPorts[1+rng.IntN(len(nodeManagerPorts)-1)]
 		}

@@ -71,7 +71,7 @@ func TestPopulationShape(t *testing.T) {
 				if !ok || e != "65537" || !good || x.BitLen() != 1024 || x.Bit(0) != 1 || x.Cmp(lo) < 0 {
 					t.Fatalf("id %q is not 65537 and an odd 1024-bit number", n.ID)
 				}
-				if !slices.Contains(NodeManagerPorts(), n.Port) {
+				if !slices.Contains(nodeManagerPorts[:], n.Port) {
 					t.Fatalf("port %d", n.Port)
 				}
 				if n.Port == 1224 {
@@ -139,7 +139,7 @@ func TestDefaultPopulation(t *testing.T) {
 	if len(u.APIKey) != 32 || !strings.HasPrefix(u.PublicKey, "65537 ") || u.PrivateKey == "" {
 		t.Fatalf("generated credentials look wrong")
 	}
-	if u.UserPort < UserPortMin || u.UserPort > UserPortMax {
+	if u.UserPort < userPortMin || u.UserPort > userPortMax {
 		t.Fatalf("user port %d", u.UserPort)
 	}
 	got := acquire(t, s, u, "wan", 100)
@@ -360,8 +360,8 @@ func TestOptionRanges(t *testing.T) {
 	}
 }
 
-// TestPackageValuesAreFresh checks that DefaultPopulation and MethodNames
-// hand out new values: what a caller does to one changes neither the next
+// TestPackageValuesAreFresh checks that DefaultPopulation hands out new
+// values: what a caller does to one changes neither the next
 // one nor the servers made afterwards.
 func TestPackageValuesAreFresh(t *testing.T) {
 	t.Parallel()
@@ -370,18 +370,13 @@ func TestPackageValuesAreFresh(t *testing.T) {
 	if have := DefaultPopulation(); have.Nodes != 200 || have.NATFraction != 0.1 || have.Seed != 1 {
 		t.Errorf("DefaultPopulation after a caller changed its copy: %+v", have)
 	}
-	names := MethodNames()
-	names[0] = "system.listMethods"
-	if have := MethodNames(); len(have) != 10 || have[0] != "acquire_resources" {
-		t.Errorf("MethodNames after a caller changed its copy: %q", have)
-	}
-	for _, name := range MethodNames() {
+	for _, name := range methodNames {
 		if _, ok := methods[name]; !ok {
-			t.Errorf("MethodNames lists %q, which the dispatch table lacks", name)
+			t.Errorf("methodNames lists %q, which the dispatch table lacks", name)
 		}
 	}
-	if len(methods) != len(MethodNames()) {
-		t.Errorf("the dispatch table has %d methods, MethodNames %d", len(methods), len(MethodNames()))
+	if len(methods) != len(methodNames) {
+		t.Errorf("the dispatch table has %d methods, methodNames %d", len(methods), len(methodNames))
 	}
 	s := newServer(t, WithKeyBits(512), WithClock(func() time.Time { return t0 }))
 	if _, total := listNodes(t, s, NodeFilter{}); total != 200 {

@@ -183,8 +183,8 @@ func TestScenarioLANSubnets(t *testing.T) {
 	// tried before the next: the attempts reveal the subnets considered.
 	subnetsTried := func(n int) map[string]int {
 		log := &attemptLog{fail: func(string) bool { return true }}
-		must(t, s.InjectFailureFunc(log.hook))
-		defer func() { must(t, s.InjectFailureFunc(nil)) }()
+		must(t, s.injectFailureFunc(log.hook))
+		defer func() { must(t, s.injectFailureFunc(nil)) }()
 		_, flt := call(t, s, "acquire_resources", auth(u), rspec("lan", int64(n)))
 		wantFault(t, flt, 105, unableToAcquire)
 		out := map[string]int{}
@@ -213,7 +213,7 @@ func TestScenarioLANTenSubnets(t *testing.T) {
 	addNodes(t, s, "w", distinctSubnets(95, 25)...)
 	u := addUser(t, s, "alice")
 	log := &attemptLog{fail: func(string) bool { return true }}
-	must(t, s.InjectFailureFunc(log.hook))
+	must(t, s.injectFailureFunc(log.hook))
 	_, flt := call(t, s, "acquire_resources", auth(u), rspec("lan", int64(1)))
 	wantFault(t, flt, 105, unableToAcquire)
 	if len(log.attempts) != 10 {

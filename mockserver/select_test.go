@@ -55,7 +55,7 @@ func TestSelectionRules(t *testing.T) {
 	users := make([]mockapi.Account, 8)
 	for i := range users {
 		users[i] = addUser(t, s, fmt.Sprintf("user%d", i), func(a *mockapi.AccountSpec) {
-			a.UserPort = UserPortMin + 10*i + i // a different vessel for each
+			a.UserPort = userPortMin + 10*i + i // a different vessel for each
 			a.FreeCredits = 100
 		})
 	}
@@ -196,7 +196,7 @@ func TestAllOrNothing(t *testing.T) {
 	}
 }
 
-// attemptLog records acquisition attempts through InjectFailureFunc.
+// attemptLog records acquisition attempts through injectFailureFunc.
 type attemptLog struct {
 	mu       sync.Mutex
 	attempts []string
@@ -229,7 +229,7 @@ func TestBatchOrder(t *testing.T) {
 		}
 	}
 	log := &attemptLog{fail: func(n string) bool { return failing[n] }}
-	must(t, s.InjectFailureFunc(log.hook))
+	must(t, s.injectFailureFunc(log.hook))
 	got := acquire(t, s, u, "wan", 50)
 	if len(got) != 50 {
 		t.Fatalf("got %d", len(got))

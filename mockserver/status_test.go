@@ -514,7 +514,7 @@ func TestStatusPageKeepsOtherRoutes(t *testing.T) {
 	if err := xmlrpc.DecodeResponse(rec.Body, &info); err != nil || info["user_name"] != "alice" {
 		t.Fatalf("XML-RPC after the status page: %v, %v", err, info)
 	}
-	if rec := serve(t, s, http.MethodGet, "/xmlrpc/", ""); rec.Body.String() != Banner {
+	if rec := serve(t, s, http.MethodGet, "/xmlrpc/", ""); rec.Body.String() != banner {
 		t.Errorf("GET /xmlrpc/ no longer gives the banner")
 	}
 }
@@ -571,7 +571,7 @@ func TestRecentCallsRing(t *testing.T) {
 	for i := range 12 {
 		info := xmlrpc.CallInfo{Method: "m" + strconv.Itoa(i), Params: []any{map[string]any{"username": "u", "api_key": "SECRET"}}}
 		if i%3 == 0 {
-			info.Fault = &xmlrpc.Fault{Code: CodeAuthentication}
+			info.Fault = &xmlrpc.Fault{Code: codeAuthentication}
 		}
 		var d *faultDecision
 		if i%4 == 0 {

@@ -27,7 +27,7 @@ func TestConcurrentStress(t *testing.T) {
 	users := make([]mockapi.Account, clients)
 	for i := range users {
 		users[i] = addUser(t, s, fmt.Sprintf("user%d", i), func(a *mockapi.AccountSpec) {
-			a.UserPort = UserPortMin + i%4 // several clients share each port
+			a.UserPort = userPortMin + i%4 // several clients share each port
 			a.FreeCredits = 5 + i%20
 		})
 	}

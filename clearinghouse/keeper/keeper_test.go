@@ -962,7 +962,7 @@ func TestKeeperReplacement(t *testing.T) {
 		}
 		e.mustHold(t, []clearinghouse.Handle{first, hs[1], hs[2]})
 
-		if err := e.mock.InjectFailureFunc(func(string, string) bool { return true }); err != nil {
+		if err := e.mock.SetAcquireFailureRate(1); err != nil {
 			t.Fatal(err)
 		}
 		e.release(t, hs[1])

@@ -340,8 +340,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	printBanner(stdout, creds, o)
-	if note := mock.NodeManagerNote(); note != "" {
-		fmt.Fprintf(stdout, "Node managers: %s\n", note)
+	if nm, err := mock.NodeManagers(); err == nil && nm.Note != "" {
+		fmt.Fprintf(stdout, "Node managers: %s\n", nm.Note)
 	}
 	if o.admin {
 		warnAdminExposure(stdout, logger, ln.Addr(), adminToken != "")

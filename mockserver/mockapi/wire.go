@@ -3,9 +3,9 @@ package mockapi
 import "time"
 
 // The JSON bodies of the /admin/ endpoints that the types above do not
-// cover; mockserver's AdminHandler lists the endpoints. Requests that
-// change one value take a pointer, so that a body without it is refused
-// rather than read as zero.
+// cover; package mockserver's documentation lists the endpoints (The
+// /admin/ controls). Requests that change one value take a pointer, so
+// that a body without it is refused rather than read as zero.
 
 // ErrorReply is the body of every /admin/ reply whose status is not 2xx.
 type ErrorReply struct {
