@@ -2,6 +2,7 @@ package mockserver
 
 import (
 	"errors"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -140,4 +141,46 @@ func TestVesselTimes(t *testing.T) {
 	must(t, s.Advance(time.Hour)) // the cleanup delay has passed
 	check("cleaned", times{"", false, zero, zero, zero})
 	checkInvariants(t, s)
+}
+
+// TestVesselStateFilter checks that Vessels selects by state exactly as
+// mockapi.VesselState.Has reads a vessel: with owned, dirty, available and
+// unusable vessels, each state's list is the whole list filtered by Has.
+func TestVesselStateFilter(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, WithCleanupDelay(time.Hour))
+	ids := addNodes(t, s, "f", distinctSubnets(120, 4)...)
+	a := addUser(t, s, "alice")
+	held := acquire(t, s, a, "wan", 3)
+	mustCall(t, s, "release_resources", auth(a), anyList(held[:1]))
+	must(t, s.SetNodeActive(ids[3], false))
+
+	all, total, err := s.Vessels(VesselFilter{})
+	if err != nil || total != len(all) {
+		t.Fatalf("every vessel: %d of %d, %v", len(all), total, err)
+	}
+	for _, state := range []mockapi.VesselState{mockapi.StateOwned, mockapi.StateDirty, mockapi.StateAvailable, mockapi.StateFree} {
+		var want []string
+		for _, v := range all {
+			if state.Has(v) {
+				want = append(want, v.Handle)
+			}
+		}
+		vs, _, err := s.Vessels(VesselFilter{State: state})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var have []string
+		for _, v := range vs {
+			have = append(have, v.Handle)
+		}
+		slices.Sort(have)
+		slices.Sort(want)
+		if !slices.Equal(have, want) || len(want) == 0 {
+			t.Errorf("state %q: Vessels gives %d vessels, Has %d (want them equal and not none)", state, len(have), len(want))
+		}
+	}
+	if _, _, err := s.Vessels(VesselFilter{State: "Owned"}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("state \"Owned\": %v, want ErrInvalid", err)
+	}
 }
