@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
 
@@ -25,7 +26,7 @@ func BenchmarkGetResourceInfo100(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	acct, err := mock.AddAccount(mockserver.AccountSpec{Username: "bench", Password: "bench password", Affiliation: "Bench", FreeCredits: 100})
+	acct, err := mock.AddAccount(mockapi.AccountSpec{Username: "bench", Password: "bench password", Affiliation: "Bench", FreeCredits: 100})
 	if err != nil {
 		b.Fatal(err)
 	}

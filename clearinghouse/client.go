@@ -66,11 +66,14 @@ type Option struct {
 	apply func(*config) error
 }
 
-// WithAPIKey authenticates with the API key. An empty key is ignored, as
-// the original client took the private-key path for "".
+// WithAPIKey authenticates with the API key. An empty key is ignored (it
+// does not clear a key given before), as the original client took the
+// private-key path for "".
 func WithAPIKey(key string) Option {
 	return Option{func(c *config) error {
-		c.apiKey = key
+		if key != "" {
+			c.apiKey = key
+		}
 		return nil
 	}}
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
 
@@ -28,7 +29,7 @@ type fixture struct {
 	mock     *mockserver.Server
 	http     *httptest.Server
 	url      string
-	account  mockserver.Account
+	account  mockapi.Account
 	requests atomic.Int64 // XML-RPC requests that reached the server
 	clock    *fakeClock
 }
@@ -57,7 +58,7 @@ func newFixture(t *testing.T, opts ...mockserver.Option) *fixture {
 		t.Fatal(err)
 	}
 	f.mock = mock
-	acct, err := f.mock.AddAccount(mockserver.AccountSpec{Username: "alice", Password: "correct horse", Affiliation: "Test Lab"})
+	acct, err := f.mock.AddAccount(mockapi.AccountSpec{Username: "alice", Password: "correct horse", Affiliation: "Test Lab"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,7 +361,7 @@ func TestPrivateKeyPath(t *testing.T) {
 	}
 
 	// A key pair that is not the account's.
-	other, err := f.mock.AddAccount(mockserver.AccountSpec{Username: "bob", Password: "bob's password", Affiliation: "Other Lab"})
+	other, err := f.mock.AddAccount(mockapi.AccountSpec{Username: "bob", Password: "bob's password", Affiliation: "Other Lab"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -456,6 +457,22 @@ func TestLocalValidation(t *testing.T) {
 	}
 	if c, err := New("alice", WithAPIKey("k")); err != nil || c.URL() != DefaultURL {
 		t.Errorf("default URL: %v %v", c, err)
+	}
+}
+
+// TestEmptyAPIKeyIgnored holds WithAPIKey to its word: an empty key is
+// ignored, so it neither clears a key given before nor counts as one.
+func TestEmptyAPIKeyIgnored(t *testing.T) {
+	t.Parallel()
+	c, err := New("alice", WithAPIKey("k"), WithAPIKey(""))
+	if err != nil {
+		t.Fatalf("WithAPIKey(\"k\"), WithAPIKey(\"\"): %v", err)
+	}
+	if have := c.currentAPIKey(); have != "k" {
+		t.Errorf("key in use: have %q, want %q", have, "k")
+	}
+	if _, err := New("alice", WithAPIKey("")); !errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("WithAPIKey(\"\") alone: have %v, want ErrInvalidArgument", err)
 	}
 }
 

@@ -5,43 +5,23 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"net/http/httptest"
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
-	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/clearinghouse/clearinghousetest"
 )
-
-// startMock runs an in-process mock clearinghouse with one account and
-// returns its XML-RPC URL, the account and a function to stop it.
-func startMock() (string, mockserver.Account, func()) {
-	mock, err := mockserver.New(mockserver.WithKeyBits(512))
-	if err != nil {
-		log.Fatal(err)
-	}
-	acct, err := mock.AddAccount(mockserver.AccountSpec{
-		Username: "alice", Password: "correct horse", Affiliation: "Example University",
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
-	srv := httptest.NewServer(mock)
-	return srv.URL + "/xmlrpc/", acct, srv.Close
-}
 
 // The original library's example flow: look at the account, acquire two
 // WAN vessels, renew them, list what is held, release it all.
 func Example() {
-	url, acct, stop := startMock()
-	defer stop()
-
-	ctx := context.Background()
-	client, err := clearinghouse.New(acct.Username,
-		clearinghouse.WithAPIKey(acct.APIKey),
-		clearinghouse.WithURL(url))
+	srv, err := clearinghousetest.Start() // an in-process mock, with a client for its account
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer srv.Close()
+
+	ctx := context.Background()
+	client := srv.Client
 
 	info, err := client.GetAccountInfo(ctx)
 	if err != nil {
@@ -83,12 +63,16 @@ func Example() {
 // Without the API key, the client obtains it with the private key on its
 // first call.
 func ExampleWithPrivateKey() {
-	url, acct, stop := startMock()
-	defer stop()
+	srv, err := clearinghousetest.Start()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	acct := srv.Account
 
 	client, err := clearinghouse.New(acct.Username,
 		clearinghouse.WithPrivateKey(acct.PrivateKey),
-		clearinghouse.WithURL(url))
+		clearinghouse.WithURL(srv.URL))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -98,11 +82,13 @@ func ExampleWithPrivateKey() {
 }
 
 func ExampleClient_AcquireResources_notEnoughCredits() {
-	url, acct, stop := startMock()
-	defer stop()
+	srv, err := clearinghousetest.Start()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
 
-	client, _ := clearinghouse.New(acct.Username, clearinghouse.WithAPIKey(acct.APIKey), clearinghouse.WithURL(url))
-	_, err := client.AcquireResources(context.Background(), clearinghouse.Random, 11)
+	_, err = srv.Client.AcquireResources(context.Background(), clearinghouse.Random, 11)
 	var ce *clearinghouse.Error
 	if errors.As(err, &ce) && errors.Is(err, clearinghouse.ErrNotEnoughCredits) {
 		fmt.Println(ce.Code, ce.Msg)

@@ -19,6 +19,7 @@ import (
 	"github.com/seattletestbed/clearinghouse-go/internal/conformancetest"
 	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // The suite is tested by running it against mocks broken on purpose, in a
@@ -269,7 +270,7 @@ func TestBrokenTarget(t *testing.T) {
 	}
 	srv := httptest.NewServer(h)
 	defer srv.Close()
-	a, err := mock.AddAccount(mockserver.AccountSpec{Username: "carol", Password: "password-carol", Affiliation: "Broken U", APIKey: leakKey})
+	a, err := mock.AddAccount(mockapi.AccountSpec{Username: "carol", Password: "password-carol", Affiliation: "Broken U", APIKey: leakKey})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/seattletestbed/clearinghouse-go/internal/conformancetest"
 	"github.com/seattletestbed/clearinghouse-go/internal/syncbuf"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
 
@@ -52,7 +53,7 @@ func newBudgetRig(t *testing.T, spec string, budget, pre int) *budgetRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { mock.Close() })
-	a, err := mock.AddAccount(mockserver.AccountSpec{Username: "erin", Password: "password-of-erin-0123", Affiliation: "Budget U"})
+	a, err := mock.AddAccount(mockapi.AccountSpec{Username: "erin", Password: "password-of-erin-0123", Affiliation: "Budget U"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // Durability: every change is on disk before it is answered (contract
@@ -78,17 +80,17 @@ func (s *session) durableAccount(t T, credits int) *acct {
 }
 
 // vesselBefore returns what the Controls say of h, if there are Controls.
-func (s *session) vesselBefore(t T, h string) (VesselState, bool) {
+func (s *session) vesselBefore(t T, h string) (mockapi.Vessel, bool) {
 	t.Helper()
 	if s.controls() == nil {
-		return VesselState{}, false
+		return mockapi.Vessel{}, false
 	}
 	return s.vesselState(t, h), true
 }
 
 // wantSameVessel checks that the Controls report h after the kill as they
 // did before it: owner, lease times, dirty flag and since when.
-func (s *session) wantSameVessel(t T, what, h string, before VesselState, ok bool) {
+func (s *session) wantSameVessel(t T, what, h string, before mockapi.Vessel, ok bool) {
 	t.Helper()
 	if !ok {
 		return
@@ -320,7 +322,7 @@ func checkKillAfterFailureUsed(t T, s *session) {
 	a := s.newAccount(t, 1)
 	node := s.addNodes(t, 1, ownSubnets)[0]
 	h := node + ":v2"
-	s.must(t, "InjectFailure", s.controls().InjectFailure(s.ctx(t), node, Failure{Next: 1}))
+	s.must(t, "InjectFailure", s.controls().InjectFailure(s.ctx(t), node, mockapi.Failure{Next: 1}))
 	if vs := s.mustSpecific(t, "acquire_specific_vessels on a node failing once", a, 1, -1, h); len(vs) != 0 {
 		s.fatalf(t, "acquire_specific_vessels on a node failing once took %v", handlesOf(vs))
 	}
@@ -335,7 +337,7 @@ func checkKillAfterFailureUsed(t T, s *session) {
 func checkKillAfterInjectFailure(t T, s *session) {
 	a := s.newAccount(t, 1)
 	node := s.addNodes(t, 1, ownSubnets)[0]
-	s.must(t, "InjectFailure", s.controls().InjectFailure(s.ctx(t), node, Failure{Always: true}))
+	s.must(t, "InjectFailure", s.controls().InjectFailure(s.ctx(t), node, mockapi.Failure{Always: true}))
 	s.kill(t)
 	if vs := s.mustSpecific(t, "acquire_specific_vessels after the kill", a, 1, -1, node+":v2"); len(vs) != 0 {
 		s.errorf(t, "after the kill acquire_specific_vessels took a vessel of a node set to fail every attempt before it")

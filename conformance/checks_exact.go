@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // Exact instants: with a frozen mock clock, leases, expires_in_seconds
@@ -83,7 +85,7 @@ func (s *session) wantTime(t T, what string, have, want time.Time) {
 
 // wantNoDates checks that a free vessel has no lease dates: release and
 // expiry clear the owner and the dates (§5.3, §9).
-func (s *session) wantNoDates(t T, what string, v VesselState) {
+func (s *session) wantNoDates(t T, what string, v mockapi.Vessel) {
 	t.Helper()
 	if !v.Acquired.IsZero() || !v.Expires.IsZero() {
 		s.errorf(t, "%s: the free vessel still has date_acquired %s and date_expires %s; want them cleared with the owner", what, stamp(v.Acquired), stamp(v.Expires))

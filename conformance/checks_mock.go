@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // Selection: acquire_resources against populations the suite builds
@@ -95,7 +97,7 @@ func checkSelectionLANNoSubnets(t T, s *session) {
 	s.isolate(t)
 	s.addNodes(t, 1, behindNAT)
 	sub := s.subnet()
-	s.addNodeSpecs(t, []NodeSpec{
+	s.addNodeSpecs(t, []mockapi.NodeSpec{
 		{ID: s.nextName("cfnode"), IP: sub + ".1", Broken: true},
 		{ID: s.nextName("cfnode"), IP: sub + ".2", Inactive: true},
 	})
@@ -111,7 +113,7 @@ func checkSelectionLANBatchFails(t T, s *session) {
 	a := s.newAccount(t, 5)
 	s.isolate(t)
 	for _, n := range s.addNodes(t, 3, oneSubnet) {
-		s.must(t, "InjectFailure", c.InjectFailure(s.ctx(t), n, Failure{Always: true}))
+		s.must(t, "InjectFailure", c.InjectFailure(s.ctx(t), n, mockapi.Failure{Always: true}))
 	}
 	err := s.acquireFault(t, a, rs("lan", int64(2)), 2)
 	s.wantFault(t, "lan 2 on a failing subnet", err, 105, msgUnable)
@@ -159,11 +161,11 @@ func checkSelectionEligibility(t T, s *session) {
 	}
 	s.isolate(t)
 	sub := s.subnet()
-	ids := s.addNodeSpecs(t, []NodeSpec{
+	ids := s.addNodeSpecs(t, []mockapi.NodeSpec{
 		{ID: s.nextName("cfnode"), IP: sub + ".1"},
 		{ID: s.nextName("cfnode"), IP: sub + ".2", Broken: true},
 		{ID: s.nextName("cfnode"), IP: sub + ".3", Inactive: true},
-		{ID: s.nextName("cfnode"), IP: sub + ".4", Vessels: []VesselSpec{{Name: "v2", Ports: []int{other}}}},
+		{ID: s.nextName("cfnode"), IP: sub + ".4", Vessels: []mockapi.VesselSpec{{Name: "v2", Ports: []int{other}}}},
 		{ID: s.nextName("cfnode"), IP: sub + ".5"},
 		{ID: s.nextName("cfnode"), IP: sub + ".6"},
 	})
@@ -200,7 +202,7 @@ func checkSelectionWANFailover(t T, s *session) {
 	for i, n := range nodes {
 		if i%2 == 1 {
 			failing[n] = true
-			s.must(t, "InjectFailure", c.InjectFailure(s.ctx(t), n, Failure{Always: true}))
+			s.must(t, "InjectFailure", c.InjectFailure(s.ctx(t), n, mockapi.Failure{Always: true}))
 		}
 	}
 	for i := 0; i < 8; i += 2 {
@@ -230,7 +232,7 @@ func checkSelectionCandidateLimit(t T, s *session) {
 	s.isolate(t)
 	nodes := s.addNodes(t, 60, ownSubnets)
 	for _, n := range nodes[1:] {
-		s.must(t, "InjectFailure", c.InjectFailure(s.ctx(t), n, Failure{Always: true}))
+		s.must(t, "InjectFailure", c.InjectFailure(s.ctx(t), n, mockapi.Failure{Always: true}))
 	}
 	for _, typ := range []string{"random", "wan"} {
 		ok := 0

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
 )
 
@@ -107,8 +108,8 @@ func (s *session) samplePort(c Controls, name, pub string) (int64, error) {
 	defer cancel()
 	pw := "pw-sample-" + s.runID
 	s.addPasswords(pw) // the same for every sample: registered once
-	a, err := c.AddAccount(ctx, AccountSpec{Username: name, Password: pw,
-		Affiliation: "clearinghouse-go conformance suite", FreeCredits: NoFreeCredits, PublicKey: pub})
+	a, err := c.AddAccount(ctx, mockapi.AccountSpec{Username: name, Password: pw,
+		Affiliation: "clearinghouse-go conformance suite", FreeCredits: mockapi.NoFreeCredits, PublicKey: pub})
 	if err != nil {
 		return 0, fmt.Errorf("AddAccount: %v", err)
 	}
@@ -225,7 +226,7 @@ func (s *session) candidates(t T, n int) (a *acct, nodes, handles []string) {
 func (s *session) failOnce(t T, nodes []string) {
 	t.Helper()
 	for _, n := range nodes {
-		s.must(t, "InjectFailure", s.controls().InjectFailure(s.ctx(t), n, Failure{Next: 1}))
+		s.must(t, "InjectFailure", s.controls().InjectFailure(s.ctx(t), n, mockapi.Failure{Next: 1}))
 	}
 }
 

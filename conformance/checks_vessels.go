@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // Acquire: acquire_resources (contract §5.1, §8).
@@ -220,7 +222,7 @@ func checkAllOrNothing(t T, s *session) {
 	s.isolate(t)
 	nodes := s.addNodes(t, 4, ownSubnets)
 	for _, n := range nodes[2:] {
-		s.must(t, "InjectFailure", c.InjectFailure(s.ctx(t), n, Failure{Always: true}))
+		s.must(t, "InjectFailure", c.InjectFailure(s.ctx(t), n, mockapi.Failure{Always: true}))
 	}
 	err := s.acquireFault(t, a, rs("wan", int64(3)), 3)
 	s.wantFault(t, "wan 3 with 2 of 4 nodes failing", err, 105, unable(msgBatchFailed))
@@ -249,7 +251,7 @@ func checkFailNext(t T, s *session) {
 	a := s.newAccount(t, 10)
 	s.isolate(t)
 	nodes := s.addNodes(t, 2, ownSubnets)
-	s.must(t, "InjectFailure", c.InjectFailure(s.ctx(t), nodes[0], Failure{Next: 1}))
+	s.must(t, "InjectFailure", c.InjectFailure(s.ctx(t), nodes[0], mockapi.Failure{Next: 1}))
 	err := s.acquireFault(t, a, rs("wan", int64(2)), 2)
 	s.wantFault(t, "wan 2 with one node failing once", err, 105, unable(msgBatchFailed))
 	s.wantNothingHeld(t, "after the failed wan 2", a)
@@ -380,15 +382,15 @@ func checkSpecificNodeStates(t T, s *session) {
 		other = 63101
 	}
 	sub := s.subnet()
-	ids := s.addNodeSpecs(t, []NodeSpec{
+	ids := s.addNodeSpecs(t, []mockapi.NodeSpec{
 		{ID: s.nextName("cfnode"), IP: sub + ".1", Inactive: true},
 		{ID: s.nextName("cfnode"), IP: sub + ".2", Broken: true},
-		{ID: s.nextName("cfnode"), IP: sub + ".3", Vessels: []VesselSpec{{Name: "v2", Ports: []int{other}}}},
+		{ID: s.nextName("cfnode"), IP: sub + ".3", Vessels: []mockapi.VesselSpec{{Name: "v2", Ports: []int{other}}}},
 		{ID: s.nextName("cfnode"), IP: sub + ".4"},
 		{ID: s.nextName("cfnode"), IP: sub + ".5"},
 	})
 	inactive, broken, portless, failing, dirty := ids[0]+":v2", ids[1]+":v2", ids[2]+":v2", ids[3]+":v2", ids[4]+":v2"
-	s.must(t, "InjectFailure", c.InjectFailure(s.ctx(t), ids[3], Failure{Always: true}))
+	s.must(t, "InjectFailure", c.InjectFailure(s.ctx(t), ids[3], mockapi.Failure{Always: true}))
 
 	take := func(what, h string, want bool) {
 		t.Helper()
@@ -422,7 +424,7 @@ func checkSpecificNodeStates(t T, s *session) {
 // takes vessels on broken nodes, §5.2).
 func checkSpecificBrokenNodeIsActive(t T, s *session) {
 	a := s.newAccount(t, 1)
-	ids := s.addNodeSpecs(t, []NodeSpec{{ID: s.nextName("cfnode"), IP: s.subnet() + ".1", Broken: true}})
+	ids := s.addNodeSpecs(t, []mockapi.NodeSpec{{ID: s.nextName("cfnode"), IP: s.subnet() + ".1", Broken: true}})
 	h := ids[0] + ":v2"
 	for _, v := range s.mustSpecific(t, "acquire_specific_vessels on a broken node", a, 1, 1, h) {
 		if !v.Active {

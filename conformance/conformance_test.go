@@ -18,6 +18,7 @@ import (
 	"github.com/seattletestbed/clearinghouse-go/internal/conformancetest"
 	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // TestInProcess runs the suite against the mock in this process, with
@@ -36,7 +37,7 @@ func TestInProcess(t *testing.T) {
 	t.Cleanup(srv.Close)
 	var accounts []conformance.Account
 	for _, name := range []string{"alice", "bob"} {
-		a, err := mock.AddAccount(mockserver.AccountSpec{Username: name, Password: "password-" + name, Affiliation: "Conformance U"})
+		a, err := mock.AddAccount(mockapi.AccountSpec{Username: name, Password: "password-" + name, Affiliation: "Conformance U"})
 		if err != nil {
 			t.Fatal(err)
 		}

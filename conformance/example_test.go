@@ -9,6 +9,7 @@ import (
 
 	"github.com/seattletestbed/clearinghouse-go/conformance"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // Check runs the suite without go test and returns a Report to write.
@@ -22,7 +23,7 @@ func ExampleCheck() {
 	defer mock.Close()
 	srv := httptest.NewServer(mock)
 	defer srv.Close()
-	a, err := mock.AddAccount(mockserver.AccountSpec{Username: "alice", Password: "alice-password", Affiliation: "Example U"})
+	a, err := mock.AddAccount(mockapi.AccountSpec{Username: "alice", Password: "alice-password", Affiliation: "Example U"})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // NewHTTPControls returns Controls that drive a mock out of process
@@ -98,9 +100,7 @@ func (c *httpControls) do(ctx context.Context, method, path string, in, out any)
 		return fmt.Errorf("conformance: admin %s %s: %w", method, path, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		var e struct {
-			Error string `json:"error"`
-		}
+		var e mockapi.ErrorReply
 		if json.Unmarshal(data, &e) != nil || e.Error == "" {
 			e.Error = "HTTP " + resp.Status
 		}
@@ -116,23 +116,23 @@ func (c *httpControls) do(ctx context.Context, method, path string, in, out any)
 }
 
 func (c *httpControls) Now(ctx context.Context) (time.Time, error) {
-	var out struct {
-		Now time.Time `json:"now"`
-	}
+	var out mockapi.Clock
 	err := c.do(ctx, http.MethodGet, "clock", nil, &out)
 	return out.Now, err
 }
 
 func (c *httpControls) SetTime(ctx context.Context, t time.Time) error {
-	return c.do(ctx, http.MethodPost, "clock", map[string]string{"set": t.UTC().Format(time.RFC3339Nano)}, nil)
+	return c.do(ctx, http.MethodPost, "clock", mockapi.ClockChange{Set: t.UTC().Format(time.RFC3339Nano)}, nil)
 }
 
 func (c *httpControls) Advance(ctx context.Context, d time.Duration) error {
-	return c.do(ctx, http.MethodPost, "clock", map[string]string{"advance": d.String()}, nil)
+	return c.do(ctx, http.MethodPost, "clock", mockapi.ClockChange{Advance: d.String()}, nil)
 }
 
 // TimeScale and SetTimeScale make httpControls a TimeScaler.
 func (c *httpControls) TimeScale(ctx context.Context) (float64, error) {
+	// Scale is read on its own: mockapi.Clock cannot tell a reply without
+	// it from a frozen clock.
 	var out struct {
 		Scale *float64 `json:"scale"`
 	}
@@ -146,13 +146,11 @@ func (c *httpControls) TimeScale(ctx context.Context) (float64, error) {
 }
 
 func (c *httpControls) SetTimeScale(ctx context.Context, x float64) error {
-	return c.do(ctx, http.MethodPost, "clock", map[string]float64{"scale": x}, nil)
+	return c.do(ctx, http.MethodPost, "clock", mockapi.ClockChange{Scale: &x}, nil)
 }
 
 func (c *httpControls) CleanupDelay(ctx context.Context) (time.Duration, error) {
-	var out struct {
-		Delay string `json:"delay"`
-	}
+	var out mockapi.CleanupDelay
 	if err := c.do(ctx, http.MethodGet, "cleanup-delay", nil, &out); err != nil {
 		return 0, err
 	}
@@ -160,32 +158,12 @@ func (c *httpControls) CleanupDelay(ctx context.Context) (time.Duration, error) 
 }
 
 func (c *httpControls) SetCleanupDelay(ctx context.Context, d time.Duration) error {
-	return c.do(ctx, http.MethodPost, "cleanup-delay", map[string]string{"delay": d.String()}, nil)
+	return c.do(ctx, http.MethodPost, "cleanup-delay", mockapi.CleanupDelay{Delay: d.String()}, nil)
 }
 
-func (c *httpControls) AddAccount(ctx context.Context, spec AccountSpec) (Account, error) {
-	in := map[string]any{
-		"username": spec.Username, "password": spec.Password, "affiliation": spec.Affiliation,
-		"free_credits": spec.FreeCredits,
-	}
-	if spec.UserPort != 0 {
-		in["user_port"] = spec.UserPort
-	}
-	if spec.PublicKey != "" {
-		in["public_key"] = spec.PublicKey
-	}
-	if spec.PrivateKey != "" {
-		in["private_key"] = spec.PrivateKey
-	}
-	var out struct {
-		Credentials struct {
-			Username   string `json:"username"`
-			Password   string `json:"password"`
-			APIKey     string `json:"api_key"`
-			PrivateKey string `json:"private_key"`
-		} `json:"credentials"`
-	}
-	if err := c.do(ctx, http.MethodPost, "accounts", in, &out); err != nil {
+func (c *httpControls) AddAccount(ctx context.Context, spec mockapi.AccountSpec) (Account, error) {
+	var out mockapi.AccountCreated
+	if err := c.do(ctx, http.MethodPost, "accounts", spec, &out); err != nil {
 		return Account{}, err
 	}
 	cr := out.Credentials
@@ -193,83 +171,29 @@ func (c *httpControls) AddAccount(ctx context.Context, spec AccountSpec) (Accoun
 }
 
 func (c *httpControls) SetFreeCredits(ctx context.Context, username string, n int) error {
-	return c.do(ctx, http.MethodPost, "accounts/"+url.PathEscape(username)+"/credits", map[string]int{"free_credits": n}, nil)
+	return c.do(ctx, http.MethodPost, "accounts/"+url.PathEscape(username)+"/credits", mockapi.CreditsChange{FreeCredits: &n}, nil)
 }
 
 func (c *httpControls) SetAccountActive(ctx context.Context, username string, active bool) error {
-	return c.do(ctx, http.MethodPost, "accounts/"+url.PathEscape(username)+"/active", map[string]bool{"active": active}, nil)
+	return c.do(ctx, http.MethodPost, "accounts/"+url.PathEscape(username)+"/active", mockapi.ActiveChange{Active: &active}, nil)
 }
 
-type jsonNodeSpec struct {
-	ID       string           `json:"id"`
-	IP       string           `json:"ip"`
-	Inactive bool             `json:"inactive,omitempty"`
-	Broken   bool             `json:"broken,omitempty"`
-	Vessels  []jsonVesselSpec `json:"vessels,omitempty"`
+func (c *httpControls) AddNodes(ctx context.Context, nodes []mockapi.NodeSpec) error {
+	return c.do(ctx, http.MethodPost, "nodes", nodes, nil)
 }
 
-type jsonVesselSpec struct {
-	Name  string `json:"name"`
-	Ports []int  `json:"ports"`
-}
-
-func (c *httpControls) AddNodes(ctx context.Context, nodes []NodeSpec) error {
-	in := make([]jsonNodeSpec, len(nodes))
-	for i, n := range nodes {
-		in[i] = jsonNodeSpec{ID: n.ID, IP: n.IP, Inactive: n.Inactive, Broken: n.Broken}
-		for _, v := range n.Vessels {
-			in[i].Vessels = append(in[i].Vessels, jsonVesselSpec(v))
-		}
-	}
-	return c.do(ctx, http.MethodPost, "nodes", in, nil)
-}
-
-type jsonNode struct {
-	ID      string       `json:"id"`
-	IP      string       `json:"ip"`
-	Active  bool         `json:"active"`
-	Broken  bool         `json:"broken"`
-	Vessels []jsonVessel `json:"vessels"`
-}
-
-type jsonVessel struct {
-	Handle     string     `json:"handle"`
-	Ports      []int      `json:"ports"`
-	Owner      string     `json:"owner"`
-	Acquired   *time.Time `json:"acquired"`
-	Expires    *time.Time `json:"expires"`
-	Dirty      bool       `json:"dirty"`
-	DirtySince *time.Time `json:"dirty_since"`
-	Available  bool       `json:"available"`
-}
-
-func (v jsonVessel) state() VesselState {
-	out := VesselState{Handle: v.Handle, Ports: v.Ports, Owner: v.Owner, Dirty: v.Dirty, Available: v.Available}
-	for _, f := range []struct {
-		from *time.Time
-		to   *time.Time
-	}{{v.Acquired, &out.Acquired}, {v.Expires, &out.Expires}, {v.DirtySince, &out.DirtySince}} {
-		if f.from != nil {
-			*f.to = f.from.UTC()
-		}
-	}
-	return out
-}
-
-func (c *httpControls) Nodes(ctx context.Context) ([]NodeState, error) {
+func (c *httpControls) Nodes(ctx context.Context) ([]mockapi.Node, error) {
 	const page = 1000
-	var out []NodeState
+	var out []mockapi.Node
 	for offset := 0; ; offset += page {
-		var resp struct {
-			Total int        `json:"total"`
-			Nodes []jsonNode `json:"nodes"`
-		}
+		var resp mockapi.NodeList
 		q := "nodes?limit=" + strconv.Itoa(page) + "&offset=" + strconv.Itoa(offset)
 		if err := c.do(ctx, http.MethodGet, q, nil, &resp); err != nil {
 			return nil, err
 		}
 		for _, n := range resp.Nodes {
-			out = append(out, NodeState{ID: n.ID, IP: n.IP, Active: n.Active, Broken: n.Broken})
+			n.Vessels = nil
+			out = append(out, n)
 		}
 		if len(resp.Nodes) == 0 || offset+len(resp.Nodes) >= resp.Total {
 			return out, nil
@@ -277,48 +201,38 @@ func (c *httpControls) Nodes(ctx context.Context) ([]NodeState, error) {
 	}
 }
 
-func (c *httpControls) Node(ctx context.Context, id string) (NodeState, error) {
-	var n jsonNode
+func (c *httpControls) Node(ctx context.Context, id string) (mockapi.Node, error) {
+	var n mockapi.Node
 	if err := c.do(ctx, http.MethodGet, "nodes/"+url.PathEscape(id), nil, &n); err != nil {
-		return NodeState{}, err
+		return mockapi.Node{}, err
 	}
-	out := NodeState{ID: n.ID, IP: n.IP, Active: n.Active, Broken: n.Broken}
-	for _, v := range n.Vessels {
-		out.Vessels = append(out.Vessels, v.state())
-	}
-	return out, nil
+	return n, nil
 }
 
 func (c *httpControls) SetNodeActive(ctx context.Context, id string, active bool) error {
-	return c.do(ctx, http.MethodPost, "nodes/"+url.PathEscape(id)+"/active", map[string]bool{"active": active}, nil)
+	return c.do(ctx, http.MethodPost, "nodes/"+url.PathEscape(id)+"/active", mockapi.ActiveChange{Active: &active}, nil)
 }
 
 func (c *httpControls) SetNodeBroken(ctx context.Context, id string, broken bool) error {
-	return c.do(ctx, http.MethodPost, "nodes/"+url.PathEscape(id)+"/broken", map[string]bool{"broken": broken}, nil)
+	return c.do(ctx, http.MethodPost, "nodes/"+url.PathEscape(id)+"/broken", mockapi.BrokenChange{Broken: &broken}, nil)
 }
 
 func (c *httpControls) SetNodeIP(ctx context.Context, id, ip string) error {
-	return c.do(ctx, http.MethodPost, "nodes/"+url.PathEscape(id)+"/ip", map[string]string{"ip": ip}, nil)
+	return c.do(ctx, http.MethodPost, "nodes/"+url.PathEscape(id)+"/ip", mockapi.IPChange{IP: ip}, nil)
 }
 
 func (c *httpControls) AddDonation(ctx context.Context, nodeID, username string) error {
-	return c.do(ctx, http.MethodPost, "donations", map[string]string{"node_id": nodeID, "username": username}, nil)
+	return c.do(ctx, http.MethodPost, "donations", mockapi.Donation{NodeID: nodeID, Username: username}, nil)
 }
 
-func (c *httpControls) InjectFailure(ctx context.Context, nodeID string, f Failure) error {
-	return c.do(ctx, http.MethodPost, "failures", map[string]any{"node_id": nodeID, "always": f.Always, "next": f.Next}, nil)
+func (c *httpControls) InjectFailure(ctx context.Context, nodeID string, f mockapi.Failure) error {
+	return c.do(ctx, http.MethodPost, "failures", mockapi.FailureChange{NodeID: nodeID, Always: f.Always, Next: f.Next}, nil)
 }
 
-func (c *httpControls) Holdings(ctx context.Context, username string) ([]VesselState, error) {
-	var out struct {
-		Holdings []jsonVessel `json:"holdings"`
-	}
+func (c *httpControls) Holdings(ctx context.Context, username string) ([]mockapi.Vessel, error) {
+	var out mockapi.AccountHoldings
 	if err := c.do(ctx, http.MethodGet, "accounts/"+url.PathEscape(username), nil, &out); err != nil {
 		return nil, err
 	}
-	vs := make([]VesselState, len(out.Holdings))
-	for i, v := range out.Holdings {
-		vs[i] = v.state()
-	}
-	return vs, nil
+	return out.Holdings, nil
 }

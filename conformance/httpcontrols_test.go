@@ -10,6 +10,7 @@ import (
 
 	"github.com/seattletestbed/clearinghouse-go/internal/credsfile"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // adminMock is a mock with no population, 512-bit keys, its /admin/
@@ -47,7 +48,7 @@ func TestHTTPControlsAdminToken(t *testing.T) {
 	// Not parallel: it sets environment variables.
 	const token = "conformance-admin-token"
 	m, hs := adminMock(t, mockserver.WithAdminToken(token))
-	a, err := m.AddAccount(mockserver.AccountSpec{Username: "demo1", Password: "password1", Affiliation: "Test"})
+	a, err := m.AddAccount(mockapi.AccountSpec{Username: "demo1", Password: "password1", Affiliation: "Test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,10 +118,10 @@ func TestHTTPControlsFreeCredits(t *testing.T) {
 		free, want int
 	}{
 		{"zero", 0, mockserver.DefaultFreeCredits},
-		{"none", NoFreeCredits, 0},
+		{"none", mockapi.NoFreeCredits, 0},
 		{"three", 3, 3},
 	} {
-		a, err := c.AddAccount(context.Background(), AccountSpec{Username: "credits_" + tc.name, Password: "password1",
+		a, err := c.AddAccount(context.Background(), mockapi.AccountSpec{Username: "credits_" + tc.name, Password: "password1",
 			Affiliation: "Test", FreeCredits: tc.free})
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
@@ -179,10 +180,10 @@ func TestHTTPControlsTimesAndScale(t *testing.T) {
 		t.Errorf("SetTimeScale(-1) succeeded")
 	}
 
-	if err := c.AddNodes(ctx, []NodeSpec{{ID: "n1", IP: "10.0.0.1"}}); err != nil {
+	if err := c.AddNodes(ctx, []mockapi.NodeSpec{{ID: "n1", IP: "10.0.0.1"}}); err != nil {
 		t.Fatal(err)
 	}
-	a, err := c.AddAccount(ctx, AccountSpec{Username: "times", Password: "password1", Affiliation: "Test"})
+	a, err := c.AddAccount(ctx, mockapi.AccountSpec{Username: "times", Password: "password1", Affiliation: "Test"})
 	if err != nil {
 		t.Fatal(err)
 	}

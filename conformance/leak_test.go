@@ -11,6 +11,7 @@ import (
 	"github.com/seattletestbed/clearinghouse-go/conformance"
 	"github.com/seattletestbed/clearinghouse-go/internal/leaktest"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // Keys with every character the contract allows that an output escapes
@@ -42,7 +43,7 @@ func hostileTarget(t *testing.T) (conformance.Target, []string, *leaktest.Echo) 
 	t.Cleanup(func() { mock.Close() })
 	secrets := []string{token}
 	var accounts []conformance.Account
-	for _, spec := range []mockserver.AccountSpec{
+	for _, spec := range []mockapi.AccountSpec{
 		{Username: "mallory", Password: `pw"\<&>` + rand.Text(), APIKey: longKey, Affiliation: "Echo U"},
 		{Username: "trent", Password: rand.Text(), APIKey: shortKey, Affiliation: "Echo U"},
 	} {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
 )
 
@@ -29,9 +30,9 @@ func (s *session) newAccountWithKey(t T, credits int, pub, priv string) *acct {
 	var b [8]byte
 	rand.Read(b[:])
 	if credits == 0 {
-		credits = NoFreeCredits // AccountSpec's 0 is the mock's default
+		credits = mockapi.NoFreeCredits // AccountSpec's 0 is the mock's default
 	}
-	spec := AccountSpec{
+	spec := mockapi.AccountSpec{
 		Username:    s.nextName("cf"),
 		Password:    "pw-" + hex.EncodeToString(b[:]),
 		Affiliation: "clearinghouse-go conformance suite",
@@ -156,7 +157,7 @@ func (s *session) retireOwnNodes(t T) {
 		if err := s.cleanupDo(func(ctx context.Context) error { return c.SetNodeActive(ctx, id, false) }); err != nil {
 			s.errorf(t, "cleanup: retiring node %s: %v", id, err)
 		}
-		if err := s.cleanupDo(func(ctx context.Context) error { return c.InjectFailure(ctx, id, Failure{}) }); err != nil {
+		if err := s.cleanupDo(func(ctx context.Context) error { return c.InjectFailure(ctx, id, mockapi.Failure{}) }); err != nil {
 			s.errorf(t, "cleanup: clearing the failure of node %s: %v", id, err)
 		}
 	}
@@ -189,7 +190,7 @@ const (
 // (one vessel for each user port) and returns their ids.
 func (s *session) addNodes(t T, count int, kind nodeKind) []string {
 	t.Helper()
-	specs := make([]NodeSpec, count)
+	specs := make([]mockapi.NodeSpec, count)
 	shared := s.subnet()
 	for i := range specs {
 		id := s.nextName("cfnode")
@@ -202,13 +203,13 @@ func (s *session) addNodes(t T, count int, kind nodeKind) []string {
 		case behindNAT:
 			ip = "NAT$" + id
 		}
-		specs[i] = NodeSpec{ID: id, IP: ip}
+		specs[i] = mockapi.NodeSpec{ID: id, IP: ip}
 	}
 	return s.addNodeSpecs(t, specs)
 }
 
 // addNodeSpecs adds nodes and remembers them for retirement.
-func (s *session) addNodeSpecs(t T, specs []NodeSpec) []string {
+func (s *session) addNodeSpecs(t T, specs []mockapi.NodeSpec) []string {
 	t.Helper()
 	s.must(t, "AddNodes", s.controls().AddNodes(s.ctx(t), specs))
 	ids := make([]string, len(specs))
@@ -239,7 +240,7 @@ func (s *session) vesselFor(t T, nodeID string, port int) string {
 }
 
 // vesselState returns what Controls say of the vessel with the handle.
-func (s *session) vesselState(t T, handle string) VesselState {
+func (s *session) vesselState(t T, handle string) mockapi.Vessel {
 	t.Helper()
 	node, _, _ := cutHandle(handle)
 	n, err := s.controls().Node(s.ctx(t), node)
@@ -250,7 +251,7 @@ func (s *session) vesselState(t T, handle string) VesselState {
 		}
 	}
 	s.fatalf(t, "Controls know no vessel %s", handle)
-	return VesselState{}
+	return mockapi.Vessel{}
 }
 
 func cutHandle(h string) (node, vessel string, ok bool) {

@@ -17,6 +17,7 @@ import (
 	"github.com/seattletestbed/clearinghouse-go/conformance/mockcontrols"
 	"github.com/seattletestbed/clearinghouse-go/internal/conformancetest"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // reportTarget is an in-process mock with an account, behind rewrite
@@ -37,7 +38,7 @@ func reportTarget(t *testing.T, rewrite func(string, []byte, int, []byte) (int, 
 	}
 	srv := httptest.NewServer(h) // 127.0.0.1
 	t.Cleanup(srv.Close)
-	a, err := mock.AddAccount(mockserver.AccountSpec{Username: "dave", Password: "password-of-dave-0123", Affiliation: "Report U"})
+	a, err := mock.AddAccount(mockapi.AccountSpec{Username: "dave", Password: "password-of-dave-0123", Affiliation: "Report U"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +287,7 @@ type cancelOnAcquire struct {
 	cancel context.CancelFunc
 }
 
-func (c cancelOnAcquire) AddNodes(ctx context.Context, nodes []conformance.NodeSpec) error {
+func (c cancelOnAcquire) AddNodes(ctx context.Context, nodes []mockapi.NodeSpec) error {
 	c.cancel()
 	return c.Controls.AddNodes(ctx, nodes)
 }

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"slices"
 	"testing"
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
+	"github.com/seattletestbed/clearinghouse-go/clearinghouse/clearinghousetest"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
 )
 
@@ -52,22 +52,8 @@ func TestAcquireSurvivesAReset(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			mock, err := mockserver.New(mockserver.WithFaults(profile))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { mock.Close() })
-			acct, err := mock.AddAccount(mockserver.AccountSpec{Username: "alice", Password: "secret1", Affiliation: "Test U"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := httptest.NewServer(mock)
-			t.Cleanup(srv.Close)
-			client, err := clearinghouse.New(acct.Username,
-				clearinghouse.WithAPIKey(acct.APIKey), clearinghouse.WithURL(srv.URL+"/xmlrpc/"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			srv := clearinghousetest.New(t, mockserver.WithFaults(profile)) // a mock, its account and a client
+			client := srv.Client
 
 			vessels, err := acquireCarefully(t.Context(), client, clearinghouse.WAN, 2)
 			if err != nil || len(vessels) != 2 {
@@ -76,7 +62,7 @@ func TestAcquireSurvivesAReset(t *testing.T) {
 			if err := client.ReleaseResources(t.Context(), clearinghouse.Handles(vessels)); err != nil {
 				t.Fatal(err)
 			}
-			report, err := mock.Report() // no leak, no duplicate acquisition, ...
+			report, err := srv.Mock.Report() // no leak, no duplicate acquisition, ...
 			if err != nil {
 				t.Fatal(err)
 			}

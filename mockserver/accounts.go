@@ -1,97 +1,18 @@
 package mockserver
 
 import (
-	"fmt"
-	"log/slog"
 	"math/big"
 	"slices"
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
 )
-
-// AccountSpec describes an account to add with AddAccount. The seeding
-// rules of contract §11 apply: Username is 3-40 characters of
-// [0-9A-Za-z_] not starting with '_'; Password is at least 6 characters and
-// differs from Username; Affiliation is 3-200 characters.
-type AccountSpec struct {
-	Username    string
-	Password    string
-	Affiliation string
-
-	// APIKey is accepted verbatim if a client could recover it through
-	// get_encrypted_api_key (seattlersa.ValidAPIKey: at most 100 printable
-	// ASCII characters other than '!' and space); when empty a fresh
-	// 32-character key is generated.
-	APIKey string
-
-	// PublicKey ("<e> <n>") and PrivateKey ("<d> <p> <q>") are the
-	// account's key pair. When both are empty a pair of WithKeyBits bits is
-	// generated. A PublicKey alone is allowed (the clearinghouse then does
-	// not know the private key); a PrivateKey must come with its PublicKey.
-	PublicKey  string
-	PrivateKey string
-
-	// UserPort is the account's port, 63100-63179; 0 picks one at random
-	// from the seeded source.
-	UserPort int
-
-	// FreeCredits is the account's free vessel credits, at most
-	// MaxFreeCredits: 0 means DefaultFreeCredits and NoFreeCredits means
-	// none. (SetFreeCredits, which changes an existing account, takes the
-	// exact number: 0 there is none.)
-	FreeCredits int
-
-	// Inactive creates a banned account, which behaves as if it did not
-	// exist on every wire call.
-	Inactive bool
-}
-
-// NoFreeCredits as AccountSpec.FreeCredits gives an account no free
-// credits: it can then acquire vessels only through donations. The admin
-// JSON's free_credits and conformance.AccountSpec follow the same rule.
-const NoFreeCredits = -1
 
 // MaxFreeCredits bounds an account's free credits, so that max_vessels
 // always fits an XML-RPC <int>.
 const MaxFreeCredits = 1 << 30
-
-// Account is a copy of an account's state, credentials included. It is
-// the Go API's view; changing it changes nothing in the server. Printed or
-// logged (String, GoString, LogValue) it shows no credential: read the
-// fields to get them.
-type Account struct {
-	Username    string
-	Password    string
-	APIKey      string
-	PublicKey   string
-	PrivateKey  string // empty if the clearinghouse does not know it
-	Affiliation string
-	UserPort    int
-	FreeCredits int
-	MaxVessels  int      // FreeCredits + 10 per donation on a usable node
-	Donations   []string // ids of the nodes the account donated
-	Vessels     int      // vessels held now (acquired and not expired)
-	Active      bool
-}
-
-// LogValue keeps the credentials out of logs: only the username is shown.
-func (a Account) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("username", a.Username))
-}
-
-// String hides the credentials, so that an Account printed by mistake (with
-// %v, %s or inside another value) leaks nothing: it is "account <name>".
-func (a Account) String() string { return "account " + a.Username }
-
-// GoString hides the credentials from %#v: it shows every field but
-// Password, APIKey, PublicKey and PrivateKey.
-func (a Account) GoString() string {
-	return fmt.Sprintf("mockserver.Account{Username: %q, Affiliation: %q, UserPort: %d, FreeCredits: %d, "+
-		"MaxVessels: %d, Donations: %#v, Vessels: %d, Active: %t}",
-		a.Username, a.Affiliation, a.UserPort, a.FreeCredits, a.MaxVessels, a.Donations, a.Vessels, a.Active)
-}
 
 func validUsername(u string) bool {
 	if len(u) < 3 || len(u) > 40 || u[0] == '_' {
@@ -168,7 +89,7 @@ func storedKeysProblem(pub, priv string) string {
 	return ""
 }
 
-func (spec *AccountSpec) validate() error {
+func validateAccountSpec(spec *mockapi.AccountSpec) error {
 	if !validUsername(spec.Username) {
 		return invalidf("username %q: want 3-40 characters of 0-9, A-Z, a-z and _, not starting with _", spec.Username)
 	}
@@ -185,12 +106,12 @@ func (spec *AccountSpec) validate() error {
 		return invalidf("account %s: API key must be 1-%d printable ASCII characters other than '!', without white space",
 			spec.Username, seattlersa.MaxAPIKeyLen)
 	}
-	if spec.UserPort != 0 && (spec.UserPort < UserPortMin || spec.UserPort > UserPortMax) {
-		return invalidf("account %s: user port %d outside %d-%d", spec.Username, spec.UserPort, UserPortMin, UserPortMax)
+	if spec.UserPort != 0 && (spec.UserPort < userPortMin || spec.UserPort > userPortMax) {
+		return invalidf("account %s: user port %d outside %d-%d", spec.Username, spec.UserPort, userPortMin, userPortMax)
 	}
-	if spec.FreeCredits < NoFreeCredits || spec.FreeCredits > MaxFreeCredits {
+	if spec.FreeCredits < mockapi.NoFreeCredits || spec.FreeCredits > MaxFreeCredits {
 		return invalidf("account %s: free credits %d: want 0 (the default), %d (none) or up to %d",
-			spec.Username, spec.FreeCredits, NoFreeCredits, MaxFreeCredits)
+			spec.Username, spec.FreeCredits, mockapi.NoFreeCredits, MaxFreeCredits)
 	}
 	if spec.PublicKey != "" {
 		if p := publicKeyProblem(spec.PublicKey); p != "" {
@@ -213,12 +134,13 @@ func (spec *AccountSpec) validate() error {
 	return nil
 }
 
-// AddAccount adds an account and returns it with its credentials (the
-// generated ones included). A key pair, when one has to be generated, is
-// made before the state lock is taken.
-func (s *Server) AddAccount(spec AccountSpec) (Account, error) {
-	if err := spec.validate(); err != nil {
-		return Account{}, err
+// AddAccount adds an account as spec describes and returns it with its
+// credentials (the generated ones included). FreeCredits is at most
+// MaxFreeCredits, 0 meaning DefaultFreeCredits; a generated key pair has
+// WithKeyBits bits, and is made before the state lock is taken.
+func (s *Server) AddAccount(spec mockapi.AccountSpec) (mockapi.Account, error) {
+	if err := validateAccountSpec(&spec); err != nil {
+		return mockapi.Account{}, err
 	}
 	if spec.APIKey == "" {
 		spec.APIKey = seattlersa.NewAPIKey(nil)
@@ -226,7 +148,7 @@ func (s *Server) AddAccount(spec AccountSpec) (Account, error) {
 	if spec.PublicKey == "" {
 		pub, priv, err := seattlersa.GenerateKey(nil, s.cfg.keyBits)
 		if err != nil {
-			return Account{}, err
+			return mockapi.Account{}, err
 		}
 		spec.PublicKey, spec.PrivateKey = pub.String(), priv.String()
 	}
@@ -234,17 +156,17 @@ func (s *Server) AddAccount(spec AccountSpec) (Account, error) {
 	switch free {
 	case 0:
 		free = DefaultFreeCredits
-	case NoFreeCredits:
+	case mockapi.NoFreeCredits:
 		free = 0
 	}
-	var out Account
+	var out mockapi.Account
 	err := s.update(func(st *state, now int64) error {
 		if _, dup := st.byName[spec.Username]; dup {
 			return existsf("account %s already exists", spec.Username)
 		}
 		port := spec.UserPort
 		if port == 0 {
-			port = UserPortMin + st.rng.IntN(numUserPorts)
+			port = userPortMin + st.rng.IntN(numUserPorts)
 		}
 		i := int32(len(st.accounts))
 		st.accounts = append(st.accounts, &account{
@@ -261,9 +183,9 @@ func (s *Server) AddAccount(spec AccountSpec) (Account, error) {
 	return out, err
 }
 
-func (st *state) exportAccount(i int32) Account {
+func (st *state) exportAccount(i int32) mockapi.Account {
 	a := st.accounts[i]
-	out := Account{
+	out := mockapi.Account{
 		Username: a.name, Password: a.password, APIKey: a.apiKey,
 		PublicKey: a.pubKey, PrivateKey: a.privKey, Affiliation: a.affiliation,
 		UserPort: int(a.port), FreeCredits: a.free, MaxVessels: st.maxVessels(a),
@@ -285,8 +207,8 @@ func (st *state) lookupAccount(username string) (int32, error) {
 }
 
 // Account returns a copy of the named account, credentials included.
-func (s *Server) Account(username string) (Account, error) {
-	var out Account
+func (s *Server) Account(username string) (mockapi.Account, error) {
+	var out mockapi.Account
 	err := s.update(func(st *state, now int64) error {
 		i, err := st.lookupAccount(username)
 		if err != nil {
@@ -299,10 +221,10 @@ func (s *Server) Account(username string) (Account, error) {
 }
 
 // Accounts returns copies of every account, in the order they were added.
-func (s *Server) Accounts() ([]Account, error) {
-	var out []Account
+func (s *Server) Accounts() ([]mockapi.Account, error) {
+	var out []mockapi.Account
 	err := s.update(func(st *state, now int64) error {
-		out = make([]Account, len(st.accounts))
+		out = make([]mockapi.Account, len(st.accounts))
 		for i := range st.accounts {
 			out[i] = st.exportAccount(int32(i))
 		}

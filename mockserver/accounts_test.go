@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
 )
 
@@ -42,7 +43,7 @@ func TestAddAccountKeySizeCap(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
-			_, err := s.AddAccount(AccountSpec{
+			_, err := s.AddAccount(mockapi.AccountSpec{
 				Username: "big" + string(rune('a'+i)), Password: "password", Affiliation: "Test U",
 				PublicKey: tt.pub, PrivateKey: tt.prv,
 			})
@@ -58,7 +59,7 @@ func TestAddAccountKeySizeCap(t *testing.T) {
 		})
 	}
 	e := new(big.Int).Sub(atCap, big.NewInt(2))
-	if _, err := s.AddAccount(AccountSpec{Username: "atcap", Password: "password", Affiliation: "Test U",
+	if _, err := s.AddAccount(mockapi.AccountSpec{Username: "atcap", Password: "password", Affiliation: "Test U",
 		PublicKey: e.String() + " " + atCap.String()}); err != nil {
 		t.Fatalf("AddAccount with a key at the cap: %v", err)
 	}
@@ -110,7 +111,7 @@ func TestAddAccountAPIKeyShape(t *testing.T) {
 		{"K\u00c9Y", false},
 	}
 	for i, tt := range tests {
-		spec := AccountSpec{Username: "key" + string(rune('a'+i)), Password: "password", Affiliation: "Test U",
+		spec := mockapi.AccountSpec{Username: "key" + string(rune('a'+i)), Password: "password", Affiliation: "Test U",
 			APIKey: tt.key, PublicKey: testKeys()[0], PrivateKey: testKeys()[1]}
 		_, err := s.AddAccount(spec)
 		if tt.ok && err != nil {
@@ -131,9 +132,9 @@ func TestAddAccountAPIKeyShape(t *testing.T) {
 func TestAccountRedacted(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t)
-	a := addUser(t, s, "alice", func(spec *AccountSpec) { spec.APIKey = "APIKEY-SECRET-0123456789" })
+	a := addUser(t, s, "alice", func(spec *mockapi.AccountSpec) { spec.APIKey = "APIKEY-SECRET-0123456789" })
 	secrets := append([]string{a.Password, a.APIKey}, strings.Fields(a.PrivateKey)...)
-	type wrapper struct{ A Account }
+	type wrapper struct{ A mockapi.Account }
 	var logs bytes.Buffer
 	slog.New(slog.NewTextHandler(&logs, nil)).Info("added", "account", a)
 	for _, tc := range []struct {
@@ -146,8 +147,8 @@ func TestAccountRedacted(t *testing.T) {
 		{"%s", fmt.Sprintf("%s", a)},
 		{"%q", fmt.Sprintf("%q", a)},
 		{"pointer %+v", fmt.Sprintf("%+v", &a)},
-		{"slice %v", fmt.Sprintf("%v", []Account{a})},
-		{"slice %#v", fmt.Sprintf("%#v", []Account{a})},
+		{"slice %v", fmt.Sprintf("%v", []mockapi.Account{a})},
+		{"slice %#v", fmt.Sprintf("%#v", []mockapi.Account{a})},
 		{"struct field %+v", fmt.Sprintf("%+v", wrapper{a})},
 		{"Println", fmt.Sprintln(a)},
 		{"slog", logs.String()},
@@ -162,7 +163,7 @@ func TestAccountRedacted(t *testing.T) {
 			t.Errorf("%s does not name the account: %s", tc.name, tc.text)
 		}
 	}
-	if have, want := fmt.Sprintf("%#v", a), `mockserver.Account{Username: "alice", Affiliation: "Test University", UserPort: 63100, `+
+	if have, want := fmt.Sprintf("%#v", a), `mockapi.Account{Username: "alice", Affiliation: "Test University", UserPort: 63100, `+
 		`FreeCredits: 10, MaxVessels: 10, Donations: []string(nil), Vessels: 0, Active: true}`; have != want {
 		t.Errorf("GoString:\nhave %s\nwant %s", have, want)
 	}
@@ -185,17 +186,17 @@ func TestUserPortsCoverRange(t *testing.T) {
 	used := map[int]int{}
 	for i := range accounts {
 		// A public key alone spares the private key's checks.
-		a, err := s.AddAccount(AccountSpec{Username: fmt.Sprintf("user%04d", i), Password: "secret1",
+		a, err := s.AddAccount(mockapi.AccountSpec{Username: fmt.Sprintf("user%04d", i), Password: "secret1",
 			Affiliation: "Test University", PublicKey: pub})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if a.UserPort < UserPortMin || a.UserPort > UserPortMax {
-			t.Fatalf("account %s got port %d, outside %d-%d", a.Username, a.UserPort, UserPortMin, UserPortMax)
+		if a.UserPort < userPortMin || a.UserPort > userPortMax {
+			t.Fatalf("account %s got port %d, outside %d-%d", a.Username, a.UserPort, userPortMin, userPortMax)
 		}
 		used[a.UserPort]++
 	}
-	for p := UserPortMin; p <= UserPortMax; p++ {
+	for p := userPortMin; p <= userPortMax; p++ {
 		if used[p] == 0 {
 			t.Errorf("port %d unused by %d accounts (seed %d)", p, accounts, seed)
 		}

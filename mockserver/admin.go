@@ -9,73 +9,19 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
-// AdminHandler returns the JSON test controls, rooted at /admin/ (mount it
-// there without stripping the prefix). The Server's own HTTP handler serves
-// it only when WithAdmin(true) was given; AdminHandler itself always works,
-// for callers that mount it themselves. The endpoints:
-//
-//	GET    /admin/state                          counts, clock, settings
-//	GET    /admin/accounts                       every account, without secrets
-//	POST   /admin/accounts                       add one; the reply holds its credentials
-//	                                             (free_credits absent or 0: the default, -1: none)
-//	GET    /admin/accounts/{username}            one account and the vessels it holds
-//	GET    /admin/accounts/{username}/credentials  password, API key and key pair
-//	POST   /admin/accounts/{username}/credits    {"free_credits": 20} (exact: 0 is none)
-//	POST   /admin/accounts/{username}/active     {"active": false}
-//	GET    /admin/nodes?subnet=&nat=&offset=&limit=  nodes, paged (limit 100 by default)
-//	POST   /admin/nodes                          a node spec or an array of them
-//	GET    /admin/nodes/{id}                     one node (percent-encode the id)
-//	POST   /admin/nodes/{id}/active              {"active": false}
-//	POST   /admin/nodes/{id}/broken              {"broken": true}
-//	POST   /admin/nodes/{id}/ip                  {"ip": "10.0.0.7"}
-//	POST   /admin/donations                      {"node_id": "...", "username": "..."}
-//	DELETE /admin/donations/{id}                 remove the node's donation
-//	GET    /admin/vessels?owner=&node=&state=&offset=&limit=  vessels, paged
-//	POST   /admin/failures                       {"node_id": "...", "always": true, "next": 3},
-//	                                             {"rate": 0.2} or {"clear": true}
-//	GET    /admin/clock                          {"now": RFC 3339, "scale": 1}
-//	POST   /admin/clock                          {"set": "2030-01-01T00:00:00Z"}, {"advance": "4h"}
-//	                                             or {"scale": 0} (0 freezes the clock)
-//	GET    /admin/cleanup-delay                  {"delay": "5s"}
-//	POST   /admin/cleanup-delay                  {"delay": "5s"}
-//	POST   /admin/seed                           {"seed": 42}
-//	POST   /admin/reset                          back to the generated population
-//	GET    /admin/faults                         the fault profile in force, per-rule and per-kind counts
-//	POST   /admin/faults                         put a profile in force: {"seed": 7, "rules": [...]}
-//	                                             or {"spec": "seed=7;acquire_resources:reset_after,next=1"}
-//	DELETE /admin/faults                         no profile: inject nothing
-//	GET    /admin/report                         the behaviour report (see Report)
-//	GET    /admin/nodemanagers                   the node managers: listeners, disk, calls
-//	GET    /admin/vessels/{handle}/nodemanager   what a vessel's node manager holds
-//	POST   /admin/vessels/{handle}/nodemanager/listen  make its node listen: {"address": "ip:port"}
-//	POST   /admin/vessels/{handle}/nodemanager/log     {"text": "..."}: append to its log
-//	POST   /admin/vessels/{handle}/nodemanager/end     its program ends: Started → Terminated
-//	POST   /admin/vessels/{handle}/nodemanager/hang    {"wait": "2s"}: its next start hangs
-//	                                             (absent: 10s, the original's wait)
-//
-// Secrets leave the server only in the reply to POST /admin/accounts and
-// from the credentials endpoint. Errors are {"error": "..."} with status
-// 400 (bad request or value), 404 (no such account, node or endpoint), 409
-// (already exists) or 500.
-//
-// The API defends itself against web pages the developer visits and, with
-// WithAdminToken, against other users of the machine. It refuses with 403
-// a Host that is not an IP address, localhost or a name given with
-// WithAdminHosts (DNS rebinding), and any cross-origin request (an Origin
-// that is not the server's own, or Sec-Fetch-Site cross-site or
-// same-site); OPTIONS gets 405, so no CORS preflight succeeds. With a
-// token, requests without "Authorization: Bearer <token>" get 401.
-// Requests other than GET and HEAD that have a body, or any content type,
-// need Content-Type application/json (parameters allowed), else 415.
-func (s *Server) AdminHandler() http.Handler {
+// adminHandler returns the JSON test controls, rooted at /admin/, guarded
+// as the package documentation says (The /admin/ controls).
+func (s *Server) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	h := func(pattern string, fn func(r *http.Request) (int, any, error)) {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			code, body, err := fn(r)
 			if err != nil {
-				code, body = errorStatus(err), adminError{Error: err.Error()}
+				code, body = errorStatus(err), mockapi.ErrorReply{Error: err.Error()}
 			}
 			writeJSON(w, code, body)
 		})
@@ -112,10 +58,6 @@ func (s *Server) AdminHandler() http.Handler {
 		return 0, nil, notFoundf("no admin endpoint %s %s", r.Method, r.URL.Path)
 	})
 	return newAdminGuard(mux, s.cfg.adminHosts, s.cfg.adminToken)
-}
-
-type adminError struct {
-	Error string `json:"error"`
 }
 
 // errBadRequest marks malformed admin requests (bad JSON, bad query).
@@ -172,122 +114,13 @@ func decodeBody(r *http.Request, v any) error {
 	return nil
 }
 
-// decodeFlag decodes a body that is exactly {"<field>": true|false}.
-func decodeFlag(r *http.Request, field string) (bool, error) {
-	var in map[string]*bool
-	if err := decodeBody(r, &in); err != nil {
-		return false, err
+// adminAccount is an account as the endpoints show it: without
+// credentials, and with a list of donations even when empty.
+func adminAccount(a mockapi.Account) mockapi.Account {
+	if a.Donations == nil {
+		a.Donations = []string{}
 	}
-	v, ok := in[field]
-	if !ok || v == nil || len(in) != 1 {
-		return false, badRequestf(`want {%q: true|false}`, field)
-	}
-	return *v, nil
-}
-
-// JSON shapes.
-
-type jsonAccount struct {
-	Username    string        `json:"username"`
-	Affiliation string        `json:"affiliation"`
-	UserPort    int           `json:"user_port"`
-	FreeCredits int           `json:"free_credits"`
-	MaxVessels  int           `json:"max_vessels"`
-	Vessels     int           `json:"vessels"`
-	Active      bool          `json:"active"`
-	Donations   []string      `json:"donations"`
-	PublicKey   string        `json:"public_key"`
-	Holdings    *[]jsonVessel `json:"holdings,omitempty"`
-}
-
-// jsonCredentials has the shape of an account entry in the command's
-// -creds-out file.
-type jsonCredentials struct {
-	Username   string `json:"username"`
-	Password   string `json:"password"`
-	APIKey     string `json:"api_key"`
-	PublicKey  string `json:"public_key"`
-	PrivateKey string `json:"private_key"`
-}
-
-type jsonNode struct {
-	ID      string       `json:"id"`
-	IP      string       `json:"ip"`
-	Port    int          `json:"port"`
-	Active  bool         `json:"active"`
-	Broken  bool         `json:"broken"`
-	Donor   string       `json:"donor,omitempty"`
-	Failure jsonFailure  `json:"failure"`
-	Vessels []jsonVessel `json:"vessels"`
-}
-
-type jsonFailure struct {
-	Always bool `json:"always"`
-	Next   int  `json:"next"`
-}
-
-type jsonVessel struct {
-	Handle     string     `json:"handle"`
-	NodeID     string     `json:"node_id"`
-	Name       string     `json:"name"`
-	NodeIP     string     `json:"node_ip"`
-	NodePort   int        `json:"node_port"`
-	Ports      []int      `json:"ports"`
-	Owner      string     `json:"owner,omitempty"`
-	Acquired   *time.Time `json:"acquired,omitempty"`
-	Expires    *time.Time `json:"expires,omitempty"`
-	Dirty      bool       `json:"dirty"`
-	DirtySince *time.Time `json:"dirty_since,omitempty"`
-	Available  bool       `json:"available"`
-}
-
-func timePtr(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
-}
-
-func toJSONAccount(a Account) jsonAccount {
-	d := a.Donations
-	if d == nil {
-		d = []string{}
-	}
-	return jsonAccount{
-		Username: a.Username, Affiliation: a.Affiliation, UserPort: a.UserPort,
-		FreeCredits: a.FreeCredits, MaxVessels: a.MaxVessels, Vessels: a.Vessels,
-		Active: a.Active, Donations: d, PublicKey: a.PublicKey,
-	}
-}
-
-func toJSONCredentials(a Account) jsonCredentials {
-	return jsonCredentials{
-		Username: a.Username, Password: a.Password, APIKey: a.APIKey,
-		PublicKey: a.PublicKey, PrivateKey: a.PrivateKey,
-	}
-}
-
-func toJSONVessel(v Vessel) jsonVessel {
-	return jsonVessel{
-		Handle: v.Handle, NodeID: v.NodeID, Name: v.Name, NodeIP: v.NodeIP, NodePort: v.NodePort,
-		Ports: v.Ports, Owner: v.Owner, Acquired: timePtr(v.Acquired), Expires: timePtr(v.Expires),
-		Dirty: v.Dirty, DirtySince: timePtr(v.DirtySince), Available: v.Available,
-	}
-}
-
-func toJSONVessels(vs []Vessel) []jsonVessel {
-	out := make([]jsonVessel, len(vs))
-	for i, v := range vs {
-		out[i] = toJSONVessel(v)
-	}
-	return out
-}
-
-func toJSONNode(n Node) jsonNode {
-	return jsonNode{
-		ID: n.ID, IP: n.IP, Port: n.Port, Active: n.Active, Broken: n.Broken, Donor: n.Donor,
-		Failure: jsonFailure(n.Failure), Vessels: toJSONVessels(n.Vessels),
-	}
+	return a
 }
 
 // Handlers.
@@ -297,31 +130,18 @@ func (s *Server) adminState(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	type counts struct {
-		Total     int `json:"total"`
-		Owned     int `json:"owned"`
-		Dirty     int `json:"dirty"`
-		Available int `json:"available"`
-	}
 	c := ov.stats
-	return http.StatusOK, struct {
-		Now          time.Time `json:"now"`
-		CleanupDelay string    `json:"cleanup_delay"`
-		FailureRate  float64   `json:"failure_rate"`
-		Seed         int64     `json:"seed"`
-		Accounts     int       `json:"accounts"`
-		Nodes        int       `json:"nodes"`
-		Subnets      int       `json:"live_subnets"`
-		Vessels      counts    `json:"vessels"`
-		Persistent   bool      `json:"persistent"`
-		// Injected faults per kind since the server started.
-		FaultsInjected map[FaultKind]uint64 `json:"faults_injected"`
-	}{
+	injected := map[string]uint64{}
+	for k, n := range s.Faults().Injected {
+		injected[string(k)] = n
+	}
+	return http.StatusOK, mockapi.State{
 		Now: toTime(ov.now), CleanupDelay: time.Duration(ov.cleanupDelay).String(),
 		FailureRate: ov.failureRate, Seed: ov.seed,
-		Accounts: c.accounts, Nodes: c.nodes, Subnets: c.liveSubnets,
-		Vessels:    counts{Total: c.vessels.total, Owned: c.vessels.held, Dirty: c.vessels.dirty, Available: c.vessels.available},
-		Persistent: ov.persistent, FaultsInjected: s.Faults().Injected,
+		Accounts: c.accounts, Nodes: c.nodes, LiveSubnets: c.liveSubnets,
+		Vessels: mockapi.VesselCounts{Total: c.vessels.total, Owned: c.vessels.held, Dirty: c.vessels.dirty,
+			Available: c.vessels.available},
+		Persistent: ov.persistent, FaultsInjected: injected,
 	}, nil
 }
 
@@ -330,41 +150,23 @@ func (s *Server) adminListAccounts(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]jsonAccount, len(accts))
+	out := mockapi.AccountList{Accounts: make([]mockapi.Account, len(accts))}
 	for i, a := range accts {
-		out[i] = toJSONAccount(a)
+		out.Accounts[i] = adminAccount(a)
 	}
-	return http.StatusOK, map[string]any{"accounts": out}, nil
+	return http.StatusOK, out, nil
 }
 
 func (s *Server) adminAddAccount(r *http.Request) (int, any, error) {
-	var in struct {
-		Username    string `json:"username"`
-		Password    string `json:"password"`
-		Affiliation string `json:"affiliation"`
-		APIKey      string `json:"api_key"`
-		PublicKey   string `json:"public_key"`
-		PrivateKey  string `json:"private_key"`
-		UserPort    int    `json:"user_port"`
-		FreeCredits int    `json:"free_credits"` // as AccountSpec.FreeCredits
-		Active      *bool  `json:"active"`
-	}
-	if err := decodeBody(r, &in); err != nil {
+	var spec mockapi.AccountSpec
+	if err := decodeBody(r, &spec); err != nil {
 		return 0, nil, err
-	}
-	spec := AccountSpec{
-		Username: in.Username, Password: in.Password, Affiliation: in.Affiliation,
-		APIKey: in.APIKey, PublicKey: in.PublicKey, PrivateKey: in.PrivateKey,
-		UserPort: in.UserPort, FreeCredits: in.FreeCredits, Inactive: in.Active != nil && !*in.Active,
 	}
 	a, err := s.AddAccount(spec)
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, map[string]any{
-		"account":     toJSONAccount(a),
-		"credentials": toJSONCredentials(a),
-	}, nil
+	return http.StatusCreated, mockapi.AccountCreated{Account: adminAccount(a), Credentials: a.Credentials()}, nil
 }
 
 func (s *Server) adminGetAccount(r *http.Request) (int, any, error) {
@@ -377,10 +179,10 @@ func (s *Server) adminGetAccount(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	out := toJSONAccount(a)
-	hv := toJSONVessels(held)
-	out.Holdings = &hv
-	return http.StatusOK, out, nil
+	if held == nil {
+		held = []mockapi.Vessel{}
+	}
+	return http.StatusOK, mockapi.AccountHoldings{Account: adminAccount(a), Holdings: held}, nil
 }
 
 func (s *Server) adminCredentials(r *http.Request) (int, any, error) {
@@ -388,13 +190,11 @@ func (s *Server) adminCredentials(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, toJSONCredentials(a), nil
+	return http.StatusOK, a.Credentials(), nil
 }
 
 func (s *Server) adminSetCredits(r *http.Request) (int, any, error) {
-	var in struct {
-		FreeCredits *int `json:"free_credits"`
-	}
+	var in mockapi.CreditsChange
 	if err := decodeBody(r, &in); err != nil {
 		return 0, nil, err
 	}
@@ -408,7 +208,7 @@ func (s *Server) adminSetCredits(r *http.Request) (int, any, error) {
 }
 
 func (s *Server) adminSetAccountActive(r *http.Request) (int, any, error) {
-	active, err := decodeFlag(r, "active")
+	active, err := decodeActive(r)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -418,12 +218,24 @@ func (s *Server) adminSetAccountActive(r *http.Request) (int, any, error) {
 	return s.adminAccountReply(r.PathValue("username"))
 }
 
+// decodeActive reads a body {"active": true|false}.
+func decodeActive(r *http.Request) (bool, error) {
+	var in mockapi.ActiveChange
+	if err := decodeBody(r, &in); err != nil {
+		return false, err
+	}
+	if in.Active == nil {
+		return false, badRequestf(`want {"active": true|false}`)
+	}
+	return *in.Active, nil
+}
+
 func (s *Server) adminAccountReply(name string) (int, any, error) {
 	a, err := s.Account(name)
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, toJSONAccount(a), nil
+	return http.StatusOK, adminAccount(a), nil
 }
 
 // paging reads offset and limit; limit defaults to 100 and is at most
@@ -459,23 +271,30 @@ func (s *Server) adminListNodes(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]jsonNode, len(nodes))
-	for i, n := range nodes {
-		out[i] = toJSONNode(n)
-	}
-	return http.StatusOK, map[string]any{"total": total, "offset": offset, "nodes": out}, nil
+	return http.StatusOK, mockapi.NodeList{Total: total, Offset: offset, Nodes: adminNodes(nodes)}, nil
 }
 
-type jsonNodeSpec struct {
-	ID       string `json:"id"`
-	IP       string `json:"ip"`
-	Port     int    `json:"port"`
-	Inactive bool   `json:"inactive"`
-	Broken   bool   `json:"broken"`
-	Vessels  []struct {
-		Name  string `json:"name"`
-		Ports []int  `json:"ports"`
-	} `json:"vessels"`
+// adminNodes makes every list in the nodes a JSON array, empty or not.
+func adminNodes(nodes []mockapi.Node) []mockapi.Node {
+	if nodes == nil {
+		return []mockapi.Node{}
+	}
+	for i := range nodes {
+		nodes[i] = adminNode(nodes[i])
+	}
+	return nodes
+}
+
+func adminNode(n mockapi.Node) mockapi.Node {
+	n.Vessels = adminVessels(n.Vessels)
+	return n
+}
+
+func adminVessels(vs []mockapi.Vessel) []mockapi.Vessel {
+	if vs == nil {
+		return []mockapi.Vessel{}
+	}
+	return vs
 }
 
 func (s *Server) adminAddNodes(r *http.Request) (int, any, error) {
@@ -483,38 +302,24 @@ func (s *Server) adminAddNodes(r *http.Request) (int, any, error) {
 	if err := decodeBody(r, &raw); err != nil {
 		return 0, nil, err
 	}
-	var in []jsonNodeSpec
+	var specs []mockapi.NodeSpec
 	trimmed := bytes.TrimLeft(raw, " \t\r\n")
 	if len(trimmed) > 0 && trimmed[0] == '[' {
-		if err := strictUnmarshal(raw, &in); err != nil {
+		if err := strictUnmarshal(raw, &specs); err != nil {
 			return 0, nil, err
 		}
 	} else {
-		var one jsonNodeSpec
+		var one mockapi.NodeSpec
 		if err := strictUnmarshal(raw, &one); err != nil {
 			return 0, nil, err
 		}
-		in = []jsonNodeSpec{one}
-	}
-	specs := make([]NodeSpec, len(in))
-	for i, n := range in {
-		specs[i] = NodeSpec{ID: n.ID, IP: n.IP, Port: n.Port, Inactive: n.Inactive, Broken: n.Broken}
-		if n.Vessels != nil {
-			specs[i].Vessels = []VesselSpec{}
-			for _, v := range n.Vessels {
-				specs[i].Vessels = append(specs[i].Vessels, VesselSpec{Name: v.Name, Ports: v.Ports})
-			}
-		}
+		specs = []mockapi.NodeSpec{one}
 	}
 	nodes, err := s.AddNodes(specs)
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]jsonNode, len(nodes))
-	for i, n := range nodes {
-		out[i] = toJSONNode(n)
-	}
-	return http.StatusCreated, map[string]any{"nodes": out}, nil
+	return http.StatusCreated, mockapi.NodesAdded{Nodes: adminNodes(nodes)}, nil
 }
 
 func strictUnmarshal(raw []byte, v any) error {
@@ -527,11 +332,7 @@ func strictUnmarshal(raw []byte, v any) error {
 }
 
 func (s *Server) adminGetNode(r *http.Request) (int, any, error) {
-	n, err := s.Node(r.PathValue("id"))
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, toJSONNode(n), nil
+	return s.adminNodeReply(r.PathValue("id"))
 }
 
 func (s *Server) adminNodeReply(id string) (int, any, error) {
@@ -539,34 +340,36 @@ func (s *Server) adminNodeReply(id string) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, toJSONNode(n), nil
+	return http.StatusOK, adminNode(n), nil
 }
 
 func (s *Server) adminSetNodeActive(r *http.Request) (int, any, error) {
-	return s.adminSetNodeFlag(r, "active", s.SetNodeActive)
-}
-
-func (s *Server) adminSetNodeBroken(r *http.Request) (int, any, error) {
-	return s.adminSetNodeFlag(r, "broken", s.SetNodeBroken)
-}
-
-// adminSetNodeFlag sets one boolean of the node named in the path from a
-// body {"<field>": true|false} and answers with the node.
-func (s *Server) adminSetNodeFlag(r *http.Request, field string, set func(id string, on bool) error) (int, any, error) {
-	on, err := decodeFlag(r, field)
+	active, err := decodeActive(r)
 	if err != nil {
 		return 0, nil, err
 	}
-	if err := set(r.PathValue("id"), on); err != nil {
+	if err := s.SetNodeActive(r.PathValue("id"), active); err != nil {
+		return 0, nil, err
+	}
+	return s.adminNodeReply(r.PathValue("id"))
+}
+
+func (s *Server) adminSetNodeBroken(r *http.Request) (int, any, error) {
+	var in mockapi.BrokenChange
+	if err := decodeBody(r, &in); err != nil {
+		return 0, nil, err
+	}
+	if in.Broken == nil {
+		return 0, nil, badRequestf(`want {"broken": true|false}`)
+	}
+	if err := s.SetNodeBroken(r.PathValue("id"), *in.Broken); err != nil {
 		return 0, nil, err
 	}
 	return s.adminNodeReply(r.PathValue("id"))
 }
 
 func (s *Server) adminSetNodeIP(r *http.Request) (int, any, error) {
-	var in struct {
-		IP string `json:"ip"`
-	}
+	var in mockapi.IPChange
 	if err := decodeBody(r, &in); err != nil {
 		return 0, nil, err
 	}
@@ -577,17 +380,14 @@ func (s *Server) adminSetNodeIP(r *http.Request) (int, any, error) {
 }
 
 func (s *Server) adminAddDonation(r *http.Request) (int, any, error) {
-	var in struct {
-		NodeID   string `json:"node_id"`
-		Username string `json:"username"`
-	}
+	var in mockapi.Donation
 	if err := decodeBody(r, &in); err != nil {
 		return 0, nil, err
 	}
 	if err := s.AddDonation(in.NodeID, in.Username); err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, map[string]any{"node_id": in.NodeID, "username": in.Username}, nil
+	return http.StatusCreated, in, nil
 }
 
 func (s *Server) adminRemoveDonation(r *http.Request) (int, any, error) {
@@ -604,23 +404,17 @@ func (s *Server) adminListVessels(r *http.Request) (int, any, error) {
 	}
 	q := r.URL.Query()
 	vs, total, err := s.Vessels(VesselFilter{
-		Owner: q.Get("owner"), NodeID: q.Get("node"), State: q.Get("state"),
+		Owner: q.Get("owner"), NodeID: q.Get("node"), State: mockapi.VesselState(q.Get("state")),
 		Offset: offset, Limit: limit,
 	})
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, map[string]any{"total": total, "offset": offset, "vessels": toJSONVessels(vs)}, nil
+	return http.StatusOK, mockapi.VesselList{Total: total, Offset: offset, Vessels: adminVessels(vs)}, nil
 }
 
 func (s *Server) adminFailures(r *http.Request) (int, any, error) {
-	var in struct {
-		NodeID string   `json:"node_id"`
-		Always bool     `json:"always"`
-		Next   int      `json:"next"`
-		Rate   *float64 `json:"rate"`
-		Clear  bool     `json:"clear"`
-	}
+	var in mockapi.FailureChange
 	if err := decodeBody(r, &in); err != nil {
 		return 0, nil, err
 	}
@@ -634,26 +428,22 @@ func (s *Server) adminFailures(r *http.Request) (int, any, error) {
 			return 0, nil, err
 		}
 	case in.NodeID != "":
-		if err := s.InjectFailure(in.NodeID, Failure{Always: in.Always, Next: in.Next}); err != nil {
+		if err := s.InjectFailure(in.NodeID, mockapi.Failure{Always: in.Always, Next: in.Next}); err != nil {
 			return 0, nil, err
 		}
 		return s.adminNodeReply(in.NodeID)
 	default:
 		return 0, nil, badRequestf(`want {"node_id", "always", "next"}, {"rate"} or {"clear": true}`)
 	}
-	return http.StatusOK, map[string]any{"ok": true}, nil
+	return http.StatusOK, mockapi.OKReply{OK: true}, nil
 }
 
 func (s *Server) adminGetClock(r *http.Request) (int, any, error) {
-	return http.StatusOK, map[string]any{"now": s.Now(), "scale": s.TimeScale()}, nil
+	return http.StatusOK, mockapi.Clock{Now: s.Now(), Scale: s.TimeScale()}, nil
 }
 
 func (s *Server) adminSetClock(r *http.Request) (int, any, error) {
-	var in struct {
-		Set     string   `json:"set"`
-		Advance string   `json:"advance"`
-		Scale   *float64 `json:"scale"`
-	}
+	var in mockapi.ClockChange
 	if err := decodeBody(r, &in); err != nil {
 		return 0, nil, err
 	}
@@ -687,13 +477,11 @@ func (s *Server) adminSetClock(r *http.Request) (int, any, error) {
 }
 
 func (s *Server) adminGetCleanupDelay(r *http.Request) (int, any, error) {
-	return http.StatusOK, map[string]any{"delay": s.CleanupDelay().String()}, nil
+	return http.StatusOK, mockapi.CleanupDelay{Delay: s.CleanupDelay().String()}, nil
 }
 
 func (s *Server) adminSetCleanupDelay(r *http.Request) (int, any, error) {
-	var in struct {
-		Delay string `json:"delay"`
-	}
+	var in mockapi.CleanupDelay
 	if err := decodeBody(r, &in); err != nil {
 		return 0, nil, err
 	}
@@ -708,9 +496,7 @@ func (s *Server) adminSetCleanupDelay(r *http.Request) (int, any, error) {
 }
 
 func (s *Server) adminSeed(r *http.Request) (int, any, error) {
-	var in struct {
-		Seed *int64 `json:"seed"`
-	}
+	var in mockapi.Seed
 	if err := decodeBody(r, &in); err != nil {
 		return 0, nil, err
 	}
@@ -720,7 +506,7 @@ func (s *Server) adminSeed(r *http.Request) (int, any, error) {
 	if err := s.Seed(*in.Seed); err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, map[string]any{"seed": *in.Seed}, nil
+	return http.StatusOK, in, nil
 }
 
 func (s *Server) adminReset(r *http.Request) (int, any, error) {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 type adminClient struct {
@@ -21,7 +23,7 @@ type adminClient struct {
 
 func newAdmin(t *testing.T, s *Server) *adminClient {
 	t.Helper()
-	srv := httptest.NewServer(s.AdminHandler())
+	srv := httptest.NewServer(s.adminHandler())
 	t.Cleanup(srv.Close)
 	return &adminClient{t, srv}
 }
@@ -58,7 +60,7 @@ func (c *adminClient) do(method, path, body string, wantCode int, out any) strin
 		}
 	}
 	if wantCode >= 400 {
-		var e adminError
+		var e mockapi.ErrorReply
 		if json.Unmarshal(raw, &e) != nil || e.Error == "" {
 			c.t.Fatalf("%s %s: error body %s is not {\"error\": ...}", method, path, raw)
 		}
@@ -70,10 +72,7 @@ func TestAdminAccounts(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t, WithKeyBits(512))
 	c := newAdmin(t, s)
-	var created struct {
-		Account     jsonAccount     `json:"account"`
-		Credentials jsonCredentials `json:"credentials"`
-	}
+	var created mockapi.AccountCreated
 	c.do("POST", "/admin/accounts", `{"username":"alice","password":"secret1","affiliation":"UWash",
 		"user_port":63150,"free_credits":-1}`, 201, &created)
 	if created.Credentials.APIKey == "" || created.Credentials.PrivateKey == "" || created.Credentials.Password != "secret1" {
@@ -84,7 +83,7 @@ func TestAdminAccounts(t *testing.T) {
 	}
 	keys := testKeys()
 	body, _ := json.Marshal(map[string]any{"username": "bob", "password": "secret2", "affiliation": "UWash",
-		"public_key": keys[0], "private_key": keys[1], "api_key": "BOBKEY", "active": false})
+		"public_key": keys[0], "private_key": keys[1], "api_key": "BOBKEY", "inactive": true})
 	c.do("POST", "/admin/accounts", string(body), 201, nil)
 
 	list := c.do("GET", "/admin/accounts", "", 200, nil)
@@ -94,12 +93,12 @@ func TestAdminAccounts(t *testing.T) {
 			t.Fatalf("account list leaks a secret: %s", list)
 		}
 	}
-	var one jsonAccount
+	var one mockapi.AccountHoldings
 	single := c.do("GET", "/admin/accounts/bob", "", 200, &one)
 	if one.Active || one.Holdings == nil || strings.Contains(single, "BOBKEY") {
 		t.Fatalf("GET one: %s", single)
 	}
-	var creds jsonCredentials
+	var creds mockapi.Credentials
 	c.do("GET", "/admin/accounts/bob/credentials", "", 200, &creds)
 	if creds.APIKey != "BOBKEY" || creds.PrivateKey != keys[1] {
 		t.Fatalf("credentials %+v", creds)
@@ -146,9 +145,7 @@ func TestAdminFreeCreditsRule(t *testing.T) {
 		{`, "free_credits": 1073741825`, 400, 0},
 	} {
 		body := fmt.Sprintf(`{"username": "user%d", "password": "secret1", "affiliation": "UWash"%s}`, i, tc.field)
-		var created struct {
-			Account jsonAccount `json:"account"`
-		}
+		var created mockapi.AccountCreated
 		var out any
 		if tc.code == 201 {
 			out = &created
@@ -165,11 +162,7 @@ func TestAdminNodesAndVessels(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t, WithPopulation(PopulationConfig{Nodes: 50, NATFraction: 0.2, Seed: 3}))
 	c := newAdmin(t, s)
-	var page struct {
-		Total  int        `json:"total"`
-		Offset int        `json:"offset"`
-		Nodes  []jsonNode `json:"nodes"`
-	}
+	var page mockapi.NodeList
 	c.do("GET", "/admin/nodes?offset=45&limit=10", "", 200, &page)
 	if page.Total != 50 || len(page.Nodes) != 5 || page.Offset != 45 {
 		t.Fatalf("page: %d %d %d", page.Total, len(page.Nodes), page.Offset)
@@ -182,9 +175,7 @@ func TestAdminNodesAndVessels(t *testing.T) {
 	c.do("GET", "/admin/nodes?offset=-1", "", 400, nil)
 	c.do("GET", "/admin/nodes?nat=maybe", "", 400, nil)
 
-	var added struct {
-		Nodes []jsonNode `json:"nodes"`
-	}
+	var added mockapi.NodesAdded
 	c.do("POST", "/admin/nodes", `{"id":"n1","ip":"10.20.30.1"}`, 201, &added)
 	if len(added.Nodes) != 1 || len(added.Nodes[0].Vessels) != 8 || added.Nodes[0].Port != 1224 {
 		t.Fatalf("added %+v", added)
@@ -201,7 +192,7 @@ func TestAdminNodesAndVessels(t *testing.T) {
 		t.Fatalf("subnet: %+v", page)
 	}
 
-	var n jsonNode
+	var n mockapi.Node
 	c.do("POST", "/admin/nodes/n1/active", `{"active": false}`, 200, &n)
 	if n.Active {
 		t.Fatal("still active")
@@ -236,12 +227,9 @@ func TestAdminNodesAndVessels(t *testing.T) {
 	}
 
 	acquire(t, s, acc, "wan", 3)
-	var vs struct {
-		Total   int          `json:"total"`
-		Vessels []jsonVessel `json:"vessels"`
-	}
+	var vs mockapi.VesselList
 	c.do("GET", "/admin/vessels?owner=alice", "", 200, &vs)
-	if vs.Total != 3 || vs.Vessels[0].Owner != "alice" || vs.Vessels[0].Expires == nil ||
+	if vs.Total != 3 || vs.Vessels[0].Owner != "alice" || vs.Vessels[0].Expires.IsZero() ||
 		!vs.Vessels[0].Expires.Equal(t0.Add(AcquireLease)) {
 		t.Fatalf("vessels %+v", vs)
 	}
@@ -256,12 +244,7 @@ func TestAdminNodesAndVessels(t *testing.T) {
 	c.do("GET", "/admin/vessels?state=weird", "", 400, nil)
 	c.do("GET", "/admin/vessels?owner=nobody", "", 404, nil)
 
-	var st struct {
-		Nodes   int `json:"nodes"`
-		Vessels struct {
-			Owned int `json:"owned"`
-		} `json:"vessels"`
-	}
+	var st mockapi.State
 	c.do("GET", "/admin/state", "", 200, &st)
 	if st.Nodes != 53 || st.Vessels.Owned != 3 {
 		t.Fatalf("state %+v", st)

@@ -10,6 +10,8 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // adminGuard stands in front of the admin API. The API changes state and
@@ -59,7 +61,7 @@ func newAdminGuard(next http.Handler, hosts []string, token string) *adminGuard 
 func (g *adminGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	refuse := func(code int, msg string) {
-		writeJSON(w, code, adminError{Error: "mockserver: " + msg})
+		writeJSON(w, code, mockapi.ErrorReply{Error: "mockserver: " + msg})
 	}
 	switch {
 	case !g.hostAllowed(r.Host):

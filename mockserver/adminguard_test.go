@@ -112,7 +112,7 @@ func TestAdminRefusesBrowserAttacks(t *testing.T) {
 			t.Parallel()
 			s := newTestServer(t, WithKeyBits(512))
 			alice := addUser(t, s, "alice")
-			srv := httptest.NewServer(s.AdminHandler())
+			srv := httptest.NewServer(s.adminHandler())
 			t.Cleanup(srv.Close)
 			status, header, body := tc.do(t, srv)
 			if status != tc.status {
@@ -150,7 +150,7 @@ func TestAdminToken(t *testing.T) {
 	const token = "s3cret-Admin-Token_42"
 	s := newTestServer(t, WithKeyBits(512), WithAdminToken(token))
 	addUser(t, s, "alice")
-	srv := httptest.NewServer(s.AdminHandler())
+	srv := httptest.NewServer(s.adminHandler())
 	t.Cleanup(srv.Close)
 	bearer := func(v string) map[string]string { return map[string]string{"Authorization": v} }
 	for _, tc := range []guardRequest{
@@ -189,7 +189,7 @@ func TestAdminToken(t *testing.T) {
 func TestAdminHosts(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t, WithAdminHosts("Mock.Internal", "other.test."))
-	srv := httptest.NewServer(s.AdminHandler())
+	srv := httptest.NewServer(s.adminHandler())
 	t.Cleanup(srv.Close)
 	for _, tc := range []guardRequest{
 		{name: "named host", host: "mock.internal:8421", status: 200},

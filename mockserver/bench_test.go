@@ -7,11 +7,13 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 var benchSizes = []int{1000, 100000}
 
-func benchServer(b *testing.B, nodes int, opts ...Option) (*Server, Account) {
+func benchServer(b *testing.B, nodes int, opts ...Option) (*Server, mockapi.Account) {
 	b.Helper()
 	base := []Option{
 		WithPopulation(PopulationConfig{Nodes: nodes, NATFraction: 0.1, Seed: 1}),
@@ -23,7 +25,7 @@ func benchServer(b *testing.B, nodes int, opts ...Option) (*Server, Account) {
 	}
 	b.Cleanup(func() { s.Close() })
 	keys := testKeys()
-	u, err := s.AddAccount(AccountSpec{Username: "bench", Password: "benchpw", Affiliation: "bench",
+	u, err := s.AddAccount(mockapi.AccountSpec{Username: "bench", Password: "benchpw", Affiliation: "bench",
 		PublicKey: keys[0], PrivateKey: keys[1], UserPort: 63100, FreeCredits: 1000})
 	if err != nil {
 		b.Fatal(err)
@@ -113,7 +115,7 @@ func BenchmarkAcquireReleasePersistent(b *testing.B) {
 			}
 			defer s.Close()
 			keys := testKeys()
-			u, err := s.AddAccount(AccountSpec{Username: "bench", Password: "benchpw", Affiliation: "bench",
+			u, err := s.AddAccount(mockapi.AccountSpec{Username: "bench", Password: "benchpw", Affiliation: "bench",
 				PublicKey: keys[0], UserPort: 63100})
 			if err != nil {
 				b.Fatal(err)

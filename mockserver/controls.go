@@ -6,38 +6,30 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // VesselFilter selects vessels for Vessels.
 type VesselFilter struct {
-	Owner  string // only vessels held by this account
-	NodeID string // only vessels of this node
-	// State selects by state: "owned", "dirty" (released or expired, not
-	// yet cleaned, and free), "available" (see Vessel.Available), "free"
-	// (no owner) or "" for all.
-	State  string
-	Offset int // skip this many matching vessels
-	Limit  int // return at most this many; 0 means no limit
+	Owner  string              // only vessels held by this account
+	NodeID string              // only vessels of this node
+	State  mockapi.VesselState // only vessels in this state; "" for all
+	Offset int                 // skip this many matching vessels
+	Limit  int                 // return at most this many; 0 means no limit
 }
 
-// Vessel states for VesselFilter.State.
-const (
-	StateOwned     = "owned"
-	StateDirty     = "dirty"
-	StateAvailable = "available"
-	StateFree      = "free"
-)
-
-func (st *state) vesselMatches(v int32, state string) bool {
+// vesselMatches is mockapi.VesselState.Has on the state's own records.
+func (st *state) vesselMatches(v int32, state mockapi.VesselState) bool {
 	ves := &st.vessels[v]
 	switch state {
-	case StateOwned:
+	case mockapi.StateOwned:
 		return ves.owner != noOne
-	case StateDirty:
+	case mockapi.StateDirty:
 		return ves.owner == noOne && ves.dirty
-	case StateAvailable:
+	case mockapi.StateAvailable:
 		return ves.pos >= 0
-	case StateFree:
+	case mockapi.StateFree:
 		return ves.owner == noOne
 	}
 	return true
@@ -46,10 +38,8 @@ func (st *state) vesselMatches(v int32, state string) bool {
 // Vessels returns copies of the vessels the filter selects and the number
 // that match in all. Vessels held by an account come sorted by handle;
 // otherwise they are in the order their nodes were added.
-func (s *Server) Vessels(f VesselFilter) (vessels []Vessel, total int, err error) {
-	switch f.State {
-	case "", StateOwned, StateDirty, StateAvailable, StateFree:
-	default:
+func (s *Server) Vessels(f VesselFilter) (vessels []mockapi.Vessel, total int, err error) {
+	if !f.State.Valid() {
 		return nil, 0, invalidf("vessel state %q: want owned, dirty, available, free or empty", f.State)
 	}
 	err = s.update(func(st *state, now int64) error {
@@ -102,8 +92,8 @@ func (s *Server) Vessels(f VesselFilter) (vessels []Vessel, total int, err error
 
 // Holdings returns copies of the vessels the account holds (acquired and
 // not expired), sorted by handle: what get_resource_info would report.
-func (s *Server) Holdings(username string) ([]Vessel, error) {
-	var out []Vessel
+func (s *Server) Holdings(username string) ([]mockapi.Vessel, error) {
+	var out []mockapi.Vessel
 	err := s.update(func(st *state, now int64) error {
 		a, err := st.lookupAccount(username)
 		if err != nil {

@@ -2,9 +2,12 @@ package mockserver
 
 import (
 	"errors"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // TestControlsAfterClose checks that every control that touches the state
@@ -22,7 +25,7 @@ func TestControlsAfterClose(t *testing.T) {
 		fn   func() error
 	}{
 		{"AddAccount", func() error {
-			_, err := s.AddAccount(AccountSpec{Username: "bob", Password: "secret1", Affiliation: "UWash",
+			_, err := s.AddAccount(mockapi.AccountSpec{Username: "bob", Password: "secret1", Affiliation: "UWash",
 				PublicKey: alice.PublicKey, PrivateKey: alice.PrivateKey})
 			return err
 		}},
@@ -30,7 +33,7 @@ func TestControlsAfterClose(t *testing.T) {
 		{"Accounts", func() error { _, err := s.Accounts(); return err }},
 		{"SetFreeCredits", func() error { return s.SetFreeCredits("alice", 3) }},
 		{"SetAccountActive", func() error { return s.SetAccountActive("alice", false) }},
-		{"AddNode", func() error { _, err := s.AddNode(NodeSpec{ID: "m", IP: "10.0.0.2"}); return err }},
+		{"AddNode", func() error { _, err := s.AddNode(mockapi.NodeSpec{ID: "m", IP: "10.0.0.2"}); return err }},
 		{"Node", func() error { _, err := s.Node("n0"); return err }},
 		{"Nodes", func() error { _, _, err := s.Nodes(NodeFilter{}); return err }},
 		{"SetNodeActive", func() error { return s.SetNodeActive("n0", false) }},
@@ -38,8 +41,8 @@ func TestControlsAfterClose(t *testing.T) {
 		{"SetNodeIP", func() error { return s.SetNodeIP("n0", "10.0.0.3") }},
 		{"AddDonation", func() error { return s.AddDonation("n0", "alice") }},
 		{"RemoveDonation", func() error { return s.RemoveDonation("n0") }},
-		{"InjectFailure", func() error { return s.InjectFailure("n0", Failure{Always: true}) }},
-		{"InjectFailureFunc", func() error { return s.InjectFailureFunc(func(string, string) bool { return true }) }},
+		{"InjectFailure", func() error { return s.InjectFailure("n0", mockapi.Failure{Always: true}) }},
+		{"injectFailureFunc", func() error { return s.injectFailureFunc(func(string, string) bool { return true }) }},
 		{"SetAcquireFailureRate", func() error { return s.SetAcquireFailureRate(0.5) }},
 		{"ClearFailures", func() error { return s.ClearFailures() }},
 		{"Vessels", func() error { _, _, err := s.Vessels(VesselFilter{}); return err }},
@@ -63,7 +66,7 @@ func TestClearFailuresReportsJournalError(t *testing.T) {
 	t.Parallel()
 	s, _, ff, _ := openFaulty(t, 0)
 	addNodes(t, s, "n", "10.0.0.1")
-	if err := s.InjectFailure("n0", Failure{Always: true}); err != nil {
+	if err := s.InjectFailure("n0", mockapi.Failure{Always: true}); err != nil {
 		t.Fatal(err)
 	}
 	ff.set("write", syscall.ENOSPC)
@@ -91,7 +94,7 @@ func TestVesselTimes(t *testing.T) {
 	s := newTestServer(t, WithCleanupDelay(time.Hour))
 	addNodes(t, s, "n", "10.0.0.1")
 	a := addUser(t, s, "alice")
-	vessel := func() Vessel {
+	vessel := func() mockapi.Vessel {
 		t.Helper()
 		n, err := s.Node("n0")
 		if err != nil {
@@ -138,4 +141,46 @@ func TestVesselTimes(t *testing.T) {
 	must(t, s.Advance(time.Hour)) // the cleanup delay has passed
 	check("cleaned", times{"", false, zero, zero, zero})
 	checkInvariants(t, s)
+}
+
+// TestVesselStateFilter checks that Vessels selects by state exactly as
+// mockapi.VesselState.Has reads a vessel: with owned, dirty, available and
+// unusable vessels, each state's list is the whole list filtered by Has.
+func TestVesselStateFilter(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, WithCleanupDelay(time.Hour))
+	ids := addNodes(t, s, "f", distinctSubnets(120, 4)...)
+	a := addUser(t, s, "alice")
+	held := acquire(t, s, a, "wan", 3)
+	mustCall(t, s, "release_resources", auth(a), anyList(held[:1]))
+	must(t, s.SetNodeActive(ids[3], false))
+
+	all, total, err := s.Vessels(VesselFilter{})
+	if err != nil || total != len(all) {
+		t.Fatalf("every vessel: %d of %d, %v", len(all), total, err)
+	}
+	for _, state := range []mockapi.VesselState{mockapi.StateOwned, mockapi.StateDirty, mockapi.StateAvailable, mockapi.StateFree} {
+		var want []string
+		for _, v := range all {
+			if state.Has(v) {
+				want = append(want, v.Handle)
+			}
+		}
+		vs, _, err := s.Vessels(VesselFilter{State: state})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var have []string
+		for _, v := range vs {
+			have = append(have, v.Handle)
+		}
+		slices.Sort(have)
+		slices.Sort(want)
+		if !slices.Equal(have, want) || len(want) == 0 {
+			t.Errorf("state %q: Vessels gives %d vessels, Has %d (want them equal and not none)", state, len(have), len(want))
+		}
+	}
+	if _, _, err := s.Vessels(VesselFilter{State: "Owned"}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("state \"Owned\": %v, want ErrInvalid", err)
+	}
 }

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 func TestDonationCredits(t *testing.T) {
@@ -14,7 +16,7 @@ func TestDonationCredits(t *testing.T) {
 	s := newTestServer(t)
 	ids := addNodes(t, s, "w", distinctSubnets(100, 40)...)
 	addUser(t, s, "alice")
-	addUser(t, s, "bob", func(a *AccountSpec) { a.FreeCredits = NoFreeCredits })
+	addUser(t, s, "bob", func(a *mockapi.AccountSpec) { a.FreeCredits = mockapi.NoFreeCredits })
 	maxOf := func(name string) int {
 		t.Helper()
 		a, err := s.Account(name)
@@ -79,7 +81,7 @@ func TestOverLimitRenew(t *testing.T) {
 		"Requested 0 vessels, already acquired 15, max allowed is 10")
 	_, flt = call(t, s, "acquire_resources", auth(u), rspec("wan", int64(1)))
 	wantFault(t, flt, 103, notEnoughCredits)
-	free := mustVessels(t, s, VesselFilter{State: StateAvailable})[0].Handle
+	free := mustVessels(t, s, VesselFilter{State: mockapi.StateAvailable})[0].Handle
 	_, flt = call(t, s, "acquire_specific_vessels", auth(u), []any{free})
 	wantFault(t, flt, 103, notEnoughCredits)
 	// Handle checks come before the credit check.
@@ -127,7 +129,7 @@ func TestCleanupDelay(t *testing.T) {
 	u := addUser(t, s, "alice")
 	got := acquire(t, s, u, "wan", 3)
 	mustCall(t, s, "release_resources", auth(u), anyList(got))
-	dirty := mustVessels(t, s, VesselFilter{State: StateDirty})
+	dirty := mustVessels(t, s, VesselFilter{State: mockapi.StateDirty})
 	if len(dirty) != 3 || !dirty[0].DirtySince.Equal(t0) {
 		t.Fatalf("after release: %d dirty, since %v", len(dirty), dirty)
 	}
@@ -138,37 +140,37 @@ func TestCleanupDelay(t *testing.T) {
 	s.SetNodeActive(ids[0], false)
 	s.SetNodeBroken(ids[1], true)
 	s.Advance(4 * time.Second)
-	if n := len(mustVessels(t, s, VesselFilter{State: StateDirty})); n != 3 {
+	if n := len(mustVessels(t, s, VesselFilter{State: mockapi.StateDirty})); n != 3 {
 		t.Fatalf("before the delay: %d dirty", n)
 	}
 	s.Advance(time.Second)
-	if d := mustVessels(t, s, VesselFilter{State: StateDirty}); len(d) != 2 {
+	if d := mustVessels(t, s, VesselFilter{State: mockapi.StateDirty}); len(d) != 2 {
 		t.Fatalf("after the delay: %d dirty, want 2", len(d))
 	}
 	acquire(t, s, u, "wan", 1)
 	s.SetNodeActive(ids[0], true)
-	if d := mustVessels(t, s, VesselFilter{State: StateDirty}); len(d) != 1 || d[0].NodeID != ids[1] {
+	if d := mustVessels(t, s, VesselFilter{State: mockapi.StateDirty}); len(d) != 1 || d[0].NodeID != ids[1] {
 		t.Fatalf("after reactivation: %v", d)
 	}
 	s.SetNodeBroken(ids[1], false)
-	if d := mustVessels(t, s, VesselFilter{State: StateDirty}); len(d) != 0 {
+	if d := mustVessels(t, s, VesselFilter{State: mockapi.StateDirty}); len(d) != 0 {
 		t.Fatalf("after repair: %v", d)
 	}
 	// Expired vessels are dirty from the instant they expired.
 	s.Advance(AcquireLease + 2*time.Second)
-	d := mustVessels(t, s, VesselFilter{State: StateDirty})
+	d := mustVessels(t, s, VesselFilter{State: mockapi.StateDirty})
 	if len(d) != 1 || !d[0].DirtySince.Equal(t0.Add(5*time.Second+AcquireLease)) {
 		t.Fatalf("expired vessel: %+v", d)
 	}
 	s.Advance(3 * time.Second)
-	if d := mustVessels(t, s, VesselFilter{State: StateDirty}); len(d) != 0 {
+	if d := mustVessels(t, s, VesselFilter{State: mockapi.StateDirty}); len(d) != 0 {
 		t.Fatalf("expired vessel not cleaned: %+v", d)
 	}
 	// Lowering the delay applies at once.
 	got = acquire(t, s, u, "wan", 3)
 	mustCall(t, s, "release_resources", auth(u), anyList(got))
 	s.SetCleanupDelay(0)
-	if d := mustVessels(t, s, VesselFilter{State: StateDirty}); len(d) != 0 {
+	if d := mustVessels(t, s, VesselFilter{State: mockapi.StateDirty}); len(d) != 0 {
 		t.Fatalf("delay 0: %d still dirty", len(d))
 	}
 	checkInvariants(t, s)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/seattletestbed/clearinghouse-go/internal/syncbuf"
 	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // mountTinyTmpfs mounts a tmpfs of the given size on a fresh directory
@@ -71,7 +72,7 @@ func TestDiskFullTmpfs(t *testing.T) {
 	s := openState(t, path, WithPopulation(PopulationConfig{Nodes: 40, Seed: 3}), withCompactBytes(1024),
 		WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	defer s.Close()
-	u := addUser(t, s, "alice", func(a *AccountSpec) { a.FreeCredits = 1000 })
+	u := addUser(t, s, "alice", func(a *mockapi.AccountSpec) { a.FreeCredits = 1000 })
 
 	filler := filepath.Join(dir, "filler")
 	fill(t, filler)

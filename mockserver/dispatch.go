@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
@@ -12,12 +11,12 @@ import (
 // The fault codes the mock answers with (contract §2.1), the same names
 // and values as the clearinghouse package's.
 const (
-	CodeMalformed        = 1   // a malformed request or an unknown method
-	CodeInternal         = 100 // wrong arity, a credential or handle that is no string, any unexpected error
-	CodeAuthentication   = 101 // unknown or banned user, wrong API key or password
-	CodeInvalidRequest   = 102 // a bad argument shape or value, an unknown handle
-	CodeNotEnoughCredits = 103 // acquiring beyond the credits, renewing while over them
-	CodeUnableToAcquire  = 105 // acquire_resources cannot be satisfied (and acquires nothing)
+	codeMalformed        = 1   // a malformed request or an unknown method
+	codeInternal         = 100 // wrong arity, a credential or handle that is no string, any unexpected error
+	codeAuthentication   = 101 // unknown or banned user, wrong API key or password
+	codeInvalidRequest   = 102 // a bad argument shape or value, an unknown handle
+	codeNotEnoughCredits = 103 // acquiring beyond the credits, renewing while over them
+	codeUnableToAcquire  = 105 // acquire_resources cannot be satisfied (and acquires nothing)
 )
 
 // Fixed fault strings.
@@ -34,9 +33,9 @@ func fault(code int, text string) *xmlrpc.Fault {
 	return &xmlrpc.Fault{Code: code, String: text}
 }
 
-func internalFault() *xmlrpc.Fault { return fault(CodeInternal, internalErrorText) }
+func internalFault() *xmlrpc.Fault { return fault(codeInternal, internalErrorText) }
 
-func invalidRequest(text string) *xmlrpc.Fault { return fault(CodeInvalidRequest, text) }
+func invalidRequest(text string) *xmlrpc.Fault { return fault(codeInvalidRequest, text) }
 
 // argumentError marks a fault 100 that argument validation raised (a
 // credential or handle that is no string), as opposed to one from a
@@ -52,7 +51,7 @@ func badArgument() error { return &argumentError{internalFault()} }
 // unknownMethodFault is the fault for a method name that is not one of the
 // ten (contract §2 step 2).
 func unknownMethodFault(name string) *xmlrpc.Fault {
-	return fault(CodeMalformed, "<class 'clearinghouse.common.exceptions.InvalidRequestError'>:The requested method '"+
+	return fault(codeMalformed, "<class 'clearinghouse.common.exceptions.InvalidRequestError'>:The requested method '"+
 		name+"' doesn't exist.")
 }
 
@@ -82,12 +81,6 @@ var methodNames = [...]string{
 	"regenerate_api_key", "set_public_key",
 }
 
-// MethodNames returns the ten wire methods, in the contract's order, in a
-// new slice each time, for code that registers them with an XML-RPC
-// server. Dispatch goes by the package's own table, so nothing done to the
-// slice can make another name reachable.
-func MethodNames() []string { return slices.Clone(methodNames[:]) }
-
 // call dispatches one decoded XML-RPC call (contract §2 steps 2-4): an
 // unknown name gets fault 1, a wrong number of parameters fault 100 before
 // any authentication, and the method's own faults follow its validation
@@ -102,7 +95,7 @@ func (s *Server) call(ctx context.Context, name string, params []any) (result an
 		return nil, unknownMethodFault(name)
 	}
 	if len(params) != m.arity {
-		s.noteRefused(name, params, CodeInternal)
+		s.noteRefused(name, params, codeInternal)
 		return nil, internalFault()
 	}
 	defer func() {
@@ -116,7 +109,7 @@ func (s *Server) call(ctx context.Context, name string, params []any) (result an
 		var f *xmlrpc.Fault
 		if errors.As(err, &f) {
 			var ae *argumentError
-			if f.Code == CodeAuthentication || f.Code == CodeInvalidRequest || errors.As(err, &ae) {
+			if f.Code == codeAuthentication || f.Code == codeInvalidRequest || errors.As(err, &ae) {
 				s.noteRefused(name, params, f.Code)
 			}
 			return nil, f

@@ -7,7 +7,8 @@
 // A Server is an http.Handler: the XML-RPC endpoint answers at every path
 // beginning with /xmlrpc (a GET or an empty POST there gets the historical
 // HTML banner), an HTML status page at / and /status shows what the mock
-// holds (never a secret), the JSON controls (see AdminHandler) live under
+// holds (never a secret), the JSON controls (The /admin/ controls, below)
+// live under
 // /admin/ when WithAdmin(true) is given, and every other path is 404.
 // In-process tests can skip HTTP and use Server.Call, which runs a method
 // on already-decoded values.
@@ -16,7 +17,7 @@
 //	if err != nil {
 //		log.Fatal(err)
 //	}
-//	acct, err := mock.AddAccount(mockserver.AccountSpec{
+//	acct, err := mock.AddAccount(mockapi.AccountSpec{
 //		Username: "alice", Password: "secret1", Affiliation: "Test U",
 //	})
 //	if err != nil {
@@ -36,7 +37,7 @@
 // freezes it), WithCleanupDelay (0 by default), WithAcquireFailureRate,
 // WithKeyBits (size of generated key pairs), WithLogger, WithAdmin,
 // WithAdminToken and WithAdminHosts (the JSON controls and their guard,
-// see AdminHandler) and WithFaults (a fault profile, below). An invalid
+// below) and WithFaults (a fault profile, below). An invalid
 // option, or a zero Option, makes New and Open return an error. New never
 // touches the disk. Secrets — API keys, generated key pairs, the padding
 // of get_encrypted_api_key — always come from crypto/rand, never from the
@@ -57,15 +58,81 @@
 //
 // AddAccount, AddNode/AddNodes and AddDonation seed state; SetNodeActive,
 // SetNodeBroken and SetNodeIP change nodes; InjectFailure (per node: always
-// or the next k attempts), InjectFailureFunc (by predicate) and
-// SetAcquireFailureRate make node acquisitions fail, so that the
-// all-or-nothing rollback of acquire_resources can be exercised; Now,
-// SetTime, Advance, SetTimeScale and SetCleanupDelay drive time; Seed
-// re-seeds and Reset starts over. Account, Accounts, Node, Nodes, Vessels and Holdings return
-// copies: nothing a caller does to them reaches the server. None of the
-// controls changes what the ten methods do on the wire; a fault profile
-// (below) changes only whether a call over HTTP is applied and how its
-// answer travels.
+// or the next k attempts) and SetAcquireFailureRate make node acquisitions
+// fail, so that the all-or-nothing rollback of acquire_resources can be
+// exercised; Now, SetTime, Advance, SetTimeScale and SetCleanupDelay drive
+// time; Seed re-seeds and Reset starts over. Account, Accounts, Node,
+// Nodes, Vessels and Holdings return copies: nothing a caller does to them
+// reaches the server. The specs the controls take and the states they
+// return (mockapi.AccountSpec, mockapi.Account, mockapi.Node, ...) are the
+// types of package mockserver/mockapi, which are also the JSON of the
+// /admin/ endpoints. None of the controls changes what the ten methods do
+// on the wire; a fault profile (below) changes only whether a call over
+// HTTP is applied and how its answer travels. Package
+// clearinghouse/clearinghousetest starts a mock with an account and a
+// client for it in one call.
+//
+// # The /admin/ controls
+//
+// With WithAdmin(true) the server's HTTP handler serves JSON test
+// controls under /admin/: what the Go methods above do, for a test in
+// another process or language (the conformance suite's NewHTTPControls is
+// one such client). The endpoints, with the types of package mockapi that
+// are their bodies (request → reply):
+//
+//	GET    /admin/state                          → State: counts, clock, settings
+//	GET    /admin/accounts                       → AccountList, without secrets
+//	POST   /admin/accounts                       AccountSpec → AccountCreated, with the credentials
+//	GET    /admin/accounts/{username}            → AccountHoldings: the account and its vessels
+//	GET    /admin/accounts/{username}/credentials  → Credentials
+//	POST   /admin/accounts/{username}/credits    CreditsChange {"free_credits": 20} (exact: 0 is none) → Account
+//	POST   /admin/accounts/{username}/active     ActiveChange {"active": false} → Account
+//	GET    /admin/nodes?subnet=&nat=&offset=&limit=  → NodeList, paged (limit 100 by default)
+//	POST   /admin/nodes                          a NodeSpec or an array of them → NodesAdded
+//	GET    /admin/nodes/{id}                     → Node (percent-encode the id)
+//	POST   /admin/nodes/{id}/active              ActiveChange {"active": false} → Node
+//	POST   /admin/nodes/{id}/broken              BrokenChange {"broken": true} → Node
+//	POST   /admin/nodes/{id}/ip                  IPChange {"ip": "10.0.0.7"} → Node
+//	POST   /admin/donations                      Donation {"node_id": "...", "username": "..."} → Donation
+//	DELETE /admin/donations/{id}                 remove the node's donation → Node
+//	GET    /admin/vessels?owner=&node=&state=&offset=&limit=  → VesselList, paged (state: a VesselState)
+//	POST   /admin/failures                       FailureChange {"node_id": "...", "always": true, "next": 3} → Node,
+//	                                             {"rate": 0.2} or {"clear": true} → OKReply
+//	GET    /admin/clock                          → Clock {"now": RFC 3339, "scale": 1}
+//	POST   /admin/clock                          ClockChange {"set": "2030-01-01T00:00:00Z"}, {"advance": "4h"}
+//	                                             or {"scale": 0} (0 freezes the clock) → Clock
+//	GET    /admin/cleanup-delay                  → CleanupDelay {"delay": "5s"}
+//	POST   /admin/cleanup-delay                  CleanupDelay {"delay": "5s"} → CleanupDelay
+//	POST   /admin/seed                           Seed {"seed": 42} → Seed
+//	POST   /admin/reset                          back to the generated population → State
+//	GET    /admin/faults                         the fault profile in force, per-rule and per-kind counts
+//	POST   /admin/faults                         put a profile in force: {"seed": 7, "rules": [...]}
+//	                                             or {"spec": "seed=7;acquire_resources:reset_after,next=1"}
+//	DELETE /admin/faults                         no profile: inject nothing
+//	GET    /admin/report                         the behaviour report (see Report)
+//	GET    /admin/nodemanagers                   the node managers: listeners, disk, calls
+//	GET    /admin/vessels/{handle}/nodemanager   what a vessel's node manager holds
+//	POST   /admin/vessels/{handle}/nodemanager/listen  make its node listen: {"address": "ip:port"}
+//	POST   /admin/vessels/{handle}/nodemanager/log     {"text": "..."}: append to its log
+//	POST   /admin/vessels/{handle}/nodemanager/end     its program ends: Started → Terminated
+//	POST   /admin/vessels/{handle}/nodemanager/hang    {"wait": "2s"}: its next start hangs
+//	                                             (absent: 10s, the original's wait)
+//
+// Bodies with a member they do not know are refused. Secrets leave the
+// server only in the reply to POST /admin/accounts and
+// from the credentials endpoint. Errors are an ErrorReply, {"error":
+// "..."}, with status 400 (bad request or value), 404 (no such account,
+// node or endpoint), 409 (already exists) or 500.
+//
+// The API defends itself against web pages the developer visits and, with
+// WithAdminToken, against other users of the machine. It refuses with 403
+// a Host that is not an IP address, localhost or a name given with
+// WithAdminHosts (DNS rebinding), and any cross-origin request (an Origin
+// that is not the server's own, or Sec-Fetch-Site cross-site or
+// same-site); OPTIONS gets 405, so no CORS preflight succeeds. With a
+// token, requests without "Authorization: Bearer <token>" get 401.
+// Requests other than GET and HEAD that have a body, or any content type,
+// need Content-Type application/json (parameters allowed), else 415.
 //
 // # Fault profiles
 //
@@ -114,8 +181,9 @@
 // source.
 //
 // Bounds: the delays of one call, latency and drip pauses together, never
-// exceed MaxFaultDelay (30 s; past it a drip writes the rest at once); a
-// profile holds at most MaxFaultRules rules; replacing or clearing the
+// exceed 30 s (past that a drip writes the rest at once); a profile holds
+// at most 64 rules, a Next or Skip is at most 1 000 000 and a RetryAfter
+// at most an hour; replacing or clearing the
 // profile, or Close, ends every delay in progress. Faults apply only over
 // HTTP, only to calls that decode to one of the ten methods, never to
 // Server.Call (which has no connection to reset), and never change what a
@@ -153,12 +221,12 @@
 // -report-out and -report-strict) says what clients did wrong, per
 // account, from what the mock saw: vessels held when the report is taken
 // (leak), leases that ran out while the account was making calls within
-// MissedRenewalWindow before and after (missed_renewal), more than
-// StormRenewals renewals of one vessel within StormWindow
+// an hour before and after (missed_renewal), more than 10 renewals of
+// one vessel within an hour
 // (renewal_storm), vessels acquired again, before looking, after an
 // acquire whose answer a reset_after or truncate lost, or the client
-// gave up on during an injected delay (duplicate_acquire), AuthFailureThreshold faults 101 within
-// AuthFailureWindow (auth_failures), and calls refused for their
+// gave up on during an injected delay (duplicate_acquire), 5 faults 101
+// within 10 minutes (auth_failures), and calls refused for their
 // arguments (malformed_arguments). The FindingKind constants define each
 // precisely. The report holds no secret, covers the calls since the
 // server started or was Reset (in process and over HTTP alike), and keeps

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // A test seeds an account and nodes, then drives the wire methods in
@@ -23,14 +24,14 @@ func ExampleServer_Call() {
 		log.Fatal(err)
 	}
 	defer mock.Close()
-	acct, err := mock.AddAccount(mockserver.AccountSpec{
+	acct, err := mock.AddAccount(mockapi.AccountSpec{
 		Username: "alice", Password: "secret1", Affiliation: "Test U", UserPort: 63100,
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
 	for i, ip := range []string{"10.0.1.1", "10.0.2.1", "10.0.3.1"} {
-		if _, err := mock.AddNode(mockserver.NodeSpec{ID: fmt.Sprint("node", i), IP: ip}); err != nil {
+		if _, err := mock.AddNode(mockapi.NodeSpec{ID: fmt.Sprint("node", i), IP: ip}); err != nil {
 			log.Fatal(err)
 		}
 	}

@@ -58,15 +58,15 @@ var faultKinds = [...]FaultKind{
 }
 
 // Bounds of a fault profile. An injected delay never holds a call longer
-// than MaxFaultDelay in all: latency and drip pauses together. 30 seconds
+// than maxFaultDelay in all: latency and drip pauses together. 30 seconds
 // exceeds the timeouts clients usually set, and stays under the one-minute
 // write timeout of cmd/mockclearinghouse, so that a delayed answer is
 // still delivered whole.
 const (
-	MaxFaultDelay  = 30 * time.Second
-	MaxRetryAfter  = time.Hour // the largest FaultRule.RetryAfter
-	MaxFaultRules  = 64        // rules in one profile
-	MaxFaultCount  = 1_000_000 // the largest Next or Skip
+	maxFaultDelay  = 30 * time.Second
+	maxRetryAfter  = time.Hour // the largest FaultRule.RetryAfter
+	maxFaultRules  = 64        // rules in one profile
+	maxFaultCount  = 1_000_000 // the largest Next or Skip
 	defaultRetryIn = time.Second
 )
 
@@ -150,8 +150,8 @@ func (k FaultKind) losesAnswer() bool { return k == FaultResetAfter || k == Faul
 // (Method "" becomes "*"), or an error matching ErrInvalid that names the
 // rule.
 func (p FaultProfile) normalized() (FaultProfile, error) {
-	if len(p.Rules) > MaxFaultRules {
-		return FaultProfile{}, invalidf("fault profile: %d rules, at most %d", len(p.Rules), MaxFaultRules)
+	if len(p.Rules) > maxFaultRules {
+		return FaultProfile{}, invalidf("fault profile: %d rules, at most %d", len(p.Rules), maxFaultRules)
 	}
 	out := FaultProfile{Seed: p.Seed}
 	if len(p.Rules) > 0 {
@@ -184,22 +184,22 @@ func (r *FaultRule) check() error {
 		return fmt.Errorf("fault %q: want reset_before, reset_after, unavailable, server_error or truncate", clip(string(r.Fault), 64))
 	case r.Latency < 0 || r.Jitter < 0 || r.DripPause < 0 || r.RetryAfter < 0:
 		return fmt.Errorf("durations must not be negative")
-	case r.Latency > MaxFaultDelay || r.Jitter > MaxFaultDelay-r.Latency:
-		return fmt.Errorf("latency %v plus jitter %v: at most %v", r.Latency, r.Jitter, MaxFaultDelay)
+	case r.Latency > maxFaultDelay || r.Jitter > maxFaultDelay-r.Latency:
+		return fmt.Errorf("latency %v plus jitter %v: at most %v", r.Latency, r.Jitter, maxFaultDelay)
 	case r.DripBytes < 0:
 		return fmt.Errorf("drip bytes %d: must not be negative", r.DripBytes)
 	case (r.DripBytes == 0) != (r.DripPause == 0):
 		return fmt.Errorf("drip needs both a size in bytes and a pause")
-	case r.DripPause > MaxFaultDelay:
-		return fmt.Errorf("drip pause %v: at most %v", r.DripPause, MaxFaultDelay)
+	case r.DripPause > maxFaultDelay:
+		return fmt.Errorf("drip pause %v: at most %v", r.DripPause, maxFaultDelay)
 	case r.RetryAfter != 0 && r.Fault != FaultUnavailable:
 		return fmt.Errorf("retry_after goes with the unavailable fault only")
-	case r.RetryAfter > MaxRetryAfter:
-		return fmt.Errorf("retry_after %v: at most %v", r.RetryAfter, MaxRetryAfter)
+	case r.RetryAfter > maxRetryAfter:
+		return fmt.Errorf("retry_after %v: at most %v", r.RetryAfter, maxRetryAfter)
 	case !(r.Probability >= 0 && r.Probability <= 1):
 		return fmt.Errorf("probability %v: must be between 0 and 1", r.Probability)
-	case r.Next < 0 || r.Next > MaxFaultCount || r.Skip < 0 || r.Skip > MaxFaultCount:
-		return fmt.Errorf("next and skip must be between 0 and %d", MaxFaultCount)
+	case r.Next < 0 || r.Next > maxFaultCount || r.Skip < 0 || r.Skip > maxFaultCount:
+		return fmt.Errorf("next and skip must be between 0 and %d", maxFaultCount)
 	case r.Next > 0 && r.Probability != 0:
 		return fmt.Errorf("give next or probability, not both")
 	case r.Fault == "" && r.Latency == 0 && r.Jitter == 0 && r.DripBytes == 0:

@@ -3,11 +3,11 @@ package mockserver_test
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
+	"github.com/seattletestbed/clearinghouse-go/clearinghouse/clearinghousetest"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
@@ -20,26 +20,12 @@ func clientFixture(t *testing.T, spec string, opts ...clearinghouse.Option) (*mo
 	if err != nil {
 		t.Fatal(err)
 	}
-	mock, err := mockserver.New(
-		mockserver.WithPopulation(mockserver.PopulationConfig{Nodes: 20, Seed: 3}),
-		mockserver.WithKeyBits(512), mockserver.WithFaults(p))
+	srv := clearinghousetest.New(t, mockserver.WithPopulation(mockserver.PopulationConfig{Nodes: 20, Seed: 3}), mockserver.WithFaults(p))
+	c, err := srv.ClientFor(srv.Account, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { mock.Close() })
-	acct, err := mock.AddAccount(mockserver.AccountSpec{Username: "alice", Password: "secret1", Affiliation: "Test U"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(mock)
-	t.Cleanup(srv.Close)
-	c, err := clearinghouse.New("alice", append([]clearinghouse.Option{
-		clearinghouse.WithAPIKey(acct.APIKey), clearinghouse.WithURL(srv.URL + "/xmlrpc/"),
-	}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return mock, c
+	return srv.Mock, c
 }
 
 func holding(t *testing.T, mock *mockserver.Server) int {

@@ -106,7 +106,7 @@ func TestParseFaultSpec(t *testing.T) {
 		{spec: "*@bad name:reset_after", err: "username must be"},
 		{spec: "*:drip=0/1s", err: "drip needs both"},
 		{spec: "*:latency=-1s", err: "not be negative"},
-		{spec: strings.Repeat("*:reset_after;", MaxFaultRules+1), err: "at most 64"},
+		{spec: strings.Repeat("*:reset_after;", maxFaultRules+1), err: "at most 64"},
 	}
 	for _, tc := range tests {
 		p, err := ParseFaultSpec(tc.spec)

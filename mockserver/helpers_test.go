@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
@@ -39,7 +40,7 @@ func newServer(t testing.TB, opts ...Option) *Server {
 }
 
 // listNodes returns Nodes(f); an error ends the test.
-func listNodes(t testing.TB, s *Server, f NodeFilter) ([]Node, int) {
+func listNodes(t testing.TB, s *Server, f NodeFilter) ([]mockapi.Node, int) {
 	t.Helper()
 	nodes, total, err := s.Nodes(f)
 	if err != nil {
@@ -49,7 +50,7 @@ func listNodes(t testing.TB, s *Server, f NodeFilter) ([]Node, int) {
 }
 
 // listAccounts returns Accounts(); an error ends the test.
-func listAccounts(t testing.TB, s *Server) []Account {
+func listAccounts(t testing.TB, s *Server) []mockapi.Account {
 	t.Helper()
 	accts, err := s.Accounts()
 	if err != nil {
@@ -79,10 +80,10 @@ func newTestServer(t testing.TB, opts ...Option) *Server {
 }
 
 // addUser adds an account named name with the shared test key pair.
-func addUser(t testing.TB, s *Server, name string, mod ...func(*AccountSpec)) Account {
+func addUser(t testing.TB, s *Server, name string, mod ...func(*mockapi.AccountSpec)) mockapi.Account {
 	t.Helper()
 	keys := testKeys()
-	spec := AccountSpec{
+	spec := mockapi.AccountSpec{
 		Username: name, Password: "pw-" + name, Affiliation: "Test University",
 		PublicKey: keys[0], PrivateKey: keys[1], UserPort: 63100,
 	}
@@ -96,11 +97,11 @@ func addUser(t testing.TB, s *Server, name string, mod ...func(*AccountSpec)) Ac
 	return a
 }
 
-func auth(a Account) map[string]any {
+func auth(a mockapi.Account) map[string]any {
 	return map[string]any{"username": a.Username, "api_key": a.APIKey}
 }
 
-func pwauth(a Account) map[string]any {
+func pwauth(a mockapi.Account) map[string]any {
 	return map[string]any{"username": a.Username, "password": a.Password}
 }
 
@@ -143,7 +144,7 @@ func wantFault(t testing.TB, f *xmlrpc.Fault, code int, text string) {
 }
 
 // acquire calls acquire_resources and returns the handles.
-func acquire(t testing.TB, s *Server, a Account, typ string, n int) []string {
+func acquire(t testing.TB, s *Server, a mockapi.Account, typ string, n int) []string {
 	t.Helper()
 	return handlesOf(t, mustCall(t, s, "acquire_resources", auth(a), rspec(typ, int64(n))))
 }
@@ -172,9 +173,9 @@ func anyList[T any](xs []T) []any {
 // addNodes adds count nodes with the default template at the given IPs.
 func addNodes(t testing.TB, s *Server, prefix string, ips ...string) []string {
 	t.Helper()
-	specs := make([]NodeSpec, len(ips))
+	specs := make([]mockapi.NodeSpec, len(ips))
 	for i, ip := range ips {
-		specs[i] = NodeSpec{ID: prefix + strconv.Itoa(i), IP: ip}
+		specs[i] = mockapi.NodeSpec{ID: prefix + strconv.Itoa(i), IP: ip}
 	}
 	nodes, err := s.AddNodes(specs)
 	if err != nil {
@@ -348,7 +349,7 @@ func countFreeDirty(st *state) int {
 }
 
 // checkHeld checks that u holds exactly the vessels want, by the wire.
-func checkHeld(t *testing.T, s *Server, u Account, want []string) {
+func checkHeld(t *testing.T, s *Server, u mockapi.Account, want []string) {
 	t.Helper()
 	res, err := s.Call(t.Context(), "get_resource_info", auth(u))
 	if err != nil {

@@ -13,9 +13,9 @@ import (
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
 
-// Banner is the HTML page the historical service sent for anything that
+// banner is the HTML page the historical service sent for anything that
 // was not an XML-RPC call (contract §1).
-const Banner = `<b>This is the SeattleGeni XML-RPC Service.</b><br>Please see <a href=https://seattle.poly.edu/wiki/SeattleGeniApi>https://seattle.poly.edu/wiki/SeattleGeniApi</a> for more information.`
+const banner = `<b>This is the SeattleGeni XML-RPC Service.</b><br>Please see <a href=https://seattle.poly.edu/wiki/SeattleGeniApi>https://seattle.poly.edu/wiki/SeattleGeniApi</a> for more information.`
 
 // ServeHTTP serves the XML-RPC endpoint at every path that begins with
 // /xmlrpc, the JSON controls under /admin/ when they are enabled, an HTML
@@ -38,13 +38,13 @@ func (s *Server) newHandler() http.Handler {
 			s.observeCall(r, info, nil, recent)
 		}),
 		xmlrpc.WithLogger(s.log),
-		xmlrpc.WithServerLimits(wireLimits()),
+		xmlrpc.WithLimits(wireLimits()),
 		xmlrpc.WithBodyBudget(wireBudget()),
 	)
 	if err != nil {
 		panic("mockserver: " + err.Error()) // the options are constants
 	}
-	for _, name := range MethodNames() {
+	for _, name := range methodNames {
 		if err := rpc.Register(name, func(ctx context.Context, params []any) (any, error) {
 			if in := injectionOf(ctx); in != nil {
 				if !in.decide(s.faults, name, params) {
@@ -66,7 +66,7 @@ func (s *Server) newHandler() http.Handler {
 	}
 	var admin http.Handler
 	if s.admin {
-		admin = s.AdminHandler()
+		admin = s.adminHandler()
 	}
 	status := s.newStatusPage(recent)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -112,10 +112,10 @@ func emptyBody(r *http.Request) bool {
 func serveBanner(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(len(Banner)))
+	h.Set("Content-Length", strconv.Itoa(len(banner)))
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		io.WriteString(w, Banner)
+		io.WriteString(w, banner)
 	}
 }
 
@@ -124,7 +124,7 @@ func serveBanner(w http.ResponseWriter, r *http.Request) {
 func (s *Server) wireFault(kind xmlrpc.FaultKind, method string, err error) *xmlrpc.Fault {
 	switch kind {
 	case xmlrpc.FaultParse, xmlrpc.FaultInvalidRequest:
-		return fault(CodeMalformed, "<class 'xml.parsers.expat.ExpatError'>:"+malformedDetail(err))
+		return fault(codeMalformed, "<class 'xml.parsers.expat.ExpatError'>:"+malformedDetail(err))
 	case xmlrpc.FaultMethodNotFound:
 		return unknownMethodFault(method)
 	}

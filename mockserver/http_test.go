@@ -63,7 +63,7 @@ func TestHTTPRouting(t *testing.T) {
 				t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
 			}
 			if tc.banner {
-				if string(got) != Banner || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" || resp.ContentLength != int64(len(Banner)) {
+				if string(got) != banner || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" || resp.ContentLength != int64(len(banner)) {
 					t.Fatalf("have %q (%s, length %d), want the banner", got, resp.Header.Get("Content-Type"), resp.ContentLength)
 				}
 			}
@@ -72,7 +72,7 @@ func TestHTTPRouting(t *testing.T) {
 					t.Fatalf("content type %q, length %d for %d bytes", resp.Header.Get("Content-Type"), resp.ContentLength, len(got))
 				}
 				var f *xmlrpc.Fault
-				if err := xmlrpc.DecodeResponse(bytes.NewReader(got), nil); !errors.As(err, &f) || f.Code != CodeInternal {
+				if err := xmlrpc.DecodeResponse(bytes.NewReader(got), nil); !errors.As(err, &f) || f.Code != codeInternal {
 					t.Fatalf("have %v, want fault 100 for a call with no parameters", err)
 				}
 			}
@@ -84,7 +84,7 @@ func TestHTTPRouting(t *testing.T) {
 	}
 	got, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || len(got) != 0 || resp.ContentLength != int64(len(Banner)) {
+	if resp.StatusCode != 200 || len(got) != 0 || resp.ContentLength != int64(len(banner)) {
 		t.Fatalf("HEAD: status %d, %d body bytes, length %d", resp.StatusCode, len(got), resp.ContentLength)
 	}
 }
@@ -141,19 +141,19 @@ func TestHTTPFaults(t *testing.T) {
 		`<methodResponse><params><param><value>1</value></param></params></methodResponse>`,
 	} {
 		f := postFault(t, url, body)
-		if f.Code != CodeMalformed || !strings.HasPrefix(f.String, expat) {
+		if f.Code != codeMalformed || !strings.HasPrefix(f.String, expat) {
 			t.Errorf("%.40q: have fault %d %q, want 1 with the ExpatError prefix", body, f.Code, f.String)
 		}
 	}
 	for _, name := range []string{"system.listMethods", "system.multicall", "_dispatch", "__init__", "nope"} {
 		f := postFault(t, url, callDoc(name))
 		want := "<class 'clearinghouse.common.exceptions.InvalidRequestError'>:The requested method '" + name + "' doesn't exist."
-		if f.Code != CodeMalformed || f.String != want {
+		if f.Code != codeMalformed || f.String != want {
 			t.Errorf("%s: have fault %d %q", name, f.Code, f.String)
 		}
 	}
 	f := postFault(t, url, callDoc("get_account_info", "a", "b"))
-	if f.Code != CodeInternal || f.String != "Internal error while handling the xmlrpc request." {
+	if f.Code != codeInternal || f.String != "Internal error while handling the xmlrpc request." {
 		t.Errorf("wrong arity: have fault %d %q", f.Code, f.String)
 	}
 }

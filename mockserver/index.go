@@ -37,7 +37,7 @@ const (
 // portGroup is the set of vessels that share one port set.
 type portGroup struct {
 	ports []uint16  // sorted
-	user  [2]uint64 // bit p-UserPortMin is set for each user port in ports
+	user  [2]uint64 // bit p-userPortMin is set for each user port in ports
 
 	avail   [2][]availEntry // available vessels by class
 	buckets [][]int32       // buckets[c]: subnets with exactly c available non-NAT vessels
@@ -61,8 +61,8 @@ type subnetAvail struct {
 func newPortGroup(ports []uint16) *portGroup {
 	g := &portGroup{ports: ports}
 	for _, p := range ports {
-		if p >= UserPortMin && p <= UserPortMax {
-			i := p - UserPortMin
+		if p >= userPortMin && p <= userPortMax {
+			i := p - userPortMin
 			g.user[i/64] |= 1 << (i % 64)
 		}
 	}
@@ -77,10 +77,10 @@ func (g *portGroup) reset() {
 }
 
 func (g *portGroup) hasUserPort(p int) bool {
-	if p < UserPortMin || p > UserPortMax {
+	if p < userPortMin || p > userPortMax {
 		return false
 	}
-	i := p - UserPortMin
+	i := p - userPortMin
 	return g.user[i/64]&(1<<(i%64)) != 0
 }
 
@@ -155,9 +155,9 @@ func (st *state) internGroup(ports []uint16) int32 {
 	g := newPortGroup(slices.Clone(ports))
 	st.groups = append(st.groups, g)
 	st.groupKey[key] = i
-	for p := UserPortMin; p <= UserPortMax; p++ {
+	for p := userPortMin; p <= userPortMax; p++ {
 		if g.hasUserPort(p) {
-			st.portGroups[p-UserPortMin] = append(st.portGroups[p-UserPortMin], i)
+			st.portGroups[p-userPortMin] = append(st.portGroups[p-userPortMin], i)
 		}
 	}
 	return i
@@ -218,10 +218,10 @@ func (st *state) unindex(v int32) {
 
 // groupsFor returns the groups whose port set holds user port p.
 func (st *state) groupsFor(p int) []int32 {
-	if p < UserPortMin || p > UserPortMax {
+	if p < userPortMin || p > userPortMax {
 		return nil
 	}
-	return st.portGroups[p-UserPortMin]
+	return st.portGroups[p-userPortMin]
 }
 
 // availableLists returns the available-vessel lists for port p in the

@@ -116,7 +116,7 @@ func (s *Server) settleFlight(f *flight, delivered bool) {
 // just before the client can see the end of the exchange; note's argument
 // says the client went away during an injected delay.
 func deliver(w http.ResponseWriter, r *http.Request, buf *bufferedResponse, d *faultDecision, note func(clientGone bool)) {
-	budget := MaxFaultDelay
+	budget := maxFaultDelay
 	if !sleepFor(r.Context(), d.stop, d.delay) {
 		note(true)
 		resetConn(w)

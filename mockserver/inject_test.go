@@ -21,12 +21,13 @@ import (
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/internal/syncbuf"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
 
 // faultFixture is a server with 20 nodes in distinct subnets, one account,
 // and the fault profile spec, served over HTTP on 127.0.0.1.
-func faultFixture(t *testing.T, spec string, opts ...Option) (*Server, string, Account) {
+func faultFixture(t *testing.T, spec string, opts ...Option) (*Server, string, mockapi.Account) {
 	t.Helper()
 	p, err := ParseFaultSpec(spec)
 	if err != nil {
@@ -78,7 +79,7 @@ func wantReset(t *testing.T, err error) {
 }
 
 // heldCount is how many vessels u holds.
-func heldCount(t *testing.T, s *Server, u Account) int {
+func heldCount(t *testing.T, s *Server, u mockapi.Account) int {
 	t.Helper()
 	vs, err := s.Holdings(u.Username)
 	if err != nil {
@@ -436,10 +437,10 @@ func TestInjectNeverInProcess(t *testing.T) {
 func TestInjectUndecodedPassesThrough(t *testing.T) {
 	t.Parallel()
 	_, url, _ := faultFixture(t, "*:reset_before")
-	if f := postFault(t, url, "<methodCall>"); f.Code != CodeMalformed {
+	if f := postFault(t, url, "<methodCall>"); f.Code != codeMalformed {
 		t.Errorf("undecodable: fault %d, want 1", f.Code)
 	}
-	if f := postFault(t, url, callDoc("no_such_method")); f.Code != CodeMalformed {
+	if f := postFault(t, url, callDoc("no_such_method")); f.Code != codeMalformed {
 		t.Errorf("unknown method: fault %d, want 1", f.Code)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/internal/syncbuf"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // faultFiles wraps the journal's file operations: it can make any of them
@@ -244,7 +245,7 @@ func TestJournalWriteFailureRollsBack(t *testing.T) {
 func TestJournalFailedBatch(t *testing.T) {
 	t.Parallel()
 	s, path, ff, _ := openFaulty(t, 40)
-	var users []Account
+	var users []mockapi.Account
 	for i := range 6 {
 		users = append(users, addUser(t, s, fmt.Sprintf("user%d", i)))
 	}
@@ -457,7 +458,7 @@ func TestJournalCompactionBackoff(t *testing.T) {
 	s.j.mu.Lock()
 	s.j.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	s.j.mu.Unlock()
-	u := addUser(t, s, "alice", func(a *AccountSpec) { a.FreeCredits = 1000 })
+	u := addUser(t, s, "alice", func(a *mockapi.AccountSpec) { a.FreeCredits = 1000 })
 	before, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)

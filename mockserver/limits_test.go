@@ -53,14 +53,14 @@ func TestWireLimits(t *testing.T) {
 		code   int    // the fault, for status 200
 		text   string // in the fault string
 	}{
-		{"largest real call", largest.String(), 200, CodeInvalidRequest, "There is no vessel with the node identifier"},
+		{"largest real call", largest.String(), 200, codeInvalidRequest, "There is no vessel with the node identifier"},
 		{"body over the limit", strings.Repeat(" ", MaxRequestBytes+1), http.StatusRequestEntityTooLarge, 0, ""},
-		{"elements at the limit", values(MaxRequestElements - 8), 200, CodeInternal, ""},
-		{"elements over the limit", values(MaxRequestElements), 200, CodeMalformed, "element count limit"},
-		{"text at the limit", str(MaxRequestText), 200, CodeInvalidRequest, ""},
-		{"text over the limit", str(MaxRequestText + 1), 200, CodeMalformed, "text length limit"},
-		{"depth at the limit", nested(MaxRequestDepth), 200, CodeInternal, ""},
-		{"depth over the limit", nested(MaxRequestDepth + 1), 200, CodeMalformed, "depth limit"},
+		{"elements at the limit", values(MaxRequestElements - 8), 200, codeInternal, ""},
+		{"elements over the limit", values(MaxRequestElements), 200, codeMalformed, "element count limit"},
+		{"text at the limit", str(MaxRequestText), 200, codeInvalidRequest, ""},
+		{"text over the limit", str(MaxRequestText + 1), 200, codeMalformed, "text length limit"},
+		{"depth at the limit", nested(MaxRequestDepth), 200, codeInternal, ""},
+		{"depth over the limit", nested(MaxRequestDepth + 1), 200, codeMalformed, "depth limit"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, err := http.Post(url, "text/xml", strings.NewReader(tc.body))

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // TestOpenLockedInProcess opens one state file twice in one process: the
@@ -122,7 +123,7 @@ func TestOpenLockedHelper(t *testing.T) {
 		os.Exit(2)
 	}
 	add := func(name string) {
-		if _, err := s.AddAccount(AccountSpec{Username: name, Password: "secret", Affiliation: "lock test"}); err != nil {
+		if _, err := s.AddAccount(mockapi.AccountSpec{Username: name, Password: "secret", Affiliation: "lock test"}); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
 		}

@@ -35,14 +35,14 @@ func (st *state) authenticate(v any, secret string) (int32, error) {
 	}
 	i, ok := st.byName[username]
 	if !ok || !st.accounts[i].active {
-		return 0, fault(CodeAuthentication, authFailedText)
+		return 0, fault(codeAuthentication, authFailedText)
 	}
 	want := st.accounts[i].apiKey
 	if secret == "password" {
 		want = st.accounts[i].password
 	}
 	if subtle.ConstantTimeCompare([]byte(want), []byte(given)) != 1 {
-		return 0, fault(CodeAuthentication, authFailedText)
+		return 0, fault(codeAuthentication, authFailedText)
 	}
 	st.authed = i
 	return i, nil
@@ -111,11 +111,11 @@ func (s *Server) acquireResources(ctx context.Context, params []any) (any, error
 		}
 		acct := st.accounts[a]
 		if n > int64(st.maxVessels(acct)-len(acct.held)) {
-			return fault(CodeNotEnoughCredits, notEnoughCredits)
+			return fault(codeNotEnoughCredits, notEnoughCredits)
 		}
 		got, detail, ok := st.acquireByType(a, typ.(string), int(n), now)
 		if !ok {
-			return fault(CodeUnableToAcquire, unableToAcquire+detail)
+			return fault(codeUnableToAcquire, unableToAcquire+detail)
 		}
 		s.watch.acquired(acct.name, got, st.handle, len(acct.held), now, answerLost(ctx), flightOf(ctx))
 		// Read the clock again, as the historical server did when it
@@ -165,7 +165,7 @@ func (s *Server) acquireSpecificVessels(ctx context.Context, params []any) (any,
 		}
 		acct := st.accounts[a]
 		if len(vs) > st.maxVessels(acct)-len(acct.held) {
-			return fault(CodeNotEnoughCredits, notEnoughCredits)
+			return fault(codeNotEnoughCredits, notEnoughCredits)
 		}
 		got := make([]int32, 0, len(vs))
 		for _, v := range vs {
@@ -242,7 +242,7 @@ func (s *Server) renewResources(ctx context.Context, params []any) (any, error) 
 		}
 		acct := st.accounts[a]
 		if held, max := len(acct.held), st.maxVessels(acct); held > max {
-			return fault(CodeNotEnoughCredits,
+			return fault(codeNotEnoughCredits,
 				"Vessels cannot be renewed because you are currently over your vessel credit limit: "+
 					"Requested 0 vessels, already acquired "+strconv.Itoa(held)+", max allowed is "+strconv.Itoa(max))
 		}

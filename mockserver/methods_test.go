@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
 )
 
@@ -17,7 +18,7 @@ import (
 // nodes, all with the default template, and three accounts on port 63100.
 type fixture struct {
 	s                *Server
-	alice, bob, gone Account
+	alice, bob, gone mockapi.Account
 	wan, lan, nat    []string
 }
 
@@ -30,7 +31,7 @@ func newFixture(t *testing.T, opts ...Option) *fixture {
 	f.nat = addNodes(t, s, "nat", natAddrs(2)...)
 	f.alice = addUser(t, s, "alice")
 	f.bob = addUser(t, s, "bob")
-	f.gone = addUser(t, s, "gone", func(a *AccountSpec) { a.Inactive = true })
+	f.gone = addUser(t, s, "gone", func(a *mockapi.AccountSpec) { a.Inactive = true })
 	return f
 }
 
@@ -51,7 +52,7 @@ func TestArity(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	bad := map[string]any{"username": "nobody", "api_key": "x"}
-	for _, name := range MethodNames() {
+	for _, name := range methodNames {
 		arity := methods[name].arity
 		for _, n := range []int{0, arity - 1, arity + 1, arity + 2} {
 			if n == arity || n < 0 {
@@ -691,10 +692,10 @@ func TestSetPublicKey(t *testing.T) {
 func TestCallRecoversPanics(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	must(t, f.s.InjectFailureFunc(func(string, string) bool { panic("boom") }))
+	must(t, f.s.injectFailureFunc(func(string, string) bool { panic("boom") }))
 	_, flt := call(t, f.s, "acquire_resources", auth(f.alice), rspec("wan", int64(1)))
 	wantFault(t, flt, 100, "Internal error while handling the xmlrpc request.")
-	must(t, f.s.InjectFailureFunc(nil))
+	must(t, f.s.injectFailureFunc(nil))
 	acquire(t, f.s, f.alice, "wan", 1)
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/internal/nmproto"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
 )
 
@@ -22,7 +23,7 @@ func TestNodeManagerAcquireSetsUser(t *testing.T) {
 	s := nmServer(t, WithPopulation(PopulationConfig{Nodes: 10, Seed: 2}))
 	pub, priv := testKeys()[0], testKeys()[1]
 	fields := strings.Fields(pub)
-	a := addUser(t, s, "alice", func(spec *AccountSpec) { spec.PublicKey = "+" + fields[0] + "   0" + fields[1] })
+	a := addUser(t, s, "alice", func(spec *mockapi.AccountSpec) { spec.PublicKey = "+" + fields[0] + "   0" + fields[1] })
 	res := mustCall(t, s, "acquire_resources", auth(a), rspec("wan", int64(1)))
 	info := res.([]any)[0].(map[string]any)
 	handle := info["handle"].(string)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 	"github.com/seattletestbed/clearinghouse-go/nodemanager"
 )
 
@@ -17,7 +18,7 @@ import (
 // manager client signing with the account's key.
 type nmFixture struct {
 	mock *mockserver.Server
-	acct mockserver.Account
+	acct mockapi.Account
 	ch   *clearinghouse.Client
 	nm   *nodemanager.Client
 }
@@ -32,7 +33,7 @@ func newNMFixture(t *testing.T, opts ...mockserver.Option) *nmFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { mock.Close() })
-	acct, err := mock.AddAccount(mockserver.AccountSpec{Username: "alice", Password: "secret1", Affiliation: "Test U"})
+	acct, err := mock.AddAccount(mockapi.AccountSpec{Username: "alice", Password: "secret1", Affiliation: "Test U"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -209,7 +209,7 @@ func TestNodeManagerPortTaken(t *testing.T) {
 
 	// Every port of the second node's address taken.
 	m, _ := s.Node(nodes[1])
-	for _, p := range NodeManagerPorts() {
+	for _, p := range nodeManagerPorts {
 		ln, err := net.Listen("tcp4", net.JoinHostPort(m.IP, strconv.Itoa(p)))
 		must(t, err)
 		defer ln.Close()
@@ -231,8 +231,8 @@ func TestNodeManagerPortTaken(t *testing.T) {
 func TestNodeManagerLoopbackOnly(t *testing.T) {
 	t.Parallel()
 	s := nmServer(t, WithPopulation(PopulationConfig{Nodes: 20, Seed: 4}), withLoopbackOnly())
-	if !strings.Contains(s.NodeManagerNote(), "only 127.0.0.1") {
-		t.Errorf("note %q", s.NodeManagerNote())
+	if st, err := s.NodeManagers(); err != nil || !strings.Contains(st.Note, "only 127.0.0.1") {
+		t.Errorf("note %q, %v", st.Note, err)
 	}
 	a := addUser(t, s, "alice")
 	ports := map[int]bool{}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/internal/nmproto"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
 )
 
@@ -81,7 +82,7 @@ func (sg *nmSigner) say(call string, args ...string) string {
 // account holding one vessel, and a signer for it with the account's key.
 type nmVesselFixture struct {
 	s      *Server
-	a      Account
+	a      mockapi.Account
 	handle string
 	addr   string
 	sg     *nmSigner

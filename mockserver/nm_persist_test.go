@@ -14,6 +14,7 @@ import (
 
 	"github.com/seattletestbed/clearinghouse-go/internal/nmproto"
 	"github.com/seattletestbed/clearinghouse-go/internal/syncbuf"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // The node managers' state in the state file (docs/nodemanager-api.md
@@ -22,7 +23,7 @@ import (
 // nmStateFixture opens a state file with node managers on, an account
 // holding two vessels with files, a started program, a log and an armed
 // hang on the first, and returns what the vessels hold.
-func nmStateFixture(t *testing.T, path string) (*Server, Account, []string, []NodeManagerVessel) {
+func nmStateFixture(t *testing.T, path string) (*Server, mockapi.Account, []string, []NodeManagerVessel) {
 	t.Helper()
 	s := openState(t, path, WithNodeManagers(true), WithPopulation(PopulationConfig{Nodes: 20, Seed: 6}),
 		WithCleanupDelay(time.Hour))

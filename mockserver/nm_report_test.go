@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/internal/nmproto"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
 )
 
@@ -94,7 +95,7 @@ func TestNodeManagerAdmin(t *testing.T) {
 	if code := adminDo(t, base, "POST", path+"/log", `{"text": "hello from the program\n"}`, &v); code != 200 || v.Log != "hello from the program\n" {
 		t.Errorf("log: %d %+v", code, v)
 	}
-	var e adminError
+	var e mockapi.ErrorReply
 	if code := adminDo(t, base, "POST", path+"/end", "", &e); code != 400 || !strings.Contains(e.Error, "not Started") {
 		t.Errorf("end of a Fresh vessel: %d %+v", code, e)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/seattletestbed/clearinghouse-go/internal/nmproto"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // The golden vectors of internal/nmproto/testdata (made by running the
@@ -88,7 +89,7 @@ func vectorNode(t *testing.T, f *nmVectorFile, now float64) (*Server, string) {
 	clock := &nmClock{}
 	clock.set(ntpToTime(now))
 	s := nmServer(t, withNMClock(clock))
-	node, err := s.AddNode(NodeSpec{ID: f.Setup.Identity, IP: f.Setup.Nodename, Vessels: []VesselSpec{
+	node, err := s.AddNode(mockapi.NodeSpec{ID: f.Setup.Identity, IP: f.Setup.Nodename, Vessels: []mockapi.VesselSpec{
 		{Name: "v1", Ports: []int{63100}}, {Name: "v2", Ports: []int{63101}},
 	}})
 	if err != nil {

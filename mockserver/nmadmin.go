@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// The node managers' JSON controls under /admin/ (see AdminHandler and
+// The node managers' JSON controls under /admin/ (see the package documentation, The /admin/ controls, and
 // docs/nodemanager-api.md §8.9). Vessels are named by their handle in the
 // path, percent-encoded ("/admin/vessels/65537%2012...%3Av2/nodemanager").
 
@@ -33,6 +33,7 @@ type jsonNodeManagers struct {
 	RefusedConnections uint64                      `json:"refused_connections"`
 	BadRequests        uint64                      `json:"bad_requests"`
 	ListenFailures     uint64                      `json:"listen_failures"`
+	Note               string                      `json:"note,omitempty"`
 }
 
 func (s *Server) adminNodeManagers(r *http.Request) (int, any, error) {
@@ -44,7 +45,7 @@ func (s *Server) adminNodeManagers(r *http.Request) (int, any, error) {
 		Enabled: st.Enabled, LoopbackOnly: st.LoopbackOnly, Region: st.Region,
 		Listeners: st.Listeners, MaxListeners: st.MaxListeners, DiskUsed: st.DiskUsed, DiskCap: st.DiskCap,
 		Calls: st.Calls, RefusedConnections: st.RefusedConnections, BadRequests: st.BadRequests,
-		ListenFailures: st.ListenFailures,
+		ListenFailures: st.ListenFailures, Note: st.Note,
 	}, nil
 }
 
@@ -163,15 +164,12 @@ type nmCallView struct {
 // nmViewOf formats the node managers' status for the page, or nil when
 // they are off.
 func nmViewOf(s *Server) (*nmView, error) {
-	if s.NodeManagerNote() == "" {
-		return nil, nil
-	}
 	st, err := s.NodeManagers()
-	if err != nil {
+	if err != nil || !st.Enabled {
 		return nil, err
 	}
 	v := &nmView{
-		Note: s.NodeManagerNote(), Listeners: st.Listeners, MaxListeners: st.MaxListeners,
+		Note: st.Note, Listeners: st.Listeners, MaxListeners: st.MaxListeners,
 		Disk:    strconv.FormatInt(st.DiskUsed, 10) + " of " + strconv.FormatInt(st.DiskCap, 10) + " bytes used by files and logs",
 		Refused: st.RefusedConnections, Bad: st.BadRequests, ListenFailures: st.ListenFailures,
 	}

@@ -234,6 +234,9 @@ type NodeManagerStatus struct {
 	// read (a bad size header, a timeout, a request over its bound);
 	// ListenFailures the nodes that should have listened and could not.
 	RefusedConnections, BadRequests, ListenFailures uint64
+	// Note says in one line where the node managers listen, for a program
+	// to print at start-up; "" when they are off.
+	Note string
 }
 
 // NodeManagerCalls counts one call's requests.
@@ -280,6 +283,7 @@ func (s *Server) NodeManagers() (NodeManagerStatus, error) {
 		return out, nil
 	}
 	out.Enabled, out.LoopbackOnly = true, s.nmAddr.loopOnly
+	out.Note = s.nmStartup()
 	out.Region = s.nmAddr.subnet(0) + ".0/24"
 	if out.LoopbackOnly {
 		out.Region = "127.0.0.1/32"
@@ -311,13 +315,4 @@ func (s *Server) nmStartup() string {
 		return "only 127.0.0.1 can be bound here: every node manager listens on 127.0.0.1, each on a port of its own, so node_ip no longer shows the nodes' /24 subnets"
 	}
 	return "node managers listen on 127.0.0.0/8, subnet by subnet from " + s.nmAddr.subnet(0) + ".0/24, on the node's port"
-}
-
-// NodeManagerNote returns one line saying where the node managers listen,
-// for a program to print at start-up, or "" when they are off.
-func (s *Server) NodeManagerNote() string {
-	if s.nmNet == nil {
-		return ""
-	}
-	return s.nmStartup()
 }

@@ -146,7 +146,7 @@ func (nt *nmNet) bind(ip string, port int) (net.Listener, int, error) {
 		}
 		return ln, ln.Addr().(*net.TCPAddr).Port, nil
 	}
-	ports := append([]int{port}, slices.DeleteFunc(NodeManagerPorts(), func(p int) bool { return p == port })...)
+	ports := append([]int{port}, slices.DeleteFunc(slices.Clone(nodeManagerPorts[:]), func(p int) bool { return p == port })...)
 	var first error
 	for _, p := range ports {
 		ln, err := net.Listen("tcp4", net.JoinHostPort(ip, strconv.Itoa(p)))
@@ -639,7 +639,7 @@ func (nt *nmNet) deliver(c net.Conn, res nmResult) {
 	if !nt.pause(d.stop, d.delay) {
 		return
 	}
-	budget := MaxFaultDelay - d.delay
+	budget := maxFaultDelay - d.delay
 	switch d.kind {
 	case FaultResetBefore, FaultResetAfter:
 		if tc, ok := c.(*net.TCPConn); ok {

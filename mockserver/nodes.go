@@ -4,77 +4,9 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
-
-// NodeSpec describes a node to add with AddNode.
-type NodeSpec struct {
-	// ID is the node identifier, normally a public key "<e> <n>"; any
-	// string without ':' is accepted (test fixtures used "node1"). Empty
-	// generates a "<e> <n>"-style id from the seeded source.
-	ID string
-
-	// IP is a dotted IPv4 address, or for a node behind NAT a string
-	// starting with "NAT$".
-	IP string
-
-	// Port is the node manager port; 0 means DefaultNodePort.
-	Port int
-
-	Inactive bool // the node is offline
-	Broken   bool // the node is marked broken
-
-	// Vessels are the node's vessels; nil gives the default template
-	// (v2-v9, see PopulationConfig). Vessel port sets on one node must be
-	// disjoint.
-	Vessels []VesselSpec
-}
-
-// VesselSpec is one vessel of a NodeSpec: a name "v<N>" and 1 to 10 ports.
-type VesselSpec struct {
-	Name  string
-	Ports []int
-}
-
-// Node is a copy of a node's state.
-type Node struct {
-	ID      string
-	IP      string
-	Port    int
-	Active  bool
-	Broken  bool
-	Donor   string // username of the donor, if any
-	Failure Failure
-	Vessels []Vessel
-}
-
-// Vessel is a copy of a vessel's state.
-type Vessel struct {
-	Handle     string
-	NodeID     string
-	Name       string
-	NodeIP     string
-	NodePort   int
-	NodeActive bool
-	NodeBroken bool
-	Ports      []int
-	Owner      string    // username; empty when free
-	Acquired   time.Time // zero when free
-	Expires    time.Time // zero when free
-	Dirty      bool      // released or expired and not yet cleaned
-	DirtySince time.Time // zero unless Dirty and free
-	// Available reports whether acquire_resources may hand the vessel out
-	// to a user whose port is in Ports: free, clean, node active and not
-	// broken.
-	Available bool
-}
-
-// Failure is the injected acquisition failure of one node (contract §11).
-// The zero value injects nothing.
-type Failure struct {
-	Always bool // every acquisition attempt on the node fails
-	Next   int  // the next Next attempts fail
-}
 
 func validIP(ip string) bool {
 	if strings.HasPrefix(ip, natPrefix) {
@@ -93,7 +25,7 @@ func sortedPorts(ports []int) []uint16 {
 	return out
 }
 
-func (spec *NodeSpec) validate() error {
+func validateNodeSpec(spec *mockapi.NodeSpec) error {
 	if strings.Contains(spec.ID, ":") {
 		return invalidf("node id %q contains ':'", spec.ID)
 	}
@@ -131,22 +63,22 @@ func (spec *NodeSpec) validate() error {
 }
 
 // AddNode adds one node and returns it.
-func (s *Server) AddNode(spec NodeSpec) (Node, error) {
-	nodes, err := s.AddNodes([]NodeSpec{spec})
+func (s *Server) AddNode(spec mockapi.NodeSpec) (mockapi.Node, error) {
+	nodes, err := s.AddNodes([]mockapi.NodeSpec{spec})
 	if err != nil {
-		return Node{}, err
+		return mockapi.Node{}, err
 	}
 	return nodes[0], nil
 }
 
 // AddNodes adds several nodes at once: all of them or, on error, none.
-func (s *Server) AddNodes(specs []NodeSpec) ([]Node, error) {
+func (s *Server) AddNodes(specs []mockapi.NodeSpec) ([]mockapi.Node, error) {
 	for i := range specs {
-		if err := specs[i].validate(); err != nil {
+		if err := validateNodeSpec(&specs[i]); err != nil {
 			return nil, err
 		}
 	}
-	var out []Node
+	var out []mockapi.Node
 	err := s.update(func(st *state, now int64) error {
 		if len(st.groups)+st.newGroups(specs) > maxGroups {
 			return invalidf("more than %d distinct vessel port sets", maxGroups)
@@ -196,11 +128,11 @@ func shorten(id string) string {
 	return id[:20] + "..." + id[len(id)-12:]
 }
 
-func (st *state) exportNode(n int32, now int64) Node {
+func (st *state) exportNode(n int32, now int64) mockapi.Node {
 	nd := &st.nodes[n]
-	out := Node{
+	out := mockapi.Node{
 		ID: nd.id, IP: st.reportedIP(n), Port: st.reportedPort(n), Active: nd.active, Broken: nd.broken,
-		Failure: Failure{Always: nd.fail, Next: int(nd.failNext)},
+		Failure: mockapi.Failure{Always: nd.fail, Next: int(nd.failNext)},
 	}
 	if nd.donor != noOne {
 		out.Donor = st.accounts[nd.donor].name
@@ -211,10 +143,10 @@ func (st *state) exportNode(n int32, now int64) Node {
 	return out
 }
 
-func (st *state) exportVessel(v int32) Vessel {
+func (st *state) exportVessel(v int32) mockapi.Vessel {
 	ves := &st.vessels[v]
 	nd := &st.nodes[ves.node]
-	out := Vessel{
+	out := mockapi.Vessel{
 		Handle: st.handle(v), NodeID: nd.id, Name: ves.name(), NodeIP: st.reportedIP(ves.node),
 		NodePort: st.reportedPort(ves.node), NodeActive: nd.active, NodeBroken: nd.broken,
 		Dirty: ves.dirty, Available: ves.pos >= 0,
@@ -233,8 +165,8 @@ func (st *state) exportVessel(v int32) Vessel {
 }
 
 // Node returns a copy of the node with the given id.
-func (s *Server) Node(id string) (Node, error) {
-	var out Node
+func (s *Server) Node(id string) (mockapi.Node, error) {
+	var out mockapi.Node
 	err := s.update(func(st *state, now int64) error {
 		n, err := st.lookupNode(id)
 		if err != nil {
@@ -256,7 +188,7 @@ type NodeFilter struct {
 
 // Nodes returns copies of the nodes the filter selects, in the order they
 // were added, and the number of nodes that match in all.
-func (s *Server) Nodes(f NodeFilter) (nodes []Node, total int, err error) {
+func (s *Server) Nodes(f NodeFilter) (nodes []mockapi.Node, total int, err error) {
 	err = s.update(func(st *state, now int64) error {
 		var match []int32
 		switch {
@@ -379,7 +311,7 @@ func (s *Server) RemoveDonation(nodeID string) error {
 // vessel tried by acquire_resources or acquire_specific_vessels; attempts
 // on vessels that are already held or on inactive nodes fail anyway and do
 // not count.
-func (s *Server) InjectFailure(nodeID string, f Failure) error {
+func (s *Server) InjectFailure(nodeID string, f mockapi.Failure) error {
 	if f.Next < 0 || f.Next > 1<<30 {
 		return invalidf("failure count %d out of range", f.Next)
 	}
@@ -395,10 +327,11 @@ func (s *Server) InjectFailure(nodeID string, f Failure) error {
 	})
 }
 
-// InjectFailureFunc makes every acquisition attempt for which fail returns
+// injectFailureFunc makes every acquisition attempt for which fail returns
 // true fail; nil removes it. fail runs with the server's lock held and must
-// not call the Server. It is not saved in the state file.
-func (s *Server) InjectFailureFunc(fail func(nodeID, vesselName string) bool) error {
+// not call the Server. It is not saved in the state file. (The package's
+// tests use it to watch and steer the attempts.)
+func (s *Server) injectFailureFunc(fail func(nodeID, vesselName string) bool) error {
 	return s.update(func(st *state, now int64) error {
 		st.failFunc = fail
 		return nil

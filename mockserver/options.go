@@ -56,19 +56,19 @@ func DefaultPopulation() PopulationConfig {
 	return PopulationConfig{Nodes: 200, NATFraction: 0.1, Seed: 1}
 }
 
-// DefaultKeyBits is the size of the RSA keys generated for accounts.
-const DefaultKeyBits = 1024
+// defaultKeyBits is the size of the RSA keys generated for accounts.
+const defaultKeyBits = 1024
 
-// DefaultSeed seeds the random source unless WithSeed is given.
-const DefaultSeed = 1
+// defaultSeed seeds the random source unless WithSeed is given.
+const defaultSeed = 1
 
 func defaultConfig() config {
 	return config{
 		source:       time.Now,
 		scale:        1,
-		seed:         DefaultSeed,
+		seed:         defaultSeed,
 		population:   DefaultPopulation(),
-		keyBits:      DefaultKeyBits,
+		keyBits:      defaultKeyBits,
 		compactBytes: 8 << 20,
 		files:        defaultFileOps(),
 		wall:         time.Now,
@@ -131,7 +131,7 @@ func WithTimeScale(x float64) Option {
 }
 
 // WithSeed seeds the random source behind selection order, user port
-// assignment and the acquire failure rate (DefaultSeed by default). The
+// assignment and the acquire failure rate (1 by default). The
 // population has its own seed, in PopulationConfig. Secrets (API keys,
 // passwords' replacements, key pairs, encryption padding) never come from
 // this source.
@@ -189,7 +189,8 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithAdmin enables the JSON controls under /admin/ on the server's HTTP
-// handler. They are off by default.
+// handler (see the package documentation, The /admin/ controls). They are
+// off by default.
 func WithAdmin(enabled bool) Option {
 	return option(func(c *config) error {
 		c.admin = enabled
@@ -232,7 +233,7 @@ func WithAdminHosts(names ...string) Option {
 }
 
 // WithKeyBits sets the size of the RSA key pairs generated for accounts
-// that are added without one (DefaultKeyBits by default), from
+// that are added without one (1024 by default), from
 // seattlersa.MinKeyBits to seattlersa.MaxModulusBits. Tests may use 512 to
 // save time; get_encrypted_api_key needs at least 433.
 func WithKeyBits(bits int) Option {

@@ -14,6 +14,7 @@ import (
 	"strconv"
 
 	"github.com/seattletestbed/clearinghouse-go/internal/atomicfile"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // The state file is a journal: a header line, then records. The first
@@ -790,18 +791,18 @@ func (st *state) applyRecord(r *record) error {
 	for _, n := range r.Nodes {
 		switch {
 		case int(n.Index) == len(st.nodes):
-			spec := NodeSpec{ID: n.ID, IP: n.IP}
+			spec := mockapi.NodeSpec{ID: n.ID, IP: n.IP}
 			for _, v := range n.Vessels {
 				ports := make([]int, len(v.Ports))
 				for i, p := range v.Ports {
 					ports[i] = int(p)
 				}
-				spec.Vessels = append(spec.Vessels, VesselSpec{Name: "v" + strconv.Itoa(int(v.Num)), Ports: ports})
+				spec.Vessels = append(spec.Vessels, mockapi.VesselSpec{Name: "v" + strconv.Itoa(int(v.Num)), Ports: ports})
 			}
-			if err := spec.validate(); err != nil {
+			if err := validateNodeSpec(&spec); err != nil {
 				return err
 			}
-			if len(st.groups)+st.newGroups([]NodeSpec{spec}) > maxGroups {
+			if len(st.groups)+st.newGroups([]mockapi.NodeSpec{spec}) > maxGroups {
 				return errors.New("too many vessel port sets")
 			}
 			if _, dup := st.byID[n.ID]; dup {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // The state file's reader against damage: every single-byte change and
@@ -57,7 +59,7 @@ func smallJournal(t testing.TB, path string, step func(s *Server, records int)) 
 	done()
 	must(t, s.Advance(time.Hour)) // a snapshot, small while there are no accounts
 	done()
-	tiny := func(a *AccountSpec) { a.PublicKey, a.PrivateKey = "3 55", "" }
+	tiny := func(a *mockapi.AccountSpec) { a.PublicKey, a.PrivateKey = "3 55", "" }
 	alice := addUser(t, s, "alice", tiny)
 	done()
 	bob := addUser(t, s, "bob", tiny)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 func withCompactBytes(n int64) Option {
@@ -66,7 +67,7 @@ func reopenSame(t *testing.T, s *Server, path string) *Server {
 
 // savedState makes a state file at path holding the account alice,
 // closes it and returns alice and the file's bytes.
-func savedState(t *testing.T, path string, opts ...Option) (Account, []byte) {
+func savedState(t *testing.T, path string, opts ...Option) (mockapi.Account, []byte) {
 	t.Helper()
 	s := openState(t, path, opts...)
 	a := addUser(t, s, "alice")
@@ -115,9 +116,9 @@ func openCopy(t *testing.T, path string, opts ...Option) *Server {
 }
 
 type snapshotView struct {
-	Accounts []Account
-	Nodes    []Node
-	Vessels  []Vessel
+	Accounts []mockapi.Account
+	Nodes    []mockapi.Node
+	Vessels  []mockapi.Vessel
 	Now      time.Time
 }
 
@@ -157,20 +158,20 @@ func compareViews(t *testing.T, have, want snapshotView) {
 func exercise(t *testing.T, s *Server) {
 	t.Helper()
 	ids := addNodes(t, s, "custom", append(sameSubnet("10.11.12", 4), natAddrs(2)...)...)
-	if _, err := s.AddNode(NodeSpec{ID: "odd", IP: "10.0.0.1", Port: 2888,
-		Vessels: []VesselSpec{{Name: "v7", Ports: []int{63100, 63101}}, {Name: "v12", Ports: []int{5000}}}}); err != nil {
+	if _, err := s.AddNode(mockapi.NodeSpec{ID: "odd", IP: "10.0.0.1", Port: 2888,
+		Vessels: []mockapi.VesselSpec{{Name: "v7", Ports: []int{63100, 63101}}, {Name: "v12", Ports: []int{5000}}}}); err != nil {
 		t.Fatal(err)
 	}
-	alice := addUser(t, s, "alice", func(a *AccountSpec) { a.FreeCredits = 30 })
-	bob := addUser(t, s, "bob", func(a *AccountSpec) { a.PrivateKey = ""; a.UserPort = 63142 })
-	addUser(t, s, "carol", func(a *AccountSpec) { a.Inactive = true })
+	alice := addUser(t, s, "alice", func(a *mockapi.AccountSpec) { a.FreeCredits = 30 })
+	bob := addUser(t, s, "bob", func(a *mockapi.AccountSpec) { a.PrivateKey = ""; a.UserPort = 63142 })
+	addUser(t, s, "carol", func(a *mockapi.AccountSpec) { a.Inactive = true })
 	s.AddDonation(ids[0], "bob")
 	gen, _ := listNodes(t, s, NodeFilter{Limit: 3})
 	s.AddDonation(gen[0].ID, "alice")
 	s.SetNodeBroken(gen[1].ID, true)
 	s.SetNodeIP(gen[2].ID, "10.99.99.99")
-	s.InjectFailure(ids[1], Failure{Next: 3})
-	s.InjectFailure(ids[2], Failure{Always: true})
+	s.InjectFailure(ids[1], mockapi.Failure{Next: 3})
+	s.InjectFailure(ids[2], mockapi.Failure{Always: true})
 	s.SetCleanupDelay(time.Hour)
 	got := acquire(t, s, alice, "wan", 5)
 	acquire(t, s, alice, "lan", 2)
@@ -430,7 +431,7 @@ func TestPersistReset(t *testing.T) {
 	s := openState(t, path, WithPopulation(PopulationConfig{Nodes: 30, Seed: 2}))
 	u := addUser(t, s, "alice")
 	acquire(t, s, u, "wan", 4)
-	s.AddNode(NodeSpec{ID: "extra", IP: "1.2.3.4"})
+	s.AddNode(mockapi.NodeSpec{ID: "extra", IP: "1.2.3.4"})
 	if err := s.Reset(); err != nil {
 		t.Fatal(err)
 	}
@@ -450,9 +451,9 @@ func TestPersistConcurrent(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state")
 	s := openState(t, path, WithPopulation(PopulationConfig{Nodes: 300, NATFraction: 0.1, Seed: 4}),
 		withCompactBytes(16<<10))
-	var users []Account
+	var users []mockapi.Account
 	for i := range 8 {
-		users = append(users, addUser(t, s, fmt.Sprintf("user%d", i), func(a *AccountSpec) { a.UserPort = 0 }))
+		users = append(users, addUser(t, s, fmt.Sprintf("user%d", i), func(a *mockapi.AccountSpec) { a.UserPort = 0 }))
 	}
 	var wg sync.WaitGroup
 	for _, u := range users {
@@ -494,7 +495,7 @@ func TestPersistKilled(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "state")
 	s := openState(t, path, WithPopulation(PopulationConfig{Nodes: 400, NATFraction: 0.1, Seed: 6}))
-	u := addUser(t, s, "alice", func(a *AccountSpec) { a.FreeCredits = 10000 })
+	u := addUser(t, s, "alice", func(a *mockapi.AccountSpec) { a.FreeCredits = 10000 })
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}

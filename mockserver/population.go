@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"strconv"
+
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // PopulationConfig describes a generated population of nodes.
@@ -57,25 +58,21 @@ func (p PopulationConfig) validate() error {
 	return nil
 }
 
-// NodeManagerPorts returns the ports a node manager tries, in order.
-func NodeManagerPorts() []int {
-	return slices.Clone(nodeManagerPorts[:])
-}
-
+// nodeManagerPorts are the ports a node manager tries, in order.
 var nodeManagerPorts = [...]int{1224, 2888, 9625, 10348, 39303, 48126, 52862, 57344, 64310}
 
-// DefaultNodePort is the usual node manager port.
-const DefaultNodePort = 1224
+// defaultNodePort is the usual node manager port.
+const defaultNodePort = 1224
 
 // defaultTemplate is the §7 vessel template: v2..v9, each with ten ports.
-func defaultTemplate() []VesselSpec {
-	out := make([]VesselSpec, 8)
+func defaultTemplate() []mockapi.VesselSpec {
+	out := make([]mockapi.VesselSpec, 8)
 	for k := range out {
 		ports := make([]int, 10)
 		for i := range ports {
-			ports[i] = UserPortMin + 10*k + i
+			ports[i] = userPortMin + 10*k + i
 		}
-		out[k] = VesselSpec{Name: "v" + strconv.Itoa(k+2), Ports: ports}
+		out[k] = mockapi.VesselSpec{Name: "v" + strconv.Itoa(k+2), Ports: ports}
 	}
 	return out
 }
@@ -86,7 +83,7 @@ type builtVessel struct {
 	group uint16
 }
 
-func (st *state) buildVessels(specs []VesselSpec) []builtVessel {
+func (st *state) buildVessels(specs []mockapi.VesselSpec) []builtVessel {
 	out := make([]builtVessel, len(specs))
 	for i, v := range specs {
 		num, _ := parseVesselName(v.Name)
@@ -96,7 +93,7 @@ func (st *state) buildVessels(specs []VesselSpec) []builtVessel {
 }
 
 // newGroups returns how many port sets the specs would add.
-func (st *state) newGroups(specs []NodeSpec) int {
+func (st *state) newGroups(specs []mockapi.NodeSpec) int {
 	seen := map[string]bool{}
 	for _, spec := range specs {
 		for _, v := range spec.Vessels {
@@ -112,7 +109,7 @@ func (st *state) newGroups(specs []NodeSpec) int {
 // addNodeRaw appends a node and its vessels without building any derived
 // structure; the caller attaches or rebuilds. The caller has checked that
 // the port sets fit (newGroups).
-func (st *state) addNodeRaw(spec NodeSpec) int32 {
+func (st *state) addNodeRaw(spec mockapi.NodeSpec) int32 {
 	vs := spec.Vessels
 	if vs == nil {
 		vs = defaultTemplate()
@@ -122,7 +119,7 @@ func (st *state) addNodeRaw(spec NodeSpec) int32 {
 
 func (st *state) appendNode(id, ip string, port int, active, broken bool, vessels []builtVessel) int32 {
 	if port == 0 {
-		port = DefaultNodePort
+		port = defaultNodePort
 	}
 	n := int32(len(st.nodes))
 	st.nodes = append(st.nodes, node{
@@ -237,7 +234,7 @@ func (st *state) generatePopulationRaw(ctx context.Context, p PopulationConfig) 
 				break
 			}
 		}
-		port := DefaultNodePort
+		port := defaultNodePort
 		if rng.IntN(20) == 0 {
 			port = nodeManagerPorts[1+rng.IntN(len(nodeManagerPorts)-1)]
 		}

@@ -13,10 +13,11 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
 )
 
-func allNodes(t *testing.T, s *Server) []Node {
+func allNodes(t *testing.T, s *Server) []mockapi.Node {
 	t.Helper()
 	nodes, total := listNodes(t, s, NodeFilter{})
 	if len(nodes) != total {
@@ -70,7 +71,7 @@ func TestPopulationShape(t *testing.T) {
 				if !ok || e != "65537" || !good || x.BitLen() != 1024 || x.Bit(0) != 1 || x.Cmp(lo) < 0 {
 					t.Fatalf("id %q is not 65537 and an odd 1024-bit number", n.ID)
 				}
-				if !slices.Contains(NodeManagerPorts(), n.Port) {
+				if !slices.Contains(nodeManagerPorts[:], n.Port) {
 					t.Fatalf("port %d", n.Port)
 				}
 				if n.Port == 1224 {
@@ -130,7 +131,7 @@ func TestDefaultPopulation(t *testing.T) {
 		t.Fatalf("default population: %d nodes", total)
 	}
 	// Both kinds of request work out of the box.
-	u, err := s.AddAccount(AccountSpec{Username: "demo", Password: "secret1", Affiliation: "Somewhere",
+	u, err := s.AddAccount(mockapi.AccountSpec{Username: "demo", Password: "secret1", Affiliation: "Somewhere",
 		FreeCredits: 200})
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +139,7 @@ func TestDefaultPopulation(t *testing.T) {
 	if len(u.APIKey) != 32 || !strings.HasPrefix(u.PublicKey, "65537 ") || u.PrivateKey == "" {
 		t.Fatalf("generated credentials look wrong")
 	}
-	if u.UserPort < UserPortMin || u.UserPort > UserPortMax {
+	if u.UserPort < userPortMin || u.UserPort > userPortMax {
 		t.Fatalf("user port %d", u.UserPort)
 	}
 	got := acquire(t, s, u, "wan", 100)
@@ -188,28 +189,28 @@ func TestAccountSpecValidation(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t)
 	keys := testKeys()
-	ok := AccountSpec{Username: "good_name1", Password: "secret", Affiliation: "ABC",
+	ok := mockapi.AccountSpec{Username: "good_name1", Password: "secret", Affiliation: "ABC",
 		PublicKey: keys[0], PrivateKey: keys[1]}
 	for _, tt := range []struct {
 		name string
-		mod  func(*AccountSpec)
+		mod  func(*mockapi.AccountSpec)
 	}{
-		{"short username", func(a *AccountSpec) { a.Username = "ab" }},
-		{"long username", func(a *AccountSpec) { a.Username = strings.Repeat("a", 41) }},
-		{"underscore first", func(a *AccountSpec) { a.Username = "_abc" }},
-		{"dash", func(a *AccountSpec) { a.Username = "a-bc" }},
-		{"short password", func(a *AccountSpec) { a.Password = "12345" }},
-		{"password is username", func(a *AccountSpec) { a.Password = a.Username }},
-		{"short affiliation", func(a *AccountSpec) { a.Affiliation = "ab" }},
-		{"long affiliation", func(a *AccountSpec) { a.Affiliation = strings.Repeat("x", 201) }},
-		{"port low", func(a *AccountSpec) { a.UserPort = 63099 }},
-		{"port high", func(a *AccountSpec) { a.UserPort = 63180 }},
-		{"credits", func(a *AccountSpec) { a.FreeCredits = -2 }},
-		{"bad public key", func(a *AccountSpec) { a.PublicKey = "5 3"; a.PrivateKey = "" }},
-		{"private without public", func(a *AccountSpec) { a.PublicKey = "" }},
-		{"bad private key", func(a *AccountSpec) { a.PrivateKey = "1 4 6" }},
-		{"mismatched pair", func(a *AccountSpec) { a.PublicKey = "65537 " + smallModulus(t) }},
-		{"long api key", func(a *AccountSpec) { a.APIKey = strings.Repeat("K", 101) }},
+		{"short username", func(a *mockapi.AccountSpec) { a.Username = "ab" }},
+		{"long username", func(a *mockapi.AccountSpec) { a.Username = strings.Repeat("a", 41) }},
+		{"underscore first", func(a *mockapi.AccountSpec) { a.Username = "_abc" }},
+		{"dash", func(a *mockapi.AccountSpec) { a.Username = "a-bc" }},
+		{"short password", func(a *mockapi.AccountSpec) { a.Password = "12345" }},
+		{"password is username", func(a *mockapi.AccountSpec) { a.Password = a.Username }},
+		{"short affiliation", func(a *mockapi.AccountSpec) { a.Affiliation = "ab" }},
+		{"long affiliation", func(a *mockapi.AccountSpec) { a.Affiliation = strings.Repeat("x", 201) }},
+		{"port low", func(a *mockapi.AccountSpec) { a.UserPort = 63099 }},
+		{"port high", func(a *mockapi.AccountSpec) { a.UserPort = 63180 }},
+		{"credits", func(a *mockapi.AccountSpec) { a.FreeCredits = -2 }},
+		{"bad public key", func(a *mockapi.AccountSpec) { a.PublicKey = "5 3"; a.PrivateKey = "" }},
+		{"private without public", func(a *mockapi.AccountSpec) { a.PublicKey = "" }},
+		{"bad private key", func(a *mockapi.AccountSpec) { a.PrivateKey = "1 4 6" }},
+		{"mismatched pair", func(a *mockapi.AccountSpec) { a.PublicKey = "65537 " + smallModulus(t) }},
+		{"long api key", func(a *mockapi.AccountSpec) { a.APIKey = strings.Repeat("K", 101) }},
 	} {
 		spec := ok
 		tt.mod(&spec)
@@ -245,7 +246,7 @@ func TestAccountSpecValidation(t *testing.T) {
 func TestNodeSpecValidation(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t)
-	for _, spec := range []NodeSpec{
+	for _, spec := range []mockapi.NodeSpec{
 		{ID: "a:b", IP: "1.2.3.4"},
 		{ID: "x", IP: "1.2.3"},
 		{ID: "x", IP: "1.2.3.256"},
@@ -253,30 +254,30 @@ func TestNodeSpecValidation(t *testing.T) {
 		{ID: "x", IP: "nat$1"},
 		{ID: "x", IP: ""},
 		{ID: "x", IP: "1.2.3.4", Port: 70000},
-		{ID: "x", IP: "1.2.3.4", Vessels: []VesselSpec{{Name: "w2", Ports: []int{1}}}},
-		{ID: "x", IP: "1.2.3.4", Vessels: []VesselSpec{{Name: "v2", Ports: nil}}},
-		{ID: "x", IP: "1.2.3.4", Vessels: []VesselSpec{{Name: "v2", Ports: []int{1}}, {Name: "v2", Ports: []int{2}}}},
-		{ID: "x", IP: "1.2.3.4", Vessels: []VesselSpec{{Name: "v2", Ports: []int{1}}, {Name: "v3", Ports: []int{1}}}},
-		{ID: "x", IP: "1.2.3.4", Vessels: []VesselSpec{{Name: "v2", Ports: make([]int, 11)}}},
+		{ID: "x", IP: "1.2.3.4", Vessels: []mockapi.VesselSpec{{Name: "w2", Ports: []int{1}}}},
+		{ID: "x", IP: "1.2.3.4", Vessels: []mockapi.VesselSpec{{Name: "v2", Ports: nil}}},
+		{ID: "x", IP: "1.2.3.4", Vessels: []mockapi.VesselSpec{{Name: "v2", Ports: []int{1}}, {Name: "v2", Ports: []int{2}}}},
+		{ID: "x", IP: "1.2.3.4", Vessels: []mockapi.VesselSpec{{Name: "v2", Ports: []int{1}}, {Name: "v3", Ports: []int{1}}}},
+		{ID: "x", IP: "1.2.3.4", Vessels: []mockapi.VesselSpec{{Name: "v2", Ports: make([]int, 11)}}},
 	} {
 		if _, err := s.AddNode(spec); err == nil {
 			t.Errorf("%+v accepted", spec)
 		}
 	}
-	if _, err := s.AddNodes([]NodeSpec{{ID: "dup", IP: "1.2.3.4"}, {ID: "dup", IP: "1.2.3.5"}}); err == nil {
+	if _, err := s.AddNodes([]mockapi.NodeSpec{{ID: "dup", IP: "1.2.3.4"}, {ID: "dup", IP: "1.2.3.5"}}); err == nil {
 		t.Error("duplicate ids in one batch accepted")
 	}
 	if _, total := listNodes(t, s, NodeFilter{}); total != 0 {
 		t.Fatalf("a failed AddNodes added %d nodes", total)
 	}
-	n, err := s.AddNode(NodeSpec{IP: "NAT$x", Port: 2888, Vessels: []VesselSpec{}})
+	n, err := s.AddNode(mockapi.NodeSpec{IP: "NAT$x", Port: 2888, Vessels: []mockapi.VesselSpec{}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(n.ID, "65537 ") || len(n.Vessels) != 0 || n.Port != 2888 {
 		t.Fatalf("node %+v", n)
 	}
-	if _, err := s.AddNode(NodeSpec{ID: n.ID, IP: "1.1.1.1"}); err == nil {
+	if _, err := s.AddNode(mockapi.NodeSpec{ID: n.ID, IP: "1.1.1.1"}); err == nil {
 		t.Fatal("existing id accepted")
 	}
 }
@@ -359,8 +360,8 @@ func TestOptionRanges(t *testing.T) {
 	}
 }
 
-// TestPackageValuesAreFresh checks that DefaultPopulation and MethodNames
-// hand out new values: what a caller does to one changes neither the next
+// TestPackageValuesAreFresh checks that DefaultPopulation hands out new
+// values: what a caller does to one changes neither the next
 // one nor the servers made afterwards.
 func TestPackageValuesAreFresh(t *testing.T) {
 	t.Parallel()
@@ -369,18 +370,13 @@ func TestPackageValuesAreFresh(t *testing.T) {
 	if have := DefaultPopulation(); have.Nodes != 200 || have.NATFraction != 0.1 || have.Seed != 1 {
 		t.Errorf("DefaultPopulation after a caller changed its copy: %+v", have)
 	}
-	names := MethodNames()
-	names[0] = "system.listMethods"
-	if have := MethodNames(); len(have) != 10 || have[0] != "acquire_resources" {
-		t.Errorf("MethodNames after a caller changed its copy: %q", have)
-	}
-	for _, name := range MethodNames() {
+	for _, name := range methodNames {
 		if _, ok := methods[name]; !ok {
-			t.Errorf("MethodNames lists %q, which the dispatch table lacks", name)
+			t.Errorf("methodNames lists %q, which the dispatch table lacks", name)
 		}
 	}
-	if len(methods) != len(MethodNames()) {
-		t.Errorf("the dispatch table has %d methods, MethodNames %d", len(methods), len(MethodNames()))
+	if len(methods) != len(methodNames) {
+		t.Errorf("the dispatch table has %d methods, methodNames %d", len(methods), len(methodNames))
 	}
 	s := newServer(t, WithKeyBits(512), WithClock(func() time.Time { return t0 }))
 	if _, total := listNodes(t, s, NodeFilter{}); total != 200 {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // viewFiles are the files of the views: they read the state only through
@@ -74,8 +76,8 @@ func TestViewsAgreeOnCounts(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t, WithPopulation(PopulationConfig{Nodes: 80, NATFraction: 0.25, Seed: 4}),
 		WithCleanupDelay(time.Hour), WithAdmin(true))
-	a := addUser(t, s, "alice", func(spec *AccountSpec) { spec.FreeCredits = 100 })
-	addUser(t, s, "banned", func(spec *AccountSpec) { spec.Inactive = true })
+	a := addUser(t, s, "alice", func(spec *mockapi.AccountSpec) { spec.FreeCredits = 100 })
+	addUser(t, s, "banned", func(spec *mockapi.AccountSpec) { spec.Inactive = true })
 	handles := acquire(t, s, a, "random", 30)
 	mustCall(t, s, "release_resources", auth(a), anyList(handles[:12])) // dirty for an hour
 	nodes, _ := listNodes(t, s, NodeFilter{Limit: 6})
@@ -87,7 +89,7 @@ func TestViewsAgreeOnCounts(t *testing.T) {
 		}
 	}
 
-	count := func(state string) int {
+	count := func(state mockapi.VesselState) int {
 		t.Helper()
 		_, total, err := s.Vessels(VesselFilter{State: state, Limit: 1})
 		if err != nil {
@@ -96,7 +98,7 @@ func TestViewsAgreeOnCounts(t *testing.T) {
 		return total
 	}
 	_, all, _ := s.Vessels(VesselFilter{Limit: 1})
-	held, dirty, avail, free := count(StateOwned), count(StateDirty), count(StateAvailable), count(StateFree)
+	held, dirty, avail, free := count(mockapi.StateOwned), count(mockapi.StateDirty), count(mockapi.StateAvailable), count(mockapi.StateFree)
 	if held == 0 || dirty == 0 || avail == 0 || free != all-held {
 		t.Fatalf("fixture: %d vessels, %d held, %d dirty, %d available, %d free", all, held, dirty, avail, free)
 	}

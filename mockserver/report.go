@@ -23,14 +23,12 @@ const (
 	FindingLeak FindingKind = "leak"
 	// FindingMissedRenewal: a lease of the account ran out (it was
 	// neither renewed nor released) while the account was otherwise
-	// active: it made an authenticated call within MissedRenewalWindow
-	// before the lease ended and another within MissedRenewalWindow
-	// after. Evidence: Count lapses, and Vessels with their handle,
+	// active: it made an authenticated call within an hour before the
+	// lease ended and another within an hour after. Evidence: Count lapses, and Vessels with their handle,
 	// acquisition (if seen) and expiry.
 	FindingMissedRenewal FindingKind = "missed_renewal"
-	// FindingRenewalStorm: the account renewed one vessel more than
-	// StormRenewals times within StormWindow, where a renewal lasts
-	// RenewLease. Evidence: Count bursts, and Vessels with their handle,
+	// FindingRenewalStorm: the account renewed one vessel more than 10
+	// times within an hour, where a renewal lasts RenewLease. Evidence: Count bursts, and Vessels with their handle,
 	// the renewals in the burst and its first and last renewal.
 	FindingRenewalStorm FindingKind = "renewal_storm"
 	// FindingDuplicateAcquire: an acquisition by the account was applied
@@ -46,8 +44,8 @@ const (
 	// (Unseen true) and those of the later acquisition; Count counts such
 	// acquisitions.
 	FindingDuplicateAcquire FindingKind = "duplicate_acquire"
-	// FindingAuthFailures: AuthFailureThreshold or more faults 101 for
-	// one username within AuthFailureWindow. The account is the username
+	// FindingAuthFailures: 5 or more faults 101 for one username within
+	// 10 minutes. The account is the username
 	// the calls named, which may not exist. Evidence: Count faults 101 in
 	// all, Times of the first such burst, Methods the faults per method.
 	FindingAuthFailures FindingKind = "auth_failures"
@@ -206,7 +204,7 @@ func (c *conduct) findings(name string) []Finding {
 			})
 		}
 		f.Message = fmt.Sprintf("let %s run out while making calls within %v before and after (first: %s at %s)",
-			plural(c.nMissed, "lease"), MissedRenewalWindow, shortHandle(c.missed[0].handle), stamp(c.missed[0].expired))
+			plural(c.nMissed, "lease"), missedRenewalWindow, shortHandle(c.missed[0].handle), stamp(c.missed[0].expired))
 		out = append(out, f)
 	}
 	if c.nStorms > 0 {
@@ -218,7 +216,7 @@ func (c *conduct) findings(name string) []Finding {
 		}
 		s := c.storms[0]
 		f.Message = fmt.Sprintf("renewed a vessel more than %d times within %v, %s (first: %s, %d renewals from %s to %s)",
-			StormRenewals, StormWindow, plural(c.nStorms, "time"), shortHandle(s.handle), s.renewals, stamp(s.first), stamp(s.last))
+			stormRenewals, stormWindow, plural(c.nStorms, "time"), shortHandle(s.handle), s.renewals, stamp(s.first), stamp(s.last))
 		out = append(out, f)
 	}
 	if c.nDups > 0 {
@@ -249,7 +247,7 @@ func (c *conduct) findings(name string) []Finding {
 			f.Evidence.Times = append(f.Evidence.Times, toTime(t))
 		}
 		f.Message = fmt.Sprintf("failed to authenticate (fault 101) %s, %d of them within %v from %s",
-			plural(c.nAuth, "time"), AuthFailureThreshold, AuthFailureWindow, stamp(c.burst[0]))
+			plural(c.nAuth, "time"), authFailureThreshold, authFailureWindow, stamp(c.burst[0]))
 		out = append(out, f)
 	}
 	if c.nBadArgs > 0 {

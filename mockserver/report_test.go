@@ -10,12 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
 
 // reportFixture is a server with 20 nodes in distinct subnets and the
 // accounts alice and bob, its clock frozen at t0.
-func reportFixture(t *testing.T, opts ...Option) (*Server, Account, Account) {
+func reportFixture(t *testing.T, opts ...Option) (*Server, mockapi.Account, mockapi.Account) {
 	t.Helper()
 	s := newTestServer(t, opts...)
 	addNodes(t, s, "n", distinctSubnets(10, 20)...)
@@ -316,7 +317,7 @@ func TestReportAuthFailures(t *testing.T) {
 					advance(t, s, tc.every)
 				}
 				_, f := call(t, s, "get_account_info", map[string]any{"username": tc.user, "api_key": "wrong"})
-				wantFault(t, f, CodeAuthentication, authFailedText)
+				wantFault(t, f, codeAuthentication, authFailedText)
 			}
 			mustCall(t, s, "get_account_info", auth(alice)) // a success does not clear it
 			r := report(t, s)
@@ -326,7 +327,7 @@ func TestReportAuthFailures(t *testing.T) {
 			}
 			wantKinds(t, r, "auth_failures "+tc.user)
 			f := finding(t, r, FindingAuthFailures, tc.user)
-			if f.Evidence.Count != tc.failures || len(f.Evidence.Times) != AuthFailureThreshold ||
+			if f.Evidence.Count != tc.failures || len(f.Evidence.Times) != authFailureThreshold ||
 				!reflect.DeepEqual(f.Evidence.Methods, map[string]int{"get_account_info": tc.failures}) {
 				t.Errorf("evidence %+v", f.Evidence)
 			}
@@ -453,7 +454,7 @@ func TestReportBounded(t *testing.T) {
 	}
 	// A kept name and a dropped one fail again, enough for a finding.
 	for _, name := range []string{"u0", "later"} {
-		for range AuthFailureThreshold {
+		for range authFailureThreshold {
 			call(t, s, "get_account_info", map[string]any{"username": name, "api_key": "x"})
 		}
 	}
@@ -612,12 +613,12 @@ func TestReportUnknownNamesCannotBlind(t *testing.T) {
 		call(t, s, "get_account_info", map[string]any{"username": fmt.Sprintf("junk%d", i), "api_key": "x"})
 	}
 	handles := acquire(t, s, alice, "wan", 1)
-	for range StormRenewals + 1 {
+	for range stormRenewals + 1 {
 		mustCall(t, s, "renew_resources", auth(alice), anyList(handles))
 	}
 	carol := addUser(t, s, "carol")
-	for _, who := range []Account{alice, carol} {
-		for range AuthFailureThreshold + 1 {
+	for _, who := range []mockapi.Account{alice, carol} {
+		for range authFailureThreshold + 1 {
 			call(t, s, "get_account_info", map[string]any{"username": who.Username, "api_key": "wrong"})
 		}
 	}
@@ -627,8 +628,8 @@ func TestReportUnknownNamesCannotBlind(t *testing.T) {
 		account string
 	}{{FindingRenewalStorm, "alice"}, {FindingAuthFailures, "alice"}, {FindingAuthFailures, "carol"}} {
 		f := finding(t, r, want.kind, want.account)
-		if want.kind == FindingAuthFailures && f.Evidence.Count != AuthFailureThreshold+1 {
-			t.Errorf("%s %s: count %d, want %d", want.kind, want.account, f.Evidence.Count, AuthFailureThreshold+1)
+		if want.kind == FindingAuthFailures && f.Evidence.Count != authFailureThreshold+1 {
+			t.Errorf("%s %s: count %d, want %d", want.kind, want.account, f.Evidence.Count, authFailureThreshold+1)
 		}
 	}
 	if r.Untracked != 0 || r.UnknownNamesDropped != 10 {

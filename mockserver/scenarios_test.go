@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // The scenarios of contract §13, from the historical test suites.
@@ -80,7 +82,7 @@ func TestScenarioSpecific(t *testing.T) {
 	four := acquire(t, s, u, "wan", 4)
 	var six []string
 	six = append(six, four...)
-	for _, v := range mustVessels(t, s, VesselFilter{State: StateAvailable}) {
+	for _, v := range mustVessels(t, s, VesselFilter{State: mockapi.StateAvailable}) {
 		if len(six) == 6 {
 			break
 		}
@@ -94,7 +96,7 @@ func TestScenarioSpecific(t *testing.T) {
 	}
 	// 10 - 6 + 1 = 5 more handles, free ones: 103.
 	var five []string
-	for _, v := range mustVessels(t, s, VesselFilter{State: StateAvailable}) {
+	for _, v := range mustVessels(t, s, VesselFilter{State: mockapi.StateAvailable}) {
 		if len(five) < 5 {
 			five = append(five, v.Handle)
 		}
@@ -106,7 +108,7 @@ func TestScenarioSpecific(t *testing.T) {
 	wantFault(t, flt, 103, notEnoughCredits)
 }
 
-func mustVessels(t *testing.T, s *Server, f VesselFilter) []Vessel {
+func mustVessels(t *testing.T, s *Server, f VesselFilter) []mockapi.Vessel {
 	t.Helper()
 	vs, _, err := s.Vessels(f)
 	if err != nil {
@@ -126,7 +128,7 @@ func TestScenarioPartialRenew(t *testing.T) {
 	s.Advance(time.Hour)
 	mustCall(t, s, "renew_resources", auth(alice), []any{mine[0], mine[1], mine[3], theirs[0]})
 	exp := map[string]time.Time{}
-	for _, v := range mustVessels(t, s, VesselFilter{State: StateOwned}) {
+	for _, v := range mustVessels(t, s, VesselFilter{State: mockapi.StateOwned}) {
 		exp[v.Handle] = v.Expires
 	}
 	renewed, original := t0.Add(time.Hour+RenewLease), t0.Add(AcquireLease)
@@ -150,7 +152,7 @@ func TestScenarioSelectionCounts(t *testing.T) {
 	addNodes(t, s, "l", sameSubnet("10.4.4", 3)...)
 	addNodes(t, s, "w", distinctSubnets(93, 7)...)
 	addNodes(t, s, "n", natAddrs(13)...)
-	u := addUser(t, s, "alice", func(a *AccountSpec) { a.FreeCredits = 100 })
+	u := addUser(t, s, "alice", func(a *mockapi.AccountSpec) { a.FreeCredits = 100 })
 	tests := []struct {
 		typ    string
 		ok     int
@@ -175,14 +177,14 @@ func TestScenarioLANSubnets(t *testing.T) {
 	s := newTestServer(t)
 	addNodes(t, s, "l", sameSubnet("10.5.5", 29)...)
 	addNodes(t, s, "w", distinctSubnets(94, 7)...)
-	u := addUser(t, s, "alice", func(a *AccountSpec) { a.FreeCredits = 100 })
+	u := addUser(t, s, "alice", func(a *mockapi.AccountSpec) { a.FreeCredits = 100 })
 
 	// With every attempt failing, each considered subnet's whole list is
 	// tried before the next: the attempts reveal the subnets considered.
 	subnetsTried := func(n int) map[string]int {
 		log := &attemptLog{fail: func(string) bool { return true }}
-		must(t, s.InjectFailureFunc(log.hook))
-		defer func() { must(t, s.InjectFailureFunc(nil)) }()
+		must(t, s.injectFailureFunc(log.hook))
+		defer func() { must(t, s.injectFailureFunc(nil)) }()
 		_, flt := call(t, s, "acquire_resources", auth(u), rspec("lan", int64(n)))
 		wantFault(t, flt, 105, unableToAcquire)
 		out := map[string]int{}
@@ -211,7 +213,7 @@ func TestScenarioLANTenSubnets(t *testing.T) {
 	addNodes(t, s, "w", distinctSubnets(95, 25)...)
 	u := addUser(t, s, "alice")
 	log := &attemptLog{fail: func(string) bool { return true }}
-	must(t, s.InjectFailureFunc(log.hook))
+	must(t, s.injectFailureFunc(log.hook))
 	_, flt := call(t, s, "acquire_resources", auth(u), rspec("lan", int64(1)))
 	wantFault(t, flt, 105, unableToAcquire)
 	if len(log.attempts) != 10 {
@@ -225,7 +227,7 @@ func TestScenarioDonations(t *testing.T) {
 	ids := addNodes(t, s, "w", distinctSubnets(96, 100)...)
 	for i, id := range ids {
 		if i%2 == 1 {
-			s.InjectFailure(id, Failure{Always: true})
+			s.InjectFailure(id, mockapi.Failure{Always: true})
 		}
 	}
 	u := addUser(t, s, "alice")

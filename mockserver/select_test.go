@@ -7,12 +7,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // vesselsOf returns the Vessel records for handles.
-func vesselsOf(t *testing.T, s *Server, handles []string) []Vessel {
+func vesselsOf(t *testing.T, s *Server, handles []string) []mockapi.Vessel {
 	t.Helper()
-	out := make([]Vessel, len(handles))
+	out := make([]mockapi.Vessel, len(handles))
 	for i, h := range handles {
 		node, name, _ := strings.Cut(h, ":")
 		vs, _, err := s.Vessels(VesselFilter{NodeID: node})
@@ -50,10 +52,10 @@ func TestSelectionRules(t *testing.T) {
 	s.SetNodeBroken("lanA1", true)
 	s.SetNodeActive("wan0", false)
 	s.SetNodeBroken("nat0", true)
-	users := make([]Account, 8)
+	users := make([]mockapi.Account, 8)
 	for i := range users {
-		users[i] = addUser(t, s, fmt.Sprintf("user%d", i), func(a *AccountSpec) {
-			a.UserPort = UserPortMin + 10*i + i // a different vessel for each
+		users[i] = addUser(t, s, fmt.Sprintf("user%d", i), func(a *mockapi.AccountSpec) {
+			a.UserPort = userPortMin + 10*i + i // a different vessel for each
 			a.FreeCredits = 100
 		})
 	}
@@ -158,7 +160,7 @@ func TestAllOrNothing(t *testing.T) {
 				ids = addNodes(t, s, "n", distinctSubnets(40, 10)...)
 			}
 			for _, id := range ids[:4] {
-				if err := s.InjectFailure(id, Failure{Always: true}); err != nil {
+				if err := s.InjectFailure(id, mockapi.Failure{Always: true}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -173,7 +175,7 @@ func TestAllOrNothing(t *testing.T) {
 				t.Fatalf("rollback left %d vessels", len(held))
 			}
 			// The six that were acquired and rolled back are dirty now.
-			dirty, _, _ := s.Vessels(VesselFilter{State: StateDirty})
+			dirty, _, _ := s.Vessels(VesselFilter{State: mockapi.StateDirty})
 			if len(dirty) != 6 {
 				t.Fatalf("%d dirty vessels after rollback, want 6", len(dirty))
 			}
@@ -194,7 +196,7 @@ func TestAllOrNothing(t *testing.T) {
 	}
 }
 
-// attemptLog records acquisition attempts through InjectFailureFunc.
+// attemptLog records acquisition attempts through injectFailureFunc.
 type attemptLog struct {
 	mu       sync.Mutex
 	attempts []string
@@ -227,7 +229,7 @@ func TestBatchOrder(t *testing.T) {
 		}
 	}
 	log := &attemptLog{fail: func(n string) bool { return failing[n] }}
-	must(t, s.InjectFailureFunc(log.hook))
+	must(t, s.injectFailureFunc(log.hook))
 	got := acquire(t, s, u, "wan", 50)
 	if len(got) != 50 {
 		t.Fatalf("got %d", len(got))
@@ -269,7 +271,7 @@ func TestInjectedFailures(t *testing.T) {
 	h := func(i int) string { return ids[i] + ":v2" }
 
 	// Next k: the next two attempts on node 0 fail, the third succeeds.
-	s.InjectFailure(ids[0], Failure{Next: 2})
+	s.InjectFailure(ids[0], mockapi.Failure{Next: 2})
 	for i := range 3 {
 		res := mustCall(t, s, "acquire_specific_vessels", auth(u), []any{h(0)})
 		if have, want := len(res.([]any)), map[bool]int{true: 1, false: 0}[i == 2]; have != want {
@@ -280,13 +282,13 @@ func TestInjectedFailures(t *testing.T) {
 		t.Fatalf("failure counter left at %d", n.Failure.Next)
 	}
 	// Attempts on held vessels do not consume the counter.
-	s.InjectFailure(ids[0], Failure{Next: 1})
+	s.InjectFailure(ids[0], mockapi.Failure{Next: 1})
 	mustCall(t, s, "acquire_specific_vessels", auth(u), []any{h(0)})
 	if n, _ := s.Node(ids[0]); n.Failure.Next != 1 {
 		t.Fatal("an attempt on a held vessel consumed the failure counter")
 	}
 	// Always, until cleared.
-	s.InjectFailure(ids[1], Failure{Always: true})
+	s.InjectFailure(ids[1], mockapi.Failure{Always: true})
 	for range 3 {
 		if res := mustCall(t, s, "acquire_specific_vessels", auth(u), []any{h(1)}); len(res.([]any)) != 0 {
 			t.Fatal("an always-failing node gave a vessel")
@@ -302,7 +304,7 @@ func TestInjectedFailures(t *testing.T) {
 	if len(res.([]any)) != 2 {
 		t.Fatal("ClearFailures left failures")
 	}
-	if err := s.InjectFailure("nope", Failure{Always: true}); err == nil {
+	if err := s.InjectFailure("nope", mockapi.Failure{Always: true}); err == nil {
 		t.Fatal("unknown node accepted")
 	}
 	if err := s.SetAcquireFailureRate(1.5); err == nil {
@@ -314,7 +316,7 @@ func TestFailureRate(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t, WithAcquireFailureRate(0.5), WithSeed(11))
 	addNodes(t, s, "w", distinctSubnets(70, 200)...)
-	u := addUser(t, s, "alice", func(a *AccountSpec) { a.FreeCredits = 1000 })
+	u := addUser(t, s, "alice", func(a *mockapi.AccountSpec) { a.FreeCredits = 1000 })
 	ok, fail := 0, 0
 	for range 50 {
 		_, flt := call(t, s, "acquire_resources", auth(u), rspec("wan", int64(2)))
@@ -338,7 +340,7 @@ func TestSeedDeterminism(t *testing.T) {
 	t.Parallel()
 	run := func(seed int64) []string {
 		s := newTestServer(t, WithSeed(seed), WithPopulation(PopulationConfig{Nodes: 300, NATFraction: 0.1, Seed: 5}))
-		u := addUser(t, s, "alice", func(a *AccountSpec) { a.FreeCredits = 200; a.UserPort = 0 })
+		u := addUser(t, s, "alice", func(a *mockapi.AccountSpec) { a.FreeCredits = 200; a.UserPort = 0 })
 		var out []string
 		for _, typ := range []string{"wan", "lan", "nat", "random"} {
 			out = append(out, acquire(t, s, u, typ, 5)...)
@@ -390,18 +392,18 @@ func TestMultiGroupPort(t *testing.T) {
 		}
 		return out
 	}
-	var specs []NodeSpec
+	var specs []mockapi.NodeSpec
 	for i := range 6 {
 		lo := 63100 + i%3 // three different sets, all holding 63105
-		specs = append(specs, NodeSpec{ID: fmt.Sprintf("a%d", i), IP: fmt.Sprintf("10.7.7.%d", i+1),
-			Vessels: []VesselSpec{{Name: "v2", Ports: ports(lo)}}})
-		specs = append(specs, NodeSpec{ID: fmt.Sprintf("b%d", i), IP: fmt.Sprintf("10.8.%d.1", i),
-			Vessels: []VesselSpec{{Name: "v2", Ports: ports(lo)}}})
+		specs = append(specs, mockapi.NodeSpec{ID: fmt.Sprintf("a%d", i), IP: fmt.Sprintf("10.7.7.%d", i+1),
+			Vessels: []mockapi.VesselSpec{{Name: "v2", Ports: ports(lo)}}})
+		specs = append(specs, mockapi.NodeSpec{ID: fmt.Sprintf("b%d", i), IP: fmt.Sprintf("10.8.%d.1", i),
+			Vessels: []mockapi.VesselSpec{{Name: "v2", Ports: ports(lo)}}})
 	}
 	if _, err := s.AddNodes(specs); err != nil {
 		t.Fatal(err)
 	}
-	u := addUser(t, s, "alice", func(a *AccountSpec) { a.UserPort = 63105; a.FreeCredits = 20 })
+	u := addUser(t, s, "alice", func(a *mockapi.AccountSpec) { a.UserPort = 63105; a.FreeCredits = 20 })
 	got := acquire(t, s, u, "lan", 6)
 	if sn := subnetOfIP(vesselsOf(t, s, got)[0].NodeIP); sn != "10.7.7" {
 		t.Fatalf("lan 6 landed in %s", sn)

@@ -9,10 +9,10 @@ import (
 )
 
 const (
-	// UserPortMin and UserPortMax bound the user ports (contract §7).
-	UserPortMin  = 63100
-	UserPortMax  = 63179
-	numUserPorts = UserPortMax - UserPortMin + 1
+	// userPortMin and userPortMax bound the user ports (contract §7).
+	userPortMin  = 63100
+	userPortMax  = 63179
+	numUserPorts = userPortMax - userPortMin + 1
 
 	// DefaultFreeCredits is the free vessel credits of a new account.
 	DefaultFreeCredits = 10
@@ -170,7 +170,7 @@ type state struct {
 	vessels  []vessel
 	groups   []*portGroup
 	groupKey map[string]int32
-	// portGroups[p-UserPortMin] lists the groups whose port set holds p.
+	// portGroups[p-userPortMin] lists the groups whose port set holds p.
 	portGroups  [numUserPorts][]int32
 	subnets     []subnet
 	subnetByKey map[string]int32

@@ -433,17 +433,17 @@ func (c callRecord) view(wall time.Time) callView {
 // faultName names the fault codes of contract §2.1.
 func faultName(code int) string {
 	switch code {
-	case CodeMalformed:
+	case codeMalformed:
 		return "malformed"
-	case CodeInternal:
+	case codeInternal:
 		return "internal"
-	case CodeAuthentication:
+	case codeAuthentication:
 		return "auth"
-	case CodeInvalidRequest:
+	case codeInvalidRequest:
 		return "invalid request"
-	case CodeNotEnoughCredits:
+	case codeNotEnoughCredits:
 		return "not enough credits"
-	case CodeUnableToAcquire:
+	case codeUnableToAcquire:
 		return "unable to acquire"
 	}
 	return ""

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/internal/browsertest"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // The browser test loads the status page in headless Chromium, as a person
@@ -27,12 +28,12 @@ func browserFixture(t *testing.T) *Server {
 		WithPopulation(PopulationConfig{Nodes: 2000, NATFraction: 0.1, Seed: 1}),
 		WithTimeScale(60), // shown; the frozen test clock keeps readings fixed
 	)
-	alice := addUser(t, s, "alice", func(a *AccountSpec) {
+	alice := addUser(t, s, "alice", func(a *mockapi.AccountSpec) {
 		a.Affiliation = "University of Washington"
 		a.FreeCredits = 20
 	})
-	bob := addUser(t, s, "bob", func(a *AccountSpec) { a.Affiliation = "Example Lab <R&D>"; a.UserPort = 63110 })
-	carol := addUser(t, s, "carol", func(a *AccountSpec) { a.Affiliation = "NYU Tandon"; a.UserPort = 63150 })
+	bob := addUser(t, s, "bob", func(a *mockapi.AccountSpec) { a.Affiliation = "Example Lab <R&D>"; a.UserPort = 63110 })
+	carol := addUser(t, s, "carol", func(a *mockapi.AccountSpec) { a.Affiliation = "NYU Tandon"; a.UserPort = 63150 })
 	kept := acquire(t, s, alice, "wan", 4)
 	acquire(t, s, alice, "lan", 3)
 	acquire(t, s, bob, "nat", 2)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/internal/browsertest"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
 
@@ -133,16 +134,16 @@ func withWallClock(now func() time.Time) Option {
 // node and an account holding two vessels a minute into their lease. Its
 // status page reads the wall clock wallT0, which stays put, so that two
 // renders of the same state are the same page.
-func statusFixture(t testing.TB) (*Server, Account, Account) {
+func statusFixture(t testing.TB) (*Server, mockapi.Account, mockapi.Account) {
 	t.Helper()
 	s := newTestServer(t, WithTimeScale(0), withWallClock(newFakeWall(wallT0).now))
 	addNodes(t, s, "lan", sameSubnet("10.1.2", 3)...)
 	addNodes(t, s, "one", "10.9.9.1")
 	addNodes(t, s, "nat", "NAT$0001")
-	if _, err := s.AddNode(NodeSpec{ID: "down", IP: "10.1.2.200", Inactive: true}); err != nil {
+	if _, err := s.AddNode(mockapi.NodeSpec{ID: "down", IP: "10.1.2.200", Inactive: true}); err != nil {
 		t.Fatal(err)
 	}
-	alice := addUser(t, s, "alice", func(a *AccountSpec) { a.Affiliation = "University of Washington" })
+	alice := addUser(t, s, "alice", func(a *mockapi.AccountSpec) { a.Affiliation = "University of Washington" })
 	bob := addUser(t, s, "bob")
 	acquire(t, s, alice, "lan", 2)
 	if err := s.Advance(time.Minute); err != nil {
@@ -249,10 +250,10 @@ func TestStatusPageEscapes(t *testing.T) {
 		method      = `<i>bad&"'`
 		username    = `<u>&x"`
 	)
-	if _, err := s.AddNode(NodeSpec{ID: nodeID, IP: nodeIP}); err != nil {
+	if _, err := s.AddNode(mockapi.NodeSpec{ID: nodeID, IP: nodeIP}); err != nil {
 		t.Fatal(err)
 	}
-	a := addUser(t, s, "mallory", func(spec *AccountSpec) { spec.Affiliation = affiliation })
+	a := addUser(t, s, "mallory", func(spec *mockapi.AccountSpec) { spec.Affiliation = affiliation })
 	acquire(t, s, a, "nat", 1)
 	// The encoder refuses such a name; a hostile client sends it anyway.
 	raw := `<?xml version="1.0"?><methodCall><methodName>` + template.HTMLEscapeString(method) + `</methodName><params></params></methodCall>`
@@ -281,10 +282,10 @@ func TestStatusPageShowsNoSecrets(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t, WithKeyBits(512), WithAdmin(true), WithFaults(FaultProfile{Rules: []FaultRule{{Latency: time.Millisecond}}}))
 	addNodes(t, s, "n", distinctSubnets(20, 30)...)
-	var accounts []Account
+	var accounts []mockapi.Account
 	for i := range 3 {
 		// Generated credentials for one account, given ones for the others.
-		spec := AccountSpec{Username: fmt.Sprintf("user%d", i), Password: fmt.Sprintf("hunter%d-secret", i), Affiliation: "Secret Lab"}
+		spec := mockapi.AccountSpec{Username: fmt.Sprintf("user%d", i), Password: fmt.Sprintf("hunter%d-secret", i), Affiliation: "Secret Lab"}
 		if i > 0 {
 			keys := testKeys()
 			spec.PublicKey, spec.PrivateKey, spec.APIKey = keys[0], keys[1], fmt.Sprintf("APIKEY%dXYZXYZXYZ", i)
@@ -339,7 +340,7 @@ func TestStatusPageShowsNoSecrets(t *testing.T) {
 func TestStatusPageCountsMatchControls(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t, WithPopulation(PopulationConfig{Nodes: 300, NATFraction: 0.2, Seed: 7}), WithCleanupDelay(time.Hour))
-	a := addUser(t, s, "alice", func(spec *AccountSpec) { spec.FreeCredits = 100 })
+	a := addUser(t, s, "alice", func(spec *mockapi.AccountSpec) { spec.FreeCredits = 100 })
 	handles := acquire(t, s, a, "random", 40)
 	mustCall(t, s, "release_resources", auth(a), anyList(handles[:10])) // dirty for an hour
 	nodes, _ := listNodes(t, s, NodeFilter{Limit: 20})
@@ -355,7 +356,7 @@ func TestStatusPageCountsMatchControls(t *testing.T) {
 		}
 	}
 
-	counts := func(nodes []Node) []string {
+	counts := func(nodes []mockapi.Node) []string {
 		var live, vessels, held, avail int
 		for _, n := range nodes {
 			if n.Active && !n.Broken {
@@ -410,7 +411,7 @@ func TestStatusPageCountsMatchControls(t *testing.T) {
 		t.Errorf("the rows cover %d nodes, want all %d", covered, len(all))
 	}
 
-	_, availTotal, _ := s.Vessels(VesselFilter{State: StateAvailable})
+	_, availTotal, _ := s.Vessels(VesselFilter{State: mockapi.StateAvailable})
 	summary := visibleText(statusPageOf(t, s, "/"))
 	for _, w := range []string{
 		"Vessels 2400 held 30 (1.25%) free 2370 available " + strconv.Itoa(availTotal),
@@ -430,7 +431,7 @@ func TestStatusPageLargePopulation(t *testing.T) {
 	s := newTestServer(t, WithPopulation(PopulationConfig{Nodes: 100_000, NATFraction: 0.1, Seed: 1}))
 	worst := strings.Repeat(`<&"'>`, 40)
 	for i := range 30 {
-		a := addUser(t, s, fmt.Sprintf("user%02d", i), func(spec *AccountSpec) { spec.Affiliation = worst })
+		a := addUser(t, s, fmt.Sprintf("user%02d", i), func(spec *mockapi.AccountSpec) { spec.Affiliation = worst })
 		acquire(t, s, a, "random", 10)
 		rpcOverHTTP(t, s, "get_resource_info", auth(a))
 		rpcOverHTTP(t, s, strings.Repeat("m", 200)) // an unknown, long method name
@@ -513,7 +514,7 @@ func TestStatusPageKeepsOtherRoutes(t *testing.T) {
 	if err := xmlrpc.DecodeResponse(rec.Body, &info); err != nil || info["user_name"] != "alice" {
 		t.Fatalf("XML-RPC after the status page: %v, %v", err, info)
 	}
-	if rec := serve(t, s, http.MethodGet, "/xmlrpc/", ""); rec.Body.String() != Banner {
+	if rec := serve(t, s, http.MethodGet, "/xmlrpc/", ""); rec.Body.String() != banner {
 		t.Errorf("GET /xmlrpc/ no longer gives the banner")
 	}
 }
@@ -536,7 +537,7 @@ func TestStatusPageConcurrent(t *testing.T) {
 		for i := range 20 {
 			h := acquire(t, s, a, "random", 5)
 			rpcOverHTTP(t, s, "release_resources", auth(a), anyList(h))
-			if _, err := s.AddNode(NodeSpec{IP: fmt.Sprintf("10.77.%d.1", i)}); err != nil {
+			if _, err := s.AddNode(mockapi.NodeSpec{IP: fmt.Sprintf("10.77.%d.1", i)}); err != nil {
 				t.Error(err)
 			}
 		}
@@ -570,7 +571,7 @@ func TestRecentCallsRing(t *testing.T) {
 	for i := range 12 {
 		info := xmlrpc.CallInfo{Method: "m" + strconv.Itoa(i), Params: []any{map[string]any{"username": "u", "api_key": "SECRET"}}}
 		if i%3 == 0 {
-			info.Fault = &xmlrpc.Fault{Code: CodeAuthentication}
+			info.Fault = &xmlrpc.Fault{Code: codeAuthentication}
 		}
 		var d *faultDecision
 		if i%4 == 0 {

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // TestConcurrentStress has many clients acquire, renew and release at
@@ -22,10 +24,10 @@ func TestConcurrentStress(t *testing.T) {
 	if testing.Short() {
 		ops = 50
 	}
-	users := make([]Account, clients)
+	users := make([]mockapi.Account, clients)
 	for i := range users {
-		users[i] = addUser(t, s, fmt.Sprintf("user%d", i), func(a *AccountSpec) {
-			a.UserPort = UserPortMin + i%4 // several clients share each port
+		users[i] = addUser(t, s, fmt.Sprintf("user%d", i), func(a *mockapi.AccountSpec) {
+			a.UserPort = userPortMin + i%4 // several clients share each port
 			a.FreeCredits = 5 + i%20
 		})
 	}

@@ -28,20 +28,20 @@ import (
 
 // Thresholds of the behaviour report's findings; see Report.
 const (
-	// MissedRenewalWindow is how close to a lease's end the account must
+	// missedRenewalWindow is how close to a lease's end the account must
 	// have made calls, before and after, for the lapse to count as a
 	// missed renewal.
-	MissedRenewalWindow = time.Hour
-	// StormRenewals and StormWindow define a renewal storm: more than
-	// StormRenewals renewals of one vessel within StormWindow, when a
+	missedRenewalWindow = time.Hour
+	// stormRenewals and stormWindow define a renewal storm: more than
+	// stormRenewals renewals of one vessel within stormWindow, when a
 	// renewal buys RenewLease (7 days).
-	StormRenewals = 10
-	StormWindow   = time.Hour
-	// AuthFailureThreshold and AuthFailureWindow define repeated
+	stormRenewals = 10
+	stormWindow   = time.Hour
+	// authFailureThreshold and authFailureWindow define repeated
 	// authentication failures: that many faults 101 for one username
 	// within that window.
-	AuthFailureThreshold = 5
-	AuthFailureWindow    = 10 * time.Minute
+	authFailureThreshold = 5
+	authFailureWindow    = 10 * time.Minute
 )
 
 const (
@@ -81,9 +81,9 @@ type conduct struct {
 	nStorms  int
 	dups     []dupAcquire
 	nDups    int
-	auth     []int64 // the last AuthFailureThreshold faults 101, oldest first
+	auth     []int64 // the last authFailureThreshold faults 101, oldest first
 	nAuth    int
-	burst    []int64 // the first AuthFailureThreshold faults 101 within AuthFailureWindow
+	burst    []int64 // the first authFailureThreshold faults 101 within authFailureWindow
 	authBy   map[string]int
 	badArgs  map[string]int // method → calls refused for their arguments
 	badCodes map[int]int    // fault code → calls
@@ -96,9 +96,9 @@ type lapse struct {
 	acquired, expired int64
 }
 
-// renewLog is a ring of a vessel's last StormRenewals+1 renewals.
+// renewLog is a ring of a vessel's last stormRenewals+1 renewals.
 type renewLog struct {
-	times [StormRenewals + 1]int64
+	times [stormRenewals + 1]int64
 	n     int
 	storm int // index into conduct.storms of the storm in progress, or -1
 }
@@ -196,7 +196,7 @@ func (w *watch) activity(name string, now int64) {
 		switch {
 		case now < l.expired: // the clock was set back: still waiting
 			keep = append(keep, l)
-		case now-l.expired <= int64(MissedRenewalWindow):
+		case now-l.expired <= int64(missedRenewalWindow):
 			c.nMissed++
 			if len(c.missed) < maxEvidence {
 				c.missed = append(c.missed, l)
@@ -208,8 +208,8 @@ func (w *watch) activity(name string, now int64) {
 }
 
 // lapsed records that vessel v of name ran out at expired. It is pending
-// (a missed renewal once a call follows within MissedRenewalWindow) if
-// the account made a call within MissedRenewalWindow before. handle names
+// (a missed renewal once a call follows within missedRenewalWindow) if
+// the account made a call within missedRenewalWindow before. handle names
 // v; it is called only for a lapse that is kept.
 func (w *watch) lapsed(name string, v int32, handle func(int32) string, expired int64) {
 	c := w.accounts[name]
@@ -218,7 +218,7 @@ func (w *watch) lapsed(name string, v int32, handle func(int32) string, expired 
 	}
 	acquired, known := c.acquired[v]
 	w.forget(c, v)
-	if !c.active || expired-c.lastActive > int64(MissedRenewalWindow) {
+	if !c.active || expired-c.lastActive > int64(missedRenewalWindow) {
 		return
 	}
 	if len(c.pending) >= maxPendingLapses {
@@ -360,14 +360,14 @@ func (w *watch) renewed(name string, v int32, handle func(int32) string, now int
 		c.renewals[v] = r
 		w.vessels++
 	}
-	const ring = StormRenewals + 1
+	const ring = stormRenewals + 1
 	r.times[r.n%ring] = now
 	r.n++
 	if r.n < ring {
 		return
 	}
 	oldest := r.times[r.n%ring]
-	if now-oldest >= int64(StormWindow) {
+	if now-oldest >= int64(stormWindow) {
 		r.storm = -1 // the burst, if any, is over
 		return
 	}
@@ -391,7 +391,7 @@ func (w *watch) refused(name string, account bool, method string, code int, now 
 	if c == nil {
 		return
 	}
-	if code != CodeAuthentication {
+	if code != codeAuthentication {
 		c.nBadArgs++
 		c.badArgs[method]++
 		c.badCodes[code]++
@@ -400,10 +400,10 @@ func (w *watch) refused(name string, account bool, method string, code int, now 
 	c.nAuth++
 	c.authBy[method]++
 	c.auth = append(c.auth, now)
-	if len(c.auth) > AuthFailureThreshold {
+	if len(c.auth) > authFailureThreshold {
 		c.auth = c.auth[1:]
 	}
-	if c.burst == nil && len(c.auth) == AuthFailureThreshold && now-c.auth[0] <= int64(AuthFailureWindow) {
+	if c.burst == nil && len(c.auth) == authFailureThreshold && now-c.auth[0] <= int64(authFailureWindow) {
 		c.burst = append([]int64(nil), c.auth...)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 	"github.com/seattletestbed/clearinghouse-go/nodemanager"
 )
 
@@ -23,7 +24,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer mock.Close()
-	acct, err := mock.AddAccount(mockserver.AccountSpec{
+	acct, err := mock.AddAccount(mockapi.AccountSpec{
 		Username: "alice", Password: "correct horse", Affiliation: "Example University",
 	})
 	if err != nil {
@@ -100,7 +101,7 @@ func startMock() (*mockserver.Server, *clearinghouse.Client, *nodemanager.Client
 	if err != nil {
 		log.Fatal(err)
 	}
-	acct, err := mock.AddAccount(mockserver.AccountSpec{Username: "bob", Password: "secret1", Affiliation: "Test U"})
+	acct, err := mock.AddAccount(mockapi.AccountSpec{Username: "bob", Password: "secret1", Affiliation: "Test U"})
 	if err != nil {
 		log.Fatal(err)
 	}

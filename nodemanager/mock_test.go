@@ -13,6 +13,7 @@ import (
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 	"github.com/seattletestbed/clearinghouse-go/nodemanager"
 )
 
@@ -21,7 +22,7 @@ import (
 
 type mockFixture struct {
 	mock *mockserver.Server
-	acct mockserver.Account
+	acct mockapi.Account
 	ch   *clearinghouse.Client
 	nm   *nodemanager.Client
 }
@@ -36,7 +37,7 @@ func newMock(t *testing.T, opts ...mockserver.Option) *mockFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { mock.Close() })
-	acct, err := mock.AddAccount(mockserver.AccountSpec{Username: "carol", Password: "secret1", Affiliation: "Test U", FreeCredits: 20})
+	acct, err := mock.AddAccount(mockapi.AccountSpec{Username: "carol", Password: "secret1", Affiliation: "Test U", FreeCredits: 20})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -73,8 +73,8 @@ const (
 // WithBodyBudget bounds the request body bytes the server holds at once,
 // as BodyBudget describes. Without it every request is read at once,
 // each under the body size limit only. A negative field is an error.
-func WithBodyBudget(b BodyBudget) ServerOption {
-	return func(s *Server) error {
+func WithBodyBudget(b BodyBudget) Option {
+	return serverOption("WithBodyBudget", func(s *Server) error {
 		if err := checkNonNegative("WithBodyBudget",
 			namedValue{"Bytes", b.Bytes},
 			namedValue{"Small", b.Small},
@@ -87,7 +87,7 @@ func WithBodyBudget(b BodyBudget) ServerOption {
 		}
 		s.budgetConfig = &b
 		return nil
-	}
+	})
 }
 
 // newBudget applies the defaults of BodyBudget, given the body size limit.

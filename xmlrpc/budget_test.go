@@ -190,7 +190,7 @@ func newBudgetServer(t *testing.T, b BodyBudget) *budgetServer {
 	var once sync.Once
 	bs := &budgetServer{held: make(chan struct{}, 1), release: func() { once.Do(func() { close(unblock) }) }}
 	t.Cleanup(bs.release)
-	bs.Server = mustServer(t, WithServerLimits(Limits{MaxBodyBytes: 64 << 10}), WithBodyBudget(b))
+	bs.Server = mustServer(t, WithLimits(Limits{MaxBodyBytes: 64 << 10}), WithBodyBudget(b))
 	mustRegister(t, bs.Server, "echo", func(_ context.Context, params []any) (any, error) { return len(params), nil })
 	mustRegister(t, bs.Server, "hold", func(_ context.Context, params []any) (any, error) {
 		bs.held <- struct{}{}
@@ -552,7 +552,7 @@ func BenchmarkServerSmallCall(b *testing.B) {
 		{"budget full", true, true},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			var opts []ServerOption
+			var opts []Option
 			if bc.budget {
 				opts = append(opts, WithBodyBudget(BodyBudget{Bytes: 1 << 20}))
 			}

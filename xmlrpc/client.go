@@ -28,18 +28,16 @@ type Client struct {
 	redirects  int // same-origin 307/308 redirects to follow; 0: none
 }
 
-// A ClientOption configures a Client. Options validate their arguments and
-// make NewClient fail instead of producing a client that cannot work.
-type ClientOption func(*Client) error
-
 // DefaultUserAgent is sent unless WithUserAgent sets another.
 const DefaultUserAgent = "clearinghouse-go-xmlrpc/1"
 
 // NewClient returns a client for the endpoint at rawURL, which must be an
 // absolute http or https URL. User information in the URL
 // (https://user:pass@host/) becomes HTTP basic authentication and is
-// removed from the URL the client reports in errors.
-func NewClient(rawURL string, opts ...ClientOption) (*Client, error) {
+// removed from the URL the client reports in errors. It returns the error
+// of the first option that failed; a server option or a zero Option is an
+// error too.
+func NewClient(rawURL string, opts ...Option) (*Client, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, errors.New("xmlrpc: invalid endpoint URL")
@@ -62,10 +60,7 @@ func NewClient(rawURL string, opts ...ClientOption) (*Client, error) {
 	}
 	c.url = u.String()
 	for _, opt := range opts {
-		if opt == nil {
-			return nil, errors.New("xmlrpc: NewClient: nil ClientOption")
-		}
-		if err := opt(c); err != nil {
+		if err := opt.applyClient(c); err != nil {
 			return nil, err
 		}
 	}
@@ -84,21 +79,21 @@ func (c *Client) URL() string { return c.url }
 // for TLS settings, proxies, timeouts and test transports. hc is not
 // changed; the client uses a copy whose CheckRedirect is its own (see
 // WithSameOriginRedirects), so hc's redirect policy does not apply.
-func WithHTTPClient(hc *http.Client) ClientOption {
-	return func(c *Client) error {
+func WithHTTPClient(hc *http.Client) Option {
+	return clientOption("WithHTTPClient", func(c *Client) error {
 		if hc == nil {
 			return errors.New("xmlrpc: WithHTTPClient: nil *http.Client")
 		}
 		c.httpClient = hc
 		return nil
-	}
+	})
 }
 
-// WithHeader adds a header to every request. Content-Type,
-// Content-Length, Content-Encoding and Accept-Encoding are the client's
-// own and cannot be set.
-func WithHeader(key, value string) ClientOption {
-	return func(c *Client) error {
+// WithHeader adds a header to every request. Host, Content-Type,
+// Content-Length, Content-Encoding, Transfer-Encoding and Accept-Encoding
+// are the client's own and cannot be set.
+func WithHeader(key, value string) Option {
+	return clientOption("WithHeader", func(c *Client) error {
 		k := textproto.CanonicalMIMEHeaderKey(key)
 		switch k {
 		case "Content-Type", "Content-Length", "Content-Encoding", "Accept-Encoding", "Host", "Transfer-Encoding":
@@ -113,7 +108,7 @@ func WithHeader(key, value string) ClientOption {
 			c.header.Add(k, value)
 		}
 		return nil
-	}
+	})
 }
 
 func validHeaderName(k string) bool {
@@ -130,58 +125,22 @@ func validHeaderName(k string) bool {
 }
 
 // WithUserAgent sets the User-Agent header, which must not be empty.
-func WithUserAgent(ua string) ClientOption {
-	return func(c *Client) error {
+func WithUserAgent(ua string) Option {
+	return clientOption("WithUserAgent", func(c *Client) error {
 		if ua == "" {
 			return errors.New("xmlrpc: WithUserAgent: empty User-Agent")
 		}
-		return WithHeader("User-Agent", ua)(c)
-	}
+		return WithHeader("User-Agent", ua).client(c)
+	})
 }
 
 // WithBasicAuth sends HTTP basic authentication with every request,
 // replacing any taken from the URL.
-func WithBasicAuth(user, password string) ClientOption {
-	return func(c *Client) error {
+func WithBasicAuth(user, password string) Option {
+	return clientOption("WithBasicAuth", func(c *Client) error {
 		c.user, c.pass, c.hasAuth = user, password, true
 		return nil
-	}
-}
-
-// WithLimits bounds what the client accepts in a response (and the
-// nesting depth it encodes); zero fields take their defaults, and a
-// negative field is an error.
-func WithLimits(l Limits) ClientOption {
-	return func(c *Client) error {
-		if err := l.check("WithLimits"); err != nil {
-			return err
-		}
-		c.limits = l.withDefaults()
-		c.encOpts.maxDepth, c.encOpts.maxMethodBytes = c.limits.MaxDepth, c.limits.MaxMethodBytes
-		return nil
-	}
-}
-
-// WithI8 lets the client send integers outside 32 bits as <i8>.
-func WithI8() ClientOption {
-	return func(c *Client) error { c.encOpts.i8 = true; return nil }
-}
-
-// WithAllowNil lets the client send nil values as <nil/>.
-func WithAllowNil() ClientOption {
-	return func(c *Client) error { c.encOpts.allowNil = true; return nil }
-}
-
-// WithLocation sets the location for times: sent times are converted to
-// it, and received times without a zone are read in it. Default UTC.
-func WithLocation(loc *time.Location) ClientOption {
-	return func(c *Client) error {
-		if loc == nil {
-			return errors.New("xmlrpc: WithLocation: nil location")
-		}
-		c.loc, c.encOpts.loc = loc, loc
-		return nil
-	}
+	})
 }
 
 // WithSameOriginRedirects lets the client follow up to max redirects
@@ -194,14 +153,14 @@ func WithLocation(loc *time.Location) ClientOption {
 // 302, 303) is not followed: the call and any credentials in it never go
 // anywhere but the configured origin. A redirect not followed is returned
 // as an *HTTPError with its Location. max must be at least 1.
-func WithSameOriginRedirects(max int) ClientOption {
-	return func(c *Client) error {
+func WithSameOriginRedirects(max int) Option {
+	return clientOption("WithSameOriginRedirects", func(c *Client) error {
 		if max < 1 {
 			return errors.New("xmlrpc: WithSameOriginRedirects: max must be at least 1")
 		}
 		c.redirects = max
 		return nil
-	}
+	})
 }
 
 // checkRedirect is the CheckRedirect of the client's *http.Client. It
@@ -244,12 +203,6 @@ func portOf(u *url.URL) string {
 		return "443"
 	}
 	return "80"
-}
-
-// WithGzipRequests compresses request bodies (Content-Encoding: gzip).
-// Only use it with servers known to accept compressed requests.
-func WithGzipRequests() ClientOption {
-	return func(c *Client) error { c.gzipReq = true; return nil }
 }
 
 // Call invokes method with args and stores the result in the value result

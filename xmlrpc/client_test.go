@@ -372,18 +372,18 @@ func TestClientBasicAuth(t *testing.T) {
 	cases := []struct {
 		name string
 		url  string
-		opts []ClientOption
+		opts []Option
 		want auth
 	}{
 		{"from the URL", "http://alice:p%40ss%3Aw0rd@" + host + "/RPC2", nil, auth{"alice", "p@ss:w0rd", true}},
 		{"user only", "http://alice@" + host + "/RPC2", nil, auth{"alice", "", true}},
-		{"explicit", "http://" + host + "/RPC2", []ClientOption{WithBasicAuth("bob", "s3cret")}, auth{"bob", "s3cret", true}},
-		{"explicit replaces the URL's", "http://alice:one@" + host + "/RPC2", []ClientOption{WithBasicAuth("bob", "two")}, auth{"bob", "two", true}},
+		{"explicit", "http://" + host + "/RPC2", []Option{WithBasicAuth("bob", "s3cret")}, auth{"bob", "s3cret", true}},
+		{"explicit replaces the URL's", "http://alice:one@" + host + "/RPC2", []Option{WithBasicAuth("bob", "two")}, auth{"bob", "two", true}},
 		{"none", "http://" + host + "/RPC2", nil, auth{}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := NewClient(tc.url, append([]ClientOption{WithHTTPClient(hs.Client())}, tc.opts...)...)
+			c, err := NewClient(tc.url, append([]Option{WithHTTPClient(hs.Client())}, tc.opts...)...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -454,7 +454,7 @@ func TestNewClientRejects(t *testing.T) {
 
 	options := []struct {
 		name string
-		opt  ClientOption
+		opt  Option
 	}{
 		{"WithUserAgent empty", WithUserAgent("")},
 		{"WithHTTPClient nil", WithHTTPClient(nil)},
@@ -476,7 +476,8 @@ func TestNewClientRejects(t *testing.T) {
 		{"WithHeader value with CRLF", WithHeader("X-Ok", "a\r\nInjected: 1")},
 		{"WithHeader value with LF", WithHeader("X-Ok", "a\nb")},
 		{"WithHeader value with NUL", WithHeader("X-Ok", "a\x00b")},
-		{"nil ClientOption", nil},
+		{"zero Option", Option{}},
+		{"server option", WithMulticall()},
 	}
 	for _, o := range options {
 		c, err := NewClient("http://127.0.0.1:1/", o.opt)
@@ -519,19 +520,19 @@ func TestClientRequest(t *testing.T) {
 	}))
 	cases := []struct {
 		name string
-		opts []ClientOption
+		opts []Option
 		ua   string
 		gzip bool
 	}{
 		{"defaults", nil, DefaultUserAgent, false},
-		{"custom User-Agent and header", []ClientOption{WithUserAgent("probe/2"), WithHeader("x-trace", "abc")}, "probe/2", false},
-		{"User-Agent through WithHeader", []ClientOption{WithHeader("user-agent", "raw/1")}, "raw/1", false},
-		{"gzip requests", []ClientOption{WithGzipRequests()}, DefaultUserAgent, true},
+		{"custom User-Agent and header", []Option{WithUserAgent("probe/2"), WithHeader("x-trace", "abc")}, "probe/2", false},
+		{"User-Agent through WithHeader", []Option{WithHeader("user-agent", "raw/1")}, "raw/1", false},
+		{"gzip requests", []Option{WithGzip()}, DefaultUserAgent, true},
 	}
 	args := []any{"x<y", 42, []string{"a", "b"}}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := NewClient(hs.URL+"/RPC2?q=1", append([]ClientOption{WithHTTPClient(hs.Client())}, tc.opts...)...)
+			c, err := NewClient(hs.URL+"/RPC2?q=1", append([]Option{WithHTTPClient(hs.Client())}, tc.opts...)...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -588,7 +589,7 @@ func TestClientRequest(t *testing.T) {
 func TestClientEncodeErrorsSendNothing(t *testing.T) {
 	t.Parallel()
 	var requests atomic.Int32
-	srv := mustServer(t, WithServerI8())
+	srv := mustServer(t, WithI8())
 	registerTestMethods(t, srv)
 	hs := startHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		requests.Add(1)
@@ -777,7 +778,7 @@ func TestClientConcurrentCalls(t *testing.T) {
 func TestClientNoGoroutineLeak(t *testing.T) {
 	before := runtime.NumGoroutine()
 	func() {
-		srv := mustServer(t, WithGzipResponses())
+		srv := mustServer(t, WithGzip())
 		registerTestMethods(t, srv)
 		mustRegister(t, srv, "block", func(ctx context.Context, _ []any) (any, error) {
 			<-ctx.Done()
@@ -800,14 +801,14 @@ func TestClientNoGoroutineLeak(t *testing.T) {
 		tr := &http.Transport{MaxIdleConnsPerHost: 4}
 		defer tr.CloseIdleConnections()
 		hc := &http.Client{Transport: tr}
-		client := func(path string, opts ...ClientOption) *Client {
-			c, err := NewClient(hs.URL+path, append([]ClientOption{WithHTTPClient(hc)}, opts...)...)
+		client := func(path string, opts ...Option) *Client {
+			c, err := NewClient(hs.URL+path, append([]Option{WithHTTPClient(hc)}, opts...)...)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return c
 		}
-		rpc, failing, stream, cut := client("/RPC2", WithGzipRequests()), client("/500"), client("/stream", WithLimits(Limits{MaxBodyBytes: 64 << 10})), client("/cut")
+		rpc, failing, stream, cut := client("/RPC2", WithGzip()), client("/500"), client("/stream", WithLimits(Limits{MaxBodyBytes: 64 << 10})), client("/cut")
 		var wg sync.WaitGroup
 		for g := range 8 {
 			wg.Go(func() {

@@ -38,7 +38,7 @@
 //
 // Encoding accepts the same types plus every integer and float kind,
 // pointers and interfaces. Integers outside 32 bits need the i8 extension
-// (Encoder.SetI8, WithI8, WithServerI8) and nil needs the nil extension
+// (Encoder.SetI8, WithI8) and nil needs the nil extension
 // (SetAllowNil and friends); both are off by default, as in most peers.
 // Map members are written in key order, struct fields in declaration
 // order; times in UTC unless configured otherwise.

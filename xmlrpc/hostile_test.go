@@ -363,7 +363,7 @@ func (f stubTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return f(r)
 }
 
-func stubClient(t *testing.T, header http.Header, body func() io.Reader, opts ...ClientOption) *Client {
+func stubClient(t *testing.T, header http.Header, body func() io.Reader, opts ...Option) *Client {
 	t.Helper()
 	hc := &http.Client{Transport: stubTransport(func(r *http.Request) (*http.Response, error) {
 		return &http.Response{
@@ -371,7 +371,7 @@ func stubClient(t *testing.T, header http.Header, body func() io.Reader, opts ..
 			Header: header.Clone(), Body: io.NopCloser(body()), ContentLength: -1, Request: r,
 		}, nil
 	})}
-	c, err := NewClient("http://127.0.0.1:1/RPC2", append([]ClientOption{WithHTTPClient(hc)}, opts...)...)
+	c, err := NewClient("http://127.0.0.1:1/RPC2", append([]Option{WithHTTPClient(hc)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -518,7 +518,7 @@ func (c *chunked) Read(p []byte) (int, error) {
 // and returns its address and a client for it.
 func hostileServer(t *testing.T, limits Limits) (string, *Client) {
 	t.Helper()
-	srv := mustServer(t, WithServerLimits(limits))
+	srv := mustServer(t, WithLimits(limits))
 	if err := srv.Register("echo", func(_ context.Context, params []any) (any, error) { return params, nil }); err != nil {
 		t.Fatal(err)
 	}

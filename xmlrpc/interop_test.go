@@ -349,7 +349,7 @@ func TestInteropGoClientPythonServer(t *testing.T) {
 			t.Errorf("gzip response: %v", err)
 		}
 		// CPython's server also reads gzip requests.
-		cz := validatorClient(t, url, WithGzipRequests())
+		cz := validatorClient(t, url, WithGzip())
 		var sum int
 		if err := cz.Call(ctx, "validator1.arrayOfStructsTest", &sum, []any{validatorStoogeStruct(1, 2, 3)}); err != nil || sum != 3 {
 			t.Errorf("gzip request: have %d, %v, want 3", sum, err)
@@ -412,7 +412,7 @@ func TestInteropPythonClientGoServer(t *testing.T) {
 	t.Parallel()
 	py := interopPython(t)
 	url := startValidatorServer(t)
-	extURL := startValidatorServer(t, WithServerI8(), WithServerAllowNil(), WithGzipResponses())
+	extURL := startValidatorServer(t, WithI8(), WithAllowNil(), WithGzip())
 
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()

@@ -7,7 +7,7 @@ import (
 
 // Limits bound the resources one document may use. A zero field means the
 // default given in its comment; there is no way to switch a limit off. A
-// negative field makes WithLimits and WithServerLimits fail. Exceeding a
+// negative field makes WithLimits fail. Exceeding a
 // limit is reported as a *LimitError.
 type Limits struct {
 	MaxBodyBytes   int64 // request or response body, after gzip decoding; default 10 MiB

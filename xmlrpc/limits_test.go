@@ -42,9 +42,9 @@ func TestBodySizeLimitIsInclusive(t *testing.T) {
 
 	t.Run("server", func(t *testing.T) {
 		t.Parallel()
-		plain := mustServer(t, WithServerLimits(Limits{MaxBodyBytes: limit}))
+		plain := mustServer(t, WithLimits(Limits{MaxBodyBytes: limit}))
 		// Small below the limit, so that the budget charges these bodies.
-		budgeted := mustServer(t, WithServerLimits(Limits{MaxBodyBytes: limit}), WithBodyBudget(BodyBudget{Small: 64}))
+		budgeted := mustServer(t, WithLimits(Limits{MaxBodyBytes: limit}), WithBodyBudget(BodyBudget{Small: 64}))
 		for _, srv := range []*Server{plain, budgeted} {
 			mustRegister(t, srv, "echo", func(_ context.Context, params []any) (any, error) { return len(params), nil })
 		}
@@ -184,15 +184,15 @@ func TestLimitOptionsRejectNegatives(t *testing.T) {
 		if want := "xmlrpc: WithLimits: negative " + tc.field; err == nil || err.Error() != want || c != nil {
 			t.Errorf("WithLimits(%+v): have %v, %v, want nil, %q", tc.limits, c, err, want)
 		}
-		srv, err := NewServer(WithServerLimits(tc.limits))
-		if want := "xmlrpc: WithServerLimits: negative " + tc.field; err == nil || err.Error() != want || srv != nil {
-			t.Errorf("WithServerLimits(%+v): have %v, %v, want nil, %q", tc.limits, srv, err, want)
+		srv, err := NewServer(WithLimits(tc.limits))
+		if want := "xmlrpc: WithLimits: negative " + tc.field; err == nil || err.Error() != want || srv != nil {
+			t.Errorf("WithLimits(%+v): have %v, %v, want nil, %q", tc.limits, srv, err, want)
 		}
 	}
 	if _, err := NewClient("http://127.0.0.1/RPC2", WithLimits(Limits{})); err != nil {
 		t.Errorf("WithLimits(Limits{}): have %v, want nil (the defaults)", err)
 	}
-	if _, err := NewServer(WithServerLimits(Limits{})); err != nil {
-		t.Errorf("WithServerLimits(Limits{}): have %v, want nil (the defaults)", err)
+	if _, err := NewServer(WithLimits(Limits{})); err != nil {
+		t.Errorf("WithLimits(Limits{}): have %v, want nil (the defaults)", err)
 	}
 }

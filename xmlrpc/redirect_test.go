@@ -85,16 +85,16 @@ func TestRedirectToAnotherOriginRefused(t *testing.T) {
 	target := other.srv.URL + "/xmlrpc/"
 	configs := []struct {
 		name string
-		opts func() []ClientOption
+		opts func() []Option
 	}{
-		{"default", func() []ClientOption { return nil }},
-		{"WithHTTPClient that follows redirects", func() []ClientOption {
-			return []ClientOption{WithHTTPClient(&http.Client{})}
+		{"default", func() []Option { return nil }},
+		{"WithHTTPClient that follows redirects", func() []Option {
+			return []Option{WithHTTPClient(&http.Client{})}
 		}},
-		{"WithHTTPClient with its own CheckRedirect", func() []ClientOption {
-			return []ClientOption{WithHTTPClient(&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return nil }})}
+		{"WithHTTPClient with its own CheckRedirect", func() []Option {
+			return []Option{WithHTTPClient(&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return nil }})}
 		}},
-		{"WithSameOriginRedirects", func() []ClientOption { return []ClientOption{WithSameOriginRedirects(5)} }},
+		{"WithSameOriginRedirects", func() []Option { return []Option{WithSameOriginRedirects(5)} }},
 	}
 	for _, status := range []int{301, 302, 303, 307, 308} {
 		srv := startHTTP(t, redirectTo(status, target))
@@ -143,7 +143,7 @@ func TestRedirectSameOrigin(t *testing.T) {
 		got = nil
 		return out
 	}
-	call := func(t *testing.T, path string, opts ...ClientOption) (string, error) {
+	call := func(t *testing.T, path string, opts ...Option) (string, error) {
 		t.Helper()
 		c, err := NewClient(srv.URL+path, opts...)
 		if err != nil {

@@ -72,14 +72,10 @@ type method struct {
 	signatures [][]string
 }
 
-// A ServerOption configures a Server. Options validate their arguments
-// and make NewServer fail instead of producing a server that does not do
-// what was asked.
-type ServerOption func(*Server) error
-
 // NewServer returns a server with no methods registered, or the error of
-// the first option that failed (a nil option is an error too).
-func NewServer(opts ...ServerOption) (*Server, error) {
+// the first option that failed (a client option or a zero Option is an
+// error too).
+func NewServer(opts ...Option) (*Server, error) {
 	s := &Server{
 		methods: map[string]*method{},
 		limits:  Limits{}.withDefaults(),
@@ -88,10 +84,7 @@ func NewServer(opts ...ServerOption) (*Server, error) {
 		logger:  slog.New(slog.DiscardHandler),
 	}
 	for _, opt := range opts {
-		if opt == nil {
-			return nil, errors.New("xmlrpc: NewServer: nil ServerOption")
-		}
-		if err := opt(s); err != nil {
+		if err := opt.applyServer(s); err != nil {
 			return nil, err
 		}
 	}
@@ -101,29 +94,16 @@ func NewServer(opts ...ServerOption) (*Server, error) {
 	return s, nil
 }
 
-// WithServerLimits bounds what the server accepts; zero fields take their
-// defaults, and a negative field is an error.
-func WithServerLimits(l Limits) ServerOption {
-	return func(s *Server) error {
-		if err := l.check("WithServerLimits"); err != nil {
-			return err
-		}
-		s.limits = l.withDefaults()
-		s.encOpts.maxDepth = s.limits.MaxDepth
-		return nil
-	}
-}
-
 // WithLogger sets where the server logs recovered panics and results that
 // could not be encoded. By default nothing is logged; l must not be nil.
-func WithLogger(l *slog.Logger) ServerOption {
-	return func(s *Server) error {
+func WithLogger(l *slog.Logger) Option {
+	return serverOption("WithLogger", func(s *Server) error {
 		if l == nil {
 			return errors.New("xmlrpc: WithLogger: nil *slog.Logger")
 		}
 		s.logger = l
 		return nil
-	}
+	})
 }
 
 // WithFaultFunc lets the application choose the faults the server builds
@@ -135,98 +115,69 @@ func WithLogger(l *slog.Logger) ServerOption {
 // FaultApplication, an error of this package for FaultInternal, and nil
 // for FaultMethodNotFound: build fault strings from their fields (such as
 // DecodeError.Msg and Line, LimitError.Limit and Max). f must not be nil.
-func WithFaultFunc(f func(kind FaultKind, method string, err error) *Fault) ServerOption {
-	return func(s *Server) error {
+func WithFaultFunc(f func(kind FaultKind, method string, err error) *Fault) Option {
+	return serverOption("WithFaultFunc", func(s *Server) error {
 		if f == nil {
 			return errors.New("xmlrpc: WithFaultFunc: nil function")
 		}
 		s.faultFunc = f
 		return nil
-	}
+	})
 }
 
 // WithErrorDetails puts the text of handler errors that are not *Fault
 // into the application-error fault. Off by default, because error text
 // can reveal internals.
-func WithErrorDetails() ServerOption {
-	return func(s *Server) error { s.errorDetails = true; return nil }
-}
-
-// WithServerI8 lets handler results carry integers outside 32 bits as <i8>.
-func WithServerI8() ServerOption {
-	return func(s *Server) error { s.encOpts.i8 = true; return nil }
-}
-
-// WithServerAllowNil lets handler results carry nil as <nil/>.
-func WithServerAllowNil() ServerOption {
-	return func(s *Server) error { s.encOpts.allowNil = true; return nil }
-}
-
-// WithServerLocation sets the location for times in both directions
-// (default UTC): results are converted to it, and received times without
-// a zone are read in it. loc must not be nil.
-func WithServerLocation(loc *time.Location) ServerOption {
-	return func(s *Server) error {
-		if loc == nil {
-			return errors.New("xmlrpc: WithServerLocation: nil location")
-		}
-		s.loc, s.encOpts.loc = loc, loc
-		return nil
-	}
-}
-
-// WithGzipResponses compresses responses larger than a packet for
-// clients that send Accept-Encoding: gzip.
-func WithGzipResponses() ServerOption {
-	return func(s *Server) error { s.gzipResponses = true; return nil }
+func WithErrorDetails() Option {
+	return serverOption("WithErrorDetails", func(s *Server) error { s.errorDetails = true; return nil })
 }
 
 // WithNonPOSTHandler answers requests other than POST with h instead of
 // 405 Method Not Allowed. h must not be nil.
-func WithNonPOSTHandler(h http.Handler) ServerOption {
-	return func(s *Server) error {
+func WithNonPOSTHandler(h http.Handler) Option {
+	return serverOption("WithNonPOSTHandler", func(s *Server) error {
 		if h == nil {
 			return errors.New("xmlrpc: WithNonPOSTHandler: nil handler")
 		}
 		s.nonPOST = h
 		return nil
-	}
+	})
 }
 
 // WithObserver calls f after every answered call, for logging and
 // metrics. f runs on the request's goroutine and must not block; it must
 // not be nil.
-func WithObserver(f func(r *http.Request, info CallInfo)) ServerOption {
-	return func(s *Server) error {
+func WithObserver(f func(r *http.Request, info CallInfo)) Option {
+	return serverOption("WithObserver", func(s *Server) error {
 		if f == nil {
 			return errors.New("xmlrpc: WithObserver: nil function")
 		}
 		s.observer = f
 		return nil
-	}
+	})
 }
 
 // WithMulticall enables system.multicall.
-func WithMulticall() ServerOption {
-	return func(s *Server) error {
+func WithMulticall() Option {
+	return serverOption("WithMulticall", func(s *Server) error {
 		s.methods["system.multicall"] = &method{
 			fn:         s.multicall,
 			help:       "Calls several methods in one request; returns an array with one entry per call.",
 			signatures: [][]string{{"array", "array"}},
 		}
 		return nil
-	}
+	})
 }
 
 // WithIntrospection enables system.listMethods, system.methodHelp and
 // system.methodSignature.
-func WithIntrospection() ServerOption {
-	return func(s *Server) error {
+func WithIntrospection() Option {
+	return serverOption("WithIntrospection", func(s *Server) error {
 		s.methods["system.listMethods"] = &method{fn: s.listMethods, help: "Lists the methods this server answers.", signatures: [][]string{{"array"}}}
 		s.methods["system.methodHelp"] = &method{fn: s.methodHelp, help: "Returns the help text of a method.", signatures: [][]string{{"string", "string"}}}
 		s.methods["system.methodSignature"] = &method{fn: s.methodSignature, help: "Returns the signatures of a method.", signatures: [][]string{{"array", "string"}}}
 		return nil
-	}
+	})
 }
 
 // A MethodOption describes a registered method for introspection. Build

@@ -31,10 +31,10 @@ func startHTTP(t *testing.T, h http.Handler) *httptest.Server {
 }
 
 // startRPC serves srv and returns a client for it.
-func startRPC(t *testing.T, srv *Server, opts ...ClientOption) (*Client, *httptest.Server) {
+func startRPC(t *testing.T, srv *Server, opts ...Option) (*Client, *httptest.Server) {
 	t.Helper()
 	hs := startHTTP(t, srv)
-	c, err := NewClient(hs.URL+"/RPC2", append([]ClientOption{WithHTTPClient(hs.Client())}, opts...)...)
+	c, err := NewClient(hs.URL+"/RPC2", append([]Option{WithHTTPClient(hs.Client())}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func receive[T any](t testing.TB, ch <-chan T, what string) T {
 }
 
 // mustServer returns NewServer(opts...), failing the test on an error.
-func mustServer(t testing.TB, opts ...ServerOption) *Server {
+func mustServer(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	srv, err := NewServer(opts...)
 	if err != nil {
@@ -407,7 +407,7 @@ func TestServerGzipResponses(t *testing.T) {
 	t.Parallel()
 	big := strings.Repeat("vessel ", 1000)
 	plain := mustServer(t)
-	zipping := mustServer(t, WithGzipResponses())
+	zipping := mustServer(t, WithGzip())
 	for _, s := range []*Server{plain, zipping} {
 		mustRegister(t, s, "text", func(_ context.Context, params []any) (any, error) {
 			var n int
@@ -671,12 +671,12 @@ func TestServerSystemMethodsOptIn(t *testing.T) {
 	system := []string{"system.multicall", "system.listMethods", "system.methodHelp", "system.methodSignature"}
 	cases := []struct {
 		name    string
-		opts    []ServerOption
+		opts    []Option
 		enabled []string
 	}{
 		{"none", nil, nil},
-		{"multicall", []ServerOption{WithMulticall()}, []string{"system.multicall"}},
-		{"introspection", []ServerOption{WithIntrospection()}, []string{"system.listMethods", "system.methodHelp", "system.methodSignature"}},
+		{"multicall", []Option{WithMulticall()}, []string{"system.multicall"}},
+		{"introspection", []Option{WithIntrospection()}, []string{"system.listMethods", "system.methodHelp", "system.methodSignature"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -709,7 +709,7 @@ func TestServerMulticall(t *testing.T) {
 	var logs syncbuf.Buffer
 	var orderMu sync.Mutex
 	var order []string
-	srv := mustServer(t, WithMulticall(), WithServerLimits(Limits{MaxMulticall: 20}), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	srv := mustServer(t, WithMulticall(), WithLimits(Limits{MaxMulticall: 20}), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	registerTestMethods(t, srv)
 	mustRegister(t, srv, "mark", func(_ context.Context, params []any) (any, error) {
 		var s string
@@ -955,16 +955,17 @@ func TestServerOptionsFail(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name string
-		opt  ServerOption
+		opt  Option
 		want string
 	}{
-		{"nil ServerOption", nil, "xmlrpc: NewServer: nil ServerOption"},
-		{"WithServerLocation nil", WithServerLocation(nil), "xmlrpc: WithServerLocation: nil location"},
+		{"zero Option", Option{}, "xmlrpc: NewServer: zero Option"},
+		{"client option", WithUserAgent("x"), "xmlrpc: WithUserAgent is a client option"},
+		{"WithLocation nil", WithLocation(nil), "xmlrpc: WithLocation: nil location"},
 		{"WithLogger nil", WithLogger(nil), "xmlrpc: WithLogger: nil *slog.Logger"},
 		{"WithFaultFunc nil", WithFaultFunc(nil), "xmlrpc: WithFaultFunc: nil function"},
 		{"WithNonPOSTHandler nil", WithNonPOSTHandler(nil), "xmlrpc: WithNonPOSTHandler: nil handler"},
 		{"WithObserver nil", WithObserver(nil), "xmlrpc: WithObserver: nil function"},
-		{"WithServerLimits negative", WithServerLimits(Limits{MaxElements: -5}), "xmlrpc: WithServerLimits: negative MaxElements"},
+		{"WithLimits negative", WithLimits(Limits{MaxElements: -5}), "xmlrpc: WithLimits: negative MaxElements"},
 		{"WithBodyBudget negative Bytes", WithBodyBudget(BodyBudget{Bytes: -1}), "xmlrpc: WithBodyBudget: negative Bytes"},
 		{"WithBodyBudget negative Small", WithBodyBudget(BodyBudget{Small: -1}), "xmlrpc: WithBodyBudget: negative Small"},
 		{"WithBodyBudget negative Wait", WithBodyBudget(BodyBudget{Wait: -time.Second}), "xmlrpc: WithBodyBudget: negative Wait"},
@@ -973,7 +974,7 @@ func TestServerOptionsFail(t *testing.T) {
 		{"WithBodyBudget negative Decoders", WithBodyBudget(BodyBudget{Decoders: -1}), "xmlrpc: WithBodyBudget: negative Decoders"},
 	} {
 		// The bad option among good ones, in either place.
-		for _, opts := range [][]ServerOption{{tc.opt, WithMulticall()}, {WithGzipResponses(), tc.opt}} {
+		for _, opts := range [][]Option{{tc.opt, WithMulticall()}, {WithGzip(), tc.opt}} {
 			srv, err := NewServer(opts...)
 			if err == nil || err.Error() != tc.want || srv != nil {
 				t.Errorf("%s: have %v, %v, want nil, %q", tc.name, srv, err, tc.want)
@@ -981,17 +982,17 @@ func TestServerOptionsFail(t *testing.T) {
 		}
 	}
 	// Zero values that mean "the default" are not errors.
-	if _, err := NewServer(WithBodyBudget(BodyBudget{}), WithServerLimits(Limits{}), WithServerLocation(time.UTC)); err != nil {
+	if _, err := NewServer(WithBodyBudget(BodyBudget{}), WithLimits(Limits{}), WithLocation(time.UTC)); err != nil {
 		t.Errorf("zero BodyBudget and Limits: have %v, want nil", err)
 	}
 }
 
-// A server built WithServerLocation reads zone-less times in that
+// A server built WithLocation reads zone-less times in that
 // location and writes times converted to it.
 func TestServerLocation(t *testing.T) {
 	t.Parallel()
 	loc := time.FixedZone("X", -5*3600)
-	srv := mustServer(t, WithServerLocation(loc))
+	srv := mustServer(t, WithLocation(loc))
 	mustRegister(t, srv, "echo", func(_ context.Context, params []any) (any, error) { return params[0], nil })
 	hs := startHTTP(t, srv)
 	resp, body := postRaw(t, hs.URL, []byte(callDoc("echo", "<dateTime.iso8601>19980717T14:08:55</dateTime.iso8601>")), nil)
@@ -1033,7 +1034,7 @@ func TestRegisterZeroMethodOption(t *testing.T) {
 // name, and the text of an error of another kind is shown whole.
 func TestServerFaultTexts(t *testing.T) {
 	t.Parallel()
-	srv := mustServer(t, WithMulticall(), WithErrorDetails(), WithServerLimits(Limits{MaxMulticall: 2}))
+	srv := mustServer(t, WithMulticall(), WithErrorDetails(), WithLimits(Limits{MaxMulticall: 2}))
 	registerTestMethods(t, srv)
 	mustRegister(t, srv, "limitError", func(context.Context, []any) (any, error) {
 		return nil, &LimitError{Limit: LimitText, Max: 9}

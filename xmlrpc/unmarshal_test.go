@@ -426,7 +426,7 @@ func TestMulticallResultDecodeDepth(t *testing.T) {
 	type arrays []arrays
 	const depth = 2 * DefaultMaxDepth
 	limits := Limits{MaxDepth: depth + 8} // room for the multicall wrapping
-	srv := mustServer(t, WithMulticall(), WithServerLimits(limits))
+	srv := mustServer(t, WithMulticall(), WithLimits(limits))
 	mustRegister(t, srv, "echo", func(_ context.Context, params []any) (any, error) { return params[0], nil })
 	c, _ := startRPC(t, srv, WithLimits(limits))
 	results, err := c.Multicall(context.Background(), MulticallEntry{Method: "echo", Params: []any{nestedArrays(depth)}})

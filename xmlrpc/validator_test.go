@@ -232,9 +232,9 @@ func registerValidator(t testing.TB, srv *Server) {
 // startValidatorServer serves the validator methods, with multicall and
 // introspection, on an httptest server bound to 127.0.0.1, and returns
 // its URL.
-func startValidatorServer(t testing.TB, opts ...ServerOption) string {
+func startValidatorServer(t testing.TB, opts ...Option) string {
 	t.Helper()
-	srv := mustServer(t, append([]ServerOption{WithMulticall(), WithIntrospection()}, opts...)...)
+	srv := mustServer(t, append([]Option{WithMulticall(), WithIntrospection()}, opts...)...)
 	registerValidator(t, srv)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
@@ -242,7 +242,7 @@ func startValidatorServer(t testing.TB, opts ...ServerOption) string {
 }
 
 // validatorClient returns a client for url.
-func validatorClient(t testing.TB, url string, opts ...ClientOption) *Client {
+func validatorClient(t testing.TB, url string, opts ...Option) *Client {
 	t.Helper()
 	c, err := NewClient(url, opts...)
 	if err != nil {
@@ -416,7 +416,7 @@ func validatorWantFault(t *testing.T, what string, err error, code int, str stri
 func TestInteropGoClientGoServer(t *testing.T) {
 	t.Parallel()
 	c := validatorClient(t, startValidatorServer(t))
-	ci8 := validatorClient(t, startValidatorServer(t, WithServerI8()))
+	ci8 := validatorClient(t, startValidatorServer(t, WithI8()))
 	ctx := t.Context()
 
 	t.Run("vectors", func(t *testing.T) { checkValidatorVectors(t, c) })

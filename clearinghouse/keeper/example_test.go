@@ -5,46 +5,26 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"net/http/httptest"
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
+	"github.com/seattletestbed/clearinghouse-go/clearinghouse/clearinghousetest"
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse/keeper"
-	"github.com/seattletestbed/clearinghouse-go/mockserver"
 )
-
-// startMock runs an in-process mock clearinghouse with one account and
-// returns its XML-RPC URL, the account and a function to stop it.
-func startMock() (string, mockserver.Account, func()) {
-	mock, err := mockserver.New(mockserver.WithKeyBits(512))
-	if err != nil {
-		log.Fatal(err)
-	}
-	acct, err := mock.AddAccount(mockserver.AccountSpec{
-		Username: "alice", Password: "correct horse", Affiliation: "Example University",
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
-	srv := httptest.NewServer(mock)
-	return srv.URL + "/xmlrpc/", acct, srv.Close
-}
 
 // Keep two vessels alive until the context ends. The 5-hour margin makes
 // the keeper renew the freshly acquired vessels (4 hours left) at once;
 // the default margin of 2 hours would renew them 2 hours from now.
 func ExampleKeeper() {
-	url, acct, stop := startMock()
-	defer stop()
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	client, err := clearinghouse.New(acct.Username,
-		clearinghouse.WithAPIKey(acct.APIKey),
-		clearinghouse.WithURL(url))
+	srv, err := clearinghousetest.Start() // an in-process mock, with a client for its account
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer srv.Close()
+	client := srv.Client
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	vessels, err := client.AcquireWAN(ctx, 2)
 	if err != nil {
 		log.Fatal(err)

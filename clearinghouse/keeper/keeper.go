@@ -1034,12 +1034,35 @@ func (k *Keeper) settle(u *unsureAcquire) {
 // renew renews, in one call, every kept vessel that is due or falls due
 // within half a margin, then looks: the renewal counts (EventRenewed)
 // once a look shows the leases grown.
+//
+// Its steps take k.mu each on their own and renew itself never holds it:
+// renewalDue reads the schedule, the call runs unlocked, and
+// renewFailed or renewSucceeded records the outcome.
 func (k *Keeper) renew(ctx context.Context) error {
 	sent := time.Now()
-	var due []clearinghouse.Handle
-	var earliest time.Time
+	due, earliest := k.renewalDue(sent)
+	if len(due) == 0 { // cannot happen: renewDue saw a due vessel
+		k.setRenewRetry(sent.Add(k.cfg.backoffMin), false) // but never spin
+		return nil
+	}
+	cctx, cancel := k.callContext(ctx)
+	err := k.client.RenewResources(cctx, due)
+	cancel()
+	recv := time.Now()
+	if err != nil {
+		return k.renewFailed(ctx, err, due, sent, earliest)
+	}
+	k.renewSucceeded(due, sent, recv)
+	return k.refresh(ctx)
+}
+
+// renewalDue lists, sorted, the known vessels whose lease may end within
+// one and a half margins of now, with the earliest of their expiries. It
+// takes k.mu.
+func (k *Keeper) renewalDue(now time.Time) (due []clearinghouse.Handle, earliest time.Time) {
 	k.mu.Lock()
-	horizon := sent.Add(wall(k.cfg.margin+k.cfg.margin/2, k.clock.rate()))
+	defer k.mu.Unlock()
+	horizon := now.Add(wall(k.cfg.margin+k.cfg.margin/2, k.clock.rate()))
 	for h, ks := range k.kept {
 		if !ks.known {
 			continue
@@ -1051,45 +1074,51 @@ func (k *Keeper) renew(ctx context.Context) error {
 			}
 		}
 	}
-	k.mu.Unlock()
 	slices.Sort(due)
-	if len(due) == 0 { // cannot happen: renewDue saw a due vessel
-		k.mu.Lock()
-		k.renewRetryAt = sent.Add(k.cfg.backoffMin) // but never spin
-		k.mu.Unlock()
-		return nil
-	}
+	return due, earliest
+}
 
-	cctx, cancel := k.callContext(ctx)
-	err := k.client.RenewResources(cctx, due)
-	cancel()
-	recv := time.Now()
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if fatal(err) {
-			k.emitError(sent, due, err, time.Time{})
-			return err
-		}
-		k.renewFails++
-		wait := k.backoff(k.renewFails)
-		credits := errors.Is(err, clearinghouse.ErrNotEnoughCredits)
-		if credits {
-			wait = k.cfg.backoffMax // only a change elsewhere helps: ask slowly
-		}
-		retry := sent.Add(k.renewWait(sent, earliest, wait))
-		k.mu.Lock()
-		k.renewRetryAt = retry
-		if credits {
-			k.overLimit = true
-		}
-		k.mu.Unlock()
-		k.emitError(sent, due, err, retry)
-		return nil
-	}
-
+// setRenewRetry puts off the next renewal until at; overLimit records a
+// renewal refused for credits. It takes k.mu.
+func (k *Keeper) setRenewRetry(at time.Time, overLimit bool) {
 	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.renewRetryAt = at
+	if overLimit {
+		k.overLimit = true
+	}
+}
+
+// renewFailed handles a renewal of due, sent at sent, that failed with
+// err: it returns the error that ends Run (the context's, or a fatal one),
+// or plans a retry before earliest, the first of their expiries, and
+// reports the error. It takes k.mu through setRenewRetry and emitError,
+// one after the other.
+func (k *Keeper) renewFailed(ctx context.Context, err error, due []clearinghouse.Handle, sent, earliest time.Time) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if fatal(err) {
+		k.emitError(sent, due, err, time.Time{})
+		return err
+	}
+	k.renewFails++
+	wait := k.backoff(k.renewFails)
+	credits := errors.Is(err, clearinghouse.ErrNotEnoughCredits)
+	if credits {
+		wait = k.cfg.backoffMax // only a change elsewhere helps: ask slowly
+	}
+	retry := sent.Add(k.renewWait(sent, earliest, wait))
+	k.setRenewRetry(retry, credits)
+	k.emitError(sent, due, err, retry)
+	return nil
+}
+
+// renewSucceeded records a renewal of due, sent at sent and answered at
+// recv. It takes k.mu.
+func (k *Keeper) renewSucceeded(due []clearinghouse.Handle, sent, recv time.Time) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	k.renewals++
 	k.overLimit = false
 	for _, h := range due {
@@ -1104,8 +1133,6 @@ func (k *Keeper) renew(ctx context.Context) error {
 			ks.anchored = false
 		}
 	}
-	k.mu.Unlock()
-	return k.refresh(ctx)
 }
 
 // replace acquires vessels to make up for lost ones. It needs a look at

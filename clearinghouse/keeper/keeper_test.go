@@ -19,6 +19,7 @@ import (
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
 
@@ -135,17 +136,17 @@ const (
 // mockAccount is a mock clearinghouse and the account a test acts as.
 type mockAccount struct {
 	mock *mockserver.Server
-	acct mockserver.Account
+	acct mockapi.Account
 }
 
 // held returns what the mock says the account holds, by handle.
-func (m *mockAccount) held(t *testing.T) map[clearinghouse.Handle]mockserver.Vessel {
+func (m *mockAccount) held(t *testing.T) map[clearinghouse.Handle]mockapi.Vessel {
 	t.Helper()
 	vs, err := m.mock.Holdings(m.acct.Username)
 	if err != nil {
 		t.Fatal(err)
 	}
-	held := make(map[clearinghouse.Handle]mockserver.Vessel, len(vs))
+	held := make(map[clearinghouse.Handle]mockapi.Vessel, len(vs))
 	for _, v := range vs {
 		held[clearinghouse.Handle(v.Handle)] = v
 	}
@@ -164,7 +165,7 @@ func newKeeperEnv(t *testing.T, freeCredits int, opts ...mockserver.Option) *kee
 		mockserver.WithKeyBits(512),
 		mockserver.WithPopulation(mockserver.PopulationConfig{Nodes: 40, NATFraction: 0.1, Seed: 11}),
 	}, opts...)...)
-	acct, err := e.mock.AddAccount(mockserver.AccountSpec{
+	acct, err := e.mock.AddAccount(mockapi.AccountSpec{
 		Username: "alice", Password: "correct horse", Affiliation: "Test Lab", FreeCredits: freeCredits,
 	})
 	if err != nil {
@@ -808,7 +809,7 @@ func TestKeeperRenewalNotExtended(t *testing.T) {
 // is returned so that the test can take it offline.
 func overLimitEnv(t *testing.T) (*keeperEnv, *keeperRun, []clearinghouse.Handle, string) {
 	t.Helper()
-	e := newKeeperEnv(t, mockserver.NoFreeCredits)
+	e := newKeeperEnv(t, mockapi.NoFreeCredits)
 	nodes, _, err := e.mock.Nodes(mockserver.NodeFilter{Limit: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -961,7 +962,7 @@ func TestKeeperReplacement(t *testing.T) {
 		}
 		e.mustHold(t, []clearinghouse.Handle{first, hs[1], hs[2]})
 
-		if err := e.mock.InjectFailureFunc(func(string, string) bool { return true }); err != nil {
+		if err := e.mock.SetAcquireFailureRate(1); err != nil {
 			t.Fatal(err)
 		}
 		e.release(t, hs[1])
@@ -1350,7 +1351,7 @@ func TestKeeperCancel(t *testing.T) {
 			t.Parallel()
 			synctest.Test(t, func(t *testing.T) {
 				mock := newMock(t, mockserver.WithKeyBits(512), mockserver.WithPopulation(mockserver.PopulationConfig{Nodes: 10, Seed: 3}))
-				acct, err := mock.AddAccount(mockserver.AccountSpec{Username: "alice", Password: "correct horse", Affiliation: "Test Lab"})
+				acct, err := mock.AddAccount(mockapi.AccountSpec{Username: "alice", Password: "correct horse", Affiliation: "Test Lab"})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/seattletestbed/clearinghouse-go/clearinghouse"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
 
@@ -110,7 +111,7 @@ func newFaultEnv(t *testing.T, spec string) *faultEnv {
 		mockserver.WithCleanupDelay(0),
 		mockserver.WithFaults(profile),
 	)
-	e.acct, err = e.mock.AddAccount(mockserver.AccountSpec{
+	e.acct, err = e.mock.AddAccount(mockapi.AccountSpec{
 		Username: "alice", Password: "correct horse", Affiliation: "Test Lab",
 	})
 	if err != nil {

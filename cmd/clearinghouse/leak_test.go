@@ -15,6 +15,7 @@ import (
 	"github.com/seattletestbed/clearinghouse-go/internal/conformancetest"
 	"github.com/seattletestbed/clearinghouse-go/internal/leaktest"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // TestHostileServer runs every command, again and again, against a
@@ -35,9 +36,9 @@ func TestHostileServer(t *testing.T) {
 	}
 	t.Cleanup(func() { mock.Close() })
 	f := &fixture{mock: mock, dir: t.TempDir()}
-	alice := f.addAccount(t, mockserver.AccountSpec{Username: "alice", Password: `pw"\<&>` + rand.Text(),
+	alice := f.addAccount(t, mockapi.AccountSpec{Username: "alice", Password: `pw"\<&>` + rand.Text(),
 		APIKey: (`K"3\Y<&>` + rand.Text())[:32], Affiliation: "Echo U"})
-	bob := f.addAccount(t, mockserver.AccountSpec{Username: "bob", Password: `b"\<&>` + rand.Text(),
+	bob := f.addAccount(t, mockapi.AccountSpec{Username: "bob", Password: `b"\<&>` + rand.Text(),
 		APIKey: (`L0NG"KEY\with<angle>&amp;'quote'%2F+plus/` + rand.Text() + rand.Text() + rand.Text())[:100], Affiliation: "Echo U"})
 	echo := &leaktest.Echo{Next: mock, Known: []string{alice.PrivateKey}}
 	f.srv = httptest.NewServer(echo)

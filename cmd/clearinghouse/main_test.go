@@ -17,6 +17,7 @@ import (
 	"github.com/seattletestbed/clearinghouse-go/internal/credsfile"
 	"github.com/seattletestbed/clearinghouse-go/internal/syncbuf"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
 )
 
@@ -57,8 +58,8 @@ type fixture struct {
 	url   string
 	dir   string
 	creds string
-	alice mockserver.Account
-	bob   mockserver.Account
+	alice mockapi.Account
+	bob   mockapi.Account
 }
 
 func newFixture(t *testing.T, opts ...mockserver.Option) *fixture {
@@ -77,11 +78,11 @@ func newFixture(t *testing.T, opts ...mockserver.Option) *fixture {
 	t.Cleanup(func() { mock.Close() })
 	keys := testKeys()
 	f := &fixture{mock: mock, dir: t.TempDir()}
-	f.alice = f.addAccount(t, mockserver.AccountSpec{
+	f.alice = f.addAccount(t, mockapi.AccountSpec{
 		Username: "alice", Password: alicePassword, Affiliation: "Test University", APIKey: aliceKey,
 		PublicKey: keys[0][0], PrivateKey: keys[0][1], UserPort: 63100,
 	})
-	f.bob = f.addAccount(t, mockserver.AccountSpec{
+	f.bob = f.addAccount(t, mockapi.AccountSpec{
 		Username: "bob", Password: bobPassword, Affiliation: "Other College", APIKey: bobKey,
 		PublicKey: keys[1][0], PrivateKey: keys[1][1], UserPort: 63110, FreeCredits: 2,
 	})
@@ -92,7 +93,7 @@ func newFixture(t *testing.T, opts ...mockserver.Option) *fixture {
 	return f
 }
 
-func (f *fixture) addAccount(t *testing.T, spec mockserver.AccountSpec) mockserver.Account {
+func (f *fixture) addAccount(t *testing.T, spec mockapi.AccountSpec) mockapi.Account {
 	t.Helper()
 	a, err := f.mock.AddAccount(spec)
 	if err != nil {
@@ -102,7 +103,7 @@ func (f *fixture) addAccount(t *testing.T, spec mockserver.AccountSpec) mockserv
 }
 
 // writeCreds writes a creds file in the -creds-out format.
-func (f *fixture) writeCreds(t *testing.T, name, caFile string, accts ...mockserver.Account) string {
+func (f *fixture) writeCreds(t *testing.T, name, caFile string, accts ...mockapi.Account) string {
 	t.Helper()
 	cf := credsfile.File{URL: f.url, CAFile: caFile}
 	for _, a := range accts {

@@ -19,6 +19,7 @@ import (
 	"github.com/seattletestbed/clearinghouse-go/internal/doccheck"
 	"github.com/seattletestbed/clearinghouse-go/internal/syncbuf"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // The CLI page's session (docs/cli.md), which this file runs.
@@ -130,7 +131,7 @@ func newSession(t *testing.T) *session {
 	t.Cleanup(func() { mock.Close() })
 	s.mock = mock
 	// As cmd/mockclearinghouse's ensureDemoAccounts makes demo1.
-	acct, err := mock.AddAccount(mockserver.AccountSpec{
+	acct, err := mock.AddAccount(mockapi.AccountSpec{
 		Username: "demo1", Password: "demo-password", Affiliation: "Mock Clearinghouse demo account",
 	})
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/seattletestbed/clearinghouse-go/internal/conformancetest"
 	"github.com/seattletestbed/clearinghouse-go/internal/credsfile"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // The command's time is bounded whatever the target does: a target that
@@ -174,7 +175,7 @@ func meterTarget(t *testing.T, m *conformancetest.Meter) (creds string, mock *mo
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { mock.Close() })
-	a, err := mock.AddAccount(mockserver.AccountSpec{Username: "gail", Password: "password-of-gail-" + rand.Text(), Affiliation: "Bounded U"})
+	a, err := mock.AddAccount(mockapi.AccountSpec{Username: "gail", Password: "password-of-gail-" + rand.Text(), Affiliation: "Bounded U"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/seattletestbed/clearinghouse-go/internal/credsfile"
 	"github.com/seattletestbed/clearinghouse-go/internal/leaktest"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
 )
 
@@ -38,7 +39,7 @@ func TestHostileServer(t *testing.T) {
 	long := (`L0NG"KEY\with<angle>&amp;'quote'%2F+plus/` + rand.Text() + rand.Text() + rand.Text())[:100]
 	secrets := []string{token}
 	f := &credsfile.File{}
-	for _, spec := range []mockserver.AccountSpec{
+	for _, spec := range []mockapi.AccountSpec{
 		{Username: "mallory", Password: `pw"\<&>` + rand.Text(), APIKey: long, Affiliation: "Echo U"},
 		{Username: "trent", Password: rand.Text(), APIKey: (`K"3\Y<&>` + rand.Text())[:32], Affiliation: "Echo U"},
 	} {

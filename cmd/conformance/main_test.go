@@ -24,6 +24,7 @@ import (
 	"github.com/seattletestbed/clearinghouse-go/internal/credsfile"
 	"github.com/seattletestbed/clearinghouse-go/internal/testskip"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 	"github.com/seattletestbed/clearinghouse-go/seattlersa"
 )
 
@@ -82,7 +83,7 @@ func inProcessTarget(t *testing.T, rewrite func(req, body []byte) []byte) *testT
 	tg := &testTarget{creds: filepath.Join(t.TempDir(), "creds.json"), secrets: []string{token}, mock: mock}
 	f := &credsfile.File{URL: srv.URL + "/xmlrpc/", AdminURL: srv.URL + "/admin/", AdminToken: token}
 	for _, name := range []string{"erin", "frank"} {
-		a, err := mock.AddAccount(mockserver.AccountSpec{Username: name, Password: "password-of-" + name + "-" + rand.Text(), Affiliation: "Command U"})
+		a, err := mock.AddAccount(mockapi.AccountSpec{Username: name, Password: "password-of-" + name + "-" + rand.Text(), Affiliation: "Command U"})
 		if err != nil {
 			t.Fatal(err)
 		}

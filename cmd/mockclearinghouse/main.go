@@ -65,6 +65,7 @@ import (
 	"github.com/seattletestbed/clearinghouse-go/internal/credsfile"
 	"github.com/seattletestbed/clearinghouse-go/internal/safefile"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 func main() {
@@ -339,8 +340,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	printBanner(stdout, creds, o)
-	if note := mock.NodeManagerNote(); note != "" {
-		fmt.Fprintf(stdout, "Node managers: %s\n", note)
+	if nm, err := mock.NodeManagers(); err == nil && nm.Note != "" {
+		fmt.Fprintf(stdout, "Node managers: %s\n", nm.Note)
 	}
 	if o.admin {
 		warnAdminExposure(stdout, logger, ln.Addr(), adminToken != "")
@@ -405,7 +406,7 @@ func ensureDemoAccounts(ctx context.Context, mock *mockserver.Server, n int) err
 		if _, err := mock.Account(name); err == nil {
 			continue
 		}
-		if _, err := mock.AddAccount(mockserver.AccountSpec{
+		if _, err := mock.AddAccount(mockapi.AccountSpec{
 			Username:    name,
 			Password:    randomPassword(),
 			Affiliation: "Mock Clearinghouse demo account",

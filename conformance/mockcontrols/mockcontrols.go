@@ -21,6 +21,7 @@ import (
 
 	"github.com/seattletestbed/clearinghouse-go/conformance"
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // New returns Controls that act on m directly, in process. They also
@@ -50,11 +51,8 @@ func (c controls) SetCleanupDelay(ctx context.Context, d time.Duration) error {
 	return c.m.SetCleanupDelay(d)
 }
 
-func (c controls) AddAccount(ctx context.Context, spec conformance.AccountSpec) (conformance.Account, error) {
-	a, err := c.m.AddAccount(mockserver.AccountSpec{
-		Username: spec.Username, Password: spec.Password, Affiliation: spec.Affiliation,
-		FreeCredits: spec.FreeCredits, UserPort: spec.UserPort, PublicKey: spec.PublicKey, PrivateKey: spec.PrivateKey,
-	})
+func (c controls) AddAccount(ctx context.Context, spec mockapi.AccountSpec) (conformance.Account, error) {
+	a, err := c.m.AddAccount(spec)
 	if err != nil {
 		return conformance.Account{}, err
 	}
@@ -69,49 +67,23 @@ func (c controls) SetAccountActive(ctx context.Context, username string, active 
 	return c.m.SetAccountActive(username, active)
 }
 
-func (c controls) AddNodes(ctx context.Context, nodes []conformance.NodeSpec) error {
-	specs := make([]mockserver.NodeSpec, len(nodes))
-	for i, n := range nodes {
-		specs[i] = mockserver.NodeSpec{ID: n.ID, IP: n.IP, Inactive: n.Inactive, Broken: n.Broken}
-		if n.Vessels != nil {
-			specs[i].Vessels = []mockserver.VesselSpec{}
-			for _, v := range n.Vessels {
-				specs[i].Vessels = append(specs[i].Vessels, mockserver.VesselSpec{Name: v.Name, Ports: v.Ports})
-			}
-		}
-	}
-	_, err := c.m.AddNodes(specs)
+func (c controls) AddNodes(ctx context.Context, nodes []mockapi.NodeSpec) error {
+	_, err := c.m.AddNodes(nodes)
 	return err
 }
 
-func (c controls) Nodes(ctx context.Context) ([]conformance.NodeState, error) {
+func (c controls) Nodes(ctx context.Context) ([]mockapi.Node, error) {
 	nodes, _, err := c.m.Nodes(mockserver.NodeFilter{})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]conformance.NodeState, len(nodes))
-	for i, n := range nodes {
-		out[i] = conformance.NodeState{ID: n.ID, IP: n.IP, Active: n.Active, Broken: n.Broken}
+	for i := range nodes {
+		nodes[i].Vessels = nil
 	}
-	return out, nil
+	return nodes, nil
 }
 
-func (c controls) Node(ctx context.Context, id string) (conformance.NodeState, error) {
-	n, err := c.m.Node(id)
-	if err != nil {
-		return conformance.NodeState{}, err
-	}
-	out := conformance.NodeState{ID: n.ID, IP: n.IP, Active: n.Active, Broken: n.Broken}
-	for _, v := range n.Vessels {
-		out.Vessels = append(out.Vessels, fromMockVessel(v))
-	}
-	return out, nil
-}
-
-func fromMockVessel(v mockserver.Vessel) conformance.VesselState {
-	return conformance.VesselState{Handle: v.Handle, Ports: v.Ports, Owner: v.Owner, Acquired: v.Acquired,
-		Expires: v.Expires, Dirty: v.Dirty, DirtySince: v.DirtySince, Available: v.Available}
-}
+func (c controls) Node(ctx context.Context, id string) (mockapi.Node, error) { return c.m.Node(id) }
 
 func (c controls) SetNodeActive(ctx context.Context, id string, active bool) error {
 	return c.m.SetNodeActive(id, active)
@@ -127,18 +99,10 @@ func (c controls) AddDonation(ctx context.Context, nodeID, username string) erro
 	return c.m.AddDonation(nodeID, username)
 }
 
-func (c controls) InjectFailure(ctx context.Context, nodeID string, f conformance.Failure) error {
-	return c.m.InjectFailure(nodeID, mockserver.Failure{Always: f.Always, Next: f.Next})
+func (c controls) InjectFailure(ctx context.Context, nodeID string, f mockapi.Failure) error {
+	return c.m.InjectFailure(nodeID, f)
 }
 
-func (c controls) Holdings(ctx context.Context, username string) ([]conformance.VesselState, error) {
-	vs, err := c.m.Holdings(username)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]conformance.VesselState, len(vs))
-	for i, v := range vs {
-		out[i] = fromMockVessel(v)
-	}
-	return out, nil
+func (c controls) Holdings(ctx context.Context, username string) ([]mockapi.Vessel, error) {
+	return c.m.Holdings(username)
 }

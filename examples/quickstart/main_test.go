@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 )
 
 // Example runs the program against an in-process mock made as
@@ -17,7 +18,7 @@ func Example() {
 		panic(err)
 	}
 	defer mock.Close()
-	acct, err := mock.AddAccount(mockserver.AccountSpec{Username: "demo1", Password: "demo-password", Affiliation: "Mock Clearinghouse demo account"})
+	acct, err := mock.AddAccount(mockapi.AccountSpec{Username: "demo1", Password: "demo-password", Affiliation: "Mock Clearinghouse demo account"})
 	if err != nil {
 		panic(err)
 	}

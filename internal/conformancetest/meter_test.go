@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/seattletestbed/clearinghouse-go/mockserver"
+	"github.com/seattletestbed/clearinghouse-go/mockserver/mockapi"
 	"github.com/seattletestbed/clearinghouse-go/xmlrpc"
 )
 
@@ -24,7 +25,7 @@ func TestMeter(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { mock.Close() })
-	a, err := mock.AddAccount(mockserver.AccountSpec{Username: "meg", Password: "password-of-meg", Affiliation: "Meter U"})
+	a, err := mock.AddAccount(mockapi.AccountSpec{Username: "meg", Password: "password-of-meg", Affiliation: "Meter U"})
 	if err != nil {
 		t.Fatal(err)
 	}
